@@ -1,0 +1,183 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Backend runs programs. Implementations must be exact: for the same program
+// every recorded value and final state is bit-identical to Reference.
+type Backend interface {
+	// Name is the registry name, e.g. "cpu" or "cuda".
+	Name() string
+	// Devices lists what the backend can run on; an error says why it cannot
+	// run here (no driver, no device), in words a user can act on.
+	Devices() ([]Device, error)
+	Start32(p *Program[float32]) (Run[float32], error)
+	Start64(p *Program[float64]) (Run[float64], error)
+}
+
+// Run is a program in progress on one backend.
+type Run[T Float] interface {
+	// Advance runs the next n ≥ 0 steps. input holds u for those steps,
+	// laid out [K][B][n][I] (or [B][n][I] when the program's SharedInput is
+	// set); nil means zero input. Recorded values go to out, which must have
+	// room for Program.Record.Recorded(Done(), n) steps (see NewChunk).
+	// A non-finite state stops the run with a *NonFiniteError.
+	Advance(n int, input []T, out *Chunk[T]) error
+	// Done is the number of steps run so far.
+	Done() int
+	// State copies the current v and r (each K × B × N) into v and r;
+	// either may be nil.
+	State(v, r []T) error
+	// Close releases the run's resources.
+	Close() error
+}
+
+// Device describes one place a backend can run.
+type Device struct {
+	Name   string // e.g. "NVIDIA H100 80GB HBM3" or "2 CPU cores"
+	Detail string // e.g. memory, compute capability, threads
+}
+
+// Start starts p on b in p's precision.
+func Start[T Float](b Backend, p *Program[T]) (Run[T], error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	switch q := any(p).(type) {
+	case *Program[float32]:
+		r, err := b.Start32(q)
+		if err != nil {
+			return nil, err
+		}
+		return any(r).(Run[T]), nil
+	case *Program[float64]:
+		r, err := b.Start64(q)
+		if err != nil {
+			return nil, err
+		}
+		return any(r).(Run[T]), nil
+	}
+	panic("backend: unreachable precision")
+}
+
+// NonFiniteError reports the first non-finite value of a run: the earliest
+// step, then the lowest instance, trial and unit in that step.
+type NonFiniteError struct {
+	Instance, Trial, Step, Unit int
+	Quantity                    string // "state", "rate" or "output"
+	Value                       float64
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("non-finite %s %v at instance %d, trial %d, step %d, unit %d (weights, gains or noise too large, or dt/tau unstable?)",
+		e.Quantity, e.Value, e.Instance, e.Trial, e.Step, e.Unit)
+}
+
+// Before orders errors by (step, instance, trial, unit, quantity order).
+func (e *NonFiniteError) Before(o *NonFiniteError) bool {
+	if o == nil {
+		return true
+	}
+	a := [5]int{e.Step, e.Instance, e.Trial, quantityRank(e.Quantity), e.Unit}
+	b := [5]int{o.Step, o.Instance, o.Trial, quantityRank(o.Quantity), o.Unit}
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+func quantityRank(q string) int {
+	switch q {
+	case "state":
+		return 0
+	case "rate":
+		return 1
+	}
+	return 2
+}
+
+// ErrClosed is returned by calls on a closed run.
+var ErrClosed = errors.New("backend: run is closed")
+
+// Registration is one registered backend.
+type Registration struct {
+	Backend Backend
+	// Priority orders the choice of "auto": the highest-priority backend
+	// that reports at least one device wins.
+	Priority int
+}
+
+var (
+	regMu    sync.Mutex
+	registry = map[string]Registration{}
+)
+
+// Register makes a backend available by name. It panics if the name is
+// taken, as database/sql does: two registrations are a programming error.
+func Register(b Backend, priority int) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := registry[b.Name()]; dup {
+		panic("backend: Register called twice for " + b.Name())
+	}
+	registry[b.Name()] = Registration{b, priority}
+}
+
+// Registered lists the registered backends, highest priority first.
+func Registered() []Registration {
+	regMu.Lock()
+	defer regMu.Unlock()
+	rs := make([]Registration, 0, len(registry))
+	for _, r := range registry {
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].Priority != rs[j].Priority {
+			return rs[i].Priority > rs[j].Priority
+		}
+		return rs[i].Backend.Name() < rs[j].Backend.Name()
+	})
+	return rs
+}
+
+// Lookup returns the backend registered under name. "auto" (or "") picks the
+// highest-priority backend that has a device.
+func Lookup(name string) (Backend, error) {
+	rs := Registered()
+	if name == "" || name == "auto" {
+		var why []string
+		for _, r := range rs {
+			devs, err := r.Backend.Devices()
+			if err == nil && len(devs) > 0 {
+				return r.Backend, nil
+			}
+			if err != nil {
+				why = append(why, fmt.Sprintf("%s: %v", r.Backend.Name(), err))
+			}
+		}
+		return nil, fmt.Errorf("no backend can run here (%v)", why)
+	}
+	for _, r := range rs {
+		if r.Backend.Name() == name {
+			if _, err := r.Backend.Devices(); err != nil {
+				return nil, fmt.Errorf("backend %q cannot run here: %w", name, err)
+			}
+			return r.Backend, nil
+		}
+	}
+	names := []string{"auto"}
+	for _, r := range rs {
+		names = append(names, r.Backend.Name())
+	}
+	hint := ""
+	if name == "cuda" {
+		hint = "; this binary was built without CUDA support (build it with `make cuda`)"
+	}
+	return nil, fmt.Errorf("unknown backend %q (compiled in: %v)%s", name, names, hint)
+}

@@ -1,0 +1,22 @@
+// Package backend defines what every ratesim backend implements and the numeric
+// contract they all honour.
+//
+// A backend receives a whole Program — K network instances of one shape, each
+// with its own weights and parameters, each run for B trials — and advances it
+// by many steps per call, handing recorded values back in chunks. Backends
+// register themselves by name (like database/sql drivers); the front-end picks
+// one at runtime with Lookup("auto"|"cpu"|...).
+//
+// The package also holds the contract itself as plain reference loops
+// (Reference), the counter-based generator (Philox4x32-10) whose numbers are a
+// pure function of (seed, instance, trial, step, unit, purpose), and the
+// elementwise step shared by the reference and every Go backend. Deterministic
+// transcendentals live in the subpackage dmath; the conformance suite that
+// compares a backend with the reference bit for bit lives in backendtest.
+//
+// The contract (see DESIGN.md §3): every operation rounds to nearest in the
+// program's precision; no fused multiply-add (products are wrapped in explicit
+// conversions so the Go compiler cannot fuse them); every dot product runs over
+// the presynaptic index in ascending order from +0; transcendentals come from
+// dmath; derived constants (1−α, α·σ) are computed once on the host.
+package backend

@@ -1,0 +1,64 @@
+package backend
+
+import (
+	"math"
+
+	"github.com/ratesim/ratesim/backend/dmath"
+)
+
+// Uniform32 maps the top 23 bits of w to (k + ½)·2⁻²³, a float32 in (0, 1)
+// computed exactly (never 0, never 1, so log(u) is always finite).
+func Uniform32(w uint32) float32 { return (float32(w>>9) + 0.5) * 0x1p-23 }
+
+// Uniform64 maps 52 bits of (w0, w1) to (k + ½)·2⁻⁵², a float64 in (0, 1)
+// computed exactly.
+func Uniform64(w0, w1 uint32) float64 {
+	k := uint64(w0)<<20 | uint64(w1>>12)
+	return (float64(k) + 0.5) * 0x1p-52
+}
+
+// Normal32 is one standard normal number by Box–Muller from one Philox block:
+// sqrt(−2·log u₁)·cos(2π u₂) with u₁, u₂ from words 0 and 1, every operation
+// rounded to float32 and the transcendentals from dmath.
+func Normal32(w [4]uint32) float32 {
+	u1, u2 := Uniform32(w[0]), Uniform32(w[1])
+	l := dmath.Log32(u1) * -2 // exact scaling by −2
+	s := float32(math.Sqrt(float64(l)))
+	// The square root of a float32 computed in float64 and rounded once is
+	// correctly rounded (53 ≥ 2·24+2), as CUDA's __fsqrt_rn is.
+	return float32(s * dmath.CosPi32(2*u2))
+}
+
+// Normal64 is Normal32 in float64, with u₁ from words 0–1 and u₂ from 2–3.
+func Normal64(w [4]uint32) float64 {
+	u1, u2 := Uniform64(w[0], w[1]), Uniform64(w[2], w[3])
+	l := dmath.Log(u1) * -2
+	return float64(math.Sqrt(l) * dmath.CosPi(2*u2))
+}
+
+// Normal returns the standard normal number at the given coordinates in T.
+func Normal[T Float](key [2]uint32, instance, trial, step, unit int, p Purpose) T {
+	w := Philox4x32(Counter(instance, trial, step, unit, p), key)
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return T(Normal32(w))
+	}
+	return T(Normal64(w))
+}
+
+// HostUniform and HostNormal draw initialization numbers on the host (weights,
+// masks, stimuli) from stream (a caller-chosen id per array) and index; they
+// are float64 so every precision builds the same network before rounding.
+func HostUniform(seed uint64, stream, index int) float64 {
+	w := Philox4x32(hostCounter(stream, index), SeedKey(seed))
+	return Uniform64(w[0], w[1])
+}
+
+// HostNormal is the standard normal counterpart of HostUniform.
+func HostNormal(seed uint64, stream, index int) float64 {
+	return Normal64(Philox4x32(hostCounter(stream, index), SeedKey(seed)))
+}
+
+func hostCounter(stream, index int) [4]uint32 {
+	return [4]uint32{uint32(index), uint32(uint64(index) >> 32), uint32(stream), uint32(PurposeInit)}
+}

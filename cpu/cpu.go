@@ -1,0 +1,294 @@
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/ratesim/ratesim/backend"
+)
+
+func init() { backend.Register(New(), 10) }
+
+// Backend runs programs on the CPU.
+type Backend struct {
+	workers    int
+	trialBlock int
+}
+
+// Option configures a Backend.
+type Option func(*Backend)
+
+// Workers sets the number of goroutines (default GOMAXPROCS).
+func Workers(n int) Option { return func(b *Backend) { b.workers = n } }
+
+// TrialBlock sets how many trials of an instance one task handles (default:
+// chosen so every worker has at least two tasks).
+func TrialBlock(n int) Option { return func(b *Backend) { b.trialBlock = n } }
+
+// New returns a CPU backend.
+func New(opts ...Option) *Backend {
+	b := &Backend{}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+func (b *Backend) Name() string { return "cpu" }
+
+func (b *Backend) nworkers() int {
+	if b.workers > 0 {
+		return b.workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (b *Backend) Devices() ([]backend.Device, error) {
+	return []backend.Device{{
+		Name:   fmt.Sprintf("%d CPU cores (%s/%s)", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH),
+		Detail: fmt.Sprintf("%d worker goroutines, gonum BLAS", b.nworkers()),
+	}}, nil
+}
+
+func (b *Backend) Start32(p *backend.Program[float32]) (backend.Run[float32], error) {
+	return start(b, p)
+}
+
+func (b *Backend) Start64(p *backend.Program[float64]) (backend.Run[float64], error) {
+	return start(b, p)
+}
+
+// task is one instance's block of trials [b0, b1) with its own buffers.
+type task[T backend.Float] struct {
+	k, b0, b1 int
+	z         []T // rows × (N+I+1): [r; u; 1] per trial
+	v, x      []T // rows × N
+	y         []T // rows × O
+	rowErr    []*backend.NonFiniteError
+	err       *backend.NonFiniteError
+}
+
+type run[T backend.Float] struct {
+	p       *backend.Program[T]
+	f       *backend.Funcs[T]
+	key     [2]uint32
+	workers int
+	tasks   []*task[T]
+	done    int
+	err     error
+	closed  bool
+}
+
+func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	K, B, N, O := p.Instances, p.Trials, p.Units, p.Outputs
+	rows := p.DriveRows()
+	w := b.nworkers()
+	block := b.trialBlock
+	if block <= 0 {
+		pieces := min(B, max(1, (2*w+K-1)/K))
+		block = (B + pieces - 1) / pieces
+	}
+	r := &run[T]{p: p, f: backend.FuncsFor[T](), key: backend.SeedKey(p.Seed), workers: w}
+	for k := 0; k < K; k++ {
+		for b0 := 0; b0 < B; b0 += block {
+			b1 := min(b0+block, B)
+			n := b1 - b0
+			t := &task[T]{k: k, b0: b0, b1: b1,
+				z: make([]T, n*rows), v: make([]T, n*N), x: make([]T, n*N), y: make([]T, n*O),
+				rowErr: make([]*backend.NonFiniteError, n)}
+			if p.Init != nil {
+				copy(t.v, p.Init[(k*B+b0)*N:(k*B+b1)*N])
+			}
+			for j := 0; j < n; j++ {
+				for i := 0; i < N; i++ {
+					t.z[j*rows+i] = backend.Activate(p.Activation, t.v[j*N+i], r.f)
+				}
+				t.z[j*rows+rows-1] = 1
+			}
+			r.tasks = append(r.tasks, t)
+		}
+	}
+	return r, nil
+}
+
+func (r *run[T]) Done() int { return r.done }
+
+func (r *run[T]) Close() error {
+	r.closed = true
+	r.tasks = nil
+	return nil
+}
+
+func (r *run[T]) State(v, rr []T) error {
+	if r.closed {
+		return backend.ErrClosed
+	}
+	p := r.p
+	N, B, rows := p.Units, p.Trials, p.DriveRows()
+	for _, t := range r.tasks {
+		for j := 0; j < t.b1-t.b0; j++ {
+			at := (t.k*B + t.b0 + j) * N
+			if v != nil {
+				copy(v[at:at+N], t.v[j*N:(j+1)*N])
+			}
+			if rr != nil {
+				copy(rr[at:at+N], t.z[j*rows:j*rows+N])
+			}
+		}
+	}
+	return nil
+}
+
+func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
+	p := r.p
+	switch {
+	case r.closed:
+		return backend.ErrClosed
+	case r.err != nil:
+		return r.err
+	case n < 0:
+		return fmt.Errorf("cpu: Advance(%d): negative step count", n)
+	case in != nil && len(in) != p.InputLen(n):
+		return fmt.Errorf("input chunk has %d values, want %d for %d steps", len(in), p.InputLen(n), n)
+	}
+	m := p.Record.Recorded(r.done, n)
+	if err := backend.CheckChunk(p, out, m); err != nil {
+		return err
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(r.workers, len(r.tasks)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(r.tasks) {
+					return
+				}
+				r.runTask(r.tasks[i], n, in, out, m)
+			}
+		}()
+	}
+	wg.Wait()
+	var first *backend.NonFiniteError
+	for _, t := range r.tasks {
+		if t.err != nil && t.err.Before(first) {
+			first = t.err
+		}
+	}
+	if first != nil {
+		r.done = first.Step
+		r.err = first
+		return first
+	}
+	r.done += n
+	return nil
+}
+
+// runTask advances one task by n steps.
+func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int) {
+	p := r.p
+	B, N, I, O := p.Trials, p.Units, p.Inputs, p.Outputs
+	rows := p.DriveRows()
+	nb := t.b1 - t.b0
+	W := p.Drive[t.k*rows*N : (t.k+1)*rows*N]
+	var R []T
+	if O > 0 {
+		R = p.Readout[t.k*(N+1)*O : (t.k+1)*(N+1)*O]
+	}
+	par := unitParams[T]{
+		decay: p.Decay[t.k*N : (t.k+1)*N], alpha: p.Alpha[t.k*N : (t.k+1)*N],
+		pre: p.PreNoise[t.k*N : (t.k+1)*N], post: p.PostNoise[t.k*N : (t.k+1)*N],
+	}
+	gk := p.FirstInstance + t.k
+	kin := t.k
+	if p.SharedInput {
+		kin = 0
+	}
+	rec := 0
+	for s := 0; s < n; s++ {
+		step := r.done + s + 1
+		// u_t into the input columns of z.
+		for j := 0; j < nb; j++ {
+			zu := t.z[j*rows+N : j*rows+N+I]
+			if in == nil {
+				clear(zu)
+			} else {
+				at := ((kin*B+t.b0+j)*n + s) * I
+				copy(zu, in[at:at+I])
+			}
+		}
+		gemm(nb, N, rows, t.z, rows, W, N, t.x, N)
+		var first *backend.NonFiniteError
+		for j := 0; j < nb; j++ {
+			gb := p.FirstTrial + t.b0 + j
+			t.rowErr[j] = r.updateRow(&par, gk, gb, step, t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N])
+		}
+		if O > 0 {
+			gemm(nb, O, N, t.z, rows, R, O, t.y, O)
+			bias := R[N*O : (N+1)*O]
+			for j := 0; j < nb; j++ {
+				y := t.y[j*O : (j+1)*O]
+				for o := range y {
+					y[o] = y[o] + bias[o]
+				}
+			}
+		}
+		// Contract order: by trial; within a trial states, rates, outputs.
+		for j := 0; j < nb && first == nil; j++ {
+			first = t.rowErr[j]
+			if first != nil {
+				break
+			}
+			for o, y := range t.y[j*O : (j+1)*O] {
+				if !backend.IsFinite(y) {
+					first = &backend.NonFiniteError{Instance: gk, Trial: p.FirstTrial + t.b0 + j,
+						Step: step, Unit: o, Quantity: "output", Value: float64(y)}
+					break
+				}
+			}
+		}
+		if step%p.Record.Every() == 0 {
+			for j := 0; j < nb; j++ {
+				at := (t.k*B+t.b0+j)*m + rec
+				if out.Rates != nil {
+					copy(out.Rates[at*N:(at+1)*N], t.z[j*rows:j*rows+N])
+				}
+				if out.States != nil {
+					copy(out.States[at*N:(at+1)*N], t.v[j*N:(j+1)*N])
+				}
+				if out.Outputs != nil {
+					copy(out.Outputs[at*O:(at+1)*O], t.y[j*O:(j+1)*O])
+				}
+			}
+			rec++
+		}
+		if first != nil {
+			t.err = first
+			return
+		}
+	}
+}
+
+// gemm computes c = a·b for row-major m×k a and k×n b, untransposed, with
+// beta = 0: gonum zeroes c and then adds a[i,l]·b[l,:] for l ascending,
+// skipping zero a[i,l], with separate multiply and add — the contract's sum.
+func gemm[T backend.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	switch a := any(a).(type) {
+	case []float32:
+		impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, any(b).([]float32), ldb, 0, any(c).([]float32), ldc)
+	case []float64:
+		impl.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, any(b).([]float64), ldb, 0, any(c).([]float64), ldc)
+	}
+}
+
+var impl gonum.Implementation
