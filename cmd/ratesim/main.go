@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/ratesim/ratesim/backend"
+	_ "github.com/ratesim/ratesim/cpu"
+	_ "github.com/ratesim/ratesim/gpu"
+	"github.com/ratesim/ratesim/sim"
+)
+
+const usage = `ratesim — rate-network simulation on CPU and GPU, with the same bits on both
+
+Usage:
+  ratesim run [SPEC.yaml] [flags]   run a spec; without one, the built-in example
+  ratesim validate SPEC.yaml        check a spec without running it
+  ratesim devices                   list the backends compiled in and their devices
+  ratesim bench [flags]             measure speed (steps/s, GFLOP/s) and compare peers
+  ratesim examples [NAME]           list the built-in examples, or print one
+  ratesim version
+
+Run 'ratesim COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(cli(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli runs one command and returns the exit status: 0 ok, 1 failure, 2 usage.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "validate":
+		err = cmdValidate(args[1:], stdout)
+	case "devices":
+		err = cmdDevices(stdout)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "examples":
+		err = cmdExamples(args[1:], stdout)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "ratesim", sim.FullVersion())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "ratesim: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "ratesim %s: %v\n", args[0], err)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ratesim %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+// parse parses flags that may come before or after positional arguments
+// (Go's flag package stops at the first positional one).
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: ratesim %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "run [SPEC.yaml] [flags]", stderr)
+	backendName := fs.String("backend", "", "backend: auto, cpu (cuda in CUDA builds); overrides the spec")
+	out := fs.String("out", "", "output directory (default ratesim-out/NAME)")
+	seed := fs.Uint64("seed", 0, "random seed; overrides the spec's seed when set")
+	precision := fs.String("precision", "", "f32 or f64; overrides the spec")
+	trials := fs.Int("trials", 0, "number of trials; overrides the spec when > 0")
+	steps := fs.Int("steps", 0, "number of steps; overrides the spec when > 0")
+	example := fs.String("example", sim.DefaultExample, "built-in example to run when no SPEC is given")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usageError{fmt.Errorf("expected one SPEC file, got %d arguments: %v", len(pos), pos)}
+	}
+	var spec *sim.Spec
+	source := ""
+	if len(pos) == 1 {
+		source = pos[0]
+		spec, err = sim.LoadSpec(source)
+	} else {
+		source = "built-in example " + *example
+		spec, err = sim.LoadExample(*example)
+	}
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["backend"] {
+		spec.Backend = *backendName
+	}
+	if set["seed"] {
+		spec.Seed = *seed
+	}
+	if set["precision"] {
+		spec.Precision = *precision
+	}
+	if *trials > 0 {
+		spec.Trials = *trials
+	}
+	if *steps > 0 {
+		spec.Steps = *steps
+	}
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("after applying flags: %w", err)
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("ratesim-out", spec.Name)
+	}
+	opt := sim.Options{Out: dir, SpecFile: source}
+	if f, ok := stderr.(*os.File); ok && !*quiet && sim.IsTerminal(f) {
+		opt.Progress = stderr
+	}
+	fmt.Fprintf(stderr, "ratesim: running %s: %d units, %d trials × %d steps, %s, backend %s\n",
+		source, spec.Dims[1], spec.Trials, spec.Steps, spec.Precision, spec.Backend)
+	sum, err := sim.Run(ctx, spec, opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ran on %s (%s) in %.3g s: %.0f steps/s × %d trials\n",
+		sum.Backend, sum.Device, sum.Wall.Seconds(), sum.StepsPerSecond, sum.Trials)
+	fmt.Fprintf(stdout, "results: %s\n", sum.ResultFile)
+	for _, name := range []string{"rates", "outputs", "states", "final_state", "final_rates", "time"} {
+		if shape, ok := sum.Arrays[name]; ok {
+			fmt.Fprintf(stdout, "  %-12s %v\n", name, shapeString(shape))
+		}
+	}
+	fmt.Fprintf(stdout, "meta:    %s\n", sum.MetaFile)
+	fmt.Fprintf(stdout, "in Python: d = numpy.load(%q); d[\"rates\"]  # (trials, steps, units)\n", sum.ResultFile)
+	return nil
+}
+
+func shapeString(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = fmt.Sprint(d)
+	}
+	if len(parts) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+func cmdValidate(args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return usageError{fmt.Errorf("expected one SPEC file")}
+	}
+	s, err := sim.LoadSpec(args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%s: %d inputs, %d units, %d outputs, %s; %d trials × %d steps)\n",
+		args[0], s.Name, s.Dims[0], s.Dims[1], s.Dims[2], s.Activation, s.Trials, s.Steps)
+	return nil
+}
+
+func cmdDevices(stdout io.Writer) error {
+	auto, autoErr := backend.Lookup("auto")
+	for _, r := range backend.Registered() {
+		b := r.Backend
+		mark := " "
+		if autoErr == nil && auto.Name() == b.Name() {
+			mark = "*"
+		}
+		devs, err := b.Devices()
+		if err != nil {
+			fmt.Fprintf(stdout, "%s %-6s unavailable: %v\n", mark, b.Name(), err)
+			continue
+		}
+		for i, d := range devs {
+			name := b.Name()
+			if i > 0 {
+				name = ""
+			}
+			fmt.Fprintf(stdout, "%s %-6s %s — %s\n", mark, name, d.Name, d.Detail)
+		}
+	}
+	fmt.Fprintln(stdout, "(* = what --backend auto picks)")
+	return nil
+}
+
+func cmdExamples(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		for _, n := range sim.Examples() {
+			fmt.Fprintln(stdout, n)
+		}
+		return nil
+	}
+	data, err := sim.Example(args[0])
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(data)
+	return err
+}

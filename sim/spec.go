@@ -1,0 +1,326 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ratesim/ratesim/backend"
+)
+
+// Spec is a model and run description, as written in YAML. Field names and
+// defaults follow nn4n's CTRNN (dims [1, 100, 1], relu, dt 10, tau 100,
+// uniform weights, no biases).
+type Spec struct {
+	Name string `yaml:"name,omitempty" json:"name"`
+	// Dims is [inputs, hidden units, outputs].
+	Dims       []int  `yaml:"dims" json:"dims"`
+	Activation string `yaml:"activation" json:"activation"`
+	// Dt and Tau are in ms; α = dt/τ.
+	Dt  float64 `yaml:"dt" json:"dt"`
+	Tau float64 `yaml:"tau" json:"tau"`
+	// PreactNoise is σ_pre (v += α·σ_pre·ξ); PostactNoise is σ_post (r += σ_post·ξ).
+	PreactNoise  float64 `yaml:"preact_noise" json:"preact_noise"`
+	PostactNoise float64 `yaml:"postact_noise" json:"postact_noise"`
+	// Weights is the initializer of every layer: uniform U(±1/√fan_in),
+	// normal N(0, 1/fan_in) or zero.
+	Weights string `yaml:"weights" json:"weights"`
+	// Biases is none, zero, uniform U(±1/√fan_in) or normal N(0, 1/fan_in).
+	Biases string `yaml:"biases" json:"biases"`
+	// InitState is "zero" or a list of N initial states v₀ (r₀ = f(v₀)).
+	InitState InitState `yaml:"init_state" json:"init_state"`
+	Input     InputSpec `yaml:"input" json:"input"`
+	Record    Recording `yaml:"record" json:"record"`
+
+	Trials    int    `yaml:"trials" json:"trials"`
+	Steps     int    `yaml:"steps" json:"steps"`
+	Seed      uint64 `yaml:"seed" json:"seed"`
+	Precision string `yaml:"precision" json:"precision"`
+	Backend   string `yaml:"backend" json:"backend"`
+}
+
+// InitState is "zero" or an explicit vector.
+type InitState struct {
+	Zero   bool
+	Values []float64
+}
+
+func (s *InitState) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		if n.Value != "zero" {
+			return fmt.Errorf("line %d: must be \"zero\" or a list of numbers, got %q", n.Line, n.Value)
+		}
+		*s = InitState{Zero: true}
+		return nil
+	}
+	var v []float64
+	if err := n.Decode(&v); err != nil {
+		return fmt.Errorf("line %d: must be \"zero\" or a list of numbers", n.Line)
+	}
+	*s = InitState{Values: v}
+	return nil
+}
+
+func (s InitState) MarshalYAML() (any, error) {
+	if s.Values != nil {
+		return s.Values, nil
+	}
+	return "zero", nil
+}
+
+func (s InitState) MarshalJSON() ([]byte, error) {
+	if s.Values != nil {
+		return jsonMarshal(s.Values)
+	}
+	return []byte(`"zero"`), nil
+}
+
+// InputSpec describes a built-in input generator. Every input channel gets
+// the same waveform unless noted.
+type InputSpec struct {
+	// Type is none, constant, sine, pulses or noise.
+	Type string `yaml:"type" json:"type"`
+	// Amplitude scales every type (the value of constant).
+	Amplitude float64 `yaml:"amplitude,omitempty" json:"amplitude,omitempty"`
+	// Period in ms, for sine (channel c is phase-shifted by 2πc/I) and pulses.
+	Period float64 `yaml:"period,omitempty" json:"period,omitempty"`
+	// Width in ms of each pulse (pulses start at t = Onset + k·Period).
+	Width float64 `yaml:"width,omitempty" json:"width,omitempty"`
+	// Onset in ms before which the input is zero.
+	Onset float64 `yaml:"onset,omitempty" json:"onset,omitempty"`
+}
+
+// Recording says what to record and how often.
+type Recording struct {
+	Rates   *bool `yaml:"rates,omitempty" json:"rates"`
+	States  *bool `yaml:"states,omitempty" json:"states"`
+	Outputs *bool `yaml:"outputs,omitempty" json:"outputs"`
+	// Every records steps Every, 2·Every, …
+	Every int `yaml:"every,omitempty" json:"every"`
+}
+
+// Defaults returns nn4n's defaults for everything a spec leaves out.
+func Defaults() Spec {
+	t, f := true, false
+	return Spec{
+		Name: "ctrnn", Dims: []int{1, 100, 1}, Activation: "relu", Dt: 10, Tau: 100,
+		Weights: "uniform", Biases: "none", InitState: InitState{Zero: true},
+		Input:  InputSpec{Type: "none"},
+		Record: Recording{Rates: &t, States: &f, Outputs: &t, Every: 1},
+		Trials: 1, Steps: 100, Seed: 1, Precision: "f32", Backend: "auto",
+	}
+}
+
+// SpecError is a problem with a spec: the file, the field and the reason.
+type SpecError struct {
+	File, Field, Reason string
+}
+
+func (e *SpecError) Error() string {
+	where := e.File
+	if where == "" {
+		where = "spec"
+	}
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", where, e.Reason)
+	}
+	return fmt.Sprintf("%s: field %s: %s", where, e.Field, e.Reason)
+}
+
+// LoadSpec reads a spec file.
+func LoadSpec(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read spec: %w", err)
+	}
+	return ParseSpec(path, data)
+}
+
+// ParseSpec parses YAML, applies defaults and validates. name is used in
+// errors. Unknown keys are errors.
+func ParseSpec(name string, data []byte) (*Spec, error) {
+	s := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &SpecError{File: name, Reason: yamlReason(err, keyLines(data))}
+	}
+	if err := s.Validate(); err != nil {
+		var se *SpecError
+		if errors.As(err, &se) {
+			se.File = name
+		}
+		return nil, err
+	}
+	return &s, nil
+}
+
+var (
+	unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+	atLine       = regexp.MustCompile(`line (\d+): `)
+)
+
+// yamlReason rewrites yaml.v3's Go-flavoured messages into the spec's words
+// and names the key on the line a message points at.
+func yamlReason(err error, keys map[int]string) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	msg = unknownField.ReplaceAllString(msg, "unknown field $1")
+	return atLine.ReplaceAllStringFunc(msg, func(m string) string {
+		var line int
+		fmt.Sscanf(m, "line %d", &line)
+		if k, ok := keys[line]; ok && !strings.Contains(msg, "unknown field") {
+			return fmt.Sprintf("line %d: field %s: ", line, k)
+		}
+		return m
+	})
+}
+
+// keyLines maps each line of a YAML document to the dotted key it sets.
+func keyLines(data []byte) map[int]string {
+	var doc yaml.Node
+	keys := map[int]string{}
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return keys
+	}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			path := prefix + k.Value
+			keys[k.Line] = path
+			if v.Line != k.Line {
+				keys[v.Line] = path
+			}
+			for _, c := range v.Content {
+				if _, taken := keys[c.Line]; !taken && v.Kind == yaml.SequenceNode {
+					keys[c.Line] = path
+				}
+			}
+			walk(v, path+".")
+		}
+	}
+	walk(doc.Content[0], "")
+	return keys
+}
+
+// Validate checks every field and names the first bad one.
+func (s *Spec) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &SpecError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(s.Dims) != 3 {
+		return bad("dims", "must be [inputs, hidden, outputs], got %v", s.Dims)
+	}
+	if s.Dims[0] < 0 || s.Dims[1] < 1 || s.Dims[2] < 0 {
+		return bad("dims", "need inputs ≥ 0, hidden ≥ 1, outputs ≥ 0, got %v", s.Dims)
+	}
+	if s.Dims[1] > 1<<16 || s.Dims[0] > 1<<20 || s.Dims[2] > 1<<20 {
+		return bad("dims", "sizes %v are beyond what ratesim supports (hidden ≤ 65536)", s.Dims)
+	}
+	if _, err := backend.ParseActivation(s.Activation); err != nil {
+		return bad("activation", "%v", err)
+	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if !finite(s.Dt) || s.Dt <= 0 {
+		return bad("dt", "must be a finite number > 0, got %v", s.Dt)
+	}
+	if !finite(s.Tau) || s.Tau <= 0 {
+		return bad("tau", "must be a finite number > 0, got %v", s.Tau)
+	}
+	if s.Dt > s.Tau {
+		return bad("dt", "dt = %v exceeds tau = %v: α = dt/τ > 1 makes forward Euler unstable", s.Dt, s.Tau)
+	}
+	if !finite(s.PreactNoise) || s.PreactNoise < 0 {
+		return bad("preact_noise", "must be a finite number ≥ 0, got %v", s.PreactNoise)
+	}
+	if !finite(s.PostactNoise) || s.PostactNoise < 0 {
+		return bad("postact_noise", "must be a finite number ≥ 0, got %v", s.PostactNoise)
+	}
+	if !oneOf(s.Weights, "uniform", "normal", "zero") {
+		return bad("weights", "must be uniform, normal or zero, got %q", s.Weights)
+	}
+	if !oneOf(s.Biases, "none", "zero", "uniform", "normal") {
+		return bad("biases", "must be none, zero, uniform or normal, got %q", s.Biases)
+	}
+	if v := s.InitState.Values; v != nil {
+		if len(v) != s.Dims[1] {
+			return bad("init_state", "has %d values, want one per hidden unit (%d)", len(v), s.Dims[1])
+		}
+		for i, x := range v {
+			if !finite(x) {
+				return bad("init_state", "value %d is %v; initial states must be finite", i, x)
+			}
+		}
+	}
+	if err := s.Input.validate(s.Dims[0]); err != nil {
+		return err
+	}
+	if s.Record.Every < 1 {
+		return bad("record.every", "must be ≥ 1, got %d", s.Record.Every)
+	}
+	if s.Trials < 1 {
+		return bad("trials", "must be ≥ 1, got %d", s.Trials)
+	}
+	if s.Steps < 1 {
+		return bad("steps", "must be ≥ 1, got %d", s.Steps)
+	}
+	if _, err := backend.ParsePrecision(s.Precision); err != nil {
+		return bad("precision", "%v", err)
+	}
+	if s.Backend == "" {
+		return bad("backend", "must be auto or a backend name")
+	}
+	return nil
+}
+
+func (in *InputSpec) validate(inputs int) error {
+	bad := func(field, format string, args ...any) error {
+		return &SpecError{Field: "input." + field, Reason: fmt.Sprintf(format, args...)}
+	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if !oneOf(in.Type, "none", "constant", "sine", "pulses", "noise") {
+		return bad("type", "must be none, constant, sine, pulses or noise, got %q", in.Type)
+	}
+	if in.Type != "none" && inputs == 0 {
+		return bad("type", "is %q but the network has no inputs (dims[0] = 0)", in.Type)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"amplitude", in.Amplitude}, {"period", in.Period}, {"width", in.Width}, {"onset", in.Onset}} {
+		if !finite(f.v) {
+			return bad(f.name, "must be finite, got %v", f.v)
+		}
+	}
+	if (in.Type == "sine" || in.Type == "pulses") && in.Period <= 0 {
+		return bad("period", "must be > 0 ms for %s input, got %v", in.Type, in.Period)
+	}
+	if in.Type == "pulses" && (in.Width <= 0 || in.Width > in.Period) {
+		return bad("width", "must be in (0, period] ms, got %v", in.Width)
+	}
+	if in.Onset < 0 {
+		return bad("onset", "must be ≥ 0 ms, got %v", in.Onset)
+	}
+	return nil
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
