@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,15 @@ func (s InitState) MarshalYAML() (any, error) {
 		return s.Values, nil
 	}
 	return "zero", nil
+}
+
+func (s *InitState) UnmarshalJSON(data []byte) error {
+	if string(data) == `"zero"` {
+		*s = InitState{Zero: true}
+		return nil
+	}
+	*s = InitState{}
+	return json.Unmarshal(data, &s.Values)
 }
 
 func (s InitState) MarshalJSON() ([]byte, error) {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRunBuiltInExample(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runCLI(t, "run", "--out", dir, "--steps", "30", "--trials", "2")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{"result.npz", "rates", "(2, 30, 200)", "outputs", "(2, 30, 3)", "meta.json", "numpy.load"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not mention %q:\n%s", want, out)
+		}
+	}
+	for _, f := range []string{"result.npz", "meta.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestRunSpecFileWithFlagsAfterIt(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "net.yaml")
+	os.WriteFile(spec, []byte("name: tiny\ndims: [0, 8, 1]\nsteps: 10\n"), 0o644)
+	code, out, stderr := runCLI(t, "run", spec, "--out", filepath.Join(dir, "o"), "--precision", "f64", "--seed", "9")
+	if code != 0 || !strings.Contains(out, "(1, 10, 8)") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("dims: [1, 8, 1]\ntua: 100\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", filepath.Join(dir, "missing.yaml")}, 1, "missing.yaml"},
+		{[]string{"run", bad}, 1, "unknown field tua"},
+		{[]string{"run", "--backend", "nosuch", "--out", dir}, 1, "unknown backend"},
+		{[]string{"run", "--precision", "f16", "--out", dir}, 1, "precision"},
+		{[]string{"run", "--bogus"}, 2, "bogus"},
+		{[]string{"run", "a.yaml", "b.yaml"}, 2, "one SPEC"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"validate", bad}, 1, "tua"},
+	} {
+		code, out, stderr := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(out+stderr, c.want) {
+			t.Errorf("%v: exit %d, want %d with %q; got:\n%s%s", c.args, code, c.code, c.want, out, stderr)
+		}
+	}
+}
+
+func TestDevicesAndExamples(t *testing.T) {
+	code, out, _ := runCLI(t, "devices")
+	if code != 0 || !strings.Contains(out, "* cpu") || !strings.Contains(out, "cuda") {
+		t.Errorf("devices: exit %d:\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "examples", "ctrnn")
+	if code != 0 || !strings.Contains(out, "dims:") {
+		t.Errorf("examples ctrnn: exit %d:\n%s", code, out)
+	}
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "ex.yaml")
+	os.WriteFile(spec, []byte(out), 0o644)
+	if code, out, stderr := runCLI(t, "validate", spec); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("validate of the printed example: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestBenchSmall(t *testing.T) {
+	dir := t.TempDir()
+	js := filepath.Join(dir, "b.jsonl")
+	code, out, stderr := runCLI(t, "bench", "--sizes", "16x2", "--reps", "1", "--json", js)
+	if code != 0 || !strings.Contains(out, "GFLOP/s") {
+		t.Fatalf("bench: exit %d\n%s%s", code, out, stderr)
+	}
+	if data, err := os.ReadFile(js); err != nil || !strings.Contains(string(data), `"median_us_per_step"`) {
+		t.Errorf("bench JSON: %v %s", err, data)
+	}
+}

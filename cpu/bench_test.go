@@ -1,0 +1,45 @@
+package cpu
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/backend/backendtest"
+)
+
+// BenchmarkStep measures one nn4n step (noise on, tanh, 4 inputs, 2
+// outputs, rates and outputs recorded) for the engine-core grid. Compare runs
+// with benchstat; `ratesim bench` reports the same with peers.
+func BenchmarkStep(b *testing.B) {
+	for _, n := range []int{64, 256, 1024, 2048} {
+		for _, trials := range []int{1, 32, 64} {
+			b.Run(fmt.Sprintf("f32/N=%d/B=%d", n, trials), func(b *testing.B) { benchStep[float32](b, n, trials) })
+		}
+	}
+	b.Run("f64/N=256/B=32", func(b *testing.B) { benchStep[float64](b, 256, 32) })
+}
+
+func benchStep[T backend.Float](b *testing.B, n, trials int) {
+	c := backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: trials, Units: n, Inputs: 4, Outputs: 2},
+		Activation: backend.Tanh, Noise: true, Stride: 1, Seed: 1}
+	p := backendtest.NewProgram[T](c)
+	p.Record.States = false
+	run, err := backend.Start[T](New(), p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer run.Close()
+	const chunk = 16
+	in := backendtest.NewInput(p, chunk, 1)
+	out := backend.NewChunk(p, chunk)
+	b.ResetTimer()
+	for done := 0; done < b.N; done += chunk {
+		if err := run.Advance(min(chunk, b.N-done), in[:p.InputLen(min(chunk, b.N-done))], out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N)/sec, "steps/s")
+	b.ReportMetric(2*float64(trials)*float64(n*n+n*4+n*2)*float64(b.N)/sec/1e9, "GFLOP/s")
+}

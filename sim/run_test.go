@@ -1,0 +1,249 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/npz"
+)
+
+func smallSpec(t *testing.T, extra string) *Spec {
+	t.Helper()
+	s, err := ParseSpec("test.yaml", []byte(`
+dims: [2, 20, 3]
+activation: tanh
+weights: normal
+biases: uniform
+preact_noise: 0.1
+postact_noise: 0.05
+input: {type: sine, amplitude: 1, period: 300}
+trials: 4
+steps: 50
+backend: reference
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Overlay the test's own fields on the base spec.
+	if err := yaml.Unmarshal([]byte(extra), s); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func init() {
+	// The reference is not registered for users; tests run through it so
+	// sim's tests do not depend on a backend package.
+	backend.Register(backend.Reference, -1)
+}
+
+func TestRunWritesResults(t *testing.T) {
+	for _, prec := range []string{"f32", "f64"} {
+		s := smallSpec(t, "precision: "+prec+"\nrecord: {states: true, every: 2}\n")
+		dir := t.TempDir()
+		sum, err := Run(context.Background(), s, Options{Out: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arrs, err := npz.Load(filepath.Join(dir, "result.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]int{"rates": {4, 25, 20}, "outputs": {4, 25, 3}, "states": {4, 25, 20},
+			"final_state": {4, 20}, "final_rates": {4, 20}, "time": {25}}
+		for name, shape := range want {
+			a, ok := arrs[name]
+			if !ok {
+				t.Fatalf("%s: result.npz has no %q", prec, name)
+			}
+			if !equalInts(a.Shape, shape) || !equalInts(sum.Arrays[name], shape) {
+				t.Errorf("%s: %s shape %v (summary %v), want %v", prec, name, a.Shape, sum.Arrays[name], shape)
+			}
+			vals, _ := a.Float64s()
+			for i, v := range vals {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%s: %s[%d] = %v", prec, name, i, v)
+				}
+			}
+		}
+		if tm, _ := arrs["time"].Float64s(); tm[0] != 20 || tm[24] != 500 {
+			t.Errorf("time = %v…%v, want 20…500 ms (every 2 steps of 10 ms)", tm[0], tm[24])
+		}
+		var meta Meta
+		data, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &meta); err != nil {
+			t.Fatal(err)
+		}
+		if meta.Backend != "reference" || meta.Precision != prec || meta.Steps != 50 || meta.Spec == nil || meta.StepsPerSecond <= 0 {
+			t.Errorf("meta.json incomplete: %+v", meta)
+		}
+	}
+}
+
+func TestRunIsReproducibleAndSeeded(t *testing.T) {
+	rates := func(seed string) []float32 {
+		s := smallSpec(t, "seed: "+seed+"\n")
+		b, _ := backend.Lookup("reference")
+		res, err := Simulate[float32](context.Background(), s, b, Options{ChunkSteps: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Rates
+	}
+	a, b, c := rates("3"), rates("3"), rates("4")
+	if !bytes.Equal(f32bytes(a), f32bytes(b)) {
+		t.Error("the same seed gave different rates")
+	}
+	if bytes.Equal(f32bytes(a), f32bytes(c)) {
+		t.Error("different seeds gave the same rates")
+	}
+}
+
+func TestCancelledRunLeavesNoResult(t *testing.T) {
+	s := smallSpec(t, "")
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, s, Options{Out: dir}); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("cancelled run: err = %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Errorf("cancelled run left %v", entries)
+	}
+}
+
+func TestNonFiniteRunReportsWhereAndWritesNothing(t *testing.T) {
+	// Rates near float32's largest value overflow in the first product sum.
+	s := smallSpec(t, "activation: identity\ndt: 100\ntau: 100\ninit_state: ["+strings.Repeat("3e38, ", 19)+"3e38]\n")
+	dir := t.TempDir()
+	_, err := Run(context.Background(), s, Options{Out: dir})
+	var nf *backend.NonFiniteError
+	if err == nil || !errorsAs(err, &nf) {
+		t.Fatalf("err = %v, want a NonFiniteError", err)
+	}
+	if nf.Step != 1 || nf.Quantity != "state" {
+		t.Errorf("non-finite value reported at step %d (%s), want step 1 (state)", nf.Step, nf.Quantity)
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, "result.npz")); statErr == nil {
+		t.Error("a failed run left result.npz")
+	}
+}
+
+func TestProgramLayoutIsNN4NTransposed(t *testing.T) {
+	s := smallSpec(t, "")
+	net := BuildNetwork(s)
+	p := Program[float64](net, 2, 1, backend.Record{Rates: true})
+	N, I := net.N, net.I
+	for i := 0; i < N; i++ {
+		for j := 0; j < N; j++ {
+			if p.Drive[j*N+i] != net.Hidden[i*N+j] {
+				t.Fatalf("Drive[%d][%d] != W_hid[%d][%d]", j, i, i, j)
+			}
+		}
+		if p.Drive[(N+1)*N+i] != net.In[i*I+1] {
+			t.Fatalf("input weight of unit %d misplaced", i)
+		}
+		if p.Drive[(N+I)*N+i] != net.HiddenB[i]+net.InB[i] {
+			t.Fatalf("bias of unit %d misplaced", i)
+		}
+	}
+	// nn4n's uniform init stays within ±1/√fan_in and fills the range.
+	s2 := smallSpec(t, "weights: uniform\n")
+	net2 := BuildNetwork(s2)
+	lim := 1 / math.Sqrt(float64(N))
+	lo, hi := 0.0, 0.0
+	for _, w := range net2.Hidden {
+		if math.Abs(w) > lim {
+			t.Fatalf("uniform weight %v outside ±%v", w, lim)
+		}
+		lo, hi = math.Min(lo, w), math.Max(hi, w)
+	}
+	if lo > -0.9*lim || hi < 0.9*lim {
+		t.Errorf("uniform weights span [%v, %v], want most of ±%v", lo, hi, lim)
+	}
+}
+
+func TestInputGenerators(t *testing.T) {
+	s := smallSpec(t, "input: {type: pulses, amplitude: 2, period: 100, width: 30, onset: 50}\n")
+	g := newInputGen(s)
+	// dt = 10 ms: steps 1–4 are before the onset; pulses at 50–80, 150–180 ms.
+	for step, want := range map[int]float64{1: 0, 4: 0, 5: 2, 7: 2, 8: 0, 14: 0, 15: 2, 18: 0} {
+		if got := g.value(0, step, 0); got != want {
+			t.Errorf("pulse input at step %d = %v, want %v", step, got, want)
+		}
+	}
+	s = smallSpec(t, "")
+	g = newInputGen(s)
+	// Two sine channels are half a period apart.
+	for step := 1; step < 30; step++ {
+		if a, b := g.value(0, step, 0), g.value(0, step, 1); math.Abs(a+b) > 1e-12 {
+			t.Fatalf("step %d: channels %v and %v are not in antiphase", step, a, b)
+		}
+	}
+}
+
+// The result is readable by numpy itself, when Debian's numpy is present.
+func TestResultLoadsInNumpy(t *testing.T) {
+	py := "/usr/bin/python3"
+	if exec.Command(py, "-c", "import numpy").Run() != nil {
+		t.Skip("numpy is not installed for /usr/bin/python3 (.ci/run installs python3-numpy)")
+	}
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), smallSpec(t, ""), Options{Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "-c", `
+import numpy as np, sys
+d = np.load(sys.argv[1])
+r, y = d["rates"], d["outputs"]
+assert r.shape == (4, 50, 20) and r.dtype == np.float32, (r.shape, r.dtype)
+assert y.shape == (4, 50, 3), y.shape
+assert np.isfinite(r).all() and np.isfinite(y).all()
+assert r.std() > 0
+print("ok")
+`, filepath.Join(dir, "result.npz")).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("numpy could not read result.npz: %v\n%s", err, out)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func f32bytes(a []float32) []byte {
+	b := make([]byte, 0, 4*len(a))
+	for _, x := range a {
+		u := math.Float32bits(x)
+		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+	}
+	return b
+}
+
+func errorsAs(err error, target **backend.NonFiniteError) bool { return errors.As(err, target) }
