@@ -103,6 +103,16 @@ func writeResults[T backend.Float](s *Spec, res *Results[T], sum *Summary, opt O
 		return err
 	}
 	sum.ResultFile = path
+	if res.Rates != nil && M > 0 {
+		img, err := PlotRates(res.Rates, res.Outputs, M, N, len(res.Outputs)/max(1, B*M))
+		if err != nil {
+			return err
+		}
+		sum.PlotFile = filepath.Join(opt.Out, "rates.png")
+		if err := writeFileAtomic(sum.PlotFile, img); err != nil {
+			return err
+		}
+	}
 	sum.Arrays = arrays
 	meta := Meta{
 		Ratesim: FullVersion(), Spec: s, SpecFile: opt.SpecFile, Seed: s.Seed,

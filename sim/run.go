@@ -24,14 +24,14 @@ type Options struct {
 
 // Summary describes a finished run.
 type Summary struct {
-	Dir, ResultFile, MetaFile string
-	Backend                   string
-	Device                    string
-	Precision                 string
-	Steps, Trials             int
-	Wall                      time.Duration
-	StepsPerSecond            float64
-	Arrays                    map[string][]int
+	Dir, ResultFile, MetaFile, PlotFile string
+	Backend                             string
+	Device                              string
+	Precision                           string
+	Steps, Trials                       int
+	Wall                                time.Duration
+	StepsPerSecond                      float64
+	Arrays                              map[string][]int
 }
 
 // Run runs spec s on the backend it names and writes DIR/result.npz and

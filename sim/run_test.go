@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -82,6 +83,15 @@ func TestRunWritesResults(t *testing.T) {
 		}
 		if tm, _ := arrs["time"].Float64s(); tm[0] != 20 || tm[24] != 500 {
 			t.Errorf("time = %v…%v, want 20…500 ms (every 2 steps of 10 ms)", tm[0], tm[24])
+		}
+		if f, err := os.Open(filepath.Join(dir, "rates.png")); err != nil {
+			t.Error(err)
+		} else {
+			img, err := png.Decode(f)
+			f.Close()
+			if err != nil || img.Bounds().Dx() != 25 || img.Bounds().Dy() < 40 {
+				t.Errorf("rates.png: %v, bounds %v", err, img.Bounds())
+			}
 		}
 		var meta Meta
 		data, err := os.ReadFile(filepath.Join(dir, "meta.json"))

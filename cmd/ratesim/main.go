@@ -182,6 +182,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	fmt.Fprintf(stdout, "meta:    %s\n", sum.MetaFile)
+	if sum.PlotFile != "" {
+		fmt.Fprintf(stdout, "picture: %s (trial 0: rates, units × time; outputs below)\n", sum.PlotFile)
+	}
 	fmt.Fprintf(stdout, "in Python: d = numpy.load(%q); d[\"rates\"]  # (trials, steps, units)\n", sum.ResultFile)
 	return nil
 }
