@@ -47,6 +47,11 @@ func Cases(short bool) []Case {
 		add(Case{Shape: backend.Shape{Instances: 1, Trials: b, Units: 64, Inputs: edges[i%len(edges)], Outputs: 1},
 			Activation: acts[(i+2)%len(acts)], Noise: true, Init: i%2 == 0, Stride: 1, Steps: 40})
 	}
+	// Instances and outputs around block edges, on small networks.
+	for i, k := range []int{31, 32, 33, 129} {
+		add(Case{Shape: backend.Shape{Instances: k, Trials: 1 + i%2, Units: 1 + i, Inputs: i % 2, Outputs: edges[(i+3)%len(edges)]},
+			Activation: acts[(i+4)%len(acts)], Noise: i%2 == 1, Init: true, Shared: i%3 == 0, Stride: 1, Steps: 50})
+	}
 	if !short {
 		add(Case{Shape: backend.Shape{Instances: 1, Trials: 3, Units: 257, Inputs: 4, Outputs: 2},
 			Activation: backend.Tanh, Noise: true, Init: true, Stride: 1, Steps: 20})
