@@ -3,7 +3,7 @@
 // (weights, inputs, initial states) can be handed to the simulator.
 //
 // Writing produces version 1.0 .npy data (2.0 only when a header would not fit
-// in 1.0), little-endian and C order, exactly what numpy itself writes. Every
+// in 1.0), little-endian and C order, the layout numpy itself writes. Every
 // write is atomic: data goes to a temporary file in the destination directory,
 // which is fsynced and renamed onto the final path only once every declared
 // array received exactly its declared bytes. A failed, aborted or interrupted

@@ -144,8 +144,7 @@ func FuzzOpenNPZ(f *testing.F) {
 			a, err := ar.Array(name)
 			if err != nil {
 				checkErr(t, err, "fuzz.npz")
-				var e *Error
-				if errors.As(err, &e); e.Array != name {
+				if e := (*Error)(nil); errors.As(err, &e) && e.Array != name {
 					t.Fatalf("error %q does not name array %q", err, name)
 				}
 				continue

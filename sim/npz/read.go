@@ -60,12 +60,21 @@ func ReadNPY(path string) (*Array, error) {
 // ReadNPYFrom reads one .npy stream from r; name is used as Array.Name and in
 // error messages. r is read to its end: bytes after the declared data are an
 // error, because they mean the header and the data disagree. If r has a Len
-// method (bytes.Reader, strings.Reader, bytes.Buffer) it bounds allocation up
-// front; otherwise memory grows only as data actually arrives.
+// method (bytes.Reader, strings.Reader, bytes.Buffer) or is a regular
+// *os.File, the bytes remaining bound allocation up front; otherwise memory
+// grows only as data actually arrives.
 func ReadNPYFrom(r io.Reader, name string) (*Array, error) {
 	limit, trusted := int64(-1), false
-	if l, ok := r.(interface{ Len() int }); ok {
-		limit, trusted = int64(l.Len()), true
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		limit, trusted = int64(v.Len()), true
+	case *os.File:
+		// A regular file's remaining size is as good a bound as a Len.
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			if pos, err := v.Seek(0, io.SeekCurrent); err == nil && pos <= fi.Size() {
+				limit, trusted = fi.Size()-pos, true
+			}
+		}
 	}
 	a, err := readNPY(r, limit, trusted, name, "")
 	if a != nil {

@@ -358,3 +358,22 @@ func TestMalformedNPZ(t *testing.T) {
 		}
 	}
 }
+
+func TestReadNPYFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.npy")
+	if err := WriteNPY(path, Int16, []int{3}, []int16{-1, 0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	a, err := ReadNPYFrom(f, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := a.Int64s(); !reflect.DeepEqual(v, []int64{-1, 0, 1}) || a.Name != "f" {
+		t.Fatalf("%s: %v", a.Name, v)
+	}
+}
