@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build run test vet fmt-check test-fma bench bench-go clean
+.PHONY: all build run test vet fmt-check test-fma bench bench-deps bench-go clean
 
 all: build
 
@@ -35,8 +35,14 @@ test-fma:
 	else echo "test-fma: this CPU has no FMA/AVX2; skipped"; fi
 
 # ratesim's own benchmark grid on the CPU, side by side with the PyTorch loop.
-bench: build
+bench: build bench-deps
 	$(BIN)/ratesim bench --peers --python $(PYTHON) --json bench/last-cpu.jsonl
+
+# The peer needs Debian's PyTorch, and OpenBLAS: without it Debian's torch
+# falls back to the unblocked reference BLAS and is ~10× slower than users see.
+bench-deps:
+	@$(PYTHON) -c 'import torch' 2>/dev/null && [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch libopenblas0-pthread; }
 
 # Go micro-benchmarks of the CPU backend step.
 bench-go:
