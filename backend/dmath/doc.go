@@ -9,8 +9,9 @@
 // they are different algorithms and differ in the last bit for a sizeable
 // fraction of inputs. A simulator that must reproduce a GPU run bit for bit
 // on the CPU (and vice versa) therefore cannot call either. Instead every
-// function here is a fixed, straight-line sequence of IEEE-754 basic
-// operations, each correctly rounded in round-to-nearest-even:
+// function here is a fixed sequence of IEEE-754 basic operations (branching
+// only on the argument's range), each correctly rounded in
+// round-to-nearest-even:
 //
 //   - +, −, ×, ÷ and sqrt on float64,
 //   - comparisons, exact bit manipulation (math.Float64bits/Float64frombits,
@@ -30,26 +31,39 @@
 // which rounds once instead of twice and changes the result. An explicit
 // conversion forbids that fusion, so every floating-point product in this
 // package is written float64(x*y), including every Horner step
-// p = float64(p*x) + c. math.FMA is never used: nvcc would have to be told to
-// contract exactly the same operations. lint_test.go enforces the rule on the
-// syntax tree, and golden_test.go pins a SHA-256 of the outputs over a fixed
-// input set, which must not change with GOAMD64 or GOARCH.
+// p = float64(p*x) + c. math.FMA is never used either. lint_test.go enforces
+// the rule on the syntax tree, and golden_test.go pins a SHA-256 of the
+// outputs over a fixed input set, which must not change with GOAMD64 or
+// GOARCH. The CUDA port has the mirror-image problem: nvcc contracts a*b+c by
+// default (-fmad=true), so it must use the _rn intrinsics, which are never
+// contracted, or compile with -fmad=false.
 //
 // # Algorithms
 //
 // Double-double ("dd") arithmetic is used wherever one float64 is not
 // enough: Knuth's TwoSum and Dekker's TwoProduct with Veltkamp splitting
-// (FMA-free). Exp reduces x = k·ln2 + r with a Cody–Waite split of ln2 and
-// evaluates expm1(r) from its Taylor series with the r²/2 term in dd. Log
-// writes x = 2^e·(1+f) with 1+f in [√2/2, √2) and sums the series of
-// 2·atanh(s), s = f/(2+f). Pow, Softplus, Tanh and Sigmoid use a dd log and a
-// dd exp so that their final rounding is the only significant error. Sin and
-// Cos reduce by π/2 with a four-part Cody–Waite constant for |x| < 2^19 and by
-// an exact Payne–Hanek multiplication with 1216 bits of 2/π beyond that, then
-// evaluate Taylor kernels on a dd remainder. SinPi and CosPi reduce exactly
-// modulo 1/2 and reuse those kernels. All polynomials are Taylor series with
-// enough terms that truncation is below 2^-60 relative; ACCURACY.md lists the
-// measured errors (all below one ulp).
+// (FMA-free), in dd.go.
+//
+//   - Exp reduces x = k·ln2 + r with a Cody–Waite split of ln2 and evaluates
+//     expm1(r) from its Taylor series, with the r²/2 term in dd; Expm1 folds
+//     the −1 in before the single final rounding.
+//   - Log writes x = 2^e·(1+F) with 1+F in [√2/2, √2] and sums the series
+//     of 2·atanh(s), s = F/(2+F), with s and its leading term in dd. Log1p
+//     forms 1+x exactly as a dd and feeds both parts to the same kernel.
+//   - Pow is exp(y·log|x|) with a dd log good to ≈ 2^-70 and a dd product,
+//     so the exponent is known to ≈ 2^-60 even when |y·log x| ≈ 745.
+//   - Tanh is t/(t+2), t = expm1(2|x|) in dd; Sigmoid is 1/(1+E) or E/(1+E),
+//     E = e^−|x| in dd; Softplus is [x +] log1p(E). Each ends in a corrected
+//     dd division or sum, so the final rounding is the only sizeable error.
+//   - Sin and Cos reduce by π/2 with a four-part Cody–Waite constant for
+//     |x| < 2^19 and by an exact Payne–Hanek multiplication with 1216 bits of
+//     2/π (integer arithmetic) beyond that, then evaluate Taylor kernels on
+//     the dd remainder. SinPi and CosPi reduce exactly modulo 1/2 and reuse
+//     those kernels.
+//
+// All polynomials are Taylor series (exact coefficients 1/n! or 2/k,
+// correctly rounded) with enough terms that truncation is below 2^-60
+// relative. ACCURACY.md lists the measured errors: all below one ulp.
 //
 // # float32
 //

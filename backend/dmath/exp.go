@@ -111,7 +111,12 @@ func expm1Parts(x float64) (k int, hi, lo float64) {
 		return k, s, t + el
 	case k > 53:
 		s, t := twoSum(1, eh)
-		return k, s, t + (el - pow2(-k))
+		lo = t + el
+		if k < 120 {
+			// beyond that 2^-k is below 2^-119 of the result
+			lo -= pow2(-k)
+		}
+		return k, s, lo
 	case k >= -53:
 		sc := pow2(k)
 		s, t := twoSum(sc-1, float64(eh*sc))

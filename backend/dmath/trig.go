@@ -119,7 +119,8 @@ func payneHanek(a float64) (n int, rh, rl float64) {
 	}
 	s += int(lz)
 
-	// fraction = z0:z1 · 2^(−318−s) in quarter periods; take 106 bits.
+	// The fraction, in quarter periods, is (z0:z1:z2)·2^(−190−s); its top
+	// 106 bits become two exactly representable float64 halves.
 	hi := z0 >> 11
 	lo := (z0&(1<<11-1))<<42 | z1>>22
 	fh := float64(float64(hi) * pow2(-51-s))
@@ -261,11 +262,14 @@ func SinPi(x float64) float64 {
 	switch {
 	case !(a <= math.MaxFloat64):
 		return math.NaN()
+	case a == 0:
+		return x // keeps −0
 	case a < 0x1p-30:
 		// sin(πx) = πx to within 2^-59; scaled so that x·piL never
 		// underflows and only the final scaling rounds into subnormals.
 		y := float64(x * 0x1p200)
-		return float64((float64(y*piH) + float64(y*piL)) * 0x1p-200)
+		p, e := twoProd(y, piH)
+		return float64((p + (e + float64(y*piL))) * 0x1p-200)
 	}
 	n, f := halfReduce(a)
 	if f == 0 && n&1 == 0 {
