@@ -36,6 +36,8 @@ type Meta struct {
 	Ratesim        string           `json:"ratesim_version"`
 	Spec           *Spec            `json:"spec"`
 	SpecFile       string           `json:"spec_file,omitempty"`
+	InputFile      string           `json:"input_file,omitempty"`
+	InitStateFile  string           `json:"init_state_file,omitempty"`
 	Seed           uint64           `json:"seed"`
 	Backend        string           `json:"backend"`
 	Device         string           `json:"device"`
@@ -116,6 +118,7 @@ func writeResults[T backend.Float](s *Spec, res *Results[T], sum *Summary, opt O
 	sum.Arrays = arrays
 	meta := Meta{
 		Ratesim: FullVersion(), Spec: s, SpecFile: opt.SpecFile, Seed: s.Seed,
+		InputFile: opt.InputFile(), InitStateFile: opt.InitStateFile,
 		Backend: sum.Backend, Device: sum.Device, Precision: s.Precision,
 		Steps: s.Steps, Trials: s.Trials, Recorded: M,
 		WallSeconds: sum.Wall.Seconds(), StepsPerSecond: sum.StepsPerSecond,

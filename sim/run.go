@@ -20,6 +20,32 @@ type Options struct {
 	ChunkSteps int
 	// SpecFile is recorded in meta.json.
 	SpecFile string
+	// Input, when set, replaces the spec's input generator; its (B, T)
+	// must equal the spec's trials and steps (see ApplyInput).
+	Input *InputArray
+	// InitState, when set, is v₀ for every trial, B × N, replacing the spec's.
+	InitState []float64
+	// InitStateFile is recorded in meta.json.
+	InitStateFile string
+}
+
+// InputFile is the input file's name, if any.
+func (o Options) InputFile() string {
+	if o.Input == nil {
+		return ""
+	}
+	return o.Input.File
+}
+
+// ApplyInput makes s agree with an input file: trials and steps are taken
+// from its shape, and its input count must match dims[0].
+func ApplyInput(s *Spec, in *InputArray) error {
+	if in.Inputs != s.Dims[0] {
+		return &SpecError{Field: "dims", Reason: fmt.Sprintf("the network has %d inputs but %s has %d per step", s.Dims[0], in.File, in.Inputs)}
+	}
+	s.Trials, s.Steps = in.Trials, in.Steps
+	s.Input = InputSpec{Type: "none"}
+	return nil
 }
 
 // Summary describes a finished run.
@@ -62,9 +88,22 @@ type Results[T backend.Float] struct {
 
 // Simulate runs s on b and returns the recordings without writing anything.
 func Simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, opt Options) (*Results[T], error) {
+	if in := opt.Input; in != nil && (in.Trials != s.Trials || in.Steps != s.Steps || in.Inputs != s.Dims[0]) {
+		return nil, fmt.Errorf("%s is shaped (%d, %d, %d) but the run has %d trials, %d steps and %d inputs",
+			in.File, in.Trials, in.Steps, in.Inputs, s.Trials, s.Steps, s.Dims[0])
+	}
+	if opt.InitState != nil && len(opt.InitState) != s.Trials*s.Dims[1] {
+		return nil, fmt.Errorf("initial state has %d values, want %d trials × %d units", len(opt.InitState), s.Trials, s.Dims[1])
+	}
 	net := BuildNetwork(s)
 	rec := backend.Record{Rates: *s.Record.Rates, States: *s.Record.States, Outputs: *s.Record.Outputs && net.O > 0, Stride: s.Record.Every}
 	p := Program[T](net, s.Trials, s.Seed, rec)
+	if opt.InitState != nil {
+		p.Init = make([]T, len(opt.InitState))
+		for i, v := range opt.InitState {
+			p.Init[i] = T(v)
+		}
+	}
 	run, err := backend.Start(b, p)
 	if err != nil {
 		return nil, fmt.Errorf("starting on backend %s: %w", b.Name(), err)
@@ -109,7 +148,11 @@ func Simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 		n := min(chunk, steps-t0)
 		m := rec.Recorded(t0, n)
 		c := backend.NewChunk(p, m)
-		if err := run.Advance(n, fillInput(gen, t0, n, inBuf), c); err != nil {
+		in := fillInput(gen, t0, n, inBuf)
+		if opt.Input != nil {
+			in = fillInputArray(opt.Input, t0, n, inBuf)
+		}
+		if err := run.Advance(n, in, c); err != nil {
 			var nf *backend.NonFiniteError
 			if errors.As(err, &nf) {
 				return nil, fmt.Errorf("run stopped: %w", err)

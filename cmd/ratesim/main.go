@@ -120,6 +120,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	steps := fs.Int("steps", 0, "number of steps; overrides the spec when > 0")
 	example := fs.String("example", sim.DefaultExample, "built-in example to run when no SPEC is given")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	inputFile := fs.String("input", "", "input array X.npy shaped (trials, steps, inputs), batch-first as nn4n; sets trials and steps")
+	initFile := fs.String("init-state", "", "initial states V0.npy shaped (trials, units) or (units,)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -156,14 +158,29 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *steps > 0 {
 		spec.Steps = *steps
 	}
+	var input *sim.InputArray
+	if *inputFile != "" {
+		if input, err = sim.LoadInput(*inputFile); err != nil {
+			return err
+		}
+		if err := sim.ApplyInput(spec, input); err != nil {
+			return err
+		}
+	}
 	if err := spec.Validate(); err != nil {
 		return fmt.Errorf("after applying flags: %w", err)
+	}
+	var init []float64
+	if *initFile != "" {
+		if init, err = sim.LoadInitState(*initFile, spec.Trials, spec.Dims[1]); err != nil {
+			return err
+		}
 	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("ratesim-out", spec.Name)
 	}
-	opt := sim.Options{Out: dir, SpecFile: source}
+	opt := sim.Options{Out: dir, SpecFile: source, Input: input, InitState: init, InitStateFile: *initFile}
 	if f, ok := stderr.(*os.File); ok && !*quiet && sim.IsTerminal(f) {
 		opt.Progress = stderr
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ratesim/ratesim/sim/npz"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -95,5 +97,25 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if data, err := os.ReadFile(js); err != nil || !strings.Contains(string(data), `"median_us_per_step"`) {
 		t.Errorf("bench JSON: %v %s", err, data)
+	}
+}
+
+func TestRunWithInputAndInitStateFiles(t *testing.T) {
+	dir := t.TempDir()
+	x := filepath.Join(dir, "x.npy")
+	if err := npz.WriteNPY(x, npz.Float32, []int{2, 15, 2}, make([]float32, 60)); err != nil {
+		t.Fatal(err)
+	}
+	v0 := filepath.Join(dir, "v0.npy")
+	if err := npz.WriteNPY(v0, npz.Float64, []int{2, 200}, make([]float64, 400)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "run", "--input", x, "--init-state", v0, "--out", filepath.Join(dir, "o"))
+	if code != 0 || !strings.Contains(out, "(2, 15, 200)") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	code, _, stderr = runCLI(t, "run", "--init-state", x, "--out", filepath.Join(dir, "o2"))
+	if code != 1 || !strings.Contains(stderr, "x.npy") {
+		t.Errorf("a mis-shaped initial state: exit %d\n%s", code, stderr)
 	}
 }
