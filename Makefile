@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build run test vet fmt-check test-fma bench bench-deps bench-go clean
+.PHONY: all build run test vet fmt-check test-fma test-cuda kernels kernels-check cuda gpu-binaries cuda-toolkit bench bench-deps bench-go clean
 
 all: build
 
@@ -20,6 +20,7 @@ run: build
 test: vet fmt-check
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-fma
+	$(MAKE) --no-print-directory test-cuda
 
 vet:
 	$(GO) vet ./...
@@ -33,6 +34,45 @@ test-fma:
 		echo "GOAMD64=v3 (FMA allowed) conformance run:"; \
 		GOAMD64=v3 $(GO) test -count=1 ./backend/... ./cpu/...; \
 	else echo "test-fma: this CPU has no FMA/AVX2; skipped"; fi
+
+# The CUDA side without a GPU: vet and build with the cuda tag, prove the
+# committed PTX fresh, and run the conformance suite on the kernels' sources
+# compiled as host C++ (gpu/internal/emu). Needs the CUDA toolkit (make
+# cuda-toolkit, as root); without it this says so and passes, unless
+# REQUIRE_CUDA=1 (CI), where a missing toolkit is an error.
+test-cuda:
+	@if command -v nvcc >/dev/null 2>&1 && [ -e /usr/include/cuda.h ]; then \
+		set -e; echo "CUDA checks (nvcc $$(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')):"; \
+		$(GO) vet -tags cuda ./...; \
+		$(GO) build -tags cuda ./...; \
+		$(GO) vet -tags 'cuda cudaemu' ./gpu/...; \
+		kernels/gen.sh -check; \
+		$(GO) test -count=1 -tags 'cuda cudaemu' ./gpu/...; \
+	elif [ "$(REQUIRE_CUDA)" = 1 ]; then \
+		echo "test-cuda: the CUDA toolkit is missing (nvcc, /usr/include/cuda.h); run make cuda-toolkit as root" >&2; exit 1; \
+	else echo "test-cuda: no CUDA toolkit here, CUDA checks skipped (make cuda-toolkit installs it, as root)"; fi
+
+# Debian's nvidia-cuda-toolkit (CUDA 11.8) from the non-free component.
+cuda-toolkit:
+	.ci/install-cuda-toolkit
+
+# Regenerates kernels/ptx/*.ptx and kernels/ptx.go from kernels/*.cu (nvcc 11.8).
+kernels:
+	kernels/gen.sh
+
+kernels-check:
+	kernels/gen.sh -check
+
+# The CLI with the CUDA backend compiled in (needs the toolkit's headers to
+# build and the NVIDIA driver to run; without a visible GPU it exits at start,
+# so keep the default build on machines without one).
+cuda:
+	$(GO) build -tags cuda -o $(BIN)/ratesim ./cmd/ratesim
+
+# What a lent GPU machine runs (it has no Go): the CUDA test binary and the CLI.
+gpu-binaries:
+	$(GO) test -c -tags cuda -o .gpu/gpu.test ./gpu
+	$(GO) build -tags cuda -o .gpu/ratesim ./cmd/ratesim
 
 # ratesim's own benchmark grid on the CPU, side by side with the PyTorch loop.
 bench: build bench-deps

@@ -1,5 +1,19 @@
 // Package kernels holds the CUDA C sources of the GPU backend and the device
-// code generated from them, embedded for package gpu. The CUDA kernels are
-// not written yet (see the CUDA backend issue); until then this package is
-// empty and the default build needs no CUDA toolkit.
+// code generated from them, embedded for package gpu.
+//
+// One kernel per .cu file (step, readout, sweep, and the test kernels
+// mathcheck and randcheck); the headers hold what they share: arith.cuh
+// (the contract's rounded operations), dmath.cuh (the twin of
+// backend/dmath), philox.cuh (the twin of backend's Philox and normal
+// transforms) and model.cuh (activation, unit update, non-finite record).
+// hostemu.h lets the same sources compile as host C++ for package
+// gpu/internal/emu, which runs them without a GPU.
+//
+// gen.sh compiles each .cu with nvcc to PTX in ptx/ and writes ptx.go, which
+// embeds it; both are committed, so building needs no CUDA toolkit, and
+// `gen.sh -check` (CI) fails when they are stale. This package is pure Go and
+// is built in every configuration; only package gpu with the `cuda` tag
+// loads the PTX.
 package kernels
+
+//go:generate ./gen.sh

@@ -1,0 +1,74 @@
+//go:build cuda
+
+package gpu
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/ratesim/ratesim/backend"
+)
+
+func init() { backend.Register(New(), 20) }
+
+// Backend runs programs on one NVIDIA GPU.
+type Backend struct {
+	ordinal int
+	kernel  Kernel
+	budget  int64
+	tile    string // forces a step tile by suffix (tests)
+
+	once sync.Once
+	drv  driver
+	err  error
+}
+
+// Option configures a Backend.
+type Option func(*Backend)
+
+// Device selects the GPU by its CUDA ordinal (default 0).
+func Device(ordinal int) Option { return func(b *Backend) { b.ordinal = ordinal } }
+
+// UseKernel forces the step or the sweep kernel instead of choosing per
+// program; tests use it to check both.
+func UseKernel(k Kernel) Option { return func(b *Backend) { b.kernel = k } }
+
+// SegmentBytes bounds the device memory one Advance segment uses for its
+// inputs and recordings (default 256 MiB); longer Advance calls are cut into
+// segments, each copied back before the next starts.
+func SegmentBytes(n int64) Option { return func(b *Backend) { b.budget = n } }
+
+// New returns a CUDA backend. It touches no device until a run starts.
+func New(opts ...Option) *Backend {
+	b := &Backend{budget: 256 << 20}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+func (b *Backend) Name() string { return "cuda" }
+
+// Devices lists the visible GPUs.
+func (b *Backend) Devices() ([]backend.Device, error) { return listDevices() }
+
+// open starts the device on first use.
+func (b *Backend) open() (driver, error) {
+	b.once.Do(func() {
+		b.drv, b.err = openDriver(b.ordinal)
+		if b.err == nil {
+			if inf := b.drv.info(); inf.major < 7 {
+				b.err = fmt.Errorf("cuda: %s has compute capability %d.%d; ratesim's kernels need 7.0 (Volta) or newer", inf.name, inf.major, inf.minor)
+			}
+		}
+	})
+	return b.drv, b.err
+}
+
+func (b *Backend) Start32(p *backend.Program[float32]) (backend.Run[float32], error) {
+	return start(b, p)
+}
+
+func (b *Backend) Start64(p *backend.Program[float64]) (backend.Run[float64], error) {
+	return start(b, p)
+}

@@ -1,0 +1,82 @@
+//go:build cuda
+
+package gpu
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/backend/backendtest"
+)
+
+// BenchmarkOneNetwork measures one network (K = 1) as the CPU backend's
+// BenchmarkStep does: tanh, noise on, 4 inputs, 2 outputs, rates and outputs
+// recorded every step, 100 steps per Advance. One op is one step.
+func BenchmarkOneNetwork(b *testing.B) {
+	for _, n := range []int{256, 1024, 4096} {
+		for _, trials := range []int{1, 32, 256} {
+			c := backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: trials, Units: n, Inputs: 4, Outputs: 2},
+				Activation: backend.Tanh, Noise: true, Stride: 1, Seed: 1}
+			b.Run(fmt.Sprintf("f32/N=%d/B=%d", n, trials), func(b *testing.B) {
+				benchRun[float32](b, c, backend.Record{Rates: true, Outputs: true})
+			})
+		}
+	}
+	c := backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: 32, Units: 1024, Inputs: 4, Outputs: 2},
+		Activation: backend.Tanh, Noise: true, Stride: 1, Seed: 1}
+	b.Run("f64/N=1024/B=32", func(b *testing.B) { benchRun[float64](b, c, backend.Record{Rates: true, Outputs: true}) })
+}
+
+// BenchmarkSweep measures parameter sweeps: K instances of an N-unit
+// network, 16 trials each, one shared input, outputs recorded every step.
+func BenchmarkSweep(b *testing.B) {
+	for _, k := range []int{256, 1024, 4096} {
+		for _, n := range []int{128, 256} {
+			c := backendtest.Case{Shape: backend.Shape{Instances: k, Trials: 16, Units: n, Inputs: 4, Outputs: 2},
+				Activation: backend.Tanh, Noise: true, Shared: true, Stride: 1, Seed: 1}
+			b.Run(fmt.Sprintf("f32/K=%d/N=%d/B=16", k, n), func(b *testing.B) {
+				benchRun[float32](b, c, backend.Record{Outputs: true})
+			})
+		}
+	}
+}
+
+// benchRun times Advance calls of 100 steps; b.N is the number of steps.
+func benchRun[T backend.Float](b *testing.B, c backendtest.Case, rec backend.Record) {
+	if emulated {
+		b.Skip("the emulator is not a GPU: nothing to measure")
+	}
+	needDevice(b)
+	const chunk = 100
+	p := backendtest.NewProgram[T](c)
+	p.Record = rec
+	in := backendtest.NewInput(p, chunk, 1)
+	be := New()
+	rn, err := backend.Start[T](be, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rn.Close()
+	if r, ok := rn.(*run[T]); ok {
+		b.Logf("plan: %s", r.pl.describe())
+	}
+	out := backend.NewChunk(p, chunk)
+	// Warm up: module load, JIT, first allocations.
+	if err := rn.Advance(chunk, in, out); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for done := 0; done < b.N; done += chunk {
+		n := min(chunk, b.N-done)
+		if err := rn.Advance(n, in[:p.InputLen(n)], out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	sec := b.Elapsed().Seconds()
+	s := p.Shape
+	flops := 2 * float64(s.Instances*s.Trials) * float64(s.Units*s.DriveRows()+s.Units*s.Outputs)
+	b.ReportMetric(float64(b.N)/sec, "steps/s")
+	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+}

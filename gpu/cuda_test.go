@@ -1,0 +1,302 @@
+//go:build cuda
+
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/backend/backendtest"
+	"github.com/ratesim/ratesim/backend/dmath"
+)
+
+// needDevice skips t when no GPU is visible. (Where no driver or device is
+// present at all, gorgonia.org/cu's init exits the test binary before any
+// test runs; see README.md.)
+func needDevice(t testing.TB) {
+	t.Helper()
+	if devs, err := New().Devices(); err != nil || len(devs) == 0 {
+		t.Skipf("no CUDA device visible: %v", err)
+	}
+}
+
+func TestDevices(t *testing.T) {
+	needDevice(t)
+	devs, _ := New().Devices()
+	for _, d := range devs {
+		t.Logf("%s: %s", d.Name, d.Detail)
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	b, err := backend.Lookup("cuda")
+	if err != nil {
+		t.Skipf("cuda backend cannot run here: %v", err)
+	}
+	if _, ok := b.(*Backend); !ok {
+		t.Fatalf("Lookup(cuda) = %T, want *gpu.Backend", b)
+	}
+}
+
+// The conformance suite, with the kernel chosen per program, with each
+// kernel forced, and with segments so small that every Advance is cut into
+// several launches and partial copies.
+func TestConformance(t *testing.T)      { needDevice(t); backendtest.Test(t, New()) }
+func TestConformanceStep(t *testing.T)  { needDevice(t); backendtest.Test(t, New(UseKernel(Step))) }
+func TestConformanceSweep(t *testing.T) { needDevice(t); backendtest.Test(t, New(UseKernel(Sweep))) }
+func TestConformanceSegments(t *testing.T) {
+	needDevice(t)
+	backendtest.Test(t, New(UseKernel(Step), SegmentBytes(4<<10)))
+	backendtest.Test(t, New(UseKernel(Sweep), SegmentBytes(4<<10)))
+}
+
+// What the suite does not vary: nil input with inputs present (zero
+// input), and recording only some quantities, or nothing.
+func TestRecordAndInputVariants(t *testing.T) {
+	needDevice(t)
+	for _, k := range []Kernel{Step, Sweep} {
+		for i, rec := range []backend.Record{
+			{Outputs: true, Stride: 5}, {States: true, Stride: 3}, {Rates: true}, {},
+		} {
+			t.Run(fmt.Sprintf("%v/%d", k, i), func(t *testing.T) {
+				c := backendtest.Case{Shape: backend.Shape{Instances: 3, Trials: 5, Units: 37, Inputs: 4, Outputs: 3},
+					Activation: backend.Sigmoid, Noise: true, Init: true, Stride: 1, Steps: 41, Seed: uint64(10 + i)}
+				p := backendtest.NewProgram[float32](c)
+				p.Record = rec
+				in := backendtest.NewInput(p, c.Steps, 3)
+				if i%2 == 1 {
+					in = nil
+				}
+				backendtest.Expect(t, New(UseKernel(k)), p, in, c.Steps, []int{13, 1, 40})
+			})
+		}
+	}
+}
+
+// Every tile of the step kernel against the reference, whatever the
+// heuristic would pick for these shapes.
+func TestStepTiles(t *testing.T) {
+	needDevice(t)
+	for _, prec := range []backend.Precision{backend.F32, backend.F64} {
+		for _, tl := range stepTiles[prec] {
+			t.Run(fmt.Sprintf("%v/%s", prec, tl.suffix), func(t *testing.T) {
+				c := backendtest.Case{Shape: backend.Shape{Instances: 2, Trials: tl.trials() + 3, Units: tl.units() + 5, Inputs: 3, Outputs: 2},
+					Activation: backend.Tanh, Noise: true, Init: true, Sparse: true, Stride: 1, Steps: 30, Seed: 77}
+				b := New(UseKernel(Step))
+				forceTile(b, tl)
+				if prec == backend.F32 {
+					p := backendtest.NewProgram[float32](c)
+					backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, 1), c.Steps, []int{7})
+				} else {
+					p := backendtest.NewProgram[float64](c)
+					backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, 1), c.Steps, []int{7})
+				}
+			})
+		}
+	}
+}
+
+// deviceEval runs a test kernel over n elements with the given buffers:
+// ins are copied in, outs allocated and copied back.
+func deviceEval(t *testing.T, kernel string, n int, scalars func(ptrs []dptr) []uint64, ins [][]byte, outs [][]byte) {
+	t.Helper()
+	b := New()
+	drv, err := b.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = drv.do(func(c calls) error {
+		var ptrs []dptr
+		defer func() {
+			for _, p := range ptrs {
+				c.free(p)
+			}
+		}()
+		for _, a := range append(append([][]byte{}, ins...), outs...) {
+			p, err := c.alloc(int64(len(a)), "test buffer")
+			if err != nil {
+				return err
+			}
+			ptrs = append(ptrs, p)
+		}
+		for i, a := range ins {
+			if err := c.htod(ptrs[i], unsafe.Pointer(&a[0]), int64(len(a))); err != nil {
+				return err
+			}
+		}
+		if err := c.launch(kernel, [3]uint32{uint32(ceilDiv(n, 128)), 1, 1}, [3]uint32{128, 1, 1}, 0, scalars(ptrs)); err != nil {
+			return err
+		}
+		for i, a := range outs {
+			if err := c.dtoh(unsafe.Pointer(&a[0]), ptrs[len(ins)+i], int64(len(a))); err != nil {
+				return err
+			}
+		}
+		return c.sync()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func bytesOf[T any](s []T) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(s[0])))
+}
+
+// Function numbers of kernels/mathcheck.cu.
+var mathFuncs = []struct {
+	name string
+	f64  func(x, y float64) float64
+	f32  func(x, y float32) float32
+	lo   float64 // argument range of the random inputs
+	hi   float64
+}{
+	{"Exp", func(x, _ float64) float64 { return dmath.Exp(x) }, func(x, _ float32) float32 { return dmath.Exp32(x) }, -750, 750},
+	{"Expm1", func(x, _ float64) float64 { return dmath.Expm1(x) }, func(x, _ float32) float32 { return dmath.Expm1_32(x) }, -50, 50},
+	{"Log", func(x, _ float64) float64 { return dmath.Log(x) }, func(x, _ float32) float32 { return dmath.Log32(x) }, 0, 1e6},
+	{"Log1p", func(x, _ float64) float64 { return dmath.Log1p(x) }, func(x, _ float32) float32 { return dmath.Log1p32(x) }, -1, 10},
+	{"Tanh", func(x, _ float64) float64 { return dmath.Tanh(x) }, func(x, _ float32) float32 { return dmath.Tanh32(x) }, -25, 25},
+	{"Sigmoid", func(x, _ float64) float64 { return dmath.Sigmoid(x) }, func(x, _ float32) float32 { return dmath.Sigmoid32(x) }, -50, 50},
+	{"Softplus", func(x, _ float64) float64 { return dmath.Softplus(x) }, func(x, _ float32) float32 { return dmath.Softplus32(x) }, -50, 50},
+	{"Sin", func(x, _ float64) float64 { return dmath.Sin(x) }, func(x, _ float32) float32 { return dmath.Sin32(x) }, -1e6, 1e6},
+	{"Cos", func(x, _ float64) float64 { return dmath.Cos(x) }, func(x, _ float32) float32 { return dmath.Cos32(x) }, -1e6, 1e6},
+	{"SinPi", func(x, _ float64) float64 { return dmath.SinPi(x) }, func(x, _ float32) float32 { return dmath.SinPi32(x) }, -1e3, 1e3},
+	{"CosPi", func(x, _ float64) float64 { return dmath.CosPi(x) }, func(x, _ float32) float32 { return dmath.CosPi32(x) }, -1e3, 1e3},
+	{"Pow", dmath.Pow, dmath.Pow32, 0, 30},
+}
+
+// mathInputs returns special values, values near the functions' branch
+// points, uniform values in [lo, hi] and arbitrary bit patterns.
+func mathInputs(rng *rand.Rand, lo, hi float64, n int) []float64 {
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, -0.5, 2, 1e-300, -1e-300, 5e-324, math.MaxFloat64, -math.MaxFloat64,
+		math.Inf(1), math.Inf(-1), math.NaN(), 0x1p-54, 0x1p-28, 0x1p-30, 22, -22, 34, 40, -40, 709.78, 710, -745.2, -746,
+		0x1p19, 0x1p51, 0x1p53, 1e300, 0.25, 0.75, 1.5, math.Pi, math.Pi / 4, 0x1.6a09e667f3bcdp+00}
+	for len(xs) < n {
+		switch rng.IntN(4) {
+		case 0:
+			xs = append(xs, math.Float64frombits(rng.Uint64()))
+		case 1:
+			xs = append(xs, (rng.Float64()*2-1)*math.Pow(2, float64(rng.IntN(80)-60)))
+		default:
+			xs = append(xs, lo+(hi-lo)*rng.Float64())
+		}
+	}
+	return xs
+}
+
+func sameBits64(a, b float64) bool {
+	return math.Float64bits(a) == math.Float64bits(b) || (math.IsNaN(a) && math.IsNaN(b))
+}
+
+func sameBits32(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
+}
+
+// The device's dmath (kernels/dmath.cuh) against backend/dmath, bit for bit
+// (NaN payloads aside: a NaN stops a run whatever its bits).
+func TestMath(t *testing.T) {
+	needDevice(t)
+	const n = 100000
+	for fn, mf := range mathFuncs {
+		t.Run(mf.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(fn), 99))
+			x := mathInputs(rng, mf.lo, mf.hi, n)
+			y := mathInputs(rng, -4, 4, n)
+			if mf.name == "Pow" {
+				rng.Shuffle(len(y), func(i, j int) { y[i], y[j] = y[j], y[i] })
+			}
+			out := make([]float64, n)
+			deviceEval(t, "mathcheck_f64", n, func(p []dptr) []uint64 {
+				return []uint64{uint64(fn), uint64(p[0]), uint64(p[1]), uint64(p[2]), n}
+			}, [][]byte{bytesOf(x), bytesOf(y)}, [][]byte{bytesOf(out)})
+			bad := 0
+			for i := range x {
+				if want := mf.f64(x[i], y[i]); !sameBits64(out[i], want) {
+					if bad++; bad <= 5 {
+						t.Errorf("f64 %s(%v, %v) = %v (%#x), Go %v (%#x)", mf.name, x[i], y[i], out[i], math.Float64bits(out[i]), want, math.Float64bits(want))
+					}
+				}
+			}
+			x32, y32, out32 := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range x {
+				x32[i], y32[i] = float32(x[i]), float32(y[i])
+			}
+			deviceEval(t, "mathcheck_f32", n, func(p []dptr) []uint64 {
+				return []uint64{uint64(fn), uint64(p[0]), uint64(p[1]), uint64(p[2]), n}
+			}, [][]byte{bytesOf(x32), bytesOf(y32)}, [][]byte{bytesOf(out32)})
+			for i := range x32 {
+				if want := mf.f32(x32[i], y32[i]); !sameBits32(out32[i], want) {
+					if bad++; bad <= 10 {
+						t.Errorf("f32 %s(%v, %v) = %v (%#x), Go %v (%#x)", mf.name, x32[i], y32[i], out32[i], math.Float32bits(out32[i]), want, math.Float32bits(want))
+					}
+				}
+			}
+			if bad > 0 {
+				t.Errorf("%d of %d values differ", bad, 2*n)
+			}
+		})
+	}
+}
+
+// The device's Philox and normal transforms (kernels/philox.cuh) against
+// backend's, at coordinates that exercise every word and the truncations
+// to 32 bits.
+func TestRandom(t *testing.T) {
+	needDevice(t)
+	const n = 4096
+	rng := rand.New(rand.NewPCG(5, 6))
+	coords := make([]int64, 5*n)
+	for i := 0; i < n; i++ {
+		c := coords[5*i : 5*i+5]
+		c[0], c[1], c[2], c[3], c[4] = rng.Int64N(backend.MaxInstances), rng.Int64N(1<<32), rng.Int64N(1<<40), rng.Int64N(1<<20), rng.Int64N(2)
+		if i < 16 {
+			c[0], c[1], c[2], c[3] = int64(i), 0, int64(i), int64(i)
+		}
+	}
+	const seed = 0x0123456789abcdef
+	words := make([]uint32, 4*n)
+	n32 := make([]float32, n)
+	n64 := make([]float64, n)
+	deviceEval(t, "randcheck", n, func(p []dptr) []uint64 {
+		return []uint64{uint64(p[0]), seed, uint64(p[1]), uint64(p[2]), uint64(p[3]), n}
+	}, [][]byte{bytesOf(coords)}, [][]byte{bytesOf(words), bytesOf(n32), bytesOf(n64)})
+	key := backend.SeedKey(seed)
+	for i := 0; i < n; i++ {
+		c := coords[5*i : 5*i+5]
+		w := backend.Philox4x32(backend.Counter(int(c[0]), int(c[1]), int(c[2]), int(c[3]), backend.Purpose(c[4])), key)
+		if [4]uint32(words[4*i:4*i+4]) != w {
+			t.Fatalf("Philox at %v: device %x, Go %x", c, words[4*i:4*i+4], w)
+		}
+		if g, want := n32[i], backend.Normal32(w); !sameBits32(g, want) {
+			t.Fatalf("Normal32 at %v: device %v, Go %v", c, g, want)
+		}
+		if g, want := n64[i], backend.Normal64(w); !sameBits64(g, want) {
+			t.Fatalf("Normal64 at %v: device %v, Go %v", c, g, want)
+		}
+	}
+}
+
+// A device error (here: a run too large for the device) comes back as an
+// error, not a crash.
+func TestOutOfMemory(t *testing.T) {
+	needDevice(t)
+	drv, err := New().open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = drv.do(func(c calls) error {
+		p, err := c.alloc(drv.info().totalMem*2, "test buffer")
+		if err == nil {
+			c.free(p)
+		}
+		return err
+	})
+	if err == nil {
+		t.Fatal("allocating twice the device's memory succeeded")
+	}
+	t.Log(err)
+}

@@ -1,0 +1,424 @@
+//go:build cuda
+
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/ratesim/ratesim/backend"
+)
+
+// run is a program on the device. Device memory is allocated per run: the
+// program's arrays, v, r (twice: the step reads r_{t−1} from one buffer and
+// writes r_t to the other, buffer t&1), the error key, and per-segment
+// input and recording buffers that grow as needed.
+type run[T backend.Float] struct {
+	b    *Backend
+	drv  driver
+	p    *backend.Program[T]
+	pl   plan
+	elem int64
+
+	drive, readout, decay, alpha, pre, post, v, errKey dptr
+	r                                                  [2]dptr
+	in                                                 devBuf
+	rec                                                [3]devBuf // rates, states, outputs
+	stage                                              []T       // host staging for partial copies
+
+	segSteps int
+	done     int
+	failed   error
+	closed   bool
+}
+
+type devBuf struct {
+	p   dptr
+	cap int64
+}
+
+// ensure makes b hold at least n bytes.
+func (b *devBuf) ensure(c calls, n int64, what string) error {
+	if n <= b.cap {
+		return nil
+	}
+	if b.p != 0 {
+		c.free(b.p)
+		b.p, b.cap = 0, 0
+	}
+	p, err := c.alloc(n, what)
+	if err != nil {
+		return err
+	}
+	b.p, b.cap = p, n
+	return nil
+}
+
+func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	drv, err := b.open()
+	if err != nil {
+		return nil, err
+	}
+	prec := backend.PrecisionOf[T]()
+	pl, err := choosePlan(p.Shape, prec, drv.info(), b.kernel)
+	if err != nil {
+		return nil, err
+	}
+	if b.tile != "" && pl.kernel == Step {
+		pl = pl.withTile(prec, b.tile)
+	}
+	K, B, N, I, O := p.Instances, p.Trials, p.Units, p.Inputs, p.Outputs
+	run := &run[T]{b: b, drv: drv, p: p, pl: pl, elem: int64(pl.elem)}
+	kk := K
+	if p.SharedInput {
+		kk = 1
+	}
+	nrec := 0
+	if p.Record.Rates {
+		nrec += N
+	}
+	if p.Record.States {
+		nrec += N
+	}
+	if p.Record.Outputs {
+		nrec += O
+	}
+	run.segSteps = segmentSteps(recShape{
+		inputBytesPerStep: int64(kk*B*I) * run.elem,
+		recordBytes:       int64(K*B*nrec) * run.elem,
+		stride:            p.Record.Every(),
+	}, b.budget, pl)
+
+	// v_0 and r_0 = f(v_0) on the host, with the reference's own code.
+	v0 := make([]T, K*B*N)
+	if p.Init != nil {
+		copy(v0, p.Init)
+	}
+	f := backend.FuncsFor[T]()
+	r0 := make([]T, len(v0))
+	for i, v := range v0 {
+		r0[i] = backend.Activate(p.Activation, v, f)
+	}
+
+	err = drv.do(func(c calls) error {
+		up := func(dst *dptr, src []T, what string) error {
+			n := int64(len(src)) * run.elem
+			if n == 0 {
+				return nil
+			}
+			d, err := c.alloc(n, what)
+			if err != nil {
+				return err
+			}
+			*dst = d
+			return c.htod(d, unsafe.Pointer(&src[0]), n)
+		}
+		for _, a := range []struct {
+			dst  *dptr
+			src  []T
+			what string
+		}{
+			{&run.drive, p.Drive, "Drive"}, {&run.readout, p.Readout, "Readout"},
+			{&run.decay, p.Decay, "Decay"}, {&run.alpha, p.Alpha, "Alpha"},
+			{&run.pre, p.PreNoise, "PreNoise"}, {&run.post, p.PostNoise, "PostNoise"},
+			{&run.v, v0, "state v"}, {&run.r[0], r0, "rates r"},
+		} {
+			if err := up(a.dst, a.src, a.what); err != nil {
+				return err
+			}
+		}
+		var err error
+		if run.r[1], err = c.alloc(int64(len(r0))*run.elem, "rates r"); err != nil {
+			return err
+		}
+		run.errKey, err = c.alloc(8, "error record")
+		return err
+	})
+	if err != nil {
+		run.release()
+		return nil, err
+	}
+	return run, nil
+}
+
+func (r *run[T]) Done() int { return r.done }
+
+// release frees every device buffer of the run.
+func (r *run[T]) release() {
+	ptrs := []*dptr{&r.drive, &r.readout, &r.decay, &r.alpha, &r.pre, &r.post, &r.v, &r.errKey,
+		&r.r[0], &r.r[1], &r.in.p, &r.rec[0].p, &r.rec[1].p, &r.rec[2].p}
+	_ = r.drv.do(func(c calls) error {
+		for _, p := range ptrs {
+			if *p != 0 {
+				c.free(*p)
+				*p = 0
+			}
+		}
+		return nil
+	})
+	r.in.cap, r.rec[0].cap, r.rec[1].cap, r.rec[2].cap = 0, 0, 0, 0
+}
+
+func (r *run[T]) Close() error {
+	if !r.closed {
+		r.closed = true
+		r.release()
+	}
+	return nil
+}
+
+func (r *run[T]) State(v, rr []T) error {
+	if r.closed {
+		return backend.ErrClosed
+	}
+	n := r.p.Instances * r.p.Trials * r.p.Units
+	return r.drv.do(func(c calls) error {
+		if err := r.copyOut(c, v, r.v, n); err != nil {
+			return err
+		}
+		return r.copyOut(c, rr, r.r[r.done&1], n)
+	})
+}
+
+// copyOut copies min(len(dst), n) values from src, as Go's copy would.
+func (r *run[T]) copyOut(c calls, dst []T, src dptr, n int) error {
+	if len(dst) == 0 || n == 0 {
+		return nil
+	}
+	if len(dst) >= n {
+		return c.dtoh(unsafe.Pointer(&dst[0]), src, int64(n)*r.elem)
+	}
+	s := r.staging(n)
+	if err := c.dtoh(unsafe.Pointer(&s[0]), src, int64(n)*r.elem); err != nil {
+		return err
+	}
+	copy(dst, s)
+	return nil
+}
+
+func (r *run[T]) staging(n int) []T {
+	if len(r.stage) < n {
+		r.stage = make([]T, n)
+	}
+	return r.stage[:n]
+}
+
+func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
+	p := r.p
+	switch {
+	case r.closed:
+		return backend.ErrClosed
+	case r.failed != nil:
+		return r.failed
+	case n < 0:
+		return fmt.Errorf("cuda: Advance(%d): negative step count", n)
+	case in != nil && len(in) != p.InputLen(n):
+		return fmt.Errorf("input chunk has %d values, want %d for %d steps", len(in), p.InputLen(n), n)
+	}
+	m := p.Record.Recorded(r.done, n)
+	if err := backend.CheckChunk(p, out, m); err != nil {
+		return err
+	}
+	for s0, rec0 := 0, 0; s0 < n; {
+		ns := min(r.segSteps, n-s0)
+		ms := p.Record.Recorded(r.done, ns)
+		nf, err := r.segment(in, n, s0, ns, out, m, rec0, ms)
+		if err != nil {
+			r.failed = fmt.Errorf("cuda: the run failed at steps %d–%d and cannot continue: %w", r.done+1, r.done+ns, err)
+			return r.failed
+		}
+		if nf != nil {
+			r.done = nf.Step
+			r.failed = nf
+			return nf
+		}
+		r.done += ns
+		s0 += ns
+		rec0 += ms
+	}
+	return nil
+}
+
+// segment runs steps done+1 … done+ns (the call's steps s0 … s0+ns−1 of
+// n) on the device and copies their ms recorded steps into out at slot
+// rec0 of m. It returns the first non-finite value, if any.
+func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, ms int) (*backend.NonFiniteError, error) {
+	p, pl := r.p, r.pl
+	K, B, N, I, O := p.Instances, p.Trials, p.Units, p.Inputs, p.Outputs
+	kk := K
+	if p.SharedInput {
+		kk = 1
+	}
+	var inHost []T
+	if in != nil && I > 0 {
+		inHost = in
+		if ns != n {
+			inHost = gather(in, kk*B, n, s0, ns, I)
+		}
+	}
+	t0 := r.done + 1
+	stride := p.Record.Every()
+	recOff := (t0 - 1) / stride
+	key := ^uint64(0)
+
+	type recording struct {
+		on    bool
+		dst   []T
+		width int
+	}
+	recs := [3]recording{{p.Record.Rates, out.Rates, N}, {p.Record.States, out.States, N}, {p.Record.Outputs, out.Outputs, O}}
+
+	err := r.drv.do(func(c calls) error {
+		var inPtr dptr
+		if inHost != nil {
+			nb := int64(len(inHost)) * r.elem
+			if err := r.in.ensure(c, nb, "input"); err != nil {
+				return err
+			}
+			if err := c.htod(r.in.p, unsafe.Pointer(&inHost[0]), nb); err != nil {
+				return err
+			}
+			inPtr = r.in.p
+		}
+		var recPtr [3]dptr
+		for q, rc := range recs {
+			if rc.on && ms > 0 && rc.width > 0 {
+				if err := r.rec[q].ensure(c, int64(K*B*ms*rc.width)*r.elem, "recording buffer"); err != nil {
+					return err
+				}
+				recPtr[q] = r.rec[q].p
+			}
+		}
+		if err := c.htod(r.errKey, unsafe.Pointer(&key), 8); err != nil {
+			return err
+		}
+
+		u := func(x int) uint64 { return uint64(int64(x)) }
+		shared := u(0)
+		if p.SharedInput {
+			shared = 1
+		}
+		U := u(pl.unitsOrOut)
+		if pl.kernel == Sweep {
+			wShared := u(0)
+			if pl.wShared {
+				wShared = 1
+			}
+			args := []uint64{
+				uint64(r.drive), uint64(r.readout), uint64(r.decay), uint64(r.alpha), uint64(r.pre), uint64(r.post),
+				uint64(r.v), uint64(r.r[(t0-1)&1]), uint64(r.r[(t0+ns-1)&1]), uint64(inPtr),
+				uint64(recPtr[0]), uint64(recPtr[1]), uint64(recPtr[2]), uint64(r.errKey),
+				u(K), u(B), u(N), u(I), u(O), U, u(int(p.Activation)), p.Seed, u(p.FirstInstance), u(p.FirstTrial),
+				u(t0), u(ns), shared, u(stride), u(recOff), u(ms), pl.perStep, u(pl.tb), wShared,
+			}
+			if err := c.launch(pl.sweep, [3]uint32{uint32(pl.sweepBlocks), 1, 1}, [3]uint32{uint32(pl.threads), 1, 1}, pl.shmem, args); err != nil {
+				return err
+			}
+		} else {
+			tl := pl.stepTile
+			step := []uint64{
+				uint64(r.drive), uint64(r.decay), uint64(r.alpha), uint64(r.pre), uint64(r.post), uint64(r.v),
+				0, 0, uint64(inPtr), uint64(recPtr[0]), uint64(recPtr[1]), uint64(r.errKey),
+				u(K), u(B), u(N), u(I), U, u(int(p.Activation)), p.Seed, u(p.FirstInstance), u(p.FirstTrial),
+				0, 0, u(ns), shared, u(stride), u(recOff), u(ms), 0,
+			}
+			readout := []uint64{
+				0, uint64(r.readout), uint64(recPtr[2]), uint64(r.errKey),
+				u(K), u(B), u(N), u(O), U, 0, u(stride), u(recOff), u(ms), 0,
+			}
+			for s := 0; s < ns; s++ {
+				t := t0 + s
+				base := uint64(s) * pl.perStep
+				step[6], step[7] = uint64(r.r[(t-1)&1]), uint64(r.r[t&1])
+				step[21], step[22], step[28] = u(t), u(s), base
+				if err := c.launch(pl.step, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{uint32(tl.tx), uint32(tl.ty), 1}, 0, step); err != nil {
+					return err
+				}
+				if O > 0 {
+					readout[0], readout[9], readout[13] = uint64(r.r[t&1]), u(t), base
+					if err := c.launch(pl.readout, [3]uint32{uint32(pl.readoutGrid), 1, 1}, [3]uint32{readoutThreads, 1, 1}, 0, readout); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if err := c.dtoh(unsafe.Pointer(&key), r.errKey, 8); err != nil {
+			return err
+		}
+		for q, rc := range recs {
+			if recPtr[q] == 0 {
+				continue
+			}
+			if err := r.copyRecorded(c, rc.dst, recPtr[q], K*B, m, rec0, ms, rc.width); err != nil {
+				return err
+			}
+		}
+		return c.sync()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if key == ^uint64(0) {
+		return nil, nil
+	}
+	return r.decode(key, t0), nil
+}
+
+// copyRecorded copies a segment's recordings [kb][ms][w] into the call's
+// chunk [kb][m][w] at slot rec0: straight when the segment is the call.
+func (r *run[T]) copyRecorded(c calls, dst []T, src dptr, kb, m, rec0, ms, w int) error {
+	n := kb * ms * w
+	if ms == m {
+		return c.dtoh(unsafe.Pointer(&dst[0]), src, int64(n)*r.elem)
+	}
+	s := r.staging(n)
+	if err := c.dtoh(unsafe.Pointer(&s[0]), src, int64(n)*r.elem); err != nil {
+		return err
+	}
+	for i := 0; i < kb; i++ {
+		copy(dst[(i*m+rec0)*w:(i*m+rec0+ms)*w], s[i*ms*w:(i+1)*ms*w])
+	}
+	return nil
+}
+
+// gather cuts steps [s0, s0+ns) out of an input laid out [rows][n][I].
+func gather[T any](in []T, rows, n, s0, ns, I int) []T {
+	out := make([]T, rows*ns*I)
+	for i := 0; i < rows; i++ {
+		copy(out[i*ns*I:(i+1)*ns*I], in[(i*n+s0)*I:(i*n+s0+ns)*I])
+	}
+	return out
+}
+
+var quantities = [3]string{"state", "rate", "output"}
+
+// decode turns the device's error key (model.cuh: reportNonFinite) back into
+// the error's position, with global instance and trial numbers.
+func (r *run[T]) decode(key uint64, t0 int) *backend.NonFiniteError {
+	p, pl := r.p, r.pl
+	s, rem := key/pl.perStep, key%pl.perStep
+	cls := rem % 4
+	rem /= 4
+	U := uint64(pl.unitsOrOut)
+	unit := rem % U
+	rem /= U
+	q := rem % 3
+	rem /= 3
+	b := rem % uint64(p.Trials)
+	k := rem / uint64(p.Trials)
+	v := math.NaN()
+	switch cls {
+	case 1:
+		v = math.Inf(1)
+	case 2:
+		v = math.Inf(-1)
+	}
+	return &backend.NonFiniteError{
+		Instance: p.FirstInstance + int(k), Trial: p.FirstTrial + int(b), Step: t0 + int(s),
+		Unit: int(unit), Quantity: quantities[q], Value: v,
+	}
+}

@@ -1,0 +1,37 @@
+package kernels
+
+import "sort"
+
+// Modules lists the PTX modules, one per .cu file, by name.
+func Modules() []string {
+	ms := make([]string, 0, len(modules))
+	for m := range modules {
+		ms = append(ms, m)
+	}
+	sort.Strings(ms)
+	return ms
+}
+
+// PTX returns the PTX text of a module ("" if there is none).
+func PTX(module string) string {
+	if p := modules[module]; p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Kernels lists every kernel entry point of every module.
+func Kernels() []string {
+	ks := make([]string, 0, len(kernelModule))
+	for k := range kernelModule {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// ModuleOf returns the module that defines kernel.
+func ModuleOf(kernel string) (string, bool) {
+	m, ok := kernelModule[kernel]
+	return m, ok
+}
