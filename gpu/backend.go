@@ -16,7 +16,10 @@ type Backend struct {
 	ordinal int
 	kernel  Kernel
 	budget  int64
-	tile    string // forces a step tile by suffix (tests)
+	// maxRunBytes caps the device memory of one run; larger programs are
+	// split into shards (0: 90% of the device's memory).
+	maxRunBytes int64
+	tile        string // forces a step tile by suffix (tests)
 
 	once sync.Once
 	drv  driver
@@ -37,6 +40,12 @@ func UseKernel(k Kernel) Option { return func(b *Backend) { b.kernel = k } }
 // inputs and recordings (default 256 MiB); longer Advance calls are cut into
 // segments, each copied back before the next starts.
 func SegmentBytes(n int64) Option { return func(b *Backend) { b.budget = n } }
+
+// MaxRunBytes caps the device memory one run may hold (default 90% of the
+// device's). A program that needs more, or that exceeds a launch limit, runs
+// as shards of instances (and of trials, for one instance) one after another,
+// with the same bits as one run.
+func MaxRunBytes(n int64) Option { return func(b *Backend) { b.maxRunBytes = n } }
 
 // New returns a CUDA backend. It touches no device until a run starts.
 func New(opts ...Option) *Backend {
@@ -66,9 +75,9 @@ func (b *Backend) open() (driver, error) {
 }
 
 func (b *Backend) Start32(p *backend.Program[float32]) (backend.Run[float32], error) {
-	return start(b, p)
+	return startSharded(b, p)
 }
 
 func (b *Backend) Start64(p *backend.Program[float64]) (backend.Run[float64], error) {
-	return start(b, p)
+	return startSharded(b, p)
 }

@@ -3,9 +3,11 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -299,4 +301,80 @@ func TestOutOfMemory(t *testing.T) {
 		t.Fatal("allocating twice the device's memory succeeded")
 	}
 	t.Log(err)
+}
+
+// Programs larger than a run may hold are split into shards that together
+// give the reference's bits: the whole suite under a 1 MiB cap, where the
+// larger cases split, and two programs checked to split by instances and,
+// for one instance, by trials.
+func TestConformanceShards(t *testing.T) {
+	needDevice(t)
+	backendtest.Test(t, New(MaxRunBytes(1<<20), SegmentBytes(4<<10)))
+}
+
+func TestShardSplits(t *testing.T) {
+	needDevice(t)
+	for _, c := range []struct {
+		name      string
+		shape     backend.Shape
+		minShards int
+	}{
+		{"instances", backend.Shape{Instances: 6, Trials: 3, Units: 48, Inputs: 2, Outputs: 2}, 3},
+		{"trials", backend.Shape{Instances: 1, Trials: 40, Units: 64, Inputs: 2, Outputs: 1}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bc := backendtest.Case{Shape: c.shape, Activation: backend.Tanh, Noise: true, Init: true, Stride: 2, Steps: 30, Seed: 77}
+			p := backendtest.NewProgram[float32](bc)
+			p.Record = backend.Record{Rates: true, States: true, Outputs: true, Stride: 2}
+			// The cap fits one instance's arrays and a few trials, not the whole.
+			elem := int64(4)
+			limit := runBytes(backend.Shape{Instances: 1, Trials: 2, Units: c.shape.Units, Inputs: 2, Outputs: 2}, int(elem), 4<<10)
+			b := New(MaxRunBytes(limit), SegmentBytes(4<<10))
+			r, err := b.Start32(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sr, ok := r.(*shardedRun[float32])
+			if !ok || len(sr.parts) < c.minShards {
+				t.Fatalf("Start32 under a %d-byte cap returned %T, want a sharded run of ≥ %d parts", limit, r, c.minShards)
+			}
+			r.Close()
+			in := backendtest.NewInput(p, bc.Steps, 5)
+			backendtest.Expect(t, b, p, in, bc.Steps, []int{7, 23})
+		})
+	}
+}
+
+// A single trial larger than the cap cannot be split: the error says so.
+func TestShardTooLarge(t *testing.T) {
+	needDevice(t)
+	p := backendtest.NewProgram[float32](backendtest.Case{Shape: backend.Shape{Instances: 2, Trials: 2, Units: 64, Inputs: 1, Outputs: 1},
+		Activation: backend.ReLU, Stride: 1, Steps: 1, Seed: 1})
+	_, err := New(MaxRunBytes(1<<10), SegmentBytes(4<<10)).Start32(p)
+	if err == nil || !strings.Contains(err.Error(), "one trial of 64 units") {
+		t.Fatalf("Start32 with a 1 KiB cap: %v, want an error about one trial not fitting", err)
+	}
+}
+
+// A shard that blows up stops the sharded run with the error one run gives:
+// instance 2 of 4 explodes; the others keep finite values.
+func TestShardNonFinite(t *testing.T) {
+	needDevice(t)
+	c := backendtest.Case{Shape: backend.Shape{Instances: 4, Trials: 3, Units: 48, Inputs: 1, Outputs: 1},
+		Activation: backend.Identity, Init: true, Stride: 1, Steps: 300, Seed: 99}
+	p := backendtest.NewProgram[float64](c)
+	N, rows := p.Units, p.DriveRows()
+	for j := 0; j < rows*N; j++ {
+		p.Drive[2*rows*N+j] = 3
+	}
+	for i := 0; i < N; i++ {
+		p.Alpha[2*N+i], p.Decay[2*N+i] = 1, 0
+	}
+	limit := runBytes(backend.Shape{Instances: 1, Trials: 3, Units: N, Inputs: 1, Outputs: 1}, 8, 4<<10)
+	b := New(MaxRunBytes(limit), SegmentBytes(4<<10))
+	want := backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, 7), c.Steps, []int{41})
+	var nf *backend.NonFiniteError
+	if !errors.As(want.Err, &nf) || nf.Instance != 2 {
+		t.Fatalf("reference stopped with %v, want a non-finite value in instance 2", want.Err)
+	}
 }

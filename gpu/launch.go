@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -110,6 +111,19 @@ func sweepShared(s backend.Shape, elem, tb int, wShared bool) int {
 	return n * elem
 }
 
+// errTooLarge marks errors after which the same program may run when split
+// into shards (see shard.go): the grid limit, the error key's range, device
+// memory.
+var errTooLarge = errors.New("too large for one device run")
+
+// tooLarge wraps err so that errors.Is(err, errTooLarge) holds.
+type tooLarge struct{ err error }
+
+func (e tooLarge) Error() string   { return e.err.Error() }
+func (e tooLarge) Unwrap() []error { return []error{e.err, errTooLarge} }
+
+func isTooLarge(err error) bool { return errors.Is(err, errTooLarge) }
+
 // choosePlan decides how p's shape runs on dev with the requested kernel.
 func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Kernel) (plan, error) {
 	K, B, N, O := s.Instances, s.Trials, s.Units, s.Outputs
@@ -123,7 +137,7 @@ func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Ke
 	// perStep = K·B·3·U·4 must leave room for the segment's steps in 64 bits.
 	hi, perStep := bits.Mul64(uint64(K)*uint64(B), uint64(3*4*pl.unitsOrOut))
 	if hi != 0 || perStep > 1<<62 {
-		return pl, fmt.Errorf("cuda: %d instances × %d trials × %d units is too large for one run; split the program into shards (FirstInstance/FirstTrial)", K, B, N)
+		return pl, tooLarge{fmt.Errorf("cuda: %d instances × %d trials × %d units is too large for one run", K, B, N)}
 	}
 	pl.perStep = perStep
 	pl.maxSegSteps = int(min((^uint64(0))/perStep-1, 1<<30))
@@ -165,7 +179,7 @@ func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Ke
 		pl.shmem = sweepShared(s, elem, tb, pl.wShared)
 		pl.sweepBlocks = K * ceilDiv(B, tb)
 		if pl.sweepBlocks > maxGridX {
-			return pl, fmt.Errorf("cuda: %d blocks exceed the grid limit; split the program into shards", pl.sweepBlocks)
+			return pl, tooLarge{fmt.Errorf("cuda: %d blocks exceed the grid limit", pl.sweepBlocks)}
 		}
 		return pl, nil
 	}
@@ -189,7 +203,7 @@ func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Ke
 		pl.readoutGrid = ceilDiv(K*B*O, readoutThreads)
 	}
 	if pl.stepGrid > maxGridX || pl.readoutGrid > maxGridX {
-		return pl, fmt.Errorf("cuda: %d instances × %d trials exceed the grid limit; split the program into shards", K, B)
+		return pl, tooLarge{fmt.Errorf("cuda: %d instances × %d trials exceed the grid limit", K, B)}
 	}
 	return pl, nil
 }
