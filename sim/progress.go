@@ -4,16 +4,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
-// progress prints a one-line progress report to a terminal, at most five
-// times a second; it prints nothing when w is nil.
+// progress prints a one-line progress bar that rewrites itself — label, bar,
+// percentage, count, rate and ETA — at most five times a second (and always
+// at the end); it prints nothing when w is nil. The command line hands it
+// stderr only when stderr is a terminal.
 type progress struct {
-	w     io.Writer
-	total int
-	start time.Time
-	last  time.Time
+	w       io.Writer
+	label   string
+	unit    string // "steps", or "MB" for byte counts
+	total   int64
+	start   time.Time
+	last    time.Time
+	now     func() time.Time
+	printed bool
 }
 
 // IsTerminal reports whether f is a character device (a terminal), where a
@@ -23,29 +30,63 @@ func IsTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func newProgress(w io.Writer, total int) *progress {
-	now := time.Now()
-	return &progress{w: w, total: total, start: now, last: now}
+func newProgress(w io.Writer, label string, total int64, unit string) *progress {
+	p := &progress{w: w, label: label, unit: unit, total: total, now: time.Now}
+	p.start = p.now()
+	p.last = p.start
+	return p
 }
 
-func (p *progress) update(done int) {
+const barWidth = 24
+
+func (p *progress) update(done int64) {
 	if p.w == nil {
 		return
 	}
-	now := time.Now()
+	now := p.now()
 	if now.Sub(p.last) < 200*time.Millisecond && done < p.total {
 		return
 	}
 	p.last = now
-	el := now.Sub(p.start).Seconds()
-	rate := float64(done) / max(el, 1e-9)
-	eta := float64(p.total-done) / max(rate, 1e-9)
-	fmt.Fprintf(p.w, "\r  step %d/%d (%3.0f%%)  %.0f steps/s  ETA %s   ", done, p.total,
-		100*float64(done)/float64(p.total), rate, time.Duration(eta*float64(time.Second)).Round(time.Second))
+	p.printed = true
+	fmt.Fprint(p.w, "\r"+p.line(done, now.Sub(p.start)))
 }
 
+// line formats the progress after el has elapsed with done of total units.
+func (p *progress) line(done int64, el time.Duration) string {
+	frac := 1.0
+	if p.total > 0 {
+		frac = min(1, float64(done)/float64(p.total))
+	}
+	fill := int(frac * barWidth)
+	bar := strings.Repeat("=", fill) + strings.Repeat(" ", barWidth-fill)
+	if fill < barWidth {
+		bar = bar[:fill] + ">" + bar[fill+1:]
+	}
+	scale, count := 1.0, fmt.Sprintf("%d/%d", done, p.total)
+	if p.unit == "MB" {
+		scale = 1e6
+		count = fmt.Sprintf("%.0f/%.0f", float64(done)/scale, float64(p.total)/scale)
+	}
+	secs := el.Seconds()
+	rate := float64(done) / max(secs, 1e-9)
+	eta := "--"
+	if done > 0 && secs > 0 {
+		left := float64(p.total-done) / rate
+		eta = (time.Duration(left * float64(time.Second))).Round(time.Second).String()
+	}
+	label := ""
+	if p.label != "" {
+		label = p.label + " "
+	}
+	return fmt.Sprintf("  %s[%s] %3.0f%%  %s %s  %.4g %s/s  ETA %s   ",
+		label, bar, 100*frac, count, p.unit, rate/scale, p.unit, eta)
+}
+
+// finish ends the line, if one was printed.
 func (p *progress) finish() {
-	if p.w != nil {
+	if p.w != nil && p.printed {
 		fmt.Fprintln(p.w)
+		p.printed = false
 	}
 }

@@ -2,7 +2,9 @@ package sim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -45,6 +47,7 @@ type Meta struct {
 	Steps          int              `json:"steps"`
 	Trials         int              `json:"trials"`
 	Recorded       int              `json:"recorded_steps"`
+	Recording      *RecordInfo      `json:"recording"`
 	WallSeconds    float64          `json:"wall_seconds"`
 	StepsPerSecond float64          `json:"steps_per_second"`
 	Arrays         map[string][]int `json:"arrays"`
@@ -52,75 +55,113 @@ type Meta struct {
 	Go             string           `json:"go"`
 }
 
-// writeResults writes result.npz and meta.json into opt.Out, each to a
-// temporary file renamed into place only when complete.
-func writeResults[T backend.Float](s *Spec, res *Results[T], sum *Summary, opt Options) error {
-	if opt.Out == "" {
-		return fmt.Errorf("no output directory given")
+// writeResults writes result.npz, rates.png and meta.json into opt.Out.
+// Each is first written in full under a hidden staged name; only when all
+// are complete are they renamed into place, result.npz last, so that a
+// result.npz is never half-written and never sits beside another run's
+// meta.json. On failure the staged files are removed and an earlier run's
+// files are left as they were.
+func writeResults[T backend.Float](s *Spec, res *recording[T], sum *Summary, opt Options) (err error) {
+	plan := res.plan
+	B, N, M := s.Trials, s.Dims[1], plan.M
+	var staged []string
+	defer func() {
+		if err != nil {
+			for _, f := range staged {
+				os.Remove(f)
+			}
+		}
+	}()
+	resultPath := filepath.Join(opt.Out, "result.npz")
+	npzStage, err := stagedPath(resultPath)
+	if err != nil {
+		return err
 	}
-	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return fmt.Errorf("cannot create output directory: %w", err)
-	}
-	B, N, O, M := s.Trials, s.Dims[1], s.Dims[2], res.Recorded
-	arrays := map[string][]int{}
-	path := filepath.Join(opt.Out, "result.npz")
-	w, err := npz.Create(path)
+	staged = append(staged, npzStage)
+	w, err := npz.Create(npzStage)
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	put := func(name string, shape []int, data []T) error {
-		if data == nil {
-			return nil
-		}
-		arrays[name] = shape
-		switch d := any(data).(type) {
-		case []float32:
-			return w.Float32(name, shape, d)
-		case []float64:
-			return w.Float64(name, shape, d)
-		}
-		return nil
+	dtype := npz.Float32
+	if elemSize[T]() == 8 {
+		dtype = npz.Float64
 	}
-	for _, a := range []struct {
-		name  string
-		shape []int
-		data  []T
-	}{
-		{"rates", []int{B, M, N}, res.Rates},
-		{"outputs", []int{B, M, O}, res.Outputs},
-		{"states", []int{B, M, N}, res.States},
-		{"final_state", []int{B, N}, res.FinalState},
-		{"final_rates", []int{B, N}, res.FinalRates},
-	} {
-		if err := put(a.name, a.shape, a.data); err != nil {
+	arrays := map[string][]int{}
+	var total int64
+	for _, a := range res.arrays() {
+		total += a.bytes()
+	}
+	var prog *progress
+	if res.streamed {
+		prog = newProgress(opt.Progress, "writing result.npz", total, "MB")
+	} else {
+		prog = newProgress(nil, "", total, "MB")
+	}
+	written := int64(0)
+	tick := func(n int64) { written += n; prog.update(written) }
+	for _, a := range res.arrays() {
+		shape := []int{B, M, a.width}
+		aw, err := w.Array(a.name, dtype, shape)
+		if err != nil {
 			return err
 		}
+		var out io.Writer = aw
+		if opt.hooks.wrapArray != nil {
+			out = opt.hooks.wrapArray(a.name, aw)
+		}
+		if err := a.writeTo(out, tick); err != nil {
+			return fmt.Errorf("writing %s: array %s: %w", resultPath, a.name, err)
+		}
+		arrays[a.name] = shape
+	}
+	prog.finish()
+	put := func(name string, shape []int, data []T) error {
+		arrays[name] = shape
+		return w.Put(name, dtype, shape, data)
+	}
+	if err := put("final_state", []int{B, N}, res.finalState); err != nil {
+		return err
+	}
+	if err := put("final_rates", []int{B, N}, res.finalRates); err != nil {
+		return err
 	}
 	arrays["time"] = []int{M}
-	if err := w.Float64("time", []int{M}, res.Time); err != nil {
+	if err := w.Float64("time", []int{M}, res.time); err != nil {
+		return err
+	}
+	units := make([]int64, len(plan.Units))
+	for i, u := range plan.Units {
+		units[i] = int64(u)
+	}
+	arrays["units"] = []int{len(units)}
+	if err := w.Int64("units", []int{len(units)}, units); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
 	}
-	sum.ResultFile = path
-	if res.Rates != nil && M > 0 {
-		img, err := PlotRates(res.Rates, res.Outputs, M, N, len(res.Outputs)/max(1, B*M))
-		if err != nil {
+
+	plotPath := filepath.Join(opt.Out, "rates.png")
+	img, err := plotImage(res)
+	if err != nil {
+		return err
+	}
+	var plotStage string
+	if img != nil {
+		if plotStage, err = writeStaged(plotPath, img); err != nil {
 			return err
 		}
-		sum.PlotFile = filepath.Join(opt.Out, "rates.png")
-		if err := writeFileAtomic(sum.PlotFile, img); err != nil {
-			return err
-		}
+		staged = append(staged, plotStage)
 	}
 	sum.Arrays = arrays
+	sum.Streamed = res.streamed
 	meta := Meta{
 		Ratesim: FullVersion(), Spec: s, SpecFile: opt.SpecFile, Seed: s.Seed,
 		InputFile: opt.InputFile(), InitStateFile: opt.InitStateFile,
 		Backend: sum.Backend, Device: sum.Device, Precision: s.Precision,
 		Steps: s.Steps, Trials: s.Trials, Recorded: M,
+		Recording:   plan.info(&s.Record, s.Dt, res.streamed),
 		WallSeconds: sum.Wall.Seconds(), StepsPerSecond: sum.StepsPerSecond,
 		Arrays: arrays, Finished: time.Now().UTC().Format(time.RFC3339), Go: runtime.Version(),
 	}
@@ -128,8 +169,91 @@ func writeResults[T backend.Float](s *Spec, res *Results[T], sum *Summary, opt O
 	if err != nil {
 		return err
 	}
-	sum.MetaFile = filepath.Join(opt.Out, "meta.json")
-	return writeFileAtomic(sum.MetaFile, append(data, '\n'))
+	metaPath := filepath.Join(opt.Out, "meta.json")
+	metaStage, err := writeStaged(metaPath, append(data, '\n'))
+	if err != nil {
+		return err
+	}
+	staged = append(staged, metaStage)
+
+	// Commit: the picture, the metadata, then the result.
+	if img != nil {
+		if err := os.Rename(plotStage, plotPath); err != nil {
+			return fmt.Errorf("cannot write %s: %w", plotPath, err)
+		}
+		sum.PlotFile = plotPath
+	} else if err := os.Remove(plotPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cannot remove an earlier run's %s: %w", plotPath, err)
+	}
+	if err := os.Rename(metaStage, metaPath); err != nil {
+		return fmt.Errorf("cannot write %s: %w", metaPath, err)
+	}
+	if err := os.Rename(npzStage, resultPath); err != nil {
+		return fmt.Errorf("cannot write %s: %w", resultPath, err)
+	}
+	syncDir(opt.Out)
+	sum.ResultFile, sum.MetaFile = resultPath, metaPath
+	return nil
+}
+
+// plotImage draws rates.png from trial 0, reading at most 1000 recorded
+// steps × 300 units (what the picture shows), so streamed runs need not fit
+// in memory. It returns nil when no rates were recorded.
+func plotImage[T backend.Float](res *recording[T]) ([]byte, error) {
+	M := res.plan.M
+	if res.rates == nil || M == 0 {
+		return nil, nil
+	}
+	U, O := res.rates.width, 0
+	if res.outputs != nil {
+		O = res.outputs.width
+	}
+	w, uh := min(M, 1000), min(U, 300)
+	rates, outs := make([]T, w*uh), make([]T, w*O)
+	row := make([]T, U)
+	for x := 0; x < w; x++ {
+		t := x * M / w
+		if err := res.rates.row(0, t, row); err != nil {
+			return nil, err
+		}
+		for y := 0; y < uh; y++ {
+			rates[x*uh+y] = row[y*U/uh]
+		}
+		if O > 0 {
+			if err := res.outputs.row(0, t, outs[x*O:(x+1)*O]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return PlotRates(rates, outs, w, uh, O)
+}
+
+// writeStaged writes data in full to a hidden file beside path and returns
+// its name; the caller renames it onto path.
+func writeStaged(path string, data []byte) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.staged")
+	if err != nil {
+		return "", fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	_, werr := f.Write(data)
+	merr := f.Chmod(0o644)
+	serr := f.Sync()
+	cerr := f.Close()
+	for _, e := range []error{werr, merr, serr, cerr} {
+		if e != nil {
+			os.Remove(f.Name())
+			return "", fmt.Errorf("cannot write %s: %w", path, e)
+		}
+	}
+	return f.Name(), nil
+}
+
+// syncDir persists renames in dir (best effort).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it

@@ -107,14 +107,7 @@ type InputSpec struct {
 	Onset float64 `yaml:"onset,omitempty" json:"onset,omitempty"`
 }
 
-// Recording says what to record and how often.
-type Recording struct {
-	Rates   *bool `yaml:"rates,omitempty" json:"rates"`
-	States  *bool `yaml:"states,omitempty" json:"states"`
-	Outputs *bool `yaml:"outputs,omitempty" json:"outputs"`
-	// Every records steps Every, 2·Every, …
-	Every int `yaml:"every,omitempty" json:"every"`
-}
+// Recording is in record.go.
 
 // Defaults returns nn4n's defaults for everything a spec leaves out.
 func Defaults() Spec {
@@ -277,14 +270,14 @@ func (s *Spec) Validate() error {
 	if err := s.Input.validate(s.Dims[0]); err != nil {
 		return err
 	}
-	if s.Record.Every < 1 {
-		return bad("record.every", "must be ≥ 1, got %d", s.Record.Every)
-	}
 	if s.Trials < 1 {
 		return bad("trials", "must be ≥ 1, got %d", s.Trials)
 	}
 	if s.Steps < 1 {
 		return bad("steps", "must be ≥ 1, got %d", s.Steps)
+	}
+	if err := s.Record.validate(s); err != nil {
+		return err
 	}
 	if _, err := backend.ParsePrecision(s.Precision); err != nil {
 		return bad("precision", "%v", err)
