@@ -22,6 +22,10 @@ TARGET_REP_S = 0.3
 MIN_STEPS = 50
 MAX_STEPS = 200000
 
+# Exit status when the framework (torch, jax) is not installed for this
+# interpreter: ratesim bench reports the peer as missing and goes on.
+EXIT_MISSING = 3
+
 
 def parse_sizes(text):
     """'64x1,256x32' -> [(64, 1), (256, 32)]"""
@@ -91,6 +95,9 @@ def build_parser(prog, description):
     p.add_argument("--sweep", type=positive_int, default=None, metavar="K",
                    help="K independent instances (own weights each), B trials each, "
                         "batched over instances")
+    p.add_argument("--rep-time", type=float, default=TARGET_REP_S, metavar="SECONDS",
+                   help="target duration of one timed repetition when --steps is not given "
+                        "(default %g)" % TARGET_REP_S)
     p.add_argument("--max-record-mb", type=float, default=2048.0,
                    help="cap on the (B,T,N) record buffers; bounds the calibrated T (default 2048)")
     p.add_argument("--seed", type=int, default=0)
@@ -108,12 +115,12 @@ def record_cap_steps(n, b, o, k, itemsize, max_record_mb):
     return max(MIN_STEPS, int(max_record_mb * 1024 * 1024 // per_step))
 
 
-def choose_steps(sec_per_step, n, b, o, k, itemsize, max_record_mb):
-    """Steps so that one repetition takes ~TARGET_REP_S, clamped to [MIN_STEPS, caps]."""
+def choose_steps(sec_per_step, n, b, o, k, itemsize, max_record_mb, target=TARGET_REP_S):
+    """Steps so that one repetition takes ~target seconds, clamped to [MIN_STEPS, caps]."""
     if sec_per_step <= 0 or not math.isfinite(sec_per_step):
         t = MAX_STEPS
     else:
-        t = int(round(TARGET_REP_S / sec_per_step))
+        t = int(round(target / sec_per_step))
     t = min(t, MAX_STEPS, record_cap_steps(n, b, o, k, itemsize, max_record_mb))
     return max(MIN_STEPS, t)
 

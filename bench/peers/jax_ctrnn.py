@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _peer_common as pc  # noqa: E402
 
 PEER = "jax-scan"
-EXIT_NO_JAX = 3
+EXIT_NO_JAX = pc.EXIT_MISSING
 
 
 def import_jax(args):
@@ -235,7 +235,7 @@ def main(argv=None):
                 run(probe)
                 probe_s = run(probe)
             steps = pc.choose_steps(probe_s / probe, n, b, args.outputs, k or 1, itemsize,
-                                    args.max_record_mb)
+                                    args.max_record_mb, args.rep_time)
         run(steps)                     # compile for this T (no-op if cached) + warm-up
         times = [run(steps) for _ in range(args.reps)]
         rec = pc.make_result(PEER, args, n, b, steps, times, threads, versions,

@@ -39,7 +39,8 @@ def import_torch():
         import torch  # noqa: F401
     except ImportError as e:
         pc.die("PyTorch is not importable from %s (%s). Use a Python that has torch, "
-               "e.g. Debian's /usr/bin/python3 with python3-torch." % (sys.executable, e))
+               "e.g. Debian's /usr/bin/python3 with python3-torch." % (sys.executable, e),
+               code=pc.EXIT_MISSING)
     return torch
 
 
@@ -255,7 +256,7 @@ def main(argv=None):
                     probe = max(probe, min(2000, int(0.05 / max(probe_s / probe, 1e-7))))
                     probe_s = run(probe)
                 steps = pc.choose_steps(probe_s / probe, n, b, args.outputs, k, itemsize,
-                                        args.max_record_mb)
+                                        args.max_record_mb, args.rep_time)
             times = [run(steps) for _ in range(args.reps)]
 
             if blas is None:
