@@ -71,11 +71,6 @@ func (u UnitSelection) String() string {
 	return strings.Join(parts, ", ")
 }
 
-type unitSelector struct {
-	Area       *yaml.Node `yaml:"area"`
-	Population string     `yaml:"population"`
-}
-
 func (u *UnitSelection) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
@@ -96,21 +91,20 @@ func (u *UnitSelection) UnmarshalYAML(n *yaml.Node) error {
 		*u = UnitSelection{Indices: idx}
 		return nil
 	case yaml.MappingNode:
-		var sel unitSelector
-		if err := n.Decode(&sel); err != nil {
-			return err
-		}
-		for i := 0; i < len(n.Content); i += 2 {
-			if k := n.Content[i].Value; k != "area" && k != "population" {
-				return fmt.Errorf("line %d: field record.units: unknown key %q (want area and/or population)", n.Content[i].Line, k)
+		*u = UnitSelection{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind != yaml.ScalarNode || v.Value == "" {
+				return fmt.Errorf("line %d: field record.units.%s: must be a name or an index", v.Line, k.Value)
 			}
-		}
-		*u = UnitSelection{Population: sel.Population}
-		if sel.Area != nil {
-			if sel.Area.Kind != yaml.ScalarNode || sel.Area.Value == "" {
-				return fmt.Errorf("line %d: field record.units.area: must be an area's name or index", sel.Area.Line)
+			switch k.Value {
+			case "area":
+				u.Area = v.Value
+			case "population":
+				u.Population = v.Value
+			default:
+				return fmt.Errorf("line %d: field record.units: unknown key %q (want area and/or population)", k.Line, k.Value)
 			}
-			u.Area = sel.Area.Value
 		}
 		if u.IsZero() {
 			return fmt.Errorf("line %d: field record.units: an empty mapping selects nothing; give area and/or population, or write all", n.Line)

@@ -210,7 +210,9 @@ func TestInputGenerators(t *testing.T) {
 	}
 }
 
-// The result is readable by numpy itself, when Debian's numpy is present.
+// The result is readable by numpy itself, when Debian's numpy is present:
+// a plain run, and a streamed run with a unit subset and a window, whose
+// arrays numpy finds bit-identical to the same run held in memory.
 func TestResultLoadsInNumpy(t *testing.T) {
 	py := "/usr/bin/python3"
 	if exec.Command(py, "-c", "import numpy").Run() != nil {
@@ -228,10 +230,38 @@ assert r.shape == (4, 50, 20) and r.dtype == np.float32, (r.shape, r.dtype)
 assert y.shape == (4, 50, 3), y.shape
 assert np.isfinite(r).all() and np.isfinite(y).all()
 assert r.std() > 0
+assert (d["units"] == np.arange(20)).all() and d["units"].dtype == np.int64
+assert np.allclose(d["time"], 10 * np.arange(1, 51))
 print("ok")
 `, filepath.Join(dir, "result.npz")).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("numpy could not read result.npz: %v\n%s", err, out)
+	}
+
+	s := smallSpec(t, "precision: f64\nsteps: 200\nrecord: {states: true, every: 3, window: [100, 1500], units: [17, 2, 9]}\n")
+	memDir, diskDir := t.TempDir(), t.TempDir()
+	if _, err := Run(context.Background(), s, Options{Out: memDir}); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := Run(context.Background(), s, Options{Out: diskDir, ChunkSteps: 13, MaxMemory: 1000}); err != nil || !sum.Streamed {
+		t.Fatalf("streamed run: %v (streamed %v)", err, sum != nil && sum.Streamed)
+	}
+	out, err = exec.Command(py, "-c", `
+import numpy as np, sys
+m, d = np.load(sys.argv[1]), np.load(sys.argv[2])
+steps = [t for t in range(1, 201) if t % 3 == 0 and 100 <= 10 * t <= 1500]
+for k in ("rates", "states"):
+    assert d[k].shape == (4, len(steps), 3) and d[k].dtype == np.float64, (k, d[k].shape, d[k].dtype)
+assert d["outputs"].shape == (4, len(steps), 3)
+assert list(d["units"]) == [17, 2, 9]
+assert np.array_equal(d["time"], 10.0 * np.array(steps))
+for k in ("rates", "states", "outputs", "final_state", "final_rates", "time", "units"):
+    assert np.array_equal(m[k].view(np.uint8), d[k].view(np.uint8)), k
+assert d["rates"].std() > 0
+print("ok")
+`, filepath.Join(memDir, "result.npz"), filepath.Join(diskDir, "result.npz")).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("numpy on the streamed result: %v\n%s", err, out)
 	}
 }
 

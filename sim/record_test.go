@@ -1,0 +1,558 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/npz"
+)
+
+// recordedSteps lists, by brute force, the steps a record section keeps.
+func recordedSteps(steps, every int, keep func(t int) bool) []int {
+	var ts []int
+	for t := 1; t <= steps; t++ {
+		if t%every == 0 && keep(t) {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// Windows, strides and unit subsets pick exactly the values of a full
+// recording, bit for bit, whatever the chunking.
+func TestRecordSelectsStepsAndUnits(t *testing.T) {
+	ref, _ := backend.Lookup("reference")
+	full, err := Simulate[float32](context.Background(), smallSpec(t, "record: {states: true}\n"), ref, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const B, T, N, O = 4, 50, 20, 3
+	for _, c := range []struct {
+		record string
+		every  int
+		keep   func(t int) bool
+		units  []int
+	}{
+		{"{every: 3, window: [35, 205], units: [5, 0, 19]}", 3, func(t int) bool { return 35 <= 10*t && 10*t <= 205 }, []int{5, 0, 19}},
+		{"{every: 3, steps: [4, 20], units: [5, 0, 19]}", 3, func(t int) bool { return 4 <= t && t <= 20 }, []int{5, 0, 19}},
+		{"{every: 1, window: [0, 10]}", 1, func(t int) bool { return t == 1 }, nil},
+		{"{every: 4, window: [120, 1e9], units: [7]}", 4, func(t int) bool { return t >= 12 }, []int{7}},
+		{"{every: 7, steps: [1, 50], units: [3, 2, 1, 0]}", 7, func(int) bool { return true }, []int{3, 2, 1, 0}},
+		{"{every: 2, steps: [49, 50]}", 2, func(t int) bool { return t >= 49 }, nil},
+		{"{units: all}", 1, func(int) bool { return true }, nil},
+	} {
+		want := recordedSteps(T, c.every, c.keep)
+		units := c.units
+		if units == nil {
+			for i := 0; i < N; i++ {
+				units = append(units, i)
+			}
+		}
+		for _, chunk := range []int{1, 5, 7, 50} {
+			s := smallSpec(t, "record: "+c.record+"\n")
+			s.Record.States = ptr(true)
+			got, err := Simulate[float32](context.Background(), s, ref, Options{ChunkSteps: chunk})
+			if err != nil {
+				t.Fatalf("%s: %v", c.record, err)
+			}
+			M, U := len(want), len(units)
+			if got.Recorded != M || len(got.Time) != M || !reflect.DeepEqual(got.Units, units) {
+				t.Fatalf("%s chunk %d: %d steps, units %v; want %d steps %v, units %v", c.record, chunk, got.Recorded, got.Units, M, want, units)
+			}
+			if len(got.Rates) != B*M*U || len(got.States) != B*M*U || len(got.Outputs) != B*M*O {
+				t.Fatalf("%s: array lengths %d, %d, %d", c.record, len(got.Rates), len(got.States), len(got.Outputs))
+			}
+			for m, step := range want {
+				if got.Time[m] != float64(step)*10 {
+					t.Fatalf("%s: time[%d] = %v, want %v", c.record, m, got.Time[m], float64(step)*10)
+				}
+				for b := 0; b < B; b++ {
+					for k, u := range units {
+						g, w := got.Rates[(b*M+m)*U+k], full.Rates[(b*T+step-1)*N+u]
+						gs, ws := got.States[(b*M+m)*U+k], full.States[(b*T+step-1)*N+u]
+						if math.Float32bits(g) != math.Float32bits(w) || math.Float32bits(gs) != math.Float32bits(ws) {
+							t.Fatalf("%s chunk %d: trial %d step %d unit %d: rate %v state %v, want %v %v", c.record, chunk, b, step, u, g, gs, w, ws)
+						}
+					}
+					for o := 0; o < O; o++ {
+						if g, w := got.Outputs[(b*M+m)*O+o], full.Outputs[(b*T+step-1)*O+o]; math.Float32bits(g) != math.Float32bits(w) {
+							t.Fatalf("%s: output %d of trial %d step %d = %v, want %v", c.record, o, b, step, g, w)
+						}
+					}
+				}
+			}
+			if !reflect.DeepEqual(got.FinalState, full.FinalState) {
+				t.Fatalf("%s: the record section changed the final state", c.record)
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A window in ms with a decimal dt keeps the steps whose times are written
+// in it, although 3·0.1 is not 0.3 in binary.
+func TestRecordWindowDecimalDt(t *testing.T) {
+	s := smallSpec(t, "dt: 0.1\ntau: 1\nrecord: {window: [0.3, 0.6]}\n")
+	p, err := s.Record.plan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.First != 3 || p.Last != 6 || p.M != 4 {
+		t.Errorf("window [0.3, 0.6] ms at dt 0.1 ms keeps steps %d…%d (%d), want 3…6 (4)", p.First, p.Last, p.M)
+	}
+}
+
+// plan.keep agrees with a brute-force enumeration for every chunking.
+func TestRecordKeepMatchesEnumeration(t *testing.T) {
+	for every := 1; every <= 4; every++ {
+		for first := 1; first <= 9; first++ {
+			for last := first; last <= 13; last++ {
+				const steps = 13
+				p := &recordPlan{Every: every, First: (first + every - 1) / every * every, Last: last / every * every}
+				p.M = max(0, (p.Last-p.First)/every+1)
+				if p.Last < p.First {
+					p.M = 0
+				}
+				want := recordedSteps(steps, every, func(t int) bool { return first <= t && t <= last })
+				if p.M != len(want) {
+					t.Fatalf("every %d window %d…%d: M = %d, want %d", every, first, last, p.M, len(want))
+				}
+				for n := 1; n <= 5; n++ {
+					var got []int
+					for done := 0; done < steps; done += n {
+						k := min(n, steps-done)
+						j0, j1, m0 := p.keep(done, k)
+						rows := recordedSteps(done+k, every, func(t int) bool { return t > done })
+						for j := j0; j < j1; j++ {
+							if m0+j-j0 != len(got) {
+								t.Fatalf("every %d window %d…%d chunk %d at %d: row %d goes to record %d, want %d", every, first, last, n, done, j, m0+j-j0, len(got))
+							}
+							got = append(got, rows[j])
+						}
+					}
+					if !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+						t.Fatalf("every %d window %d…%d chunk %d: kept steps %v, want %v", every, first, last, n, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Selecting by area and population goes through the structure hook.
+func TestRecordUnitsByAreaAndPopulation(t *testing.T) {
+	old := structureGroups
+	defer func() { structureGroups = old }()
+	structureGroups = func(s *Spec) (*UnitGroups, error) {
+		g := &UnitGroups{Areas: []UnitArea{{"V1", nil}, {"PFC", nil}}, Excitatory: make([]bool, s.Dims[1])}
+		for i := 0; i < s.Dims[1]; i++ {
+			a := i * 2 / s.Dims[1]
+			g.Areas[a].Units = append(g.Areas[a].Units, i)
+			g.Excitatory[i] = i%5 != 0
+		}
+		return g, nil
+	}
+	for sel, want := range map[string][]int{
+		"{area: PFC, population: I}": {10, 15},
+		"{area: 0, population: E}":   {1, 2, 3, 4, 6, 7, 8, 9},
+		"{population: I}":            {0, 5, 10, 15},
+		"{area: V1}":                 {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
+	} {
+		s := smallSpec(t, "record: {units: "+sel+"}\n")
+		p, err := s.Record.plan(s)
+		if err != nil {
+			t.Fatalf("%s: %v", sel, err)
+		}
+		if !reflect.DeepEqual(p.Units, want) {
+			t.Errorf("%s selects %v, want %v", sel, p.Units, want)
+		}
+	}
+	_, err := ParseSpec("t.yaml", []byte("dims: [1, 20, 1]\nrecord: {units: {area: MT}}\n"))
+	if err == nil || !strings.Contains(err.Error(), "record.units.area") || !strings.Contains(err.Error(), "V1, PFC") {
+		t.Errorf("unknown area: err = %v, want record.units.area naming the areas", err)
+	}
+}
+
+// Bad record sections are errors naming the file, the field and the reason.
+func TestRecordSpecErrors(t *testing.T) {
+	for _, c := range []struct{ yaml, field, reason string }{
+		{"every: 0", "record.every", "≥ 1"},
+		{"window: [5]", "record.window", "[t0, t1]"},
+		{"window: [-1, 3]", "record.window", "≥ 0"},
+		{"window: [50, 20]", "record.window", "after end"},
+		{"window: [.nan, 20]", "record.window", "finite"},
+		{"window: [0, 20], steps: [1, 2]", "record.window", "not both"},
+		{"steps: [0, 4]", "record.steps", "1 ≤ s0 ≤ s1"},
+		{"steps: [5, 4]", "record.steps", "1 ≤ s0 ≤ s1"},
+		{"steps: [1, 2, 3]", "record.steps", "[s0, s1]"},
+		{"window: [2000, 3000]", "record.window", "selects no recorded step"},
+		{"steps: [3, 5], every: 6", "record.steps", "selects no recorded step"},
+		{"units: []", "record.units", "empty"},
+		{"units: [3, 20]", "record.units", "outside 0…19"},
+		{"units: [-1]", "record.units", "outside"},
+		{"units: [4, 4]", "record.units", "twice"},
+		{"units: [a]", "record.units", "not a unit index"},
+		{"units: some", "record.units", "must be \"all\""},
+		{"units: {area: A1}", "record.units", "needs a structure"},
+		{"units: {population: X}", "record.units.population", "E or I"},
+		{"units: {layer: 2}", "record.units", "unknown key \"layer\""},
+		{"units: {}", "record.units", "selects nothing"},
+		{"rates: null", "record.rates", "true or false"},
+		{"sample: 3", "", "unknown field sample"},
+	} {
+		src := "dims: [1, 20, 1]\nsteps: 50\nrecord: {" + c.yaml + "}\n"
+		_, err := ParseSpec("bad.yaml", []byte(src))
+		if err == nil {
+			t.Errorf("record {%s}: no error", c.yaml)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "bad.yaml") || !strings.Contains(msg, c.field) || !strings.Contains(msg, c.reason) {
+			t.Errorf("record {%s}: error %q, want file bad.yaml, field %s and %q", c.yaml, msg, c.field, c.reason)
+		}
+	}
+	// The window is checked against the run after flags change its length.
+	s, err := ParseSpec("ok.yaml", []byte("dims: [1, 20, 1]\nsteps: 500\nrecord: {window: [2000, 3000]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Steps = 100
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "record.window") {
+		t.Errorf("window past a shortened run: err = %v", err)
+	}
+}
+
+// The record section survives YAML and JSON round trips (meta.json, specs
+// written by ratesim import).
+func TestRecordRoundTrips(t *testing.T) {
+	for _, src := range []string{
+		"{states: true, every: 2, window: [10, 90.5], units: [4, 1]}",
+		"{steps: [3, 40], units: {area: PFC, population: E}}",
+		"{units: {area: 2}}",
+		"{units: all}",
+	} {
+		var a Recording
+		if err := yaml.Unmarshal([]byte(src), &a); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		y, err := yaml.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b Recording
+		if err := yaml.Unmarshal(y, &b); err != nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: YAML round trip gave %+v (%v) from\n%s", src, b, err, y)
+		}
+		j, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c Recording
+		if err := json.Unmarshal(j, &c); err != nil || !reflect.DeepEqual(a, c) {
+			t.Errorf("%s: JSON round trip gave %+v (%v) from %s", src, c, err, j)
+		}
+	}
+}
+
+// streamSpec is a run with every recorded array, a unit subset and a window.
+func streamSpec(t *testing.T, prec string) *Spec {
+	return smallSpec(t, "precision: "+prec+"\nsteps: 90\nrecord: {states: true, every: 2, window: [30, 800], units: [19, 3, 4, 11]}\n")
+}
+
+// A run whose recordings exceed the memory limit streams them to disk and
+// writes the same bytes as one that holds them in memory.
+func TestStreamedRunEqualsInMemory(t *testing.T) {
+	for _, prec := range []string{"f32", "f64"} {
+		s := streamSpec(t, prec)
+		plan, _ := s.Record.plan(s)
+		size := recordBytes[float32](plan)
+		memDir, diskDir := t.TempDir(), t.TempDir()
+		mem, err := Run(context.Background(), s, Options{Out: memDir, ChunkSteps: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		disk, err := Run(context.Background(), s, Options{Out: diskDir, ChunkSteps: 7, MaxMemory: size / 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mem.Streamed || !disk.Streamed {
+			t.Fatalf("%s: streamed = %v (in memory), %v (limit %d of %d bytes)", prec, mem.Streamed, disk.Streamed, size/3, size)
+		}
+		for _, f := range []string{"result.npz", "rates.png"} {
+			a, err1 := os.ReadFile(filepath.Join(memDir, f))
+			b, err2 := os.ReadFile(filepath.Join(diskDir, f))
+			if err1 != nil || err2 != nil || !bytes.Equal(a, b) || len(a) == 0 {
+				t.Errorf("%s: %s differs between the in-memory and the streamed run (%v, %v)", prec, f, err1, err2)
+			}
+		}
+		if names := dirNames(t, diskDir); !reflect.DeepEqual(names, []string{"meta.json", "rates.png", "result.npz"}) {
+			t.Errorf("%s: streamed run left %v", prec, names)
+		}
+		arrs, err := npz.Load(filepath.Join(diskDir, "result.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		M := len(recordedSteps(90, 2, func(t int) bool { return 30 <= 10*t && 10*t <= 800 }))
+		for name, shape := range map[string][]int{"rates": {4, M, 4}, "states": {4, M, 4}, "outputs": {4, M, 3}, "time": {M}, "units": {4}} {
+			if a := arrs[name]; a == nil || !equalInts(a.Shape, shape) {
+				t.Errorf("%s: %s missing or misshapen (want %v)", prec, name, shape)
+			}
+		}
+		if u, _ := arrs["units"].Float64s(); !reflect.DeepEqual(u, []float64{19, 3, 4, 11}) {
+			t.Errorf("%s: units = %v", prec, u)
+		}
+		var meta Meta
+		data, _ := os.ReadFile(filepath.Join(diskDir, "meta.json"))
+		if err := json.Unmarshal(data, &meta); err != nil || meta.Recording == nil {
+			t.Fatalf("%s: meta.json: %v", prec, err)
+		}
+		r := meta.Recording
+		if !r.Streamed || r.Steps != M || r.FirstStep != 4 || r.LastStep != 80 || r.FirstTime != 40 || r.UnitCount != 4 || !r.States {
+			t.Errorf("%s: meta.json recording = %+v", prec, r)
+		}
+	}
+}
+
+// With the limit below one chunk, and trials that each need many writes,
+// streaming still matches Simulate's in-memory values.
+func TestStreamedValuesMatchSimulate(t *testing.T) {
+	s := smallSpec(t, "steps: 120\nrecord: {every: 3}\n")
+	ref, _ := backend.Lookup("reference")
+	want, err := Simulate[float32](context.Background(), s, ref, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), s, Options{Out: dir, ChunkSteps: 11, MaxMemory: 1}); err != nil {
+		t.Fatal(err)
+	}
+	arrs, err := npz.Load(filepath.Join(dir, "result.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range map[string][]float32{"rates": want.Rates, "outputs": want.Outputs, "final_state": want.FinalState} {
+		got, err := arrs[name].Float32s()
+		if err != nil || !bytes.Equal(f32bytes(got), f32bytes(w)) {
+			t.Errorf("%s differs from Simulate's (%v)", name, err)
+		}
+	}
+	// Simulate refuses what does not fit and says what to do instead.
+	if _, err := Simulate[float32](context.Background(), s, ref, Options{MaxMemory: 100}); err == nil || !strings.Contains(err.Error(), "streams") {
+		t.Errorf("Simulate over the limit: err = %v", err)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// A run cancelled mid-way (as Ctrl-C does) leaves no result and no
+// temporary files, in memory or streaming, and leaves an earlier run's
+// result untouched.
+func TestInterruptedRunLeavesNoResult(t *testing.T) {
+	for _, limit := range []int64{0, 1} {
+		s := streamSpec(t, "f32")
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		chunks := 0
+		opt := Options{Out: dir, ChunkSteps: 10, MaxMemory: limit}
+		opt.hooks.afterChunk = func(done int) {
+			if chunks++; chunks == 3 {
+				cancel()
+			}
+		}
+		_, err := Run(ctx, s, opt)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "interrupted at step 30 of 90") {
+			t.Fatalf("limit %d: err = %v, want interrupted at step 30", limit, err)
+		}
+		if names := dirNames(t, dir); len(names) != 0 {
+			t.Errorf("limit %d: interrupted run left %v", limit, names)
+		}
+		// A fresh output directory made by the run is removed again.
+		sub := filepath.Join(dir, "new")
+		opt.Out = sub
+		ctx, cancel = context.WithCancel(context.Background())
+		chunks = 0
+		if _, err := Run(ctx, s, opt); err == nil {
+			t.Fatal("no error")
+		}
+		cancel()
+		if _, err := os.Stat(sub); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("limit %d: interrupted run left its new output directory (%v)", limit, err)
+		}
+	}
+	// An earlier result survives a failed run in the same directory.
+	dir := t.TempDir()
+	s := streamSpec(t, "f32")
+	if _, err := Run(context.Background(), s, Options{Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	before := readAll(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	opt := Options{Out: dir, ChunkSteps: 10, MaxMemory: 1}
+	opt.hooks.afterChunk = func(int) { cancel() }
+	s2 := streamSpec(t, "f32")
+	s2.Seed = 99
+	if _, err := Run(ctx, s2, opt); err == nil {
+		t.Fatal("no error")
+	}
+	if after := readAll(t, dir); !reflect.DeepEqual(before, after) {
+		t.Errorf("a failed run changed the earlier run's files: %v → %v", keys(before), keys(after))
+	}
+}
+
+func readAll(t *testing.T, dir string) map[string]string {
+	m := map[string]string{}
+	for _, n := range dirNames(t, dir) {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[n] = string(b)
+	}
+	return m
+}
+
+func keys(m map[string]string) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// failAfter is a disk that fills up after a given number of bytes.
+type failAfter struct {
+	left   int64
+	closed *int
+	f      spillFile
+}
+
+func (d *failAfter) WriteAt(p []byte, off int64) (int, error) {
+	if int64(len(p)) > d.left {
+		return 0, &os.PathError{Op: "write", Path: "spill", Err: syscall.ENOSPC}
+	}
+	d.left -= int64(len(p))
+	return d.f.WriteAt(p, off)
+}
+func (d *failAfter) ReadAt(p []byte, off int64) (int, error) { return d.f.ReadAt(p, off) }
+func (d *failAfter) Close() error                            { *d.closed++; return d.f.Close() }
+
+type failWriter struct {
+	w    io.Writer
+	left int
+}
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if len(p) > f.left {
+		return 0, syscall.ENOSPC
+	}
+	f.left -= len(p)
+	return f.w.Write(p)
+}
+
+// A full disk, while streaming or while assembling result.npz, fails the
+// run with the system's reason and leaves nothing behind.
+func TestFullDiskLeavesNoResult(t *testing.T) {
+	s := streamSpec(t, "f32")
+	// While streaming: the spill files fill the disk.
+	dir := t.TempDir()
+	closed := 0
+	opt := Options{Out: dir, ChunkSteps: 10, MaxMemory: 1}
+	opt.hooks.spill = func(d, name string) (spillFile, error) {
+		f, err := createSpill(d, name)
+		return &failAfter{left: 200, closed: &closed, f: f}, err
+	}
+	_, err := Run(context.Background(), s, opt)
+	if err == nil || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "streaming rates") {
+		t.Fatalf("full disk while streaming: err = %v", err)
+	}
+	if closed != 3 {
+		t.Errorf("%d of 3 spill files closed", closed)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("full disk while streaming left %v", names)
+	}
+	// While writing result.npz, streamed or not.
+	for _, limit := range []int64{0, 1} {
+		dir := t.TempDir()
+		opt := Options{Out: dir, MaxMemory: limit}
+		opt.hooks.wrapArray = func(name string, w io.Writer) io.Writer {
+			if name == "states" {
+				return &failWriter{w: w, left: 100}
+			}
+			return w
+		}
+		_, err := Run(context.Background(), s, opt)
+		if err == nil || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "array states") {
+			t.Fatalf("limit %d: full disk while writing result.npz: err = %v", limit, err)
+		}
+		if names := dirNames(t, dir); len(names) != 0 {
+			t.Errorf("limit %d: full disk while writing result.npz left %v", limit, names)
+		}
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	var buf bytes.Buffer
+	clock := time.Unix(0, 0)
+	p := newProgress(&buf, "", 1000, "steps")
+	p.now = func() time.Time { return clock }
+	p.start, p.last = clock, clock
+	clock = clock.Add(100 * time.Millisecond)
+	p.update(10)
+	if buf.Len() != 0 {
+		t.Errorf("progress printed within 200 ms: %q", buf.String())
+	}
+	clock = clock.Add(900 * time.Millisecond) // 1 s in, 250 done: 250 steps/s, 3 s left
+	p.update(250)
+	line := buf.String()
+	for _, want := range []string{"\r", " 25%", "250/1000 steps", "250 steps/s", "ETA 3s", "[======>"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("progress line %q lacks %q", line, want)
+		}
+	}
+	clock = clock.Add(10 * time.Millisecond)
+	p.update(1000) // the end is always shown
+	p.finish()
+	if out := buf.String(); !strings.Contains(out, "100%") || !strings.HasSuffix(out, "\n") || strings.Count(out, "\r") != 2 {
+		t.Errorf("final progress output %q", out)
+	}
+	var silent bytes.Buffer
+	q := newProgress(&silent, "", 10, "steps")
+	q.finish()
+	if silent.Len() != 0 {
+		t.Errorf("finish printed %q with no progress shown", silent.String())
+	}
+	if got := (&progress{unit: "MB", total: 3e6}).line(15e5, 2*time.Second); !strings.Contains(got, "2/3 MB") || !strings.Contains(got, " 50%") || !strings.Contains(got, "0.75 MB/s") {
+		t.Errorf("byte progress %q", got)
+	}
+}
