@@ -31,23 +31,14 @@ func LoadInput(path string) (*InputArray, error) {
 	return &InputArray{File: path, Trials: shape[0], Steps: shape[1], Inputs: shape[2], Values: vals}, nil
 }
 
-// LoadInitState reads initial states v₀ shaped (B, N) or (N,).
+// LoadInitState reads initial states v₀ from a .npy shaped (B, N) or (N,)
+// and returns B×N values ((N,) is repeated for every trial).
 func LoadInitState(path string, trials, units int) ([]float64, error) {
 	vals, shape, err := loadFinite(path)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case len(shape) == 1 && shape[0] == units:
-		out := make([]float64, 0, trials*units)
-		for b := 0; b < trials; b++ {
-			out = append(out, vals...)
-		}
-		return out, nil
-	case len(shape) == 2 && shape[0] == trials && shape[1] == units:
-		return vals, nil
-	}
-	return nil, fmt.Errorf("%s: initial state shaped %v, want (%d, %d) (trials, units) or (%d,)", path, shape, trials, units, units)
+	return fitInitState(path, vals, shape, trials, units, true)
 }
 
 func loadFinite(path string) ([]float64, []int, error) {

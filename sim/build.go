@@ -1,9 +1,11 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/masks"
 )
 
 // Host random streams, one per array, so each array's values depend only on
@@ -18,6 +20,10 @@ const (
 	streamInputNoise
 )
 
+// streamMasks is the first of masks.NumStreams host streams the structure
+// builders draw from.
+const streamMasks = 16
+
 // Network holds the layers of one instance in nn4n's orientation: weights
 // (out, in) and biases, in float64 before rounding to the run's precision.
 type Network struct {
@@ -26,34 +32,141 @@ type Network struct {
 	HiddenB, InB, ReadB []float64 // N, N, O
 	Alpha               []float64 // N
 	PreSigma, PostSigma float64
-	Init                []float64 // N, or nil for zero
-	Activation          backend.Activation
+	// Init is v₀: N values (every trial), trials×N values, or nil for zero.
+	Init       []float64
+	Activation backend.Activation
+
+	// The masks the weights were built with, in the weights' orientation
+	// (out, in), nil where a layer has none: Sparsity 0/1 (including the
+	// removed diagonal when self_connections is false), EI ±1 per entry
+	// (the sign the weight is clamped to), Plasticity scales in [0, 1]
+	// (nil = fully plastic). Whoever changes the weights during a run must
+	// keep them inside Sparsity and EI.
+	Sparsity, EI, Plasticity Layers
+	// Areas are the unit groups of the structure builder, if any.
+	Areas []masks.Area
 }
 
-// BuildNetwork samples the network of spec s with nn4n's initializers.
-func BuildNetwork(s *Spec) *Network {
+// NewNetwork validates s (loading its arrays) and builds its network: for
+// each layer, in nn4n v1.2.0's order, the weights are drawn with nn4n's
+// initializers (or taken from the array given), multiplied by the sparsity
+// mask, clamped by the E/I mask (≥ 0 where the mask is excitatory, ≤ 0
+// elsewhere) and, when the layer has an E/I mask and ei_balance asks for it,
+// balanced (see Balance). Random draws come from the seed's host streams,
+// one stream per array, so the network is a pure function of the spec.
+func NewNetwork(s *Spec) (*Network, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := s.model(true)
+	if err != nil {
+		return nil, err
+	}
 	I, N, O := s.Dims[0], s.Dims[1], s.Dims[2]
 	act, _ := backend.ParseActivation(s.Activation)
 	net := &Network{N: N, I: I, O: O, Activation: act,
-		PreSigma: s.PreactNoise, PostSigma: s.PostactNoise}
-	net.Hidden = initLayer(s.Seed, streamHiddenWeight, s.Weights, N*N, N)
-	net.In = initLayer(s.Seed, streamInputWeight, s.Weights, N*I, I)
-	net.Out = initLayer(s.Seed, streamReadoutWeight, s.Weights, O*N, N)
-	bias := s.Biases
-	if bias == "none" {
-		bias = "zero"
+		PreSigma: s.PreactNoise, PostSigma: s.PostactNoise,
+		Alpha: m.alpha, Init: m.init,
+		Sparsity: m.sparsity, EI: m.ei, Plasticity: m.plasticity, Areas: m.areas}
+	weightStreams := [3]int{streamInputWeight, streamHiddenWeight, streamReadoutWeight}
+	biasStreams := [3]int{streamInputBias, streamHiddenBias, streamReadoutBias}
+	dst := [3]*[]float64{&net.In, &net.Hidden, &net.Out}
+	bdst := [3]*[]float64{&net.InB, &net.HiddenB, &net.ReadB}
+	for l, li := range s.Weights.layers() {
+		out, in := s.layerShape(l)
+		var w []float64
+		if a := *m.weights.at(l); a != nil {
+			w = append([]float64(nil), a...)
+		} else {
+			w = initLayer(s.Seed, weightStreams[l], li.Kind, out*in, in)
+		}
+		if sp := *m.sparsity.at(l); sp != nil {
+			for i := range w {
+				w[i] *= sp[i]
+			}
+		}
+		if ei := *m.ei.at(l); ei != nil {
+			Clamp(w, ei)
+			if s.EIBalance == "all" || s.EIBalance == "sampled" && !m.fromFile[l] {
+				Balance(w, ei)
+			}
+		}
+		*dst[l] = w
 	}
-	net.HiddenB = initLayer(s.Seed, streamHiddenBias, bias, N, N)
-	net.InB = initLayer(s.Seed, streamInputBias, bias, N, I)
-	net.ReadB = initLayer(s.Seed, streamReadoutBias, bias, O, N)
-	net.Alpha = make([]float64, N)
-	for i := range net.Alpha {
-		net.Alpha[i] = s.Dt / s.Tau
+	for l, li := range s.Biases.layers() {
+		out, in := s.layerShape(l)
+		if a := *m.biases.at(l); a != nil {
+			*bdst[l] = append([]float64(nil), a...)
+			continue
+		}
+		kind := li.Kind
+		if kind == "none" {
+			kind = "zero"
+		}
+		*bdst[l] = initLayer(s.Seed, biasStreams[l], kind, out, in)
 	}
-	if v := s.InitState.Values; v != nil {
-		net.Init = append([]float64(nil), v...)
+	return net, nil
+}
+
+// BuildNetwork is NewNetwork for a spec known to be valid (one that passed
+// Validate, e.g. from ParseSpec); an invalid spec is a programmer's error
+// and panics.
+func BuildNetwork(s *Spec) *Network {
+	net, err := NewNetwork(s)
+	if err != nil {
+		panic(fmt.Sprintf("sim.BuildNetwork: spec does not validate (call Validate or NewNetwork first): %v", err))
 	}
 	return net
+}
+
+// Clamp applies Dale's law entry by entry: w[i] is set to 0 where it is
+// negative and sign[i] > 0, or positive and sign[i] ≤ 0 (nn4n treats a
+// non-positive E/I entry as inhibitory).
+func Clamp(w, sign []float64) {
+	for i := range w {
+		if sign[i] > 0 && w[i] < 0 || sign[i] <= 0 && w[i] > 0 {
+			w[i] = 0
+		}
+	}
+}
+
+// Balance is nn4n v1.2.0's E/I balance at construction. With E the sum of
+// the weights at excitatory entries (sign > 0) and I the sum at inhibitory
+// ones, both summed in ascending index order in float64: if E or I is 0,
+// every weight is divided by 10; otherwise the larger side (in magnitude) is
+// scaled by |smaller|/|larger| so that E + I = 0 up to float64 rounding
+// (|ΣW| ≤ a few ulps of Σ|W|, not exactly 0).
+func Balance(w, sign []float64) {
+	var e, inh float64
+	for i, v := range w {
+		if sign[i] > 0 {
+			e += v
+		} else {
+			inh += v
+		}
+	}
+	if e == 0 || inh == 0 {
+		for i := range w {
+			w[i] /= 10
+		}
+		return
+	}
+	switch {
+	case e > -inh:
+		scale := -inh / e
+		for i := range w {
+			if sign[i] > 0 {
+				w[i] *= scale
+			}
+		}
+	case e < -inh:
+		scale := e / -inh
+		for i := range w {
+			if sign[i] <= 0 {
+				w[i] *= scale
+			}
+		}
+	}
 }
 
 // initLayer draws n values: uniform U(−1/√fanIn, 1/√fanIn), normal
@@ -114,13 +227,22 @@ func Program[T backend.Float](net *Network, trials int, seed uint64, rec backend
 		p.PreNoise[i] = a * T(net.PreSigma)
 		p.PostNoise[i] = T(net.PostSigma)
 	}
-	if net.Init != nil {
+	switch len(net.Init) {
+	case 0:
+	case N:
 		p.Init = make([]T, trials*N)
 		for b := 0; b < trials; b++ {
 			for i := 0; i < N; i++ {
 				p.Init[b*N+i] = T(net.Init[i])
 			}
 		}
+	case trials * N:
+		p.Init = make([]T, trials*N)
+		for i, v := range net.Init {
+			p.Init[i] = T(v)
+		}
+	default:
+		panic(fmt.Sprintf("sim.Program: Network.Init has %d values for %d trials × %d units", len(net.Init), trials, N))
 	}
 	return p
 }

@@ -2,12 +2,12 @@ package sim
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -18,24 +18,50 @@ import (
 
 // Spec is a model and run description, as written in YAML. Field names and
 // defaults follow nn4n's CTRNN (dims [1, 100, 1], relu, dt 10, tau 100,
-// uniform weights, no biases).
+// uniform weights, no biases). Every key is documented in README.md (the
+// spec table) and the differences from nn4n in sim/NN4N.md.
+//
+// Arrays are given as ArrayRef ({file: PATH[, key: NAME]}), with PATH
+// relative to the spec file's directory; Validate loads and checks them
+// (shape, finiteness) and keeps them for BuildNetwork.
 type Spec struct {
 	Name string `yaml:"name,omitempty" json:"name"`
 	// Dims is [inputs, hidden units, outputs].
 	Dims       []int  `yaml:"dims" json:"dims"`
 	Activation string `yaml:"activation" json:"activation"`
-	// Dt and Tau are in ms; α = dt/τ.
-	Dt  float64 `yaml:"dt" json:"dt"`
-	Tau float64 `yaml:"tau" json:"tau"`
+	// Dt and Tau are in ms; α = dt/τ per unit. Tau is one number, one per
+	// unit, or an array; Alpha may be given instead of Tau (not both).
+	Dt    float64 `yaml:"dt" json:"dt"`
+	Tau   PerUnit `yaml:"tau,omitempty" json:"tau,omitzero"`
+	Alpha PerUnit `yaml:"alpha,omitempty" json:"alpha,omitzero"`
 	// PreactNoise is σ_pre (v += α·σ_pre·ξ); PostactNoise is σ_post (r += σ_post·ξ).
 	PreactNoise  float64 `yaml:"preact_noise" json:"preact_noise"`
 	PostactNoise float64 `yaml:"postact_noise" json:"postact_noise"`
-	// Weights is the initializer of every layer: uniform U(±1/√fan_in),
-	// normal N(0, 1/fan_in) or zero.
-	Weights string `yaml:"weights" json:"weights"`
-	// Biases is none, zero, uniform U(±1/√fan_in) or normal N(0, 1/fan_in).
-	Biases string `yaml:"biases" json:"biases"`
-	// InitState is "zero" or a list of N initial states v₀ (r₀ = f(v₀)).
+	// Weights initializes each layer: uniform U(±1/√fan_in), normal
+	// N(0, 1/fan_in), zero, or an array shaped (out, in) as nn4n stores it.
+	Weights LayerInits `yaml:"weights" json:"weights"`
+	// Biases initializes each layer's bias: none, zero, uniform
+	// U(±1/√fan_in), normal N(0, 1/fan_in), or an array (N,) / (O,).
+	Biases LayerInits `yaml:"biases" json:"biases"`
+	// SparsityMasks, EIMasks and PlasticityMasks are per-layer arrays in
+	// nn4n's (pre, post) orientation. Sparsity: 0 = no synapse. E/I: > 0
+	// excitatory presynaptic entry (weight clamped ≥ 0), otherwise
+	// inhibitory (clamped ≤ 0). Plasticity: learning-rate scales ≥ 0.
+	SparsityMasks   LayerMasks `yaml:"sparsity_masks,omitempty" json:"sparsity_masks,omitzero"`
+	EIMasks         LayerMasks `yaml:"ei_masks,omitempty" json:"ei_masks,omitzero"`
+	PlasticityMasks LayerMasks `yaml:"plasticity_masks,omitempty" json:"plasticity_masks,omitzero"`
+	// Structure builds masks with a builder of package sim/masks.
+	Structure *Structure `yaml:"structure,omitempty" json:"structure,omitempty"`
+	// SelfConnections false removes the recurrent diagonal (W_ii = 0) by
+	// folding it into the hidden sparsity mask. Nil means true.
+	SelfConnections *bool `yaml:"self_connections,omitempty" json:"self_connections,omitempty"`
+	// EIBalance says which layers with an E/I mask are balanced after
+	// masking (nn4n v1.2.0's init balance): sampled (default: layers whose
+	// weights were drawn, as nn4n at construction), all (array weights
+	// too), or none.
+	EIBalance string `yaml:"ei_balance" json:"ei_balance"`
+	// InitState is v₀ (r₀ = f(v₀)): zero, a list of N values, an array
+	// (N,) or (trials, N), or {from: DIR}, the final_state of DIR/result.npz.
 	InitState InitState `yaml:"init_state" json:"init_state"`
 	Input     InputSpec `yaml:"input" json:"input"`
 	Record    Recording `yaml:"record" json:"record"`
@@ -45,51 +71,10 @@ type Spec struct {
 	Seed      uint64 `yaml:"seed" json:"seed"`
 	Precision string `yaml:"precision" json:"precision"`
 	Backend   string `yaml:"backend" json:"backend"`
-}
 
-// InitState is "zero" or an explicit vector.
-type InitState struct {
-	Zero   bool
-	Values []float64
-}
-
-func (s *InitState) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		if n.Value != "zero" {
-			return fmt.Errorf("line %d: must be \"zero\" or a list of numbers, got %q", n.Line, n.Value)
-		}
-		*s = InitState{Zero: true}
-		return nil
-	}
-	var v []float64
-	if err := n.Decode(&v); err != nil {
-		return fmt.Errorf("line %d: must be \"zero\" or a list of numbers", n.Line)
-	}
-	*s = InitState{Values: v}
-	return nil
-}
-
-func (s InitState) MarshalYAML() (any, error) {
-	if s.Values != nil {
-		return s.Values, nil
-	}
-	return "zero", nil
-}
-
-func (s *InitState) UnmarshalJSON(data []byte) error {
-	if string(data) == `"zero"` {
-		*s = InitState{Zero: true}
-		return nil
-	}
-	*s = InitState{}
-	return json.Unmarshal(data, &s.Values)
-}
-
-func (s InitState) MarshalJSON() ([]byte, error) {
-	if s.Values != nil {
-		return jsonMarshal(s.Values)
-	}
-	return []byte(`"zero"`), nil
+	// dir is the spec file's directory, against which relative array
+	// paths are resolved ("" = the working directory).
+	dir string
 }
 
 // InputSpec describes a built-in input generator. Every input channel gets
@@ -113,11 +98,12 @@ type InputSpec struct {
 func Defaults() Spec {
 	t, f := true, false
 	return Spec{
-		Name: "ctrnn", Dims: []int{1, 100, 1}, Activation: "relu", Dt: 10, Tau: 100,
-		Weights: "uniform", Biases: "none", InitState: InitState{Zero: true},
-		Input:  InputSpec{Type: "none"},
-		Record: Recording{Rates: &t, States: &f, Outputs: &t, Every: 1},
-		Trials: 1, Steps: 100, Seed: 1, Precision: "f32", Backend: "auto",
+		Name: "ctrnn", Dims: []int{1, 100, 1}, Activation: "relu", Dt: 10, Tau: Scalar(100),
+		Weights: AllLayers("uniform"), Biases: AllLayers("none"), EIBalance: "sampled",
+		InitState: InitState{Zero: true},
+		Input:     InputSpec{Type: "none"},
+		Record:    Recording{Rates: &t, States: &f, Outputs: &t, Every: 1},
+		Trials:    1, Steps: 100, Seed: 1, Precision: "f32", Backend: "auto",
 	}
 }
 
@@ -154,6 +140,10 @@ func ParseSpec(name string, data []byte) (*Spec, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &SpecError{File: name, Reason: yamlReason(err, keyLines(data))}
+	}
+	s.dir = filepath.Dir(name)
+	if s.Alpha.Set && !topKeys(data)["tau"] {
+		s.Tau = PerUnit{} // alpha replaces the default tau
 	}
 	if err := s.Validate(); err != nil {
 		var se *SpecError
@@ -239,33 +229,11 @@ func (s *Spec) Validate() error {
 	if !finite(s.Dt) || s.Dt <= 0 {
 		return bad("dt", "must be a finite number > 0, got %v", s.Dt)
 	}
-	if !finite(s.Tau) || s.Tau <= 0 {
-		return bad("tau", "must be a finite number > 0, got %v", s.Tau)
-	}
-	if s.Dt > s.Tau {
-		return bad("dt", "dt = %v exceeds tau = %v: α = dt/τ > 1 makes forward Euler unstable", s.Dt, s.Tau)
-	}
 	if !finite(s.PreactNoise) || s.PreactNoise < 0 {
 		return bad("preact_noise", "must be a finite number ≥ 0, got %v", s.PreactNoise)
 	}
 	if !finite(s.PostactNoise) || s.PostactNoise < 0 {
 		return bad("postact_noise", "must be a finite number ≥ 0, got %v", s.PostactNoise)
-	}
-	if !oneOf(s.Weights, "uniform", "normal", "zero") {
-		return bad("weights", "must be uniform, normal or zero, got %q", s.Weights)
-	}
-	if !oneOf(s.Biases, "none", "zero", "uniform", "normal") {
-		return bad("biases", "must be none, zero, uniform or normal, got %q", s.Biases)
-	}
-	if v := s.InitState.Values; v != nil {
-		if len(v) != s.Dims[1] {
-			return bad("init_state", "has %d values, want one per hidden unit (%d)", len(v), s.Dims[1])
-		}
-		for i, x := range v {
-			if !finite(x) {
-				return bad("init_state", "value %d is %v; initial states must be finite", i, x)
-			}
-		}
 	}
 	if err := s.Input.validate(s.Dims[0]); err != nil {
 		return err
@@ -275,6 +243,9 @@ func (s *Spec) Validate() error {
 	}
 	if s.Steps < 1 {
 		return bad("steps", "must be ≥ 1, got %d", s.Steps)
+	}
+	if _, err := s.model(false); err != nil {
+		return err
 	}
 	if err := s.Record.validate(s); err != nil {
 		return err

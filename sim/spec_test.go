@@ -48,8 +48,9 @@ func TestDefaultsFollowNN4N(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Dims[0] != 1 || s.Dims[1] != 100 || s.Dims[2] != 1 || s.Activation != "relu" || s.Dt != 10 || s.Tau != 100 ||
-		s.Weights != "uniform" || s.Biases != "none" || !s.InitState.Zero {
+	if s.Dims[0] != 1 || s.Dims[1] != 100 || s.Dims[2] != 1 || s.Activation != "relu" || s.Dt != 10 ||
+		s.Tau.Value != 100 || s.Tau.Values != nil || s.Tau.Array != nil || s.Alpha.Set ||
+		s.Weights != AllLayers("uniform") || s.Biases != AllLayers("none") || !s.InitState.Zero {
 		t.Errorf("defaults differ from nn4n's: %+v", s)
 	}
 }
