@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +24,7 @@ const usage = `ratesim — rate-network simulation on CPU and GPU, with the same
 Usage:
   ratesim run [SPEC.yaml] [flags]   run a spec; without one, the built-in example
   ratesim validate SPEC.yaml        check a spec without running it
+  ratesim import nn4n MODEL -o SPEC.yaml   turn an nn4n model (.npz state dict, .pt/.pth checkpoint) into a spec
   ratesim devices                   list the backends compiled in and their devices
   ratesim bench [flags]             measure speed (steps/s, GFLOP/s) and compare peers
   ratesim examples [NAME]           list the built-in examples, or print one
@@ -49,6 +51,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = cmdValidate(args[1:], stdout)
+	case "import":
+		err = cmdImport(args[1:], stdout, stderr)
 	case "devices":
 		err = cmdDevices(stdout)
 	case "bench":
@@ -120,6 +124,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	steps := fs.Int("steps", 0, "number of steps; overrides the spec when > 0")
 	example := fs.String("example", sim.DefaultExample, "built-in example to run when no SPEC is given")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	maxMem := fs.Float64("max-memory", float64(sim.DefaultMaxMemory)/1e9, "GB of recordings held in memory; larger recordings stream to disk in the output directory")
 	inputFile := fs.String("input", "", "input array X.npy shaped (trials, steps, inputs), batch-first as nn4n; sets trials and steps")
 	initFile := fs.String("init-state", "", "initial states V0.npy shaped (trials, units) or (units,)")
 	pos, err := parse(fs, args)
@@ -180,7 +185,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if dir == "" {
 		dir = filepath.Join("ratesim-out", spec.Name)
 	}
-	opt := sim.Options{Out: dir, SpecFile: source, Input: input, InitState: init, InitStateFile: *initFile}
+	if !(*maxMem > 0) {
+		return usageError{fmt.Errorf("--max-memory must be > 0 GB, got %v", *maxMem)}
+	}
+	opt := sim.Options{Out: dir, SpecFile: source, Input: input, InitState: init, InitStateFile: *initFile,
+		MaxMemory: int64(math.Min(*maxMem*1e9, math.MaxInt64/2))}
 	if f, ok := stderr.(*os.File); ok && !*quiet && sim.IsTerminal(f) {
 		opt.Progress = stderr
 	}
@@ -193,7 +202,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "ran on %s (%s) in %.3g s: %.0f steps/s × %d trials\n",
 		sum.Backend, sum.Device, sum.Wall.Seconds(), sum.StepsPerSecond, sum.Trials)
 	fmt.Fprintf(stdout, "results: %s\n", sum.ResultFile)
-	for _, name := range []string{"rates", "outputs", "states", "final_state", "final_rates", "time"} {
+	if sum.Streamed {
+		fmt.Fprintf(stdout, "  (recordings over --max-memory were streamed to disk)\n")
+	}
+	for _, name := range []string{"rates", "outputs", "states", "final_state", "final_rates", "time", "units"} {
 		if shape, ok := sum.Arrays[name]; ok {
 			fmt.Fprintf(stdout, "  %-12s %v\n", name, shapeString(shape))
 		}
