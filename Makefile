@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build run test vet fmt-check test-fma test-cuda kernels kernels-check cuda gpu-binaries cuda-toolkit bench bench-deps bench-go clean
+.PHONY: all build run test vet fmt-check test-fma test-cuda kernels kernels-check cuda gpu-binaries gpu-run-cmd cuda-toolkit bench bench-deps bench-go clean
 
 all: build
 
@@ -73,6 +73,13 @@ cuda:
 gpu-binaries:
 	$(GO) test -c -tags cuda -o .gpu/gpu.test ./gpu
 	$(GO) build -tags cuda -o .gpu/ratesim ./cmd/ratesim
+
+# Builds .gpu/ and prints the one command to give the device tool's run (it
+# runs bench/gpu-run.sh: CUDA tests, ratesim bench on both GPU grids with the
+# torch and JAX peers, Go benchmarks, a summary; see bench/RESULTS.md).
+gpu-run-cmd: gpu-binaries
+	@echo 'device tool run: carry [".gpu"], timeout_s 600, command:'
+	@echo '  bash bench/gpu-run.sh'
 
 # ratesim's own benchmark grid on the CPU, side by side with the PyTorch loop.
 bench: build bench-deps

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/backend/backendtest"
+	"github.com/ratesim/ratesim/bench"
 )
 
 // BenchmarkOneNetwork measures one network (K = 1) as the CPU backend's
@@ -49,8 +50,7 @@ func benchRun[T backend.Float](b *testing.B, c backendtest.Case, rec backend.Rec
 	}
 	needDevice(b)
 	const chunk = 100
-	p := backendtest.NewProgram[T](c)
-	p.Record = rec
+	p := cachedProgram[T](c, rec)
 	in := backendtest.NewInput(p, chunk, 1)
 	be := New()
 	rn, err := backend.Start[T](be, p)
@@ -76,7 +76,27 @@ func benchRun[T backend.Float](b *testing.B, c backendtest.Case, rec backend.Rec
 	b.StopTimer()
 	sec := b.Elapsed().Seconds()
 	s := p.Shape
-	flops := 2 * float64(s.Instances*s.Trials) * float64(s.Units*s.DriveRows()+s.Units*s.Outputs)
+	flops := bench.Flops(s.Units, s.Trials, s.Inputs, s.Outputs, s.Instances) // as ratesim bench counts
 	b.ReportMetric(float64(b.N)/sec, "steps/s")
 	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+}
+
+// The testing package runs every benchmark at least twice (b.N = 1, then
+// the -benchtime count); building a 4096-instance program takes seconds, so
+// the last one is kept.
+var lastProgram struct {
+	key string
+	p   any
+}
+
+func cachedProgram[T backend.Float](c backendtest.Case, rec backend.Record) *backend.Program[T] {
+	key := fmt.Sprintf("%T %+v %+v", T(0), c, rec)
+	if p, ok := lastProgram.p.(*backend.Program[T]); ok && lastProgram.key == key {
+		return p
+	}
+	lastProgram.p = nil // let the old one go before building the new one
+	p := backendtest.NewProgram[T](c)
+	p.Record = rec
+	lastProgram.key, lastProgram.p = key, p
+	return p
 }
