@@ -47,6 +47,9 @@ func Start[T Float](b Backend, p *Program[T]) (Run[T], error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if p.Plasticity != nil && !SupportsPlasticity(b) {
+		return nil, ErrNoPlasticity(b.Name())
+	}
 	switch q := any(p).(type) {
 	case *Program[float32]:
 		r, err := b.Start32(q)
@@ -65,25 +68,42 @@ func Start[T Float](b Backend, p *Program[T]) (Run[T], error) {
 }
 
 // NonFiniteError reports the first non-finite value of a run: the earliest
-// step, then the lowest instance, trial and unit in that step.
+// step, then the lowest instance; within an instance's step its trials'
+// states, rates and outputs (by trial, quantity, unit) come before the
+// weights its update wrote (by trial, connection, pre, post).
 type NonFiniteError struct {
 	Instance, Trial, Step, Unit int
-	Quantity                    string // "state", "rate" or "output"
-	Value                       float64
+	// Quantity is "state", "rate", "output", or for a plastic program
+	// "recurrent weight", "input weight" or "readout weight"; a weight's
+	// Unit is its postsynaptic index and Pre its presynaptic one, and
+	// Trial is −1 for weights shared by all trials.
+	Quantity string
+	Pre      int
+	Value    float64
 }
 
 func (e *NonFiniteError) Error() string {
+	if quantityRank(e.Quantity) >= 3 {
+		trial := fmt.Sprintf("trial %d", e.Trial)
+		if e.Trial < 0 {
+			trial = "shared by all trials"
+		}
+		return fmt.Sprintf("non-finite %s %v at instance %d (%s), step %d, pre %d, post %d (learning rate too large, or no bounds?)",
+			e.Quantity, e.Value, e.Instance, trial, e.Step, e.Pre, e.Unit)
+	}
 	return fmt.Sprintf("non-finite %s %v at instance %d, trial %d, step %d, unit %d (weights, gains or noise too large, or dt/tau unstable?)",
 		e.Quantity, e.Value, e.Instance, e.Trial, e.Step, e.Unit)
 }
 
-// Before orders errors by (step, instance, trial, unit, quantity order).
+// Before orders errors by (step, instance, dynamics before weights, trial,
+// quantity order, pre, unit).
 func (e *NonFiniteError) Before(o *NonFiniteError) bool {
 	if o == nil {
 		return true
 	}
-	a := [5]int{e.Step, e.Instance, e.Trial, quantityRank(e.Quantity), e.Unit}
-	b := [5]int{o.Step, o.Instance, o.Trial, quantityRank(o.Quantity), o.Unit}
+	re, ro := quantityRank(e.Quantity), quantityRank(o.Quantity)
+	a := [7]int{e.Step, e.Instance, re / 3, e.Trial, re, e.Pre, e.Unit}
+	b := [7]int{o.Step, o.Instance, ro / 3, o.Trial, ro, o.Pre, o.Unit}
 	for i := range a {
 		if a[i] != b[i] {
 			return a[i] < b[i]
@@ -98,8 +118,14 @@ func quantityRank(q string) int {
 		return 0
 	case "rate":
 		return 1
+	case "output":
+		return 2
+	case "recurrent weight":
+		return 3
+	case "input weight":
+		return 4
 	}
-	return 2
+	return 5
 }
 
 // ErrClosed is returned by calls on a closed run.

@@ -34,8 +34,11 @@ type Purpose uint32
 const (
 	PurposePreNoise  Purpose = 0 // pre-activation noise ξ in v += α·σ_pre·ξ
 	PurposePostNoise Purpose = 1 // post-activation noise ξ in r += σ_post·ξ
-	PurposeInit      Purpose = 8 // host-side initialization (weights, masks, inputs)
-	maxPurpose               = 15
+	// PurposeGrowth draws synapse growth: unit word = Shape.GrowthIndex,
+	// trial word = the global trial (per-trial weights) or 0 (shared).
+	PurposeGrowth Purpose = 2
+	PurposeInit   Purpose = 8 // host-side initialization (weights, masks, inputs)
+	maxPurpose            = 15
 )
 
 // MaxInstances is the number of instances the counter layout can address.

@@ -167,6 +167,10 @@ type Program[T Float] struct {
 	SharedInput bool
 
 	Record Record
+
+	// Plasticity, when set, lets weights change during the run (see
+	// Plasticity for the update and its order); nil keeps them fixed.
+	Plasticity *Plasticity[T]
 }
 
 // Validate checks sizes and finiteness. A program that fails it is a
@@ -220,6 +224,9 @@ func (p *Program[T]) Validate() error {
 	if p.Record.Stride < 0 {
 		return fmt.Errorf("program Record.Stride = %d: must be ≥ 0", p.Record.Stride)
 	}
+	if p.Plasticity != nil {
+		return p.Plasticity.validate(p)
+	}
 	return nil
 }
 
@@ -235,8 +242,23 @@ func (p *Program[T]) InputLen(n int) int {
 // Chunk receives the values recorded during one Advance call. Each non-nil
 // slice is laid out [K][B][m][·] where m = Record.Recorded(done, n); the last
 // dimension is N for Rates and States and O for Outputs.
+//
+// Weights receives a plastic program's weight snapshots, laid out
+// [K][M][w][WeightWidth()] with M = Matrices() and w =
+// WeightsRecorded(done, n); NewChunkFor allocates it.
 type Chunk[T Float] struct {
 	Rates, States, Outputs []T
+	Weights                []T
+}
+
+// NewChunkFor allocates a chunk for the steps done+1 … done+n of p,
+// weight snapshots included.
+func NewChunkFor[T Float](p *Program[T], done, n int) *Chunk[T] {
+	c := NewChunk(p, p.Record.Recorded(done, n))
+	if w := p.WeightsRecorded(done, n); w > 0 {
+		c.Weights = make([]T, p.Instances*p.Matrices()*w*p.WeightWidth())
+	}
+	return c
 }
 
 // NewChunk allocates a chunk for m recorded steps of p.
@@ -271,6 +293,16 @@ func CheckChunk[T Float](p *Program[T], c *Chunk[T], m int) error {
 		if x.on && len(x.a) < x.n {
 			return fmt.Errorf("chunk %s has %d values, want %d for %d recorded steps", x.name, len(x.a), x.n, m)
 		}
+	}
+	return nil
+}
+
+// CheckWeightChunk verifies that c has room for the weight snapshots of
+// steps done+1 … done+n.
+func CheckWeightChunk[T Float](p *Program[T], c *Chunk[T], done, n int) error {
+	w := p.WeightsRecorded(done, n)
+	if want := p.Instances * p.Matrices() * w * p.WeightWidth(); len(c.Weights) < want {
+		return fmt.Errorf("chunk Weights has %d values, want %d for %d weight snapshots", len(c.Weights), want, w)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ type refRun[T Float] struct {
 	f      *Funcs[T]
 	key    [2]uint32
 	v, r   []T // K × B × N
+	pst    *refPlastic[T]
 	done   int
 	err    error
 	closed bool
@@ -42,8 +43,46 @@ func newRefRun[T Float](p *Program[T]) *refRun[T] {
 	for i, v := range run.v {
 		run.r[i] = Activate(p.Activation, v, run.f)
 	}
+	if p.Plasticity != nil {
+		run.pst = newRefPlastic(p)
+	}
 	return run
 }
+
+// weights returns the drive and readout matrices that trial b of instance k
+// runs with.
+func (run *refRun[T]) weights(k, b int) (drive, readout []T) {
+	p := run.p
+	if run.pst == nil {
+		rows, N, O := p.DriveRows(), p.Units, p.Outputs
+		drive = p.Drive[k*rows*N : (k+1)*rows*N]
+		if O > 0 {
+			readout = p.Readout[k*(N+1)*O : (k+1)*(N+1)*O]
+		}
+		return drive, readout
+	}
+	if run.pst.M == 1 {
+		b = 0
+	}
+	return run.pst.matrices(p, k, b)
+}
+
+// Weights copies the current weights (see WeightRun).
+func (run *refRun[T]) Weights(drive, readout []T) error {
+	if run.closed {
+		return ErrClosed
+	}
+	if run.pst == nil {
+		copy(drive, run.p.Drive)
+		copy(readout, run.p.Readout)
+		return nil
+	}
+	copy(drive, run.pst.drive)
+	copy(readout, run.pst.readin)
+	return nil
+}
+
+func (reference) SupportsPlasticity() bool { return true }
 
 func (run *refRun[T]) Done() int { return run.done }
 
@@ -86,18 +125,28 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 	if err := CheckChunk(p, out, m); err != nil {
 		return err
 	}
+	if err := CheckWeightChunk(p, out, run.done, n); err != nil {
+		return err
+	}
+	mw := p.WeightsRecorded(run.done, n)
+	width := p.WeightWidth()
 	rows := p.DriveRows()
 	x := make([]T, N)
 	z := make([]T, rows)
 	y := make([]T, O)
-	rec := 0
+	rec, recW := 0, 0
 	for s := 0; s < n; s++ {
 		t := run.done + s + 1
 		record := t%p.Record.Every() == 0
 		var first *NonFiniteError
+		pst := run.pst
+		if pst != nil && pst.pl.Schedule.Updates(t) {
+			pst.beginUpdate()
+		}
 		for k := 0; k < K; k++ {
-			W := p.Drive[k*rows*N : (k+1)*rows*N]
+			var firstK *NonFiniteError // this instance's dynamics
 			for b := 0; b < B; b++ {
+				W, R := run.weights(k, b)
 				off := (k*B + b) * N
 				gk, gb := p.FirstInstance+k, p.FirstTrial+b
 				v, r := run.v[off:off+N], run.r[off:off+N]
@@ -127,7 +176,6 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 					v[i], r[i] = vi, ri
 				}
 				if O > 0 {
-					R := p.Readout[k*(N+1)*O : (k+1)*(N+1)*O]
 					for o := 0; o < O; o++ {
 						var acc T
 						for j := 0; j < N; j++ {
@@ -136,8 +184,12 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 						y[o] = acc + R[N*O+o]
 					}
 				}
-				if e := firstNonFinite(v, r, y[:O], gk, gb, t); e != nil && e.Before(first) {
-					first = e
+				if e := firstNonFinite(v, r, y[:O], gk, gb, t); e != nil && e.Before(firstK) {
+					firstK = e
+				}
+				if pst != nil {
+					copy(pst.y[(k*B+b)*O:(k*B+b+1)*O], y[:O])
+					copy(pst.u[(k*B+b)*I:(k*B+b+1)*I], z[N:N+I])
 				}
 				if record {
 					at := (k*B+b)*m + rec
@@ -152,9 +204,28 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 					}
 				}
 			}
+			if pst != nil && firstK == nil {
+				pst.traces(p, run.r, k, t)
+				if pst.pl.Schedule.Updates(t) {
+					firstK = pst.update(p, run.key, run.r, k, t)
+				}
+				if t%max(pst.pl.Record.Stride, 1) == 0 && pst.pl.Record.Stride > 0 {
+					for mb := 0; mb < pst.M; mb++ {
+						at := ((k*pst.M+mb)*mw + recW) * width
+						dr, ro := pst.matrices(p, k, mb)
+						Snapshot(p, dr, ro, out.Weights[at:at+width])
+					}
+				}
+			}
+			if firstK != nil && firstK.Before(first) {
+				first = firstK
+			}
 		}
 		if record {
 			rec++
+		}
+		if pst != nil && pst.pl.Record.Stride > 0 && t%pst.pl.Record.Stride == 0 {
+			recW++
 		}
 		if first != nil {
 			run.done = t
