@@ -3,9 +3,17 @@
 // JAX lax.scan). `ratesim bench` is its front door; `go test -bench` in the
 // backend packages measures the same step in isolation.
 //
+// Shapes are one network (N units, B trials) or a sweep (K instances of N
+// units, each with its own weights, B trials each, one shared input). The
+// CPU grid, the GPU grid and the sweep grid of the issues are DefaultSizes,
+// GPUSizes and DefaultSweeps.
+//
 // Numbers reported: the median wall time per step over several repetitions,
-// steps/s, and effective GFLOP/s counting 2·B·(N² + N·I + N·O) flops a step
-// (the multiply-adds of the recurrent, input and readout products).
-// Peer scripts live in peers/ and are embedded in the binary, so
-// `ratesim bench --peers` works from any directory.
+// steps/s, and effective GFLOP/s counting 2·K·B·(N² + N·I + N·O) flops a
+// step (the multiply-adds of the recurrent, input and readout products),
+// optionally as a fraction of the device's exact-mode ceiling. Peer scripts
+// live in peers/ and are embedded in the binary, so `ratesim bench --peers
+// torch,jax` works from any directory; their records are paired with
+// ratesim's by (N, B, K). bench/gpu-run.sh is the one command a session
+// lent a GPU runs (see RESULTS.md).
 package bench

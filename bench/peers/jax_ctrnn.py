@@ -60,6 +60,8 @@ def import_jax(args):
         sys.exit(EXIT_NO_JAX)
     if args.dtype == "f64":
         jax.config.update("jax_enable_x64", True)
+    if args.matmul_precision != "default":
+        jax.config.update("jax_default_matmul_precision", args.matmul_precision)
     return jax, jnp
 
 
@@ -149,6 +151,9 @@ def make_params(np, rng, k, n, i_dim, o_dim, alpha_val, np_dtype):
 
 def main(argv=None):
     parser = pc.build_parser("jax_ctrnn.py", __doc__.strip().splitlines()[0])
+    parser.add_argument("--matmul-precision", choices=("default", "highest"), default="default",
+                        help="default: JAX's own choice (TF32 tensor cores for float32 on "
+                             "Ampere/Hopper GPUs); highest: true float32 products")
     parser.add_argument("--readout", choices=("step", "end"), default="step",
                         help="step: y_t computed inside the scan body (default); "
                              "end: one readout over the whole (B,T,N) record after the scan")
@@ -239,7 +244,8 @@ def main(argv=None):
         run(steps)                     # compile for this T (no-op if cached) + warm-up
         times = [run(steps) for _ in range(args.reps)]
         rec = pc.make_result(PEER, args, n, b, steps, times, threads, versions,
-                             extra={"readout": args.readout, "device_kind":
+                             extra={"readout": args.readout, "matmul_precision": args.matmul_precision,
+                                    "device_kind":
                                     getattr(dev, "device_kind", str(dev))})
         rep.add(rec)
         del params, fn
