@@ -556,3 +556,61 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("byte progress %q", got)
 	}
 }
+
+// record.units selects by the area and population the spec's structure
+// section builds, the same units the network's masks make inhibitory.
+func TestRecordUnitsFromStructure(t *testing.T) {
+	src := `
+dims: [1, 20, 2]
+structure: {type: multi_area_ei, areas: [12, 8], area_names: [V1, PFC], exc_pct: 0.75}
+steps: 30
+trials: 2
+backend: reference
+record: {units: {area: PFC, population: I}}
+`
+	s, err := ParseSpec("ei.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := NewNetwork(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	N := 20
+	var want []int
+	for _, a := range net.Areas {
+		if a.Name != "PFC" {
+			continue
+		}
+		for _, j := range a.Units {
+			if net.EI.Hidden == nil || net.EI.Hidden[j] > 0 { // row 0, presynaptic unit j
+				continue
+			}
+			want = append(want, j)
+		}
+	}
+	if len(want) == 0 || len(want) >= 8 {
+		t.Fatalf("the test network's PFC has %d inhibitory units; want some but not all of 8", len(want))
+	}
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), s, Options{Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	arrs, err := npz.Load(filepath.Join(dir, "result.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := arrs["units"].Float64s()
+	var got []int
+	for _, x := range u {
+		got = append(got, int(x))
+	}
+	if !reflect.DeepEqual(got, want) || !equalInts(arrs["rates"].Shape, []int{2, 30, len(want)}) {
+		t.Errorf("units {area: PFC, population: I} recorded %v (rates %v), want %v of %d", got, arrs["rates"].Shape, want, N)
+	}
+	// Without a structure the same selection is an error that says why.
+	_, err = ParseSpec("plain.yaml", []byte("dims: [1, 20, 2]\nrecord: {units: {population: E}}\n"))
+	if err == nil || !strings.Contains(err.Error(), "plain.yaml: field record.units") || !strings.Contains(err.Error(), "structure") {
+		t.Errorf("population without structure: err = %v", err)
+	}
+}
