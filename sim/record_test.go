@@ -408,6 +408,24 @@ func TestInterruptedRunLeavesNoResult(t *testing.T) {
 			t.Errorf("limit %d: interrupted run left its new output directory (%v)", limit, err)
 		}
 	}
+	// Ctrl-C while a streamed result is being assembled stops it too.
+	dir0 := t.TempDir()
+	ctx0, cancel0 := context.WithCancel(context.Background())
+	opt0 := Options{Out: dir0, MaxMemory: 1}
+	opt0.hooks.wrapArray = func(name string, w io.Writer) io.Writer {
+		if name == "outputs" {
+			cancel0()
+		}
+		return w
+	}
+	_, err := Run(ctx0, streamSpec(t, "f32"), opt0)
+	cancel0()
+	if err == nil || !strings.Contains(err.Error(), "interrupted") || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled while writing result.npz: err = %v", err)
+	}
+	if names := dirNames(t, dir0); len(names) != 0 {
+		t.Errorf("cancelled while writing result.npz: left %v", names)
+	}
 	// An earlier result survives a failed run in the same directory.
 	dir := t.TempDir()
 	s := streamSpec(t, "f32")

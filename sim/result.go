@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,8 +61,9 @@ type Meta struct {
 // are complete are they renamed into place, result.npz last, so that a
 // result.npz is never half-written and never sits beside another run's
 // meta.json. On failure the staged files are removed and an earlier run's
-// files are left as they were.
-func writeResults[T backend.Float](s *Spec, res *recording[T], sum *Summary, opt Options) (err error) {
+// files are left as they were. Cancelling ctx (Ctrl-C) while the
+// recordings are copied into result.npz stops the write the same way.
+func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[T], sum *Summary, opt Options) (err error) {
 	plan := res.plan
 	B, N, M := s.Trials, s.Dims[1], plan.M
 	var staged []string
@@ -99,7 +101,14 @@ func writeResults[T backend.Float](s *Spec, res *recording[T], sum *Summary, opt
 		prog = newProgress(nil, "", total, "MB")
 	}
 	written := int64(0)
-	tick := func(n int64) { written += n; prog.update(written) }
+	tick := func(n int64) error {
+		written += n
+		prog.update(written)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		return nil
+	}
 	for _, a := range res.arrays() {
 		shape := []int{B, M, a.width}
 		aw, err := w.Array(a.name, dtype, shape)

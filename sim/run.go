@@ -381,7 +381,7 @@ func runTyped[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 	if devs, err := b.Devices(); err == nil && len(devs) > 0 {
 		done.Device = devs[0].Name
 	}
-	if err := writeResults(s, res, done, opt); err != nil {
+	if err := writeResults(ctx, s, res, done, opt); err != nil {
 		return nil, err
 	}
 	return done, nil

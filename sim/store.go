@@ -107,8 +107,9 @@ func (a *recArray[T]) row(b, m int, dst []T) error {
 	return nil
 }
 
-// writeTo copies the whole array, little-endian C order, to w.
-func (a *recArray[T]) writeTo(w io.Writer, progress func(int64)) error {
+// writeTo copies the whole array, little-endian C order, to w, calling
+// progress after each block; an error from progress stops it.
+func (a *recArray[T]) writeTo(w io.Writer, progress func(int64) error) error {
 	size := int64(elemSize[T]())
 	total := a.bytes()
 	const block = 1 << 20
@@ -125,7 +126,9 @@ func (a *recArray[T]) writeTo(w io.Writer, progress func(int64)) error {
 		}
 		done += n
 		if progress != nil {
-			progress(n)
+			if err := progress(n); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
