@@ -2,11 +2,73 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// TestMain lets a test run the real program in a child process (for
+// signals): with RATESIM_MAIN set, the test binary is ratesim.
+func TestMain(m *testing.M) {
+	if os.Getenv("RATESIM_MAIN") != "" {
+		os.Args = append([]string{"ratesim"}, strings.Fields(os.Getenv("RATESIM_MAIN"))...)
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// SIGINT in the middle of a long streamed run stops it with exit status 1
+// and leaves neither result.npz nor temporary files.
+func TestSIGINTLeavesNoResult(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the program for about a second")
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "RATESIM_MAIN=run --out "+out+" --steps 2000000 --max-memory 1e-3 --backend cpu")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the run is under way: its output directory exists.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(out); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the run did not start: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the run did not stop within 60 s of SIGINT")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("after SIGINT: %v\n%s", err, stderr.String())
+	}
+	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after SIGINT the output directory holds %v (%v)", entries, err)
+	}
+}
 
 // ratesim run with a record section, streamed past --max-memory, writes the
 // same result.npz as the run held in memory and says it streamed.
