@@ -79,8 +79,12 @@ func (p *progress) line(done int64, el time.Duration) string {
 	if p.label != "" {
 		label = p.label + " "
 	}
-	return fmt.Sprintf("  %s[%s] %3.0f%%  %s %s  %.4g %s/s  ETA %s   ",
-		label, bar, 100*frac, count, p.unit, rate/scale, p.unit, eta)
+	speed := fmt.Sprintf("%.0f", rate)
+	if p.unit == "MB" {
+		speed = fmt.Sprintf("%.1f", rate/scale)
+	}
+	return fmt.Sprintf("  %s[%s] %3.0f%%  %s %s  %s %s/s  ETA %s   ",
+		label, bar, 100*frac, count, p.unit, speed, p.unit, eta)
 }
 
 // finish ends the line, if one was printed.

@@ -564,13 +564,16 @@ func TestProgressLine(t *testing.T) {
 	if out := buf.String(); !strings.Contains(out, "100%") || !strings.HasSuffix(out, "\n") || strings.Count(out, "\r") != 2 {
 		t.Errorf("final progress output %q", out)
 	}
+	if got := (&progress{unit: "steps", total: 1e6}).line(123456, time.Second); !strings.Contains(got, "123456 steps/s") || !strings.Contains(got, "ETA 7s") {
+		t.Errorf("fast progress %q", got)
+	}
 	var silent bytes.Buffer
 	q := newProgress(&silent, "", 10, "steps")
 	q.finish()
 	if silent.Len() != 0 {
 		t.Errorf("finish printed %q with no progress shown", silent.String())
 	}
-	if got := (&progress{unit: "MB", total: 3e6}).line(15e5, 2*time.Second); !strings.Contains(got, "2/3 MB") || !strings.Contains(got, " 50%") || !strings.Contains(got, "0.75 MB/s") {
+	if got := (&progress{unit: "MB", total: 3e6}).line(15e5, 2*time.Second); !strings.Contains(got, "2/3 MB") || !strings.Contains(got, " 50%") || !strings.Contains(got, "0.8 MB/s") {
 		t.Errorf("byte progress %q", got)
 	}
 }
