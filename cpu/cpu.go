@@ -71,6 +71,7 @@ type task[T backend.Float] struct {
 	y         []T // rows × O
 	rowErr    []*backend.NonFiniteError
 	err       *backend.NonFiniteError
+	pl        *taskPlastic[T] // nil for a static program
 }
 
 type run[T backend.Float] struct {
@@ -79,6 +80,7 @@ type run[T backend.Float] struct {
 	key     [2]uint32
 	workers int
 	tasks   []*task[T]
+	pl      *plastic[T] // nil for a static program
 	done    int
 	err     error
 	closed  bool
@@ -97,6 +99,12 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		block = (B + pieces - 1) / pieces
 	}
 	r := &run[T]{p: p, f: backend.FuncsFor[T](), key: backend.SeedKey(p.Seed), workers: w}
+	if p.Plasticity != nil {
+		r.pl = newPlastic(p)
+		if r.pl.M == 1 {
+			block = B // shared weights: one task sums all trials of an instance
+		}
+	}
 	for k := 0; k < K; k++ {
 		for b0 := 0; b0 < B; b0 += block {
 			b1 := min(b0+block, B)
@@ -113,6 +121,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 				}
 				t.z[j*rows+rows-1] = 1
 			}
+			if r.pl != nil {
+				t.pl = newTaskPlastic(p, n, min(n, r.pl.M))
+			}
 			r.tasks = append(r.tasks, t)
 		}
 	}
@@ -120,6 +131,24 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 }
 
 func (r *run[T]) Done() int { return r.done }
+
+// SupportsPlasticity says that the CPU backend runs plastic programs.
+func (b *Backend) SupportsPlasticity() bool { return true }
+
+// Weights copies the current weights (see backend.WeightRun).
+func (r *run[T]) Weights(drive, readout []T) error {
+	if r.closed {
+		return backend.ErrClosed
+	}
+	if r.pl == nil {
+		copy(drive, r.p.Drive)
+		copy(readout, r.p.Readout)
+		return nil
+	}
+	copy(drive, r.pl.drive)
+	copy(readout, r.pl.readout)
+	return nil
+}
 
 func (r *run[T]) Close() error {
 	r.closed = true
@@ -161,6 +190,9 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 	}
 	m := p.Record.Recorded(r.done, n)
 	if err := backend.CheckChunk(p, out, m); err != nil {
+		return err
+	}
+	if err := backend.CheckWeightChunk(p, out, r.done, n); err != nil {
 		return err
 	}
 	var next atomic.Int64
@@ -205,6 +237,15 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 	if O > 0 {
 		R = p.Readout[t.k*(N+1)*O : (t.k+1)*(N+1)*O]
 	}
+	perTrial := false
+	if r.pl != nil {
+		W, R = r.pl.matrix(p, t.k, 0)
+		perTrial = r.pl.M > 1
+	}
+	mw, width := p.WeightsRecorded(r.done, n), p.WeightWidth()
+	if t.pl != nil {
+		t.pl.recW = 0
+	}
 	par := unitParams[T]{
 		decay: p.Decay[t.k*N : (t.k+1)*N], alpha: p.Alpha[t.k*N : (t.k+1)*N],
 		pre: p.PreNoise[t.k*N : (t.k+1)*N], post: p.PostNoise[t.k*N : (t.k+1)*N],
@@ -227,13 +268,29 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 				copy(zu, in[at:at+I])
 			}
 		}
-		gemm(nb, N, rows, t.z, rows, W, N, t.x, N)
+		if perTrial {
+			for j := 0; j < nb; j++ {
+				Wj, _ := r.pl.matrix(p, t.k, t.b0+j)
+				gemm(1, N, rows, t.z[j*rows:(j+1)*rows], rows, Wj, N, t.x[j*N:(j+1)*N], N)
+			}
+		} else {
+			gemm(nb, N, rows, t.z, rows, W, N, t.x, N)
+		}
 		var first *backend.NonFiniteError
 		for j := 0; j < nb; j++ {
 			gb := p.FirstTrial + t.b0 + j
 			t.rowErr[j] = r.updateRow(&par, gk, gb, step, t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N])
 		}
-		if O > 0 {
+		if O > 0 && perTrial {
+			for j := 0; j < nb; j++ {
+				_, Rj := r.pl.matrix(p, t.k, t.b0+j)
+				gemm(1, O, N, t.z[j*rows:(j+1)*rows], rows, Rj, O, t.y[j*O:(j+1)*O], O)
+				y, bias := t.y[j*O:(j+1)*O], Rj[N*O:(N+1)*O]
+				for o := range y {
+					y[o] = y[o] + bias[o]
+				}
+			}
+		} else if O > 0 {
 			gemm(nb, O, N, t.z, rows, R, O, t.y, O)
 			bias := R[N*O : (N+1)*O]
 			for j := 0; j < nb; j++ {
@@ -271,6 +328,9 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 				}
 			}
 			rec++
+		}
+		if first == nil && t.pl != nil {
+			first = r.plasticStep(t, step, out, mw, width)
 		}
 		if first != nil {
 			t.err = first
