@@ -1,0 +1,78 @@
+package nn4n
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ratesim/ratesim/sim/npz"
+)
+
+// stateKeys are the state-dict entries the import reads.
+var stateKeys = []string{KeyInputWeight, KeyInputBias, KeyHiddenWeight, KeyHiddenBias,
+	KeyReadoutWeight, KeyReadoutBias, KeyAlpha, KeyHiddenState}
+
+// ReadNPZ decodes an .npz holding nn4n's state dict under its own key names,
+// as np.savez(path, **{k: v.numpy() for k, v in model.state_dict().items()})
+// writes it. Activation, dt and tau are not in a state dict: they come from
+// ov, else nn4n's defaults (relu, 10, 100), and Model.Origin says which.
+func ReadNPZ(file string, ov Overrides) (*Model, error) {
+	ar, err := npz.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer ar.Close()
+	names := ar.Names()
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
+	sd := map[string]*array{}
+	for _, key := range stateKeys {
+		if !have[key] {
+			continue
+		}
+		a, err := ar.Array(key)
+		if err != nil {
+			return nil, err
+		}
+		vals, err := a.Float64s()
+		if err != nil {
+			return nil, &Error{File: file, Where: "key " + key, Err: err}
+		}
+		sd[key] = &array{shape: a.Shape, vals: vals, dtype: a.DType.String(), source: "key " + key}
+	}
+	m, err := assemble(file, "npz", sd, nil, ov)
+	if err != nil {
+		return nil, err
+	}
+	var ignored []string
+	for _, n := range names {
+		if _, ok := sd[n]; !ok {
+			ignored = append(ignored, n)
+		}
+	}
+	if len(ignored) > 0 {
+		m.Notes = append(m.Notes, "ignored arrays: "+strings.Join(ignored, ", "))
+	}
+	var defaulted []string
+	for _, k := range []string{"activation", "dt", "tau"} {
+		if m.Origin[k] == "nn4n default" && !(k == "tau" && m.Origin["alpha"] == "state dict") {
+			defaulted = append(defaulted, k)
+		}
+	}
+	if len(defaulted) > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("a state dict does not record %s: nn4n's defaults used (activation relu, dt 10, tau 100); give --activation, --dt, --tau if the model was built otherwise", strings.Join(defaulted, ", ")))
+	}
+	return m, nil
+}
+
+// Read decodes a model by its extension: .npz, or .pt/.pth (a checkpoint).
+func Read(file string, ov Overrides) (*Model, error) {
+	switch {
+	case strings.HasSuffix(strings.ToLower(file), ".npz"):
+		return ReadNPZ(file, ov)
+	case strings.HasSuffix(strings.ToLower(file), ".pt"), strings.HasSuffix(strings.ToLower(file), ".pth"):
+		return ReadCheckpoint(file, ov)
+	}
+	return nil, &Error{File: file, Reason: "unknown model file type: want .npz (a state dict saved with np.savez) or .pt/.pth (nn4n's torch.save checkpoint)"}
+}
