@@ -192,13 +192,6 @@ func (s *Spec) unitGroups() (*UnitGroups, error) {
 // define groups yet.
 var structureGroups func(s *Spec) (*UnitGroups, error)
 
-func boolOr(p *bool, def bool) bool {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
 // validate checks the record section against the run it belongs to: s's
 // dims, dt and steps.
 func (r *Recording) validate(s *Spec) error {

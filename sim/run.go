@@ -89,7 +89,7 @@ func Run(ctx context.Context, s *Spec, opt Options) (*Summary, error) {
 
 // DefaultMaxMemory is the size above which a run's recordings stream to
 // disk instead of being held in memory.
-const DefaultMaxMemory = 1 << 30
+const DefaultMaxMemory = 1_000_000_000
 
 // testHooks let tests interrupt a run and inject failing files.
 type testHooks struct {
