@@ -24,6 +24,7 @@ const usage = `ratesim — rate-network simulation on CPU and GPU, with the same
 Usage:
   ratesim run [SPEC.yaml] [flags]   run a spec; without one, the built-in example
   ratesim validate SPEC.yaml        check a spec without running it
+  ratesim inspect SPEC.yaml [--masks DIR]   print the structure (areas, E/I, densities, spectral radius)
   ratesim import nn4n MODEL -o SPEC.yaml   turn an nn4n model (.npz state dict, .pt/.pth checkpoint) into a spec
   ratesim devices                   list the backends compiled in and their devices
   ratesim bench [flags]             measure speed (steps/s, GFLOP/s) and compare peers
@@ -51,6 +52,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = cmdValidate(args[1:], stdout)
+	case "inspect":
+		err = cmdInspect(args[1:], stdout, stderr)
 	case "import":
 		err = cmdImport(args[1:], stdout, stderr)
 	case "devices":
