@@ -17,6 +17,8 @@ type Case struct {
 	Stride     int
 	Steps      int
 	Seed       uint64
+	// Plastic, when set, makes the program's weights learn (see PlasticCase).
+	Plastic *PlasticCase
 }
 
 // NewProgram builds the program of c in T. Weights are scaled so that the
@@ -70,6 +72,9 @@ func NewProgram[T backend.Float](c Case) *backend.Program[T] {
 		for i := range p.Init {
 			p.Init[i] = T(rng.NormFloat64())
 		}
+	}
+	if c.Plastic != nil {
+		addPlasticity(p, c.Plastic, c.Steps, c.Seed)
 	}
 	return p
 }

@@ -14,6 +14,13 @@ type Result[T backend.Float] struct {
 	Rates, States, Outputs []T
 	V, R                   []T // final state, K × B × N
 	Err                    error
+
+	// Plastic programs: the plasticity, the weight snapshots laid out
+	// [K][M][Snapshots][width] and the final weights (K × M matrices).
+	Plasticity     *backend.Plasticity[T]
+	Snapshots      int
+	Weights        []T
+	Drive, Readout []T
 }
 
 // RunChunked runs p for steps, split into Advance calls of the given sizes
@@ -35,18 +42,24 @@ func RunChunked[T backend.Float](b backend.Backend, p *backend.Program[T], input
 		return nil
 	}
 	res.Rates, res.States, res.Outputs = alloc(p.Record.Rates, N), alloc(p.Record.States, N), alloc(p.Record.Outputs, O)
+	MM, MW, width := p.Matrices(), p.WeightsRecorded(0, steps), p.WeightWidth()
+	if p.Plasticity != nil {
+		res.Plasticity, res.Snapshots = p.Plasticity, MW
+		res.Weights = make([]T, K*MM*MW*width)
+	}
 	if len(sizes) == 0 {
 		sizes = []int{steps}
 	}
-	m0 := 0
+	m0, w0 := 0, 0
 	for t0, i := 0, 0; t0 < steps; i++ {
 		n := min(sizes[i%len(sizes)], steps-t0)
-		m := p.Record.Recorded(t0, n)
-		c := backend.NewChunk(p, m)
+		m, mw := p.Record.Recorded(t0, n), p.WeightsRecorded(t0, n)
+		c := backend.NewChunkFor(p, t0, n)
 		err := run.Advance(n, inputChunk(p, input, steps, t0, n), c)
 		scatter(res.Rates, c.Rates, K*B, M, m0, m, N)
 		scatter(res.States, c.States, K*B, M, m0, m, N)
 		scatter(res.Outputs, c.Outputs, K*B, M, m0, m, O)
+		scatter(res.Weights, c.Weights, K*MM, MW, w0, mw, width)
 		if err != nil {
 			res.Err = err
 			return res, nil
@@ -56,10 +69,17 @@ func RunChunked[T backend.Float](b backend.Backend, p *backend.Program[T], input
 		}
 		t0 += n
 		m0 += m
+		w0 += mw
 	}
 	res.V, res.R = make([]T, K*B*N), make([]T, K*B*N)
 	if err := run.State(res.V, res.R); err != nil {
 		return nil, fmt.Errorf("%s: state: %w", b.Name(), err)
+	}
+	if p.Plasticity != nil {
+		res.Drive, res.Readout = make([]T, K*MM*p.DriveRows()*N), make([]T, K*MM*(N+1)*O)
+		if err := backend.Weights(run, res.Drive, res.Readout); err != nil {
+			return nil, fmt.Errorf("%s: weights: %w", b.Name(), err)
+		}
 	}
 	return res, nil
 }

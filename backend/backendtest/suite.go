@@ -61,8 +61,12 @@ func Cases(short bool) []Case {
 
 func (c Case) String() string {
 	s := c.Shape
-	return fmt.Sprintf("K%d_B%d_N%d_I%d_O%d_%v_noise%v_init%v_shared%v_sparse%v_stride%d_T%d",
+	str := fmt.Sprintf("K%d_B%d_N%d_I%d_O%d_%v_noise%v_init%v_shared%v_sparse%v_stride%d_T%d",
 		s.Instances, s.Trials, s.Units, s.Inputs, s.Outputs, c.Activation, c.Noise, c.Init, c.Shared, c.Sparse, c.Stride, c.Steps)
+	if c.Plastic != nil {
+		str += "_" + c.Plastic.String()
+	}
+	return str
 }
 
 // Test runs the whole conformance suite on b.
@@ -77,6 +81,17 @@ func Test(t *testing.T, b backend.Backend) {
 	t.Run("f32/partition", func(t *testing.T) { testPartition[float32](t, b) })
 	t.Run("f64/partition", func(t *testing.T) { testPartition[float64](t, b) })
 	t.Run("errors", func(t *testing.T) { testErrors(t, b) })
+	if !backend.SupportsPlasticity(b) {
+		t.Run("plastic/unsupported", func(t *testing.T) { testNoPlasticity(t, b) })
+		t.Logf("%s declares no plasticity support: plastic cases skipped", b.Name())
+		return
+	}
+	for _, c := range PlasticCases(testing.Short()) {
+		t.Run("f32/plastic/"+c.String(), func(t *testing.T) { testPlasticCase[float32](t, b, c) })
+		t.Run("f64/plastic/"+c.String(), func(t *testing.T) { testPlasticCase[float64](t, b, c) })
+	}
+	t.Run("f32/plastic/partition", func(t *testing.T) { testPlasticPartition[float32](t, b) })
+	t.Run("f64/plastic/partition", func(t *testing.T) { testPlasticPartition[float64](t, b) })
 }
 
 // Expect runs p on b and on the reference and fails t at the first
@@ -211,6 +226,11 @@ func Shard[T backend.Float](p *backend.Program[T], k0, k1, b0, b1 int) *backend.
 		for k := k0; k < k1; k++ {
 			q.Init = append(q.Init, p.Init[(k*B+b0)*N:(k*B+b1)*N]...)
 		}
+	}
+	if p.Plasticity != nil {
+		// Shared weights sum over all trials: only per-trial weights may be
+		// split into trial shards with the same bits.
+		q.Plasticity = shardPlasticity(p, k0, k1)
 	}
 	return &q
 }
