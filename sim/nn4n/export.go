@@ -72,8 +72,8 @@ func WriteSpec(m *Model, specPath string) (string, error) {
 		dims.Content = append(dims.Content, scalar(fmt.Sprint(d)))
 	}
 	add("dims", dims, "")
-	add("activation", scalar(m.Activation), "activation: "+m.Origin["activation"])
-	add("dt", number(m.Dt), "dt: "+m.Origin["dt"])
+	add("activation", scalar(m.Activation), from(m.Origin["activation"]))
+	add("dt", number(m.Dt), from(m.Origin["dt"]))
 	switch {
 	case m.Alpha != nil:
 		key := KeyAlpha
@@ -90,7 +90,7 @@ func WriteSpec(m *Model, specPath string) (string, error) {
 		}
 		add("alpha", ref(key), src)
 	default:
-		add("tau", number(m.Tau), "tau: "+m.Origin["tau"])
+		add("tau", number(m.Tau), from(m.Origin["tau"]))
 	}
 	noise := "nn4n adds noise only in train mode; ratesim adds it from the first step (set both to 0 for nn4n's eval() outputs)"
 	if m.PreactNoise == 0 && m.PostactNoise == 0 {
@@ -190,6 +190,17 @@ func WriteSpec(m *Model, specPath string) (string, error) {
 		return "", &Error{File: specPath, Err: err}
 	}
 	return wpath, nil
+}
+
+// from says where a setting came from, as a comment.
+func from(origin string) string {
+	switch origin {
+	case "nn4n default":
+		return "nn4n's default (not recorded in the model)"
+	case "flag":
+		return "from the command line"
+	}
+	return "from the model's " + origin
 }
 
 func scalar(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s} }

@@ -54,14 +54,23 @@ func ReadNPZ(file string, ov Overrides) (*Model, error) {
 	if len(ignored) > 0 {
 		m.Notes = append(m.Notes, "ignored arrays: "+strings.Join(ignored, ", "))
 	}
-	var defaulted []string
-	for _, k := range []string{"activation", "dt", "tau"} {
-		if m.Origin[k] == "nn4n default" && !(k == "tau" && m.Origin["alpha"] == "state dict") {
-			defaulted = append(defaulted, k)
+	var defaulted, flags []string
+	for _, k := range []struct {
+		name string
+		val  any
+	}{{"activation", DefaultActivation}, {"dt", DefaultDt}, {"tau", DefaultTau}} {
+		if m.Origin[k.name] == "nn4n default" && !(k.name == "tau" && m.Origin["alpha"] == "state dict") {
+			defaulted = append(defaulted, fmt.Sprintf("%s %v", k.name, k.val))
+			flags = append(flags, "--"+k.name)
 		}
 	}
 	if len(defaulted) > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("a state dict does not record %s: nn4n's defaults used (activation relu, dt 10, tau 100); give --activation, --dt, --tau if the model was built otherwise", strings.Join(defaulted, ", ")))
+		extra := ""
+		if m.Origin["alpha"] == "state dict" {
+			extra = " (α comes from the state dict, so dt only sets the time axis)"
+		}
+		m.Notes = append(m.Notes, fmt.Sprintf("a state dict does not record these settings, so nn4n's defaults are used: %s%s; give %s if the model was built otherwise",
+			strings.Join(defaulted, ", "), extra, strings.Join(flags, ", ")))
 	}
 	return m, nil
 }
