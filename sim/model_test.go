@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/npz"
 )
@@ -448,5 +450,44 @@ func TestStructureGroupsForRecording(t *testing.T) {
 				t.Fatalf("the network's E/I mask disagrees with the groups at unit %d", i)
 			}
 		}
+	}
+}
+
+// A parsed spec written back as YAML (and as meta.json's JSON) parses to
+// the same spec.
+func TestSpecRoundTrips(t *testing.T) {
+	text := `dims: [2, 12, 1]
+alpha: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 0.5, 0.5]
+weights: {input: zero, hidden: normal, readout: {file: w.npy}}
+biases: {hidden: uniform}
+plasticity_masks: {hidden: {file: p.npz, key: k}}
+self_connections: false
+ei_balance: all
+init_state: {from: previous}
+structure: {type: multi_area_ei, areas: [4, 8], area_connectivities: [[1, 0.5], [0.2, 1]], inter_area_connections: [true, false, true, false], inh_readout: false}
+`
+	var s Spec = Defaults()
+	if err := yaml.Unmarshal([]byte(text), &s); err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := Defaults()
+	if err := yaml.Unmarshal(out, &back); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	js1, _ := json.Marshal(&s)
+	js2, _ := json.Marshal(&back)
+	if string(js1) != string(js2) {
+		t.Errorf("YAML round trip changed the spec:\n%s\n%s", js1, js2)
+	}
+	var fromJSON Spec
+	if err := json.Unmarshal(js1, &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	if js3, _ := json.Marshal(&fromJSON); string(js3) != string(js1) {
+		t.Errorf("JSON round trip changed the spec:\n%s\n%s", js1, js3)
 	}
 }

@@ -295,3 +295,20 @@ func (st *Structure) buildMasks(seed uint64, d masks.Dims) (*masks.Masks, error)
 	}
 	return m, nil
 }
+
+func (a *AreaSizes) UnmarshalJSON(data []byte) error {
+	return viaYAML(data, a.UnmarshalYAML)
+}
+
+func (c *Connectivities) UnmarshalJSON(data []byte) error {
+	return viaYAML(data, c.UnmarshalYAML)
+}
+
+// viaYAML decodes JSON (a subset of YAML) with a type's YAML decoder.
+func viaYAML(data []byte, dec func(*yaml.Node) error) error {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil || len(n.Content) == 0 {
+		return fmt.Errorf("cannot decode %s", data)
+	}
+	return dec(n.Content[0])
+}
