@@ -59,6 +59,11 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if p.Plasticity != nil {
+		// Until the plasticity kernel exists (the backend does not implement
+		// backend.PlasticityCapable, so backend.Start refuses first).
+		return nil, backend.ErrNoPlasticity(b.Name())
+	}
 	drv, err := b.open()
 	if err != nil {
 		return nil, err
