@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"os"
 	"strings"
 	"testing"
 )
@@ -336,5 +337,59 @@ func TestHalfToFloat(t *testing.T) {
 		if got := halfToFloat(h); got != want {
 			t.Errorf("halfToFloat(%#04x) = %v, want %v", h, got, want)
 		}
+	}
+}
+
+// numpy scalars (np.float64(5.0) as dt) and a per-unit tau list, as users
+// pass them; a mask the weights break stays out of the written spec.
+func TestCheckpointNumpyScalarTauListAndBrokenMask(t *testing.T) {
+	npDouble := func(p *pk, v float64) {
+		p.global("numpy.core.multiarray", "scalar")
+		p.global("numpy", "dtype").str("f8").op(0x89, 0x88, 0x87, 'R')
+		p.op('(').int(3).str("<").op('N', 'N', 'N').int(-1).int(-1).int(0).op('t', 'b')
+		p.global("_codecs", "encode")
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+		p.str(latin1(b[:])).str("latin1").op(0x86, 'R')
+		p.op(0x86, 'R')
+	}
+	pkl, files := smallModel(func(p *pk) {
+		p.str("dt")
+		npDouble(p, 2)
+		p.str("tau").op(']', '(').float(4).float(8).int(16).op('e')
+		// E/I mask: every presynaptic unit inhibitory, but the weights are positive.
+		p.str("ei_masks").op(']', '(', 'N').tensor("FloatStorage", "0", 23, 0, []int{3, 3}, []int{3, 1}).op('N', 'e')
+	})
+	m, err := readBytes(t, zipped(t, pkl, files), Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Dt != 2 {
+		t.Errorf("numpy scalar dt decoded as %v, want 2", m.Dt)
+	}
+	if want := []float64{0.5, 0.25, 0.125}; !equal(m.Alpha, want) {
+		t.Errorf("alpha from tau list %v, want dt/τ = %v", m.Alpha, want)
+	}
+	// The mask entries are 0.25·(k+1) > 0: all excitatory, so no violations…
+	if v := m.MaskViolations(); v != [3]int{} {
+		t.Fatalf("violations %v with an all-excitatory mask", v)
+	}
+	// …and with the signs flipped every hidden weight breaks it.
+	for i := range m.Layers[1].EIMask {
+		m.Layers[1].EIMask[i] = -1
+	}
+	if v := m.MaskViolations(); v != [3]int{0, 9, 0} {
+		t.Fatalf("violations %v, want [0 9 0]", v)
+	}
+	spec := t.TempDir() + "/m.yaml"
+	if _, err := WriteSpec(m, spec); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(spec)
+	if strings.Contains(string(data), "\nei_masks:") || !strings.Contains(string(data), "ei_masks for hidden (9 weights break") {
+		t.Errorf("a broken mask must be left out of the spec with a comment:\n%s", data)
+	}
+	if !strings.Contains(string(data), "alpha: {file: m.weights.npz, key: alpha}") {
+		t.Errorf("per-unit α must be written as an array:\n%s", data)
 	}
 }
