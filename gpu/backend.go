@@ -74,6 +74,10 @@ func (b *Backend) open() (driver, error) {
 	return b.drv, b.err
 }
 
+// SupportsPlasticity reports that the backend runs plastic programs
+// (backend.PlasticityCapable).
+func (b *Backend) SupportsPlasticity() bool { return true }
+
 func (b *Backend) Start32(p *backend.Program[float32]) (backend.Run[float32], error) {
 	return startSharded(b, p)
 }

@@ -70,6 +70,7 @@ const (
 	sweepMaxTrials  = 16  // TBMAX of the sweep kernels in kernels/sweep.cu
 	sweepMaxThreads = 256 // their __launch_bounds__
 	readoutThreads  = 128
+	plasticThreads  = 128
 	maxGridX        = 1<<31 - 1
 )
 
@@ -84,6 +85,7 @@ type plan struct {
 	stepGrid    int
 	readout     string
 	readoutGrid int
+	plastic     string // the plasticity kernel of a plastic program
 
 	// Sweep path.
 	sweep       string

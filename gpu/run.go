@@ -27,6 +27,11 @@ type run[T backend.Float] struct {
 	rec                                                [3]devBuf // rates, states, outputs
 	stage                                              []T       // host staging for partial copies
 
+	// pd is the plasticity state of a plastic program (plastic.go); wPer
+	// says its weights are per trial.
+	pd   *plasticDev[T]
+	wPer bool
+
 	segSteps int
 	done     int
 	failed   error
@@ -59,25 +64,39 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if p.Plasticity != nil {
-		// Until the plasticity kernel exists (the backend does not implement
-		// backend.PlasticityCapable, so backend.Start refuses first).
-		return nil, backend.ErrNoPlasticity(b.Name())
+	plastic := p.Plasticity != nil
+	if plastic {
+		if err := checkPlastic(p); err != nil {
+			return nil, err
+		}
 	}
 	drv, err := b.open()
 	if err != nil {
 		return nil, err
 	}
 	prec := backend.PrecisionOf[T]()
-	pl, err := choosePlan(p.Shape, prec, drv.info(), b.kernel)
+	want := b.kernel
+	if plastic {
+		// The plasticity kernel runs between steps: the step path.
+		want = Step
+	}
+	pl, err := choosePlan(p.Shape, prec, drv.info(), want)
 	if err != nil {
 		return nil, err
 	}
-	if b.tile != "" && pl.kernel == Step {
+	wPer := plastic && p.Plasticity.PerTrial
+	switch {
+	case wPer:
+		// One matrix per trial: one trial per step tile.
+		pl = pl.withTile(prec, "s")
+	case b.tile != "" && pl.kernel == Step:
 		pl = pl.withTile(prec, b.tile)
 	}
 	K, B, N, I, O := p.Instances, p.Trials, p.Units, p.Inputs, p.Outputs
-	run := &run[T]{b: b, drv: drv, p: p, pl: pl, elem: int64(pl.elem)}
+	if plastic {
+		pl.plastic = "plastic_" + prec.String()
+	}
+	run := &run[T]{b: b, drv: drv, p: p, pl: pl, elem: int64(pl.elem), wPer: wPer}
 	kk := K
 	if p.SharedInput {
 		kk = 1
@@ -109,6 +128,12 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		r0[i] = backend.Activate(p.Activation, v, f)
 	}
 
+	// The weights: one copy per matrix (Program.Matrices).
+	drive, readout := p.Drive, p.Readout
+	if M := p.Matrices(); M > 1 {
+		drive, readout = repeatMatrices(drive, K, M), repeatMatrices(readout, K, M)
+	}
+
 	err = drv.do(func(c calls) error {
 		up := func(dst *dptr, src []T, what string) error {
 			n := int64(len(src)) * run.elem
@@ -127,7 +152,7 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 			src  []T
 			what string
 		}{
-			{&run.drive, p.Drive, "Drive"}, {&run.readout, p.Readout, "Readout"},
+			{&run.drive, drive, "Drive"}, {&run.readout, readout, "Readout"},
 			{&run.decay, p.Decay, "Decay"}, {&run.alpha, p.Alpha, "Alpha"},
 			{&run.pre, p.PreNoise, "PreNoise"}, {&run.post, p.PostNoise, "PostNoise"},
 			{&run.v, v0, "state v"}, {&run.r[0], r0, "rates r"},
@@ -140,7 +165,12 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		if run.r[1], err = c.alloc(int64(len(r0))*run.elem, "rates r"); err != nil {
 			return err
 		}
-		run.errKey, err = c.alloc(8, "error record")
+		if run.errKey, err = c.alloc(8, "error record"); err != nil {
+			return err
+		}
+		if plastic {
+			run.pd, err = newPlasticDev(c, p, run.elem)
+		}
 		return err
 	})
 	if err != nil {
@@ -157,6 +187,9 @@ func (r *run[T]) release() {
 	ptrs := []*dptr{&r.drive, &r.readout, &r.decay, &r.alpha, &r.pre, &r.post, &r.v, &r.errKey,
 		&r.r[0], &r.r[1], &r.in.p, &r.rec[0].p, &r.rec[1].p, &r.rec[2].p}
 	_ = r.drv.do(func(c calls) error {
+		if r.pd != nil {
+			r.pd.release(c)
+		}
 		for _, p := range ptrs {
 			if *p != 0 {
 				c.free(*p)
@@ -228,10 +261,17 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 	if err := backend.CheckChunk(p, out, m); err != nil {
 		return err
 	}
-	for s0, rec0 := 0, 0; s0 < n; {
+	mw := p.WeightsRecorded(r.done, n)
+	if r.pd != nil {
+		if err := backend.CheckWeightChunk(p, out, r.done, n); err != nil {
+			return err
+		}
+	}
+	for s0, rec0, w0 := 0, 0, 0; s0 < n; {
 		ns := min(r.segSteps, n-s0)
 		ms := p.Record.Recorded(r.done, ns)
-		nf, err := r.segment(in, n, s0, ns, out, m, rec0, ms)
+		mws := p.WeightsRecorded(r.done, ns)
+		nf, err := r.segment(in, n, s0, ns, out, m, rec0, ms, mw, w0, mws)
 		if err != nil {
 			r.failed = fmt.Errorf("cuda: the run failed at steps %d–%d and cannot continue: %w", r.done+1, r.done+ns, err)
 			return r.failed
@@ -244,6 +284,7 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 		r.done += ns
 		s0 += ns
 		rec0 += ms
+		w0 += mws
 	}
 	return nil
 }
@@ -251,7 +292,9 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 // segment runs steps done+1 … done+ns (the call's steps s0 … s0+ns−1 of
 // n) on the device and copies their ms recorded steps into out at slot
 // rec0 of m. It returns the first non-finite value, if any.
-func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, ms int) (*backend.NonFiniteError, error) {
+// With plasticity it also copies the segment's mws weight snapshots into
+// out.Weights at slot w0 of mw.
+func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, ms, mw, w0, mws int) (*backend.NonFiniteError, error) {
 	p, pl := r.p, r.pl
 	K, B, N, I, O := p.Instances, p.Trials, p.Units, p.Inputs, p.Outputs
 	kk := K
@@ -268,7 +311,8 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 	t0 := r.done + 1
 	stride := p.Record.Every()
 	recOff := (t0 - 1) / stride
-	key := ^uint64(0)
+	key, wkey := ^uint64(0), ^uint64(0)
+	pd := r.pd
 
 	type recording struct {
 		on    bool
@@ -301,6 +345,18 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 		if err := c.htod(r.errKey, unsafe.Pointer(&key), 8); err != nil {
 			return err
 		}
+		var recW dptr
+		if pd != nil {
+			if err := c.htod(pd.werr, unsafe.Pointer(&wkey), 8); err != nil {
+				return err
+			}
+			if mws > 0 && pd.width > 0 {
+				if err := pd.recW.ensure(c, int64(K*pd.M*mws*pd.width)*r.elem, "weight recording buffer"); err != nil {
+					return err
+				}
+				recW = pd.recW.p
+			}
+		}
 
 		u := func(x int) uint64 { return uint64(int64(x)) }
 		shared := u(0)
@@ -329,11 +385,29 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 				uint64(r.drive), uint64(r.decay), uint64(r.alpha), uint64(r.pre), uint64(r.post), uint64(r.v),
 				0, 0, uint64(inPtr), uint64(recPtr[0]), uint64(recPtr[1]), uint64(r.errKey),
 				u(K), u(B), u(N), u(I), U, u(int(p.Activation)), p.Seed, u(p.FirstInstance), u(p.FirstTrial),
-				0, 0, u(ns), shared, u(stride), u(recOff), u(ms), 0,
+				0, 0, u(ns), shared, u(stride), u(recOff), u(ms), 0, u(b2i(r.wPer)),
+			}
+			var yOut dptr
+			if pd != nil {
+				yOut = pd.y
 			}
 			readout := []uint64{
-				0, uint64(r.readout), uint64(recPtr[2]), uint64(r.errKey),
+				0, uint64(r.readout), uint64(recPtr[2]), uint64(yOut), u(b2i(r.wPer)), uint64(r.errKey),
 				u(K), u(B), u(N), u(O), U, 0, u(stride), u(recOff), u(ms), 0,
+			}
+			var plastic []uint64
+			if pd != nil {
+				plastic = []uint64{
+					0, uint64(pd.conns), uint64(pd.rules), uint64(pd.avgs), uint64(pd.snaps),
+					uint64(r.drive), uint64(r.readout), 0, uint64(inPtr), uint64(pd.y), uint64(pd.pops), uint64(recW),
+					uint64(r.errKey), uint64(pd.werr), u(K), u(B), u(pd.M), u(N), u(I), u(O),
+					u(pd.nConns), u(pd.nAvgs), u(pd.D), u(pd.S), u(pd.width), p.Seed, u(p.FirstInstance), u(p.FirstTrial),
+					0, 0, u(ns), shared, 0, 0, 0, u(mws), 0, pl.perStep, u(pd.P), u(pd.Q),
+				}
+			}
+			recW0 := 0
+			if pd != nil && p.Plasticity.Record.Stride > 0 {
+				recW0 = r.done / p.Plasticity.Record.Stride
 			}
 			for s := 0; s < ns; s++ {
 				t := t0 + s
@@ -344,8 +418,13 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 					return err
 				}
 				if O > 0 {
-					readout[0], readout[9], readout[13] = uint64(r.r[t&1]), u(t), base
+					readout[0], readout[11], readout[15] = uint64(r.r[t&1]), u(t), base
 					if err := c.launch(pl.readout, [3]uint32{uint32(pl.readoutGrid), 1, 1}, [3]uint32{readoutThreads, 1, 1}, 0, readout); err != nil {
+						return err
+					}
+				}
+				if pd != nil {
+					if err := r.plasticStep(c, pd, plastic, t, s, base, recW0); err != nil {
 						return err
 					}
 				}
@@ -353,6 +432,16 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 		}
 		if err := c.dtoh(unsafe.Pointer(&key), r.errKey, 8); err != nil {
 			return err
+		}
+		if pd != nil {
+			if err := c.dtoh(unsafe.Pointer(&wkey), pd.werr, 8); err != nil {
+				return err
+			}
+			if recW != 0 {
+				if err := r.copyRecorded(c, out.Weights, recW, K*pd.M, mw, w0, mws, pd.width); err != nil {
+					return err
+				}
+			}
 		}
 		for q, rc := range recs {
 			if recPtr[q] == 0 {
@@ -370,7 +459,96 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 	if key == ^uint64(0) {
 		return nil, nil
 	}
+	if pd != nil {
+		// A weight error at step s marks the error key with the step's
+		// sentinel; an earlier instance's weight error comes before a
+		// dynamics error at the same step.
+		s, rem := key/pl.perStep, key%pl.perStep
+		if rem == pl.perStep-1 || wkey != ^uint64(0) && int(wkey/4/uint64(pd.Q)/uint64(pd.P)/3)/pd.M < int(rem/(pl.perStep/uint64(K))) {
+			return pd.decodeWeight(p, wkey, t0+int(s)), nil
+		}
+	}
 	return r.decode(key, t0), nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// repeatMatrices returns K × M copies of the K per-instance matrices in a.
+func repeatMatrices[T any](a []T, K, M int) []T {
+	if len(a) == 0 {
+		return a
+	}
+	n := len(a) / K
+	out := make([]T, 0, len(a)*M)
+	for k := 0; k < K; k++ {
+		for m := 0; m < M; m++ {
+			out = append(out, a[k*n:(k+1)*n]...)
+		}
+	}
+	return out
+}
+
+// plasticStep launches the plasticity kernel's phases after step t (the
+// segment's s-th, whose error key starts at base); args are the kernel's
+// parameters with the per-step ones still to fill. recW0 is the number of
+// snapshots taken before the segment.
+func (r *run[T]) plasticStep(c calls, pd *plasticDev[T], args []uint64, t, s int, base uint64, recW0 int) error {
+	p := r.p
+	K, B := p.Instances, p.Trials
+	pl := p.Plasticity
+	u := func(x int) uint64 { return uint64(int64(x)) }
+	upd := pl.Schedule.Updates(t)
+	args[7] = uint64(r.r[t&1])
+	args[28], args[29] = u(t), u(s)
+	args[32], args[33] = learning(&pl.Schedule, t), u(b2i(upd))
+	args[36] = base
+	launch := func(phase, n int) error {
+		if n == 0 {
+			return nil
+		}
+		args[0] = u(phase)
+		return c.launch(r.pl.plastic, [3]uint32{uint32(ceilDiv(n, plasticThreads)), 1, 1}, [3]uint32{plasticThreads, 1, 1}, 0, args)
+	}
+	if pd.nAvgs > 0 {
+		if err := launch(0, K*B*pd.D); err != nil {
+			return err
+		}
+	}
+	if upd {
+		if err := pd.beginUpdate(c); err != nil {
+			return err
+		}
+		if err := launch(1, K*pd.M*pd.S); err != nil {
+			return err
+		}
+	}
+	if st := pl.Record.Stride; st > 0 && t%st == 0 && pd.width > 0 {
+		args[34] = u(t/st - recW0 - 1)
+		if err := launch(2, K*pd.M*pd.width); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Weights copies the current weights (backend.WeightRun).
+func (r *run[T]) Weights(drive, readout []T) error {
+	if r.closed {
+		return backend.ErrClosed
+	}
+	p := r.p
+	M := p.Matrices()
+	return r.drv.do(func(c calls) error {
+		if err := r.copyOut(c, drive, r.drive, p.Instances*M*p.DriveRows()*p.Units); err != nil {
+			return err
+		}
+		return r.copyOut(c, readout, r.readout, p.Instances*M*(p.Units+1)*p.Outputs)
+	})
 }
 
 // copyRecorded copies a segment's recordings [kb][ms][w] into the call's

@@ -15,7 +15,9 @@ import (
 // behind one backend.Run. FirstInstance and FirstTrial put every shard's
 // random numbers and error positions where the whole program has them, so
 // the shards together give exactly the bits of one run (the conformance
-// suite's partition test checks this property for every backend).
+// suite's partition test checks this property for every backend). A plastic
+// program with weights shared by an instance's trials is split only into
+// instances: its update sums over all of them.
 
 // runBytes estimates the device memory a run of shape s holds between
 // launches: the program's arrays, v and both rate buffers, plus one
@@ -60,7 +62,7 @@ func startParts[T backend.Float](b *Backend, p *backend.Program[T], k0, k1, b0, 
 		q = subProgram(p, k0, k1, b0, b1)
 	}
 	var err error
-	if runBytes(q.Shape, elemSize[T](), b.budget) <= limit {
+	if runBytes(q.Shape, elemSize[T](), b.budget)+plasticBytes(q) <= limit {
 		var r *run[T]
 		if r, err = start(b, q); err == nil {
 			*parts = append(*parts, shardPart[T]{run: r, p: q, k0: k0, k1: k1, b0: b0, b1: b1})
@@ -77,7 +79,9 @@ func startParts[T backend.Float](b *Backend, p *backend.Program[T], k0, k1, b0, 
 			return err
 		}
 		return startParts(b, p, km, k1, b0, b1, limit, parts)
-	case b1-b0 > 1:
+	case b1-b0 > 1 && (p.Plasticity == nil || p.Plasticity.PerTrial):
+		// Shared plastic weights sum over all trials of an instance: its
+		// trials are never split.
 		bm := b0 + (b1-b0)/2
 		if err := startParts(b, p, k0, k1, b0, bm, limit, parts); err != nil {
 			return err
@@ -112,12 +116,72 @@ func subProgram[T backend.Float](p *backend.Program[T], k0, k1, b0, b1 int) *bac
 	}
 	q.Decay, q.Alpha = p.Decay[k0*N:k1*N], p.Alpha[k0*N:k1*N]
 	q.PreNoise, q.PostNoise = p.PreNoise[k0*N:k1*N], p.PostNoise[k0*N:k1*N]
+	if p.Plasticity != nil {
+		q.Plasticity = subPlasticity(p, k0, k1)
+	}
 	if p.Init != nil {
 		q.Init = make([]T, 0, (k1-k0)*(b1-b0)*N)
 		for k := k0; k < k1; k++ {
 			q.Init = append(q.Init, p.Init[(k*B+b0)*N:(k*B+b1)*N]...)
 		}
 	}
+	return &q
+}
+
+// plasticBytes estimates the device memory a plastic program adds to
+// runBytes: the extra weight matrices, the per-synapse arrays and Adam
+// state, and the running averages.
+func plasticBytes[T backend.Float](p *backend.Program[T]) int64 {
+	pl := p.Plasticity
+	if pl == nil {
+		return 0
+	}
+	K, B, N, O, M := int64(p.Instances), int64(p.Trials), int64(p.Units), int64(p.Outputs), int64(p.Matrices())
+	n := (M-1)*K*(int64(p.DriveRows())*N+(N+1)*O) + K*B*O
+	for l, c := range pl.Connections() {
+		if c == nil {
+			continue
+		}
+		a, b := p.Shape.LayerDims(backend.Layer(l))
+		n += 3 * K * int64(a*b)
+		for _, r := range c.Rules {
+			if r.Optimizer == backend.Adam {
+				n += 2 * K * M * int64(a*b)
+			}
+			n += 2 * K * B * int64(a+b) * int64(max(1, r.Average.Window))
+		}
+	}
+	return n * int64(elemSize[T]())
+}
+
+// subPlasticity slices the per-instance arrays of p's plasticity to
+// instances [k0,k1).
+func subPlasticity[T backend.Float](p *backend.Program[T], k0, k1 int) *backend.Plasticity[T] {
+	q := *p.Plasticity
+	cut := func(a []T, per int) []T {
+		if a == nil {
+			return nil
+		}
+		return a[k0*per : k1*per]
+	}
+	conns := q.Connections()
+	for l, c := range conns {
+		if c == nil {
+			continue
+		}
+		a, b := p.Shape.LayerDims(backend.Layer(l))
+		cc := *c
+		cc.Scale, cc.Growth, cc.GrowWeight = cut(c.Scale, a*b), cut(c.Growth, a*b), cut(c.GrowWeight, a*b)
+		if c.Sign != nil {
+			cc.Sign = c.Sign[k0*a : k1*a]
+		}
+		cc.Rules = append([]backend.Rule[T](nil), c.Rules...)
+		for i := range cc.Rules {
+			cc.Rules[i].Rate = cut(c.Rules[i].Rate, 1)
+		}
+		conns[l] = &cc
+	}
+	q.Recurrent, q.Input, q.Readout = conns[0], conns[1], conns[2]
 	return &q
 }
 
@@ -172,11 +236,17 @@ func (r *shardedRun[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 	if err := backend.CheckChunk(p, out, m); err != nil {
 		return err
 	}
+	mw := p.WeightsRecorded(r.done, n)
+	if p.Plasticity != nil {
+		if err := backend.CheckWeightChunk(p, out, r.done, n); err != nil {
+			return err
+		}
+	}
 	var first *backend.NonFiniteError
 	for i := range r.parts {
 		sp := &r.parts[i]
-		if sp.chunk == nil || !fits(sp.p, sp.chunk, m) {
-			sp.chunk = backend.NewChunk(sp.p, m)
+		if sp.chunk == nil || !fits(sp.p, sp.chunk, m) || backend.CheckWeightChunk(sp.p, sp.chunk, r.done, n) != nil {
+			sp.chunk = backend.NewChunkFor(sp.p, r.done, n)
 		}
 		var sin []T
 		if in != nil {
@@ -192,6 +262,7 @@ func (r *shardedRun[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 			first = nf
 		}
 		sp.scatter(p, out, m)
+		sp.scatterWeights(p, out, mw)
 	}
 	if first != nil {
 		r.done = first.Step
@@ -247,6 +318,62 @@ func (sp *shardPart[T]) scatter(p *backend.Program[T], out *backend.Chunk[T], m 
 			copy(q.dst[(k*p.Trials+sp.b0)*row:], src)
 		}
 	}
+}
+
+// scatterWeights copies the part's mw weight snapshots into the whole
+// chunk, laid out [K][M][mw][width]: a part holds whole instances, or (per-
+// trial weights) a range of one instance's matrices.
+func (sp *shardPart[T]) scatterWeights(p *backend.Program[T], out *backend.Chunk[T], mw int) {
+	if p.Plasticity == nil || mw == 0 {
+		return
+	}
+	M, sm := p.Matrices(), sp.p.Matrices()
+	row := mw * p.WeightWidth() // one matrix's snapshots
+	m0 := 0
+	if M > 1 {
+		m0 = sp.b0
+	}
+	for k := sp.k0; k < sp.k1; k++ {
+		src := sp.chunk.Weights[(k-sp.k0)*sm*row : (k-sp.k0+1)*sm*row]
+		copy(out.Weights[(k*M+m0)*row:], src)
+	}
+}
+
+// Weights gathers the current weights of every part (backend.WeightRun).
+func (r *shardedRun[T]) Weights(drive, readout []T) error {
+	if r.closed {
+		return backend.ErrClosed
+	}
+	p := r.p
+	if p.Plasticity == nil {
+		copy(drive, p.Drive)
+		copy(readout, p.Readout)
+		return nil
+	}
+	M := p.Matrices()
+	dn, rn := p.DriveRows()*p.Units, (p.Units+1)*p.Outputs
+	for i := range r.parts {
+		sp := &r.parts[i]
+		sm := sp.p.Matrices()
+		sd, sr := make([]T, sp.p.Instances*sm*dn), make([]T, sp.p.Instances*sm*rn)
+		if err := sp.run.Weights(sd, sr); err != nil {
+			return err
+		}
+		m0 := 0
+		if M > 1 {
+			m0 = sp.b0
+		}
+		for k := sp.k0; k < sp.k1; k++ {
+			at := k*M + m0
+			if x := at * dn; x < len(drive) {
+				copy(drive[x:], sd[(k-sp.k0)*sm*dn:(k-sp.k0+1)*sm*dn])
+			}
+			if x := at * rn; x < len(readout) {
+				copy(readout[x:], sr[(k-sp.k0)*sm*rn:(k-sp.k0+1)*sm*rn])
+			}
+		}
+	}
+	return nil
 }
 
 // State gathers v and r of every part into the whole program's layout.

@@ -27,6 +27,8 @@ __device__ __forceinline__ float mul(float a, float b) { return __fmul_rn(a, b);
 __device__ __forceinline__ double mul(double a, double b) { return __dmul_rn(a, b); }
 __device__ __forceinline__ float div(float a, float b) { return __fdiv_rn(a, b); }
 __device__ __forceinline__ double div(double a, double b) { return __ddiv_rn(a, b); }
+__device__ __forceinline__ float sqrtT(float a) { return __fsqrt_rn(a); }
+__device__ __forceinline__ double sqrtT(double a) { return __dsqrt_rn(a); }
 
 // is_finite is backend.IsFinite: x − x is 0 unless x is NaN or ±Inf.
 template <typename T>

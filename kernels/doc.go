@@ -1,8 +1,9 @@
 // Package kernels holds the CUDA C sources of the GPU backend and the device
 // code generated from them, embedded for package gpu.
 //
-// One kernel per .cu file (step, readout, sweep, and the test kernels
-// mathcheck and randcheck); the headers hold what they share: arith.cuh
+// One kernel per .cu file (step, readout, sweep, plastic — the fused
+// plasticity update, run in phases — and the test kernels mathcheck and
+// randcheck); the headers hold what they share: arith.cuh
 // (the contract's rounded operations), dmath.cuh (the twin of
 // backend/dmath), philox.cuh (the twin of backend's Philox and normal
 // transforms) and model.cuh (activation, unit update, non-finite record).

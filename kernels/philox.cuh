@@ -17,6 +17,7 @@ constexpr u32 philoxW1 = 0xBB67AE85u;
 // Purposes (backend.Purpose): part of the contract.
 constexpr u32 purposePreNoise = 0;
 constexpr u32 purposePostNoise = 1;
+constexpr u32 purposeGrowth = 2;
 
 // philox4x32 is backend.Philox4x32: ten rounds on c with key (k0, k1).
 __device__ __forceinline__ void philox4x32(u32 c[4], u32 k0, u32 k1) {

@@ -10,6 +10,9 @@ const NVCCFlags = "-std=c++17 -ptx -arch=compute_70 -fmad=false -prec-div=true -
 //go:embed ptx/mathcheck.ptx
 var ptxMathcheck string
 
+//go:embed ptx/plastic.ptx
+var ptxPlastic string
+
 //go:embed ptx/randcheck.ptx
 var ptxRandcheck string
 
@@ -24,6 +27,7 @@ var ptxSweep string
 
 var modules = map[string]*string{
 	"mathcheck": &ptxMathcheck,
+	"plastic":   &ptxPlastic,
 	"randcheck": &ptxRandcheck,
 	"readout":   &ptxReadout,
 	"step":      &ptxStep,
@@ -33,6 +37,8 @@ var modules = map[string]*string{
 var kernelModule = map[string]string{
 	"mathcheck_f32": "mathcheck",
 	"mathcheck_f64": "mathcheck",
+	"plastic_f32":   "plastic",
+	"plastic_f64":   "plastic",
 	"randcheck":     "randcheck",
 	"readout_f32":   "readout",
 	"readout_f64":   "readout",

@@ -23,7 +23,7 @@ __device__ __forceinline__ void stepTile(
     const T *__restrict__ pre, const T *__restrict__ post, T *__restrict__ v, const T *__restrict__ rprev,
     T *__restrict__ rnext, const T *__restrict__ in, T *__restrict__ recR, T *__restrict__ recV, u64 *err, i64 K,
     i64 B, i64 N, i64 I, i64 U, i64 act, u64 seed, i64 firstK, i64 firstB, i64 t, i64 s, i64 ns, i64 inShared,
-    i64 stride, i64 recOff, i64 m, u64 base) {
+    i64 stride, i64 recOff, i64 m, u64 base, i64 wPerTrial) {
 	constexpr int TN = TX * RN; // units per tile
 	constexpr int TB = TY * RB; // trials per tile
 	// +1 column: the z tile is written along j, which would otherwise put
@@ -46,7 +46,9 @@ __device__ __forceinline__ void stepTile(
 	const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * TX + tx;
 	const i64 i0 = it * TN, b0 = bt * TB;
 	const i64 rows = N + I + 1;
-	const T *W = drive + k * rows * N;
+	// Per-trial weights (a plastic program's): one matrix per trial, with
+	// one trial per tile (package gpu launches the s tile then).
+	const T *W = drive + (wPerTrial && TB == 1 ? k * B + b0 : k) * rows * N;
 	const i64 kin = inShared ? 0 : k;
 
 	T acc[RB][RN];
@@ -148,10 +150,10 @@ __device__ __forceinline__ void stepTile(
 	const T *drive, const T *decay, const T *alpha, const T *pre, const T *post, T *v, const T *rprev,       \
 	    T *rnext, const T *in, T *recR, T *recV, rs::u64 *err, rs::i64 K, rs::i64 B, rs::i64 N, rs::i64 I,   \
 	    rs::i64 U, rs::i64 act, rs::u64 seed, rs::i64 firstK, rs::i64 firstB, rs::i64 t, rs::i64 s,          \
-	    rs::i64 ns, rs::i64 inShared, rs::i64 stride, rs::i64 recOff, rs::i64 m, rs::u64 base
+	    rs::i64 ns, rs::i64 inShared, rs::i64 stride, rs::i64 recOff, rs::i64 m, rs::u64 base, rs::i64 wPerTrial
 #define STEP_ARGS                                                                                             \
 	drive, decay, alpha, pre, post, v, rprev, rnext, in, recR, recV, err, K, B, N, I, U, act, seed, firstK,  \
-	    firstB, t, s, ns, inShared, stride, recOff, m, base
+	    firstB, t, s, ns, inShared, stride, recOff, m, base, wPerTrial
 
 // STEP_KERNEL instantiates one tile shape. The names encode precision and
 // tile (package gpu's launch.go holds the same table): s = one trial per

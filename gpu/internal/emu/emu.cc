@@ -24,6 +24,7 @@ dim3 threadIdx, blockIdx, blockDim, gridDim;
 void *emu_dynamic_shared;
 
 #include "mathcheck.cu"
+#include "plastic.cu"
 #include "randcheck.cu"
 #include "readout.cu"
 #include "step.cu"
@@ -260,7 +261,7 @@ struct Entry {
 #define ENTRY(f) {#f, Thunk<f>::nargs, Thunk<f>::call}
 
 const Entry entries[] = {
-    ENTRY(mathcheck_f32), ENTRY(mathcheck_f64), ENTRY(randcheck),  ENTRY(readout_f32), ENTRY(readout_f64),
+    ENTRY(mathcheck_f32), ENTRY(mathcheck_f64), ENTRY(plastic_f32), ENTRY(plastic_f64), ENTRY(randcheck),  ENTRY(readout_f32), ENTRY(readout_f64),
     ENTRY(step_f32_l),    ENTRY(step_f32_m),    ENTRY(step_f32_s), ENTRY(step_f64_l),  ENTRY(step_f64_m),
     ENTRY(step_f64_s),    ENTRY(sweep_f32),     ENTRY(sweep_f64),
 };
