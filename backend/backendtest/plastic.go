@@ -325,33 +325,3 @@ func testPlasticPartition[T backend.Float](t *testing.T, b backend.Backend) {
 		}
 	}
 }
-
-// shardPlasticity slices the per-instance arrays of pl to instances [k0,k1).
-func shardPlasticity[T backend.Float](p *backend.Program[T], k0, k1 int) *backend.Plasticity[T] {
-	q := *p.Plasticity
-	cut := func(a []T, per int) []T {
-		if a == nil {
-			return nil
-		}
-		return a[k0*per : k1*per]
-	}
-	conns := q.Connections()
-	for l, c := range conns {
-		if c == nil {
-			continue
-		}
-		a, b := p.Shape.LayerDims(backend.Layer(l))
-		cc := *c
-		cc.Scale, cc.Growth, cc.GrowWeight = cut(c.Scale, a*b), cut(c.Growth, a*b), cut(c.GrowWeight, a*b)
-		if c.Sign != nil {
-			cc.Sign = c.Sign[k0*a : k1*a]
-		}
-		cc.Rules = append([]backend.Rule[T](nil), c.Rules...)
-		for i := range cc.Rules {
-			cc.Rules[i].Rate = cut(c.Rules[i].Rate, 1)
-		}
-		conns[l] = &cc
-	}
-	q.Recurrent, q.Input, q.Readout = conns[0], conns[1], conns[2]
-	return &q
-}

@@ -210,29 +210,7 @@ func testPartition[T backend.Float](t *testing.T, b backend.Backend) {
 
 // Shard returns the sub-program of instances [k0,k1) and trials [b0,b1).
 func Shard[T backend.Float](p *backend.Program[T], k0, k1, b0, b1 int) *backend.Program[T] {
-	q := *p
-	N, O, B := p.Units, p.Outputs, p.Trials
-	rows := p.DriveRows()
-	q.Instances, q.Trials = k1-k0, b1-b0
-	q.FirstInstance, q.FirstTrial = p.FirstInstance+k0, p.FirstTrial+b0
-	q.Drive = p.Drive[k0*rows*N : k1*rows*N]
-	if p.Readout != nil {
-		q.Readout = p.Readout[k0*(N+1)*O : k1*(N+1)*O]
-	}
-	q.Decay, q.Alpha = p.Decay[k0*N:k1*N], p.Alpha[k0*N:k1*N]
-	q.PreNoise, q.PostNoise = p.PreNoise[k0*N:k1*N], p.PostNoise[k0*N:k1*N]
-	if p.Init != nil {
-		q.Init = nil
-		for k := k0; k < k1; k++ {
-			q.Init = append(q.Init, p.Init[(k*B+b0)*N:(k*B+b1)*N]...)
-		}
-	}
-	if p.Plasticity != nil {
-		// Shared weights sum over all trials: only per-trial weights may be
-		// split into trial shards with the same bits.
-		q.Plasticity = shardPlasticity(p, k0, k1)
-	}
-	return &q
+	return p.Sub(k0, k1, b0, b1)
 }
 
 func shardInput[T backend.Float](p *backend.Program[T], in []T, steps, k0, k1, b0, b1 int) []T {
