@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"fmt"
+	"math"
+
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/backend/dmath"
 )
@@ -42,8 +45,73 @@ func (g *inputGen) value(b, t, c int) float64 {
 	case "noise":
 		idx := (b*g.spec.Steps+t-1)*g.inputs + c
 		return in.Amplitude * backend.HostNormal(g.spec.Seed, streamInputNoise, idx)
+	case "patterns":
+		since := ms - in.Onset
+		p := int64(since / in.Period)
+		if in.Width > 0 && since-float64(p)*in.Period >= in.Width {
+			return 0
+		}
+		amp := in.Amplitude
+		if amp == 0 {
+			amp = 1
+		}
+		return amp * in.Patterns[g.pattern(b, p)][c]
 	}
 	return 0
+}
+
+// pattern is the index of the pattern trial b sees at presentation p.
+func (g *inputGen) pattern(b int, p int64) int {
+	in := g.spec.Input
+	P := len(in.Patterns)
+	if in.Order != "random" {
+		return int(p % int64(P))
+	}
+	u := backend.HostUniform(g.spec.Seed, streamInputPatterns, b<<40|int(p))
+	return min(int(u*float64(P)), P-1)
+}
+
+// streamInputPatterns is the host stream of input.order: random.
+const streamInputPatterns = streamMasks - 1
+
+// validatePatterns checks the fields of type patterns (and that other types
+// do not set them).
+func (in *InputSpec) validatePatterns(inputs int) error {
+	bad := func(field, format string, args ...any) error {
+		return &SpecError{Field: "input." + field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if in.Type != "patterns" {
+		if in.Patterns != nil {
+			return bad("patterns", "is for type patterns, not %s", in.Type)
+		}
+		if in.Order != "" {
+			return bad("order", "is for type patterns, not %s", in.Type)
+		}
+		return nil
+	}
+	if len(in.Patterns) == 0 {
+		return bad("patterns", "type patterns needs a list of input vectors, each of %d values", inputs)
+	}
+	for k, v := range in.Patterns {
+		if len(v) != inputs {
+			return bad("patterns", "pattern %d has %d values, want one per input (%d)", k, len(v), inputs)
+		}
+		for c, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return bad("patterns", "pattern %d, input %d is %v; values must be finite", k, c, x)
+			}
+		}
+	}
+	if in.Period <= 0 {
+		return bad("period", "must be > 0 ms for patterns (how long each pattern is shown), got %v", in.Period)
+	}
+	if in.Width < 0 || in.Width > in.Period {
+		return bad("width", "must be in [0, period] ms (0: the whole period), got %v", in.Width)
+	}
+	if !oneOf(in.Order, "", "cycle", "random") {
+		return bad("order", "must be cycle or random, got %q", in.Order)
+	}
+	return nil
 }
 
 // none reports whether the input is identically zero.

@@ -52,11 +52,14 @@ type Meta struct {
 	WallSeconds    float64          `json:"wall_seconds"`
 	StepsPerSecond float64          `json:"steps_per_second"`
 	Arrays         map[string][]int `json:"arrays"`
-	Finished       string           `json:"finished"`
-	Go             string           `json:"go"`
+	// Plasticity says what a plastic run recorded of its weights.
+	Plasticity *PlasticityInfo `json:"plasticity,omitempty"`
+	Finished   string          `json:"finished"`
+	Go         string          `json:"go"`
 }
 
-// writeResults writes result.npz, rates.png and meta.json into opt.Out.
+// writeResults writes result.npz, rates.png (weights.png for a plastic run)
+// and meta.json into opt.Out.
 // Each is first written in full under a hidden staged name; only when all
 // are complete are they renamed into place, result.npz last, so that a
 // result.npz is never half-written and never sits beside another run's
@@ -147,6 +150,24 @@ func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[
 	if err := w.Int64("units", []int{len(units)}, units); err != nil {
 		return err
 	}
+	if wr := res.weights; wr != nil {
+		if wr.snaps > 0 {
+			if err := put("weights", []int{wr.mats, wr.snaps, wr.width}, wr.snapshots); err != nil {
+				return err
+			}
+			arrays["weights_time"] = []int{wr.snaps}
+			if err := w.Float64("weights_time", []int{wr.snaps}, wr.times); err != nil {
+				return err
+			}
+		}
+		for l, f := range wr.final {
+			if f != nil {
+				if err := put("final_weights_"+connNames[l], wr.finalShape(l), f); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if err := w.Close(); err != nil {
 		return err
 	}
@@ -163,6 +184,18 @@ func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[
 		}
 		staged = append(staged, plotStage)
 	}
+	weightsPath := filepath.Join(opt.Out, "weights.png")
+	var weightsImg []byte
+	var weightsStage string
+	if res.weights != nil {
+		weightsImg = plotWeights(res.weights)
+	}
+	if weightsImg != nil {
+		if weightsStage, err = writeStaged(weightsPath, weightsImg); err != nil {
+			return err
+		}
+		staged = append(staged, weightsStage)
+	}
 	sum.Arrays = arrays
 	sum.Streamed = res.streamed
 	meta := Meta{
@@ -173,6 +206,9 @@ func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[
 		Recording:   plan.info(&s.Record, s.Dt, res.streamed),
 		WallSeconds: sum.Wall.Seconds(), StepsPerSecond: sum.StepsPerSecond,
 		Arrays: arrays, Finished: time.Now().UTC().Format(time.RFC3339), Go: runtime.Version(),
+	}
+	if res.weights != nil {
+		meta.Plasticity = res.weights.info(s.Plasticity)
 	}
 	data, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
@@ -193,6 +229,14 @@ func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[
 		sum.PlotFile = plotPath
 	} else if err := os.Remove(plotPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("cannot remove an earlier run's %s: %w", plotPath, err)
+	}
+	if weightsImg != nil {
+		if err := os.Rename(weightsStage, weightsPath); err != nil {
+			return fmt.Errorf("cannot write %s: %w", weightsPath, err)
+		}
+		sum.WeightsPlotFile = weightsPath
+	} else if err := os.Remove(weightsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cannot remove an earlier run's %s: %w", weightsPath, err)
 	}
 	if err := os.Rename(metaStage, metaPath); err != nil {
 		return fmt.Errorf("cannot write %s: %w", metaPath, err)

@@ -58,13 +58,16 @@ func ApplyInput(s *Spec, in *InputArray) error {
 // Summary describes a finished run.
 type Summary struct {
 	Dir, ResultFile, MetaFile, PlotFile string
-	Backend                             string
-	Device                              string
-	Precision                           string
-	Steps, Trials                       int
-	Wall                                time.Duration
-	StepsPerSecond                      float64
-	Arrays                              map[string][]int
+	// WeightsPlotFile is weights.png, for a plastic run that recorded
+	// weight snapshots.
+	WeightsPlotFile string
+	Backend         string
+	Device          string
+	Precision       string
+	Steps, Trials   int
+	Wall            time.Duration
+	StepsPerSecond  float64
+	Arrays          map[string][]int
 	// Streamed says the recordings went to disk during the run.
 	Streamed bool
 }
@@ -113,6 +116,15 @@ type Results[T backend.Float] struct {
 	// Units are the U recorded hidden units.
 	Units    []int
 	Recorded int
+	// A plastic run's weight snapshots (Mx, S, W) at WeightsTime (ms;
+	// snapshot 0 is the initial weights), laid out as WeightLayout says,
+	// and its final weights per connection (recurrent, input, readout; nil
+	// when static), each (Mx, out, in). Mx is 1, or the trials with
+	// per-trial weights.
+	Weights      []T
+	WeightsTime  []float64
+	WeightLayout []WeightSegment
+	FinalWeights [3][]T
 }
 
 // recording is a run's recordings, held in memory or streamed to disk.
@@ -122,6 +134,7 @@ type recording[T backend.Float] struct {
 	finalState, finalRates []T
 	time                   []float64
 	streamed               bool
+	weights                *weightRec[T] // nil when the weights are static
 }
 
 func (r *recording[T]) arrays() []*recArray[T] {
@@ -172,6 +185,9 @@ func Simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 	}
 	res := &Results[T]{FinalState: rec.finalState, FinalRates: rec.finalRates, Time: rec.time,
 		Units: plan.Units, Recorded: plan.M}
+	if w := rec.weights; w != nil {
+		res.Weights, res.WeightsTime, res.WeightLayout, res.FinalWeights = w.snapshots, w.times, w.segs, w.final
+	}
 	if rec.rates != nil {
 		res.Rates = rec.rates.mem
 	}
@@ -210,6 +226,18 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 	}
 	B, N, O, steps := s.Trials, net.N, net.O, s.Steps
 	rec := &recording[T]{plan: plan, time: plan.times(s.Dt), streamed: spillDir != ""}
+	if s.Plasticity != nil {
+		pl, err := s.plasticPlan(net)
+		if err != nil {
+			return nil, err
+		}
+		p.Plasticity = toBackend[T](pl)
+		rec.weights = newWeightRec(pl, p, steps, s.Dt)
+		if size := rec.weights.bytes(); size > opt.maxMemory() {
+			return nil, &SpecError{Field: "plasticity.record", Reason: fmt.Sprintf("the weight snapshots would take %.3g GB, over the in-memory limit of %.3g GB (snapshots are held in memory); record fewer (plasticity.record.every, what: block_means or synapses)",
+				float64(size)/1e9, float64(opt.maxMemory())/1e9)}
+		}
+	}
 	defer func() {
 		if err != nil {
 			rec.close()
@@ -256,6 +284,11 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 	if chunk <= 0 {
 		perStep := int64(B) * int64(2*N+O+net.I) * int64(elemSize[T]())
 		chunk = int(max(1, min(int64(steps), (32<<20)/max(perStep, 1))))
+		if w := rec.weights; w != nil && w.snaps > 0 {
+			// Weight snapshots of one chunk: also about 32 MB at most.
+			perSnap := int64(w.mats) * int64(w.width) * int64(elemSize[T]())
+			chunk = min(chunk, p.Plasticity.Record.Stride*int(max(1, (32<<20)/max(perSnap, 1))))
+		}
 	}
 	gen := newInputGen(s)
 	inBuf := make([]T, B*chunk*net.I)
@@ -283,6 +316,9 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 		if full.Outputs != nil {
 			c.Outputs = full.Outputs[:B*m*O]
 		}
+		if rec.weights != nil {
+			c.Weights = rec.weights.chunk(t0, n)
+		}
 		in := fillInput(gen, t0, n, inBuf)
 		if opt.Input != nil {
 			in = fillInputArray(opt.Input, t0, n, inBuf)
@@ -293,6 +329,9 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 				return nil, fmt.Errorf("run stopped: %w", err)
 			}
 			return nil, fmt.Errorf("backend %s at step %d: %w", b.Name(), t0, err)
+		}
+		if rec.weights != nil {
+			rec.weights.put(t0, n, c.Weights)
 		}
 		j0, j1, m0 := plan.keep(t0, n)
 		for bi := 0; bi < B && j1 > j0; bi++ {
@@ -323,6 +362,11 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 	rec.finalState, rec.finalRates = make([]T, B*N), make([]T, B*N)
 	if err := run.State(rec.finalState, rec.finalRates); err != nil {
 		return nil, err
+	}
+	if rec.weights != nil {
+		if err := rec.weights.finish(run); err != nil {
+			return nil, err
+		}
 	}
 	return rec, nil
 }

@@ -65,6 +65,9 @@ type Spec struct {
 	InitState InitState `yaml:"init_state" json:"init_state"`
 	Input     InputSpec `yaml:"input" json:"input"`
 	Record    Recording `yaml:"record" json:"record"`
+	// Plasticity says how weights change while the network runs (see
+	// plasticity.go and README.md); nil keeps them fixed.
+	Plasticity *PlasticitySpec `yaml:"plasticity,omitempty" json:"plasticity,omitempty"`
 
 	Trials    int    `yaml:"trials" json:"trials"`
 	Steps     int    `yaml:"steps" json:"steps"`
@@ -80,7 +83,7 @@ type Spec struct {
 // InputSpec describes a built-in input generator. Every input channel gets
 // the same waveform unless noted.
 type InputSpec struct {
-	// Type is none, constant, sine, pulses or noise.
+	// Type is none, constant, sine, pulses, noise or patterns.
 	Type string `yaml:"type" json:"type"`
 	// Amplitude scales every type (the value of constant).
 	Amplitude float64 `yaml:"amplitude,omitempty" json:"amplitude,omitempty"`
@@ -90,19 +93,28 @@ type InputSpec struct {
 	Width float64 `yaml:"width,omitempty" json:"width,omitempty"`
 	// Onset in ms before which the input is zero.
 	Onset float64 `yaml:"onset,omitempty" json:"onset,omitempty"`
+	// Patterns (type patterns) are input vectors of I values each, shown
+	// one per presentation of Period ms (for the first Width ms of it, the
+	// whole period when Width is 0), times Amplitude (1 when 0).
+	Patterns [][]float64 `yaml:"patterns,omitempty" json:"patterns,omitempty"`
+	// Order is cycle (pattern p mod P at presentation p, the default) or
+	// random (drawn uniformly from the seed, per trial and presentation).
+	Order string `yaml:"order,omitempty" json:"order,omitempty"`
 }
 
 // Recording is in record.go.
 
 // Defaults returns nn4n's defaults for everything a spec leaves out.
 func Defaults() Spec {
-	t, f := true, false
+	// One variable per pointer: YAML decodes through them, so a shared
+	// one would make `outputs: false` switch rates off too.
+	rates, states, outputs := true, false, true
 	return Spec{
 		Name: "ctrnn", Dims: []int{1, 100, 1}, Activation: "relu", Dt: 10, Tau: Scalar(100),
 		Weights: AllLayers("uniform"), Biases: AllLayers("none"), EIBalance: "sampled",
 		InitState: InitState{Zero: true},
 		Input:     InputSpec{Type: "none"},
-		Record:    Recording{Rates: &t, States: &f, Outputs: &t, Every: 1},
+		Record:    Recording{Rates: &rates, States: &states, Outputs: &outputs, Every: 1},
 		Trials:    1, Steps: 100, Seed: 1, Precision: "f32", Backend: "auto",
 	}
 }
@@ -250,6 +262,9 @@ func (s *Spec) Validate() error {
 	if err := s.Record.validate(s); err != nil {
 		return err
 	}
+	if err := s.validatePlasticity(); err != nil {
+		return err
+	}
 	if _, err := backend.ParsePrecision(s.Precision); err != nil {
 		return bad("precision", "%v", err)
 	}
@@ -264,8 +279,8 @@ func (in *InputSpec) validate(inputs int) error {
 		return &SpecError{Field: "input." + field, Reason: fmt.Sprintf(format, args...)}
 	}
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-	if !oneOf(in.Type, "none", "constant", "sine", "pulses", "noise") {
-		return bad("type", "must be none, constant, sine, pulses or noise, got %q", in.Type)
+	if !oneOf(in.Type, "none", "constant", "sine", "pulses", "noise", "patterns") {
+		return bad("type", "must be none, constant, sine, pulses, noise or patterns, got %q", in.Type)
 	}
 	if in.Type != "none" && inputs == 0 {
 		return bad("type", "is %q but the network has no inputs (dims[0] = 0)", in.Type)
@@ -287,7 +302,7 @@ func (in *InputSpec) validate(inputs int) error {
 	if in.Onset < 0 {
 		return bad("onset", "must be ≥ 0 ms, got %v", in.Onset)
 	}
-	return nil
+	return in.validatePatterns(inputs)
 }
 
 func oneOf(s string, options ...string) bool {

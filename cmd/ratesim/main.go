@@ -208,7 +208,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if sum.Streamed {
 		fmt.Fprintf(stdout, "  (recordings over --max-memory were streamed to disk)\n")
 	}
-	for _, name := range []string{"rates", "outputs", "states", "final_state", "final_rates", "time", "units"} {
+	for _, name := range []string{"rates", "outputs", "states", "final_state", "final_rates", "time", "units",
+		"weights", "weights_time", "final_weights_recurrent", "final_weights_input", "final_weights_readout"} {
 		if shape, ok := sum.Arrays[name]; ok {
 			fmt.Fprintf(stdout, "  %-12s %v\n", name, shapeString(shape))
 		}
@@ -216,6 +217,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "meta:    %s\n", sum.MetaFile)
 	if sum.PlotFile != "" {
 		fmt.Fprintf(stdout, "picture: %s (trial 0: rates, units × time; outputs below)\n", sum.PlotFile)
+	}
+	if sum.WeightsPlotFile != "" {
+		fmt.Fprintf(stdout, "weights: %s (first and last snapshot, out × in; recorded weights over time below)\n", sum.WeightsPlotFile)
 	}
 	fmt.Fprintf(stdout, "in Python: d = numpy.load(%q); d[\"rates\"]  # (trials, steps, units)\n", sum.ResultFile)
 	return nil

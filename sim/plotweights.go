@@ -1,0 +1,121 @@
+package sim
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+
+	"github.com/ratesim/ratesim/backend"
+)
+
+// plotWeights draws weights.png from matrix 0 (the shared weights, or
+// trial 0's): with whole snapshots, each plastic connection's matrix (out
+// down, in across) at the first snapshot (the initial weights) beside the
+// last (red positive, blue negative, white zero, scaled to the largest |w|
+// of the pair); below, the traces of up to 64 recorded values over time
+// (every value of small matrices, block means, chosen synapses). It
+// returns nil when no snapshots were recorded.
+func plotWeights[T backend.Float](w *weightRec[T]) []byte {
+	if w.snaps == 0 || w.width == 0 {
+		return nil
+	}
+	S, W := w.snaps, w.width
+	snap := func(s int) []T { return w.snapshots[s*W : (s+1)*W] }
+	const maxPanel, gap, traceH, traceW = 240, 8, 160, 600
+	type panel struct {
+		seg    WeightSegment
+		h, w   int
+		rows   int
+		cols   int
+		top    int
+		scaleV float64
+	}
+	var panels []panel
+	top := 0
+	wide := traceW
+	if w.plan.record.What == backend.SnapWhole {
+		for _, sg := range w.segs {
+			rows, cols := sg.Shape[0], sg.Shape[1]
+			ch, cw := max(1, min(16, maxPanel/rows)), max(1, min(48, maxPanel/cols))
+			ph, pw := min(rows*ch, maxPanel), min(cols*cw, maxPanel)
+			var sc float64
+			for _, s := range []int{0, S - 1} {
+				for _, v := range snap(s)[sg.Offset : sg.Offset+rows*cols] {
+					sc = math.Max(sc, math.Abs(float64(v)))
+				}
+			}
+			if sc == 0 {
+				sc = 1
+			}
+			panels = append(panels, panel{seg: sg, h: ph, w: pw, rows: rows, cols: cols, top: top, scaleV: sc})
+			top += ph + gap
+			wide = max(wide, 2*pw+3*gap)
+		}
+	}
+	traces := min(W, 64)
+	if w.plan.record.What == backend.SnapWhole && W > 256 {
+		traces = 0
+	}
+	h := top
+	if traces > 0 {
+		h += traceH
+	}
+	img := image.NewRGBA(image.Rect(0, 0, wide, max(h, 1)))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for _, p := range panels {
+		for side, s := range []int{0, S - 1} {
+			x0 := side * (p.w + 3*gap)
+			vals := snap(s)[p.seg.Offset:]
+			for y := 0; y < p.h; y++ {
+				r := y * p.rows / p.h
+				for x := 0; x < p.w; x++ {
+					c := x * p.cols / p.w
+					v := float64(vals[r*p.cols+c]) / p.scaleV
+					k := uint8(255 * (1 - math.Min(1, math.Abs(v))))
+					col := color.RGBA{255, 255, 255, 255}
+					if v > 0 {
+						col.G, col.B = k, k
+					} else if v < 0 {
+						col.R, col.G = k, k
+					}
+					img.Set(x0+x, p.top+y, col)
+				}
+			}
+		}
+	}
+	if traces > 0 {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for s := 0; s < S; s++ {
+			for _, v := range snap(s)[:traces] {
+				lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+			}
+		}
+		if hi == lo {
+			hi, lo = hi+1, lo-1
+		}
+		palette := []color.RGBA{{0, 0, 0, 255}, {230, 120, 0, 255}, {0, 140, 60, 255}, {120, 0, 160, 255}, {0, 90, 200, 255}, {200, 0, 60, 255}}
+		for q := 0; q < traces; q++ {
+			prev := -1
+			for x := 0; x < wide; x++ {
+				s := x * S / wide
+				y := top + int(float64(traceH-1)*(hi-float64(snap(s)[q]))/(hi-lo))
+				if prev < 0 {
+					prev = y
+				}
+				for yy := min(prev, y); yy <= max(prev, y); yy++ {
+					img.Set(x, yy, palette[q%len(palette)])
+				}
+				prev = y
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil
+	}
+	return buf.Bytes()
+}
