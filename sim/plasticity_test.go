@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/npz"
 )
@@ -768,5 +770,69 @@ func TestPatternsInput(t *testing.T) {
 	}
 	if counts[0] < 70 || counts[1] < 70 {
 		t.Errorf("random order shows the patterns %v times in 200", counts)
+	}
+}
+
+// A parsed plasticity section written back as YAML, and as meta.json's
+// JSON, parses to the same section.
+func TestPlasticitySpecRoundTrips(t *testing.T) {
+	text := `plasticity:
+  weights: per_trial
+  populations: [{name: E, size: 4}, {name: I, size: 2}]
+  schedule: {warmup: 3, every: 2, phases: [{start: 1, learn: E}, {start: 9, learn: [E, I]}]}
+  record: {every: 4, what: synapses, synapses: [[recurrent, 0, 1], [input, 2, 3]]}
+  recurrent:
+    scale: 0.5
+    dale: none
+    bounds: [-1, .inf]
+    freeze_zero: true
+    growth: {mask: 0.5, probability: 0.1, weight: 0.05}
+    rules:
+      - {rule: bcm, eta: 0.001, pre: all, post: [I], presynaptic: rate, divide_by_theta: true, threshold: {tau: 200, init: 0.1}}
+      - {rule: hebbian, eta: 0.01, pre_weight: 2, post_weight: 0.5, w_bound: 1, prior: {type: elastic_net, lambda: 0.01, ratio: 0.5}, sign_value: 1, flip_inhibitory: true, optimizer: {type: adam, beta1: 0.8}}
+  input: {bounds: nonnegative, rules: [{rule: covariance, eta: 0.1, mean: {window: 5}, optimizer: sgd}]}
+`
+	s, err := ParseSpec("rt.yaml", []byte(plasticBase+text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseSpec("rt2.yaml", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	js1, _ := json.Marshal(s)
+	js2, _ := json.Marshal(back)
+	if string(js1) != string(js2) {
+		t.Errorf("YAML round trip changed the spec:\n%s\n%s", js1, js2)
+	}
+	var fromJSON Spec
+	if err := json.Unmarshal(js1, &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	if js3, _ := json.Marshal(&fromJSON); string(js3) != string(js1) {
+		t.Errorf("JSON round trip changed the spec:\n%s\n%s", js1, js3)
+	}
+	if !strings.Contains(string(js1), `"bounds":[-1,".inf"]`) {
+		t.Errorf("JSON bounds: %s", js1)
+	}
+}
+
+// Switching outputs off leaves rates on (the defaults once shared one
+// pointer for both).
+func TestRecordOutputsOffKeepsRates(t *testing.T) {
+	s, err := ParseSpec("r.yaml", []byte("record: {rates: true, outputs: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !*s.Record.Rates || *s.Record.Outputs || *s.Record.States {
+		t.Errorf("rates %v, outputs %v, states %v", *s.Record.Rates, *s.Record.Outputs, *s.Record.States)
+	}
+	d := Defaults()
+	if d.Record.Rates == d.Record.Outputs || d.Record.Rates == d.Record.States {
+		t.Errorf("the defaults share pointers")
 	}
 }

@@ -1,0 +1,64 @@
+//go:build !cuda
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ratesim/ratesim/sim"
+	"github.com/ratesim/ratesim/sim/npz"
+)
+
+// `ratesim run --example bcm` learns and writes the weights and weights.png.
+func TestRunBCMExample(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runCLI(t, "run", "--example", "bcm", "--out", dir, "--backend", "cpu")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{"weights      (1, 101, 64)", "weights_time (101,)", "final_weights_input (1, 32, 2)", "weights.png"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not mention %q:\n%s", want, out)
+		}
+	}
+	a, err := npz.Load(filepath.Join(dir, "result.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a["weights"] == nil || a["final_weights_input"] == nil {
+		t.Fatalf("result.npz lacks the weights: %v", a)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "weights.png")); err != nil || fi.Size() == 0 {
+		t.Errorf("weights.png: %v", err)
+	}
+}
+
+// A plastic spec asked to run on CUDA in a build without CUDA says so.
+func TestPlasticOnCUDAWithoutCUDA(t *testing.T) {
+	code, out, stderr := runCLI(t, "run", "--example", "bcm", "--backend", "cuda", "--out", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "cuda") || !strings.Contains(stderr, "without CUDA support") {
+		t.Errorf("exit %d, want 1 with the CUDA build error; got:\n%s%s", code, out, stderr)
+	}
+}
+
+func TestValidatePlasticity(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "bcm.yaml")
+	text, err := sim.Example("bcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(good, text, 0o644)
+	if code, out, stderr := runCLI(t, "validate", good); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("validate bcm.yaml: exit %d\n%s%s", code, out, stderr)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(string(text), "rule: bcm", "rule: stdp", 1)), 0o644)
+	code, out, stderr := runCLI(t, "validate", bad)
+	if code != 1 || !strings.Contains(stderr, "bad.yaml") || !strings.Contains(stderr, "plasticity.input.rules[0].rule") {
+		t.Errorf("validate bad.yaml: exit %d\n%s%s", code, out, stderr)
+	}
+}
