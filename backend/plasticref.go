@@ -230,7 +230,7 @@ func (st *refPlastic[T]) update(p *Program[T], key [2]uint32, rates []T, k, t in
 			// Growth.
 			if c.c.Growth != nil {
 				trial := 0
-				if st.M > 1 {
+				if st.pl.PerTrial {
 					trial = p.FirstTrial + mb
 				}
 				for j := 0; j < a; j++ {
@@ -246,7 +246,7 @@ func (st *refPlastic[T]) update(p *Program[T], key [2]uint32, rates []T, k, t in
 			}
 		}
 		trial := -1
-		if st.M > 1 {
+		if st.pl.PerTrial {
 			trial = p.FirstTrial + mb
 		}
 		if e := FirstNonFiniteWeight(p, drive, readout, gk, trial, t); e != nil && e.Before(first) {

@@ -186,7 +186,7 @@ func (r *run[T]) plasticStep(t *task[T], step int, out *backend.Chunk[T], mw, wi
 			}
 			if bad {
 				trial := -1
-				if pp.M > 1 {
+				if pp.pl.PerTrial {
 					trial = p.FirstTrial + mb
 				}
 				if e := backend.FirstNonFiniteWeight(p, drive, readout, gk, trial, step); e != nil && e.Before(first) {
@@ -339,7 +339,7 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 func (r *run[T]) grow(c *taskConn[T], gk, mb, step int, W []T, ld, k int) bool {
 	p := r.p
 	trial := 0
-	if r.pl.M > 1 {
+	if r.pl.pl.PerTrial {
 		trial = p.FirstTrial + mb
 	}
 	a, b := c.pre, c.post

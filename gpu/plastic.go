@@ -362,7 +362,7 @@ func (pd *plasticDev[T]) decodeWeight(p *backend.Program[T], key uint64, t int) 
 	km := key / 3
 	k, m := int(km)/pd.M, int(km)%pd.M
 	trial := -1
-	if pd.M > 1 {
+	if pd.pl.PerTrial {
 		trial = p.FirstTrial + m
 	}
 	v := math.NaN()

@@ -401,7 +401,7 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 					0, uint64(pd.conns), uint64(pd.rules), uint64(pd.avgs), uint64(pd.snaps),
 					uint64(r.drive), uint64(r.readout), 0, uint64(inPtr), uint64(pd.y), uint64(pd.pops), uint64(recW),
 					uint64(r.errKey), uint64(pd.werr), u(K), u(B), u(pd.M), u(N), u(I), u(O),
-					u(pd.nConns), u(pd.nAvgs), u(pd.D), u(pd.S), u(pd.width), p.Seed, u(p.FirstInstance), u(p.FirstTrial),
+					u(pd.nConns), u(pd.nAvgs), u(pd.D), u(pd.S), u(pd.width), p.Seed, u(p.FirstInstance), u(b2i(r.wPer) * p.FirstTrial),
 					0, 0, u(ns), shared, 0, 0, 0, u(mws), 0, pl.perStep, u(pd.P), u(pd.Q),
 				}
 			}

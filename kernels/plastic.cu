@@ -346,7 +346,9 @@ __device__ void update(const plasticCtx<T> &c, const u64 *conns, i64 nConns, con
 	const T *growth = (const T *)cd[cGrowth];
 	if (growth) {
 		const T prob = growth[pa];
-		const i64 trial = c.M > 1 ? firstB + m : 0;
+		// firstB is the program's FirstTrial with per-trial weights (then
+		// m is the trial), else 0 (and so is m).
+		const i64 trial = firstB + m;
 		if (prob > T(0) && w == T(0) && growsAt<T>(seed, firstK + k, trial, t, c.growthIndex(layer, j, i), prob)) {
 			w = project(cd, ((const T *)cd[cGrowW])[pa], sign);
 		}
