@@ -59,7 +59,7 @@ func startSharded[T backend.Float](b *Backend, p *backend.Program[T]) (backend.R
 func startParts[T backend.Float](b *Backend, p *backend.Program[T], k0, k1, b0, b1 int, limit int64, parts *[]shardPart[T]) error {
 	q := p
 	if k0 != 0 || k1 != p.Instances || b0 != 0 || b1 != p.Trials {
-		q = subProgram(p, k0, k1, b0, b1)
+		q = p.Sub(k0, k1, b0, b1)
 	}
 	var err error
 	if runBytes(q.Shape, elemSize[T](), b.budget)+plasticBytes(q) <= limit {
@@ -102,32 +102,6 @@ func elemSize[T backend.Float]() int {
 	return 4
 }
 
-// subProgram is instances [k0,k1) × trials [b0,b1) of p. Trials are split
-// only within one instance (k1 = k0+1) or whole, so every array stays one
-// contiguous range or one range per instance.
-func subProgram[T backend.Float](p *backend.Program[T], k0, k1, b0, b1 int) *backend.Program[T] {
-	q := *p
-	N, O, B, rows := p.Units, p.Outputs, p.Trials, p.DriveRows()
-	q.Instances, q.Trials = k1-k0, b1-b0
-	q.FirstInstance, q.FirstTrial = p.FirstInstance+k0, p.FirstTrial+b0
-	q.Drive = p.Drive[k0*rows*N : k1*rows*N]
-	if p.Readout != nil {
-		q.Readout = p.Readout[k0*(N+1)*O : k1*(N+1)*O]
-	}
-	q.Decay, q.Alpha = p.Decay[k0*N:k1*N], p.Alpha[k0*N:k1*N]
-	q.PreNoise, q.PostNoise = p.PreNoise[k0*N:k1*N], p.PostNoise[k0*N:k1*N]
-	if p.Plasticity != nil {
-		q.Plasticity = subPlasticity(p, k0, k1)
-	}
-	if p.Init != nil {
-		q.Init = make([]T, 0, (k1-k0)*(b1-b0)*N)
-		for k := k0; k < k1; k++ {
-			q.Init = append(q.Init, p.Init[(k*B+b0)*N:(k*B+b1)*N]...)
-		}
-	}
-	return &q
-}
-
 // plasticBytes estimates the device memory a plastic program adds to
 // runBytes: the extra weight matrices, the per-synapse arrays and Adam
 // state, and the running averages.
@@ -152,37 +126,6 @@ func plasticBytes[T backend.Float](p *backend.Program[T]) int64 {
 		}
 	}
 	return n * int64(elemSize[T]())
-}
-
-// subPlasticity slices the per-instance arrays of p's plasticity to
-// instances [k0,k1).
-func subPlasticity[T backend.Float](p *backend.Program[T], k0, k1 int) *backend.Plasticity[T] {
-	q := *p.Plasticity
-	cut := func(a []T, per int) []T {
-		if a == nil {
-			return nil
-		}
-		return a[k0*per : k1*per]
-	}
-	conns := q.Connections()
-	for l, c := range conns {
-		if c == nil {
-			continue
-		}
-		a, b := p.Shape.LayerDims(backend.Layer(l))
-		cc := *c
-		cc.Scale, cc.Growth, cc.GrowWeight = cut(c.Scale, a*b), cut(c.Growth, a*b), cut(c.GrowWeight, a*b)
-		if c.Sign != nil {
-			cc.Sign = c.Sign[k0*a : k1*a]
-		}
-		cc.Rules = append([]backend.Rule[T](nil), c.Rules...)
-		for i := range cc.Rules {
-			cc.Rules[i].Rate = cut(c.Rules[i].Rate, 1)
-		}
-		conns[l] = &cc
-	}
-	q.Recurrent, q.Input, q.Readout = conns[0], conns[1], conns[2]
-	return &q
 }
 
 type shardPart[T backend.Float] struct {
