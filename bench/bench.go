@@ -122,6 +122,9 @@ type Config struct {
 	Noise           bool          // σ_pre = σ_post = 0.05
 	Reps            int           // repetitions; the median is reported
 	RepTime         time.Duration // target duration of one repetition
+	// Plastic, when set, lets the recurrent weights learn at every step
+	// (see Plastic); nil measures the static step.
+	Plastic *Plastic
 }
 
 // DefaultConfig matches the peer scripts' defaults.
@@ -149,6 +152,8 @@ type Result struct {
 	Noise     bool    `json:"noise"`
 	Record    string  `json:"record,omitempty"` // what ratesim recorded and copied to the host
 	Extra     string  `json:"extra,omitempty"`
+	// Plastic names the rule of a plastic measurement (see Plastic).
+	Plastic string `json:"plastic,omitempty"`
 }
 
 // Instances is K, at least 1 (peers leave K out for one network).
@@ -238,6 +243,9 @@ func Program[T backend.Float](cfg Config, sz Size) *backend.Program[T] {
 		}()
 	}
 	wg.Wait()
+	if cfg.Plastic != nil {
+		p.Plasticity = plasticity(*cfg.Plastic, p)
+	}
 	return p
 }
 
@@ -305,5 +313,13 @@ func measure[T backend.Float](ctx context.Context, b backend.Backend, cfg Config
 	return Result{Peer: "ratesim", Backend: b.Name(), Device: dev, Dtype: cfg.Precision.String(),
 		N: sz.N, B: sz.B, I: cfg.Inputs, O: cfg.Outputs, K: sz.Instances(), T: n, Reps: len(per),
 		MedianUS: med, MinUS: per[0], StepsPerS: 1e6 / med,
-		GFLOPS: Flops(sz.N, sz.B, cfg.Inputs, cfg.Outputs, sz.K) / med / 1e3, Noise: cfg.Noise, Record: record}, nil
+		GFLOPS: Flops(sz.N, sz.B, cfg.Inputs, cfg.Outputs, sz.K) / med / 1e3, Noise: cfg.Noise, Record: record,
+		Plastic: plasticName(cfg.Plastic)}, nil
+}
+
+func plasticName(p *Plastic) string {
+	if p == nil {
+		return ""
+	}
+	return p.String()
 }

@@ -92,6 +92,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	peak := fs.Float64("peak-gflops", 0, "the device's exact-mode ceiling in GFLOP/s (float32 on a GPU: the non-FMA rate, half the FMA peak; H100 SXM ≈ 33500); adds a column with the fraction reached")
 	jsonOut := fs.String("json", "", "also write every result as JSON lines to this file, each as soon as it is measured")
 	from := fs.String("from", "", "measure nothing: print the tables (and goals) from these JSON-lines files, comma-separated")
+	plastic := fs.String("plastic", "", "measure a plastic step against the static one, size by size in the same run: the recurrent weights learn every step by RULE[-adam][-pertrial], RULE one of hebbian, bcm, oja, covariance (bounds [-1, 1], no snapshots)")
 	pos, err := parse(fs, joinPeersArg(args))
 	if err != nil {
 		return err
@@ -107,6 +108,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err}
 	}
 	cfg.Noise, cfg.Reps, cfg.RepTime = *noise, max(1, *reps), *repTime
+	var plasticRule *bench.Plastic
+	if *plastic != "" {
+		pr, err := bench.ParsePlastic(*plastic)
+		if err != nil {
+			return usageError{fmt.Errorf("--plastic %w", err)}
+		}
+		if len(peers) > 0 {
+			return usageError{fmt.Errorf("--plastic compares ratesim with itself; leave out --peers")}
+		}
+		plasticRule = &pr
+		// tanh keeps the rates bounded however the weights learn (within
+		// their bounds), so long calibrated runs stay finite; the static
+		// step it is compared with uses it too.
+		cfg.Activation = "tanh"
+	}
 	if *peak < 0 {
 		return usageError{fmt.Errorf("--peak-gflops %g: must be positive", *peak)}
 	}
@@ -180,6 +196,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, ", %s, I=%d O=%d, %s, noise %v, median of %d\n", cfg.Precision, cfg.Inputs, cfg.Outputs, cfg.Activation, cfg.Noise, cfg.Reps)
 	if len(peers) > 0 {
 		fmt.Fprintf(stdout, "peers: %s with %s on %s\n", peers.String(), *python, *device)
+	}
+
+	if plasticRule != nil {
+		return benchPlastic(ctx, b, cfg, *plasticRule, append(append([]bench.Size(nil), grid...), sweepGrid...), emit, stdout, stderr)
 	}
 
 	var failures []string
@@ -340,3 +360,30 @@ func benchFrom(files string, peak float64, stdout io.Writer) error {
 }
 
 var _ flag.Value = (*peerList)(nil)
+
+// benchPlastic measures, for every size, the static step and then the
+// plastic one, and prints them side by side with their ratio.
+func benchPlastic(ctx context.Context, b backend.Backend, cfg bench.Config, pr bench.Plastic, sizes []bench.Size, emit func(...bench.Result) error, stdout, stderr io.Writer) error {
+	var static, plastic []bench.Result
+	pcfg := cfg
+	pcfg.Plastic = &pr
+	for _, sz := range sizes {
+		for _, c := range []struct {
+			cfg  bench.Config
+			into *[]bench.Result
+		}{{cfg, &static}, {pcfg, &plastic}} {
+			fmt.Fprintf(stderr, "  measuring %v %s …\n", sz, map[bool]string{true: pr.String(), false: "static"}[c.cfg.Plastic != nil])
+			r, err := bench.Measure(ctx, b, c.cfg, sz)
+			if err != nil {
+				return fmt.Errorf("%v: %w", sz, err)
+			}
+			*c.into = append(*c.into, r)
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "\nplastic step (recurrent weights learn by %s every step; tanh, bounds [-1, 1]) against the static step (tanh), same run\n", pr)
+	bench.WritePlasticTable(stdout, static, plastic)
+	return nil
+}

@@ -62,3 +62,15 @@ func TestValidatePlasticity(t *testing.T) {
 		t.Errorf("validate bad.yaml: exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+func TestBenchPlastic(t *testing.T) {
+	code, out, stderr := runCLI(t, "bench", "--backend", "cpu", "--sizes", "8x2", "--reps", "1", "--rep-time", "1ms", "--plastic", "oja-adam")
+	if code != 0 || !strings.Contains(out, "plastic/static") || !strings.Contains(out, "oja-adam") || !strings.Contains(out, "N=8 B=2") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, args := range [][]string{{"bench", "--plastic", "stdp"}, {"bench", "--plastic", "bcm", "--peers"}} {
+		if code, out, stderr := runCLI(t, args...); code != 2 || !strings.Contains(out+stderr, "--plastic") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, stderr)
+		}
+	}
+}
