@@ -193,8 +193,9 @@ type ConnectionSpec struct {
 	Scale *SynapseValues `yaml:"scale,omitempty" json:"scale,omitempty"`
 	// Dale is ei_mask (the default: each presynaptic unit keeps the sign
 	// of its E/I mask row, from ei_masks or structure, if the layer has
-	// one) or none.
-	Dale string `yaml:"dale,omitempty" json:"dale,omitempty"`
+	// one), none, or a list of one sign per presynaptic unit (1: W ≥ 0,
+	// -1: W ≤ 0, 0: free).
+	Dale DaleSpec `yaml:"dale,omitempty" json:"dale,omitzero"`
 	// Bounds is [min, max] (.inf allowed) or nonnegative; none by default.
 	Bounds *Bounds `yaml:"bounds,omitempty" json:"bounds,omitempty"`
 	// FreezeZero leaves synapses at exactly 0 to growth (ngc-learn's
@@ -204,6 +205,41 @@ type ConnectionSpec struct {
 	// Rules apply in order at every update step.
 	Rules []RuleSpec `yaml:"rules" json:"rules"`
 }
+
+// DaleSpec is ei_mask, none, or one sign per presynaptic unit.
+type DaleSpec struct {
+	Mode  string
+	Signs []int
+}
+
+// IsZero reports whether dale was left out.
+func (d DaleSpec) IsZero() bool { return d.Mode == "" && d.Signs == nil }
+
+func (d *DaleSpec) UnmarshalYAML(n *yaml.Node) error {
+	*d = DaleSpec{}
+	if n.Kind == yaml.ScalarNode {
+		d.Mode = n.Value
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode || n.Decode(&d.Signs) != nil {
+		return fmt.Errorf("line %d: dale is ei_mask, none, or a list of signs (1, -1, 0) per presynaptic unit", n.Line)
+	}
+	if d.Signs == nil {
+		d.Signs = []int{}
+	}
+	return nil
+}
+
+func (d DaleSpec) plain() any {
+	if d.Signs != nil {
+		return d.Signs
+	}
+	return d.Mode
+}
+
+func (d DaleSpec) MarshalYAML() (any, error)     { return d.plain(), nil }
+func (d DaleSpec) MarshalJSON() ([]byte, error)  { return json.Marshal(d.plain()) }
+func (d *DaleSpec) UnmarshalJSON(b []byte) error { return viaYAML(b, d.UnmarshalYAML) }
 
 // SynapseValues is a per-synapse value: mask (scale only), a number for
 // every synapse, or an array (pre, post).
@@ -688,8 +724,19 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 		}
 		cp.scale = scale
 		// Dale's law per presynaptic unit.
-		switch cs.Dale {
-		case "", "ei_mask":
+		switch {
+		case cs.Dale.Signs != nil:
+			if len(cs.Dale.Signs) != pre {
+				return nil, bad(name+".dale", "has %d signs, want one per presynaptic unit (%d)", len(cs.Dale.Signs), pre)
+			}
+			cp.sign = make([]int8, pre)
+			for j, sg := range cs.Dale.Signs {
+				if sg < -1 || sg > 1 {
+					return nil, bad(name+".dale", "sign %d of presynaptic unit %d: want 1, -1 or 0", sg, j)
+				}
+				cp.sign[j] = int8(sg)
+			}
+		case cs.Dale.Mode == "" || cs.Dale.Mode == "ei_mask":
 			if e := *ei.at(li); e != nil {
 				cp.sign = make([]int8, pre)
 				for j := 0; j < pre; j++ {
@@ -706,9 +753,9 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 					}
 				}
 			}
-		case "none":
+		case cs.Dale.Mode == "none":
 		default:
-			return nil, bad(name+".dale", "must be ei_mask or none, got %q", cs.Dale)
+			return nil, bad(name+".dale", "must be ei_mask, none or a list of signs per presynaptic unit, got %q", cs.Dale.Mode)
 		}
 		if b := cs.Bounds; b != nil {
 			if math.IsNaN(b.Min) || math.IsNaN(b.Max) || b.Min > b.Max {
@@ -723,6 +770,9 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 			r, err := s.rulePlan(&cs.Rules[ri], fmt.Sprintf("%s.rules[%d]", name, ri), l, sel)
 			if err != nil {
 				return nil, err
+			}
+			if r.FlipInhibitory && cp.sign == nil {
+				return nil, bad(fmt.Sprintf("%s.rules[%d].flip_inhibitory", name, ri), "needs inhibitory presynaptic units: the connection has no Dale signs (dale)")
 			}
 			cp.rules = append(cp.rules, r)
 		}

@@ -64,6 +64,9 @@ func TestPlasticitySpecErrors(t *testing.T) {
 		{"plasticity: {recurrent: {bounds: [1, 0], rules: [{rule: hebbian, eta: 1}]}}", "field plasticity.recurrent.bounds"},
 		{"plasticity: {recurrent: {bounds: positive, rules: [{rule: hebbian, eta: 1}]}}", "bounds are [min, max]"},
 		{"plasticity: {recurrent: {dale: strict, rules: [{rule: hebbian, eta: 1}]}}", "field plasticity.recurrent.dale"},
+		{"plasticity: {recurrent: {dale: [1, -1], rules: [{rule: hebbian, eta: 1}]}}", "field plasticity.recurrent.dale"},
+		{"plasticity: {recurrent: {dale: [1, -1, 2, 0, 0, 0], rules: [{rule: hebbian, eta: 1}]}}", "field plasticity.recurrent.dale"},
+		{"plasticity: {recurrent: {rules: [{rule: hebbian, eta: 1, flip_inhibitory: true}]}}", "rules[0].flip_inhibitory"},
 		{"plasticity: {recurrent: {scale: -1, rules: [{rule: hebbian, eta: 1}]}}", "field plasticity.recurrent.scale"},
 		{"plasticity: {recurrent: {scale: {file: nosuch.npy}, rules: [{rule: hebbian, eta: 1}]}}", "nosuch.npy"},
 		{"plasticity: {recurrent: {growth: {weight: 0.1}, rules: [{rule: hebbian, eta: 1}]}}", "growth.probability"},
@@ -202,6 +205,10 @@ func TestPlasticityMapsOntoTheBackend(t *testing.T) {
 			return c.Bounded && c.Min == 0 && math.IsInf(c.Max, 1)
 		}},
 		{"freeze_zero", "recurrent: {freeze_zero: true, " + hebb + "}", func(bp *backend.Plasticity[float64]) bool { return bp.Recurrent.FreezeZero }},
+		{"dale signs", "recurrent: {dale: [1, -1, 0, 0, 1, -1], rules: [{rule: bcm, eta: 1, flip_inhibitory: true, threshold: {tau: 10}}]}", func(bp *backend.Plasticity[float64]) bool {
+			sg := bp.Recurrent.Sign
+			return len(sg) == 6 && sg[0] == 1 && sg[1] == -1 && sg[2] == 0 && sg[5] == -1 && bp.Recurrent.Rules[0].FlipInhibitory
+		}},
 		{"scale number", "recurrent: {scale: 0.25, " + hebb + "}", func(bp *backend.Plasticity[float64]) bool {
 			return len(bp.Recurrent.Scale) == 36 && bp.Recurrent.Scale[7] == 0.25
 		}},
@@ -224,7 +231,7 @@ func TestPlasticityMapsOntoTheBackend(t *testing.T) {
 			r := bp.Recurrent.Rules[0]
 			return r.Kind == backend.Covariance && r.Average.Window == 4
 		}},
-		{"hebbian weights, soft bound, sign, flip", "recurrent: {rules: [{rule: hebbian, eta: 1, pre_weight: 2, post_weight: 0.5, w_bound: 1.5, sign_value: 1, flip_inhibitory: true}]}", func(bp *backend.Plasticity[float64]) bool {
+		{"hebbian weights, soft bound, sign, flip", "recurrent: {dale: [1, 1, 1, -1, -1, -1], rules: [{rule: hebbian, eta: 1, pre_weight: 2, post_weight: 0.5, w_bound: 1.5, sign_value: 1, flip_inhibitory: true}]}", func(bp *backend.Plasticity[float64]) bool {
 			r := bp.Recurrent.Rules[0]
 			return r.PreWeight == 2 && r.PostWeight == 0.5 && r.SoftBound == 1.5 && r.Negate && r.FlipInhibitory
 		}},
@@ -783,7 +790,7 @@ func TestPlasticitySpecRoundTrips(t *testing.T) {
   record: {every: 4, what: synapses, synapses: [[recurrent, 0, 1], [input, 2, 3]]}
   recurrent:
     scale: 0.5
-    dale: none
+    dale: [1, 1, 1, 1, -1, 0]
     bounds: [-1, .inf]
     freeze_zero: true
     growth: {mask: 0.5, probability: 0.1, weight: 0.05}
