@@ -67,17 +67,32 @@ func plasticity[T backend.Float](pl Plastic, p *backend.Program[T]) *backend.Pla
 	}
 }
 
-// WritePlasticTable prints each plastic result beside the static one of
-// the same size: µs per step and their ratio.
-func WritePlasticTable(w io.Writer, static, plastic []Result) {
+// PairPlastic pairs each plastic result with the static one of the same
+// size measured last before it (results in measurement order).
+func PairPlastic(rs []Result) [][2]Result {
+	last := map[Size]Result{}
+	var pairs [][2]Result
+	for _, r := range rs {
+		sz := Size{N: r.N, B: r.B, K: r.Instances()}
+		if r.Plastic == "" {
+			last[sz] = r
+			continue
+		}
+		if s, ok := last[sz]; ok {
+			pairs = append(pairs, [2]Result{s, r})
+		}
+	}
+	return pairs
+}
+
+// WritePlasticTable prints each (static, plastic) pair: µs per step and
+// their ratio.
+func WritePlasticTable(w io.Writer, pairs [][2]Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "size\trule\tstatic µs/step\tplastic µs/step\tplastic/static\t\n")
-	for _, p := range plastic {
-		for _, s := range static {
-			if s.N == p.N && s.B == p.B && s.Instances() == p.Instances() {
-				fmt.Fprintf(tw, "%v\t%s\t%.2f\t%.2f\t%.2fx\t\n", Size{N: p.N, B: p.B, K: p.K}, p.Plastic, s.MedianUS, p.MedianUS, p.MedianUS/s.MedianUS)
-			}
-		}
+	for _, sp := range pairs {
+		s, p := sp[0], sp[1]
+		fmt.Fprintf(tw, "%v\t%s\t%.2f\t%.2f\t%.2fx\t\n", Size{N: p.N, B: p.B, K: p.K}, p.Plastic, s.MedianUS, p.MedianUS, p.MedianUS/s.MedianUS)
 	}
 	tw.Flush()
 }

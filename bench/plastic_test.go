@@ -74,10 +74,19 @@ func TestMeasurePlastic(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	static := Result{N: 8, B: 2, MedianUS: 2}
-	plastic := Result{N: 8, B: 2, MedianUS: 5, Plastic: "bcm"}
-	WritePlasticTable(&buf, []Result{static}, []Result{plastic})
-	if !strings.Contains(buf.String(), "2.50x") {
-		t.Errorf("table lacks the ratio:\n%s", buf.String())
+	rs := []Result{
+		{N: 8, B: 2, MedianUS: 2},
+		{N: 8, B: 2, MedianUS: 5, Plastic: "bcm"},
+		{N: 8, B: 2, MedianUS: 4},
+		{N: 16, B: 2, MedianUS: 1, Plastic: "oja"}, // no static of its size: left out
+		{N: 8, B: 2, MedianUS: 12, Plastic: "oja"},
+	}
+	pairs := PairPlastic(rs)
+	if len(pairs) != 2 || pairs[0][0].MedianUS != 2 || pairs[1][0].MedianUS != 4 || pairs[1][1].Plastic != "oja" {
+		t.Fatalf("pairs %+v", pairs)
+	}
+	WritePlasticTable(&buf, pairs)
+	if !strings.Contains(buf.String(), "2.50x") || !strings.Contains(buf.String(), "3.00x") {
+		t.Errorf("table lacks the ratios:\n%s", buf.String())
 	}
 }

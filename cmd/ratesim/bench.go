@@ -323,6 +323,12 @@ func benchFrom(files string, peak float64, stdout io.Writer) error {
 	if len(ours) == 0 {
 		return fmt.Errorf("%s: no ratesim results", files)
 	}
+	// Lines of `bench --plastic`: static and plastic steps in pairs.
+	if pairs := bench.PairPlastic(ours); len(pairs) > 0 {
+		fmt.Fprintf(stdout, "ratesim bench --plastic results from %s (%s on %s)\n\n", files, ours[0].Backend, ours[0].Device)
+		bench.WritePlasticTable(stdout, pairs)
+		return nil
+	}
 	split := func(rs []bench.Result) (one, sw []bench.Result) {
 		for _, r := range rs {
 			if r.Instances() > 1 {
@@ -364,26 +370,23 @@ var _ flag.Value = (*peerList)(nil)
 // benchPlastic measures, for every size, the static step and then the
 // plastic one, and prints them side by side with their ratio.
 func benchPlastic(ctx context.Context, b backend.Backend, cfg bench.Config, pr bench.Plastic, sizes []bench.Size, emit func(...bench.Result) error, stdout, stderr io.Writer) error {
-	var static, plastic []bench.Result
+	var all []bench.Result
 	pcfg := cfg
 	pcfg.Plastic = &pr
 	for _, sz := range sizes {
-		for _, c := range []struct {
-			cfg  bench.Config
-			into *[]bench.Result
-		}{{cfg, &static}, {pcfg, &plastic}} {
-			fmt.Fprintf(stderr, "  measuring %v %s …\n", sz, map[bool]string{true: pr.String(), false: "static"}[c.cfg.Plastic != nil])
-			r, err := bench.Measure(ctx, b, c.cfg, sz)
+		for _, c := range []bench.Config{cfg, pcfg} {
+			fmt.Fprintf(stderr, "  measuring %v %s …\n", sz, map[bool]string{true: pr.String(), false: "static"}[c.Plastic != nil])
+			r, err := bench.Measure(ctx, b, c, sz)
 			if err != nil {
 				return fmt.Errorf("%v: %w", sz, err)
 			}
-			*c.into = append(*c.into, r)
+			all = append(all, r)
 			if err := emit(r); err != nil {
 				return err
 			}
 		}
 	}
 	fmt.Fprintf(stdout, "\nplastic step (recurrent weights learn by %s every step; tanh, bounds [-1, 1]) against the static step (tanh), same run\n", pr)
-	bench.WritePlasticTable(stdout, static, plastic)
+	bench.WritePlasticTable(stdout, bench.PairPlastic(all))
 	return nil
 }

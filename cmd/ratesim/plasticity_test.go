@@ -74,3 +74,17 @@ func TestBenchPlastic(t *testing.T) {
 		}
 	}
 }
+
+// `bench --from` re-prints a --plastic run's pairs.
+func TestBenchFromPlastic(t *testing.T) {
+	dir := t.TempDir()
+	js := filepath.Join(dir, "p.jsonl")
+	code, out, stderr := runCLI(t, "bench", "--backend", "cpu", "--sizes", "8x1", "--reps", "1", "--rep-time", "1ms", "--plastic", "covariance-pertrial", "--json", js)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "bench", "--from", js)
+	if code != 0 || !strings.Contains(out, "covariance-pertrial") || !strings.Contains(out, "plastic/static") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+}
