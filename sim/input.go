@@ -47,8 +47,8 @@ func (g *inputGen) value(b, t, c int) float64 {
 		return in.Amplitude * backend.HostNormal(g.spec.Seed, streamInputNoise, idx)
 	case "patterns":
 		since := ms - in.Onset
-		p := int64(since / in.Period)
-		if in.Width > 0 && since-float64(p)*in.Period >= in.Width {
+		p := math.Floor(since / in.Period)
+		if in.Width > 0 && since-p*in.Period >= in.Width {
 			return 0
 		}
 		amp := in.Amplitude
@@ -60,14 +60,15 @@ func (g *inputGen) value(b, t, c int) float64 {
 	return 0
 }
 
-// pattern is the index of the pattern trial b sees at presentation p.
-func (g *inputGen) pattern(b int, p int64) int {
+// pattern is the index of the pattern trial b sees at presentation p
+// (a whole number ≥ 0; absurdly many presentations wrap around).
+func (g *inputGen) pattern(b int, p float64) int {
 	in := g.spec.Input
 	P := len(in.Patterns)
 	if in.Order != "random" {
-		return int(p % int64(P))
+		return int(math.Mod(p, float64(P)))
 	}
-	u := backend.HostUniform(g.spec.Seed, streamInputPatterns, b<<40|int(p))
+	u := backend.HostUniform(g.spec.Seed, streamInputPatterns, b<<40|int(math.Mod(p, 1<<40)))
 	return min(int(u*float64(P)), P-1)
 }
 

@@ -770,8 +770,8 @@ func TestPatternsInput(t *testing.T) {
 	s.Input.Order, s.Input.Width = "random", 0
 	counts := [2]int{}
 	for p := 0; p < 200; p++ {
-		counts[g.pattern(0, int64(p))]++
-		if g.pattern(1, int64(p)) != g.pattern(1, int64(p)) {
+		counts[g.pattern(0, float64(p))]++
+		if g.pattern(1, float64(p)) != g.pattern(1, float64(p)) {
 			t.Fatal("random order is not a function of trial and presentation")
 		}
 	}
@@ -841,5 +841,60 @@ func TestRecordOutputsOffKeepsRates(t *testing.T) {
 	d := Defaults()
 	if d.Record.Rates == d.Record.Outputs || d.Record.Rates == d.Record.States {
 		t.Errorf("the defaults share pointers")
+	}
+}
+
+// Absent synapses stay absent under learning, and growth makes some appear
+// with its weight; Dale's law signs hold for every learned weight.
+func TestPlasticSparsityGrowthAndDale(t *testing.T) {
+	base := plasticBase + "precision: f64\nstructure: {type: random_input, hidden_spar: 0.4}\nplasticity:\n  schedule: {every: 2}\n  record: {what: none}\n  recurrent:\n    dale: [1, 1, 1, 1, -1, -1]\n    rules: [{rule: hebbian, eta: 0.05, optimizer: adam}]\n"
+	run := func(extra string) (*Results[float64], *Network) {
+		s, err := ParseSpec("g.yaml", []byte(base+extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := backend.Lookup("reference")
+		r, err := Simulate[float64](context.Background(), s, b, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Weights != nil || r.FinalWeights[0] == nil {
+			t.Fatalf("what: none still recorded snapshots, or no final weights")
+		}
+		return r, BuildNetwork(s)
+	}
+	r, net := run("")
+	N := 6
+	absent, learned := 0, 0
+	for i := 0; i < N; i++ { // post
+		for j := 0; j < N; j++ { // pre
+			w := r.FinalWeights[0][i*N+j]
+			if net.Sparsity.Hidden[i*N+j] == 0 {
+				absent++
+				if w != 0 {
+					t.Fatalf("absent synapse (post %d, pre %d) became %v", i, j, w)
+				}
+				continue
+			}
+			if w != net.Hidden[i*N+j] {
+				learned++
+			}
+			if j < 4 && w < 0 || j >= 4 && w > 0 {
+				t.Fatalf("synapse (post %d, pre %d) = %v breaks Dale's law", i, j, w)
+			}
+		}
+	}
+	if absent == 0 || learned == 0 {
+		t.Fatalf("%d absent synapses, %d learned: the test needs both", absent, learned)
+	}
+	g, _ := run("    growth: {probability: 0.5, weight: 0.0625}\n")
+	grown := 0
+	for i := 0; i < N*N; i++ {
+		if net.Sparsity.Hidden[i] == 0 && g.FinalWeights[0][i] != 0 {
+			grown++
+		}
+	}
+	if grown == 0 {
+		t.Errorf("growth at probability 0.5 over 20 updates grew none of %d absent synapses", absent)
 	}
 }
