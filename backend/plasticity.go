@@ -257,8 +257,9 @@ func (s *Schedule) Updates(t int) bool {
 	return t > s.Warmup && (t-s.Warmup)%every == 0
 }
 
-// learning returns the populations that learn at step t.
-func (s *Schedule) learning(t int) uint64 {
+// Learning returns the populations that learn at step t, a bit per
+// population: those of the last phase started by t, or all without phases.
+func (s *Schedule) Learning(t int) uint64 {
 	if len(s.Phases) == 0 {
 		return ^uint64(0)
 	}

@@ -109,7 +109,7 @@ func (c *Connection[T]) SignOf(k, pre, j int) int8 {
 // presynaptic unit j and postsynaptic unit i of connection l at step t:
 // the rule's population block and the schedule's learning populations.
 func (pl *Plasticity[T]) Gates(l Layer, r *Rule[T], t int, pre, post []bool) {
-	learn := pl.Schedule.learning(t)
+	learn := pl.Schedule.Learning(t)
 	in := func(mask uint64, pop int) bool { return mask == 0 || mask&(1<<uint(pop)) != 0 }
 	for j := range pre {
 		ok := true

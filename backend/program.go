@@ -306,3 +306,24 @@ func CheckWeightChunk[T Float](p *Program[T], c *Chunk[T], done, n int) error {
 	}
 	return nil
 }
+
+// CheckAdvance checks the arguments of Run.Advance(n, in, out) for a run of
+// p that has done steps: n ≥ 0, the input chunk's length (nil is zero input)
+// and out's room for the recorded steps and weight snapshots. It returns
+// the number of recorded steps, Record.Recorded(done, n).
+func CheckAdvance[T Float](p *Program[T], done, n int, in []T, out *Chunk[T]) (int, error) {
+	if n < 0 {
+		return 0, fmt.Errorf("Advance(%d): negative step count", n)
+	}
+	if in != nil && len(in) != p.InputLen(n) {
+		return 0, fmt.Errorf("input chunk has %d values, want %d for %d steps", len(in), p.InputLen(n), n)
+	}
+	m := p.Record.Recorded(done, n)
+	if err := CheckChunk(p, out, m); err != nil {
+		return 0, err
+	}
+	if err := CheckWeightChunk(p, out, done, n); err != nil {
+		return 0, err
+	}
+	return m, nil
+}

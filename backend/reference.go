@@ -118,14 +118,8 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 	if run.err != nil {
 		return run.err
 	}
-	if in != nil && len(in) != p.InputLen(n) {
-		return fmt.Errorf("input chunk has %d values, want %d for %d steps", len(in), p.InputLen(n), n)
-	}
-	m := p.Record.Recorded(run.done, n)
-	if err := CheckChunk(p, out, m); err != nil {
-		return err
-	}
-	if err := CheckWeightChunk(p, out, run.done, n); err != nil {
+	m, err := CheckAdvance(p, run.done, n, in, out)
+	if err != nil {
 		return err
 	}
 	mw := p.WeightsRecorded(run.done, n)

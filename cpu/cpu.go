@@ -183,17 +183,10 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 		return backend.ErrClosed
 	case r.err != nil:
 		return r.err
-	case n < 0:
-		return fmt.Errorf("cpu: Advance(%d): negative step count", n)
-	case in != nil && len(in) != p.InputLen(n):
-		return fmt.Errorf("input chunk has %d values, want %d for %d steps", len(in), p.InputLen(n), n)
 	}
-	m := p.Record.Recorded(r.done, n)
-	if err := backend.CheckChunk(p, out, m); err != nil {
-		return err
-	}
-	if err := backend.CheckWeightChunk(p, out, r.done, n); err != nil {
-		return err
+	m, err := backend.CheckAdvance(p, r.done, n, in, out)
+	if err != nil {
+		return fmt.Errorf("cpu: %w", err)
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup

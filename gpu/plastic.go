@@ -321,21 +321,6 @@ func (pd *plasticDev[T]) release(c calls) {
 	}
 }
 
-// learning is the schedule's learning populations at step t (backend's
-// Schedule.learning).
-func learning(s *backend.Schedule, t int) uint64 {
-	if len(s.Phases) == 0 {
-		return ^uint64(0)
-	}
-	var m uint64
-	for _, ph := range s.Phases {
-		if ph.Start <= t {
-			m = ph.Learn
-		}
-	}
-	return m
-}
-
 // beginUpdate advances the Adam counters (backend.Step.Advance, on the
 // host, as every backend does) and uploads them.
 func (pd *plasticDev[T]) beginUpdate(c calls) error {
@@ -365,13 +350,6 @@ func (pd *plasticDev[T]) decodeWeight(p *backend.Program[T], key uint64, t int) 
 	if pd.pl.PerTrial {
 		trial = p.FirstTrial + m
 	}
-	v := math.NaN()
-	switch cls {
-	case 1:
-		v = math.Inf(1)
-	case 2:
-		v = math.Inf(-1)
-	}
 	return &backend.NonFiniteError{Instance: p.FirstInstance + k, Trial: trial, Step: t, Unit: int(post), Pre: int(pre),
-		Quantity: layer.String() + " weight", Value: v}
+		Quantity: layer.String() + " weight", Value: nonFiniteValue(cls)}
 }

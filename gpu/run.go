@@ -252,21 +252,12 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 		return backend.ErrClosed
 	case r.failed != nil:
 		return r.failed
-	case n < 0:
-		return fmt.Errorf("cuda: Advance(%d): negative step count", n)
-	case in != nil && len(in) != p.InputLen(n):
-		return fmt.Errorf("input chunk has %d values, want %d for %d steps", len(in), p.InputLen(n), n)
 	}
-	m := p.Record.Recorded(r.done, n)
-	if err := backend.CheckChunk(p, out, m); err != nil {
-		return err
+	m, err := backend.CheckAdvance(p, r.done, n, in, out)
+	if err != nil {
+		return fmt.Errorf("cuda: %w", err)
 	}
 	mw := p.WeightsRecorded(r.done, n)
-	if r.pd != nil {
-		if err := backend.CheckWeightChunk(p, out, r.done, n); err != nil {
-			return err
-		}
-	}
 	for s0, rec0, w0 := 0, 0, 0; s0 < n; {
 		ns := min(r.segSteps, n-s0)
 		ms := p.Record.Recorded(r.done, ns)
@@ -505,7 +496,7 @@ func (r *run[T]) plasticStep(c calls, pd *plasticDev[T], args []uint64, t, s int
 	upd := pl.Schedule.Updates(t)
 	args[7] = uint64(r.r[t&1])
 	args[28], args[29] = u(t), u(s)
-	args[32], args[33] = learning(&pl.Schedule, t), u(b2i(upd))
+	args[32], args[33] = pl.Schedule.Learning(t), u(b2i(upd))
 	args[36] = base
 	launch := func(phase, n int) error {
 		if n == 0 {
@@ -593,15 +584,20 @@ func (r *run[T]) decode(key uint64, t0 int) *backend.NonFiniteError {
 	rem /= 3
 	b := rem % uint64(p.Trials)
 	k := rem / uint64(p.Trials)
-	v := math.NaN()
-	switch cls {
-	case 1:
-		v = math.Inf(1)
-	case 2:
-		v = math.Inf(-1)
-	}
 	return &backend.NonFiniteError{
 		Instance: p.FirstInstance + int(k), Trial: p.FirstTrial + int(b), Step: t0 + int(s),
-		Unit: int(unit), Quantity: quantities[q], Value: v,
+		Unit: int(unit), Quantity: quantities[q], Value: nonFiniteValue(cls),
 	}
+}
+
+// nonFiniteValue is the value an error key's class stands for
+// (model.cuh: 0 NaN, 1 +Inf, 2 −Inf).
+func nonFiniteValue(cls uint64) float64 {
+	switch cls {
+	case 1:
+		return math.Inf(1)
+	case 2:
+		return math.Inf(-1)
+	}
+	return math.NaN()
 }

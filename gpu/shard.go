@@ -170,21 +170,12 @@ func (r *shardedRun[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 		return backend.ErrClosed
 	case r.failed != nil:
 		return r.failed
-	case n < 0:
-		return fmt.Errorf("cuda: Advance(%d): negative step count", n)
-	case in != nil && len(in) != p.InputLen(n):
-		return fmt.Errorf("input chunk has %d values, want %d for %d steps", len(in), p.InputLen(n), n)
 	}
-	m := p.Record.Recorded(r.done, n)
-	if err := backend.CheckChunk(p, out, m); err != nil {
-		return err
+	m, err := backend.CheckAdvance(p, r.done, n, in, out)
+	if err != nil {
+		return fmt.Errorf("cuda: %w", err)
 	}
 	mw := p.WeightsRecorded(r.done, n)
-	if p.Plasticity != nil {
-		if err := backend.CheckWeightChunk(p, out, r.done, n); err != nil {
-			return err
-		}
-	}
 	var first *backend.NonFiniteError
 	for i := range r.parts {
 		sp := &r.parts[i]

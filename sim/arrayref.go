@@ -104,7 +104,7 @@ func (r *ArrayRef) load(dir string) (*loadedArray, error) {
 	}
 	for i, v := range vals {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%s: value at index %v is %v; arrays must be finite", r.describe(path), unravel(i, a.Shape), v)
+			return nil, fmt.Errorf("%s: value at index %v is %v; arrays must be finite", r.describe(path), npz.Unravel(i, a.Shape), v)
 		}
 	}
 	r.arr = &loadedArray{path: path, values: vals, shape: append([]int{}, a.Shape...)}
@@ -129,17 +129,6 @@ func shapeIs(shape []int, want ...int) bool {
 		}
 	}
 	return true
-}
-
-func shapeStr(shape []int) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		parts[i] = fmt.Sprint(d)
-	}
-	if len(parts) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // PerUnit is a per-unit parameter (tau or alpha): one number for every unit,
@@ -228,11 +217,11 @@ func (p PerUnit) resolve(dir string, n int) ([]float64, error) {
 				}
 			}
 			if nonUnit > 1 {
-				return nil, fmt.Errorf("%s is shaped %s; want one value or one per unit, (%d,)", p.Array, shapeStr(a.shape), n)
+				return nil, fmt.Errorf("%s is shaped %s; want one value or one per unit, (%d,)", p.Array, npz.FormatShape(a.shape), n)
 			}
 			copy(out, a.values)
 		default:
-			return nil, fmt.Errorf("%s is shaped %s; want one value or one per unit, (%d,)", p.Array, shapeStr(a.shape), n)
+			return nil, fmt.Errorf("%s is shaped %s; want one value or one per unit, (%d,)", p.Array, npz.FormatShape(a.shape), n)
 		}
 	case p.Values != nil:
 		if len(p.Values) != n {

@@ -52,21 +52,10 @@ func loadFinite(path string) ([]float64, []int, error) {
 	}
 	for i, v := range vals {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, nil, fmt.Errorf("%s: value %d (index %v) is %v; inputs and states must be finite", path, i, unravel(i, a.Shape), v)
+			return nil, nil, fmt.Errorf("%s: value %d (index %v) is %v; inputs and states must be finite", path, i, npz.Unravel(i, a.Shape), v)
 		}
 	}
 	return vals, a.Shape, nil
-}
-
-func unravel(i int, shape []int) []int {
-	idx := make([]int, len(shape))
-	for d := len(shape) - 1; d >= 0; d-- {
-		if shape[d] > 0 {
-			idx[d] = i % shape[d]
-			i /= shape[d]
-		}
-	}
-	return idx
 }
 
 func fillInputArray[T interface{ float32 | float64 }](in *InputArray, t0, n int, dst []T) []T {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ratesim/ratesim/sim/npz"
 )
 
 // InitState is the initial state v₀ (r₀ = f(v₀)): zero, one value per unit
@@ -136,5 +138,5 @@ func fitInitState(name string, vals []float64, shape []int, trials, units int, b
 	case shapeIs(shape, trials, units):
 		return vals, nil
 	}
-	return nil, fmt.Errorf("%s: initial state shaped %s, want (%d, %d) (trials, units) or (%d,)", name, shapeStr(shape), trials, units, units)
+	return nil, fmt.Errorf("%s: initial state shaped %s, want (%d, %d) (trials, units) or (%d,)", name, npz.FormatShape(shape), trials, units, units)
 }

@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ratesim/ratesim/sim/masks"
+	"github.com/ratesim/ratesim/sim/npz"
 )
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
@@ -112,7 +113,7 @@ func (s *Spec) model(draw bool) (*model, error) {
 			return nil, bad(field, "%v", err)
 		}
 		if !shapeIs(a.shape, out, in) {
-			return nil, bad(field, "%s is shaped %s, want (%d, %d) (out, in) as nn4n stores the %s weight", li.Array, shapeStr(a.shape), out, in, layerNames[l])
+			return nil, bad(field, "%s is shaped %s, want (%d, %d) (out, in) as nn4n stores the %s weight", li.Array, npz.FormatShape(a.shape), out, in, layerNames[l])
 		}
 		*m.weights.at(l) = a.values
 		m.fromFile[l] = true
@@ -131,7 +132,7 @@ func (s *Spec) model(draw bool) (*model, error) {
 			return nil, bad(field, "%v", err)
 		}
 		if !shapeIs(a.shape, out) {
-			return nil, bad(field, "%s is shaped %s, want (%d,)", li.Array, shapeStr(a.shape), out)
+			return nil, bad(field, "%s is shaped %s, want (%d,)", li.Array, npz.FormatShape(a.shape), out)
 		}
 		*m.biases.at(l) = a.values
 	}
@@ -153,7 +154,7 @@ func (s *Spec) model(draw bool) (*model, error) {
 				return nil, bad(field, "%v", err)
 			}
 			if !shapeIs(a.shape, in, out) {
-				return nil, bad(field, "%s is shaped %s, want (%d, %d): masks are (pre, post) as nn4n takes them, the transpose of the weight", ref, shapeStr(a.shape), in, out)
+				return nil, bad(field, "%s is shaped %s, want (%d, %d): masks are (pre, post) as nn4n takes them, the transpose of the weight", ref, npz.FormatShape(a.shape), in, out)
 			}
 			t := masks.Transpose(a.values, in, out)
 			for i, v := range t {

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/npz"
 )
 
 // PlasticitySpec is the spec's `plasticity:` section: which connections
@@ -653,7 +654,7 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 					return nil, bad(field, "%v", err)
 				}
 				if !shapeIs(a.shape, pre, post) {
-					return nil, bad(field, "%s is shaped %s, want (%d, %d) (pre, post) as nn4n's masks", v.Array, shapeStr(a.shape), pre, post)
+					return nil, bad(field, "%s is shaped %s, want (%d, %d) (pre, post) as nn4n's masks", v.Array, npz.FormatShape(a.shape), pre, post)
 				}
 				copy(out, a.values)
 			case v.Mask:

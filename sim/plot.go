@@ -55,28 +55,36 @@ func PlotRates[T backend.Float](rates []T, outputs []T, steps, units, outs int) 
 		for _, y := range outputs[:steps*outs] {
 			lo, hi = math.Min(lo, float64(y)), math.Max(hi, float64(y))
 		}
-		if hi == lo {
-			hi, lo = hi+1, lo-1
-		}
-		palette := []color.RGBA{{0, 0, 0, 255}, {230, 120, 0, 255}, {0, 140, 60, 255}, {120, 0, 160, 255}}
-		for o := 0; o < outs; o++ {
-			prev := -1
-			for x := 0; x < w; x++ {
-				t := x * steps / w
-				y := top + int(float64(traceH-1)*(hi-float64(outputs[t*outs+o]))/(hi-lo))
-				if prev < 0 {
-					prev = y
-				}
-				for yy := min(prev, y); yy <= max(prev, y); yy++ {
-					img.Set(x, yy, palette[o%len(palette)])
-				}
-				prev = y
-			}
-		}
+		drawTraces(img, top, traceH, w, outs, lo, hi, func(o, x int) float64 { return float64(outputs[x*steps/w*outs+o]) })
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// tracePalette colours line traces in turn.
+var tracePalette = []color.RGBA{{0, 0, 0, 255}, {230, 120, 0, 255}, {0, 140, 60, 255}, {120, 0, 160, 255}, {0, 90, 200, 255}, {200, 0, 60, 255}}
+
+// drawTraces draws n line traces across width pixels of img, in the band of
+// height pixels from top: trace q has value at(q, x) at pixel x, scaled so
+// that hi is the band's top and lo its bottom (widened by 1 when flat).
+func drawTraces(img *image.RGBA, top, height, width, n int, lo, hi float64, at func(q, x int) float64) {
+	if hi == lo {
+		hi, lo = hi+1, lo-1
+	}
+	for q := 0; q < n; q++ {
+		prev := -1
+		for x := 0; x < width; x++ {
+			y := top + int(float64(height-1)*(hi-at(q, x))/(hi-lo))
+			if prev < 0 {
+				prev = y
+			}
+			for yy := min(prev, y); yy <= max(prev, y); yy++ {
+				img.Set(x, yy, tracePalette[q%len(tracePalette)])
+			}
+			prev = y
+		}
+	}
 }

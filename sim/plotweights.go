@@ -94,24 +94,7 @@ func plotWeights[T backend.Float](w *weightRec[T]) []byte {
 				lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
 			}
 		}
-		if hi == lo {
-			hi, lo = hi+1, lo-1
-		}
-		palette := []color.RGBA{{0, 0, 0, 255}, {230, 120, 0, 255}, {0, 140, 60, 255}, {120, 0, 160, 255}, {0, 90, 200, 255}, {200, 0, 60, 255}}
-		for q := 0; q < traces; q++ {
-			prev := -1
-			for x := 0; x < wide; x++ {
-				s := x * S / wide
-				y := top + int(float64(traceH-1)*(hi-float64(snap(s)[q]))/(hi-lo))
-				if prev < 0 {
-					prev = y
-				}
-				for yy := min(prev, y); yy <= max(prev, y); yy++ {
-					img.Set(x, yy, palette[q%len(palette)])
-				}
-				prev = y
-			}
-		}
+		drawTraces(img, top, traceH, wide, traces, lo, hi, func(q, x int) float64 { return float64(snap(x * S / wide)[q]) })
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {

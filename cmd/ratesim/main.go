@@ -10,13 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/ratesim/ratesim/backend"
 	_ "github.com/ratesim/ratesim/cpu"
 	_ "github.com/ratesim/ratesim/gpu"
 	"github.com/ratesim/ratesim/sim"
+	"github.com/ratesim/ratesim/sim/npz"
 )
 
 const usage = `ratesim — rate-network simulation on CPU and GPU, with the same bits on both
@@ -211,7 +211,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, name := range []string{"rates", "outputs", "states", "final_state", "final_rates", "time", "units",
 		"weights", "weights_time", "final_weights_recurrent", "final_weights_input", "final_weights_readout"} {
 		if shape, ok := sum.Arrays[name]; ok {
-			fmt.Fprintf(stdout, "  %-12s %v\n", name, shapeString(shape))
+			fmt.Fprintf(stdout, "  %-12s %v\n", name, npz.FormatShape(shape))
 		}
 	}
 	fmt.Fprintf(stdout, "meta:    %s\n", sum.MetaFile)
@@ -223,17 +223,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "in Python: d = numpy.load(%q); d[\"rates\"]  # (trials, steps, units)\n", sum.ResultFile)
 	return nil
-}
-
-func shapeString(shape []int) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		parts[i] = fmt.Sprint(d)
-	}
-	if len(parts) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 func cmdValidate(args []string, stdout io.Writer) error {

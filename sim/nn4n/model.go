@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/npz"
 )
 
 // nn4n's state-dict keys.
@@ -329,21 +330,10 @@ func assemble(file, format string, sd map[string]*array, kw *kwargs, ov Override
 func finite(file string, a *array) error {
 	for i, v := range a.vals {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return &Error{File: file, Where: a.source, Reason: fmt.Sprintf("value at index %v is %v; weights must be finite", unravel(i, a.shape), v)}
+			return &Error{File: file, Where: a.source, Reason: fmt.Sprintf("value at index %v is %v; weights must be finite", npz.Unravel(i, a.shape), v)}
 		}
 	}
 	return nil
-}
-
-func unravel(i int, shape []int) []int {
-	idx := make([]int, len(shape))
-	for d := len(shape) - 1; d >= 0; d-- {
-		if shape[d] > 0 {
-			idx[d] = i % shape[d]
-			i /= shape[d]
-		}
-	}
-	return idx
 }
 
 func sortedKeys[V any](m map[string]V) []string {
