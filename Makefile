@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build run test vet fmt-check test-fma test-cuda kernels kernels-check cuda gpu-binaries gpu-run-cmd cuda-toolkit bench bench-deps bench-go clean
+.PHONY: all build run test vet fmt-check tidy-check test-fma test-cuda kernels kernels-check cuda gpu-binaries gpu-run-cmd cuda-toolkit bench bench-deps bench-go clean
 
 all: build
 
@@ -17,13 +17,17 @@ run: build
 # vet, formatting, the whole test suite (conformance suite included), and the
 # conformance suite again built for FMA-capable x86 (GOAMD64=v3), where the Go
 # compiler is allowed to fuse x*y+z: the exact path must not change.
-test: vet fmt-check
+test: vet fmt-check tidy-check
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-fma
 	$(MAKE) --no-print-directory test-cuda
 
 vet:
 	$(GO) vet ./...
+
+# go.mod and go.sum must be what `go mod tidy` makes of the imports.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go mod tidy would change go.mod/go.sum (diff above); run go mod tidy" >&2; exit 1; }
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

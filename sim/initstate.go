@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/sim/npz"
 )

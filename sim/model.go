@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/sim/masks"
 	"github.com/ratesim/ratesim/sim/npz"

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/masks"
