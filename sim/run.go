@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/network"
+	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/spec"
+	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
 // Options are the run-time choices that are not part of the model.
@@ -27,7 +31,7 @@ type Options struct {
 	SpecFile string
 	// Input, when set, replaces the spec's input generator; its (B, T)
 	// must equal the spec's trials and steps (see ApplyInput).
-	Input *InputArray
+	Input *stimulus.InputArray
 	// InitState, when set, is v₀ for every trial, B × N, replacing the spec's.
 	InitState []float64
 	// InitStateFile is recorded in meta.json.
@@ -46,12 +50,12 @@ func (o Options) InputFile() string {
 
 // ApplyInput makes s agree with an input file: trials and steps are taken
 // from its shape, and its input count must match dims[0].
-func ApplyInput(s *Spec, in *InputArray) error {
+func ApplyInput(s *spec.Spec, in *stimulus.InputArray) error {
 	if in.Inputs != s.Dims[0] {
-		return &SpecError{Field: "dims", Reason: fmt.Sprintf("the network has %d inputs but %s has %d per step", s.Dims[0], in.File, in.Inputs)}
+		return &spec.Error{Field: "dims", Reason: fmt.Sprintf("the network has %d inputs but %s has %d per step", s.Dims[0], in.File, in.Inputs)}
 	}
 	s.Trials, s.Steps = in.Trials, in.Steps
-	s.Input = InputSpec{Type: "none"}
+	s.Input = spec.Stimulus{Type: "none"}
 	return nil
 }
 
@@ -75,7 +79,7 @@ type Summary struct {
 // Run runs spec s on the backend it names and writes DIR/result.npz and
 // DIR/meta.json. On error or cancellation nothing that looks like a
 // complete result is left behind.
-func Run(ctx context.Context, s *Spec, opt Options) (*Summary, error) {
+func Run(ctx context.Context, s *spec.Spec, opt Options) (*Summary, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -96,9 +100,8 @@ const DefaultMaxMemory = 1_000_000_000
 
 // testHooks let tests interrupt a run and inject failing files.
 type testHooks struct {
-	afterChunk func(done int)                            // after each chunk, with the steps done
-	spill      func(dir, name string) (spillFile, error) // creates spill files
-	wrapArray  func(name string, w io.Writer) io.Writer  // wraps result.npz's array writers
+	afterChunk func(done int) // after each chunk, with the steps done
+	output     output.Hooks   // spill files and result.npz's array writers
 }
 
 func (o Options) maxMemory() int64 {
@@ -123,87 +126,39 @@ type Results[T backend.Float] struct {
 	// per-trial weights.
 	Weights      []T
 	WeightsTime  []float64
-	WeightLayout []WeightSegment
+	WeightLayout []output.WeightSegment
 	FinalWeights [3][]T
-}
-
-// recording is a run's recordings, held in memory or streamed to disk.
-type recording[T backend.Float] struct {
-	plan                   *recordPlan
-	rates, states, outputs *recArray[T] // nil when not recorded
-	finalState, finalRates []T
-	time                   []float64
-	streamed               bool
-	weights                *weightRec[T] // nil when the weights are static
-}
-
-func (r *recording[T]) arrays() []*recArray[T] {
-	var as []*recArray[T]
-	for _, a := range []*recArray[T]{r.rates, r.outputs, r.states} {
-		if a != nil {
-			as = append(as, a)
-		}
-	}
-	return as
-}
-
-// close releases the spill files, if any.
-func (r *recording[T]) close() {
-	for _, a := range r.arrays() {
-		a.close()
-	}
-}
-
-// recordBytes is the size of the recordings plan p makes for precision T.
-func recordBytes[T backend.Float](p *recordPlan) int64 {
-	per := 0
-	if p.Rates {
-		per += len(p.Units)
-	}
-	if p.States {
-		per += len(p.Units)
-	}
-	per += p.O
-	return int64(p.B) * int64(p.M) * int64(per) * int64(elemSize[T]())
 }
 
 // Simulate runs s on b and returns the recordings in memory without writing
 // anything. Recordings larger than opt.MaxMemory are refused; Run streams
 // them to disk instead.
-func Simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, opt Options) (*Results[T], error) {
-	plan, err := s.Record.plan(s)
+func Simulate[T backend.Float](ctx context.Context, s *spec.Spec, b backend.Backend, opt Options) (*Results[T], error) {
+	plan, err := s.Record.Plan(s)
 	if err != nil {
 		return nil, err
 	}
-	if size := recordBytes[T](plan); size > opt.maxMemory() {
-		return nil, &SpecError{Field: "record", Reason: fmt.Sprintf("the recordings would take %.3g GB, over the in-memory limit of %.3g GB; record less (record.every, record.window, record.units) or use Run, which streams them to disk",
+	if size := output.RecordBytes[T](plan); size > opt.maxMemory() {
+		return nil, &spec.Error{Field: "record", Reason: fmt.Sprintf("the recordings would take %.3g GB, over the in-memory limit of %.3g GB; record less (record.every, record.window, record.units) or use Run, which streams them to disk",
 			float64(size)/1e9, float64(opt.maxMemory())/1e9)}
 	}
 	rec, err := simulate[T](ctx, s, b, opt, "")
 	if err != nil {
 		return nil, err
 	}
-	res := &Results[T]{FinalState: rec.finalState, FinalRates: rec.finalRates, Time: rec.time,
+	res := &Results[T]{FinalState: rec.FinalState, FinalRates: rec.FinalRates, Time: rec.Time,
 		Units: plan.Units, Recorded: plan.M}
-	if w := rec.weights; w != nil {
-		res.Weights, res.WeightsTime, res.WeightLayout, res.FinalWeights = w.snapshots, w.times, w.segs, w.final
+	if w := rec.Weights; w != nil {
+		res.Weights, res.WeightsTime, res.WeightLayout, res.FinalWeights = w.Snapshots()
 	}
-	if rec.rates != nil {
-		res.Rates = rec.rates.mem
-	}
-	if rec.states != nil {
-		res.States = rec.states.mem
-	}
-	if rec.outputs != nil {
-		res.Outputs = rec.outputs.mem
-	}
+	res.Rates, res.States, res.Outputs = rec.InMemory()
 	return res, nil
 }
 
 // simulate runs s on b. With spillDir set the recordings stream to
 // temporary files there, otherwise they are held in memory. The caller
 // closes the result.
-func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, opt Options, spillDir string) (_ *recording[T], err error) {
+func simulate[T backend.Float](ctx context.Context, s *spec.Spec, b backend.Backend, opt Options, spillDir string) (_ *output.Recording[T], err error) {
 	if in := opt.Input; in != nil && (in.Trials != s.Trials || in.Steps != s.Steps || in.Inputs != s.Dims[0]) {
 		return nil, fmt.Errorf("%s is shaped (%d, %d, %d) but the run has %d trials, %d steps and %d inputs",
 			in.File, in.Trials, in.Steps, in.Inputs, s.Trials, s.Steps, s.Dims[0])
@@ -211,13 +166,13 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 	if opt.InitState != nil && len(opt.InitState) != s.Trials*s.Dims[1] {
 		return nil, fmt.Errorf("initial state has %d values, want %d trials × %d units", len(opt.InitState), s.Trials, s.Dims[1])
 	}
-	plan, err := s.Record.plan(s)
+	plan, err := s.Record.Plan(s)
 	if err != nil {
 		return nil, err
 	}
-	net := BuildNetwork(s)
-	brec := plan.backendRecord()
-	p := Program[T](net, s.Trials, s.Seed, brec)
+	net := network.Build(s)
+	brec := plan.BackendRecord()
+	p := network.Program[T](net, s.Trials, s.Seed, brec)
 	if opt.InitState != nil {
 		p.Init = make([]T, len(opt.InitState))
 		for i, v := range opt.InitState {
@@ -225,53 +180,29 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 		}
 	}
 	B, N, O, steps := s.Trials, net.N, net.O, s.Steps
-	rec := &recording[T]{plan: plan, time: plan.times(s.Dt), streamed: spillDir != ""}
+	var weights *output.Weights[T]
 	if s.Plasticity != nil {
-		pl, err := s.plasticPlan(net)
+		pl, err := s.PlasticityPlan(&spec.Masks{Sparsity: net.Sparsity, EI: net.EI, Plasticity: net.Plasticity})
 		if err != nil {
 			return nil, err
 		}
-		p.Plasticity = toBackend[T](pl)
-		rec.weights = newWeightRec(pl, p, steps, s.Dt)
-		if size := rec.weights.bytes(); size > opt.maxMemory() {
-			return nil, &SpecError{Field: "plasticity.record", Reason: fmt.Sprintf("the weight snapshots would take %.3g GB, over the in-memory limit of %.3g GB (snapshots are held in memory); record fewer (plasticity.record.every, what: block_means or synapses)",
+		p.Plasticity = network.Plasticity[T](pl)
+		weights = output.NewWeights(pl, p, steps, s.Dt)
+		if size := weights.Bytes(); size > opt.maxMemory() {
+			return nil, &spec.Error{Field: "plasticity.record", Reason: fmt.Sprintf("the weight snapshots would take %.3g GB, over the in-memory limit of %.3g GB (snapshots are held in memory); record fewer (plasticity.record.every, what: block_means or synapses)",
 				float64(size)/1e9, float64(opt.maxMemory())/1e9)}
 		}
 	}
+	rec, err := output.NewRecording[T](plan, s.Dt, spillDir, opt.hooks.output)
+	if err != nil {
+		return nil, err
+	}
+	rec.Weights = weights
 	defer func() {
 		if err != nil {
-			rec.close()
+			rec.Close()
 		}
 	}()
-	newArray := func(on bool, name string) (*recArray[T], error) {
-		if !on {
-			return nil, nil
-		}
-		a := &recArray[T]{name: name, B: B, M: plan.M, width: plan.width(name)}
-		if spillDir == "" {
-			a.mem = make([]T, B*plan.M*a.width)
-			return a, nil
-		}
-		create := createSpill
-		if opt.hooks.spill != nil {
-			create = opt.hooks.spill
-		}
-		f, err := create(spillDir, name)
-		if err != nil {
-			return nil, fmt.Errorf("cannot stream %s to %s: %w", name, spillDir, err)
-		}
-		a.file = f
-		return a, nil
-	}
-	if rec.rates, err = newArray(plan.Rates, "rates"); err != nil {
-		return nil, err
-	}
-	if rec.states, err = newArray(plan.States, "states"); err != nil {
-		return nil, err
-	}
-	if rec.outputs, err = newArray(plan.Outputs, "outputs"); err != nil {
-		return nil, err
-	}
 
 	run, err := backend.Start(b, p)
 	if err != nil {
@@ -284,22 +215,20 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 	if chunk <= 0 {
 		perStep := int64(B) * int64(2*N+O+net.I) * int64(elemSize[T]())
 		chunk = int(max(1, min(int64(steps), (32<<20)/max(perStep, 1))))
-		if w := rec.weights; w != nil && w.snaps > 0 {
+		if perSnap := weights.SnapshotBytes(); perSnap > 0 {
 			// Weight snapshots of one chunk: also about 32 MB at most.
-			perSnap := int64(w.mats) * int64(w.width) * int64(elemSize[T]())
-			chunk = min(chunk, p.Plasticity.Record.Stride*int(max(1, (32<<20)/max(perSnap, 1))))
+			chunk = min(chunk, p.Plasticity.Record.Stride*int(max(1, (32<<20)/perSnap)))
 		}
 	}
-	gen := newInputGen(s)
+	gen := stimulus.NewGenerator(s)
 	inBuf := make([]T, B*chunk*net.I)
 	full := backend.NewChunk(p, brec.Recorded(0, chunk)+1)
-	U := len(plan.Units)
 	var pick []T
 	if !plan.All {
-		pick = make([]T, (brec.Recorded(0, chunk)+1)*U)
+		pick = make([]T, (brec.Recorded(0, chunk)+1)*len(plan.Units))
 	}
-	prog := newProgress(opt.Progress, "", int64(steps), "steps")
-	defer prog.finish()
+	prog := output.NewProgress(opt.Progress, "", int64(steps), "steps")
+	defer prog.Finish()
 	for t0 := 0; t0 < steps; {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("run interrupted at step %d of %d: %w", t0, steps, err)
@@ -316,12 +245,12 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 		if full.Outputs != nil {
 			c.Outputs = full.Outputs[:B*m*O]
 		}
-		if rec.weights != nil {
-			c.Weights = rec.weights.chunk(t0, n)
+		if weights != nil {
+			c.Weights = weights.Chunk(t0, n)
 		}
-		in := fillInput(gen, t0, n, inBuf)
+		in := stimulus.Fill(gen, t0, n, inBuf)
 		if opt.Input != nil {
-			in = fillInputArray(opt.Input, t0, n, inBuf)
+			in = stimulus.FillArray(opt.Input, t0, n, inBuf)
 		}
 		if err := run.Advance(n, in, c); err != nil {
 			var nf *backend.NonFiniteError
@@ -330,64 +259,41 @@ func simulate[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 			}
 			return nil, fmt.Errorf("backend %s at step %d: %w", b.Name(), t0, err)
 		}
-		if rec.weights != nil {
-			rec.weights.put(t0, n, c.Weights)
+		if weights != nil {
+			weights.Put(t0, n, c.Weights)
 		}
-		j0, j1, m0 := plan.keep(t0, n)
-		for bi := 0; bi < B && j1 > j0; bi++ {
-			for _, x := range []struct {
-				a   *recArray[T]
-				src []T
-				w   int
-				sel bool
-			}{{rec.rates, c.Rates, N, !plan.All}, {rec.states, c.States, N, !plan.All}, {rec.outputs, c.Outputs, O, false}} {
-				if x.a == nil {
-					continue
-				}
-				rows := x.src[(bi*m+j0)*x.w : (bi*m+j1)*x.w]
-				if x.sel {
-					rows = selectUnits(pick[:(j1-j0)*U], rows, N, plan.Units)
-				}
-				if err := x.a.put(bi, m0, rows); err != nil {
-					return nil, err
-				}
-			}
+		if err := rec.Put(t0, n, m, N, O, c, pick); err != nil {
+			return nil, err
 		}
 		t0 += n
-		prog.update(int64(t0))
+		prog.Update(int64(t0))
 		if opt.hooks.afterChunk != nil {
 			opt.hooks.afterChunk(t0)
 		}
 	}
-	rec.finalState, rec.finalRates = make([]T, B*N), make([]T, B*N)
-	if err := run.State(rec.finalState, rec.finalRates); err != nil {
+	rec.FinalState, rec.FinalRates = make([]T, B*N), make([]T, B*N)
+	if err := run.State(rec.FinalState, rec.FinalRates); err != nil {
 		return nil, err
 	}
-	if rec.weights != nil {
-		if err := rec.weights.finish(run); err != nil {
+	if weights != nil {
+		if err := weights.Finish(run); err != nil {
 			return nil, err
 		}
 	}
 	return rec, nil
 }
 
-// selectUnits gathers the given units of each row of rows (N values a row)
-// into dst and returns it.
-func selectUnits[T backend.Float](dst, rows []T, N int, units []int) []T {
-	k := 0
-	for r := 0; r+N <= len(rows); r += N {
-		row := rows[r : r+N]
-		for _, u := range units {
-			dst[k] = row[u]
-			k++
-		}
+func elemSize[T backend.Float]() int {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return 4
 	}
-	return dst[:k]
+	return 8
 }
 
-func runTyped[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, opt Options) (sum *Summary, err error) {
+func runTyped[T backend.Float](ctx context.Context, s *spec.Spec, b backend.Backend, opt Options) (sum *Summary, err error) {
 	start := time.Now()
-	plan, err := s.Record.plan(s)
+	plan, err := s.Record.Plan(s)
 	if err != nil {
 		return nil, err
 	}
@@ -408,14 +314,14 @@ func runTyped[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 		return nil, fmt.Errorf("cannot create output directory %s: %w", opt.Out, err)
 	}
 	spill := ""
-	if recordBytes[T](plan) > opt.maxMemory() {
+	if output.RecordBytes[T](plan) > opt.maxMemory() {
 		spill = opt.Out
 	}
 	res, err := simulate[T](ctx, s, b, opt, spill)
 	if err != nil {
 		return nil, err
 	}
-	defer res.close()
+	defer res.Close()
 	wall := time.Since(start)
 	done := &Summary{
 		Dir: opt.Out, Backend: b.Name(), Precision: s.Precision,
@@ -425,8 +331,14 @@ func runTyped[T backend.Float](ctx context.Context, s *Spec, b backend.Backend, 
 	if devs, err := b.Devices(); err == nil && len(devs) > 0 {
 		done.Device = devs[0].Name
 	}
-	if err := writeResults(ctx, s, res, done, opt); err != nil {
+	files, err := output.Write(ctx, opt.Out, s, res, output.RunInfo{
+		Version: FullVersion(), SpecFile: opt.SpecFile, InputFile: opt.InputFile(), InitStateFile: opt.InitStateFile,
+		Backend: done.Backend, Device: done.Device, Wall: wall, StepsPerSecond: done.StepsPerSecond,
+	}, opt.Progress, opt.hooks.output)
+	if err != nil {
 		return nil, err
 	}
+	done.ResultFile, done.MetaFile, done.PlotFile, done.WeightsPlotFile = files.Result, files.Meta, files.Plot, files.WeightsPlot
+	done.Arrays, done.Streamed = files.Arrays, res.Streamed
 	return done, nil
 }

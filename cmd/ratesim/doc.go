@@ -7,6 +7,6 @@
 //	ratesim examples             list or print the built-in example specs
 //	ratesim version
 //
-// It is thin: flags become a sim.Spec and sim.Options; the work is in sim.
+// It is thin: flags become a spec.Spec and sim.Options; the work is in sim.
 // Backends are linked in by importing them for their side effect.
 package main

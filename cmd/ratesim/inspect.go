@@ -11,9 +11,10 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/ratesim/ratesim/sim"
-	"github.com/ratesim/ratesim/sim/masks"
+	"github.com/ratesim/ratesim/sim/connect"
+	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
 // maxEigenUnits bounds the hidden size whose spectral radius inspect
@@ -28,26 +29,26 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var spec *sim.Spec
+	var sp *spec.Spec
 	var source string
 	switch {
 	case len(pos) == 1 && *example == "":
 		source = pos[0]
-		spec, err = sim.LoadSpec(source)
+		sp, err = spec.Load(source)
 	case len(pos) == 0 && *example != "":
 		source = "example " + *example
-		spec, err = sim.LoadExample(*example)
+		sp, err = spec.LoadExample(*example)
 	default:
 		return usageError{fmt.Errorf("expected one SPEC file (or --example NAME), got %v", pos)}
 	}
 	if err != nil {
 		return err
 	}
-	net, err := sim.NewNetwork(spec)
+	net, err := network.New(sp)
 	if err != nil {
 		return err
 	}
-	rep := inspectNetwork(spec, net)
+	rep := inspectNetwork(sp, net)
 	rep.print(stdout, source)
 	if *masksDir != "" {
 		files, err := writeMasks(*masksDir, net)
@@ -66,8 +67,8 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 
 // report is what inspect prints about a built network.
 type report struct {
-	spec      *sim.Spec
-	areas     []masks.Area
+	spec      *spec.Spec
+	areas     []connect.Area
 	structure string
 	// Per hidden unit as presynaptic unit: +1 excitatory, −1 inhibitory,
 	// 0 mixed signs in its E/I column; nil without an E/I mask.
@@ -85,7 +86,7 @@ type report struct {
 	signedByEntrySign bool // sums split by the weights' own sign (no E/I mask)
 }
 
-func inspectNetwork(s *sim.Spec, net *sim.Network) *report {
+func inspectNetwork(s *spec.Spec, net *network.Network) *report {
 	N := net.N
 	r := &report{spec: s, areas: net.Areas, structure: "none (every unit in one area)"}
 	if s.Structure != nil {
@@ -96,7 +97,7 @@ func inspectNetwork(s *sim.Spec, net *sim.Network) *report {
 		for i := range all {
 			all[i] = i
 		}
-		r.areas = []masks.Area{{Name: "all", Units: all}}
+		r.areas = []connect.Area{{Name: "all", Units: all}}
 	}
 	if ei := net.EI.Hidden; ei != nil {
 		r.unitSign = make([]int, N)
@@ -278,7 +279,7 @@ func unitRange(u []int) string {
 // (KIND sparsity, ei, plasticity), float64, in nn4n's (pre, post)
 // orientation — the form the spec's *_masks keys and nn4n take. Each file
 // is written atomically.
-func writeMasks(dir string, net *sim.Network) ([]string, error) {
+func writeMasks(dir string, net *network.Network) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
 	}
@@ -286,7 +287,7 @@ func writeMasks(dir string, net *sim.Network) ([]string, error) {
 	var files []string
 	for _, kind := range []struct {
 		name string
-		l    sim.Layers
+		l    spec.Layers
 	}{{"sparsity", net.Sparsity}, {"ei", net.EI}, {"plasticity", net.Plasticity}} {
 		for k, m := range [3][]float64{kind.l.Input, kind.l.Hidden, kind.l.Readout} {
 			if m == nil {
@@ -294,7 +295,7 @@ func writeMasks(dir string, net *sim.Network) ([]string, error) {
 			}
 			out, in := shapes[k][0], shapes[k][1]
 			path := filepath.Join(dir, fmt.Sprintf("%s_%s.npy", kind.name, []string{"input", "hidden", "readout"}[k]))
-			if err := npz.WriteNPY(path, npz.Float64, []int{in, out}, masks.Transpose(m, out, in)); err != nil {
+			if err := npz.WriteNPY(path, npz.Float64, []int{in, out}, connect.Transpose(m, out, in)); err != nil {
 				return files, err
 			}
 			files = append(files, path)

@@ -10,8 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ratesim/ratesim/sim"
+	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
 func TestInspectExampleWritesMasks(t *testing.T) {
@@ -27,11 +28,11 @@ func TestInspectExampleWritesMasks(t *testing.T) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
 	}
-	spec, err := sim.LoadExample("multiarea_ei")
+	spec, err := spec.LoadExample("multiarea_ei")
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := sim.NewNetwork(spec)
+	net, err := network.New(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +65,11 @@ self_connections: false
 sparsity_masks: {input: {file: sparsity_input.npy}, hidden: {file: sparsity_hidden.npy}, readout: {file: sparsity_readout.npy}}
 ei_masks: {hidden: {file: ei_hidden.npy}, readout: {file: ei_readout.npy}}
 `), 0o644)
-	again, err := sim.LoadSpec(filepath.Join(dir, "w.yaml"))
+	again, err := spec.Load(filepath.Join(dir, "w.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	net2, err := sim.NewNetwork(again)
+	net2, err := network.New(again)
 	if err != nil {
 		t.Fatal(err)
 	}

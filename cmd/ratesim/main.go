@@ -17,6 +17,9 @@ import (
 	_ "github.com/ratesim/ratesim/gpu"
 	"github.com/ratesim/ratesim/sim"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/spec"
+	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
 const usage = `ratesim — rate-network simulation on CPU and GPU, with the same bits on both
@@ -125,7 +128,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	precision := fs.String("precision", "", "f32 or f64; overrides the spec")
 	trials := fs.Int("trials", 0, "number of trials; overrides the spec when > 0")
 	steps := fs.Int("steps", 0, "number of steps; overrides the spec when > 0")
-	example := fs.String("example", sim.DefaultExample, "built-in example to run when no SPEC is given")
+	example := fs.String("example", spec.DefaultExample, "built-in example to run when no SPEC is given")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	maxMem := fs.Float64("max-memory", float64(sim.DefaultMaxMemory)/1e9, "GB of recordings held in memory; larger recordings stream to disk in the output directory")
 	inputFile := fs.String("input", "", "input array X.npy shaped (trials, steps, inputs), batch-first as nn4n; sets trials and steps")
@@ -137,14 +140,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) > 1 {
 		return usageError{fmt.Errorf("expected one SPEC file, got %d arguments: %v", len(pos), pos)}
 	}
-	var spec *sim.Spec
+	var sp *spec.Spec
 	source := ""
 	if len(pos) == 1 {
 		source = pos[0]
-		spec, err = sim.LoadSpec(source)
+		sp, err = spec.Load(source)
 	} else {
 		source = "built-in example " + *example
-		spec, err = sim.LoadExample(*example)
+		sp, err = spec.LoadExample(*example)
 	}
 	if err != nil {
 		return err
@@ -152,53 +155,53 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if set["backend"] {
-		spec.Backend = *backendName
+		sp.Backend = *backendName
 	}
 	if set["seed"] {
-		spec.Seed = *seed
+		sp.Seed = *seed
 	}
 	if set["precision"] {
-		spec.Precision = *precision
+		sp.Precision = *precision
 	}
 	if *trials > 0 {
-		spec.Trials = *trials
+		sp.Trials = *trials
 	}
 	if *steps > 0 {
-		spec.Steps = *steps
+		sp.Steps = *steps
 	}
-	var input *sim.InputArray
+	var input *stimulus.InputArray
 	if *inputFile != "" {
-		if input, err = sim.LoadInput(*inputFile); err != nil {
+		if input, err = stimulus.LoadInput(*inputFile); err != nil {
 			return err
 		}
-		if err := sim.ApplyInput(spec, input); err != nil {
+		if err := sim.ApplyInput(sp, input); err != nil {
 			return err
 		}
 	}
-	if err := spec.Validate(); err != nil {
+	if err := sp.Validate(); err != nil {
 		return fmt.Errorf("after applying flags: %w", err)
 	}
 	var init []float64
 	if *initFile != "" {
-		if init, err = sim.LoadInitState(*initFile, spec.Trials, spec.Dims[1]); err != nil {
+		if init, err = spec.LoadInitState(*initFile, sp.Trials, sp.Dims[1]); err != nil {
 			return err
 		}
 	}
 	dir := *out
 	if dir == "" {
-		dir = filepath.Join("ratesim-out", spec.Name)
+		dir = filepath.Join("ratesim-out", sp.Name)
 	}
 	if !(*maxMem > 0) {
 		return usageError{fmt.Errorf("--max-memory must be > 0 GB, got %v", *maxMem)}
 	}
 	opt := sim.Options{Out: dir, SpecFile: source, Input: input, InitState: init, InitStateFile: *initFile,
 		MaxMemory: int64(math.Min(*maxMem*1e9, math.MaxInt64/2))}
-	if f, ok := stderr.(*os.File); ok && !*quiet && sim.IsTerminal(f) {
+	if f, ok := stderr.(*os.File); ok && !*quiet && output.IsTerminal(f) {
 		opt.Progress = stderr
 	}
 	fmt.Fprintf(stderr, "ratesim: running %s: %d units, %d trials × %d steps, %s, backend %s\n",
-		source, spec.Dims[1], spec.Trials, spec.Steps, spec.Precision, spec.Backend)
-	sum, err := sim.Run(ctx, spec, opt)
+		source, sp.Dims[1], sp.Trials, sp.Steps, sp.Precision, sp.Backend)
+	sum, err := sim.Run(ctx, sp, opt)
 	if err != nil {
 		return err
 	}
@@ -229,7 +232,7 @@ func cmdValidate(args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return usageError{fmt.Errorf("expected one SPEC file")}
 	}
-	s, err := sim.LoadSpec(args[0])
+	s, err := spec.Load(args[0])
 	if err != nil {
 		return err
 	}
@@ -265,12 +268,12 @@ func cmdDevices(stdout io.Writer) error {
 
 func cmdExamples(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		for _, n := range sim.Examples() {
+		for _, n := range spec.Examples() {
 			fmt.Fprintln(stdout, n)
 		}
 		return nil
 	}
-	data, err := sim.Example(args[0])
+	data, err := spec.Example(args[0])
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ratesim/ratesim/sim"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
 // `ratesim run --example bcm` learns and writes the weights and weights.png.
@@ -47,7 +47,7 @@ func TestPlasticOnCUDAWithoutCUDA(t *testing.T) {
 func TestValidatePlasticity(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "bcm.yaml")
-	text, err := sim.Example("bcm")
+	text, err := spec.Example("bcm")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sim
+package spec
 
 import (
 	"encoding/json"

@@ -1,9 +1,11 @@
-package sim
+package output
 
 import (
 	"fmt"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/output/plot"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
 // WeightSegment locates one connection's values inside a weight snapshot:
@@ -31,16 +33,16 @@ type PlasticityInfo struct {
 	Every     int             `json:"every"`
 	Snapshots int             `json:"snapshots"`
 	Layout    []WeightSegment `json:"layout"`
-	Synapses  []SynapseRef    `json:"synapses,omitempty"`
+	Synapses  []spec.SynapseRef    `json:"synapses,omitempty"`
 	// InMemory: snapshots are held in memory during the run (never
 	// streamed), so they must fit --max-memory.
 	InMemory bool `json:"in_memory"`
 }
 
-// weightRec is a plastic run's weight snapshots and final weights, held in
+// Weights is a plastic run's weight snapshots and final weights, held in
 // memory.
-type weightRec[T backend.Float] struct {
-	plan  *plasticPlan
+type Weights[T backend.Float] struct {
+	plan  *spec.PlasticityPlan
 	p     *backend.Program[T]
 	width int // W, values per snapshot
 	mats  int // Mx, 1 or B
@@ -56,20 +58,22 @@ type weightRec[T backend.Float] struct {
 	buf       []T
 }
 
-func newWeightRec[T backend.Float](pl *plasticPlan, p *backend.Program[T], steps int, dt float64) *weightRec[T] {
-	w := &weightRec[T]{plan: pl, p: p, mats: p.Matrices()}
-	if pl.record.Stride > 0 {
+// NewWeights prepares the weight record of program p (built from plan pl)
+// for a run of the given steps at dt ms: snapshot 0 is p's initial weights.
+func NewWeights[T backend.Float](pl *spec.PlasticityPlan, p *backend.Program[T], steps int, dt float64) *Weights[T] {
+	w := &Weights[T]{plan: pl, p: p, mats: p.Matrices()}
+	if pl.Record.Stride > 0 {
 		w.width = p.WeightWidth()
 		w.snaps = 1 + p.WeightsRecorded(0, steps)
 	}
-	P := len(pl.popNames)
+	P := len(pl.PopNames)
 	off := 0
-	for l, c := range pl.conns {
+	for l, c := range pl.Conns {
 		if c == nil || w.snaps == 0 {
 			continue
 		}
-		a, b := pl.dims[l][0], pl.dims[l][1]
-		switch pl.record.What {
+		a, b := pl.Dims[l][0], pl.Dims[l][1]
+		switch pl.Record.What {
 		case backend.SnapSynapses:
 			continue
 		case backend.SnapBlockMeans:
@@ -81,11 +85,11 @@ func newWeightRec[T backend.Float](pl *plasticPlan, p *backend.Program[T], steps
 				b = 1
 			}
 		}
-		w.segs = append(w.segs, WeightSegment{Connection: connNames[l], Offset: off, Shape: []int{b, a}})
+		w.segs = append(w.segs, WeightSegment{Connection: spec.ConnectionNames[l], Offset: off, Shape: []int{b, a}})
 		w.blocks = append(w.blocks, [2]int{a, b})
 		off += a * b
 	}
-	if w.snaps > 0 && pl.record.What == backend.SnapSynapses {
+	if w.snaps > 0 && pl.Record.What == backend.SnapSynapses {
 		w.segs = []WeightSegment{{Connection: "synapses", Offset: 0, Shape: []int{w.width}}}
 		w.blocks = [][2]int{{0, w.width}}
 	}
@@ -95,7 +99,7 @@ func newWeightRec[T backend.Float](pl *plasticPlan, p *backend.Program[T], steps
 	w.snapshots = make([]T, w.mats*w.snaps*w.width)
 	w.times = make([]float64, w.snaps)
 	for s := 1; s < w.snaps; s++ {
-		w.times[s] = float64(s*pl.record.Stride) * dt
+		w.times[s] = float64(s*pl.Record.Stride) * dt
 	}
 	// Snapshot 0: the initial weights (every matrix starts from Drive).
 	row := make([]T, w.width)
@@ -106,13 +110,13 @@ func newWeightRec[T backend.Float](pl *plasticPlan, p *backend.Program[T], steps
 	return w
 }
 
-// bytes is the memory the snapshots take.
-func (w *weightRec[T]) bytes() int64 {
+// Bytes is the memory the snapshots take.
+func (w *Weights[T]) Bytes() int64 {
 	return int64(w.mats) * int64(w.snaps) * int64(w.width) * int64(elemSize[T]())
 }
 
 // reorder turns one engine snapshot row into the result's layout.
-func (w *weightRec[T]) reorder(src, dst []T) {
+func (w *Weights[T]) reorder(src, dst []T) {
 	at := 0
 	for _, ab := range w.blocks {
 		a, b := ab[0], ab[1]
@@ -130,8 +134,8 @@ func (w *weightRec[T]) reorder(src, dst []T) {
 	}
 }
 
-// chunk returns the chunk's weight buffer for steps t0+1 … t0+n.
-func (w *weightRec[T]) chunk(t0, n int) []T {
+// Chunk returns the chunk's weight buffer for steps t0+1 … t0+n.
+func (w *Weights[T]) Chunk(t0, n int) []T {
 	k := w.p.WeightsRecorded(t0, n)
 	if k == 0 || w.snaps == 0 {
 		return nil
@@ -143,8 +147,8 @@ func (w *weightRec[T]) chunk(t0, n int) []T {
 	return w.buf[:need]
 }
 
-// put stores the snapshots the chunk of steps t0+1 … t0+n took.
-func (w *weightRec[T]) put(t0, n int, c []T) {
+// Put stores the snapshots the chunk of steps t0+1 … t0+n took.
+func (w *Weights[T]) Put(t0, n int, c []T) {
 	k := w.p.WeightsRecorded(t0, n)
 	if k == 0 || w.snaps == 0 {
 		return
@@ -158,9 +162,9 @@ func (w *weightRec[T]) put(t0, n int, c []T) {
 	}
 }
 
-// finish copies the run's final weights into (Mx, out, in) per plastic
+// Finish copies the run's final weights into (Mx, out, in) per plastic
 // connection.
-func (w *weightRec[T]) finish(run backend.Run[T]) error {
+func (w *Weights[T]) Finish(run backend.Run[T]) error {
 	p := w.p
 	N, O, M := p.Units, p.Outputs, w.mats
 	drive := make([]T, M*p.DriveRows()*N)
@@ -171,11 +175,11 @@ func (w *weightRec[T]) finish(run backend.Run[T]) error {
 	if err := backend.Weights(run, drive, readout); err != nil {
 		return fmt.Errorf("reading the final weights: %w", err)
 	}
-	for l, c := range w.plan.conns {
+	for l, c := range w.plan.Conns {
 		if c == nil {
 			continue
 		}
-		a, b := w.plan.dims[l][0], w.plan.dims[l][1]
+		a, b := w.plan.Dims[l][0], w.plan.Dims[l][1]
 		out := make([]T, M*a*b)
 		for m := 0; m < M; m++ {
 			var rd []T
@@ -195,25 +199,25 @@ func (w *weightRec[T]) finish(run backend.Run[T]) error {
 }
 
 // info describes the record for meta.json.
-func (w *weightRec[T]) info(ps *PlasticitySpec) *PlasticityInfo {
-	pi := &PlasticityInfo{Weights: "shared", Matrices: w.mats, Populations: w.plan.popNames,
-		Every: w.plan.record.Stride, Snapshots: w.snaps, Layout: w.segs, InMemory: true,
+func (w *Weights[T]) info(ps *spec.PlasticitySpec) *PlasticityInfo {
+	pi := &PlasticityInfo{Weights: "shared", Matrices: w.mats, Populations: w.plan.PopNames,
+		Every: w.plan.Record.Stride, Snapshots: w.snaps, Layout: w.segs, InMemory: true,
 		Connections: []string{}}
-	if w.plan.perTrial {
+	if w.plan.PerTrial {
 		pi.Weights = "per_trial"
 	}
-	for l, c := range w.plan.conns {
+	for l, c := range w.plan.Conns {
 		if c != nil {
-			pi.Connections = append(pi.Connections, connNames[l])
+			pi.Connections = append(pi.Connections, spec.ConnectionNames[l])
 		}
 	}
 	switch {
 	case w.snaps == 0:
 		pi.What = "none"
-	case w.plan.record.What == backend.SnapSynapses:
+	case w.plan.Record.What == backend.SnapSynapses:
 		pi.What = "synapses"
 		pi.Synapses = ps.Record.Synapses
-	case w.plan.record.What == backend.SnapBlockMeans:
+	case w.plan.Record.What == backend.SnapBlockMeans:
 		pi.What = "block_means"
 	default:
 		pi.What = "whole"
@@ -225,6 +229,35 @@ func (w *weightRec[T]) info(ps *PlasticitySpec) *PlasticityInfo {
 }
 
 // finalShape is the shape of final_weights_NAME for connection l.
-func (w *weightRec[T]) finalShape(l int) []int {
-	return []int{w.mats, w.plan.dims[l][1], w.plan.dims[l][0]}
+func (w *Weights[T]) finalShape(l int) []int {
+	return []int{w.mats, w.plan.Dims[l][1], w.plan.Dims[l][0]}
+}
+
+// SnapshotBytes is the size of one snapshot of every weight matrix, 0 when
+// no snapshots are recorded (or w is nil: static weights).
+func (w *Weights[T]) SnapshotBytes() int64 {
+	if w == nil || w.snaps == 0 {
+		return 0
+	}
+	return int64(w.mats) * int64(w.width) * int64(elemSize[T]())
+}
+
+// Snapshots returns the record: the snapshots (Mx, S, W) at their times in
+// ms (snapshot 0 is the initial weights), their layout, and the final
+// weights per connection (recurrent, input, readout; nil when static), each
+// (Mx, out, in).
+func (w *Weights[T]) Snapshots() (snapshots []T, times []float64, layout []WeightSegment, final [3][]T) {
+	return w.snapshots, w.times, w.segs, w.final
+}
+
+// plotWeights draws weights.png of w, or returns nil when it recorded no
+// snapshots.
+func plotWeights[T backend.Float](w *Weights[T]) []byte {
+	var mats []plot.Matrix
+	for _, sg := range w.segs {
+		if len(sg.Shape) == 2 {
+			mats = append(mats, plot.Matrix{Offset: sg.Offset, Rows: sg.Shape[0], Cols: sg.Shape[1]})
+		}
+	}
+	return plot.Weights(w.snapshots, w.snaps, w.width, w.plan.Record.What == backend.SnapWhole, mats)
 }

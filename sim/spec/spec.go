@@ -1,4 +1,4 @@
-package sim
+package spec
 
 import (
 	"bytes"
@@ -21,11 +21,32 @@ import (
 // uniform weights, no biases). Every key is documented in README.md (the
 // spec table) and the differences from nn4n in sim/NN4N.md.
 //
+// A spec is four parts that vary independently: the Model (the network and
+// its plasticity), the stimulus (Input), the Recording (Record) and the
+// RunSettings (trials, steps, seed, precision, backend). In YAML the model's
+// and the run's keys sit at the top level, input: and record: are sections.
+//
 // Arrays are given as ArrayRef ({file: PATH[, key: NAME]}), with PATH
 // relative to the spec file's directory; Validate loads and checks them
-// (shape, finiteness) and keeps them for BuildNetwork.
+// (shape, finiteness) and Resolve returns them.
 type Spec struct {
-	Name string `yaml:"name,omitempty" json:"name"`
+	Name        string `yaml:"name,omitempty" json:"name"`
+	Model       `yaml:",inline"`
+	Input       Stimulus  `yaml:"input" json:"input"`
+	Record      Recording `yaml:"record" json:"record"`
+	RunSettings `yaml:",inline"`
+
+	// dir is the spec file's directory, against which relative array
+	// paths are resolved ("" = the working directory).
+	dir string
+}
+
+// Dir is the directory relative array paths are resolved against.
+func (s *Spec) Dir() string { return s.dir }
+
+// Model is the network: its shape, dynamics, weights, masks, structure,
+// initial state and plasticity.
+type Model struct {
 	// Dims is [inputs, hidden units, outputs].
 	Dims       []int  `yaml:"dims" json:"dims"`
 	Activation string `yaml:"activation" json:"activation"`
@@ -50,7 +71,7 @@ type Spec struct {
 	SparsityMasks   LayerMasks `yaml:"sparsity_masks,omitempty" json:"sparsity_masks,omitzero"`
 	EIMasks         LayerMasks `yaml:"ei_masks,omitempty" json:"ei_masks,omitzero"`
 	PlasticityMasks LayerMasks `yaml:"plasticity_masks,omitempty" json:"plasticity_masks,omitzero"`
-	// Structure builds masks with a builder of package sim/masks.
+	// Structure builds masks with a builder of package sim/connect.
 	Structure *Structure `yaml:"structure,omitempty" json:"structure,omitempty"`
 	// SelfConnections false removes the recurrent diagonal (W_ii = 0) by
 	// folding it into the hidden sparsity mask. Nil means true.
@@ -63,26 +84,24 @@ type Spec struct {
 	// InitState is v₀ (r₀ = f(v₀)): zero, a list of N values, an array
 	// (N,) or (trials, N), or {from: DIR}, the final_state of DIR/result.npz.
 	InitState InitState `yaml:"init_state" json:"init_state"`
-	Input     InputSpec `yaml:"input" json:"input"`
-	Record    Recording `yaml:"record" json:"record"`
 	// Plasticity says how weights change while the network runs (see
 	// plasticity.go and README.md); nil keeps them fixed.
 	Plasticity *PlasticitySpec `yaml:"plasticity,omitempty" json:"plasticity,omitempty"`
+}
 
+// RunSettings are how a spec is run: trials, steps, the seed of every
+// random draw, the precision and the backend.
+type RunSettings struct {
 	Trials    int    `yaml:"trials" json:"trials"`
 	Steps     int    `yaml:"steps" json:"steps"`
 	Seed      uint64 `yaml:"seed" json:"seed"`
 	Precision string `yaml:"precision" json:"precision"`
 	Backend   string `yaml:"backend" json:"backend"`
-
-	// dir is the spec file's directory, against which relative array
-	// paths are resolved ("" = the working directory).
-	dir string
 }
 
-// InputSpec describes a built-in input generator. Every input channel gets
+// Stimulus is the input section: a built-in input generator. Every input channel gets
 // the same waveform unless noted.
-type InputSpec struct {
+type Stimulus struct {
 	// Type is none, constant, sine, pulses, noise or patterns.
 	Type string `yaml:"type" json:"type"`
 	// Amplitude scales every type (the value of constant).
@@ -102,29 +121,28 @@ type InputSpec struct {
 	Order string `yaml:"order,omitempty" json:"order,omitempty"`
 }
 
-// Recording is in record.go.
-
 // Defaults returns nn4n's defaults for everything a spec leaves out.
 func Defaults() Spec {
 	// One variable per pointer: YAML decodes through them, so a shared
 	// one would make `outputs: false` switch rates off too.
 	rates, states, outputs := true, false, true
 	return Spec{
-		Name: "ctrnn", Dims: []int{1, 100, 1}, Activation: "relu", Dt: 10, Tau: Scalar(100),
-		Weights: AllLayers("uniform"), Biases: AllLayers("none"), EIBalance: "sampled",
-		InitState: InitState{Zero: true},
-		Input:     InputSpec{Type: "none"},
-		Record:    Recording{Rates: &rates, States: &states, Outputs: &outputs, Every: 1},
-		Trials:    1, Steps: 100, Seed: 1, Precision: "f32", Backend: "auto",
+		Name: "ctrnn",
+		Model: Model{Dims: []int{1, 100, 1}, Activation: "relu", Dt: 10, Tau: Scalar(100),
+			Weights: AllLayers("uniform"), Biases: AllLayers("none"), EIBalance: "sampled",
+			InitState: InitState{Zero: true}},
+		Input:       Stimulus{Type: "none"},
+		Record:      Recording{Rates: &rates, States: &states, Outputs: &outputs, Every: 1},
+		RunSettings: RunSettings{Trials: 1, Steps: 100, Seed: 1, Precision: "f32", Backend: "auto"},
 	}
 }
 
-// SpecError is a problem with a spec: the file, the field and the reason.
-type SpecError struct {
+// Error is a problem with a spec: the file, the field and the reason.
+type Error struct {
 	File, Field, Reason string
 }
 
-func (e *SpecError) Error() string {
+func (e *Error) Error() string {
 	where := e.File
 	if where == "" {
 		where = "spec"
@@ -135,30 +153,30 @@ func (e *SpecError) Error() string {
 	return fmt.Sprintf("%s: field %s: %s", where, e.Field, e.Reason)
 }
 
-// LoadSpec reads a spec file.
-func LoadSpec(path string) (*Spec, error) {
+// Load reads and validates a spec file.
+func Load(path string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read spec: %w", err)
 	}
-	return ParseSpec(path, data)
+	return Parse(path, data)
 }
 
-// ParseSpec parses YAML, applies defaults and validates. name is used in
+// Parse parses YAML, applies defaults and validates. name is used in
 // errors. Unknown keys are errors.
-func ParseSpec(name string, data []byte) (*Spec, error) {
+func Parse(name string, data []byte) (*Spec, error) {
 	s := Defaults()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &SpecError{File: name, Reason: yamlReason(err, keyLines(data))}
+		return nil, &Error{File: name, Reason: yamlReason(err, keyLines(data))}
 	}
 	s.dir = filepath.Dir(name)
 	if s.Alpha.Set && !topKeys(data)["tau"] {
 		s.Tau = PerUnit{} // alpha replaces the default tau
 	}
 	if err := s.Validate(); err != nil {
-		var se *SpecError
+		var se *Error
 		if errors.As(err, &se) {
 			se.File = name
 		}
@@ -223,7 +241,7 @@ func keyLines(data []byte) map[int]string {
 // Validate checks every field and names the first bad one.
 func (s *Spec) Validate() error {
 	bad := func(field, format string, args ...any) error {
-		return &SpecError{Field: field, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
 	if len(s.Dims) != 3 {
 		return bad("dims", "must be [inputs, hidden, outputs], got %v", s.Dims)
@@ -256,7 +274,7 @@ func (s *Spec) Validate() error {
 	if s.Steps < 1 {
 		return bad("steps", "must be ≥ 1, got %d", s.Steps)
 	}
-	if _, err := s.model(false); err != nil {
+	if _, err := s.Resolve(); err != nil {
 		return err
 	}
 	if err := s.Record.validate(s); err != nil {
@@ -274,9 +292,9 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
-func (in *InputSpec) validate(inputs int) error {
+func (in *Stimulus) validate(inputs int) error {
 	bad := func(field, format string, args ...any) error {
-		return &SpecError{Field: "input." + field, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: "input." + field, Reason: fmt.Sprintf(format, args...)}
 	}
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	if !oneOf(in.Type, "none", "constant", "sine", "pulses", "noise", "patterns") {
@@ -312,4 +330,44 @@ func oneOf(s string, options ...string) bool {
 		}
 	}
 	return false
+}
+
+// validatePatterns checks the fields of type patterns (and that other types
+// do not set them).
+func (in *Stimulus) validatePatterns(inputs int) error {
+	bad := func(field, format string, args ...any) error {
+		return &Error{Field: "input." + field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if in.Type != "patterns" {
+		if in.Patterns != nil {
+			return bad("patterns", "is for type patterns, not %s", in.Type)
+		}
+		if in.Order != "" {
+			return bad("order", "is for type patterns, not %s", in.Type)
+		}
+		return nil
+	}
+	if len(in.Patterns) == 0 {
+		return bad("patterns", "type patterns needs a list of input vectors, each of %d values", inputs)
+	}
+	for k, v := range in.Patterns {
+		if len(v) != inputs {
+			return bad("patterns", "pattern %d has %d values, want one per input (%d)", k, len(v), inputs)
+		}
+		for c, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return bad("patterns", "pattern %d, input %d is %v; values must be finite", k, c, x)
+			}
+		}
+	}
+	if in.Period <= 0 {
+		return bad("period", "must be > 0 ms for patterns (how long each pattern is shown), got %v", in.Period)
+	}
+	if in.Width < 0 || in.Width > in.Period {
+		return bad("width", "must be in [0, period] ms (0: the whole period), got %v", in.Width)
+	}
+	if !oneOf(in.Order, "", "cycle", "random") {
+		return bad("order", "must be cycle or random, got %q", in.Order)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package sim
+package output
 
 import (
 	"encoding/binary"
@@ -11,30 +11,30 @@ import (
 	"github.com/ratesim/ratesim/backend"
 )
 
-// recArray holds one recorded array, (B, M, width) in C order, either in
+// array holds one recorded array, (B, M, width) in C order, either in
 // memory or in a spill file on disk. Chunks arrive in time order while the
 // array is batch-first, so each chunk's rows for trial b are written at
 // their final place: byte offset ((b·M + m0)·width)·size of the file.
 // Memory stays O(chunk) however long the run.
-type recArray[T backend.Float] struct {
+type array[T backend.Float] struct {
 	name        string
 	B, M, width int
 	mem         []T
-	file        spillFile
+	file        SpillFile
 	buf         []byte // encoding scratch for file
 }
 
-// spillFile is a temporary file holding one streamed array.
-type spillFile interface {
+// SpillFile is a temporary file holding one streamed array.
+type SpillFile interface {
 	io.WriterAt
 	io.ReaderAt
 	Close() error
 }
 
-// createSpill creates a temporary file in dir for the array name. The file
+// CreateSpill creates a temporary file in dir for the array name. The file
 // is unlinked at once where the system allows it (it lives on while open),
 // so nothing is left behind even if the process is killed.
-func createSpill(dir, name string) (spillFile, error) {
+func CreateSpill(dir, name string) (SpillFile, error) {
 	f, err := os.CreateTemp(dir, ".result.npz."+name+".*.part")
 	if err != nil {
 		return nil, err
@@ -65,12 +65,12 @@ func elemSize[T backend.Float]() int {
 	return 8
 }
 
-func (a *recArray[T]) bytes() int64 {
+func (a *array[T]) bytes() int64 {
 	return int64(a.B) * int64(a.M) * int64(a.width) * int64(elemSize[T]())
 }
 
 // put stores rows (k·width values) of trial b as records m0 … m0+k−1.
-func (a *recArray[T]) put(b, m0 int, rows []T) error {
+func (a *array[T]) put(b, m0 int, rows []T) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -92,7 +92,7 @@ func (a *recArray[T]) put(b, m0 int, rows []T) error {
 }
 
 // row reads record m of trial b into dst (width values).
-func (a *recArray[T]) row(b, m int, dst []T) error {
+func (a *array[T]) row(b, m int, dst []T) error {
 	off := (b*a.M + m) * a.width
 	if a.file == nil {
 		copy(dst, a.mem[off:off+a.width])
@@ -109,7 +109,7 @@ func (a *recArray[T]) row(b, m int, dst []T) error {
 
 // writeTo copies the whole array, little-endian C order, to w, calling
 // progress after each block; an error from progress stops it.
-func (a *recArray[T]) writeTo(w io.Writer, progress func(int64) error) error {
+func (a *array[T]) writeTo(w io.Writer, progress func(int64) error) error {
 	size := int64(elemSize[T]())
 	total := a.bytes()
 	const block = 1 << 20
@@ -134,7 +134,7 @@ func (a *recArray[T]) writeTo(w io.Writer, progress func(int64) error) error {
 	return nil
 }
 
-func (a *recArray[T]) close() {
+func (a *array[T]) close() {
 	if a.file != nil {
 		a.file.Close()
 		a.file = nil

@@ -1,13 +1,14 @@
-package sim
+package spec
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/backend"
-	"github.com/ratesim/ratesim/sim/masks"
+	"github.com/ratesim/ratesim/sim/connect"
 )
 
 // Structure is the spec's `structure:` section: a mask builder of package
@@ -89,7 +90,7 @@ func (a AreaSizes) MarshalYAML() (any, error) {
 
 func (a AreaSizes) MarshalJSON() ([]byte, error) {
 	v, _ := a.MarshalYAML()
-	return jsonMarshal(v)
+	return json.Marshal(v)
 }
 
 // Connectivities is [forward, feedback(, within)] or an n×n matrix [post][pre].
@@ -128,21 +129,21 @@ func (c Connectivities) MarshalYAML() (any, error) {
 
 func (c Connectivities) MarshalJSON() ([]byte, error) {
 	v, _ := c.MarshalYAML()
-	return jsonMarshal(v)
+	return json.Marshal(v)
 }
 
 var structureTypes = []string{"multi_area", "multi_area_ei", "random_input", "multi_io"}
 
 // builder checks the section's parameters against its type and returns the
-// builder with nn4n's defaults filled in. Errors are *SpecError naming the
+// builder with nn4n's defaults filled in. Errors are *Error naming the
 // field structure.PARAM.
-func (st *Structure) builder() (masks.Builder, error) {
+func (st *Structure) builder() (connect.Builder, error) {
 	bad := func(field, format string, args ...any) error {
 		f := "structure"
 		if field != "" {
 			f += "." + field
 		}
-		return &SpecError{Field: f, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: f, Reason: fmt.Sprintf(format, args...)}
 	}
 	if !oneOf(st.Type, structureTypes...) {
 		return nil, bad("type", "must be one of %v, got %q", structureTypes, st.Type)
@@ -189,7 +190,7 @@ func (st *Structure) builder() (masks.Builder, error) {
 	}
 	switch st.Type {
 	case "multi_area", "multi_area_ei":
-		ma := masks.MultiArea{Count: 2, Forward: 0.1, Feedback: 0.1, Within: 1,
+		ma := connect.MultiArea{Count: 2, Forward: 0.1, Feedback: 0.1, Within: 1,
 			InputAreas: st.InputAreas, ReadoutAreas: st.ReadoutAreas, Names: st.AreaNames}
 		if a := st.Areas; a != nil {
 			ma.Count, ma.Sizes = a.Count, a.Sizes
@@ -209,7 +210,7 @@ func (st *Structure) builder() (masks.Builder, error) {
 		if st.Type == "multi_area" {
 			return ma, nil
 		}
-		ei := masks.MultiAreaEI{MultiArea: ma, ExcPct: f(st.ExcPct, 0.8), InterArea: [4]bool{true, true, true, true},
+		ei := connect.MultiAreaEI{MultiArea: ma, ExcPct: f(st.ExcPct, 0.8), InterArea: [4]bool{true, true, true, true},
 			InhReadout: b(st.InhReadout, true)}
 		if c := st.InterAreaConnections; c != nil {
 			if len(c) != 4 {
@@ -219,17 +220,17 @@ func (st *Structure) builder() (masks.Builder, error) {
 		}
 		return ei, nil
 	case "random_input":
-		return masks.RandomInput{InputSpar: f(st.InputSpar, 1), ReadoutSpar: f(st.ReadoutSpar, 1),
+		return connect.RandomInput{InputSpar: f(st.InputSpar, 1), ReadoutSpar: f(st.ReadoutSpar, 1),
 			HiddenSpar: f(st.HiddenSpar, 1), Overlap: b(st.Overlap, true)}, nil
 	default: // multi_io
-		return masks.MultiIO{InputDims: st.InputDims, ReadoutDims: st.ReadoutDims,
+		return connect.MultiIO{InputDims: st.InputDims, ReadoutDims: st.ReadoutDims,
 			InputTable: st.InputTable, ReadoutTable: st.ReadoutTable}, nil
 	}
 }
 
 // check validates the parameters against the network's size without drawing
 // anything.
-func (st *Structure) check(d masks.Dims) error {
+func (st *Structure) check(d connect.Dims) error {
 	bld, err := st.builder()
 	if err != nil {
 		return err
@@ -241,19 +242,17 @@ func (st *Structure) check(d masks.Dims) error {
 }
 
 func structureErr(err error) error {
-	var pe *masks.ParamError
+	var pe *connect.ParamError
 	if errors.As(err, &pe) {
-		return &SpecError{Field: "structure." + pe.Param, Reason: pe.Reason}
+		return &Error{Field: "structure." + pe.Param, Reason: pe.Reason}
 	}
-	return &SpecError{Field: "structure", Reason: err.Error()}
+	return &Error{Field: "structure", Reason: err.Error()}
 }
 
-func init() { structureGroups = specUnitGroups }
-
-// specUnitGroups answers record.units' questions about areas and E/I
-// populations from the structure section (nil when there is none); it
-// draws only what choosing units needs, not the masks.
-func specUnitGroups(s *Spec) (*UnitGroups, error) {
+// unitGroups answers record.units' and plasticity.populations' questions
+// about areas and E/I populations from the structure section (nil when
+// there is none); it draws only what choosing units needs, not the masks.
+func (s *Spec) unitGroups() (*UnitGroups, error) {
 	st := s.Structure
 	if st == nil || len(s.Dims) != 3 {
 		return nil, nil
@@ -262,7 +261,7 @@ func specUnitGroups(s *Spec) (*UnitGroups, error) {
 	if err != nil {
 		return nil, err
 	}
-	areas, exc, err := bld.Groups(masks.Dims{Inputs: s.Dims[0], Hidden: s.Dims[1], Outputs: s.Dims[2]}, maskSource(s.Seed))
+	areas, exc, err := bld.Groups(connect.Dims{Inputs: s.Dims[0], Hidden: s.Dims[1], Outputs: s.Dims[2]}, maskSource(s.Seed))
 	if err != nil {
 		return nil, structureErr(err)
 	}
@@ -276,15 +275,15 @@ func specUnitGroups(s *Spec) (*UnitGroups, error) {
 	return g, nil
 }
 
-// maskSource is the builders' randomness: host streams streamMasks + k.
-func maskSource(seed uint64) masks.Source {
+// maskSource is the builders' randomness: host streams StreamMasks + k.
+func maskSource(seed uint64) connect.Source {
 	return func(stream, index int) float64 {
-		return backend.HostUniform(seed, streamMasks+stream, index)
+		return backend.HostUniform(seed, StreamMasks+stream, index)
 	}
 }
 
-// buildMasks draws the structure's masks from the spec's seed.
-func (st *Structure) buildMasks(seed uint64, d masks.Dims) (*masks.Masks, error) {
+// BuildMasks draws the structure's masks from the spec's seed.
+func (st *Structure) BuildMasks(seed uint64, d connect.Dims) (*connect.Masks, error) {
 	bld, err := st.builder()
 	if err != nil {
 		return nil, err

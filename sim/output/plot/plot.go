@@ -1,4 +1,4 @@
-package sim
+package plot
 
 import (
 	"bytes"
@@ -10,10 +10,10 @@ import (
 	"github.com/ratesim/ratesim/backend"
 )
 
-// PlotRates draws trial 0 of a run as a PNG: a raster of rates (units down,
+// Rates draws trial 0 of a run as a PNG: a raster of rates (units down,
 // time across; red positive, blue negative, white zero, scaled to the largest
 // |r|) above the output traces. It is a first look, not a figure for a paper.
-func PlotRates[T backend.Float](rates []T, outputs []T, steps, units, outs int) ([]byte, error) {
+func Rates[T backend.Float](rates []T, outputs []T, steps, units, outs int) ([]byte, error) {
 	const maxW, rowH, traceH = 1000, 2, 120
 	w := min(steps, maxW)
 	uh := min(units, 300)

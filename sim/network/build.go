@@ -1,28 +1,13 @@
-package sim
+package network
 
 import (
 	"fmt"
 	"math"
 
 	"github.com/ratesim/ratesim/backend"
-	"github.com/ratesim/ratesim/sim/masks"
+	"github.com/ratesim/ratesim/sim/connect"
+	"github.com/ratesim/ratesim/sim/spec"
 )
-
-// Host random streams, one per array, so each array's values depend only on
-// the seed and the array, not on the order arrays are built in.
-const (
-	streamHiddenWeight = 1 + iota
-	streamInputWeight
-	streamReadoutWeight
-	streamHiddenBias
-	streamInputBias
-	streamReadoutBias
-	streamInputNoise
-)
-
-// streamMasks is the first of masks.NumStreams host streams the structure
-// builders draw from.
-const streamMasks = 16
 
 // Network holds the layers of one instance in nn4n's orientation: weights
 // (out, in) and biases, in float64 before rounding to the run's precision.
@@ -42,60 +27,85 @@ type Network struct {
 	// (the sign the weight is clamped to), Plasticity scales in [0, 1]
 	// (nil = fully plastic). Whoever changes the weights during a run must
 	// keep them inside Sparsity and EI.
-	Sparsity, EI, Plasticity Layers
+	Sparsity, EI, Plasticity spec.Layers
 	// Areas are the unit groups of the structure builder, if any.
-	Areas []masks.Area
+	Areas []connect.Area
 }
 
-// NewNetwork validates s (loading its arrays) and builds its network: for
-// each layer, in nn4n v1.2.0's order, the weights are drawn with nn4n's
+// New validates s (loading its arrays) and builds its network: for each
+// layer, in nn4n v1.2.0's order, the weights are drawn with nn4n's
 // initializers (or taken from the array given), multiplied by the sparsity
-// mask, clamped by the E/I mask (≥ 0 where the mask is excitatory, ≤ 0
-// elsewhere) and, when the layer has an E/I mask and ei_balance asks for it,
-// balanced (see Balance). Random draws come from the seed's host streams,
-// one stream per array, so the network is a pure function of the spec.
-func NewNetwork(s *Spec) (*Network, error) {
+// mask (the files', or the structure's drawn from the seed, with the
+// recurrent diagonal removed when self_connections is false), clamped by
+// the E/I mask (≥ 0 where the mask is excitatory, ≤ 0 elsewhere) and, when
+// the layer has an E/I mask and ei_balance asks for it, balanced (see
+// Balance). Random draws come from the seed's host streams, one stream per
+// array (spec.Stream*), so the network is a pure function of the spec.
+func New(s *spec.Spec) (*Network, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	m, err := s.model(true)
+	m, err := s.Resolve()
 	if err != nil {
 		return nil, err
 	}
 	I, N, O := s.Dims[0], s.Dims[1], s.Dims[2]
+	var areas []connect.Area
+	if st := s.Structure; st != nil {
+		mk, err := st.BuildMasks(s.Seed, connect.Dims{Inputs: I, Hidden: N, Outputs: O})
+		if err != nil {
+			return nil, err
+		}
+		areas = mk.Areas
+		m.Sparsity = spec.Layers{Input: connect.Sparsity(mk.Input), Hidden: connect.Sparsity(mk.Hidden), Readout: connect.Sparsity(mk.Readout)}
+		if mk.Signed {
+			m.EI.Hidden, m.EI.Readout = mk.Sign(N), mk.Sign(O)
+		}
+	}
+	if s.SelfConnections != nil && !*s.SelfConnections {
+		if m.Sparsity.Hidden == nil {
+			m.Sparsity.Hidden = make([]float64, N*N)
+			for i := range m.Sparsity.Hidden {
+				m.Sparsity.Hidden[i] = 1
+			}
+		}
+		for i := 0; i < N; i++ {
+			m.Sparsity.Hidden[i*N+i] = 0
+		}
+	}
 	act, _ := backend.ParseActivation(s.Activation)
 	net := &Network{N: N, I: I, O: O, Activation: act,
 		PreSigma: s.PreactNoise, PostSigma: s.PostactNoise,
-		Alpha: m.alpha, Init: m.init,
-		Sparsity: m.sparsity, EI: m.ei, Plasticity: m.plasticity, Areas: m.areas}
-	weightStreams := [3]int{streamInputWeight, streamHiddenWeight, streamReadoutWeight}
-	biasStreams := [3]int{streamInputBias, streamHiddenBias, streamReadoutBias}
+		Alpha: m.Alpha, Init: m.Init,
+		Sparsity: m.Sparsity, EI: m.EI, Plasticity: m.Plasticity, Areas: areas}
+	weightStreams := [3]int{spec.StreamInputWeight, spec.StreamHiddenWeight, spec.StreamReadoutWeight}
+	biasStreams := [3]int{spec.StreamInputBias, spec.StreamHiddenBias, spec.StreamReadoutBias}
 	dst := [3]*[]float64{&net.In, &net.Hidden, &net.Out}
 	bdst := [3]*[]float64{&net.InB, &net.HiddenB, &net.ReadB}
-	for l, li := range s.Weights.layers() {
-		out, in := s.layerShape(l)
+	for l, li := range s.Weights.PerLayer() {
+		out, in := s.LayerShape(l)
 		var w []float64
-		if a := *m.weights.at(l); a != nil {
+		if a := *m.Weights.At(l); a != nil {
 			w = append([]float64(nil), a...)
 		} else {
 			w = initLayer(s.Seed, weightStreams[l], li.Kind, out*in, in)
 		}
-		if sp := *m.sparsity.at(l); sp != nil {
+		if sp := *m.Sparsity.At(l); sp != nil {
 			for i := range w {
 				w[i] *= sp[i]
 			}
 		}
-		if ei := *m.ei.at(l); ei != nil {
+		if ei := *m.EI.At(l); ei != nil {
 			Clamp(w, ei)
-			if s.EIBalance == "all" || s.EIBalance == "sampled" && !m.fromFile[l] {
+			if s.EIBalance == "all" || s.EIBalance == "sampled" && !m.FromFile[l] {
 				Balance(w, ei)
 			}
 		}
 		*dst[l] = w
 	}
-	for l, li := range s.Biases.layers() {
-		out, in := s.layerShape(l)
-		if a := *m.biases.at(l); a != nil {
+	for l, li := range s.Biases.PerLayer() {
+		out, in := s.LayerShape(l)
+		if a := *m.Biases.At(l); a != nil {
 			*bdst[l] = append([]float64(nil), a...)
 			continue
 		}
@@ -108,13 +118,13 @@ func NewNetwork(s *Spec) (*Network, error) {
 	return net, nil
 }
 
-// BuildNetwork is NewNetwork for a spec known to be valid (one that passed
-// Validate, e.g. from ParseSpec); an invalid spec is a programmer's error
-// and panics.
-func BuildNetwork(s *Spec) *Network {
-	net, err := NewNetwork(s)
+// Build is New for a spec known to be valid (one that passed Validate,
+// e.g. from spec.Parse); an invalid spec is a programmer's error and
+// panics.
+func Build(s *spec.Spec) *Network {
+	net, err := New(s)
 	if err != nil {
-		panic(fmt.Sprintf("sim.BuildNetwork: spec does not validate (call Validate or NewNetwork first): %v", err))
+		panic(fmt.Sprintf("network.Build: spec does not validate (call Validate or New first): %v", err))
 	}
 	return net
 }
@@ -242,7 +252,7 @@ func Program[T backend.Float](net *Network, trials int, seed uint64, rec backend
 			p.Init[i] = T(v)
 		}
 	default:
-		panic(fmt.Sprintf("sim.Program: Network.Init has %d values for %d trials × %d units", len(net.Init), trials, N))
+		panic(fmt.Sprintf("network.Program: Network.Init has %d values for %d trials × %d units", len(net.Init), trials, N))
 	}
 	return p
 }

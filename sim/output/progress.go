@@ -1,4 +1,4 @@
-package sim
+package output
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// progress prints a one-line progress bar that rewrites itself — label, bar,
+// Progress prints a one-line progress bar that rewrites itself — label, bar,
 // percentage, count, rate and ETA — at most five times a second (and always
 // at the end); it prints nothing when w is nil. The command line hands it
 // stderr only when stderr is a terminal.
-type progress struct {
+type Progress struct {
 	w       io.Writer
 	label   string
 	unit    string // "steps", or "MB" for byte counts
@@ -30,8 +30,10 @@ func IsTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func newProgress(w io.Writer, label string, total int64, unit string) *progress {
-	p := &progress{w: w, label: label, unit: unit, total: total, now: time.Now}
+// NewProgress starts a progress line for total units (steps, or bytes
+// shown as MB when unit is "MB"), written to w (nil: nothing is shown).
+func NewProgress(w io.Writer, label string, total int64, unit string) *Progress {
+	p := &Progress{w: w, label: label, unit: unit, total: total, now: time.Now}
 	p.start = p.now()
 	p.last = p.start
 	return p
@@ -39,7 +41,8 @@ func newProgress(w io.Writer, label string, total int64, unit string) *progress 
 
 const barWidth = 24
 
-func (p *progress) update(done int64) {
+// Update shows done of the total.
+func (p *Progress) Update(done int64) {
 	if p.w == nil {
 		return
 	}
@@ -53,7 +56,7 @@ func (p *progress) update(done int64) {
 }
 
 // line formats the progress after el has elapsed with done of total units.
-func (p *progress) line(done int64, el time.Duration) string {
+func (p *Progress) line(done int64, el time.Duration) string {
 	frac := 1.0
 	if p.total > 0 {
 		frac = min(1, float64(done)/float64(p.total))
@@ -88,7 +91,8 @@ func (p *progress) line(done int64, el time.Duration) string {
 }
 
 // finish ends the line, if one was printed.
-func (p *progress) finish() {
+// Finish ends the line (the last count and a newline).
+func (p *Progress) Finish() {
 	if p.w != nil && p.printed {
 		fmt.Fprintln(p.w)
 		p.printed = false

@@ -1,6 +1,9 @@
-// Package masks builds the structure of a rate network — which synapses
-// exist and which presynaptic units are excitatory or inhibitory — the way
-// nn4n's mask module does: MultiArea, MultiAreaEI, RandomInput and MultiIO.
+// Package connect builds the connections of a rate network: which synapses
+// exist and which presynaptic units are excitatory or inhibitory. Today it
+// holds the builders of nn4n's mask module — MultiArea, MultiAreaEI,
+// RandomInput and MultiIO; it is also the home of the connection builders
+// to come (SPAIC's full, one-to-one, probability, sparse, conv, distance
+// links, ngc-learn's patched masks, synaptic delays; see ARCHITECTURE.md).
 //
 // A builder returns a *Masks holding one mask per layer in the weights'
 // orientation (out, in) = (post, pre): Input is N×I, Hidden N×N, Readout
@@ -15,7 +18,7 @@
 // uniform numbers in (0, 1). Every random decision has its own fixed
 // (stream, index) — the Bernoulli draw of hidden synapse (post i, pre j) is
 // (StreamHidden, i·N+j) — so the masks depend only on the Source and the
-// parameters, not on the order things are built in. ratesim's sim package
+// parameters, not on the order things are built in. ratesim's sim/spec package
 // passes its seeded host Philox streams, which makes masks reproducible from
 // the spec's seed on every machine.
 //
@@ -29,4 +32,4 @@
 //     (nn4n leaves that as a TODO).
 //   - Draws come from the Source, not numpy's global generator, so the same
 //     seed gives the same masks in ratesim but not the same masks as nn4n.
-package masks
+package connect

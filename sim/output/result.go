@@ -1,4 +1,4 @@
-package sim
+package output
 
 import (
 	"context"
@@ -9,35 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/output/plot"
+	"github.com/ratesim/ratesim/sim/spec"
 )
-
-// Version is ratesim's version; the VCS revision is appended when known.
-const Version = "0.1.0"
-
-// FullVersion is Version with the build's VCS revision.
-func FullVersion() string {
-	v := Version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += "+" + s.Value[:12]
-			}
-		}
-	}
-	return v
-}
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // Meta is what meta.json holds.
 type Meta struct {
 	Ratesim        string           `json:"ratesim_version"`
-	Spec           *Spec            `json:"spec"`
+	Spec           *spec.Spec       `json:"spec"`
 	SpecFile       string           `json:"spec_file,omitempty"`
 	InputFile      string           `json:"input_file,omitempty"`
 	InitStateFile  string           `json:"init_state_file,omitempty"`
@@ -48,7 +31,7 @@ type Meta struct {
 	Steps          int              `json:"steps"`
 	Trials         int              `json:"trials"`
 	Recorded       int              `json:"recorded_steps"`
-	Recording      *RecordInfo      `json:"recording"`
+	Recording      *spec.RecordInfo `json:"recording"`
 	WallSeconds    float64          `json:"wall_seconds"`
 	StepsPerSecond float64          `json:"steps_per_second"`
 	Arrays         map[string][]int `json:"arrays"`
@@ -58,16 +41,35 @@ type Meta struct {
 	Go         string          `json:"go"`
 }
 
-// writeResults writes result.npz, rates.png (weights.png for a plastic run)
-// and meta.json into opt.Out.
+// RunInfo is what meta.json says of a run beyond its spec and recording.
+type RunInfo struct {
+	// Version is ratesim's version (with the VCS revision when known).
+	Version                            string
+	SpecFile, InputFile, InitStateFile string
+	Backend, Device                    string
+	Wall                               time.Duration
+	StepsPerSecond                     float64
+}
+
+// Files are what Write wrote: the paths ("" where a file was not written)
+// and the shape of every array in result.npz.
+type Files struct {
+	Result, Meta, Plot, WeightsPlot string
+	Arrays                          map[string][]int
+}
+
+// Write writes result.npz, rates.png (weights.png for a plastic run) and
+// meta.json of spec s's run into dir, showing progress on progress (nil:
+// none) while streamed recordings are copied.
 // Each is first written in full under a hidden staged name; only when all
 // are complete are they renamed into place, result.npz last, so that a
 // result.npz is never half-written and never sits beside another run's
 // meta.json. On failure the staged files are removed and an earlier run's
 // files are left as they were. Cancelling ctx (Ctrl-C) while the
 // recordings are copied into result.npz stops the write the same way.
-func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[T], sum *Summary, opt Options) (err error) {
-	plan := res.plan
+func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *Recording[T], info RunInfo, progress io.Writer, hooks Hooks) (_ *Files, err error) {
+	plan := res.Plan
+	files := &Files{}
 	B, N, M := s.Trials, s.Dims[1], plan.M
 	var staged []string
 	defer func() {
@@ -77,15 +79,15 @@ func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[
 			}
 		}
 	}()
-	resultPath := filepath.Join(opt.Out, "result.npz")
+	resultPath := filepath.Join(dir, "result.npz")
 	npzStage, err := stagedPath(resultPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	staged = append(staged, npzStage)
 	w, err := npz.Create(npzStage)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer w.Abort()
 	dtype := npz.Float32
@@ -97,16 +99,16 @@ func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[
 	for _, a := range res.arrays() {
 		total += a.bytes()
 	}
-	var prog *progress
-	if res.streamed {
-		prog = newProgress(opt.Progress, "writing result.npz", total, "MB")
+	var prog *Progress
+	if res.Streamed {
+		prog = NewProgress(progress, "writing result.npz", total, "MB")
 	} else {
-		prog = newProgress(nil, "", total, "MB")
+		prog = NewProgress(nil, "", total, "MB")
 	}
 	written := int64(0)
 	tick := func(n int64) error {
 		written += n
-		prog.update(written)
+		prog.Update(written)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted: %w", err)
 		}
@@ -116,31 +118,31 @@ func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[
 		shape := []int{B, M, a.width}
 		aw, err := w.Array(a.name, dtype, shape)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var out io.Writer = aw
-		if opt.hooks.wrapArray != nil {
-			out = opt.hooks.wrapArray(a.name, aw)
+		if hooks.WrapArray != nil {
+			out = hooks.WrapArray(a.name, aw)
 		}
 		if err := a.writeTo(out, tick); err != nil {
-			return fmt.Errorf("writing %s: array %s: %w", resultPath, a.name, err)
+			return nil, fmt.Errorf("writing %s: array %s: %w", resultPath, a.name, err)
 		}
 		arrays[a.name] = shape
 	}
-	prog.finish()
+	prog.Finish()
 	put := func(name string, shape []int, data []T) error {
 		arrays[name] = shape
 		return w.Put(name, dtype, shape, data)
 	}
-	if err := put("final_state", []int{B, N}, res.finalState); err != nil {
-		return err
+	if err := put("final_state", []int{B, N}, res.FinalState); err != nil {
+		return nil, err
 	}
-	if err := put("final_rates", []int{B, N}, res.finalRates); err != nil {
-		return err
+	if err := put("final_rates", []int{B, N}, res.FinalRates); err != nil {
+		return nil, err
 	}
 	arrays["time"] = []int{M}
-	if err := w.Float64("time", []int{M}, res.time); err != nil {
-		return err
+	if err := w.Float64("time", []int{M}, res.Time); err != nil {
+		return nil, err
 	}
 	units := make([]int64, len(plan.Units))
 	for i, u := range plan.Units {
@@ -148,112 +150,111 @@ func writeResults[T backend.Float](ctx context.Context, s *Spec, res *recording[
 	}
 	arrays["units"] = []int{len(units)}
 	if err := w.Int64("units", []int{len(units)}, units); err != nil {
-		return err
+		return nil, err
 	}
-	if wr := res.weights; wr != nil {
+	if wr := res.Weights; wr != nil {
 		if wr.snaps > 0 {
 			if err := put("weights", []int{wr.mats, wr.snaps, wr.width}, wr.snapshots); err != nil {
-				return err
+				return nil, err
 			}
 			arrays["weights_time"] = []int{wr.snaps}
 			if err := w.Float64("weights_time", []int{wr.snaps}, wr.times); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		for l, f := range wr.final {
 			if f != nil {
-				if err := put("final_weights_"+connNames[l], wr.finalShape(l), f); err != nil {
-					return err
+				if err := put("final_weights_"+spec.ConnectionNames[l], wr.finalShape(l), f); err != nil {
+					return nil, err
 				}
 			}
 		}
 	}
 	if err := w.Close(); err != nil {
-		return err
+		return nil, err
 	}
 
-	plotPath := filepath.Join(opt.Out, "rates.png")
+	plotPath := filepath.Join(dir, "rates.png")
 	img, err := plotImage(res)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var plotStage string
 	if img != nil {
 		if plotStage, err = writeStaged(plotPath, img); err != nil {
-			return err
+			return nil, err
 		}
 		staged = append(staged, plotStage)
 	}
-	weightsPath := filepath.Join(opt.Out, "weights.png")
+	weightsPath := filepath.Join(dir, "weights.png")
 	var weightsImg []byte
 	var weightsStage string
-	if res.weights != nil {
-		weightsImg = plotWeights(res.weights)
+	if res.Weights != nil {
+		weightsImg = plotWeights(res.Weights)
 	}
 	if weightsImg != nil {
 		if weightsStage, err = writeStaged(weightsPath, weightsImg); err != nil {
-			return err
+			return nil, err
 		}
 		staged = append(staged, weightsStage)
 	}
-	sum.Arrays = arrays
-	sum.Streamed = res.streamed
+	files.Arrays = arrays
 	meta := Meta{
-		Ratesim: FullVersion(), Spec: s, SpecFile: opt.SpecFile, Seed: s.Seed,
-		InputFile: opt.InputFile(), InitStateFile: opt.InitStateFile,
-		Backend: sum.Backend, Device: sum.Device, Precision: s.Precision,
+		Ratesim: info.Version, Spec: s, SpecFile: info.SpecFile, Seed: s.Seed,
+		InputFile: info.InputFile, InitStateFile: info.InitStateFile,
+		Backend: info.Backend, Device: info.Device, Precision: s.Precision,
 		Steps: s.Steps, Trials: s.Trials, Recorded: M,
-		Recording:   plan.info(&s.Record, s.Dt, res.streamed),
-		WallSeconds: sum.Wall.Seconds(), StepsPerSecond: sum.StepsPerSecond,
+		Recording:   plan.Info(&s.Record, s.Dt, res.Streamed),
+		WallSeconds: info.Wall.Seconds(), StepsPerSecond: info.StepsPerSecond,
 		Arrays: arrays, Finished: time.Now().UTC().Format(time.RFC3339), Go: runtime.Version(),
 	}
-	if res.weights != nil {
-		meta.Plasticity = res.weights.info(s.Plasticity)
+	if res.Weights != nil {
+		meta.Plasticity = res.Weights.info(s.Plasticity)
 	}
 	data, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	metaPath := filepath.Join(opt.Out, "meta.json")
+	metaPath := filepath.Join(dir, "meta.json")
 	metaStage, err := writeStaged(metaPath, append(data, '\n'))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	staged = append(staged, metaStage)
 
 	// Commit: the picture, the metadata, then the result.
 	if img != nil {
 		if err := os.Rename(plotStage, plotPath); err != nil {
-			return fmt.Errorf("cannot write %s: %w", plotPath, err)
+			return nil, fmt.Errorf("cannot write %s: %w", plotPath, err)
 		}
-		sum.PlotFile = plotPath
+		files.Plot = plotPath
 	} else if err := os.Remove(plotPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("cannot remove an earlier run's %s: %w", plotPath, err)
+		return nil, fmt.Errorf("cannot remove an earlier run's %s: %w", plotPath, err)
 	}
 	if weightsImg != nil {
 		if err := os.Rename(weightsStage, weightsPath); err != nil {
-			return fmt.Errorf("cannot write %s: %w", weightsPath, err)
+			return nil, fmt.Errorf("cannot write %s: %w", weightsPath, err)
 		}
-		sum.WeightsPlotFile = weightsPath
+		files.WeightsPlot = weightsPath
 	} else if err := os.Remove(weightsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("cannot remove an earlier run's %s: %w", weightsPath, err)
+		return nil, fmt.Errorf("cannot remove an earlier run's %s: %w", weightsPath, err)
 	}
 	if err := os.Rename(metaStage, metaPath); err != nil {
-		return fmt.Errorf("cannot write %s: %w", metaPath, err)
+		return nil, fmt.Errorf("cannot write %s: %w", metaPath, err)
 	}
 	if err := os.Rename(npzStage, resultPath); err != nil {
-		return fmt.Errorf("cannot write %s: %w", resultPath, err)
+		return nil, fmt.Errorf("cannot write %s: %w", resultPath, err)
 	}
-	syncDir(opt.Out)
-	sum.ResultFile, sum.MetaFile = resultPath, metaPath
-	return nil
+	syncDir(dir)
+	files.Result, files.Meta = resultPath, metaPath
+	return files, nil
 }
 
 // plotImage draws rates.png from trial 0, reading at most 1000 recorded
 // steps × 300 units (what the picture shows), so streamed runs need not fit
 // in memory. It returns nil when no rates were recorded.
-func plotImage[T backend.Float](res *recording[T]) ([]byte, error) {
-	M := res.plan.M
+func plotImage[T backend.Float](res *Recording[T]) ([]byte, error) {
+	M := res.Plan.M
 	if res.rates == nil || M == 0 {
 		return nil, nil
 	}
@@ -278,7 +279,7 @@ func plotImage[T backend.Float](res *recording[T]) ([]byte, error) {
 			}
 		}
 	}
-	return PlotRates(rates, outs, w, uh, O)
+	return plot.Rates(rates, outs, w, uh, O)
 }
 
 // writeStaged writes data in full to a hidden file beside path and returns

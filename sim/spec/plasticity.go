@@ -1,4 +1,4 @@
-package sim
+package spec
 
 import (
 	"encoding/json"
@@ -466,10 +466,10 @@ func checkKeys(n *yaml.Node, field string, allowed ...string) error {
 	return nil
 }
 
-// connNames are the connections in backend.Layer order, with the spec's
+// ConnectionNames are the connections in backend.Layer order, with the spec's
 // layer index (input 0, hidden 1, readout 2) of each.
 var (
-	connNames  = [3]string{"recurrent", "input", "readout"}
+	ConnectionNames  = [3]string{"recurrent", "input", "readout"}
 	connLayers = [3]int{1, 0, 2}
 )
 
@@ -483,24 +483,28 @@ func (ps *PlasticitySpec) connections() [3]*ConnectionSpec {
 
 // plasticPlan is the plasticity section resolved against a spec (and its
 // drawn network, when there is one), in float64 and the engine's layout.
-type plasticPlan struct {
-	perTrial bool
-	pops     []uint8 // nil: one population
-	popNames []string
-	schedule backend.Schedule
-	record   backend.WeightRecord
-	conns    [3]*connPlan // recurrent, input, readout; nil = static
-	dims     [3][2]int    // (pre, post) of each connection
+// PlasticityPlan is the plasticity section resolved against a network's
+// masks, in float64: what network.Plasticity turns into the
+// backend.Plasticity of a run, and what the output records of its weights.
+type PlasticityPlan struct {
+	PerTrial bool
+	Pops     []uint8 // population of each hidden unit; nil: one population
+	PopNames []string
+	Schedule backend.Schedule
+	Record   backend.WeightRecord
+	Conns    [3]*ConnectionPlan // recurrent, input, readout; nil = static
+	Dims     [3][2]int          // (pre, post) of each connection
 }
 
-type connPlan struct {
-	rules              []backend.Rule[float64]
-	scale              []float64 // pre × post; nil = 1
-	sign               []int8    // per presynaptic unit; nil = free
-	bounded            bool
-	min, max           float64
-	freezeZero         bool
-	growth, growWeight []float64 // pre × post; nil = no growth
+// ConnectionPlan is one plastic connection of a PlasticityPlan.
+type ConnectionPlan struct {
+	Rules              []backend.Rule[float64]
+	Scale              []float64 // pre × post; nil = 1
+	Sign               []int8    // per presynaptic unit; nil = free
+	Bounded            bool
+	Min, Max           float64
+	FreezeZero         bool
+	Growth, GrowWeight []float64 // pre × post; nil = no growth
 }
 
 // validatePlasticity checks the plasticity section (loading its arrays).
@@ -508,39 +512,47 @@ func (s *Spec) validatePlasticity() error {
 	if s.Plasticity == nil {
 		return nil
 	}
-	_, err := s.plasticPlan(nil)
+	_, err := s.PlasticityPlan(nil)
 	return err
 }
 
-// plasticPlan resolves the plasticity section. With net nil (validation)
-// the masks are the spec's files; with net they are the network's (the
-// structure's and the removed diagonal included).
-func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
+// Masks are the masks a network was built with, in the weights'
+// orientation (out, in), nil where a layer has none (see
+// network.Network): Sparsity 0/1, EI ±1 per entry, Plasticity scales in
+// [0, 1].
+type Masks struct {
+	Sparsity, EI, Plasticity Layers
+}
+
+// PlasticityPlan resolves the plasticity section. With masks nil
+// (validation) the masks are the spec's files; otherwise they are the
+// built network's (the structure's and the removed diagonal included).
+func (s *Spec) PlasticityPlan(masks *Masks) (*PlasticityPlan, error) {
 	ps := s.Plasticity
 	bad := func(field, format string, args ...any) error {
 		f := "plasticity"
 		if field != "" {
 			f += "." + field
 		}
-		return &SpecError{Field: f, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: f, Reason: fmt.Sprintf(format, args...)}
 	}
 	I, N, O := s.Dims[0], s.Dims[1], s.Dims[2]
 	var sparsity, ei, pmask Layers
-	if net != nil {
-		sparsity, ei, pmask = net.Sparsity, net.EI, net.Plasticity
+	if masks != nil {
+		sparsity, ei, pmask = masks.Sparsity, masks.EI, masks.Plasticity
 	} else {
-		m, err := s.model(false)
+		m, err := s.Resolve()
 		if err != nil {
 			return nil, err
 		}
-		sparsity, ei, pmask = m.sparsity, m.ei, m.plasticity
+		sparsity, ei, pmask = m.Sparsity, m.EI, m.Plasticity
 	}
-	pl := &plasticPlan{dims: [3][2]int{{N, N}, {I, N}, {N, O}}}
+	pl := &PlasticityPlan{Dims: [3][2]int{{N, N}, {I, N}, {N, O}}}
 
 	switch ps.Weights {
 	case "", "shared":
 	case "per_trial":
-		pl.perTrial = true
+		pl.PerTrial = true
 	default:
 		return nil, bad("weights", "must be shared or per_trial, got %q", ps.Weights)
 	}
@@ -573,12 +585,12 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 				}
 				return 0, nil
 			}
-			k := indexOf(pl.popNames, name)
+			k := indexOf(pl.PopNames, name)
 			if k < 0 {
-				if pl.pops == nil {
+				if pl.Pops == nil {
 					return 0, bad(field, "no population %q: plasticity.populations defines none (every unit is in all)", name)
 				}
-				return 0, bad(field, "no population %q (the populations are %s)", name, strings.Join(pl.popNames, ", "))
+				return 0, bad(field, "no population %q (the populations are %s)", name, strings.Join(pl.PopNames, ", "))
 			}
 			m |= 1 << k
 		}
@@ -593,7 +605,7 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 	if sc.Every < 0 {
 		return nil, bad("schedule.every", "must be ≥ 1 step, got %d", sc.Every)
 	}
-	pl.schedule = backend.Schedule{Warmup: sc.Warmup, Every: max(sc.Every, 1)}
+	pl.Schedule = backend.Schedule{Warmup: sc.Warmup, Every: max(sc.Every, 1)}
 	for i, ph := range sc.Phases {
 		f := fmt.Sprintf("schedule.phases[%d]", i)
 		if ph.Start < 0 {
@@ -612,7 +624,7 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 		if len(ph.Learn) == 1 && ph.Learn[0] == "all" {
 			m = ^uint64(0)
 		}
-		pl.schedule.Phases = append(pl.schedule.Phases, backend.Phase{Start: ph.Start, Learn: m})
+		pl.Schedule.Phases = append(pl.Schedule.Phases, backend.Phase{Start: ph.Start, Learn: m})
 	}
 
 	// Connections.
@@ -622,16 +634,16 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 			continue
 		}
 		plastic = true
-		name := connNames[l]
+		name := ConnectionNames[l]
 		if l == 0 && ps.Recurrent == nil {
 			name = "hidden"
 		}
-		pre, post := pl.dims[l][0], pl.dims[l][1]
+		pre, post := pl.Dims[l][0], pl.Dims[l][1]
 		if pre == 0 || post == 0 {
-			return nil, bad(name, "the %s connection has no synapses (%d × %d): dims are %v", connNames[l], pre, post, s.Dims)
+			return nil, bad(name, "the %s connection has no synapses (%d × %d): dims are %v", ConnectionNames[l], pre, post, s.Dims)
 		}
 		li := connLayers[l]
-		cp := &connPlan{freezeZero: cs.FreezeZero}
+		cp := &ConnectionPlan{FreezeZero: cs.FreezeZero}
 		// Arrays given (pre, post); the network's masks are (post, pre).
 		fromLayer := func(a []float64) []float64 {
 			if a == nil {
@@ -694,23 +706,23 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 			if err != nil {
 				return nil, err
 			}
-			cp.growth, cp.growWeight = make([]float64, pre*post), w
+			cp.Growth, cp.GrowWeight = make([]float64, pre*post), w
 			for i, m := range mask {
-				cp.growth[i] = *g.Probability * m
+				cp.Growth[i] = *g.Probability * m
 			}
 		}
 		// Scale, zero where no synapse is or can grow.
 		var scale []float64
 		switch {
 		case cs.Scale == nil || cs.Scale.Mask:
-			scale = fromLayer(*pmask.at(li))
+			scale = fromLayer(*pmask.At(li))
 		default:
 			var err error
 			if scale, err = values(name+".scale", cs.Scale, 0, math.Inf(1)); err != nil {
 				return nil, err
 			}
 		}
-		if sp := fromLayer(*sparsity.at(li)); sp != nil {
+		if sp := fromLayer(*sparsity.At(li)); sp != nil {
 			if scale == nil {
 				scale = make([]float64, pre*post)
 				for i := range scale {
@@ -718,28 +730,28 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 				}
 			}
 			for i := range scale {
-				if sp[i] == 0 && (cp.growth == nil || cp.growth[i] == 0) {
+				if sp[i] == 0 && (cp.Growth == nil || cp.Growth[i] == 0) {
 					scale[i] = 0
 				}
 			}
 		}
-		cp.scale = scale
+		cp.Scale = scale
 		// Dale's law per presynaptic unit.
 		switch {
 		case cs.Dale.Signs != nil:
 			if len(cs.Dale.Signs) != pre {
 				return nil, bad(name+".dale", "has %d signs, want one per presynaptic unit (%d)", len(cs.Dale.Signs), pre)
 			}
-			cp.sign = make([]int8, pre)
+			cp.Sign = make([]int8, pre)
 			for j, sg := range cs.Dale.Signs {
 				if sg < -1 || sg > 1 {
 					return nil, bad(name+".dale", "sign %d of presynaptic unit %d: want 1, -1 or 0", sg, j)
 				}
-				cp.sign[j] = int8(sg)
+				cp.Sign[j] = int8(sg)
 			}
 		case cs.Dale.Mode == "" || cs.Dale.Mode == "ei_mask":
-			if e := *ei.at(li); e != nil {
-				cp.sign = make([]int8, pre)
+			if e := *ei.At(li); e != nil {
+				cp.Sign = make([]int8, pre)
 				for j := 0; j < pre; j++ {
 					for i := 0; i < post; i++ {
 						sg := int8(1)
@@ -747,9 +759,9 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 							sg = -1
 						}
 						if i == 0 {
-							cp.sign[j] = sg
-						} else if cp.sign[j] != sg {
-							return nil, bad(name+".dale", "the %s E/I mask gives presynaptic unit %d both signs (posts 0 and %d); Dale's law needs one sign per presynaptic unit: fix the mask or set dale: none", layerNames[li], j, i)
+							cp.Sign[j] = sg
+						} else if cp.Sign[j] != sg {
+							return nil, bad(name+".dale", "the %s E/I mask gives presynaptic unit %d both signs (posts 0 and %d); Dale's law needs one sign per presynaptic unit: fix the mask or set dale: none", LayerNames[li], j, i)
 						}
 					}
 				}
@@ -762,7 +774,7 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 			if math.IsNaN(b.Min) || math.IsNaN(b.Max) || b.Min > b.Max {
 				return nil, bad(name+".bounds", "want min ≤ max, got [%v, %v]", b.Min, b.Max)
 			}
-			cp.bounded, cp.min, cp.max = true, b.Min, b.Max
+			cp.Bounded, cp.Min, cp.Max = true, b.Min, b.Max
 		}
 		if len(cs.Rules) == 0 {
 			return nil, bad(name+".rules", "give at least one rule (hebbian, bcm, oja, covariance), or leave the connection out")
@@ -772,12 +784,12 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 			if err != nil {
 				return nil, err
 			}
-			if r.FlipInhibitory && cp.sign == nil {
+			if r.FlipInhibitory && cp.Sign == nil {
 				return nil, bad(fmt.Sprintf("%s.rules[%d].flip_inhibitory", name, ri), "needs inhibitory presynaptic units: the connection has no Dale signs (dale)")
 			}
-			cp.rules = append(cp.rules, r)
+			cp.Rules = append(cp.Rules, r)
 		}
-		pl.conns[l] = cp
+		pl.Conns[l] = cp
 	}
 	if !plastic {
 		return nil, bad("", "no connection is plastic: give recurrent, input and/or readout with rules, or leave plasticity out")
@@ -788,48 +800,48 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 
 	// Weight snapshots.
 	rc := ps.Record
-	pl.record.Stride = rc.Every
+	pl.Record.Stride = rc.Every
 	if rc.Every < 0 {
 		return nil, bad("record.every", "must be ≥ 1 step, got %d", rc.Every)
 	}
 	if rc.Every == 0 {
-		pl.record.Stride = max(1, (s.Steps+99)/100)
+		pl.Record.Stride = max(1, (s.Steps+99)/100)
 	}
 	if rc.Synapses != nil && rc.What != "synapses" {
 		return nil, bad("record.synapses", "are recorded with what: synapses (what is %q)", rc.What)
 	}
 	switch rc.What {
 	case "", "whole":
-		pl.record.What = backend.SnapWhole
+		pl.Record.What = backend.SnapWhole
 	case "block_means":
-		pl.record.What = backend.SnapBlockMeans
+		pl.Record.What = backend.SnapBlockMeans
 	case "none":
 		if rc.Every != 0 {
 			return nil, bad("record.every", "what: none records no snapshots; leave every out")
 		}
-		pl.record.Stride = 0
+		pl.Record.Stride = 0
 	case "synapses":
-		pl.record.What = backend.SnapSynapses
+		pl.Record.What = backend.SnapSynapses
 		if len(rc.Synapses) == 0 {
 			return nil, bad("record.synapses", "what: synapses needs a list of [CONNECTION, PRE, POST]")
 		}
 		for i, sy := range rc.Synapses {
 			f := fmt.Sprintf("record.synapses[%d]", i)
-			l := indexOf(connNames[:], sy.Layer)
+			l := indexOf(ConnectionNames[:], sy.Layer)
 			if sy.Layer == "hidden" {
 				l = 0
 			}
 			if l < 0 {
 				return nil, bad(f, "unknown connection %q (want recurrent, input or readout)", sy.Layer)
 			}
-			if pl.conns[l] == nil {
+			if pl.Conns[l] == nil {
 				return nil, bad(f, "the %s connection is not plastic", sy.Layer)
 			}
-			a, b := pl.dims[l][0], pl.dims[l][1]
+			a, b := pl.Dims[l][0], pl.Dims[l][1]
 			if sy.Pre < 0 || sy.Pre >= a || sy.Post < 0 || sy.Post >= b {
-				return nil, bad(f, "[%s, %d, %d] is outside the %s connection's %d × %d (pre, post)", sy.Layer, sy.Pre, sy.Post, connNames[l], a, b)
+				return nil, bad(f, "[%s, %d, %d] is outside the %s connection's %d × %d (pre, post)", sy.Layer, sy.Pre, sy.Post, ConnectionNames[l], a, b)
 			}
-			pl.record.Synapses = append(pl.record.Synapses, backend.Synapse{Layer: backend.Layer(l), Pre: sy.Pre, Post: sy.Post})
+			pl.Record.Synapses = append(pl.Record.Synapses, backend.Synapse{Layer: backend.Layer(l), Pre: sy.Pre, Post: sy.Post})
 		}
 	default:
 		return nil, bad("record.what", "must be whole, synapses, block_means or none, got %q", rc.What)
@@ -839,9 +851,9 @@ func (s *Spec) plasticPlan(net *Network) (*plasticPlan, error) {
 
 // populations resolves plasticity.populations into pl.pops and pl.popNames.
 // eiHidden is the hidden layer's E/I mask (post, pre), if any.
-func (pl *plasticPlan) populations(s *Spec, p Populations, eiHidden []float64) error {
+func (pl *PlasticityPlan) populations(s *Spec, p Populations, eiHidden []float64) error {
 	bad := func(format string, args ...any) error {
-		return &SpecError{Field: "plasticity.populations", Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: "plasticity.populations", Reason: fmt.Sprintf(format, args...)}
 	}
 	N := s.Dims[1]
 	pops := make([]uint8, N)
@@ -893,7 +905,7 @@ func (pl *plasticPlan) populations(s *Spec, p Populations, eiHidden []float64) e
 	default:
 		switch p.From {
 		case "", "none":
-			pl.popNames = []string{"all"}
+			pl.PopNames = []string{"all"}
 			return nil
 		case "ei", "areas", "areas_ei":
 		default:
@@ -975,7 +987,7 @@ func (pl *plasticPlan) populations(s *Spec, p Populations, eiHidden []float64) e
 			pops[i] = uint8(k)
 		}
 	}
-	pl.pops, pl.popNames = pops, names
+	pl.Pops, pl.PopNames = pops, names
 	return nil
 }
 
@@ -986,7 +998,7 @@ func (s *Spec) rulePlan(rs *RuleSpec, field string, l int, sel func(string, PopS
 		if f != "" {
 			ff += "." + f
 		}
-		return &SpecError{Field: ff, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: ff, Reason: fmt.Sprintf(format, args...)}
 	}
 	var r backend.Rule[float64]
 	kind, err := backend.ParseRuleKind(rs.Rule)
@@ -1177,44 +1189,3 @@ func indexOf(names []string, name string) int {
 	return -1
 }
 
-// toBackend lays the plan out as a backend.Plasticity of one instance,
-// rounding every value to T.
-func toBackend[T backend.Float](pl *plasticPlan) *backend.Plasticity[T] {
-	conv := func(a []float64) []T {
-		if a == nil {
-			return nil
-		}
-		t := make([]T, len(a))
-		for i, v := range a {
-			t[i] = T(v)
-		}
-		return t
-	}
-	bp := &backend.Plasticity[T]{PerTrial: pl.perTrial, Schedule: pl.schedule, Record: pl.record}
-	if pl.pops != nil {
-		bp.Populations = append([]uint8(nil), pl.pops...)
-	}
-	var cs [3]*backend.Connection[T]
-	for l, c := range pl.conns {
-		if c == nil {
-			continue
-		}
-		bc := &backend.Connection[T]{Scale: conv(c.scale), Sign: c.sign, Bounded: c.bounded,
-			Min: T(c.min), Max: T(c.max), FreezeZero: c.freezeZero,
-			Growth: conv(c.growth), GrowWeight: conv(c.growWeight)}
-		for _, r := range c.rules {
-			bc.Rules = append(bc.Rules, backend.Rule[T]{
-				Kind: r.Kind, Rate: conv(r.Rate), PrePops: r.PrePops, PostPops: r.PostPops,
-				PreInput: r.PreInput, PreWeight: T(r.PreWeight), PostWeight: T(r.PostWeight),
-				DivideByTheta: r.DivideByTheta,
-				Average:       backend.Average[T]{Window: r.Average.Window, Coef: T(r.Average.Coef), Init: T(r.Average.Init)},
-				SoftBound:     T(r.SoftBound), L1: T(r.L1), L2: T(r.L2), Negate: r.Negate,
-				FlipInhibitory: r.FlipInhibitory, Optimizer: r.Optimizer,
-				Beta1: T(r.Beta1), Beta2: T(r.Beta2), Epsilon: T(r.Epsilon),
-			})
-		}
-		cs[l] = bc
-	}
-	bp.Recurrent, bp.Input, bp.Readout = cs[0], cs[1], cs[2]
-	return bp
-}

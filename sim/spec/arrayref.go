@@ -1,4 +1,4 @@
-package sim
+package spec
 
 import (
 	"encoding/json"
@@ -265,11 +265,11 @@ func AllLayers(kind string) LayerInits {
 }
 
 // layers lists the layers with their names, in the order input, hidden, readout.
-func (l *LayerInits) layers() [3]*LayerInit {
+func (l *LayerInits) PerLayer() [3]*LayerInit {
 	return [3]*LayerInit{&l.Input, &l.Hidden, &l.Readout}
 }
 
-var layerNames = [3]string{"input", "hidden", "readout"}
+var LayerNames = [3]string{"input", "hidden", "readout"}
 
 func (l *LayerInits) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
@@ -279,7 +279,7 @@ func (l *LayerInits) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: must be one name for every layer or {input: …, hidden: …, readout: …}", n.Line)
 	}
-	ls := l.layers()
+	ls := l.PerLayer()
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		idx := layerIndex(k.Value)
@@ -300,7 +300,7 @@ func (l *LayerInits) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func layerIndex(name string) int {
-	for i, n := range layerNames {
+	for i, n := range LayerNames {
 		if n == name {
 			return i
 		}
@@ -340,7 +340,7 @@ type LayerMasks struct {
 // IsZero reports whether no layer has a mask.
 func (m LayerMasks) IsZero() bool { return m.Input == nil && m.Hidden == nil && m.Readout == nil }
 
-func (m *LayerMasks) layers() [3]*ArrayRef { return [3]*ArrayRef{m.Input, m.Hidden, m.Readout} }
+func (m *LayerMasks) PerLayer() [3]*ArrayRef { return [3]*ArrayRef{m.Input, m.Hidden, m.Readout} }
 
 func (m *LayerMasks) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {

@@ -1,4 +1,4 @@
-package sim
+package spec
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ratesim/ratesim/sim/masks"
+	"github.com/ratesim/ratesim/sim/connect"
 	"github.com/ratesim/ratesim/sim/npz"
 )
 
@@ -18,27 +18,27 @@ type Layers struct {
 	Input, Hidden, Readout []float64
 }
 
-func (l *Layers) at(i int) *[]float64 {
+// At is layer i's array: 0 input, 1 hidden, 2 readout.
+func (l *Layers) At(i int) *[]float64 {
 	return [3]*[]float64{&l.Input, &l.Hidden, &l.Readout}[i]
 }
 
-// model is a spec resolved against its arrays: everything BuildNetwork needs
-// besides the random draws of weights and biases.
-type model struct {
-	alpha      []float64
-	weights    Layers // arrays given in the spec; nil where drawn
-	biases     Layers
-	sparsity   Layers // 0/1
-	ei         Layers // ±1 per entry
-	plasticity Layers // scales in [0, 1]
-	fromFile   [3]bool
-	init       []float64 // N or trials×N; nil = zero
-	areas      []masks.Area
-	structure  *masks.Masks
+// Resolved is a model resolved against its arrays: everything
+// network.Build needs besides the random draws (weights, biases and the
+// structure's masks).
+type Resolved struct {
+	Alpha      []float64
+	Weights    Layers // arrays given in the spec; nil where drawn
+	Biases     Layers
+	Sparsity   Layers // 0/1, from sparsity_masks files
+	EI         Layers // ±1 per entry, from ei_masks files
+	Plasticity Layers // scales in [0, 1]
+	FromFile   [3]bool
+	Init       []float64 // N or trials×N; nil = zero
 }
 
-// layerShape is layer l's weight shape (out, in).
-func (s *Spec) layerShape(l int) (out, in int) {
+// LayerShape is layer l's weight shape (out, in).
+func (s *Spec) LayerShape(l int) (out, in int) {
 	I, N, O := s.Dims[0], s.Dims[1], s.Dims[2]
 	switch l {
 	case 0:
@@ -49,17 +49,17 @@ func (s *Spec) layerShape(l int) (out, in int) {
 	return O, N
 }
 
-// model resolves and checks every model field: per-unit time constants,
+// Resolve resolves and checks every model field: per-unit time constants,
 // per-layer initializers and arrays (shapes, values), masks, the structure
-// section (parameters only unless draw, which also builds its masks from
-// the seed) and the initial state. Errors are *SpecError naming the field.
-// Dims, trials and dt must already be valid.
-func (s *Spec) model(draw bool) (*model, error) {
+// section's parameters (its masks are drawn by network.Build) and the
+// initial state. Errors are *Error naming the field. Dims, trials and dt
+// must already be valid (Validate checks them first).
+func (s *Spec) Resolve() (*Resolved, error) {
 	bad := func(field, format string, args ...any) error {
-		return &SpecError{Field: field, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
 	I, N, O := s.Dims[0], s.Dims[1], s.Dims[2]
-	m := &model{}
+	m := &Resolved{}
 
 	// Time constants.
 	switch {
@@ -75,13 +75,13 @@ func (s *Spec) model(draw bool) (*model, error) {
 				return nil, bad("alpha", "unit %d has α = %v; α = dt/τ must be in (0, 1]", i, v)
 			}
 		}
-		m.alpha = a
+		m.Alpha = a
 	case s.Tau.Set:
 		t, err := s.Tau.resolve(s.dir, N)
 		if err != nil {
 			return nil, bad("tau", "%v", err)
 		}
-		m.alpha = make([]float64, N)
+		m.Alpha = make([]float64, N)
 		for i, v := range t {
 			if !finite(v) || v <= 0 {
 				return nil, bad("tau", "unit %d has τ = %v; τ must be a finite number > 0", i, v)
@@ -92,16 +92,16 @@ func (s *Spec) model(draw bool) (*model, error) {
 				}
 				return nil, bad("tau", "unit %d: dt = %v exceeds τ = %v: α = dt/τ > 1 makes forward Euler unstable", i, s.Dt, v)
 			}
-			m.alpha[i] = s.Dt / v
+			m.Alpha[i] = s.Dt / v
 		}
 	default:
 		return nil, bad("tau", "give tau (ms) or alpha")
 	}
 
 	// Weights and biases.
-	for l, li := range s.Weights.layers() {
-		field := "weights." + layerNames[l]
-		out, in := s.layerShape(l)
+	for l, li := range s.Weights.PerLayer() {
+		field := "weights." + LayerNames[l]
+		out, in := s.LayerShape(l)
 		if li.Array == nil {
 			if !oneOf(li.Kind, "uniform", "normal", "zero") {
 				return nil, bad(field, "must be uniform, normal, zero or {file: PATH[, key: NAME]}, got %q", li.Kind)
@@ -113,14 +113,14 @@ func (s *Spec) model(draw bool) (*model, error) {
 			return nil, bad(field, "%v", err)
 		}
 		if !shapeIs(a.shape, out, in) {
-			return nil, bad(field, "%s is shaped %s, want (%d, %d) (out, in) as nn4n stores the %s weight", li.Array, npz.FormatShape(a.shape), out, in, layerNames[l])
+			return nil, bad(field, "%s is shaped %s, want (%d, %d) (out, in) as nn4n stores the %s weight", li.Array, npz.FormatShape(a.shape), out, in, LayerNames[l])
 		}
-		*m.weights.at(l) = a.values
-		m.fromFile[l] = true
+		*m.Weights.At(l) = a.values
+		m.FromFile[l] = true
 	}
-	for l, li := range s.Biases.layers() {
-		field := "biases." + layerNames[l]
-		out, _ := s.layerShape(l)
+	for l, li := range s.Biases.PerLayer() {
+		field := "biases." + LayerNames[l]
+		out, _ := s.LayerShape(l)
 		if li.Array == nil {
 			if !oneOf(li.Kind, "none", "zero", "uniform", "normal") {
 				return nil, bad(field, "must be none, zero, uniform, normal or {file: PATH[, key: NAME]}, got %q", li.Kind)
@@ -134,7 +134,7 @@ func (s *Spec) model(draw bool) (*model, error) {
 		if !shapeIs(a.shape, out) {
 			return nil, bad(field, "%s is shaped %s, want (%d,)", li.Array, npz.FormatShape(a.shape), out)
 		}
-		*m.biases.at(l) = a.values
+		*m.Biases.At(l) = a.values
 	}
 
 	// Masks, given in nn4n's (pre, post) orientation.
@@ -142,13 +142,13 @@ func (s *Spec) model(draw bool) (*model, error) {
 		name string
 		lm   *LayerMasks
 		dst  *Layers
-	}{{"sparsity_masks", &s.SparsityMasks, &m.sparsity}, {"ei_masks", &s.EIMasks, &m.ei}, {"plasticity_masks", &s.PlasticityMasks, &m.plasticity}} {
-		for l, ref := range kind.lm.layers() {
+	}{{"sparsity_masks", &s.SparsityMasks, &m.Sparsity}, {"ei_masks", &s.EIMasks, &m.EI}, {"plasticity_masks", &s.PlasticityMasks, &m.Plasticity}} {
+		for l, ref := range kind.lm.PerLayer() {
 			if ref == nil {
 				continue
 			}
-			field := kind.name + "." + layerNames[l]
-			out, in := s.layerShape(l)
+			field := kind.name + "." + LayerNames[l]
+			out, in := s.LayerShape(l)
 			a, err := ref.load(s.dir)
 			if err != nil {
 				return nil, bad(field, "%v", err)
@@ -156,7 +156,7 @@ func (s *Spec) model(draw bool) (*model, error) {
 			if !shapeIs(a.shape, in, out) {
 				return nil, bad(field, "%s is shaped %s, want (%d, %d): masks are (pre, post) as nn4n takes them, the transpose of the weight", ref, npz.FormatShape(a.shape), in, out)
 			}
-			t := masks.Transpose(a.values, in, out)
+			t := connect.Transpose(a.values, in, out)
 			for i, v := range t {
 				switch kind.name {
 				case "sparsity_masks":
@@ -175,7 +175,7 @@ func (s *Spec) model(draw bool) (*model, error) {
 					}
 				}
 			}
-			*kind.dst.at(l) = t
+			*kind.dst.At(l) = t
 		}
 	}
 	// Plasticity scales are divided by their largest value over all layers,
@@ -183,14 +183,14 @@ func (s *Spec) model(draw bool) (*model, error) {
 	// smallest to 0, freezing those synapses).
 	maxP := 0.0
 	for l := 0; l < 3; l++ {
-		for _, v := range *m.plasticity.at(l) {
+		for _, v := range *m.Plasticity.At(l) {
 			maxP = max(maxP, v)
 		}
 	}
 	if maxP > 0 {
 		for l := 0; l < 3; l++ {
-			for i := range *m.plasticity.at(l) {
-				(*m.plasticity.at(l))[i] /= maxP
+			for i := range *m.Plasticity.At(l) {
+				(*m.Plasticity.At(l))[i] /= maxP
 			}
 		}
 	}
@@ -199,39 +199,16 @@ func (s *Spec) model(draw bool) (*model, error) {
 	if st := s.Structure; st != nil {
 		signed := st.Type == "multi_area_ei"
 		for l := 0; l < 3; l++ {
-			if s.SparsityMasks.layers()[l] != nil {
-				return nil, bad("sparsity_masks."+layerNames[l], "is also built by structure (%s); give one or the other", st.Type)
+			if s.SparsityMasks.PerLayer()[l] != nil {
+				return nil, bad("sparsity_masks."+LayerNames[l], "is also built by structure (%s); give one or the other", st.Type)
 			}
-			if signed && l > 0 && s.EIMasks.layers()[l] != nil {
-				return nil, bad("ei_masks."+layerNames[l], "is also built by structure (%s); give one or the other", st.Type)
+			if signed && l > 0 && s.EIMasks.PerLayer()[l] != nil {
+				return nil, bad("ei_masks."+LayerNames[l], "is also built by structure (%s); give one or the other", st.Type)
 			}
 		}
-		d := masks.Dims{Inputs: I, Hidden: N, Outputs: O}
+		d := connect.Dims{Inputs: I, Hidden: N, Outputs: O}
 		if err := st.check(d); err != nil {
 			return nil, err
-		}
-		if draw {
-			mk, err := st.buildMasks(s.Seed, d)
-			if err != nil {
-				return nil, err
-			}
-			m.structure = mk
-			m.areas = mk.Areas
-			m.sparsity = Layers{masks.Sparsity(mk.Input), masks.Sparsity(mk.Hidden), masks.Sparsity(mk.Readout)}
-			if mk.Signed {
-				m.ei.Hidden, m.ei.Readout = mk.Sign(N), mk.Sign(O)
-			}
-		}
-	}
-	if s.SelfConnections != nil && !*s.SelfConnections && draw {
-		if m.sparsity.Hidden == nil {
-			m.sparsity.Hidden = make([]float64, N*N)
-			for i := range m.sparsity.Hidden {
-				m.sparsity.Hidden[i] = 1
-			}
-		}
-		for i := 0; i < N; i++ {
-			m.sparsity.Hidden[i*N+i] = 0
 		}
 	}
 	if !oneOf(s.EIBalance, "sampled", "all", "none") {
@@ -242,7 +219,7 @@ func (s *Spec) model(draw bool) (*model, error) {
 	if err != nil {
 		return nil, bad("init_state", "%v", err)
 	}
-	m.init = init
+	m.Init = init
 	return m, nil
 }
 

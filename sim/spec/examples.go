@@ -1,4 +1,4 @@
-package sim
+package spec
 
 import (
 	"embed"
@@ -40,5 +40,5 @@ func LoadExample(name string) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseSpec("example:"+name, data)
+	return Parse("example:"+name, data)
 }

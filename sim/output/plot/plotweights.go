@@ -1,4 +1,4 @@
-package sim
+package plot
 
 import (
 	"bytes"
@@ -10,22 +10,28 @@ import (
 	"github.com/ratesim/ratesim/backend"
 )
 
-// plotWeights draws weights.png from matrix 0 (the shared weights, or
-// trial 0's): with whole snapshots, each plastic connection's matrix (out
+// Matrix locates one connection's (rows, cols) matrix inside a weight
+// snapshot row, at Offset.
+type Matrix struct {
+	Offset, Rows, Cols int
+}
+
+// Weights draws weights.png from snapshots, S rows of W values each (the
+// shared weights, or trial 0's): with whole snapshots (whole true, the
+// matrices located by mats), each plastic connection's matrix (out
 // down, in across) at the first snapshot (the initial weights) beside the
 // last (red positive, blue negative, white zero, scaled to the largest |w|
 // of the pair); below, the traces of up to 64 recorded values over time
 // (every value of small matrices, block means, chosen synapses). It
 // returns nil when no snapshots were recorded.
-func plotWeights[T backend.Float](w *weightRec[T]) []byte {
-	if w.snaps == 0 || w.width == 0 {
+func Weights[T backend.Float](snapshots []T, S, W int, whole bool, mats []Matrix) []byte {
+	if S == 0 || W == 0 {
 		return nil
 	}
-	S, W := w.snaps, w.width
-	snap := func(s int) []T { return w.snapshots[s*W : (s+1)*W] }
+	snap := func(s int) []T { return snapshots[s*W : (s+1)*W] }
 	const maxPanel, gap, traceH, traceW = 240, 8, 160, 600
 	type panel struct {
-		seg    WeightSegment
+		seg    Matrix
 		h, w   int
 		rows   int
 		cols   int
@@ -35,9 +41,9 @@ func plotWeights[T backend.Float](w *weightRec[T]) []byte {
 	var panels []panel
 	top := 0
 	wide := traceW
-	if w.plan.record.What == backend.SnapWhole {
-		for _, sg := range w.segs {
-			rows, cols := sg.Shape[0], sg.Shape[1]
+	if whole {
+		for _, sg := range mats {
+			rows, cols := sg.Rows, sg.Cols
 			ch, cw := max(1, min(16, maxPanel/rows)), max(1, min(48, maxPanel/cols))
 			ph, pw := min(rows*ch, maxPanel), min(cols*cw, maxPanel)
 			var sc float64
@@ -55,7 +61,7 @@ func plotWeights[T backend.Float](w *weightRec[T]) []byte {
 		}
 	}
 	traces := min(W, 64)
-	if w.plan.record.What == backend.SnapWhole && W > 256 {
+	if whole && W > 256 {
 		traces = 0
 	}
 	h := top

@@ -1,4 +1,4 @@
-package sim
+package spec
 
 import (
 	"encoding/json"
@@ -178,30 +178,16 @@ type UnitArea struct {
 	Units []int
 }
 
-// unitGroups returns the spec's unit groups, or nil when its structure
-// defines none. The structure builder answers through structureGroups.
-func (s *Spec) unitGroups() (*UnitGroups, error) {
-	if structureGroups == nil {
-		return nil, nil
-	}
-	return structureGroups(s)
-}
-
-// structureGroups is set by the file that connects the spec's structure
-// section (areas, E/I populations) to recording; nil means no spec can
-// define groups yet.
-var structureGroups func(s *Spec) (*UnitGroups, error)
-
 // validate checks the record section against the run it belongs to: s's
 // dims, dt and steps.
 func (r *Recording) validate(s *Spec) error {
-	_, err := r.plan(s)
+	_, err := r.Plan(s)
 	return err
 }
 
-// recordPlan is a Recording resolved against a run: which steps and units
-// end up in result.npz.
-type recordPlan struct {
+// RecordPlan is a Recording resolved against a run: which steps and units
+// end up in result.npz. Package output carries it out.
+type RecordPlan struct {
 	Rates, States, Outputs bool
 	Every                  int
 	// First and Last are the first and last recorded step (1-based); M is
@@ -215,10 +201,10 @@ type recordPlan struct {
 	O     int  // outputs recorded per step (0 when outputs are off)
 }
 
-// plan resolves r against s. Errors name the field (record.…) and the reason.
-func (r *Recording) plan(s *Spec) (*recordPlan, error) {
+// Plan resolves r against s. Errors name the field (record.…) and the reason.
+func (r *Recording) Plan(s *Spec) (*RecordPlan, error) {
 	bad := func(field, format string, args ...any) error {
-		return &SpecError{Field: "record." + field, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: "record." + field, Reason: fmt.Sprintf(format, args...)}
 	}
 	for _, f := range []struct {
 		name string
@@ -232,7 +218,7 @@ func (r *Recording) plan(s *Spec) (*recordPlan, error) {
 		return nil, bad("every", "must be ≥ 1, got %d", r.Every)
 	}
 	N, steps := s.Dims[1], s.Steps
-	p := &recordPlan{
+	p := &RecordPlan{
 		Rates: *r.Rates, States: *r.States, Outputs: *r.Outputs && s.Dims[2] > 0,
 		Every: r.Every, B: s.Trials, N: N, First: 1, Last: steps,
 	}
@@ -315,7 +301,7 @@ func windowSteps(t0, t1, dt float64, steps int) (first, last int) {
 // resolve returns the selected unit indices of s's hidden layer.
 func (u *UnitSelection) resolve(s *Spec) ([]int, error) {
 	bad := func(field, format string, args ...any) error {
-		return &SpecError{Field: "record.units" + field, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Field: "record.units" + field, Reason: fmt.Sprintf(format, args...)}
 	}
 	N := s.Dims[1]
 	if u.Indices != nil {
@@ -395,22 +381,22 @@ func (u *UnitSelection) resolve(s *Spec) ([]int, error) {
 	return sel, nil
 }
 
-// backendRecord is what the backend records: whole rows at the stride; the
+// BackendRecord is what the backend records: whole rows at the stride; the
 // window and the unit selection are applied on the host.
-func (p *recordPlan) backendRecord() backend.Record {
+func (p *RecordPlan) BackendRecord() backend.Record {
 	return backend.Record{Rates: p.Rates, States: p.States, Outputs: p.Outputs, Stride: p.Every}
 }
 
 // Width is the number of values per trial and step of a recorded array.
-func (p *recordPlan) width(name string) int {
+func (p *RecordPlan) Width(name string) int {
 	if name == "outputs" {
 		return p.O
 	}
 	return len(p.Units)
 }
 
-// times returns the time in ms of each recorded step.
-func (p *recordPlan) times(dt float64) []float64 {
+// Times returns the time in ms of each recorded step.
+func (p *RecordPlan) Times(dt float64) []float64 {
 	t := make([]float64, p.M)
 	for m := range t {
 		t[m] = float64(p.First+m*p.Every) * dt
@@ -418,10 +404,10 @@ func (p *recordPlan) times(dt float64) []float64 {
 	return t
 }
 
-// keep maps the rows a backend chunk recorded for steps done+1 … done+n to
+// Keep maps the rows a backend chunk recorded for steps done+1 … done+n to
 // the recorded steps: rows [j0, j1) of the chunk are records m0 … of the
 // result.
-func (p *recordPlan) keep(done, n int) (j0, j1, m0 int) {
+func (p *RecordPlan) Keep(done, n int) (j0, j1, m0 int) {
 	if p.M == 0 {
 		return 0, 0, 0
 	}
@@ -456,7 +442,8 @@ type RecordInfo struct {
 	Streamed bool `json:"streamed"`
 }
 
-func (p *recordPlan) info(r *Recording, dt float64, streamed bool) *RecordInfo {
+// Info is meta.json's account of p, for the Recording r it resolves.
+func (p *RecordPlan) Info(r *Recording, dt float64, streamed bool) *RecordInfo {
 	return &RecordInfo{
 		Rates: p.Rates, States: p.States, Outputs: p.Outputs, Every: p.Every,
 		FirstStep: p.First, LastStep: p.Last, FirstTime: float64(p.First) * dt, LastTime: float64(p.Last) * dt,
