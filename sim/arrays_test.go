@@ -9,6 +9,8 @@ import (
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/spec"
+	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
 // An input file with the values the constant generator makes, and an
@@ -39,14 +41,14 @@ func TestInputAndInitStateFilesMatchTheSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := smallSpec(t, "input: {type: none}\ntrials: 1\nsteps: 3\n")
-	in, err := LoadInput(xf)
+	in, err := stimulus.LoadInput(xf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := ApplyInput(s2, in); err != nil {
 		t.Fatal(err)
 	}
-	init, err := LoadInitState(vf, s2.Trials, 20)
+	init, err := spec.LoadInitState(vf, s2.Trials, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,17 +77,17 @@ func TestInputFileErrors(t *testing.T) {
 		{nan, "[0 1 0]"},
 		{filepath.Join(dir, "missing.npy"), "missing.npy"},
 	} {
-		if _, err := LoadInput(c.path); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("LoadInput(%s) = %v, want an error with %q", filepath.Base(c.path), err, c.want)
+		if _, err := stimulus.LoadInput(c.path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("stimulus.LoadInput(%s) = %v, want an error with %q", filepath.Base(c.path), err, c.want)
 		}
 	}
 	good := filepath.Join(dir, "x.npy")
 	npz.WriteNPY(good, npz.Float32, []int{1, 2, 3}, make([]float32, 6))
-	in, _ := LoadInput(good)
+	in, _ := stimulus.LoadInput(good)
 	if err := ApplyInput(smallSpec(t, ""), in); err == nil || !strings.Contains(err.Error(), "2 inputs") {
 		t.Errorf("ApplyInput with 3 inputs for a 2-input network: %v", err)
 	}
-	if _, err := LoadInitState(good, 2, 3); err == nil || !strings.Contains(err.Error(), "want (2, 3)") {
+	if _, err := spec.LoadInitState(good, 2, 3); err == nil || !strings.Contains(err.Error(), "want (2, 3)") {
 		t.Errorf("LoadInitState with a wrong shape: %v", err)
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
 // ramp returns n distinct values in (−1, 1) that depend on salt.
@@ -94,11 +96,11 @@ func TestImporterSpecLoadsArrays(t *testing.T) {
 	}
 	writeNPZ(t, filepath.Join(dir, "model.npz"), model)
 	// Load from another working directory: paths are relative to the spec.
-	s, err := LoadSpec(writeSpec(t, dir, importerSpec))
+	s, err := spec.Load(writeSpec(t, dir, importerSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := NewNetwork(s)
+	net, err := network.New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestImporterSpecLoadsArrays(t *testing.T) {
 
 	// The same network runs, and meta.json's spec keeps the references.
 	b, _ := backend.Lookup("reference")
-	s.Steps, s.Trials, s.Input = 5, 2, InputSpec{Type: "constant", Amplitude: 0.5}
+	s.Steps, s.Trials, s.Input = 5, 2, spec.Stimulus{Type: "constant", Amplitude: 0.5}
 	if _, err := Simulate[float32](context.Background(), s, b, Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +167,11 @@ func TestMasksOnArrayWeights(t *testing.T) {
 		"w": {[]int{N, N}, w}, "sp": {[]int{N, N}, sp}, "ei": {[]int{N, N}, ei}})
 	base := "dims: [1, 6, 1]\nweights: {hidden: {file: m.npz, key: w}}\nsparsity_masks: {hidden: {file: m.npz, key: sp}}\nei_masks: {hidden: {file: m.npz, key: ei}}\n"
 	for _, balance := range []string{"sampled", "all"} {
-		s, err := LoadSpec(writeSpec(t, dir, base+"ei_balance: "+balance+"\n"))
+		s, err := spec.Load(writeSpec(t, dir, base+"ei_balance: "+balance+"\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		net, err := NewNetwork(s)
+		net, err := network.New(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +201,7 @@ func TestMasksOnArrayWeights(t *testing.T) {
 // Sampled weights with a multi-area E/I structure follow nn4n's order:
 // masked, clamped per presynaptic unit, balanced to a zero sum.
 func TestStructureBuildsMaskedBalancedWeights(t *testing.T) {
-	s, err := ParseSpec("ei.yaml", []byte(`
+	s, err := spec.Parse("ei.yaml", []byte(`
 dims: [2, 50, 3]
 weights: normal
 self_connections: false
@@ -215,7 +217,7 @@ structure:
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := NewNetwork(s)
+	net, err := network.New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,10 +262,10 @@ structure:
 		t.Errorf("areas %+v", net.Areas)
 	}
 	// The same seed gives the same network; another seed another one.
-	again := BuildNetwork(s)
+	again := network.Build(s)
 	s2 := *s
 	s2.Seed = 2
-	other := BuildNetwork(&s2)
+	other := network.Build(&s2)
 	for i := range net.Hidden {
 		if again.Hidden[i] != net.Hidden[i] {
 			t.Fatal("the same spec built two different networks")
@@ -288,10 +290,10 @@ func TestBalance(t *testing.T) {
 		{[]float64{2, 0, 4, 0}, []float64{1, -1, 1, -1}, []float64{0.2, 0, 0.4, 0}},       // I = 0: all divided by 10
 	} {
 		w := append([]float64(nil), c.w...)
-		Balance(w, c.sign)
+		network.Balance(w, c.sign)
 		for i := range w {
 			if math.Abs(w[i]-c.want[i]) > 1e-15 {
-				t.Errorf("Balance(%v, %v) = %v, want %v", c.w, c.sign, w, c.want)
+				t.Errorf("network.Balance(%v, %v) = %v, want %v", c.w, c.sign, w, c.want)
 				break
 			}
 		}
@@ -304,11 +306,11 @@ func TestPerUnitTauAndPlasticity(t *testing.T) {
 		"hid": {[]int{3, 3}, []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}},
 		"out": {[]int{3, 1}, []float64{2, 2, 2}},
 	})
-	s, err := LoadSpec(writeSpec(t, dir, "dims: [1, 3, 1]\ntau: [20, 50, 100]\nplasticity_masks: {hidden: {file: p.npz, key: hid}, readout: {file: p.npz, key: out}}\n"))
+	s, err := spec.Load(writeSpec(t, dir, "dims: [1, 3, 1]\ntau: [20, 50, 100]\nplasticity_masks: {hidden: {file: p.npz, key: hid}, readout: {file: p.npz, key: out}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := BuildNetwork(s)
+	net := network.Build(s)
 	for i, want := range []float64{0.5, 0.2, 0.1} {
 		if net.Alpha[i] != want {
 			t.Errorf("α[%d] = %v, want dt/τ = %v", i, net.Alpha[i], want)
@@ -337,12 +339,12 @@ func TestInitStateFromPreviousRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	final, _ := res["final_state"].Float64s()
-	spec := writeSpec(t, dir, "dims: [2, 20, 3]\ntrials: 3\ninit_state: {from: run1}\n")
-	s, err := LoadSpec(spec)
+	specFile := writeSpec(t, dir, "dims: [2, 20, 3]\ntrials: 3\ninit_state: {from: run1}\n")
+	s, err := spec.Load(specFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := BuildNetwork(s)
+	net := network.Build(s)
 	if len(net.Init) != len(final) {
 		t.Fatalf("init has %d values, want %d", len(net.Init), len(final))
 	}
@@ -351,7 +353,7 @@ func TestInitStateFromPreviousRun(t *testing.T) {
 			t.Fatalf("init[%d] = %v, want the final state %v", i, net.Init[i], final[i])
 		}
 	}
-	p := Program[float32](net, 3, 1, backend.Record{Rates: true})
+	p := network.Program[float32](net, 3, 1, backend.Record{Rates: true})
 	if p.Init[20] != float32(final[20]) {
 		t.Errorf("program init[20] = %v, want %v (trial 1 keeps its own state)", p.Init[20], final[20])
 	}
@@ -412,15 +414,15 @@ func TestModelSpecErrors(t *testing.T) {
 		{"structure: {type: multi_io, input_dims: [1, 2]}", "structure.input_dims", "sum to 3, want 2"},
 	}
 	for _, c := range cases {
-		_, err := LoadSpec(writeSpec(t, dir, head+c.yaml+"\n"))
+		_, err := spec.Load(writeSpec(t, dir, head+c.yaml+"\n"))
 		if err == nil {
 			t.Errorf("%q: no error", c.yaml)
 			continue
 		}
 		msg := err.Error()
-		var se *SpecError
+		var se *spec.Error
 		if !errors.As(err, &se) || !strings.HasSuffix(se.File, "spec.yaml") {
-			t.Errorf("%q: %v is not a SpecError naming the spec file", c.yaml, err)
+			t.Errorf("%q: %v is not a spec.Error naming the spec file", c.yaml, err)
 		}
 		if c.field != "" && !strings.Contains(msg, "field "+c.field) {
 			t.Errorf("%q: error %q does not name field %s", c.yaml, msg, c.field)
@@ -432,15 +434,15 @@ func TestModelSpecErrors(t *testing.T) {
 }
 
 func TestStructureGroupsForRecording(t *testing.T) {
-	s, err := ParseSpec("g.yaml", []byte("dims: [1, 20, 1]\nstructure: {type: multi_area_ei, areas: [8, 12], area_names: [V1, PFC], exc_pct: 0.5}\n"))
+	s, err := spec.Parse("g.yaml", []byte("dims: [1, 20, 1]\nstructure: {type: multi_area_ei, areas: [8, 12], area_names: [V1, PFC], exc_pct: 0.5}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := s.unitGroups()
+	g, err := s.UnitGroups()
 	if err != nil || g == nil || len(g.Areas) != 2 || g.Areas[1].Name != "PFC" || len(g.Areas[1].Units) != 12 {
 		t.Fatalf("unit groups %+v, %v", g, err)
 	}
-	net := BuildNetwork(s)
+	net := network.Build(s)
 	for i, e := range g.Excitatory {
 		if want := i < 4 || i >= 8 && i < 14; e != want {
 			t.Errorf("unit %d excitatory = %v, want %v", i, e, want)
@@ -466,7 +468,7 @@ ei_balance: all
 init_state: {from: previous}
 structure: {type: multi_area_ei, areas: [4, 8], area_connectivities: [[1, 0.5], [0.2, 1]], inter_area_connections: [true, false, true, false], inh_readout: false}
 `
-	var s Spec = Defaults()
+	var s spec.Spec = spec.Defaults()
 	if err := yaml.Unmarshal([]byte(text), &s); err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +476,7 @@ structure: {type: multi_area_ei, areas: [4, 8], area_connectivities: [[1, 0.5], 
 	if err != nil {
 		t.Fatal(err)
 	}
-	back := Defaults()
+	back := spec.Defaults()
 	if err := yaml.Unmarshal(out, &back); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -483,7 +485,7 @@ structure: {type: multi_area_ei, areas: [4, 8], area_connectivities: [[1, 0.5], 
 	if string(js1) != string(js2) {
 		t.Errorf("YAML round trip changed the spec:\n%s\n%s", js1, js2)
 	}
-	var fromJSON Spec
+	var fromJSON spec.Spec
 	if err := json.Unmarshal(js1, &fromJSON); err != nil {
 		t.Fatal(err)
 	}

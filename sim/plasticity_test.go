@@ -15,7 +15,11 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/spec"
+	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
 // plasticBase is a small network with every layer present.
@@ -109,7 +113,7 @@ func TestPlasticitySpecErrors(t *testing.T) {
 				base = append(base, line)
 			}
 		}
-		_, err := ParseSpec("my.yaml", []byte(strings.Join(base, "\n")+c.yaml+"\n"))
+		_, err := spec.Parse("my.yaml", []byte(strings.Join(base, "\n")+c.yaml+"\n"))
 		if err == nil {
 			t.Errorf("%q: no error", c.yaml)
 			continue
@@ -125,31 +129,31 @@ func TestPlasticitySpecErrors(t *testing.T) {
 
 // plastic parses plasticBase + extra and returns the backend plasticity
 // its run would get.
-func plastic(t *testing.T, extra string) (*Spec, *backend.Plasticity[float64]) {
+func plastic(t *testing.T, extra string) (*spec.Spec, *backend.Plasticity[float64]) {
 	t.Helper()
 	return plasticIn(t, "", extra)
 }
 
-func plasticIn(t *testing.T, dir, extra string) (*Spec, *backend.Plasticity[float64]) {
+func plasticIn(t *testing.T, dir, extra string) (*spec.Spec, *backend.Plasticity[float64]) {
 	t.Helper()
 	name := "test.yaml"
 	if dir != "" {
 		name = filepath.Join(dir, "test.yaml")
 	}
-	s, err := ParseSpec(name, []byte(plasticBase+extra))
+	s, err := spec.Parse(name, []byte(plasticBase+extra))
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := NewNetwork(s)
+	net, err := network.New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := s.plasticPlan(net)
+	pl, err := s.PlasticityPlan(net.Masks())
 	if err != nil {
 		t.Fatal(err)
 	}
-	bp := toBackend[float64](pl)
-	p := Program[float64](net, s.Trials, s.Seed, backend.Record{Rates: true})
+	bp := network.Plasticity[float64](pl)
+	p := network.Program[float64](net, s.Trials, s.Seed, backend.Record{Rates: true})
 	p.Plasticity = bp
 	if err := p.Validate(); err != nil {
 		t.Fatalf("the backend refuses the program: %v", err)
@@ -280,12 +284,12 @@ func TestPlasticityMapsOntoTheBackend(t *testing.T) {
 	}
 
 	// The L5 variant: presynaptic input needs as many inputs as units.
-	s, err := ParseSpec("l5.yaml", []byte("dims: [6, 6, 0]\nplasticity: {recurrent: {rules: [{rule: bcm, eta: 1, presynaptic: input, threshold: {tau: 100}}]}}\n"))
+	s, err := spec.Parse("l5.yaml", []byte("dims: [6, 6, 0]\nplasticity: {recurrent: {rules: [{rule: bcm, eta: 1, presynaptic: input, threshold: {tau: 100}}]}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := s.plasticPlan(BuildNetwork(s))
-	if err != nil || !pl.conns[0].rules[0].PreInput {
+	pl, err := s.PlasticityPlan(network.Build(s).Masks())
+	if err != nil || !pl.Conns[0].Rules[0].PreInput {
 		t.Errorf("presynaptic: input: %v %+v", err, pl)
 	}
 }
@@ -352,7 +356,7 @@ func TestPlasticityMasksAndArrays(t *testing.T) {
 	}
 	// Dale's law and E/I populations from a multi_area_ei structure.
 	s, bp := plastic(t, "structure: {type: multi_area_ei, areas: [3, 3], exc_pct: 0.67, area_names: [V1, PFC]}\nplasticity: {populations: areas_ei, recurrent: {rules: [{rule: hebbian, eta: 1, post: [V1.E, PFC.E]}]}, readout: {dale: none, rules: [{rule: hebbian, eta: 1}]}}\n")
-	g, err := s.unitGroups()
+	g, err := s.UnitGroups()
 	if err != nil || g == nil {
 		t.Fatal(err)
 	}
@@ -425,7 +429,7 @@ func TestPlasticRunWritesWeights(t *testing.T) {
   recurrent: {bounds: [-2, 2], rules: [{rule: hebbian, eta: 0.01}]}
   readout: {rules: [{rule: oja, eta: 0.01}]}
 `
-			s, err := ParseSpec("t.yaml", []byte(text))
+			s, err := spec.Parse("t.yaml", []byte(text))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -465,7 +469,7 @@ func TestPlasticRunWritesWeights(t *testing.T) {
 			fr := f64s(t, a["final_weights_recurrent"])
 			fo := f64s(t, a["final_weights_readout"])
 			// Snapshot 0 is the initial network, (out, in) as nn4n stores it.
-			net := BuildNetwork(s)
+			net := network.Build(s)
 			for m := 0; m < c.mats; m++ {
 				row0 := ws[(m*S)*W : (m*S+1)*W]
 				last := ws[(m*S+S-1)*W : (m*S+S)*W]
@@ -495,7 +499,7 @@ func TestPlasticRunWritesWeights(t *testing.T) {
 			if c.mats == 2 && equalF(fr[:N*N], fr[N*N:]) {
 				t.Errorf("per-trial weights are identical for both trials")
 			}
-			var meta Meta
+			var meta output.Meta
 			data, _ := os.ReadFile(filepath.Join(dir, "meta.json"))
 			if err := json.Unmarshal(data, &meta); err != nil {
 				t.Fatal(err)
@@ -565,7 +569,7 @@ print("ok")
 func TestWeightSnapshotKinds(t *testing.T) {
 	base := plasticBase + "precision: f64\nplasticity:\n  populations: [{name: a, size: 2}, {name: b, size: 4}]\n  record: {every: 10, %s}\n  recurrent: {rules: [{rule: covariance, eta: 0.05, mean: {tau: 30}}]}\n  input: {rules: [{rule: hebbian, eta: 0.02, post: b}]}\n"
 	run := func(what string) *Results[float64] {
-		s, err := ParseSpec("k.yaml", []byte(strings.Replace(base, "%s", what, 1)))
+		s, err := spec.Parse("k.yaml", []byte(strings.Replace(base, "%s", what, 1)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -656,7 +660,7 @@ func selectivity[T backend.Float](w []T, amp float64) float64 {
 // The bcm example learns: its units become selective to one input pattern
 // each, and both patterns keep units.
 func TestBCMExampleLearnsSelectivity(t *testing.T) {
-	s, err := LoadExample("bcm")
+	s, err := spec.LoadExample("bcm")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -694,15 +698,15 @@ func TestBCMExampleLearnsSelectivity(t *testing.T) {
 	steps, every := s.Steps, s.Record.Every
 	var respA, respB = make([]float64, N), make([]float64, N)
 	var nA, nB float64
-	g := newInputGen(s)
+	g := stimulus.NewGenerator(s)
 	for m := (steps - 1000) / every; m < steps/every; m++ {
 		t1 := (m + 1) * every
 		// Only steady responses: the pattern was on for the last 30 ms.
-		if g.value(0, t1, 0) != g.value(0, t1-30, 0) || g.value(0, t1, 1) != g.value(0, t1-30, 1) {
+		if g.Value(0, t1, 0) != g.Value(0, t1-30, 0) || g.Value(0, t1, 1) != g.Value(0, t1-30, 1) {
 			continue
 		}
 		row := r.Rates[m*N : (m+1)*N]
-		if g.value(0, t1, 0) > 0 {
+		if g.Value(0, t1, 0) > 0 {
 			nA++
 			for i, v := range row {
 				respA[i] += float64(v)
@@ -742,7 +746,7 @@ func equalT[T backend.Float](a, b []T) bool {
 
 // Snapshots larger than the memory limit are refused with a clear error.
 func TestWeightSnapshotsOverMemory(t *testing.T) {
-	s, err := ParseSpec("m.yaml", []byte(plasticBase+"plasticity: {record: {every: 1}, recurrent: {rules: [{rule: hebbian, eta: 0.01}]}}\n"))
+	s, err := spec.Parse("m.yaml", []byte(plasticBase+"plasticity: {record: {every: 1}, recurrent: {rules: [{rule: hebbian, eta: 0.01}]}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -754,24 +758,24 @@ func TestWeightSnapshotsOverMemory(t *testing.T) {
 
 // The patterns input shows each pattern for period ms (width: then zero).
 func TestPatternsInput(t *testing.T) {
-	s, err := ParseSpec("p.yaml", []byte("dims: [2, 3, 0]\ndt: 1\ntau: 10\nsteps: 100\ninput: {type: patterns, patterns: [[1, 0], [0, 2]], period: 10, width: 6, amplitude: 3}\n"))
+	s, err := spec.Parse("p.yaml", []byte("dims: [2, 3, 0]\ndt: 1\ntau: 10\nsteps: 100\ninput: {type: patterns, patterns: [[1, 0], [0, 2]], period: 10, width: 6, amplitude: 3}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := newInputGen(s)
+	g := stimulus.NewGenerator(s)
 	for _, c := range []struct {
 		t      int
 		u0, u1 float64
 	}{{1, 3, 0}, {5, 3, 0}, {6, 0, 0}, {9, 0, 0}, {10, 0, 6}, {15, 0, 6}, {16, 0, 0}, {20, 3, 0}} {
-		if a, b := g.value(0, c.t, 0), g.value(0, c.t, 1); a != c.u0 || b != c.u1 {
+		if a, b := g.Value(0, c.t, 0), g.Value(0, c.t, 1); a != c.u0 || b != c.u1 {
 			t.Errorf("step %d: input (%v, %v), want (%v, %v)", c.t, a, b, c.u0, c.u1)
 		}
 	}
 	s.Input.Order, s.Input.Width = "random", 0
 	counts := [2]int{}
 	for p := 0; p < 200; p++ {
-		counts[g.pattern(0, float64(p))]++
-		if g.pattern(1, float64(p)) != g.pattern(1, float64(p)) {
+		counts[g.Pattern(0, float64(p))]++
+		if g.Pattern(1, float64(p)) != g.Pattern(1, float64(p)) {
 			t.Fatal("random order is not a function of trial and presentation")
 		}
 	}
@@ -799,7 +803,7 @@ func TestPlasticitySpecRoundTrips(t *testing.T) {
       - {rule: hebbian, eta: 0.01, pre_weight: 2, post_weight: 0.5, w_bound: 1, prior: {type: elastic_net, lambda: 0.01, ratio: 0.5}, sign_value: 1, flip_inhibitory: true, optimizer: {type: adam, beta1: 0.8}}
   input: {bounds: nonnegative, rules: [{rule: covariance, eta: 0.1, mean: {window: 5}, optimizer: sgd}]}
 `
-	s, err := ParseSpec("rt.yaml", []byte(plasticBase+text))
+	s, err := spec.Parse("rt.yaml", []byte(plasticBase+text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -807,7 +811,7 @@ func TestPlasticitySpecRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := ParseSpec("rt2.yaml", out)
+	back, err := spec.Parse("rt2.yaml", out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -816,7 +820,7 @@ func TestPlasticitySpecRoundTrips(t *testing.T) {
 	if string(js1) != string(js2) {
 		t.Errorf("YAML round trip changed the spec:\n%s\n%s", js1, js2)
 	}
-	var fromJSON Spec
+	var fromJSON spec.Spec
 	if err := json.Unmarshal(js1, &fromJSON); err != nil {
 		t.Fatal(err)
 	}
@@ -831,14 +835,14 @@ func TestPlasticitySpecRoundTrips(t *testing.T) {
 // Switching outputs off leaves rates on (the defaults once shared one
 // pointer for both).
 func TestRecordOutputsOffKeepsRates(t *testing.T) {
-	s, err := ParseSpec("r.yaml", []byte("record: {rates: true, outputs: false}\n"))
+	s, err := spec.Parse("r.yaml", []byte("record: {rates: true, outputs: false}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !*s.Record.Rates || *s.Record.Outputs || *s.Record.States {
 		t.Errorf("rates %v, outputs %v, states %v", *s.Record.Rates, *s.Record.Outputs, *s.Record.States)
 	}
-	d := Defaults()
+	d := spec.Defaults()
 	if d.Record.Rates == d.Record.Outputs || d.Record.Rates == d.Record.States {
 		t.Errorf("the defaults share pointers")
 	}
@@ -848,8 +852,8 @@ func TestRecordOutputsOffKeepsRates(t *testing.T) {
 // with its weight; Dale's law signs hold for every learned weight.
 func TestPlasticSparsityGrowthAndDale(t *testing.T) {
 	base := plasticBase + "precision: f64\nstructure: {type: random_input, hidden_spar: 0.4}\nplasticity:\n  schedule: {every: 2}\n  record: {what: none}\n  recurrent:\n    dale: [1, 1, 1, 1, -1, -1]\n    rules: [{rule: hebbian, eta: 0.05, optimizer: adam}]\n"
-	run := func(extra string) (*Results[float64], *Network) {
-		s, err := ParseSpec("g.yaml", []byte(base+extra))
+	run := func(extra string) (*Results[float64], *network.Network) {
+		s, err := spec.Parse("g.yaml", []byte(base+extra))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -861,7 +865,7 @@ func TestPlasticSparsityGrowthAndDale(t *testing.T) {
 		if r.Weights != nil || r.FinalWeights[0] == nil {
 			t.Fatalf("what: none still recorded snapshots, or no final weights")
 		}
-		return r, BuildNetwork(s)
+		return r, network.Build(s)
 	}
 	r, net := run("")
 	N := 6

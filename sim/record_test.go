@@ -14,12 +14,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
 // recordedSteps lists, by brute force, the steps a record section keeps.
@@ -109,7 +109,7 @@ func ptr[T any](v T) *T { return &v }
 // in it, although 3·0.1 is not 0.3 in binary.
 func TestRecordWindowDecimalDt(t *testing.T) {
 	s := smallSpec(t, "dt: 0.1\ntau: 1\nrecord: {window: [0.3, 0.6]}\n")
-	p, err := s.Record.plan(s)
+	p, err := s.Record.Plan(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestRecordKeepMatchesEnumeration(t *testing.T) {
 		for first := 1; first <= 9; first++ {
 			for last := first; last <= 13; last++ {
 				const steps = 13
-				p := &recordPlan{Every: every, First: (first + every - 1) / every * every, Last: last / every * every}
+				p := &spec.RecordPlan{Every: every, First: (first + every - 1) / every * every, Last: last / every * every}
 				p.M = max(0, (p.Last-p.First)/every+1)
 				if p.Last < p.First {
 					p.M = 0
@@ -137,7 +137,7 @@ func TestRecordKeepMatchesEnumeration(t *testing.T) {
 					var got []int
 					for done := 0; done < steps; done += n {
 						k := min(n, steps-done)
-						j0, j1, m0 := p.keep(done, k)
+						j0, j1, m0 := p.Keep(done, k)
 						rows := recordedSteps(done+k, every, func(t int) bool { return t > done })
 						for j := j0; j < j1; j++ {
 							if m0+j-j0 != len(got) {
@@ -152,40 +152,6 @@ func TestRecordKeepMatchesEnumeration(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// Selecting by area and population goes through the structure hook.
-func TestRecordUnitsByAreaAndPopulation(t *testing.T) {
-	old := structureGroups
-	defer func() { structureGroups = old }()
-	structureGroups = func(s *Spec) (*UnitGroups, error) {
-		g := &UnitGroups{Areas: []UnitArea{{"V1", nil}, {"PFC", nil}}, Excitatory: make([]bool, s.Dims[1])}
-		for i := 0; i < s.Dims[1]; i++ {
-			a := i * 2 / s.Dims[1]
-			g.Areas[a].Units = append(g.Areas[a].Units, i)
-			g.Excitatory[i] = i%5 != 0
-		}
-		return g, nil
-	}
-	for sel, want := range map[string][]int{
-		"{area: PFC, population: I}": {10, 15},
-		"{area: 0, population: E}":   {1, 2, 3, 4, 6, 7, 8, 9},
-		"{population: I}":            {0, 5, 10, 15},
-		"{area: V1}":                 {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
-	} {
-		s := smallSpec(t, "record: {units: "+sel+"}\n")
-		p, err := s.Record.plan(s)
-		if err != nil {
-			t.Fatalf("%s: %v", sel, err)
-		}
-		if !reflect.DeepEqual(p.Units, want) {
-			t.Errorf("%s selects %v, want %v", sel, p.Units, want)
-		}
-	}
-	_, err := ParseSpec("t.yaml", []byte("dims: [1, 20, 1]\nrecord: {units: {area: MT}}\n"))
-	if err == nil || !strings.Contains(err.Error(), "record.units.area") || !strings.Contains(err.Error(), "V1, PFC") {
-		t.Errorf("unknown area: err = %v, want record.units.area naming the areas", err)
 	}
 }
 
@@ -217,7 +183,7 @@ func TestRecordSpecErrors(t *testing.T) {
 		{"sample: 3", "", "unknown field sample"},
 	} {
 		src := "dims: [1, 20, 1]\nsteps: 50\nrecord: {" + c.yaml + "}\n"
-		_, err := ParseSpec("bad.yaml", []byte(src))
+		_, err := spec.Parse("bad.yaml", []byte(src))
 		if err == nil {
 			t.Errorf("record {%s}: no error", c.yaml)
 			continue
@@ -228,7 +194,7 @@ func TestRecordSpecErrors(t *testing.T) {
 		}
 	}
 	// The window is checked against the run after flags change its length.
-	s, err := ParseSpec("ok.yaml", []byte("dims: [1, 20, 1]\nsteps: 500\nrecord: {window: [2000, 3000]}\n"))
+	s, err := spec.Parse("ok.yaml", []byte("dims: [1, 20, 1]\nsteps: 500\nrecord: {window: [2000, 3000]}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,40 +204,8 @@ func TestRecordSpecErrors(t *testing.T) {
 	}
 }
 
-// The record section survives YAML and JSON round trips (meta.json, specs
-// written by ratesim import).
-func TestRecordRoundTrips(t *testing.T) {
-	for _, src := range []string{
-		"{states: true, every: 2, window: [10, 90.5], units: [4, 1]}",
-		"{steps: [3, 40], units: {area: PFC, population: E}}",
-		"{units: {area: 2}}",
-		"{units: all}",
-	} {
-		var a Recording
-		if err := yaml.Unmarshal([]byte(src), &a); err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		y, err := yaml.Marshal(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b Recording
-		if err := yaml.Unmarshal(y, &b); err != nil || !reflect.DeepEqual(a, b) {
-			t.Errorf("%s: YAML round trip gave %+v (%v) from\n%s", src, b, err, y)
-		}
-		j, err := json.Marshal(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c Recording
-		if err := json.Unmarshal(j, &c); err != nil || !reflect.DeepEqual(a, c) {
-			t.Errorf("%s: JSON round trip gave %+v (%v) from %s", src, c, err, j)
-		}
-	}
-}
-
 // streamSpec is a run with every recorded array, a unit subset and a window.
-func streamSpec(t *testing.T, prec string) *Spec {
+func streamSpec(t *testing.T, prec string) *spec.Spec {
 	return smallSpec(t, "precision: "+prec+"\nsteps: 90\nrecord: {states: true, every: 2, window: [30, 800], units: [19, 3, 4, 11]}\n")
 }
 
@@ -280,8 +214,8 @@ func streamSpec(t *testing.T, prec string) *Spec {
 func TestStreamedRunEqualsInMemory(t *testing.T) {
 	for _, prec := range []string{"f32", "f64"} {
 		s := streamSpec(t, prec)
-		plan, _ := s.Record.plan(s)
-		size := recordBytes[float32](plan)
+		plan, _ := s.Record.Plan(s)
+		size := output.RecordBytes[float32](plan)
 		memDir, diskDir := t.TempDir(), t.TempDir()
 		mem, err := Run(context.Background(), s, Options{Out: memDir, ChunkSteps: 7})
 		if err != nil {
@@ -317,7 +251,7 @@ func TestStreamedRunEqualsInMemory(t *testing.T) {
 		if u, _ := arrs["units"].Float64s(); !reflect.DeepEqual(u, []float64{19, 3, 4, 11}) {
 			t.Errorf("%s: units = %v", prec, u)
 		}
-		var meta Meta
+		var meta output.Meta
 		data, _ := os.ReadFile(filepath.Join(diskDir, "meta.json"))
 		if err := json.Unmarshal(data, &meta); err != nil || meta.Recording == nil {
 			t.Fatalf("%s: meta.json: %v", prec, err)
@@ -412,7 +346,7 @@ func TestInterruptedRunLeavesNoResult(t *testing.T) {
 	dir0 := t.TempDir()
 	ctx0, cancel0 := context.WithCancel(context.Background())
 	opt0 := Options{Out: dir0, MaxMemory: 1}
-	opt0.hooks.wrapArray = func(name string, w io.Writer) io.Writer {
+	opt0.hooks.output.WrapArray = func(name string, w io.Writer) io.Writer {
 		if name == "outputs" {
 			cancel0()
 		}
@@ -471,7 +405,7 @@ func keys(m map[string]string) []string {
 type failAfter struct {
 	left   int64
 	closed *int
-	f      spillFile
+	f      output.SpillFile
 }
 
 func (d *failAfter) WriteAt(p []byte, off int64) (int, error) {
@@ -505,8 +439,8 @@ func TestFullDiskLeavesNoResult(t *testing.T) {
 	dir := t.TempDir()
 	closed := 0
 	opt := Options{Out: dir, ChunkSteps: 10, MaxMemory: 1}
-	opt.hooks.spill = func(d, name string) (spillFile, error) {
-		f, err := createSpill(d, name)
+	opt.hooks.output.Spill = func(d, name string) (output.SpillFile, error) {
+		f, err := output.CreateSpill(d, name)
 		return &failAfter{left: 200, closed: &closed, f: f}, err
 	}
 	_, err := Run(context.Background(), s, opt)
@@ -523,7 +457,7 @@ func TestFullDiskLeavesNoResult(t *testing.T) {
 	for _, limit := range []int64{0, 1} {
 		dir := t.TempDir()
 		opt := Options{Out: dir, MaxMemory: limit}
-		opt.hooks.wrapArray = func(name string, w io.Writer) io.Writer {
+		opt.hooks.output.WrapArray = func(name string, w io.Writer) io.Writer {
 			if name == "states" {
 				return &failWriter{w: w, left: 100}
 			}
@@ -539,45 +473,6 @@ func TestFullDiskLeavesNoResult(t *testing.T) {
 	}
 }
 
-func TestProgressLine(t *testing.T) {
-	var buf bytes.Buffer
-	clock := time.Unix(0, 0)
-	p := newProgress(&buf, "", 1000, "steps")
-	p.now = func() time.Time { return clock }
-	p.start, p.last = clock, clock
-	clock = clock.Add(100 * time.Millisecond)
-	p.update(10)
-	if buf.Len() != 0 {
-		t.Errorf("progress printed within 200 ms: %q", buf.String())
-	}
-	clock = clock.Add(900 * time.Millisecond) // 1 s in, 250 done: 250 steps/s, 3 s left
-	p.update(250)
-	line := buf.String()
-	for _, want := range []string{"\r", " 25%", "250/1000 steps", "250 steps/s", "ETA 3s", "[======>"} {
-		if !strings.Contains(line, want) {
-			t.Errorf("progress line %q lacks %q", line, want)
-		}
-	}
-	clock = clock.Add(10 * time.Millisecond)
-	p.update(1000) // the end is always shown
-	p.finish()
-	if out := buf.String(); !strings.Contains(out, "100%") || !strings.HasSuffix(out, "\n") || strings.Count(out, "\r") != 2 {
-		t.Errorf("final progress output %q", out)
-	}
-	if got := (&progress{unit: "steps", total: 1e6}).line(123456, time.Second); !strings.Contains(got, "123456 steps/s") || !strings.Contains(got, "ETA 7s") {
-		t.Errorf("fast progress %q", got)
-	}
-	var silent bytes.Buffer
-	q := newProgress(&silent, "", 10, "steps")
-	q.finish()
-	if silent.Len() != 0 {
-		t.Errorf("finish printed %q with no progress shown", silent.String())
-	}
-	if got := (&progress{unit: "MB", total: 3e6}).line(15e5, 2*time.Second); !strings.Contains(got, "2/3 MB") || !strings.Contains(got, " 50%") || !strings.Contains(got, "0.8 MB/s") {
-		t.Errorf("byte progress %q", got)
-	}
-}
-
 // record.units selects by the area and population the spec's structure
 // section builds, the same units the network's masks make inhibitory.
 func TestRecordUnitsFromStructure(t *testing.T) {
@@ -589,11 +484,11 @@ trials: 2
 backend: reference
 record: {units: {area: PFC, population: I}}
 `
-	s, err := ParseSpec("ei.yaml", []byte(src))
+	s, err := spec.Parse("ei.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := NewNetwork(s)
+	net, err := network.New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -630,7 +525,7 @@ record: {units: {area: PFC, population: I}}
 		t.Errorf("units {area: PFC, population: I} recorded %v (rates %v), want %v of %d", got, arrs["rates"].Shape, want, N)
 	}
 	// Without a structure the same selection is an error that says why.
-	_, err = ParseSpec("plain.yaml", []byte("dims: [1, 20, 2]\nrecord: {units: {population: E}}\n"))
+	_, err = spec.Parse("plain.yaml", []byte("dims: [1, 20, 2]\nrecord: {units: {population: E}}\n"))
 	if err == nil || !strings.Contains(err.Error(), "plain.yaml: field record.units") || !strings.Contains(err.Error(), "structure") {
 		t.Errorf("population without structure: err = %v", err)
 	}

@@ -182,7 +182,7 @@ func simulate[T backend.Float](ctx context.Context, s *spec.Spec, b backend.Back
 	B, N, O, steps := s.Trials, net.N, net.O, s.Steps
 	var weights *output.Weights[T]
 	if s.Plasticity != nil {
-		pl, err := s.PlasticityPlan(&spec.Masks{Sparsity: net.Sparsity, EI: net.EI, Plasticity: net.Plasticity})
+		pl, err := s.PlasticityPlan(net.Masks())
 		if err != nil {
 			return nil, err
 		}

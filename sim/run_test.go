@@ -16,12 +16,15 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
-func smallSpec(t *testing.T, extra string) *Spec {
+func smallSpec(t *testing.T, extra string) *spec.Spec {
 	t.Helper()
-	s, err := ParseSpec("test.yaml", []byte(`
+	s, err := spec.Parse("test.yaml", []byte(`
 dims: [2, 20, 3]
 activation: tanh
 weights: normal
@@ -93,7 +96,7 @@ func TestRunWritesResults(t *testing.T) {
 				t.Errorf("rates.png: %v, bounds %v", err, img.Bounds())
 			}
 		}
-		var meta Meta
+		var meta output.Meta
 		data, err := os.ReadFile(filepath.Join(dir, "meta.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -159,8 +162,8 @@ func TestNonFiniteRunReportsWhereAndWritesNothing(t *testing.T) {
 
 func TestProgramLayoutIsNN4NTransposed(t *testing.T) {
 	s := smallSpec(t, "")
-	net := BuildNetwork(s)
-	p := Program[float64](net, 2, 1, backend.Record{Rates: true})
+	net := network.Build(s)
+	p := network.Program[float64](net, 2, 1, backend.Record{Rates: true})
 	N, I := net.N, net.I
 	for i := 0; i < N; i++ {
 		for j := 0; j < N; j++ {
@@ -177,7 +180,7 @@ func TestProgramLayoutIsNN4NTransposed(t *testing.T) {
 	}
 	// nn4n's uniform init stays within ±1/√fan_in and fills the range.
 	s2 := smallSpec(t, "weights: uniform\n")
-	net2 := BuildNetwork(s2)
+	net2 := network.Build(s2)
 	lim := 1 / math.Sqrt(float64(N))
 	lo, hi := 0.0, 0.0
 	for _, w := range net2.Hidden {
@@ -188,25 +191,6 @@ func TestProgramLayoutIsNN4NTransposed(t *testing.T) {
 	}
 	if lo > -0.9*lim || hi < 0.9*lim {
 		t.Errorf("uniform weights span [%v, %v], want most of ±%v", lo, hi, lim)
-	}
-}
-
-func TestInputGenerators(t *testing.T) {
-	s := smallSpec(t, "input: {type: pulses, amplitude: 2, period: 100, width: 30, onset: 50}\n")
-	g := newInputGen(s)
-	// dt = 10 ms: steps 1–4 are before the onset; pulses at 50–80, 150–180 ms.
-	for step, want := range map[int]float64{1: 0, 4: 0, 5: 2, 7: 2, 8: 0, 14: 0, 15: 2, 18: 0} {
-		if got := g.value(0, step, 0); got != want {
-			t.Errorf("pulse input at step %d = %v, want %v", step, got, want)
-		}
-	}
-	s = smallSpec(t, "")
-	g = newInputGen(s)
-	// Two sine channels are half a period apart.
-	for step := 1; step < 30; step++ {
-		if a, b := g.value(0, step, 0), g.value(0, step, 1); math.Abs(a+b) > 1e-12 {
-			t.Fatalf("step %d: channels %v and %v are not in antiphase", step, a, b)
-		}
 	}
 }
 

@@ -28,11 +28,11 @@ func TestInspectExampleWritesMasks(t *testing.T) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
 	}
-	spec, err := spec.LoadExample("multiarea_ei")
+	ex, err := spec.LoadExample("multiarea_ei")
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := network.New(spec)
+	net, err := network.New(ex)
 	if err != nil {
 		t.Fatal(err)
 	}

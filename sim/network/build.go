@@ -256,3 +256,8 @@ func Program[T backend.Float](net *Network, trials int, seed uint64, rec backend
 	}
 	return p
 }
+
+// Masks are the masks net was built with, for spec.PlasticityPlan.
+func (net *Network) Masks() *spec.Masks {
+	return &spec.Masks{Sparsity: net.Sparsity, EI: net.EI, Plasticity: net.Plasticity}
+}

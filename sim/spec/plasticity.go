@@ -911,7 +911,7 @@ func (pl *PlasticityPlan) populations(s *Spec, p Populations, eiHidden []float64
 		default:
 			return bad("must be none, ei, areas, areas_ei, a list of one name per unit, or blocks {name, size}; got %q", p.From)
 		}
-		g, err := s.unitGroups()
+		g, err := s.UnitGroups()
 		if err != nil {
 			return err
 		}

@@ -330,7 +330,7 @@ func (u *UnitSelection) resolve(s *Spec) ([]int, error) {
 	if u.Population != "" && u.Population != "E" && u.Population != "I" {
 		return nil, bad(".population", "must be E or I, got %q", u.Population)
 	}
-	g, err := s.unitGroups()
+	g, err := s.UnitGroups()
 	if err != nil {
 		return nil, err
 	}

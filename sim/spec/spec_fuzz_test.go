@@ -1,17 +1,20 @@
-package spec
+package spec_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/ratesim/ratesim/sim/network"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
 // FuzzParseSpec: any bytes give a spec or an error naming the file, never a
 // panic; a spec that parses validates again, marshals for meta.json and, when
 // small, builds its network.
 func FuzzParseSpec(f *testing.F) {
-	for _, name := range Examples() {
-		data, _ := Example(name)
+	for _, name := range spec.Examples() {
+		data, _ := spec.Example(name)
 		f.Add(data)
 	}
 	for _, seed := range []string{
@@ -28,7 +31,7 @@ func FuzzParseSpec(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := ParseSpec("fuzz.yaml", data)
+		s, err := spec.Parse("fuzz.yaml", data)
 		if err != nil {
 			if !strings.Contains(err.Error(), "fuzz.yaml") {
 				t.Fatalf("error %q does not name the file", err)
@@ -42,7 +45,7 @@ func FuzzParseSpec(f *testing.F) {
 			t.Fatalf("parsed spec does not marshal: %v", err)
 		}
 		if s.Dims[0] <= 64 && s.Dims[1] <= 64 && s.Dims[2] <= 64 && s.Trials <= 64 {
-			net, err := NewNetwork(s)
+			net, err := network.New(s)
 			if err != nil {
 				t.Fatalf("valid spec does not build: %v", err)
 			}

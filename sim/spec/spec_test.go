@@ -3,6 +3,9 @@ package spec
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseSpecErrorsNameTheField(t *testing.T) {
@@ -32,22 +35,18 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"dims: [1, 10, 1\n", "my.yaml"},
 	}
 	for _, c := range cases {
-		_, err := ParseSpec("my.yaml", []byte(c.yaml))
-		if err == nil {
-			t.Errorf("%q: no error", c.yaml)
-			continue
-		}
-		if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "my.yaml") {
-			t.Errorf("%q: error %q does not name %q and the file", c.yaml, err, c.want)
-		}
+		t.Run(c.want, func(t *testing.T) {
+			_, err := Parse("my.yaml", []byte(c.yaml))
+			require.Error(t, err, c.yaml)
+			assert.Contains(t, err.Error(), c.want, c.yaml)
+			assert.Contains(t, err.Error(), "my.yaml", c.yaml)
+		})
 	}
 }
 
 func TestDefaultsFollowNN4N(t *testing.T) {
-	s, err := ParseSpec("empty.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, err := Parse("empty.yaml", nil)
+	require.NoError(t, err)
 	if s.Dims[0] != 1 || s.Dims[1] != 100 || s.Dims[2] != 1 || s.Activation != "relu" || s.Dt != 10 ||
 		s.Tau.Value != 100 || s.Tau.Values != nil || s.Tau.Array != nil || s.Alpha.Set ||
 		s.Weights != AllLayers("uniform") || s.Biases != AllLayers("none") || !s.InitState.Zero {
@@ -70,8 +69,7 @@ func TestExamplesAreValid(t *testing.T) {
 }
 
 func TestLoadSpecMissingFile(t *testing.T) {
-	_, err := LoadSpec("/nonexistent/spec.yaml")
-	if err == nil || !strings.Contains(err.Error(), "/nonexistent/spec.yaml") {
-		t.Errorf("LoadSpec error %v does not name the file", err)
-	}
+	_, err := Load("/nonexistent/spec.yaml")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/nonexistent/spec.yaml", "Load's error names the file")
 }

@@ -249,10 +249,10 @@ func structureErr(err error) error {
 	return &Error{Field: "structure", Reason: err.Error()}
 }
 
-// unitGroups answers record.units' and plasticity.populations' questions
+// UnitGroups answers record.units' and plasticity.populations' questions
 // about areas and E/I populations from the structure section (nil when
 // there is none); it draws only what choosing units needs, not the masks.
-func (s *Spec) unitGroups() (*UnitGroups, error) {
+func (s *Spec) UnitGroups() (*UnitGroups, error) {
 	st := s.Structure
 	if st == nil || len(s.Dims) != 3 {
 		return nil, nil

@@ -23,8 +23,8 @@ func NewGenerator(s *spec.Spec) *Generator {
 	return &Generator{spec: s, trials: s.Trials, inputs: s.Dims[0]}
 }
 
-// value is channel c of trial b at step t (1-based).
-func (g *Generator) value(b, t, c int) float64 {
+// Value is channel c of trial b at step t (1-based).
+func (g *Generator) Value(b, t, c int) float64 {
 	in := g.spec.Input
 	ms := float64(t) * g.spec.Dt
 	if ms < in.Onset {
@@ -56,14 +56,14 @@ func (g *Generator) value(b, t, c int) float64 {
 		if amp == 0 {
 			amp = 1
 		}
-		return amp * in.Patterns[g.pattern(b, p)][c]
+		return amp * in.Patterns[g.Pattern(b, p)][c]
 	}
 	return 0
 }
 
-// pattern is the index of the pattern trial b sees at presentation p
+// Pattern is the index of the pattern trial b sees at presentation p
 // (a whole number ≥ 0; absurdly many presentations wrap around).
-func (g *Generator) pattern(b int, p float64) int {
+func (g *Generator) Pattern(b int, p float64) int {
 	in := g.spec.Input
 	P := len(in.Patterns)
 	if in.Order != "random" {
@@ -87,7 +87,7 @@ func Fill[T backend.Float](g *Generator, t0, n int, dst []T) []T {
 	for b := 0; b < g.trials; b++ {
 		for s := 0; s < n; s++ {
 			for c := 0; c < I; c++ {
-				dst[(b*n+s)*I+c] = T(g.value(b, t0+s+1, c))
+				dst[(b*n+s)*I+c] = T(g.Value(b, t0+s+1, c))
 			}
 		}
 	}
