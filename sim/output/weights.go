@@ -29,11 +29,11 @@ type PlasticityInfo struct {
 	// What is whole, synapses, block_means or none; Every the snapshot
 	// stride in steps; Snapshots the number of snapshots in weights
 	// (snapshot 0 is the initial weights, at time 0).
-	What      string          `json:"what"`
-	Every     int             `json:"every"`
-	Snapshots int             `json:"snapshots"`
-	Layout    []WeightSegment `json:"layout"`
-	Synapses  []spec.SynapseRef    `json:"synapses,omitempty"`
+	What      string            `json:"what"`
+	Every     int               `json:"every"`
+	Snapshots int               `json:"snapshots"`
+	Layout    []WeightSegment   `json:"layout"`
+	Synapses  []spec.SynapseRef `json:"synapses,omitempty"`
 	// InMemory: snapshots are held in memory during the run (never
 	// streamed), so they must fit --max-memory.
 	InMemory bool `json:"in_memory"`

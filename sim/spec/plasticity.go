@@ -469,8 +469,8 @@ func checkKeys(n *yaml.Node, field string, allowed ...string) error {
 // ConnectionNames are the connections in backend.Layer order, with the spec's
 // layer index (input 0, hidden 1, readout 2) of each.
 var (
-	ConnectionNames  = [3]string{"recurrent", "input", "readout"}
-	connLayers = [3]int{1, 0, 2}
+	ConnectionNames = [3]string{"recurrent", "input", "readout"}
+	connLayers      = [3]int{1, 0, 2}
 )
 
 func (ps *PlasticitySpec) connections() [3]*ConnectionSpec {
@@ -1188,4 +1188,3 @@ func indexOf(names []string, name string) int {
 	}
 	return -1
 }
-
