@@ -1,4 +1,4 @@
-package sim
+package network_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim"
 	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
 	"github.com/ratesim/ratesim/sim/spec"
@@ -126,7 +127,7 @@ func TestImporterSpecLoadsArrays(t *testing.T) {
 	// The same network runs, and meta.json's spec keeps the references.
 	b, _ := backend.Lookup("reference")
 	s.Steps, s.Trials, s.Input = 5, 2, spec.Stimulus{Type: "constant", Amplitude: 0.5}
-	if _, err := Simulate[float32](context.Background(), s, b, Options{}); err != nil {
+	if _, err := sim.Simulate[float32](context.Background(), s, b, sim.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	js, err := json.Marshal(s)
@@ -329,9 +330,12 @@ func TestPerUnitTauAndPlasticity(t *testing.T) {
 // init_state {from: DIR} carries a run's final state over, trial by trial.
 func TestInitStateFromPreviousRun(t *testing.T) {
 	dir := t.TempDir()
-	first := smallSpec(t, "trials: 3\nsteps: 7\n")
+	first, err := spec.Parse("first.yaml", []byte("dims: [2, 20, 3]\nactivation: tanh\nweights: normal\nbiases: uniform\npreact_noise: 0.1\npostact_noise: 0.05\ninput: {type: sine, amplitude: 1, period: 300}\nbackend: reference\ntrials: 3\nsteps: 7\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "run1")
-	if _, err := Run(context.Background(), first, Options{Out: out}); err != nil {
+	if _, err := sim.Run(context.Background(), first, sim.Options{Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := npz.Load(filepath.Join(out, "result.npz"))
@@ -492,4 +496,10 @@ structure: {type: multi_area_ei, areas: [4, 8], area_connectivities: [[1, 0.5], 
 	if js3, _ := json.Marshal(&fromJSON); string(js3) != string(js1) {
 		t.Errorf("JSON round trip changed the spec:\n%s\n%s", js1, js3)
 	}
+}
+
+func init() {
+	// The reference is not registered for users; tests run through it so
+	// that they do not depend on a backend package.
+	backend.Register(backend.Reference, -1)
 }
