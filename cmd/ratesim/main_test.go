@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ratesim/ratesim/sim/npz"
 )
 
@@ -117,5 +120,29 @@ func TestRunWithInputAndInitStateFiles(t *testing.T) {
 	code, _, stderr = runCLI(t, "run", "--init-state", x, "--out", filepath.Join(dir, "o2"))
 	if code != 1 || !strings.Contains(stderr, "x.npy") {
 		t.Errorf("a mis-shaped initial state: exit %d\n%s", code, stderr)
+	}
+}
+
+// The package doc and the usage text list the same commands, and cli knows
+// every one of them.
+func TestDocListsEveryCommand(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	commands := func(text, prefix string) []string {
+		var names []string
+		for _, line := range strings.Split(text, "\n") {
+			if rest, ok := strings.CutPrefix(line, prefix); ok {
+				names = append(names, strings.Fields(rest)[0])
+			}
+		}
+		return names
+	}
+	inDoc := commands(string(doc), "//	ratesim ")
+	inUsage := commands(usage, "  ratesim ")
+	require.NotEmpty(t, inUsage)
+	assert.Equal(t, inUsage, inDoc, "doc.go and the usage text list other commands")
+	for _, c := range inUsage {
+		_, _, stderr := runCLI(t, c, "-h")
+		assert.NotContains(t, stderr, "unknown command", c)
 	}
 }
