@@ -1,7 +1,13 @@
 // Package bench measures ratesim's speed and compares it with the peers a
 // user would otherwise run (a PyTorch loop doing nn4n's step; on a GPU also
-// JAX lax.scan). `ratesim bench` is its front door; `go test -bench` in the
-// backend packages measures the same step in isolation.
+// JAX lax.scan). It is all of `ratesim bench` but the flags: Run measures
+// what an Options says and prints the report (the grids chosen for the
+// backend, ratesim's sizes, the peers run on each part with their
+// timeouts, the tables pairing them, the goals, the JSON lines; with
+// Options.Plastic, plastic steps paired with static ones), and Replay
+// prints the report again from recorded JSON lines. cmd/ratesim only turns
+// flags into Options and picks the backend. `go test -bench` in the backend
+// packages measures the same step in isolation.
 //
 // Shapes are one network (N units, B trials) or a sweep (K instances of N
 // units, each with its own weights, B trials each, one shared input). The
