@@ -13,7 +13,7 @@ import (
 )
 
 // The cross-check of issue 3: a model exported from a PyTorch CTRNN loop
-// (sim/nn4n/testdata/gen_fixtures.py, written from DESIGN.md §4.1) is
+// (sim/nn4n/testdata/gen_fixtures.py, written from sim/NN4N.md) is
 // imported, run on the CPU backend with the same input and initial state,
 // and its rates and outputs match torch's to float32 rounding. Torch sums in
 // another order, so this is a tolerance check, not a bitwise one.

@@ -24,7 +24,7 @@ const (
 	KeyHiddenState = "recurrent_layer.hidden_state"
 )
 
-// nn4n's defaults for what its kwargs leave out (DESIGN.md §4.1).
+// nn4n's defaults for what its kwargs leave out (sim/NN4N.md).
 const (
 	DefaultActivation = "relu"
 	DefaultDt         = 10.0

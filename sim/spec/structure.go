@@ -12,7 +12,7 @@ import (
 )
 
 // Structure is the spec's `structure:` section: a mask builder of package
-// sim/masks and its parameters, with nn4n's names and defaults. It produces
+// sim/connect and its parameters, with nn4n's names and defaults. It produces
 // the sparsity masks of all three layers and, for multi_area_ei, the E/I
 // masks of the hidden and readout layers; those layers' masks cannot also be
 // given as files.

@@ -2,7 +2,7 @@
 """Regenerates sim/nn4n/testdata/fixtures: small nn4n-style CTRNNs and what a
 PyTorch loop returns for them, for the import cross-check (issue 3).
 
-The loop is written from DESIGN.md §4.1 (nn4n v1.2.0's CTRNN, float32, noise
+The loop is written from sim/NN4N.md (nn4n v1.2.0's CTRNN, float32, noise
 off), not taken from nn4n. Per case it saves: model.npz (the state dict under
 nn4n's key names, as np.savez(path, **state_dict) writes it), model.pt for some
 (nn4n's own checkpoint, torch.save({"model_state_dict", "kwargs"})), x.npy
