@@ -2,19 +2,6 @@ package sim
 
 import "go.yaml.in/yaml/v3"
 
-// shapeIs reports whether shape is exactly want.
-func shapeIs(shape []int, want ...int) bool {
-	if len(shape) != len(want) {
-		return false
-	}
-	for i := range shape {
-		if shape[i] != want[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // topKeys lists the keys of a YAML document's top-level mapping.
 func topKeys(data []byte) map[string]bool {
 	keys := map[string]bool{}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -452,7 +453,7 @@ func TestPlasticRunWritesWeights(t *testing.T) {
 			N, O, S := 6, 2, 1+40/8
 			W := N*N + N*O
 			for name, shape := range map[string][]int{"weights": {c.mats, S, W}, "weights_time": {S}, "final_weights_recurrent": {c.mats, N, N}, "final_weights_readout": {c.mats, O, N}} {
-				if a[name] == nil || !shapeIs(a[name].Shape, shape...) {
+				if a[name] == nil || !slices.Equal(a[name].Shape, shape) {
 					t.Fatalf("%s missing or misshaped (want %v): %v", name, shape, a[name])
 				}
 			}
@@ -506,7 +507,7 @@ func TestPlasticRunWritesWeights(t *testing.T) {
 			}
 			pi := meta.Plasticity
 			if pi == nil || pi.Weights != weights || pi.Matrices != c.mats || pi.Snapshots != S || pi.Every != 8 || pi.What != "whole" || !pi.InMemory ||
-				len(pi.Layout) != 2 || pi.Layout[1].Connection != "readout" || pi.Layout[1].Offset != N*N || !shapeIs(pi.Layout[1].Shape, O, N) {
+				len(pi.Layout) != 2 || pi.Layout[1].Connection != "readout" || pi.Layout[1].Offset != N*N || !slices.Equal(pi.Layout[1].Shape, []int{O, N}) {
 				t.Errorf("meta.json plasticity: %+v", pi)
 			}
 			f, err := os.Open(filepath.Join(dir, "weights.png"))
