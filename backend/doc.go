@@ -10,9 +10,14 @@
 // The package also holds the contract itself as plain reference loops
 // (Reference), the counter-based generator (Philox4x32-10) whose numbers are a
 // pure function of (seed, instance, trial, step, unit, purpose), and the
-// elementwise step shared by the reference and every Go backend. Deterministic
-// transcendentals live in the subpackage dmath; the conformance suite that
-// compares a backend with the reference bit for bit lives in backendtest.
+// arithmetic that the reference and every Go backend share, so that a Go
+// backend differs from the reference only in its loops: the elementwise step
+// UnitStep (leak, noise, activation; the Go twin of rs::unitStep in
+// kernels/model.cuh) with FirstNonFinite, and the plastic update's pieces
+// (Rule.Vectors, Rule.Trace, Rule.Term and its factors, Step.UpdateSynapses,
+// Connection.Grow, PlasticWeights). Deterministic transcendentals live in the
+// subpackage dmath; the conformance suite that compares a backend with the
+// reference bit for bit lives in backendtest.
 //
 // The contract (see DESIGN.md §3): every operation rounds to nearest in the
 // program's precision; no fused multiply-add (products are wrapped in explicit

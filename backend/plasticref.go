@@ -3,10 +3,9 @@ package backend
 // refPlastic is the reference's plasticity state: its own copy of the
 // weights (K × M matrices), the rules' Adam state and running averages.
 type refPlastic[T Float] struct {
-	pl            *Plasticity[T]
-	M             int // matrices per instance
-	drive, readin []T // K × M × rows × N, K × M × (N+1) × O
-	conns         [numLayers]*refConn[T]
+	pl *Plasticity[T]
+	*PlasticWeights[T]
+	conns [numLayers]*refConn[T]
 	// per instance and trial, this step's vectors
 	u, y []T // K × B × I, K × B × O
 }
@@ -28,20 +27,9 @@ type refRule[T Float] struct {
 
 func newRefPlastic[T Float](p *Program[T]) *refPlastic[T] {
 	pl := p.Plasticity
-	K, B, N, I, O := p.Instances, p.Trials, p.Units, p.Inputs, p.Outputs
+	K, B, I, O := p.Instances, p.Trials, p.Inputs, p.Outputs
 	M := p.Matrices()
-	rows := p.DriveRows()
-	st := &refPlastic[T]{pl: pl, M: M,
-		drive: make([]T, K*M*rows*N), readin: make([]T, K*M*(N+1)*O),
-		u: make([]T, K*B*I), y: make([]T, K*B*O)}
-	for k := 0; k < K; k++ {
-		for mb := 0; mb < M; mb++ {
-			copy(st.drive[(k*M+mb)*rows*N:], p.Drive[k*rows*N:(k+1)*rows*N])
-			if O > 0 {
-				copy(st.readin[(k*M+mb)*(N+1)*O:], p.Readout[k*(N+1)*O:(k+1)*(N+1)*O])
-			}
-		}
-	}
+	st := &refPlastic[T]{pl: pl, PlasticWeights: NewPlasticWeights(p), u: make([]T, K*B*I), y: make([]T, K*B*O)}
 	for l, c := range pl.Connections() {
 		if c == nil {
 			continue
@@ -69,32 +57,12 @@ func newRefPlastic[T Float](p *Program[T]) *refPlastic[T] {
 	return st
 }
 
-// matrices returns matrix mb of instance k.
-func (st *refPlastic[T]) matrices(p *Program[T], k, mb int) (drive, readout []T) {
-	rows, N, O := p.DriveRows(), p.Units, p.Outputs
-	at := k*st.M + mb
-	return st.drive[at*rows*N : (at+1)*rows*N], st.readin[at*(N+1)*O : (at+1)*(N+1)*O]
-}
-
 // vectors returns the presynaptic and postsynaptic vectors of rule r of
 // connection c for instance k, trial b, from r (the rates of step t).
 func (st *refPlastic[T]) vectors(p *Program[T], c *refConn[T], r *Rule[T], rates []T, k, b int) (pre, post []T) {
 	B, N, I, O := p.Trials, p.Units, p.Inputs, p.Outputs
 	kb := k*B + b
-	rt := rates[kb*N : (kb+1)*N]
-	ut := st.u[kb*I : (kb+1)*I]
-	switch c.l {
-	case LayerRecurrent:
-		pre, post = rt, rt
-	case LayerInput:
-		pre, post = ut, rt
-	default:
-		pre, post = rt, st.y[kb*O:(kb+1)*O]
-	}
-	if r.PreInput {
-		pre = ut
-	}
-	return pre, post
+	return r.Vectors(c.l, rates[kb*N:(kb+1)*N], st.u[kb*I:(kb+1)*I], st.y[kb*O:(kb+1)*O])
 }
 
 // traces pushes step t's values into every running average of instance k.
@@ -107,18 +75,7 @@ func (st *refPlastic[T]) traces(p *Program[T], rates []T, k, t int) {
 			r, rr := &c.c.Rules[ri], &c.rules[ri]
 			for b := 0; b < p.Trials; b++ {
 				pre, post := st.vectors(p, c, r, rates, k, b)
-				kb := k*p.Trials + b
-				switch r.Kind {
-				case BCM:
-					sq := make([]T, len(post))
-					for i, x := range post {
-						sq[i] = T(x * x)
-					}
-					rr.postAvg.Push(kb, t, sq)
-				case Covariance:
-					rr.preAvg.Push(kb, t, pre)
-					rr.postAvg.Push(kb, t, post)
-				}
+				r.Trace(rr.preAvg, rr.postAvg, k*p.Trials+b, t, pre, post, make([]T, len(post)))
 			}
 		}
 	}
@@ -148,7 +105,7 @@ func (st *refPlastic[T]) update(p *Program[T], key [2]uint32, rates []T, k, t in
 		if st.M > 1 {
 			b0, b1 = mb, mb+1
 		}
-		drive, readout := st.matrices(p, k, mb)
+		drive, readout := st.Matrix(p, k, mb)
 		for _, c := range st.conns {
 			if c == nil {
 				continue
@@ -157,92 +114,35 @@ func (st *refPlastic[T]) update(p *Program[T], key [2]uint32, rates []T, k, t in
 			a, bb := c.pre, c.post
 			preOK, postOK := make([]bool, a), make([]bool, bb)
 			for ri := range c.c.Rules {
-				r, rr, sp := &c.c.Rules[ri], &c.rules[ri], &c.steps[ri]
+				r, rr := &c.c.Rules[ri], &c.rules[ri]
 				st.pl.Gates(c.l, r, t, preOK, postOK)
-				// Per-trial factors: θ (BCM) and the means (covariance).
-				theta := make([][]T, B)
-				pbar, qbar := make([][]T, B), make([][]T, B)
+				// Per-trial averages: θ (BCM), p̄ and q̄ (covariance).
+				pbar, stat := make([][]T, B), make([][]T, B)
 				for b := b0; b < b1; b++ {
-					kb := k*B + b
-					switch r.Kind {
-					case BCM:
-						theta[b] = make([]T, bb)
-						rr.postAvg.Mean(kb, t, theta[b])
-					case Covariance:
-						pbar[b], qbar[b] = make([]T, a), make([]T, bb)
-						rr.preAvg.Mean(kb, t, pbar[b])
-						rr.postAvg.Mean(kb, t, qbar[b])
-					}
+					pbar[b], stat[b] = make([]T, a), make([]T, bb)
+					r.Means(rr.preAvg, rr.postAvg, k*B+b, t, pbar[b], stat[b])
 				}
-				lr := r.Rate[k]
+				// Every synapse's summed term, from +0 over the trials.
+				h := make([]T, a*bb)
 				for j := 0; j < a; j++ {
-					if !preOK[j] {
-						continue
-					}
-					sign := c.c.SignOf(k, a, j)
-					negate := r.NegateFor(sign)
 					for i := 0; i < bb; i++ {
-						if !postOK[i] {
-							continue
-						}
-						s := T(1)
-						if c.c.Scale != nil {
-							s = c.c.Scale[(k*a+j)*bb+i]
-						}
-						w := W[j*ld+i]
-						if s == 0 || c.c.FreezeZero && w == 0 {
-							continue
-						}
-						var h T // +0
+						var acc T // +0
 						for b := b0; b < b1; b++ {
 							pre, post := st.vectors(p, c, r, rates, k, b)
-							var term T
-							switch r.Kind {
-							case Hebbian:
-								term = T(T(r.PreWeight*pre[j]) * T(r.PostWeight*post[i]))
-							case BCM:
-								th := theta[b][i]
-								phi := T(post[i] * (post[i] - th))
-								if r.DivideByTheta {
-									if th > 0 {
-										phi = phi / th
-									} else {
-										phi = 0
-									}
-								}
-								term = T(pre[j] * phi)
-							case Oja:
-								term = T(post[i] * (pre[j] - T(post[i]*w)))
-							case Covariance:
-								term = T((pre[j] - pbar[b][j]) * (post[i] - qbar[b][i]))
-							}
-							h = h + term
+							acc = acc + r.Term(pre[j], post[i], W[j*ld+i], pbar[b][j], stat[b][i])
 						}
-						var m, v *T
-						if rr.m != nil {
-							at := ((k*st.M+mb)*a+j)*bb + i
-							m, v = &rr.m[at], &rr.v[at]
-						}
-						W[j*ld+i] = c.c.Project(sp.Apply(h, w, s, lr, negate, m, v), sign)
+						h[j*bb+i] = acc
 					}
 				}
+				var m, v []T
+				if rr.m != nil {
+					at := (k*st.M + mb) * a * bb
+					m, v = rr.m[at:at+a*bb], rr.v[at:at+a*bb]
+				}
+				c.steps[ri].UpdateSynapses(c.c, k, preOK, postOK, h, W, ld, m, v)
 			}
-			// Growth.
 			if c.c.Growth != nil {
-				trial := 0
-				if st.pl.PerTrial {
-					trial = p.FirstTrial + mb
-				}
-				for j := 0; j < a; j++ {
-					sign := c.c.SignOf(k, a, j)
-					for i := 0; i < bb; i++ {
-						at := (k*a+j)*bb + i
-						prob := c.c.Growth[at]
-						if prob > 0 && W[j*ld+i] == 0 && Grows(key, gk, trial, t, p.GrowthIndex(c.l, j, i), prob) {
-							W[j*ld+i] = c.c.Project(c.c.GrowWeight[at], sign)
-						}
-					}
-				}
+				c.c.Grow(p, c.l, key, k, mb, t, W, ld)
 			}
 		}
 		trial := -1

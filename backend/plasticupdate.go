@@ -2,9 +2,154 @@ package backend
 
 import "math"
 
-// The per-synapse tail of an update, the projection, the gates and the
-// snapshots are shared by the reference and every Go backend, as Activate
-// is: one spelling of the contract's arithmetic.
+// Everything of a plastic update that is arithmetic — a rule's vectors,
+// averages, factors and terms, the per-synapse tail (gates, scale, soft
+// bound, priors, sign, optimizer, projection), growth — and the weight
+// copies, snapshots and checks are shared by the reference and every Go
+// backend, as UnitStep is: one spelling of the contract (the Plasticity doc
+// comment). Only the loops around them differ (the CPU backend sums the
+// trials' terms with one Gemm; the reference spells every sum out).
+
+// PlasticWeights is a plastic run's own copy of the weights: M matrices per
+// instance (Program.Matrices: one per trial with per-trial weights, else
+// one), each a Drive and a Readout matrix, all starting as the Program's.
+type PlasticWeights[T Float] struct {
+	M              int
+	Drive, Readout []T // K × M × rows × N, K × M × (N+1) × O
+}
+
+// NewPlasticWeights copies p's weights into M = p.Matrices() matrices per
+// instance.
+func NewPlasticWeights[T Float](p *Program[T]) *PlasticWeights[T] {
+	K, N, O := p.Instances, p.Units, p.Outputs
+	M, rows := p.Matrices(), p.DriveRows()
+	w := &PlasticWeights[T]{M: M, Drive: make([]T, K*M*rows*N), Readout: make([]T, K*M*(N+1)*O)}
+	for k := 0; k < K; k++ {
+		for mb := 0; mb < M; mb++ {
+			copy(w.Drive[(k*M+mb)*rows*N:], p.Drive[k*rows*N:(k+1)*rows*N])
+			if O > 0 {
+				copy(w.Readout[(k*M+mb)*(N+1)*O:], p.Readout[k*(N+1)*O:(k+1)*(N+1)*O])
+			}
+		}
+	}
+	return w
+}
+
+// Matrix returns matrix mb of instance k (program-local).
+func (w *PlasticWeights[T]) Matrix(p *Program[T], k, mb int) (drive, readout []T) {
+	rows, N, O := p.DriveRows(), p.Units, p.Outputs
+	at := k*w.M + mb
+	return w.Drive[at*rows*N : (at+1)*rows*N], w.Readout[at*(N+1)*O : (at+1)*(N+1)*O]
+}
+
+// CopyWeights copies a run's current weights into drive and readout, laid
+// out as WeightRun.Weights says: w's, or p's own for a static run (w nil).
+func CopyWeights[T Float](p *Program[T], w *PlasticWeights[T], drive, readout []T) {
+	if w == nil {
+		copy(drive, p.Drive)
+		copy(readout, p.Readout)
+		return
+	}
+	copy(drive, w.Drive)
+	copy(readout, w.Readout)
+}
+
+// Vectors returns the presynaptic and postsynaptic vectors of rule r on
+// connection l (see Connection) from one trial's rates, inputs and outputs
+// at this step.
+func (r *Rule[T]) Vectors(l Layer, rates, inputs, outputs []T) (pre, post []T) {
+	switch l {
+	case LayerRecurrent:
+		pre, post = rates, rates
+	case LayerInput:
+		pre, post = inputs, rates
+	default:
+		pre, post = rates, outputs
+	}
+	if r.PreInput {
+		pre = inputs
+	}
+	return pre, post
+}
+
+// Trace pushes step t's values into rule r's running averages of vector kb
+// (step 1 of the Plasticity doc): BCM post², each T(x·x), into postAvg;
+// covariance pre into preAvg and post into postAvg; other rules keep none.
+// scratch holds at least len(post) values.
+func (r *Rule[T]) Trace(preAvg, postAvg *AverageState[T], kb, t int, pre, post, scratch []T) {
+	switch r.Kind {
+	case BCM:
+		sq := scratch[:len(post)]
+		for i, x := range post {
+			sq[i] = T(x * x)
+		}
+		postAvg.Push(kb, t, sq)
+	case Covariance:
+		preAvg.Push(kb, t, pre)
+		postAvg.Push(kb, t, post)
+	}
+}
+
+// Means writes the averages rule r's term needs for vector kb at step t:
+// covariance p̄ into pbar and q̄ into qbar, BCM θ into qbar. It leaves the
+// slices alone for rules without averages.
+func (r *Rule[T]) Means(preAvg, postAvg *AverageState[T], kb, t int, pbar, qbar []T) {
+	switch r.Kind {
+	case BCM:
+		postAvg.Mean(kb, t, qbar)
+	case Covariance:
+		preAvg.Mean(kb, t, pbar)
+		postAvg.Mean(kb, t, qbar)
+	}
+}
+
+// PreFactor and PostFactor split the term of a Hebbian, BCM or covariance
+// rule into one trial's presynaptic and postsynaptic factors, term =
+// T(PreFactor·PostFactor): Hebbian T(PreWeight·pre) and T(PostWeight·post);
+// BCM pre and φ; covariance pre − p̄ and post − q̄. pbar is p̄ (covariance;
+// ignored otherwise), stat θ (BCM) or q̄ (covariance; ignored otherwise).
+// Oja's term is no such product (OjaTerm).
+func (r *Rule[T]) PreFactor(pre, pbar T) T {
+	switch r.Kind {
+	case Hebbian:
+		return T(r.PreWeight * pre)
+	case Covariance:
+		return pre - pbar
+	}
+	return pre
+}
+
+// PostFactor: see PreFactor. BCM's φ = T(post·(post − θ)), divided by θ
+// with DivideByTheta (0 when θ ≤ 0).
+func (r *Rule[T]) PostFactor(post, stat T) T {
+	if r.Kind == Hebbian {
+		return T(r.PostWeight * post)
+	}
+	if r.Kind == Covariance {
+		return post - stat
+	}
+	phi := T(post * (post - stat)) // BCM
+	if !r.DivideByTheta {
+		return phi
+	}
+	if stat > 0 {
+		return phi / stat
+	}
+	return 0
+}
+
+// OjaTerm is Oja's term T(post·(pre − T(post·w))) of a synapse with weight w.
+func OjaTerm[T Float](pre, post, w T) T { return T(post * (pre - T(post*w))) }
+
+// Term is one trial's term of rule r on a synapse with weight w, pre and
+// post the synapse's presynaptic and postsynaptic values, pbar and stat as
+// for PreFactor and PostFactor.
+func (r *Rule[T]) Term(pre, post, w, pbar, stat T) T {
+	if r.Kind == Oja {
+		return OjaTerm(pre, post, w)
+	}
+	return T(r.PreFactor(pre, pbar) * r.PostFactor(post, stat))
+}
 
 // Step is a rule's constants for one update step, in T: (1−β1), (1−β2) and
 // the bias corrections c1 = 1 − β1^n, c2 = 1 − β2^n after n scheduled
@@ -75,6 +220,77 @@ func (s *Step[T]) Apply(h, w, scale, lr T, negate bool, m, v *T) T {
 	*m, *v = mm, vv
 	step := (mm / s.C1) / (Sqrt(vv/s.C2) + r.Epsilon)
 	return w + T(lr*step)
+}
+
+// UpdateSynapses applies rule s.Rule to one weight matrix of instance k
+// (program-local) of connection c, given every synapse's summed term: it
+// visits the synapses (j pre, i post) pre-major, skips those the gates close
+// (preOK[j], postOK[i], from Plasticity.Gates), those with Scale 0 and, with
+// FreezeZero, those at exactly ±0, and sets each other
+// W[j·ld+i] = c.Project(s.Apply(h[j·b+i], W[j·ld+i], Scale, Rate[k], …)).
+// h and the rule's Adam state m and v (nil for SGD) are a × b, pre-major,
+// with a = len(preOK) and b = len(postOK). It reports whether every weight
+// it wrote is finite.
+func (s *Step[T]) UpdateSynapses(c *Connection[T], k int, preOK, postOK []bool, h, W []T, ld int, m, v []T) (finite bool) {
+	r := s.Rule
+	lr := r.Rate[k]
+	a, b := len(preOK), len(postOK)
+	bad := false
+	for j := 0; j < a; j++ {
+		if !preOK[j] {
+			continue
+		}
+		sign := c.SignOf(k, a, j)
+		negate := r.NegateFor(sign)
+		row := W[j*ld : j*ld+b]
+		for i, w := range row {
+			if !postOK[i] {
+				continue
+			}
+			sc := T(1)
+			if c.Scale != nil {
+				sc = c.Scale[(k*a+j)*b+i]
+			}
+			if sc == 0 || c.FreezeZero && w == 0 {
+				continue
+			}
+			var mp, vp *T
+			if m != nil {
+				mp, vp = &m[j*b+i], &v[j*b+i]
+			}
+			w = c.Project(s.Apply(h[j*b+i], w, sc, lr, negate, mp, vp), sign)
+			row[i] = w
+			bad = bad || !IsFinite(w)
+		}
+	}
+	return !bad
+}
+
+// Grow runs connection c's growth (step 3 of the Plasticity doc) on matrix
+// mb of instance k (program-local) of p, whose connection l is W with
+// leading dimension ld, at update step t; key is SeedKey(p.Seed). It reports
+// whether every weight it wrote is finite.
+func (c *Connection[T]) Grow(p *Program[T], l Layer, key [2]uint32, k, mb, t int, W []T, ld int) (finite bool) {
+	trial := 0
+	if p.Plasticity.PerTrial {
+		trial = p.FirstTrial + mb
+	}
+	gk := p.FirstInstance + k
+	a, b := p.layerDims(l)
+	bad := false
+	for j := 0; j < a; j++ {
+		sign := c.SignOf(k, a, j)
+		for i := 0; i < b; i++ {
+			at := (k*a+j)*b + i
+			prob := c.Growth[at]
+			if prob > 0 && W[j*ld+i] == 0 && Grows(key, gk, trial, t, p.GrowthIndex(l, j, i), prob) {
+				w := c.Project(c.GrowWeight[at], sign)
+				W[j*ld+i] = w
+				bad = bad || !IsFinite(w)
+			}
+		}
+	}
+	return !bad
 }
 
 // Negate is the sign factor of rule r on a synapse with presynaptic sign.

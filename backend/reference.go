@@ -64,7 +64,7 @@ func (run *refRun[T]) weights(k, b int) (drive, readout []T) {
 	if run.pst.M == 1 {
 		b = 0
 	}
-	return run.pst.matrices(p, k, b)
+	return run.pst.Matrix(p, k, b)
 }
 
 // Weights copies the current weights (see WeightRun).
@@ -72,13 +72,11 @@ func (run *refRun[T]) Weights(drive, readout []T) error {
 	if run.closed {
 		return ErrClosed
 	}
-	if run.pst == nil {
-		copy(drive, run.p.Drive)
-		copy(readout, run.p.Readout)
-		return nil
+	var w *PlasticWeights[T]
+	if run.pst != nil {
+		w = run.pst.PlasticWeights
 	}
-	copy(drive, run.pst.drive)
-	copy(readout, run.pst.readin)
+	CopyWeights(run.p, w, drive, readout)
 	return nil
 }
 
@@ -139,6 +137,7 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 		}
 		for k := 0; k < K; k++ {
 			var firstK *NonFiniteError // this instance's dynamics
+			units := UnitsOf(p, run.f, run.key, k)
 			for b := 0; b < B; b++ {
 				W, R := run.weights(k, b)
 				off := (k*B + b) * N
@@ -157,18 +156,7 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 					}
 					x[i] = acc
 				}
-				for i := 0; i < N; i++ {
-					u := k*N + i
-					vi := T(p.Decay[u]*v[i]) + T(p.Alpha[u]*x[i])
-					if sp := p.PreNoise[u]; sp != 0 {
-						vi = vi + T(sp*Normal[T](run.key, gk, gb, t, i, PurposePreNoise))
-					}
-					ri := Activate(p.Activation, vi, run.f)
-					if sp := p.PostNoise[u]; sp != 0 {
-						ri = ri + T(sp*Normal[T](run.key, gk, gb, t, i, PurposePostNoise))
-					}
-					v[i], r[i] = vi, ri
-				}
+				UnitStep(&units, gb, t, x, v, r) // the scan below finds any non-finite value
 				if O > 0 {
 					for o := 0; o < O; o++ {
 						var acc T
@@ -178,7 +166,7 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 						y[o] = acc + R[N*O+o]
 					}
 				}
-				if e := firstNonFinite(v, r, y[:O], gk, gb, t); e != nil && e.Before(firstK) {
+				if e := FirstNonFinite(v, r, y[:O], gk, gb, t); e != nil && e.Before(firstK) {
 					firstK = e
 				}
 				if pst != nil {
@@ -206,7 +194,7 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 				if t%max(pst.pl.Record.Stride, 1) == 0 && pst.pl.Record.Stride > 0 {
 					for mb := 0; mb < pst.M; mb++ {
 						at := ((k*pst.M+mb)*mw + recW) * width
-						dr, ro := pst.matrices(p, k, mb)
+						dr, ro := pst.Matrix(p, k, mb)
 						Snapshot(p, dr, ro, out.Weights[at:at+width])
 					}
 				}
@@ -228,21 +216,5 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 		}
 	}
 	run.done += n
-	return nil
-}
-
-// firstNonFinite scans one trial's step in the contract's order: states,
-// then rates, then outputs, each by ascending unit.
-func firstNonFinite[T Float](v, r, y []T, k, b, t int) *NonFiniteError {
-	for _, q := range []struct {
-		name string
-		a    []T
-	}{{"state", v}, {"rate", r}, {"output", y}} {
-		for i, x := range q.a {
-			if !IsFinite(x) {
-				return &NonFiniteError{Instance: k, Trial: b, Step: t, Unit: i, Quantity: q.name, Value: float64(x)}
-			}
-		}
-	}
 	return nil
 }

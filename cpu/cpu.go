@@ -140,13 +140,11 @@ func (r *run[T]) Weights(drive, readout []T) error {
 	if r.closed {
 		return backend.ErrClosed
 	}
-	if r.pl == nil {
-		copy(drive, r.p.Drive)
-		copy(readout, r.p.Readout)
-		return nil
+	var w *backend.PlasticWeights[T]
+	if r.pl != nil {
+		w = r.pl.PlasticWeights
 	}
-	copy(drive, r.pl.drive)
-	copy(readout, r.pl.readout)
+	backend.CopyWeights(r.p, w, drive, readout)
 	return nil
 }
 
@@ -232,18 +230,15 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 	}
 	perTrial := false
 	if r.pl != nil {
-		W, R = r.pl.matrix(p, t.k, 0)
+		W, R = r.pl.Matrix(p, t.k, 0)
 		perTrial = r.pl.M > 1
 	}
 	mw, width := p.WeightsRecorded(r.done, n), p.WeightWidth()
 	if t.pl != nil {
 		t.pl.recW = 0
 	}
-	par := unitParams[T]{
-		decay: p.Decay[t.k*N : (t.k+1)*N], alpha: p.Alpha[t.k*N : (t.k+1)*N],
-		pre: p.PreNoise[t.k*N : (t.k+1)*N], post: p.PostNoise[t.k*N : (t.k+1)*N],
-	}
-	gk := p.FirstInstance + t.k
+	units := backend.UnitsOf(p, r.f, r.key, t.k)
+	gk := units.Instance
 	kin := t.k
 	if p.SharedInput {
 		kin = 0
@@ -263,20 +258,25 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 		}
 		if perTrial {
 			for j := 0; j < nb; j++ {
-				Wj, _ := r.pl.matrix(p, t.k, t.b0+j)
+				Wj, _ := r.pl.Matrix(p, t.k, t.b0+j)
 				gemm(1, N, rows, t.z[j*rows:(j+1)*rows], rows, Wj, N, t.x[j*N:(j+1)*N], N)
 			}
 		} else {
 			gemm(nb, N, rows, t.z, rows, W, N, t.x, N)
 		}
 		var first *backend.NonFiniteError
+		// The leak, noise and activation: the reference's own code.
 		for j := 0; j < nb; j++ {
 			gb := p.FirstTrial + t.b0 + j
-			t.rowErr[j] = r.updateRow(&par, gk, gb, step, t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N])
+			x, v, rr := t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N]
+			t.rowErr[j] = nil
+			if !backend.UnitStep(&units, gb, step, x, v, rr) {
+				t.rowErr[j] = backend.FirstNonFinite(v, rr, nil, gk, gb, step)
+			}
 		}
 		if O > 0 && perTrial {
 			for j := 0; j < nb; j++ {
-				_, Rj := r.pl.matrix(p, t.k, t.b0+j)
+				_, Rj := r.pl.Matrix(p, t.k, t.b0+j)
 				gemm(1, O, N, t.z[j*rows:(j+1)*rows], rows, Rj, O, t.y[j*O:(j+1)*O], O)
 				y, bias := t.y[j*O:(j+1)*O], Rj[N*O:(N+1)*O]
 				for o := range y {
@@ -295,16 +295,8 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 		}
 		// Contract order: by trial; within a trial states, rates, outputs.
 		for j := 0; j < nb && first == nil; j++ {
-			first = t.rowErr[j]
-			if first != nil {
-				break
-			}
-			for o, y := range t.y[j*O : (j+1)*O] {
-				if !backend.IsFinite(y) {
-					first = &backend.NonFiniteError{Instance: gk, Trial: p.FirstTrial + t.b0 + j,
-						Step: step, Unit: o, Quantity: "output", Value: float64(y)}
-					break
-				}
+			if first = t.rowErr[j]; first == nil {
+				first = backend.FirstNonFinite(nil, nil, t.y[j*O:(j+1)*O], gk, p.FirstTrial+t.b0+j, step)
 			}
 		}
 		if step%p.Record.Every() == 0 {

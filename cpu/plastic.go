@@ -8,46 +8,28 @@ import "github.com/ratesim/ratesim/backend"
 // the trial sum Σ_b a_bj·c_bi as one untransposed Gemm (ascending b from +0,
 // the contract's order; Oja's term, which is not an outer product, in a
 // plain loop), then a single pass over the synapses with gates, soft bound,
-// prior, sign, scale, optimizer and projection (backend.Step.Apply and
-// Connection.Project, the reference's own code), then growth.
+// prior, sign, scale, optimizer and projection (backend.Step.UpdateSynapses),
+// then growth (Connection.Grow). Every factor, term and the whole tail are
+// the reference's own code (backend/plasticupdate.go); only the loops differ.
 
 // plastic is the run-wide state: the weights every task updates in place.
 type plastic[T backend.Float] struct {
-	pl      *backend.Plasticity[T]
-	M       int
-	drive   []T // K × M × rows × N
-	readout []T // K × M × (N+1) × O
+	pl *backend.Plasticity[T]
+	*backend.PlasticWeights[T]
 }
 
 func newPlastic[T backend.Float](p *backend.Program[T]) *plastic[T] {
-	K, N, O := p.Instances, p.Units, p.Outputs
-	M, rows := p.Matrices(), p.DriveRows()
-	pp := &plastic[T]{pl: p.Plasticity, M: M, drive: make([]T, K*M*rows*N), readout: make([]T, K*M*(N+1)*O)}
-	for k := 0; k < K; k++ {
-		for mb := 0; mb < M; mb++ {
-			copy(pp.drive[(k*M+mb)*rows*N:], p.Drive[k*rows*N:(k+1)*rows*N])
-			if O > 0 {
-				copy(pp.readout[(k*M+mb)*(N+1)*O:], p.Readout[k*(N+1)*O:(k+1)*(N+1)*O])
-			}
-		}
-	}
-	return pp
-}
-
-func (pp *plastic[T]) matrix(p *backend.Program[T], k, mb int) (drive, readout []T) {
-	rows, N, O := p.DriveRows(), p.Units, p.Outputs
-	at := k*pp.M + mb
-	return pp.drive[at*rows*N : (at+1)*rows*N], pp.readout[at*(N+1)*O : (at+1)*(N+1)*O]
+	return &plastic[T]{pl: p.Plasticity, PlasticWeights: backend.NewPlasticWeights(p)}
 }
 
 // taskPlastic is one task's plasticity state.
 type taskPlastic[T backend.Float] struct {
-	conns [3]*taskConn[T]
-	a, c  []T // trial factors: pre × trials, trials × post
-	h     []T // summed terms, pre × post
-	sq    []T
-	mean  []T
-	recW  int
+	conns      [3]*taskConn[T]
+	a, c       []T // trial factors: pre × trials, trials × post
+	h          []T // summed terms, pre × post
+	sq         []T
+	pbar, stat []T // a rule's averages of one trial (backend.Rule.Means)
+	recW       int
 }
 
 type taskConn[T backend.Float] struct {
@@ -93,7 +75,7 @@ func newTaskPlastic[T backend.Float](p *backend.Program[T], nb, matrices int) *t
 		tp.conns[L] = tc
 	}
 	tp.a, tp.c, tp.h = make([]T, maxA*nb), make([]T, nb*maxC), make([]T, maxA*maxC)
-	tp.sq, tp.mean = make([]T, maxC), make([]T, max(maxA, maxC))
+	tp.sq, tp.pbar, tp.stat = make([]T, maxC), make([]T, maxA), make([]T, maxC)
 	return tp
 }
 
@@ -102,20 +84,8 @@ func newTaskPlastic[T backend.Float](p *backend.Program[T], nb, matrices int) *t
 func (r *run[T]) vectors(t *task[T], c *taskConn[T], rule *backend.Rule[T], j int) (pre, post []T) {
 	p := r.p
 	N, I, O, rows := p.Units, p.Inputs, p.Outputs, p.DriveRows()
-	rt := t.z[j*rows : j*rows+N]
-	ut := t.z[j*rows+N : j*rows+N+I]
-	switch c.l {
-	case backend.LayerRecurrent:
-		pre, post = rt, rt
-	case backend.LayerInput:
-		pre, post = ut, rt
-	default:
-		pre, post = rt, t.y[j*O:(j+1)*O]
-	}
-	if rule.PreInput {
-		pre = ut
-	}
-	return pre, post
+	z := t.z[j*rows : (j+1)*rows]
+	return rule.Vectors(c.l, z[:N], z[N:N+I], t.y[j*O:(j+1)*O])
 }
 
 // plasticStep runs the plasticity of step t for task t after its dynamics
@@ -136,16 +106,7 @@ func (r *run[T]) plasticStep(t *task[T], step int, out *backend.Chunk[T], mw, wi
 			}
 			for j := 0; j < nb; j++ {
 				pre, post := r.vectors(t, c, rule, j)
-				if rule.Kind == backend.BCM {
-					sq := tp.sq[:len(post)]
-					for i, x := range post {
-						sq[i] = T(x * x)
-					}
-					c.postAvg[ri].Push(j, step, sq)
-				} else {
-					c.preAvg[ri].Push(j, step, pre)
-					c.postAvg[ri].Push(j, step, post)
-				}
+				rule.Trace(c.preAvg[ri], c.postAvg[ri], j, step, pre, post, tp.sq)
 			}
 		}
 	}
@@ -170,7 +131,7 @@ func (r *run[T]) plasticStep(t *task[T], step int, out *backend.Chunk[T], mw, wi
 			if pp.M > 1 {
 				mb = t.b0 + lm
 			}
-			drive, readout := pp.matrix(p, t.k, mb)
+			drive, readout := pp.Matrix(p, t.k, mb)
 			bad := false
 			for _, c := range tp.conns {
 				if c == nil {
@@ -181,7 +142,7 @@ func (r *run[T]) plasticStep(t *task[T], step int, out *backend.Chunk[T], mw, wi
 					bad = r.applyRule(t, c, ri, step, W, ld, lm, lm*per, per) || bad
 				}
 				if c.c.Growth != nil {
-					bad = r.grow(c, gk, mb, step, W, ld, t.k) || bad
+					bad = !c.c.Grow(p, c.l, r.key, t.k, mb, step, W, ld) || bad
 				}
 			}
 			if bad {
@@ -203,7 +164,7 @@ func (r *run[T]) plasticStep(t *task[T], step int, out *backend.Chunk[T], mw, wi
 		}
 		for mb := m0; mb < m1; mb++ {
 			at := ((t.k*pp.M+mb)*mw + tp.recW) * width
-			drive, readout := pp.matrix(p, t.k, mb)
+			drive, readout := pp.Matrix(p, t.k, mb)
 			backend.Snapshot(p, drive, readout, out.Weights[at:at+width])
 		}
 		tp.recW++
@@ -229,52 +190,24 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 			for j := 0; j < a; j++ {
 				hj, wj, pj := h[j*b:(j+1)*b], W[j*ld:j*ld+b], pre[j]
 				for i, q := range post {
-					hj[i] = hj[i] + T(q*(pj-T(q*wj[i])))
+					hj[i] = hj[i] + backend.OjaTerm(pj, q, wj[i])
 				}
 			}
 		}
 	} else {
 		// h = A·C with A (a × nt) and C (nt × b): the trial factors.
 		A, C := tp.a[:a*nt], tp.c[:nt*b]
+		pbar, stat := tp.pbar[:a], tp.stat[:b]
 		finite := true
-		mean := tp.mean
 		for x := 0; x < nt; x++ {
 			pre, post := r.vectors(t, c, rule, j0+x)
+			rule.Means(c.preAvg[ri], c.postAvg[ri], j0+x, step, pbar, stat)
+			for j := 0; j < a; j++ {
+				A[j*nt+x] = rule.PreFactor(pre[j], pbar[j])
+			}
 			cx := C[x*b : (x+1)*b]
-			switch rule.Kind {
-			case backend.Hebbian:
-				for j := 0; j < a; j++ {
-					A[j*nt+x] = T(rule.PreWeight * pre[j])
-				}
-				for i := 0; i < b; i++ {
-					cx[i] = T(rule.PostWeight * post[i])
-				}
-			case backend.BCM:
-				for j := 0; j < a; j++ {
-					A[j*nt+x] = pre[j]
-				}
-				c.postAvg[ri].Mean(j0+x, step, mean[:b])
-				for i := 0; i < b; i++ {
-					th := mean[i]
-					phi := T(post[i] * (post[i] - th))
-					if rule.DivideByTheta {
-						if th > 0 {
-							phi = phi / th
-						} else {
-							phi = 0
-						}
-					}
-					cx[i] = phi
-				}
-			case backend.Covariance:
-				c.preAvg[ri].Mean(j0+x, step, mean[:a])
-				for j := 0; j < a; j++ {
-					A[j*nt+x] = pre[j] - mean[j]
-				}
-				c.postAvg[ri].Mean(j0+x, step, mean[:b])
-				for i := 0; i < b; i++ {
-					cx[i] = post[i] - mean[i]
-				}
+			for i := 0; i < b; i++ {
+				cx[i] = rule.PostFactor(post[i], stat[i])
 			}
 			for _, v := range cx {
 				finite = finite && backend.IsFinite(v)
@@ -296,65 +229,10 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 			}
 		}
 	}
-	// The fused tail over the synapses.
-	k := t.k
-	lr := rule.Rate[k]
-	scale := c.c.Scale
+	// The tail over the synapses.
 	var m, v []T
 	if c.m[ri] != nil {
 		m, v = c.m[ri][lm*a*b:(lm+1)*a*b], c.v[ri][lm*a*b:(lm+1)*a*b]
 	}
-	bad := false
-	for j := 0; j < a; j++ {
-		if !c.preOK[j] {
-			continue
-		}
-		sign := c.c.SignOf(k, a, j)
-		negate := rule.NegateFor(sign)
-		row := W[j*ld : j*ld+b]
-		for i, w := range row {
-			if !c.postOK[i] {
-				continue
-			}
-			s := T(1)
-			if scale != nil {
-				s = scale[(k*a+j)*b+i]
-			}
-			if s == 0 || c.c.FreezeZero && w == 0 {
-				continue
-			}
-			var mp, vp *T
-			if m != nil {
-				mp, vp = &m[j*b+i], &v[j*b+i]
-			}
-			w = c.c.Project(sp.Apply(h[j*b+i], w, s, lr, negate, mp, vp), sign)
-			row[i] = w
-			bad = bad || !backend.IsFinite(w)
-		}
-	}
-	return bad
-}
-
-// grow runs growth on one matrix (mb: the instance's matrix index).
-func (r *run[T]) grow(c *taskConn[T], gk, mb, step int, W []T, ld, k int) bool {
-	p := r.p
-	trial := 0
-	if r.pl.pl.PerTrial {
-		trial = p.FirstTrial + mb
-	}
-	a, b := c.pre, c.post
-	bad := false
-	for j := 0; j < a; j++ {
-		sign := c.c.SignOf(k, a, j)
-		for i := 0; i < b; i++ {
-			at := (k*a+j)*b + i
-			prob := c.c.Growth[at]
-			if prob > 0 && W[j*ld+i] == 0 && backend.Grows(r.key, gk, trial, step, p.GrowthIndex(c.l, j, i), prob) {
-				w := c.c.Project(c.c.GrowWeight[at], sign)
-				W[j*ld+i] = w
-				bad = bad || !backend.IsFinite(w)
-			}
-		}
-	}
-	return bad
+	return !sp.UpdateSynapses(c.c, t.k, c.preOK, c.postOK, h, W, ld, m, v)
 }
