@@ -60,12 +60,16 @@ test-cuda:
 cuda-toolkit:
 	.ci/install-cuda-toolkit
 
-# Regenerates kernels/ptx/*.ptx and kernels/ptx.go from kernels/*.cu (nvcc 11.8).
+# Regenerates kernels/ptx/*.ptx and kernels/ptx.go from kernels/*.cu (nvcc
+# 11.8), and kernels/args.go, the kernels' argument structs, from their
+# parameter lists (go run ./kernels/internal/genargs).
 kernels:
-	kernels/gen.sh
+	GO=$(GO) kernels/gen.sh
 
+# Fails when kernels/ptx, ptx.go or args.go differ from what kernels/*.cu
+# gives (CI; go test ./kernels checks args.go without nvcc too).
 kernels-check:
-	kernels/gen.sh -check
+	GO=$(GO) kernels/gen.sh -check
 
 # The CLI with the CUDA backend compiled in (needs the toolkit's headers to
 # build and the NVIDIA driver to run; without a visible GPU it exits at start,

@@ -36,6 +36,57 @@ type Run[T Float] interface {
 	Close() error
 }
 
+// Feature names an optional part of the contract: a program that uses it
+// runs only on a backend that declares it (Supports), and the conformance
+// suite (backendtest) runs the feature's entry point in full only there;
+// elsewhere it checks that Start refuses such programs.
+type Feature uint8
+
+const (
+	// FeaturePlasticity is running programs with Plasticity.
+	FeaturePlasticity Feature = iota
+	numFeatures
+)
+
+var featureNames = [...]string{"plasticity"}
+
+func (f Feature) String() string {
+	if f < numFeatures {
+		return featureNames[f]
+	}
+	return fmt.Sprintf("Feature(%d)", uint8(f))
+}
+
+// Features lists every feature, for tests and help texts.
+func Features() []Feature {
+	fs := make([]Feature, numFeatures)
+	for i := range fs {
+		fs[i] = Feature(i)
+	}
+	return fs
+}
+
+// FeatureSupporter is implemented by backends that declare the optional
+// features they support. Support is opt-in: a backend without the method
+// supports none (but see PlasticityCapable).
+type FeatureSupporter interface {
+	Supports(f Feature) bool
+}
+
+// Supports reports whether b supports f: by b's Supports method when it has
+// one; otherwise plasticity by PlasticityCapable, the older form of the
+// same declaration, and nothing else.
+func Supports(b Backend, f Feature) bool {
+	if s, ok := b.(FeatureSupporter); ok {
+		return s.Supports(f)
+	}
+	if f == FeaturePlasticity {
+		c, ok := b.(PlasticityCapable)
+		return ok && c.SupportsPlasticity()
+	}
+	return false
+}
+
 // Device describes one place a backend can run.
 type Device struct {
 	Name   string // e.g. "NVIDIA H100 80GB HBM3" or "2 CPU cores"
@@ -47,7 +98,7 @@ func Start[T Float](b Backend, p *Program[T]) (Run[T], error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if p.Plasticity != nil && !SupportsPlasticity(b) {
+	if p.Plasticity != nil && !Supports(b, FeaturePlasticity) {
 		return nil, ErrNoPlasticity(b.Name())
 	}
 	switch q := any(p).(type) {

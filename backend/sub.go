@@ -5,17 +5,16 @@ package backend
 // moved so that its random numbers and error positions are those of the
 // whole, its per-instance arrays sliced (sharing p's memory) and its
 // initial state gathered. Running the sub-programs of a partition gives
-// exactly the bits of running p (the conformance suite checks this).
+// exactly the bits of running p (the conformance suite checks this); the
+// partitioner (Partition, Part, ShardedRun in partition.go) cuts programs
+// with Sub and moves inputs and results between the parts and the whole.
 //
 // Plastic programs with weights shared by the trials of an instance sum ΔW
 // over all of them, so their trials cannot be split: Sub panics when asked
-// to, as it does for ranges outside p.
+// to, as it does for ranges outside p (CheckSpan says so as an error).
 func (p *Program[T]) Sub(k0, k1, b0, b1 int) *Program[T] {
-	if k0 < 0 || k1 > p.Instances || k0 >= k1 || b0 < 0 || b1 > p.Trials || b0 >= b1 {
-		panic("backend: Program.Sub: range outside the program")
-	}
-	if p.Plasticity != nil && !p.Plasticity.PerTrial && (b0 != 0 || b1 != p.Trials) {
-		panic("backend: Program.Sub: the trials of a program with shared plastic weights cannot be split")
+	if err := p.CheckSpan(Span{k0, k1, b0, b1}); err != nil {
+		panic("backend: Program.Sub: " + err.Error())
 	}
 	q := *p
 	N, O, B := p.Units, p.Outputs, p.Trials

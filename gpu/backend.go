@@ -32,7 +32,7 @@ type Option func(*Backend)
 // Device selects the GPU by its CUDA ordinal (default 0).
 func Device(ordinal int) Option { return func(b *Backend) { b.ordinal = ordinal } }
 
-// UseKernel forces the step or the sweep kernel instead of choosing per
+// UseKernel forces the step or the persistent kernel instead of choosing per
 // program; tests use it to check both.
 func UseKernel(k Kernel) Option { return func(b *Backend) { b.kernel = k } }
 

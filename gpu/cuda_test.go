@@ -14,6 +14,7 @@ import (
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/backend/backendtest"
 	"github.com/ratesim/ratesim/backend/dmath"
+	"github.com/ratesim/ratesim/kernels"
 )
 
 // needDevice skips t when no GPU is visible. (Where no driver or device is
@@ -44,23 +45,45 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-// The conformance suite, with the kernel chosen per program, with each
-// kernel forced, and with segments so small that every Advance is cut into
-// several launches and partial copies.
-func TestConformance(t *testing.T)      { needDevice(t); backendtest.Test(t, New()) }
-func TestConformanceStep(t *testing.T)  { needDevice(t); backendtest.Test(t, New(UseKernel(Step))) }
-func TestConformanceSweep(t *testing.T) { needDevice(t); backendtest.Test(t, New(UseKernel(Sweep))) }
-func TestConformanceSegments(t *testing.T) {
+// The conformance suite, one test per entry point, each under every
+// configuration (a subtest): the kernel chosen per program, each kernel
+// forced, segments so small that every Advance is cut into several
+// launches and partial copies, and a 1 MiB cap on a run, where the larger
+// programs split into shards.
+func TestDynamics(t *testing.T)   { conformance(t, backendtest.Dynamics) }
+func TestNonFinite(t *testing.T)  { conformance(t, backendtest.NonFinite) }
+func TestPartition(t *testing.T)  { conformance(t, backendtest.Partition) }
+func TestPlasticity(t *testing.T) { conformance(t, backendtest.Plasticity) }
+func TestMisuse(t *testing.T)     { conformance(t, backendtest.Misuse) }
+
+// Every entry point of the suite has its test above.
+func TestEntryPoints(t *testing.T) {
+	backendtest.Covers(t, TestDynamics, TestNonFinite, TestPartition, TestPlasticity, TestMisuse)
+}
+
+// conformance runs one entry point of the suite on every configuration.
+func conformance(t *testing.T, entry func(*testing.T, backend.Backend)) {
 	needDevice(t)
-	backendtest.Test(t, New(UseKernel(Step), SegmentBytes(4<<10)))
-	backendtest.Test(t, New(UseKernel(Sweep), SegmentBytes(4<<10)))
+	for _, c := range []struct {
+		name string
+		b    *Backend
+	}{
+		{"auto", New()},
+		{"step", New(UseKernel(Step))},
+		{"persistent", New(UseKernel(Persistent))},
+		{"step-segments", New(UseKernel(Step), SegmentBytes(4<<10))},
+		{"persistent-segments", New(UseKernel(Persistent), SegmentBytes(4<<10))},
+		{"shards", New(MaxRunBytes(1<<20), SegmentBytes(4<<10))},
+	} {
+		t.Run(c.name, func(t *testing.T) { entry(t, c.b) })
+	}
 }
 
 // What the suite does not vary: nil input with inputs present (zero
 // input), and recording only some quantities, or nothing.
 func TestRecordAndInputVariants(t *testing.T) {
 	needDevice(t)
-	for _, k := range []Kernel{Step, Sweep} {
+	for _, k := range []Kernel{Step, Persistent} {
 		for i, rec := range []backend.Record{
 			{Outputs: true, Stride: 5}, {States: true, Stride: 3}, {Rates: true}, {},
 		} {
@@ -103,8 +126,9 @@ func TestStepTiles(t *testing.T) {
 }
 
 // deviceEval runs a test kernel over n elements with the given buffers:
-// ins are copied in, outs allocated and copied back.
-func deviceEval(t *testing.T, kernel string, n int, scalars func(ptrs []dptr) []uint64, ins [][]byte, outs [][]byte) {
+// ins are copied in, outs allocated and copied back; args gives the
+// kernel's arguments for the buffers' addresses (ins, then outs).
+func deviceEval(t *testing.T, kernel string, n int, args func(ptrs []dptr) kernels.Args, ins [][]byte, outs [][]byte) {
 	t.Helper()
 	b := New()
 	drv, err := b.open()
@@ -130,7 +154,7 @@ func deviceEval(t *testing.T, kernel string, n int, scalars func(ptrs []dptr) []
 				return err
 			}
 		}
-		if err := c.launch(kernel, [3]uint32{uint32(ceilDiv(n, 128)), 1, 1}, [3]uint32{128, 1, 1}, 0, scalars(ptrs)); err != nil {
+		if err := c.launch(kernel, [3]uint32{uint32(ceilDiv(n, 128)), 1, 1}, [3]uint32{128, 1, 1}, 0, args(ptrs)); err != nil {
 			return err
 		}
 		for i, a := range outs {
@@ -212,8 +236,8 @@ func TestMath(t *testing.T) {
 				rng.Shuffle(len(y), func(i, j int) { y[i], y[j] = y[j], y[i] })
 			}
 			out := make([]float64, n)
-			deviceEval(t, "mathcheck_f64", n, func(p []dptr) []uint64 {
-				return []uint64{uint64(fn), uint64(p[0]), uint64(p[1]), uint64(p[2]), n}
+			deviceEval(t, "mathcheck_f64", n, func(p []dptr) kernels.Args {
+				return kernels.MathcheckArgs{Fn: int64(fn), X: p[0], Y: p[1], Out: p[2], N: n}
 			}, [][]byte{bytesOf(x), bytesOf(y)}, [][]byte{bytesOf(out)})
 			bad := 0
 			for i := range x {
@@ -227,8 +251,8 @@ func TestMath(t *testing.T) {
 			for i := range x {
 				x32[i], y32[i] = float32(x[i]), float32(y[i])
 			}
-			deviceEval(t, "mathcheck_f32", n, func(p []dptr) []uint64 {
-				return []uint64{uint64(fn), uint64(p[0]), uint64(p[1]), uint64(p[2]), n}
+			deviceEval(t, "mathcheck_f32", n, func(p []dptr) kernels.Args {
+				return kernels.MathcheckArgs{Fn: int64(fn), X: p[0], Y: p[1], Out: p[2], N: n}
 			}, [][]byte{bytesOf(x32), bytesOf(y32)}, [][]byte{bytesOf(out32)})
 			for i := range x32 {
 				if want := mf.f32(x32[i], y32[i]); !sameBits32(out32[i], want) {
@@ -263,8 +287,8 @@ func TestRandom(t *testing.T) {
 	words := make([]uint32, 4*n)
 	n32 := make([]float32, n)
 	n64 := make([]float64, n)
-	deviceEval(t, "randcheck", n, func(p []dptr) []uint64 {
-		return []uint64{uint64(p[0]), seed, uint64(p[1]), uint64(p[2]), uint64(p[3]), n}
+	deviceEval(t, "randcheck", n, func(p []dptr) kernels.Args {
+		return kernels.RandcheckArgs{Coords: p[0], Seed: seed, Words: p[1], N32: p[2], N64: p[3], N: n}
 	}, [][]byte{bytesOf(coords)}, [][]byte{bytesOf(words), bytesOf(n32), bytesOf(n64)})
 	key := backend.SeedKey(seed)
 	for i := 0; i < n; i++ {
@@ -304,14 +328,10 @@ func TestOutOfMemory(t *testing.T) {
 }
 
 // Programs larger than a run may hold are split into shards that together
-// give the reference's bits: the whole suite under a 1 MiB cap, where the
-// larger cases split, and two programs checked to split by instances and,
-// for one instance, by trials.
-func TestConformanceShards(t *testing.T) {
-	needDevice(t)
-	backendtest.Test(t, New(MaxRunBytes(1<<20), SegmentBytes(4<<10)))
-}
-
+// give the reference's bits: the whole suite under a 1 MiB cap (the
+// "shards" configuration of conformance), where the larger cases split,
+// and two programs checked to split by instances and, for one instance, by
+// trials.
 func TestShardSplits(t *testing.T) {
 	needDevice(t)
 	for _, c := range []struct {
@@ -335,7 +355,7 @@ func TestShardSplits(t *testing.T) {
 				t.Fatal(err)
 			}
 			sr, ok := r.(*shardedRun[float32])
-			if !ok || len(sr.parts) < c.minShards {
+			if !ok || len(sr.Partition().Parts) < c.minShards {
 				t.Fatalf("Start32 under a %d-byte cap returned %T, want a sharded run of ≥ %d parts", limit, r, c.minShards)
 			}
 			r.Close()

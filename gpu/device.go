@@ -24,7 +24,8 @@ import (
 //     own goroutine, is not used: calling cu.Ctx methods inside ctx.Do
 //     deadlocks, and there is no (*cu.Ctx).LoadData.
 //   - cu copies 8 bytes from each kernel argument pointer: every argument
-//     is a uint64 (pointers are cu.DevicePtr values, integers widened).
+//     is a uint64 (pointers are cu.DevicePtr values, integers widened),
+//     as the generated argument structs of kernels/args.go pack them.
 //   - cu's init calls cuInit and exits the process when that fails, before
 //     any of this code runs; see README.md.
 
@@ -145,9 +146,9 @@ func (d *cudaDriver) init(dev cu.Device) error {
 			d.fns[k] = fn
 		}
 	}
-	// The sweep kernels keep Drive in shared memory: let them use all a
-	// block may have (above 48 KiB needs this opt-in).
-	for _, k := range []string{"sweep_f32", "sweep_f64"} {
+	// The persistent kernels keep Drive in shared memory: let them use all
+	// a block may have (above 48 KiB needs this opt-in).
+	for _, k := range []string{"persistent_f32", "persistent_f64"} {
 		if err := setMaxDynamicShared(d.fns[k], inf.maxSharedOpt); err != nil {
 			return fmt.Errorf("cuda: %s: cannot allow %d bytes of shared memory: %v", k, inf.maxSharedOpt, err)
 		}
@@ -198,11 +199,15 @@ func (d *cudaDriver) dtoh(dst unsafe.Pointer, src dptr, n int64) error {
 	return nil
 }
 
-func (d *cudaDriver) launch(kernel string, grid, block [3]uint32, shmem int, args []uint64) error {
+func (d *cudaDriver) launch(kernel string, grid, block [3]uint32, shmem int, a kernels.Args) error {
 	fn, ok := d.fns[kernel]
 	if !ok {
 		return fmt.Errorf("cuda: no kernel %s in the embedded PTX (run make kernels)", kernel)
 	}
+	if err := kernels.CheckArgs(kernel, a); err != nil {
+		return fmt.Errorf("cuda: %w", err)
+	}
+	args := a.Pack()
 	ptrs := make([]unsafe.Pointer, len(args))
 	for i := range args {
 		ptrs[i] = unsafe.Pointer(&args[i])

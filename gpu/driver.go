@@ -2,10 +2,14 @@
 
 package gpu
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/ratesim/ratesim/kernels"
+)
 
 // dptr is a device address (cu.DevicePtr, or an emulator address).
-type dptr = uintptr
+type dptr = kernels.DevicePtr
 
 // driver is what the backend needs of a device. device.go implements it on
 // the CUDA driver through gorgonia.org/cu; emu.go (tag cudaemu) on the host
@@ -26,9 +30,11 @@ type calls interface {
 	free(p dptr)
 	htod(dst dptr, src unsafe.Pointer, bytes int64) error
 	dtoh(dst unsafe.Pointer, src dptr, bytes int64) error
-	// launch starts kernel with its parameters, each 8 bytes (pointers and
-	// int64 values widened to uint64). It may return before the kernel ends.
-	launch(kernel string, grid, block [3]uint32, shmem int, args []uint64) error
+	// launch starts kernel with args, its module's argument struct from
+	// kernels/args.go (kernels.StepArgs for step_f32_s, …), which it checks
+	// against the kernel's parameter list (kernels.CheckArgs) and passes as
+	// one 8-byte word per parameter. It may return before the kernel ends.
+	launch(kernel string, grid, block [3]uint32, shmem int, args kernels.Args) error
 	// sync waits for every launch and reports their errors.
 	sync() error
 }

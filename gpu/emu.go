@@ -10,6 +10,7 @@ import (
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/gpu/internal/emu"
+	"github.com/ratesim/ratesim/kernels"
 )
 
 // This file puts the backend on the host emulator of package
@@ -60,10 +61,11 @@ func (d *emuDriver) alloc(n int64, what string) (dptr, error) {
 	if d.used+n > d.limit {
 		return 0, oomError(what, n, d.limit-d.used, d.limit)
 	}
-	p, err := emu.Alloc(n)
+	a, err := emu.Alloc(n)
 	if err != nil {
 		return 0, err
 	}
+	p := dptr(a)
 	d.live[p] = n
 	d.used += n
 	return p, nil
@@ -72,7 +74,7 @@ func (d *emuDriver) alloc(n int64, what string) (dptr, error) {
 func (d *emuDriver) free(p dptr) {
 	d.used -= d.live[p]
 	delete(d.live, p)
-	if err := emu.Free(p); err != nil && !d.corrupt {
+	if err := emu.Free(emu.Ptr(p)); err != nil && !d.corrupt {
 		// A kernel wrote past a buffer and no launch reported it: fail
 		// loudly, this is a bug.
 		panic(err)
@@ -80,16 +82,20 @@ func (d *emuDriver) free(p dptr) {
 }
 
 func (d *emuDriver) htod(dst dptr, src unsafe.Pointer, n int64) error {
-	emu.HtoD(dst, src, n)
+	emu.HtoD(emu.Ptr(dst), src, n)
 	return nil
 }
 
 func (d *emuDriver) dtoh(dst unsafe.Pointer, src dptr, n int64) error {
-	emu.DtoH(dst, src, n)
+	emu.DtoH(dst, emu.Ptr(src), n)
 	return nil
 }
 
-func (d *emuDriver) launch(kernel string, grid, block [3]uint32, shmem int, args []uint64) error {
+// launch runs kernel on the emulator, which first checks args against the
+// kernel's parameters: their names and number against kernels/args.go's
+// table, their kinds against the signature the C++ compiler saw
+// (emu.Launch).
+func (d *emuDriver) launch(kernel string, grid, block [3]uint32, shmem int, args kernels.Args) error {
 	if shmem > emuInfo.maxSharedOpt {
 		return fmt.Errorf("cuda: kernel %s asks for %d bytes of shared memory, the device has %d", kernel, shmem, emuInfo.maxSharedOpt)
 	}
@@ -97,7 +103,7 @@ func (d *emuDriver) launch(kernel string, grid, block [3]uint32, shmem int, args
 		return err
 	}
 	for p := range d.live {
-		if err := emu.Check(p); err != nil {
+		if err := emu.Check(emu.Ptr(p)); err != nil {
 			d.corrupt = true
 			return fmt.Errorf("after %s: %w", kernel, err)
 		}

@@ -21,10 +21,10 @@ const (
 	// Step launches the fused step kernel (and the readout kernel) once
 	// per step: best for large networks.
 	Step
-	// Sweep launches one persistent kernel per Advance segment that runs
-	// all its steps, one block per instance and block of trials: best for
-	// many small networks.
-	Sweep
+	// Persistent launches the persistent kernel (kernels/persistent.cu)
+	// once per Advance segment; it runs all the segment's steps itself, one
+	// block per instance and block of trials: best for many small networks.
+	Persistent
 )
 
 func (k Kernel) String() string {
@@ -33,8 +33,8 @@ func (k Kernel) String() string {
 		return "auto"
 	case Step:
 		return "step"
-	case Sweep:
-		return "sweep"
+	case Persistent:
+		return "persistent"
 	}
 	return fmt.Sprintf("Kernel(%d)", uint8(k))
 }
@@ -67,11 +67,11 @@ var stepTiles = map[backend.Precision][3]tile{
 }
 
 const (
-	sweepMaxTrials  = 16  // TBMAX of the sweep kernels in kernels/sweep.cu
-	sweepMaxThreads = 256 // their __launch_bounds__
-	readoutThreads  = 128
-	plasticThreads  = 128
-	maxGridX        = 1<<31 - 1
+	persistentMaxTrials  = 16  // TBMAX of the persistent kernels in kernels/persistent.cu
+	persistentMaxThreads = 256 // their __launch_bounds__
+	readoutThreads       = 128
+	plasticThreads       = 128
+	maxGridX             = 1<<31 - 1
 )
 
 // plan is how one program runs.
@@ -87,13 +87,14 @@ type plan struct {
 	readoutGrid int
 	plastic     string // the plasticity kernel of a plastic program
 
-	// Sweep path.
-	sweep       string
-	tb          int  // trials per block
-	threads     int  // threads per block
-	wShared     bool // Drive staged in shared memory
-	shmem       int  // dynamic shared memory per block, bytes
-	sweepBlocks int
+	// Persistent path.
+	persistent       string // kernel name
+	tb               int    // trials per block
+	threads          int    // threads per block
+	wShared          bool   // Drive staged in shared memory
+	shmem            int    // dynamic shared memory per block, bytes
+	persistentBlocks int
+
 	perStep     uint64 // error-key stride of one step (see model.cuh)
 	maxSegSteps int    // steps one segment may hold before the error key overflows
 	elem        int    // bytes per value
@@ -102,9 +103,10 @@ type plan struct {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// sweepShared returns the dynamic shared memory of the sweep kernel in
-// bytes for tb trials per block: [W: rows·N] [z: 2·rows·tb] [v: tb·N].
-func sweepShared(s backend.Shape, elem, tb int, wShared bool) int {
+// persistentShared returns the dynamic shared memory of the persistent
+// kernel in bytes for tb trials per block: [W: rows·N] [z: 2·rows·tb]
+// [v: tb·N].
+func persistentShared(s backend.Shape, elem, tb int, wShared bool) int {
 	rows, N := s.DriveRows(), s.Units
 	n := 2*rows*tb + tb*N
 	if wShared {
@@ -144,14 +146,14 @@ func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Ke
 	pl.perStep = perStep
 	pl.maxSegSteps = int(min((^uint64(0))/perStep-1, 1<<30))
 
-	// Sweep: the largest trial block that fits, then smaller ones while
-	// the device would have idle multiprocessors.
-	tb := min(B, sweepMaxTrials)
-	for tb > 1 && sweepShared(s, elem, tb, false) > dev.maxSharedOpt {
+	// Persistent kernel: the largest trial block that fits, then smaller
+	// ones while the device would have idle multiprocessors.
+	tb := min(B, persistentMaxTrials)
+	for tb > 1 && persistentShared(s, elem, tb, false) > dev.maxSharedOpt {
 		tb--
 	}
-	sweepOK := sweepShared(s, elem, tb, false) <= dev.maxSharedOpt
-	if sweepOK {
+	persistentOK := persistentShared(s, elem, tb, false) <= dev.maxSharedOpt
+	if persistentOK {
 		for tb > 1 && K*ceilDiv(B, tb) < dev.sms {
 			tb--
 		}
@@ -161,27 +163,27 @@ func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Ke
 	if kind == Auto {
 		// Small networks: no launch per step beats everything. Larger
 		// ones: the persistent kernel only pays when it fills the device.
-		if sweepOK && (N <= 256 || N <= 4*sweepMaxThreads && K*ceilDiv(B, tb) >= dev.sms) {
-			kind = Sweep
+		if persistentOK && (N <= 256 || N <= 4*persistentMaxThreads && K*ceilDiv(B, tb) >= dev.sms) {
+			kind = Persistent
 		} else {
 			kind = Step
 		}
 	}
-	if kind == Sweep && !sweepOK {
-		return pl, fmt.Errorf("cuda: the sweep kernel cannot run %d units: z and v of one trial must fit in the %d bytes of shared memory a block may have; use the step kernel", N, dev.maxSharedOpt)
+	if kind == Persistent && !persistentOK {
+		return pl, fmt.Errorf("cuda: the persistent kernel cannot run %d units: z and v of one trial must fit in the %d bytes of shared memory a block may have; use the step kernel", N, dev.maxSharedOpt)
 	}
 	pl.kernel = kind
 	suffix := "_" + prec.String()
 
-	if kind == Sweep {
-		pl.sweep = "sweep" + suffix
+	if kind == Persistent {
+		pl.persistent = "persistent" + suffix
 		pl.tb = tb
-		pl.threads = min(sweepMaxThreads, ceilDiv(N, 32)*32)
-		pl.wShared = sweepShared(s, elem, tb, true) <= dev.maxSharedOpt
-		pl.shmem = sweepShared(s, elem, tb, pl.wShared)
-		pl.sweepBlocks = K * ceilDiv(B, tb)
-		if pl.sweepBlocks > maxGridX {
-			return pl, tooLarge{fmt.Errorf("cuda: %d blocks exceed the grid limit", pl.sweepBlocks)}
+		pl.threads = min(persistentMaxThreads, ceilDiv(N, 32)*32)
+		pl.wShared = persistentShared(s, elem, tb, true) <= dev.maxSharedOpt
+		pl.shmem = persistentShared(s, elem, tb, pl.wShared)
+		pl.persistentBlocks = K * ceilDiv(B, tb)
+		if pl.persistentBlocks > maxGridX {
+			return pl, tooLarge{fmt.Errorf("cuda: %d blocks exceed the grid limit", pl.persistentBlocks)}
 		}
 		return pl, nil
 	}
@@ -212,9 +214,9 @@ func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Ke
 
 // describe says what the plan launches, for logs and benchmarks.
 func (pl plan) describe() string {
-	if pl.kernel == Sweep {
+	if pl.kernel == Persistent {
 		return fmt.Sprintf("%s: %d blocks × %d threads, %d trials per block, Drive in %s memory, %d B shared",
-			pl.sweep, pl.sweepBlocks, pl.threads, pl.tb, map[bool]string{true: "shared", false: "global"}[pl.wShared], pl.shmem)
+			pl.persistent, pl.persistentBlocks, pl.threads, pl.tb, map[bool]string{true: "shared", false: "global"}[pl.wShared], pl.shmem)
 	}
 	s := fmt.Sprintf("%s: %d blocks × %d×%d threads (tile %d units × %d trials) per step",
 		pl.step, pl.stepGrid, pl.stepTile.tx, pl.stepTile.ty, pl.stepTile.units(), pl.stepTile.trials())

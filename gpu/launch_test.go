@@ -15,22 +15,22 @@ func TestPlanChoices(t *testing.T) {
 		prec    backend.Precision
 		want    string // kernel name prefix
 	}{
-		{1, 1, 256, backend.F32, "sweep_f32"},      // small: no launches per step
-		{1, 1, 1024, backend.F32, "step_f32_s"},    // one large network
-		{1, 1, 4096, backend.F32, "step_f32_s"},    //
-		{1, 32, 1024, backend.F32, "step_f32_m"},   // too few blocks for large tiles
-		{1, 256, 4096, backend.F32, "step_f32_l"},  // enough for large tiles
-		{1, 256, 4096, backend.F64, "step_f64_l"},  //
-		{4096, 16, 256, backend.F32, "sweep_f32"},  // sweeps
-		{256, 16, 128, backend.F64, "sweep_f64"},   //
-		{8, 16, 1024, backend.F32, "step_f32_m"},   // mid-size, device not filled by the sweep
-		{200, 16, 1024, backend.F32, "sweep_f32"},  // mid-size, device filled
-		{1, 16, 5000, backend.F32, "step_f32_m"},   // too large for the sweep kernel
-		{1, 3, 100000, backend.F32, "step_f32_m"},  //
-		{2, 1000, 2, backend.F32, "sweep_f32"},     //
-		{1, 2, 5, backend.F64, "sweep_f64"},        //
-		{1 << 20, 1, 8, backend.F32, "sweep_f32"},  //
-		{1, 1 << 20, 64, backend.F32, "sweep_f32"}, //
+		{1, 1, 256, backend.F32, "persistent_f32"},      // small: no launches per step
+		{1, 1, 1024, backend.F32, "step_f32_s"},         // one large network
+		{1, 1, 4096, backend.F32, "step_f32_s"},         //
+		{1, 32, 1024, backend.F32, "step_f32_m"},        // too few blocks for large tiles
+		{1, 256, 4096, backend.F32, "step_f32_l"},       // enough for large tiles
+		{1, 256, 4096, backend.F64, "step_f64_l"},       //
+		{4096, 16, 256, backend.F32, "persistent_f32"},  // parameter sweeps: many instances
+		{256, 16, 128, backend.F64, "persistent_f64"},   //
+		{8, 16, 1024, backend.F32, "step_f32_m"},        // mid-size, device not filled by the persistent kernel
+		{200, 16, 1024, backend.F32, "persistent_f32"},  // mid-size, device filled
+		{1, 16, 5000, backend.F32, "step_f32_m"},        // too large for the persistent kernel
+		{1, 3, 100000, backend.F32, "step_f32_m"},       //
+		{2, 1000, 2, backend.F32, "persistent_f32"},     //
+		{1, 2, 5, backend.F64, "persistent_f64"},        //
+		{1 << 20, 1, 8, backend.F32, "persistent_f32"},  //
+		{1, 1 << 20, 64, backend.F32, "persistent_f32"}, //
 	} {
 		s := backend.Shape{Instances: c.K, Trials: c.B, Units: c.N, Inputs: 4, Outputs: 2}
 		pl, err := choosePlan(s, c.prec, h100, Auto)
@@ -39,10 +39,10 @@ func TestPlanChoices(t *testing.T) {
 			continue
 		}
 		got := pl.step
-		if pl.kernel == Sweep {
-			got = pl.sweep
-			if pl.shmem > h100.maxSharedOpt || pl.tb < 1 || pl.tb > sweepMaxTrials || pl.threads > sweepMaxThreads || pl.threads%32 != 0 {
-				t.Errorf("%+v: bad sweep plan %s", c, pl.describe())
+		if pl.kernel == Persistent {
+			got = pl.persistent
+			if pl.shmem > h100.maxSharedOpt || pl.tb < 1 || pl.tb > persistentMaxTrials || pl.threads > persistentMaxThreads || pl.threads%32 != 0 {
+				t.Errorf("%+v: bad persistent plan %s", c, pl.describe())
 			}
 		}
 		if !strings.HasPrefix(got, c.want) {
@@ -54,12 +54,12 @@ func TestPlanChoices(t *testing.T) {
 // Forcing a kernel is honoured or refused with a reason.
 func TestPlanForced(t *testing.T) {
 	s := backend.Shape{Instances: 1, Trials: 1, Units: 4096, Inputs: 1, Outputs: 1}
-	if _, err := choosePlan(s, backend.F32, h100, Sweep); err != nil {
-		t.Errorf("sweep with 4096 units and one trial should fit: %v", err)
+	if _, err := choosePlan(s, backend.F32, h100, Persistent); err != nil {
+		t.Errorf("persistent kernel with 4096 units and one trial should fit: %v", err)
 	}
 	s.Units = 1 << 16
-	if _, err := choosePlan(s, backend.F32, h100, Sweep); err == nil {
-		t.Error("sweep with 65536 units accepted")
+	if _, err := choosePlan(s, backend.F32, h100, Persistent); err == nil {
+		t.Error("persistent kernel with 65536 units accepted")
 	}
 	if pl, err := choosePlan(s, backend.F32, h100, Step); err != nil || pl.kernel != Step {
 		t.Errorf("step: %v, %v", pl.kernel, err)

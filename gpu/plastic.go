@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/kernels"
 )
 
 // The CUDA backend's plasticity: the weights live in the run's Drive and
@@ -332,6 +333,48 @@ func (pd *plasticDev[T]) beginUpdate(c calls) error {
 		return nil
 	}
 	return c.htod(pd.rules, unsafe.Pointer(&pd.ruleTab[0]), int64(len(pd.ruleTab))*8)
+}
+
+// plasticStep launches the plasticity kernel's phases after step t (the
+// segment's s-th, whose error key starts at base); args are the kernel's
+// arguments with the per-step ones still to fill. recW0 is the number of
+// snapshots taken before the segment.
+func (r *run[T]) plasticStep(c calls, pd *plasticDev[T], args *kernels.PlasticArgs, t, s int, base uint64, recW0 int) error {
+	p := r.p
+	K, B := p.Instances, p.Trials
+	pl := p.Plasticity
+	upd := pl.Schedule.Updates(t)
+	args.Rates = r.r[t&1]
+	args.T, args.S = int64(t), int64(s)
+	args.Learn, args.Upd = pl.Schedule.Learning(t), b2i64(upd)
+	args.Base = base
+	launch := func(phase, n int) error {
+		if n == 0 {
+			return nil
+		}
+		args.Phase = int64(phase)
+		return c.launch(r.pl.plastic, [3]uint32{uint32(ceilDiv(n, plasticThreads)), 1, 1}, [3]uint32{plasticThreads, 1, 1}, 0, *args)
+	}
+	if pd.nAvgs > 0 {
+		if err := launch(0, K*B*pd.D); err != nil {
+			return err
+		}
+	}
+	if upd {
+		if err := pd.beginUpdate(c); err != nil {
+			return err
+		}
+		if err := launch(1, K*pd.M*pd.S); err != nil {
+			return err
+		}
+	}
+	if st := pl.Record.Stride; st > 0 && t%st == 0 && pd.width > 0 {
+		args.Rec = int64(t/st - recW0 - 1)
+		if err := launch(2, K*pd.M*pd.width); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // decodeWeight turns a weight error key (kernels/plastic.cu) into the error

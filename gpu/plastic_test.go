@@ -63,7 +63,7 @@ func TestPlasticShards(t *testing.T) {
 func TestPlasticNonFinite(t *testing.T) {
 	needDevice(t)
 	for _, perTrial := range []bool{false, true} {
-		for _, k := range []Kernel{Auto, Sweep} {
+		for _, k := range []Kernel{Auto, Persistent} {
 			t.Run(fmt.Sprintf("pertrial=%v/%v", perTrial, k), func(t *testing.T) {
 				c := plasticCase(perTrial, backend.Shape{Instances: 3, Trials: 4, Units: 20, Inputs: 2, Outputs: 2})
 				c.Plastic.Optimizer = backend.SGD

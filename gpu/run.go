@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/kernels"
 )
 
 // run is a program on the device. Device memory is allocated per run: the
@@ -349,51 +350,49 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 			}
 		}
 
-		u := func(x int) uint64 { return uint64(int64(x)) }
-		shared := u(0)
-		if p.SharedInput {
-			shared = 1
-		}
-		U := u(pl.unitsOrOut)
-		if pl.kernel == Sweep {
-			wShared := u(0)
-			if pl.wShared {
-				wShared = 1
+		U := int64(pl.unitsOrOut)
+		shared := b2i64(p.SharedInput)
+		if pl.kernel == Persistent {
+			args := kernels.PersistentArgs{
+				Drive: r.drive, Readout: r.readout, Decay: r.decay, Alpha: r.alpha, Pre: r.pre, Post: r.post,
+				V: r.v, Rin: r.r[(t0-1)&1], Rout: r.r[(t0+ns-1)&1], In: inPtr,
+				RecR: recPtr[0], RecV: recPtr[1], RecY: recPtr[2], Err: r.errKey,
+				K: int64(K), B: int64(B), N: int64(N), I: int64(I), O: int64(O), U: U, Act: int64(p.Activation), Seed: p.Seed,
+				FirstK: int64(p.FirstInstance), FirstB: int64(p.FirstTrial),
+				T0: int64(t0), Ns: int64(ns), InShared: shared, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
+				PerStep: pl.perStep, Tb: int64(pl.tb), WShared: b2i64(pl.wShared),
 			}
-			args := []uint64{
-				uint64(r.drive), uint64(r.readout), uint64(r.decay), uint64(r.alpha), uint64(r.pre), uint64(r.post),
-				uint64(r.v), uint64(r.r[(t0-1)&1]), uint64(r.r[(t0+ns-1)&1]), uint64(inPtr),
-				uint64(recPtr[0]), uint64(recPtr[1]), uint64(recPtr[2]), uint64(r.errKey),
-				u(K), u(B), u(N), u(I), u(O), U, u(int(p.Activation)), p.Seed, u(p.FirstInstance), u(p.FirstTrial),
-				u(t0), u(ns), shared, u(stride), u(recOff), u(ms), pl.perStep, u(pl.tb), wShared,
-			}
-			if err := c.launch(pl.sweep, [3]uint32{uint32(pl.sweepBlocks), 1, 1}, [3]uint32{uint32(pl.threads), 1, 1}, pl.shmem, args); err != nil {
+			if err := c.launch(pl.persistent, [3]uint32{uint32(pl.persistentBlocks), 1, 1}, [3]uint32{uint32(pl.threads), 1, 1}, pl.shmem, args); err != nil {
 				return err
 			}
 		} else {
 			tl := pl.stepTile
-			step := []uint64{
-				uint64(r.drive), uint64(r.decay), uint64(r.alpha), uint64(r.pre), uint64(r.post), uint64(r.v),
-				0, 0, uint64(inPtr), uint64(recPtr[0]), uint64(recPtr[1]), uint64(r.errKey),
-				u(K), u(B), u(N), u(I), U, u(int(p.Activation)), p.Seed, u(p.FirstInstance), u(p.FirstTrial),
-				0, 0, u(ns), shared, u(stride), u(recOff), u(ms), 0, u(b2i(r.wPer)),
+			// The per-step fields (rates buffers, t, s, base) are set in the loop.
+			step := kernels.StepArgs{
+				Drive: r.drive, Decay: r.decay, Alpha: r.alpha, Pre: r.pre, Post: r.post, V: r.v,
+				In: inPtr, RecR: recPtr[0], RecV: recPtr[1], Err: r.errKey,
+				K: int64(K), B: int64(B), N: int64(N), I: int64(I), U: U, Act: int64(p.Activation), Seed: p.Seed,
+				FirstK: int64(p.FirstInstance), FirstB: int64(p.FirstTrial),
+				Ns: int64(ns), InShared: shared, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
+				WPerTrial: b2i64(r.wPer),
 			}
 			var yOut dptr
 			if pd != nil {
 				yOut = pd.y
 			}
-			readout := []uint64{
-				0, uint64(r.readout), uint64(recPtr[2]), uint64(yOut), u(b2i(r.wPer)), uint64(r.errKey),
-				u(K), u(B), u(N), u(O), U, 0, u(stride), u(recOff), u(ms), 0,
+			readout := kernels.ReadoutArgs{
+				Readout: r.readout, RecY: recPtr[2], YOut: yOut, WPerTrial: b2i64(r.wPer), Err: r.errKey,
+				K: int64(K), B: int64(B), N: int64(N), O: int64(O), U: U, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
 			}
-			var plastic []uint64
+			var plastic *kernels.PlasticArgs
 			if pd != nil {
-				plastic = []uint64{
-					0, uint64(pd.conns), uint64(pd.rules), uint64(pd.avgs), uint64(pd.snaps),
-					uint64(r.drive), uint64(r.readout), 0, uint64(inPtr), uint64(pd.y), uint64(pd.pops), uint64(recW),
-					uint64(r.errKey), uint64(pd.werr), u(K), u(B), u(pd.M), u(N), u(I), u(O),
-					u(pd.nConns), u(pd.nAvgs), u(pd.D), u(pd.S), u(pd.width), p.Seed, u(p.FirstInstance), u(b2i(r.wPer) * p.FirstTrial),
-					0, 0, u(ns), shared, 0, 0, 0, u(mws), 0, pl.perStep, u(pd.P), u(pd.Q),
+				plastic = &kernels.PlasticArgs{
+					Conns: pd.conns, Rules: pd.rules, Avgs: pd.avgs, Snaps: pd.snaps,
+					Drive: r.drive, Readout: r.readout, In: inPtr, Y: pd.y, Pops: pd.pops, RecW: recW,
+					Err: r.errKey, Werr: pd.werr, K: int64(K), B: int64(B), M: int64(pd.M), N: int64(N), I: int64(I), O: int64(O),
+					NConns: int64(pd.nConns), NAvgs: int64(pd.nAvgs), D: int64(pd.D), NSyn: int64(pd.S), Width: int64(pd.width),
+					Seed: p.Seed, FirstK: int64(p.FirstInstance), FirstB: int64(b2i(r.wPer) * p.FirstTrial),
+					Ns: int64(ns), InShared: shared, Ms: int64(mws), PerStep: pl.perStep, P: int64(pd.P), Q: int64(pd.Q),
 				}
 			}
 			recW0 := 0
@@ -403,13 +402,13 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 			for s := 0; s < ns; s++ {
 				t := t0 + s
 				base := uint64(s) * pl.perStep
-				step[6], step[7] = uint64(r.r[(t-1)&1]), uint64(r.r[t&1])
-				step[21], step[22], step[28] = u(t), u(s), base
+				step.Rprev, step.Rnext = r.r[(t-1)&1], r.r[t&1]
+				step.T, step.S, step.Base = int64(t), int64(s), base
 				if err := c.launch(pl.step, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{uint32(tl.tx), uint32(tl.ty), 1}, 0, step); err != nil {
 					return err
 				}
 				if O > 0 {
-					readout[0], readout[11], readout[15] = uint64(r.r[t&1]), u(t), base
+					readout.Rates, readout.T, readout.Base = r.r[t&1], int64(t), base
 					if err := c.launch(pl.readout, [3]uint32{uint32(pl.readoutGrid), 1, 1}, [3]uint32{readoutThreads, 1, 1}, 0, readout); err != nil {
 						return err
 					}
@@ -469,6 +468,8 @@ func b2i(b bool) int {
 	return 0
 }
 
+func b2i64(b bool) int64 { return int64(b2i(b)) }
+
 // repeatMatrices returns K × M copies of the K per-instance matrices in a.
 func repeatMatrices[T any](a []T, K, M int) []T {
 	if len(a) == 0 {
@@ -482,49 +483,6 @@ func repeatMatrices[T any](a []T, K, M int) []T {
 		}
 	}
 	return out
-}
-
-// plasticStep launches the plasticity kernel's phases after step t (the
-// segment's s-th, whose error key starts at base); args are the kernel's
-// parameters with the per-step ones still to fill. recW0 is the number of
-// snapshots taken before the segment.
-func (r *run[T]) plasticStep(c calls, pd *plasticDev[T], args []uint64, t, s int, base uint64, recW0 int) error {
-	p := r.p
-	K, B := p.Instances, p.Trials
-	pl := p.Plasticity
-	u := func(x int) uint64 { return uint64(int64(x)) }
-	upd := pl.Schedule.Updates(t)
-	args[7] = uint64(r.r[t&1])
-	args[28], args[29] = u(t), u(s)
-	args[32], args[33] = pl.Schedule.Learning(t), u(b2i(upd))
-	args[36] = base
-	launch := func(phase, n int) error {
-		if n == 0 {
-			return nil
-		}
-		args[0] = u(phase)
-		return c.launch(r.pl.plastic, [3]uint32{uint32(ceilDiv(n, plasticThreads)), 1, 1}, [3]uint32{plasticThreads, 1, 1}, 0, args)
-	}
-	if pd.nAvgs > 0 {
-		if err := launch(0, K*B*pd.D); err != nil {
-			return err
-		}
-	}
-	if upd {
-		if err := pd.beginUpdate(c); err != nil {
-			return err
-		}
-		if err := launch(1, K*pd.M*pd.S); err != nil {
-			return err
-		}
-	}
-	if st := pl.Record.Stride; st > 0 && t%st == 0 && pd.width > 0 {
-		args[34] = u(t/st - recW0 - 1)
-		if err := launch(2, K*pd.M*pd.width); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Weights copies the current weights (backend.WeightRun).

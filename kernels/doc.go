@@ -1,9 +1,11 @@
 // Package kernels holds the CUDA C sources of the GPU backend and the device
 // code generated from them, embedded for package gpu.
 //
-// One kernel per .cu file (step, readout, sweep, plastic — the fused
-// plasticity update, run in phases — and the test kernels mathcheck and
-// randcheck); the headers hold what they share: arith.cuh
+// One kernel per .cu file: step, readout, persistent (many steps per
+// launch, one block per instance and block of trials), plastic (the fused
+// plasticity update, run in phases) and the test kernels mathcheck and
+// randcheck, each instantiated per precision (and tile) with one parameter
+// list. The headers hold what they share: arith.cuh
 // (the contract's rounded operations), dmath.cuh (the twin of
 // backend/dmath), philox.cuh (the twin of backend's Philox and normal
 // transforms) and model.cuh (activation, unit update, non-finite record).
@@ -11,10 +13,15 @@
 // gpu/internal/emu, which runs them without a GPU.
 //
 // gen.sh compiles each .cu with nvcc to PTX in ptx/ and writes ptx.go, which
-// embeds it; both are committed, so building needs no CUDA toolkit, and
-// `gen.sh -check` (CI) fails when they are stale. This package is pure Go and
-// is built in every configuration; only package gpu with the `cuda` tag
-// loads the PTX.
+// embeds it, and args.go, generated from the kernels' parameter lists
+// (internal/genargs, internal/cusig): one struct per module (StepArgs,
+// ReadoutArgs, PersistentArgs, PlasticArgs, …) with a named, typed field per
+// parameter, whose Pack method gives the 8-byte words of a launch in
+// parameter order, and a table of every kernel's parameters (Params) that
+// CheckArgs holds a launch's arguments to. All of it is committed, so
+// building needs no CUDA toolkit, and `gen.sh -check` (CI) fails when it is
+// stale. This package is pure Go and is built in every configuration; only
+// package gpu with the `cuda` tag loads the PTX.
 package kernels
 
 //go:generate ./gen.sh

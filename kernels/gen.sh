@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # gen.sh compiles every kernels/*.cu to PTX (kernels/ptx/NAME.ptx) and
 # writes kernels/ptx.go, which embeds them and maps each kernel to its
-# module. The PTX is committed, so neither `go build` nor `go build -tags
-# cuda` needs nvcc; only changing a .cu/.cuh does (make kernels).
+# module, and kernels/args.go, the kernels' argument structs: one per
+# module, a named, typed field per parameter of its `extern "C" __global__`
+# functions, generated from their parameter lists by
+# kernels/internal/genargs (go run; see kernels/internal/cusig). All of it
+# is committed, so neither `go build` nor `go build -tags cuda` needs nvcc;
+# only changing a .cu/.cuh does (make kernels).
 #
 #   kernels/gen.sh          regenerate in place
 #   kernels/gen.sh -check   regenerate into a temporary directory and fail
@@ -30,6 +34,7 @@ case "${1:-}" in
 	;;
 esac
 
+go=${GO:-go}
 nvcc=${NVCC:-nvcc}
 if ! command -v "$nvcc" >/dev/null 2>&1; then
 	echo "kernels/gen.sh: nvcc not found; install it with .ci/install-cuda-toolkit (as root)" >&2
@@ -48,6 +53,9 @@ if [ $check = 1 ]; then
 	trap 'rm -rf "$out"' EXIT
 fi
 mkdir -p "$out/ptx"
+
+# The argument structs, from the sources (no nvcc needed for this part).
+(cd "$here/.." && "$go" run ./kernels/internal/genargs -dir "$here" -o "$out/args.go")
 
 mods=()
 for cu in "$here"/*.cu; do
@@ -103,10 +111,12 @@ fi
 
 if [ $check = 1 ]; then
 	fail=0
-	if ! diff -q "$out/ptx.go" "$here/ptx.go" >/dev/null 2>&1; then
-		echo "kernels/ptx.go is stale" >&2
-		fail=1
-	fi
+	for f in ptx.go args.go; do
+		if ! cmp -s "$out/$f" "$here/$f"; then
+			echo "kernels/$f is stale" >&2
+			fail=1
+		fi
+	done
 	for ptx in "$out"/ptx/*.ptx; do
 		if ! cmp -s "$ptx" "$here/ptx/$(basename "$ptx")"; then
 			echo "kernels/ptx/$(basename "$ptx") is stale" >&2
@@ -123,5 +133,5 @@ if [ $check = 1 ]; then
 		echo "kernels/gen.sh -check: the committed device code differs from kernels/*.cu; run kernels/gen.sh (make kernels) and commit the result" >&2
 		exit 1
 	fi
-	echo "kernels/gen.sh -check: kernels/ptx and kernels/ptx.go match kernels/*.cu (nvcc $release)"
+	echo "kernels/gen.sh -check: kernels/ptx, kernels/ptx.go and kernels/args.go match kernels/*.cu (nvcc $release)"
 fi

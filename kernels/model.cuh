@@ -1,7 +1,7 @@
 // model.cuh: the parts of the step that every kernel shares, written once so
-// that the fused step kernel, the readout kernel and the persistent sweep
-// kernel cannot drift apart: the activation (backend.Activate), the unit
-// update of the Program doc comment, and the non-finite error record.
+// that the fused step kernel, the readout kernel and the persistent kernel
+// (persistent.cu) cannot drift apart: the activation (backend.Activate), the
+// unit update of the Program doc comment, and the non-finite error record.
 #ifndef RATESIM_MODEL_CUH
 #define RATESIM_MODEL_CUH
 

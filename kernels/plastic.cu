@@ -415,16 +415,16 @@ __device__ void snapshot(const plasticCtx<T> &c, const u64 *snaps, i64 width, T 
 	    rs::i64 phase, const rs::u64 *conns, const rs::u64 *rules, const rs::u64 *avgs, const rs::u64 *snaps, \
 	    T *drive, T *readout, const T *rates, const T *in, const T *y, const unsigned char *pops, T *recW,    \
 	    rs::u64 *err, rs::u64 *werr, rs::i64 K, rs::i64 B, rs::i64 M, rs::i64 N, rs::i64 I, rs::i64 O,        \
-	    rs::i64 nConns, rs::i64 nAvgs, rs::i64 D, rs::i64 S, rs::i64 width, rs::u64 seed, rs::i64 firstK,     \
+	    rs::i64 nConns, rs::i64 nAvgs, rs::i64 D, rs::i64 nSyn, rs::i64 width, rs::u64 seed, rs::i64 firstK,  \
 	    rs::i64 firstB, rs::i64 t, rs::i64 s, rs::i64 ns, rs::i64 inShared, rs::u64 learn, rs::i64 upd,       \
 	    rs::i64 rec, rs::i64 ms, rs::u64 base, rs::u64 perStep, rs::i64 P, rs::i64 Q) {                       \
-		rs::plasticCtx<T> c{drive, readout, rates, in, y, pops, K, B, M, N, I, O, s, ns, inShared};             \
+		rs::plasticCtx<T> c{drive, readout, rates, in, y, pops, K, B, M, N, I, O, s, ns, inShared};           \
 		switch (phase) {                                                                                      \
 		case 0:                                                                                               \
 			rs::averages<T>(c, avgs, nAvgs, D, t, upd, err, base, perStep);                                   \
 			break;                                                                                            \
 		case 1:                                                                                               \
-			rs::update<T>(c, conns, nConns, rules, S, seed, firstK, firstB, t, learn, err, werr, base,        \
+			rs::update<T>(c, conns, nConns, rules, nSyn, seed, firstK, firstB, t, learn, err, werr, base,     \
 			              perStep, P, Q);                                                                     \
 			break;                                                                                            \
 		default:                                                                                              \

@@ -10,6 +10,9 @@ const NVCCFlags = "-std=c++17 -ptx -arch=compute_70 -fmad=false -prec-div=true -
 //go:embed ptx/mathcheck.ptx
 var ptxMathcheck string
 
+//go:embed ptx/persistent.ptx
+var ptxPersistent string
+
 //go:embed ptx/plastic.ptx
 var ptxPlastic string
 
@@ -22,32 +25,29 @@ var ptxReadout string
 //go:embed ptx/step.ptx
 var ptxStep string
 
-//go:embed ptx/sweep.ptx
-var ptxSweep string
-
 var modules = map[string]*string{
-	"mathcheck": &ptxMathcheck,
-	"plastic":   &ptxPlastic,
-	"randcheck": &ptxRandcheck,
-	"readout":   &ptxReadout,
-	"step":      &ptxStep,
-	"sweep":     &ptxSweep,
+	"mathcheck":  &ptxMathcheck,
+	"persistent": &ptxPersistent,
+	"plastic":    &ptxPlastic,
+	"randcheck":  &ptxRandcheck,
+	"readout":    &ptxReadout,
+	"step":       &ptxStep,
 }
 
 var kernelModule = map[string]string{
-	"mathcheck_f32": "mathcheck",
-	"mathcheck_f64": "mathcheck",
-	"plastic_f32":   "plastic",
-	"plastic_f64":   "plastic",
-	"randcheck":     "randcheck",
-	"readout_f32":   "readout",
-	"readout_f64":   "readout",
-	"step_f32_l":    "step",
-	"step_f32_m":    "step",
-	"step_f32_s":    "step",
-	"step_f64_l":    "step",
-	"step_f64_m":    "step",
-	"step_f64_s":    "step",
-	"sweep_f32":     "sweep",
-	"sweep_f64":     "sweep",
+	"mathcheck_f32":  "mathcheck",
+	"mathcheck_f64":  "mathcheck",
+	"persistent_f32": "persistent",
+	"persistent_f64": "persistent",
+	"plastic_f32":    "plastic",
+	"plastic_f64":    "plastic",
+	"randcheck":      "randcheck",
+	"readout_f32":    "readout",
+	"readout_f64":    "readout",
+	"step_f32_l":     "step",
+	"step_f32_m":     "step",
+	"step_f32_s":     "step",
+	"step_f64_l":     "step",
+	"step_f64_m":     "step",
+	"step_f64_s":     "step",
 }

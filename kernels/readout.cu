@@ -40,12 +40,12 @@ __device__ __forceinline__ void readoutAll(const T *__restrict__ r, const T *__r
 
 } // namespace rs
 
-#define READOUT_KERNEL(name, T)                                                                              \
-	extern "C" __global__ void name(const T *r, const T *R, T *recY, T *yOut,            \
-	                                rs::i64 wPerTrial, rs::u64 *err, rs::i64 K, rs::i64 B,    \
-	                                rs::i64 N, rs::i64 O, rs::i64 U, rs::i64 t, rs::i64 stride,             \
-	                                rs::i64 recOff, rs::i64 m, rs::u64 base) {                              \
-		rs::readoutAll<T>(r, R, recY, yOut, wPerTrial, err, K, B, N, O, U, t, stride, recOff, m, base);                      \
+#define READOUT_KERNEL(name, T)                                                                             \
+	extern "C" __global__ void name(const T *rates, const T *readout, T *recY, T *yOut, rs::i64 wPerTrial,  \
+	                                rs::u64 *err, rs::i64 K, rs::i64 B, rs::i64 N, rs::i64 O, rs::i64 U,    \
+	                                rs::i64 t, rs::i64 stride, rs::i64 recOff, rs::i64 m, rs::u64 base) {   \
+		rs::readoutAll<T>(rates, readout, recY, yOut, wPerTrial, err, K, B, N, O, U, t, stride, recOff, m,  \
+		                  base);                                                                            \
 	}
 
 READOUT_KERNEL(readout_f32, float)

@@ -12,7 +12,7 @@
 // no block reads a rate another block has already replaced.
 //
 // Parameters are pointers and 64-bit integers only: gorgonia.org/cu copies
-// 8 bytes per argument.
+// 8 bytes per argument (gen.sh refuses any other type).
 #include "model.cuh"
 
 namespace rs {
@@ -145,7 +145,8 @@ __device__ __forceinline__ void stepTile(
 
 } // namespace rs
 
-// The kernels' parameter list, in the order package gpu passes them.
+// The kernels' parameter list; gen.sh generates kernels.StepArgs from it
+// (args.go), whose fields package gpu fills by name.
 #define STEP_PARAMS(T)                                                                                        \
 	const T *drive, const T *decay, const T *alpha, const T *pre, const T *post, T *v, const T *rprev,       \
 	    T *rnext, const T *in, T *recR, T *recV, rs::u64 *err, rs::i64 K, rs::i64 B, rs::i64 N, rs::i64 I,   \

@@ -1,13 +1,49 @@
-// Package backendtest is the conformance suite every backend runs with one
-// line, as gonum's testblas is for BLAS implementations:
+// Package backendtest is the conformance suite every backend runs, as
+// gonum's testblas is for BLAS implementations: one entry point per
+// feature, each a one-line test in the backend's package,
+//
+//	func TestDynamics(t *testing.T)   { backendtest.Dynamics(t, mybackend.New()) }
+//	func TestNonFinite(t *testing.T)  { backendtest.NonFinite(t, mybackend.New()) }
+//	func TestPartition(t *testing.T)  { backendtest.Partition(t, mybackend.New()) }
+//	func TestPlasticity(t *testing.T) { backendtest.Plasticity(t, mybackend.New()) }
+//	func TestMisuse(t *testing.T)     { backendtest.Misuse(t, mybackend.New()) }
+//
+// plus Covers, which fails when the suite has an entry point those tests
+// lack; or all of them at once:
 //
 //	func TestConformance(t *testing.T) { backendtest.Test(t, mybackend.New()) }
 //
-// It builds random programs at sizes around block edges, every activation,
-// noise on and off, given and zero initial states, both precisions and
-// hundreds of steps, runs them on the backend and on backend.Reference, and
-// compares every recorded value and the final state bit for bit, naming the
-// first difference as (instance, trial, step, unit, got, want). It also checks
-// partition invariance: the same bits whether a program runs as one call or
-// many, and whether its instances or trials are split into shards.
+// Every entry point runs programs on the backend and on backend.Reference
+// and compares every recorded value, weight snapshot, final state and final
+// weight bit for bit, naming the first difference as (instance, trial,
+// step, unit, got, want):
+//
+//   - Dynamics: random programs at sizes around block edges, every
+//     activation, noise on and off, given and zero initial states, shared
+//     and per-instance input, sparse weights, recording strides, both
+//     precisions, hundreds of steps (Cases).
+//   - NonFinite: a run that blows up stops with the reference's
+//     *backend.NonFiniteError, whole, in chunks and as parts, and stays
+//     stopped.
+//   - Partition: partition invariance, the same bits whether a program runs
+//     as one Advance call or many, and as the parts of partitions of its
+//     instances and trials (backend.Partition), each a program of its own.
+//   - Plasticity: plastic programs (PlasticCases), non-finite weights, and
+//     their partitions; on a backend that does not declare plasticity,
+//     that Start refuses them.
+//   - Misuse: bad programs, bad Advance arguments and closed runs are
+//     errors.
+//
+// Optional features are declared by the backend (backend.Supports, through
+// backend.FeatureSupporter or for plasticity backend.PlasticityCapable). An
+// optional feature's entry point runs on every backend: in full where the
+// feature is declared, and elsewhere it checks that Start refuses the
+// feature's programs. A new feature (rate-form dynamics, RK4, delays,
+// sparse execution, …) adds a backend.Feature, one entry point here (listed
+// in EntryPoints, so that Test runs it) and one line to each backend's
+// tests.
+//
+// The helpers the entry points are built of (NewProgram, NewInput,
+// RunChunked, RunPartitioned, Expect, Compare) serve backends' own tests
+// of what the suite does not vary.
 package backendtest

@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -236,6 +237,30 @@ func PlasticCases(short bool) []Case {
 	return cs
 }
 
+// Plasticity is the entry point for plastic programs. On a backend that
+// supports them (backend.FeaturePlasticity) it runs the cases of
+// PlasticCases in both precisions in uneven chunks of steps, checks that
+// weights that blow up stop the run with the reference's error, and checks
+// partition invariance: chunks of steps, instance partitions, and for
+// per-trial weights trial partitions too. On one that does not, it checks
+// that Start refuses a plastic program with backend.ErrNoPlasticity rather
+// than running it as a static one.
+func Plasticity(t *testing.T, b backend.Backend) {
+	if !backend.Supports(b, backend.FeaturePlasticity) {
+		t.Run("refused", func(t *testing.T) { testNoPlasticity(t, b) })
+		t.Logf("%s declares no plasticity support: plastic cases skipped", b.Name())
+		return
+	}
+	for _, c := range PlasticCases(testing.Short()) {
+		t.Run("f32/"+c.String(), func(t *testing.T) { testPlasticCase[float32](t, b, c) })
+		t.Run("f64/"+c.String(), func(t *testing.T) { testPlasticCase[float64](t, b, c) })
+	}
+	t.Run("f32/nonfinite", func(t *testing.T) { testPlasticNonFinite[float32](t, b) })
+	t.Run("f64/nonfinite", func(t *testing.T) { testPlasticNonFinite[float64](t, b) })
+	t.Run("f32/partition", func(t *testing.T) { testPlasticPartition[float32](t, b) })
+	t.Run("f64/partition", func(t *testing.T) { testPlasticPartition[float64](t, b) })
+}
+
 // testPlasticCase runs one plastic case and checks that its weights moved.
 func testPlasticCase[T backend.Float](t *testing.T, b backend.Backend, c Case) {
 	p := NewProgram[T](c)
@@ -275,53 +300,71 @@ func testNoPlasticity(t *testing.T, b backend.Backend) {
 	}
 }
 
-// testPlasticPartition runs plastic programs in uneven chunks of steps and as
-// instance shards (and trial shards when weights are per trial), and
-// requires the same bits.
-func testPlasticPartition[T backend.Float](t *testing.T, b backend.Backend) {
+// testPlasticNonFinite gives instance 1 learning rates that blow its
+// weights up: the run stops with the reference's error, the first
+// non-finite weight in the contract's order, whole and as parts.
+func testPlasticNonFinite[T backend.Float](t *testing.T, b backend.Backend) {
 	for _, perTrial := range []bool{false, true} {
-		c := Case{Shape: backend.Shape{Instances: 4, Trials: 5, Units: 20, Inputs: 2, Outputs: 2},
-			Activation: backend.Tanh, Noise: true, Init: true, Sparse: true, Stride: 2, Steps: 120, Seed: 777,
-			Plastic: &PlasticCase{Layers: []backend.Layer{backend.LayerRecurrent, backend.LayerReadout},
-				Kinds: []backend.RuleKind{backend.Hebbian, backend.BCM}, Optimizer: backend.Adam, PerTrial: perTrial,
-				Growth: true, Dale: true, Blocks: true, Schedule: true}}
-		p := NewProgram[T](c)
-		in := NewInput(p, c.Steps, 12)
-		whole := Expect(t, b, p, in, c.Steps, nil)
-		for _, sizes := range [][]int{{1}, {7, 1, 30}, {0, 119}} {
-			got, err := RunChunked(b, p, in, c.Steps, sizes)
+		t.Run(fmt.Sprintf("pertrial=%v", perTrial), func(t *testing.T) {
+			c := Case{Shape: backend.Shape{Instances: 3, Trials: 4, Units: 20, Inputs: 2, Outputs: 2},
+				Activation: backend.Tanh, Noise: true, Init: true, Sparse: true, Stride: 2, Steps: 60, Seed: 31,
+				Plastic: &PlasticCase{Layers: []backend.Layer{backend.LayerRecurrent, backend.LayerInput, backend.LayerReadout},
+					Kinds: []backend.RuleKind{backend.Covariance, backend.Hebbian}, PerTrial: perTrial,
+					Unbounded: true, Growth: true, Dale: true, Window: 4}}
+			p := NewProgram[T](c)
+			huge := 1e30
+			if backend.PrecisionOf[T]() == backend.F64 {
+				huge = 1e305
+			}
+			for _, cn := range p.Plasticity.Connections() {
+				for ri := range cn.Rules {
+					cn.Rules[ri].Rate[1] = T(huge)
+				}
+			}
+			in := NewInput(p, c.Steps, 3)
+			want := Expect(t, b, p, in, c.Steps, []int{5, 17})
+			var nf *backend.NonFiniteError
+			if !errors.As(want.Err, &nf) || nf.Instance != 1 || nf.Quantity == "state" {
+				t.Fatalf("reference: %v, want a weight error at instance 1", want.Err)
+			}
+			pt, err := backend.Split(p, 1, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := Compare(got, whole, 2); d != nil {
-				t.Fatalf("per-trial %v: steps chunked %v vs one call: %s", perTrial, sizes, d)
+			got, err := RunPartitioned(b, pt, in, c.Steps, []int{20})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		b0, b1 := 0, c.Shape.Trials
-		if perTrial {
-			b0, b1 = 1, 4
-		}
-		shard := Shard(p, 1, 3, b0, b1)
-		got, err := RunChunked(b, shard, shardInput(p, in, c.Steps, 1, 3, b0, b1), c.Steps, []int{50})
-		if err != nil {
-			t.Fatal(err)
-		}
-		M, W := whole.Snapshots, p.WeightWidth()
-		nm := p.Matrices()
-		for k := 1; k < 3; k++ {
-			for mb := 0; mb < got.Shape.Trials && perTrial || mb < 1; mb++ {
-				wm := mb
-				if perTrial {
-					wm = mb + b0
-				}
-				g := got.Weights[((k-1)*shard.Matrices()+mb)*M*W : ((k-1)*shard.Matrices()+mb+1)*M*W]
-				w := whole.Weights[(k*nm+wm)*M*W : (k*nm+wm+1)*M*W]
-				for x := range g {
-					if Bits(g[x]) != Bits(w[x]) {
-						t.Fatalf("per-trial %v: shard instance %d matrix %d: weight snapshot value %d differs: got %v, want %v", perTrial, k, wm, x, g[x], w[x])
-					}
-				}
+			if d := Compare(got, want, p.Record.Every()); d != nil {
+				t.Fatalf("%s as one instance per part vs reference: %s", b.Name(), d)
 			}
-		}
+		})
+	}
+}
+
+// testPlasticPartition runs plastic programs in uneven chunks of steps and
+// as partitions of instances (and of trials when weights are per trial),
+// and requires the same bits.
+func testPlasticPartition[T backend.Float](t *testing.T, b backend.Backend) {
+	for _, perTrial := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pertrial=%v", perTrial), func(t *testing.T) {
+			c := Case{Shape: backend.Shape{Instances: 4, Trials: 5, Units: 20, Inputs: 2, Outputs: 2},
+				Activation: backend.Tanh, Noise: true, Init: true, Sparse: true, Stride: 2, Steps: 120, Seed: 777,
+				Plastic: &PlasticCase{Layers: []backend.Layer{backend.LayerRecurrent, backend.LayerReadout},
+					Kinds: []backend.RuleKind{backend.Hebbian, backend.BCM}, Optimizer: backend.Adam, PerTrial: perTrial,
+					Growth: true, Dale: true, Blocks: true, Schedule: true, Snapshot: backend.SnapWhole}}
+			p := NewProgram[T](c)
+			in := NewInput(p, c.Steps, 12)
+			whole := Expect(t, b, p, in, c.Steps, nil)
+			if whole.Err != nil {
+				t.Fatalf("the reference run failed: %v", whole.Err)
+			}
+			expectChunks(t, b, p, in, c.Steps, whole, [][]int{{1}, {7, 1, 30}, {0, 119}})
+			cuts := cutInstances // shared weights: never the trials
+			if perTrial {
+				cuts = cutTrials
+			}
+			expectPartitions(t, b, p, in, c.Steps, whole, cuts)
+		})
 	}
 }

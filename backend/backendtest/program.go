@@ -91,20 +91,3 @@ func NewInput[T backend.Float](p *backend.Program[T], steps int, seed uint64) []
 	}
 	return in
 }
-
-// inputChunk cuts steps [t0, t0+n) out of a whole input laid out [K'][B][T][I].
-func inputChunk[T backend.Float](p *backend.Program[T], whole []T, steps, t0, n int) []T {
-	if whole == nil {
-		return nil
-	}
-	kk := p.Instances
-	if p.SharedInput {
-		kk = 1
-	}
-	I := p.Inputs
-	out := make([]T, 0, kk*p.Trials*n*I)
-	for kb := 0; kb < kk*p.Trials; kb++ {
-		out = append(out, whole[(kb*steps+t0)*I:(kb*steps+t0+n)*I]...)
-	}
-	return out
-}

@@ -31,6 +31,22 @@ func RunChunked[T backend.Float](b backend.Backend, p *backend.Program[T], input
 	if err != nil {
 		return nil, fmt.Errorf("%s: start: %w", b.Name(), err)
 	}
+	return collect(b.Name(), run, p, input, steps, sizes)
+}
+
+// RunPartitioned is RunChunked for pt.Whole run as the parts of pt, each
+// started on b as a program of its own and composed by the partitioner
+// (backend.StartSharded).
+func RunPartitioned[T backend.Float](b backend.Backend, pt *backend.Partition[T], input []T, steps int, sizes []int) (*Result[T], error) {
+	run, err := backend.StartSharded(b, pt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: start: %w", b.Name(), err)
+	}
+	return collect(b.Name(), run, pt.Whole, input, steps, sizes)
+}
+
+// collect advances run, a fresh run of p, and gathers what it produces.
+func collect[T backend.Float](name string, run backend.Run[T], p *backend.Program[T], input []T, steps int, sizes []int) (*Result[T], error) {
 	defer run.Close()
 	K, B, N, O := p.Instances, p.Trials, p.Units, p.Outputs
 	M := p.Record.Recorded(0, steps)
@@ -50,46 +66,33 @@ func RunChunked[T backend.Float](b backend.Backend, p *backend.Program[T], input
 	if len(sizes) == 0 {
 		sizes = []int{steps}
 	}
-	m0, w0 := 0, 0
+	// The calls are a partition of the steps: the whole part's Input and
+	// Scatter move each call's slice of the input and its chunk.
+	whole := backend.WholePart(p)
+	all := &backend.Chunk[T]{Rates: res.Rates, States: res.States, Outputs: res.Outputs, Weights: res.Weights}
 	for t0, i := 0, 0; t0 < steps; i++ {
 		n := min(sizes[i%len(sizes)], steps-t0)
-		m, mw := p.Record.Recorded(t0, n), p.WeightsRecorded(t0, n)
 		c := backend.NewChunkFor(p, t0, n)
-		err := run.Advance(n, inputChunk(p, input, steps, t0, n), c)
-		scatter(res.Rates, c.Rates, K*B, M, m0, m, N)
-		scatter(res.States, c.States, K*B, M, m0, m, N)
-		scatter(res.Outputs, c.Outputs, K*B, M, m0, m, O)
-		scatter(res.Weights, c.Weights, K*MM, MW, w0, mw, width)
+		err := run.Advance(n, whole.Input(input, steps, t0, n, nil), c)
+		whole.Scatter(all, 0, steps, c, t0, n)
 		if err != nil {
 			res.Err = err
 			return res, nil
 		}
 		if got := run.Done(); got != t0+n {
-			return nil, fmt.Errorf("%s: Done() = %d after %d steps", b.Name(), got, t0+n)
+			return nil, fmt.Errorf("%s: Done() = %d after %d steps", name, got, t0+n)
 		}
 		t0 += n
-		m0 += m
-		w0 += mw
 	}
 	res.V, res.R = make([]T, K*B*N), make([]T, K*B*N)
 	if err := run.State(res.V, res.R); err != nil {
-		return nil, fmt.Errorf("%s: state: %w", b.Name(), err)
+		return nil, fmt.Errorf("%s: state: %w", name, err)
 	}
 	if p.Plasticity != nil {
 		res.Drive, res.Readout = make([]T, K*MM*p.DriveRows()*N), make([]T, K*MM*(N+1)*O)
 		if err := backend.Weights(run, res.Drive, res.Readout); err != nil {
-			return nil, fmt.Errorf("%s: weights: %w", b.Name(), err)
+			return nil, fmt.Errorf("%s: weights: %w", name, err)
 		}
 	}
 	return res, nil
-}
-
-// scatter copies a chunk [KB][m][w] into the whole [KB][M][w] at step m0.
-func scatter[T backend.Float](whole, chunk []T, kb, M, m0, m, w int) {
-	if whole == nil || m == 0 {
-		return
-	}
-	for i := 0; i < kb; i++ {
-		copy(whole[(i*M+m0)*w:(i*M+m0+m)*w], chunk[i*m*w:(i+1)*m*w])
-	}
 }

@@ -2,18 +2,91 @@ package backendtest
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ratesim/ratesim/backend"
 )
 
-// The reference passes its own suite (trivially for values; this exercises
-// the partition, shard and error paths of the reference itself).
-func TestReferencePassesSuite(t *testing.T) {
+// The reference passes its own suite, entry point by entry point (trivially
+// for values; this exercises the chunk, partition, error and refusal paths
+// of the reference itself and of the partitioner).
+func TestReferenceDynamics(t *testing.T)   { long(t); Dynamics(t, backend.Reference) }
+func TestReferenceNonFinite(t *testing.T)  { NonFinite(t, backend.Reference) }
+func TestReferencePartition(t *testing.T)  { Partition(t, backend.Reference) }
+func TestReferencePlasticity(t *testing.T) { long(t); Plasticity(t, backend.Reference) }
+func TestReferenceMisuse(t *testing.T)     { Misuse(t, backend.Reference) }
+
+// A backend that declares no plasticity (here the reference behind the
+// bare interface, which hides its SupportsPlasticity) passes Plasticity by
+// refusing plastic programs; one that declares it with Supports runs them.
+func TestPlasticityRefused(t *testing.T) {
+	bare := struct{ backend.Backend }{backend.Reference}
+	if backend.Supports(bare, backend.FeaturePlasticity) {
+		t.Fatal("the bare reference declares plasticity")
+	}
+	Plasticity(t, bare)
+	Misuse(t, bare)
+}
+
+// featured declares its features with Supports only.
+type featured struct {
+	backend.Backend
+	fs []backend.Feature
+}
+
+func (f featured) Supports(x backend.Feature) bool { return slices.Contains(f.fs, x) }
+
+func TestSupports(t *testing.T) {
+	if !backend.Supports(backend.Reference, backend.FeaturePlasticity) {
+		t.Error("the reference (PlasticityCapable) does not support plasticity")
+	}
+	none := featured{Backend: backend.Reference}
+	if backend.Supports(none, backend.FeaturePlasticity) {
+		t.Error("Supports overridden to say no still says yes")
+	}
+	p := NewProgram[float32](PlasticCases(true)[0])
+	if _, err := backend.Start(none, p); err == nil || err.Error() != backend.ErrNoPlasticity("reference").Error() {
+		t.Errorf("Start of a plastic program on a backend without the feature = %v", err)
+	}
+	yes := featured{Backend: struct{ backend.Backend }{backend.Reference}, fs: []backend.Feature{backend.FeaturePlasticity}}
+	r, err := backend.Start(yes, p)
+	if err != nil {
+		t.Fatalf("Start of a plastic program on a backend that declares it with Supports: %v", err)
+	}
+	r.Close()
+	for _, f := range backend.Features() {
+		if strings.HasPrefix(f.String(), "Feature(") {
+			t.Errorf("feature %d has no name", f)
+		}
+	}
+}
+
+// Every entry point has its test here.
+func TestEntryPointsCovered(t *testing.T) {
+	Covers(t, TestReferenceDynamics, TestReferenceNonFinite, TestReferencePartition, TestReferencePlasticity, TestReferenceMisuse)
+}
+
+// Test runs every entry point, each once, under its own name.
+func TestEntryPoints(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range EntryPoints() {
+		if e.Name == "" || e.Test == nil || seen[e.Name] {
+			t.Errorf("entry point %q: empty, without a test or listed twice", e.Name)
+		}
+		seen[e.Name] = true
+	}
+	if len(seen) < 5 {
+		t.Errorf("%d entry points, want at least Dynamics, NonFinite, Partition, Plasticity, Misuse", len(seen))
+	}
+}
+
+// long skips t in short mode: the CPU backend's tests run the whole suite.
+func long(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the CPU backend's tests run the whole suite")
 	}
-	Test(t, backend.Reference)
 }
 
 // Compare must find a one-ulp change and name where it is.

@@ -24,11 +24,11 @@ dim3 threadIdx, blockIdx, blockDim, gridDim;
 void *emu_dynamic_shared;
 
 #include "mathcheck.cu"
+#include "persistent.cu"
 #include "plastic.cu"
 #include "randcheck.cu"
 #include "readout.cu"
 #include "step.cu"
-#include "sweep.cu"
 
 namespace {
 
@@ -241,11 +241,30 @@ T fromArg(uint64_t a) {
 	}
 }
 
+// argKind is how the compiler sees a parameter, in the letters of
+// emu_kernel_signature: p pointer, i signed and u unsigned 64-bit integer.
+// Every parameter is 8 bytes: gorgonia.org/cu copies 8 bytes per argument
+// (DESIGN.md §5).
+template <typename T>
+constexpr char argKind() {
+	static_assert(sizeof(T) == 8, "kernel parameters must be 8 bytes: pointers or 64-bit integers");
+	if constexpr (std::is_pointer_v<T>) {
+		return 'p';
+	} else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+		return 'i';
+	} else if constexpr (std::is_integral_v<T>) {
+		return 'u';
+	} else {
+		return '?';
+	}
+}
+
 template <auto F>
 struct Thunk;
 template <typename... A, void (*F)(A...)>
 struct Thunk<F> {
 	static constexpr int nargs = sizeof...(A);
+	static constexpr char sig[] = {argKind<A>()..., '\0'};
 	template <size_t... I>
 	static void call(const uint64_t *a, std::index_sequence<I...>) {
 		F(fromArg<A>(a[I])...);
@@ -256,14 +275,17 @@ struct Thunk<F> {
 struct Entry {
 	const char *name;
 	int nargs;
+	const char *sig;
 	void (*call)(const uint64_t *);
 };
-#define ENTRY(f) {#f, Thunk<f>::nargs, Thunk<f>::call}
+#define ENTRY(f) {#f, Thunk<f>::nargs, Thunk<f>::sig, Thunk<f>::call}
 
+// Every kernel of kernels/*.cu (emu's tests compare the list with package
+// kernels').
 const Entry entries[] = {
-    ENTRY(mathcheck_f32), ENTRY(mathcheck_f64), ENTRY(plastic_f32), ENTRY(plastic_f64), ENTRY(randcheck),  ENTRY(readout_f32), ENTRY(readout_f64),
-    ENTRY(step_f32_l),    ENTRY(step_f32_m),    ENTRY(step_f32_s), ENTRY(step_f64_l),  ENTRY(step_f64_m),
-    ENTRY(step_f64_s),    ENTRY(sweep_f32),     ENTRY(sweep_f64),
+    ENTRY(mathcheck_f32),  ENTRY(mathcheck_f64), ENTRY(persistent_f32), ENTRY(persistent_f64), ENTRY(plastic_f32),
+    ENTRY(plastic_f64),    ENTRY(randcheck),     ENTRY(readout_f32),    ENTRY(readout_f64),    ENTRY(step_f32_l),
+    ENTRY(step_f32_m),     ENTRY(step_f32_s),    ENTRY(step_f64_l),     ENTRY(step_f64_m),     ENTRY(step_f64_s),
 };
 constexpr int nentries = sizeof entries / sizeof entries[0];
 
@@ -374,6 +396,7 @@ int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned
 
 int emu_kernel_count(void) { return nentries; }
 const char *emu_kernel_name(int i) { return entries[i].name; }
+const char *emu_kernel_signature(int i) { return entries[i].sig; }
 const char *emu_sources_hash(void) { return EMU_SOURCES_HASH; }
 double emu_contract_probe(double a, double b, double c) { return rs::add(rs::mul(a, b), c); }
 float emu_contract_probe32(float a, float b, float c) { return rs::add(rs::mul(a, b), c); }

@@ -17,7 +17,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"unsafe"
+
+	"github.com/ratesim/ratesim/kernels"
 )
 
 // Ptr is an emulated device address.
@@ -65,9 +69,83 @@ func DtoH(dst unsafe.Pointer, p Ptr, n int64) {
 	}
 }
 
-// Launch runs kernel to completion on a grid of blocks; args are its
-// parameters, 8 bytes each, as on the device.
-func Launch(kernel string, grid, block [3]uint32, shmem int, args []uint64) error {
+// Launch runs kernel to completion on a grid of blocks with the arguments
+// a, its module's struct of kernels/args.go. Before it runs anything it
+// checks them: a's parameter names and number against the kernel's
+// parameter list (kernels.CheckArgs), and that list's kinds (pointer,
+// int64, uint64) against the signature the C++ compiler saw in the .cu
+// source; a mismatch is an error that names the parameter.
+func Launch(kernel string, grid, block [3]uint32, shmem int, a kernels.Args) error {
+	if err := kernels.CheckArgs(kernel, a); err != nil {
+		return fmt.Errorf("emu: %w", err)
+	}
+	if err := checkSignature(kernel); err != nil {
+		return err
+	}
+	return launchWords(kernel, grid, block, shmem, a.Pack())
+}
+
+// checkSignature compares kernels.Params(kernel) with the compiled kernel.
+func checkSignature(kernel string) error {
+	sig, ok := Signature(kernel)
+	if !ok {
+		return fmt.Errorf("emu: no kernel %s compiled into the emulator (gpu/internal/emu/emu.cc lists them)", kernel)
+	}
+	ps, _ := kernels.Params(kernel)
+	return compareSignature(kernel, sig, ps)
+}
+
+// compareSignature compares the compiler's parameter kinds sig with ps.
+func compareSignature(kernel string, sig []kernels.Kind, ps []kernels.Param) error {
+	if len(ps) != len(sig) {
+		return fmt.Errorf("emu: kernel %s: the compiler sees %d parameters, kernels/args.go %d (%s): kernels/args.go is stale or kernels/internal/cusig misread the source; run make kernels", kernel, len(sig), len(ps), names(ps))
+	}
+	for i, p := range ps {
+		if sig[i] != p.Kind {
+			return fmt.Errorf("emu: kernel %s: parameter %d (%s %s) is a %v to the compiler, a %v in kernels/args.go: run make kernels", kernel, i+1, p.CType, p.Name, sig[i], p.Kind)
+		}
+	}
+	return nil
+}
+
+func names(ps []kernels.Param) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Name
+	}
+	return strings.Join(s, ", ")
+}
+
+// Signature returns the kinds of kernel's parameters as the C++ compiler
+// saw them.
+func Signature(kernel string) ([]kernels.Kind, bool) {
+	ks, ok := signatures()[kernel]
+	return ks, ok
+}
+
+var signatures = sync.OnceValue(func() map[string][]kernels.Kind {
+	m := map[string][]kernels.Kind{}
+	for i := 0; i < int(C.emu_kernel_count()); i++ {
+		s := C.GoString(C.emu_kernel_signature(C.int(i)))
+		ks := make([]kernels.Kind, len(s))
+		for j := range s {
+			switch s[j] {
+			case 'p':
+				ks[j] = kernels.Pointer
+			case 'i':
+				ks[j] = kernels.Int64
+			case 'u':
+				ks[j] = kernels.Uint64
+			}
+		}
+		m[C.GoString(C.emu_kernel_name(C.int(i)))] = ks
+	}
+	return m
+})
+
+// launchWords runs kernel with args as its parameters, 8 bytes each, as on
+// the device; the emulator checks only their number.
+func launchWords(kernel string, grid, block [3]uint32, shmem int, args []uint64) error {
 	name := C.CString(kernel)
 	defer C.free(unsafe.Pointer(name))
 	var buf [512]C.char

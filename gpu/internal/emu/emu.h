@@ -21,6 +21,9 @@ int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned
                size_t shmem, const uint64_t *args, int nargs, char *err, size_t errlen);
 int emu_kernel_count(void);
 const char *emu_kernel_name(int i);
+// emu_kernel_signature is the kinds of kernel i's parameters as the
+// compiler sees them, one letter each: p pointer, i int64, u uint64.
+const char *emu_kernel_signature(int i);
 const char *emu_sources_hash(void);
 // emu_contract_probe returns a·b + c through the kernels' intrinsics; it
 // differs from the twice-rounded value if the compiler fused them.

@@ -1,4 +1,4 @@
-// sweep.cu: a persistent kernel for many small networks. One block owns one
+// persistent.cu: a persistent kernel for many small networks. One block owns one
 // instance and a block of tb ≤ TBMAX of its trials and runs all ns steps of
 // a segment itself, with __syncthreads between the phases of a step, so a
 // step costs no launch and no global round trip: Drive sits in shared
@@ -20,7 +20,7 @@
 namespace rs {
 
 template <typename T, int TBMAX>
-__device__ __forceinline__ void sweepBlock(
+__device__ __forceinline__ void persistentBlock(
     const T *__restrict__ drive, const T *__restrict__ R, const T *__restrict__ decay,
     const T *__restrict__ alpha, const T *__restrict__ pre, const T *__restrict__ post, T *__restrict__ v,
     const T *rin, T *rout, const T *__restrict__ in, T *__restrict__ recR, T *__restrict__ recV,
@@ -162,17 +162,17 @@ __device__ __forceinline__ void sweepBlock(
 
 } // namespace rs
 
-#define SWEEP_KERNEL(name, T, TBMAX)                                                                         \
-	extern "C" __global__ void __launch_bounds__(256)                                                       \
-	    name(const T *drive, const T *R, const T *decay, const T *alpha, const T *pre, const T *post, T *v,  \
-	         const T *rin, T *rout, const T *in, T *recR, T *recV, T *recY, rs::u64 *err, rs::i64 K,         \
-	         rs::i64 B, rs::i64 N, rs::i64 I, rs::i64 O, rs::i64 U, rs::i64 act, rs::u64 seed,               \
-	         rs::i64 firstK, rs::i64 firstB, rs::i64 t0, rs::i64 ns, rs::i64 inShared, rs::i64 stride,       \
-	         rs::i64 recOff, rs::i64 m, rs::u64 perStep, rs::i64 tb, rs::i64 wShared) {                      \
-		rs::sweepBlock<T, TBMAX>(drive, R, decay, alpha, pre, post, v, rin, rout, in, recR, recV, recY, err, \
-		                         K, B, N, I, O, U, act, seed, firstK, firstB, t0, ns, inShared, stride, recOff, \
-		                         m, perStep, tb, wShared);                                                    \
+#define PERSISTENT_KERNEL(name, T, TBMAX)                                                                         \
+	extern "C" __global__ void __launch_bounds__(256)                                                             \
+	    name(const T *drive, const T *readout, const T *decay, const T *alpha, const T *pre, const T *post, T *v, \
+	         const T *rin, T *rout, const T *in, T *recR, T *recV, T *recY, rs::u64 *err, rs::i64 K,              \
+	         rs::i64 B, rs::i64 N, rs::i64 I, rs::i64 O, rs::i64 U, rs::i64 act, rs::u64 seed,                    \
+	         rs::i64 firstK, rs::i64 firstB, rs::i64 t0, rs::i64 ns, rs::i64 inShared, rs::i64 stride,            \
+	         rs::i64 recOff, rs::i64 m, rs::u64 perStep, rs::i64 tb, rs::i64 wShared) {                           \
+		rs::persistentBlock<T, TBMAX>(drive, readout, decay, alpha, pre, post, v, rin, rout, in, recR, recV,      \
+		                              recY, err, K, B, N, I, O, U, act, seed, firstK, firstB, t0, ns, inShared,   \
+		                              stride, recOff, m, perStep, tb, wShared);                                   \
 	}
 
-SWEEP_KERNEL(sweep_f32, float, 16)
-SWEEP_KERNEL(sweep_f64, double, 16)
+PERSISTENT_KERNEL(persistent_f32, float, 16)
+PERSISTENT_KERNEL(persistent_f64, double, 16)
