@@ -17,11 +17,21 @@
 // (Rule.Vectors, Rule.Trace, Rule.Term and its factors, Step.UpdateSynapses,
 // Connection.Grow, PlasticWeights). Deterministic transcendentals live in the
 // subpackage dmath; the conformance suite that compares a backend with the
-// reference bit for bit lives in backendtest.
+// reference bit for bit lives in backendtest, one entry point per feature,
+// and a backend declares the optional features it supports by implementing
+// FeatureSupporter.
 //
-// The contract (see DESIGN.md §3): every operation rounds to nearest in the
-// program's precision; no fused multiply-add (products are wrapped in explicit
-// conversions so the Go compiler cannot fuse them); every dot product runs over
-// the presynaptic index in ascending order from +0; transcendentals come from
-// dmath; derived constants (1−α, α·σ) are computed once on the host.
+// The partitioner (Program.Sub, Span, Part, Partition, Split, StartSharded)
+// cuts a program into instance × trial shards that draw the same random
+// numbers as the whole, slices their input and scatters their recordings
+// back; the CUDA backend, the conformance suite and the sweep driver all
+// shard with it.
+//
+// The contract, in full in ARCHITECTURE.md ("The numeric contract"): every
+// operation rounds to nearest in the program's precision; no fused
+// multiply-add (products are wrapped in explicit conversions so the Go
+// compiler cannot fuse them); every dot product runs over the presynaptic
+// index in ascending order from +0; transcendentals come from dmath; derived
+// constants (1−α, α·σ) are computed once on the host; random numbers are a
+// pure function of their counter.
 package backend

@@ -543,11 +543,9 @@ func checkFinite[T Float](name string, a []T, want int, allowNil bool) error {
 // that does not implement it or says no, with ErrNoPlasticity.
 type PlasticityCapable interface{ SupportsPlasticity() bool }
 
-// SupportsPlasticity reports whether b runs programs with Plasticity.
-func SupportsPlasticity(b Backend) bool {
-	c, ok := b.(PlasticityCapable)
-	return ok && c.SupportsPlasticity()
-}
+// SupportsPlasticity reports whether b runs programs with Plasticity, as
+// declared by either FeatureSupporter or PlasticityCapable.
+func SupportsPlasticity(b Backend) bool { return Supports(b, FeaturePlasticity) }
 
 // ErrNoPlasticity is the error of a backend that cannot run a plastic program.
 func ErrNoPlasticity(backend string) error {

@@ -15,7 +15,7 @@ import (
 )
 
 // This file is the backend's device layer on the CUDA driver API, through
-// gorgonia.org/cu. Pitfalls it avoids (DESIGN.md §5):
+// gorgonia.org/cu. Pitfalls it avoids (ARCHITECTURE.md, "The CUDA backend's constraints"):
 //
 //   - A context is current per OS thread. One goroutine, locked to its
 //     thread with runtime.LockOSThread for the life of the process, creates

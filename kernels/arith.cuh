@@ -1,4 +1,4 @@
-// arith.cuh: the basic operations of the numeric contract (DESIGN.md §3),
+// arith.cuh: the basic operations of the numeric contract (ARCHITECTURE.md, "The numeric contract"),
 // overloaded for float and double so that templated kernels spell every
 // rounding out. Each wraps an explicit round-to-nearest intrinsic, which
 // nvcc never contracts into an FMA whatever -fmad says (-fmad=false is the

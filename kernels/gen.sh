@@ -12,7 +12,7 @@
 #   kernels/gen.sh -check   regenerate into a temporary directory and fail
 #                           when the committed files differ (CI)
 #
-# The flags are the numeric contract's (DESIGN.md §3): no FMA contraction,
+# The flags are the numeric contract's (ARCHITECTURE.md, "The numeric contract"): no FMA contraction,
 # IEEE division and square root, no flush to zero. compute_70 PTX runs on
 # every GPU from Volta on (the driver JIT-compiles it once and caches it).
 # nvcc is the one from Debian's nvidia-cuda-toolkit (CUDA 11.8, installed by

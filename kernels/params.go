@@ -11,7 +11,7 @@ import (
 // PersistentArgs, PlasticArgs, MathcheckArgs, RandcheckArgs), whose Pack
 // method yields the 8-byte words a launch passes, in parameter order: every
 // parameter is a pointer or a 64-bit integer, because gorgonia.org/cu copies
-// 8 bytes from each argument (DESIGN.md §5), and gen.sh refuses any other.
+// 8 bytes from each argument (ARCHITECTURE.md, "The CUDA backend's constraints"), and gen.sh refuses any other.
 
 // DevicePtr is a device address (a cu.DevicePtr, or an address of the host
 // emulator), passed to a kernel as its 8 bytes.

@@ -8,7 +8,7 @@
 // presynaptic rows of z and Drive are staged in shared memory, and every
 // sum runs over j ascending from +0 with a rounding after each multiply and
 // each add: the SGEMM structure without split-K, so the order is the
-// contract's (DESIGN.md §3.3). r is double-buffered (rprev → rnext) so that
+// contract's (ARCHITECTURE.md, "The numeric contract", rule 3). r is double-buffered (rprev → rnext) so that
 // no block reads a rate another block has already replaced.
 //
 // Parameters are pointers and 64-bit integers only: gorgonia.org/cu copies

@@ -244,7 +244,7 @@ T fromArg(uint64_t a) {
 // argKind is how the compiler sees a parameter, in the letters of
 // emu_kernel_signature: p pointer, i signed and u unsigned 64-bit integer.
 // Every parameter is 8 bytes: gorgonia.org/cu copies 8 bytes per argument
-// (DESIGN.md §5).
+// (ARCHITECTURE.md, "The CUDA backend's constraints").
 template <typename T>
 constexpr char argKind() {
 	static_assert(sizeof(T) == 8, "kernel parameters must be 8 bytes: pointers or 64-bit integers");

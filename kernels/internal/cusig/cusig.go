@@ -8,7 +8,7 @@
 // It is not a C++ parser. It understands what the kernel sources use: a
 // .cu file's own #define macros (object- and function-like, without # and
 // ##), expanded in the kernel signatures, and parameters that are
-// pointers or 64-bit integers (DESIGN.md §5: every argument is 8 bytes).
+// pointers or 64-bit integers (every argument is 8 bytes: ARCHITECTURE.md, "The CUDA backend's constraints").
 // Macros of included headers are not expanded, and conditional directives
 // in a .cu file are refused: what it cannot read it reports as an error
 // rather than guess. Two checks keep it honest: package kernels' tests
@@ -570,7 +570,7 @@ func parseParams(toks []token) ([]Param, error) {
 			case contains(uint64Types, base):
 				p.Kind = Uint64
 			default:
-				return nil, fmt.Errorf("parameter %s: type %s: kernel parameters must be pointers or 64-bit integers (gorgonia.org/cu copies 8 bytes per argument: DESIGN.md §5)", p.Name, p.CType)
+				return nil, fmt.Errorf("parameter %s: type %s: kernel parameters must be pointers or 64-bit integers (gorgonia.org/cu copies 8 bytes per argument: ARCHITECTURE.md)", p.Name, p.CType)
 			}
 		}
 		ps = append(ps, p)
