@@ -18,9 +18,10 @@ const module = "github.com/ratesim/ratesim/"
 // import only packages of a lower rank, so imports point downward
 // (cmd → sim/… → backend ← cpu, gpu; gpu → kernels).
 var layers = map[string]int{
-	"backend/dmath": 0, "kernels": 0, "gpu/internal/emu": 0,
-	"backend":             1,
-	"backend/backendtest": 2, "cpu": 2, "gpu": 2, "bench": 2,
+	"backend/dmath": 0, "kernels/internal/cusig": 0,
+	"backend": 1, "kernels": 1, "kernels/internal/genargs": 1,
+	"backend/backendtest": 2, "cpu": 2, "gpu/internal/emu": 2, "bench": 2,
+	"gpu":     3,
 	"sim/npz": 2, "sim/connect": 2, "sim/output/plot": 2,
 	"sim/nn4n": 3, "sim/spec": 3,
 	"sim/network": 4, "sim/stimulus": 4, "sim/circuit": 4,
@@ -33,11 +34,11 @@ var layers = map[string]int{
 
 // importers limits who may import the backends: only the program that wants
 // them (for their registration), never the front-end or the benchmarks;
-// the CUDA kernels only the CUDA backend.
+// the CUDA kernels only the CUDA backend and its host emulator.
 var importers = map[string][]string{
 	"cpu":     {"cmd/ratesim"},
 	"gpu":     {"cmd/ratesim"},
-	"kernels": {"gpu"},
+	"kernels": {"gpu", "gpu/internal/emu"},
 }
 
 // TestImportsPointDownward reads the imports of every package's non-test

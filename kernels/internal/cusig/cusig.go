@@ -614,6 +614,18 @@ func GoName(param string) string {
 // StructName is the args struct of a module: "step" → "StepArgs".
 func StructName(module string) string { return GoName(module) + "Args" }
 
+// paramsVar names the generated parameter table first used by kernel:
+// step_f32_l → stepF32LParams.
+func paramsVar(kernel string) string {
+	parts := strings.Split(kernel, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "") + "Params"
+}
+
 func modules(ks []Kernel) ([]*module, error) {
 	byName := map[string]*module{}
 	var ms []*module
@@ -745,14 +757,29 @@ func GenerateFrom(ks []Kernel) ([]byte, error) {
 		all = append(all, m.kernels...)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	for _, k := range all {
-		w("\t%q: {\n", k.Name)
+	// Kernels with the same parameter list (a module's tile and precision
+	// variants mostly) share one table, named after the first of them.
+	var lists []string
+	listVar := map[string]string{}
+	listOf := make([]string, len(all))
+	for i, k := range all {
+		var key strings.Builder
 		for _, p := range k.Params {
-			w("\t\t{Name: %q, CType: %q, Kind: %s},\n", p.Name, p.CType, p.Kind)
+			fmt.Fprintf(&key, "\t\t{Name: %q, CType: %q, Kind: %s},\n", p.Name, p.CType, p.Kind)
 		}
-		w("\t},\n")
+		listOf[i] = key.String()
+		if _, ok := listVar[listOf[i]]; !ok {
+			listVar[listOf[i]] = paramsVar(k.Name)
+			lists = append(lists, listOf[i])
+		}
+	}
+	for i, k := range all {
+		w("\t%q: %s,\n", k.Name, listVar[listOf[i]])
 	}
 	w("}\n")
+	for _, l := range lists {
+		w("\nvar %s = []Param{\n%s}\n", listVar[l], l)
+	}
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("cusig: generated code does not parse: %v\n%s", err, b.Bytes())
