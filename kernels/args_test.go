@@ -123,7 +123,7 @@ func TestCheckArgs(t *testing.T) {
 			t.Errorf("CheckArgs(%s, %T) = %v, want %q", c.kernel, c.a, err, c.want)
 		}
 	}
-	if fmt.Sprint(Pointer, Int64, Uint64) != "pointer int64 uint64" {
+	if fmt.Sprintf("%v %v %v", Pointer, Int64, Uint64) != "pointer int64 uint64" {
 		t.Error(Pointer, Int64, Uint64)
 	}
 }

@@ -80,6 +80,35 @@ __device__ __forceinline__ void reportNonFinite(u64 *err, u64 base, i64 B, i64 U
 	atomicMin(err, key);
 }
 
+// keepUnit stores unit i's new state vi and rate ri of instance k, trial b
+// in the recording buffers at slot rec (none when rec < 0; recR/recV null
+// when not recorded) and reports a non-finite state or rate in the error
+// key; it returns whether either was non-finite. Both the step and the
+// persistent kernel end a unit's update with it.
+template <typename T>
+__device__ __forceinline__ bool keepUnit(T *recR, T *recV, u64 *err, u64 base, i64 B, i64 U, i64 N, i64 m, i64 rec,
+                                         i64 k, i64 b, i64 i, T vi, T ri) {
+	if (rec >= 0) {
+		const i64 o = ((k * B + b) * m + rec) * N + i;
+		if (recR) {
+			recR[o] = ri;
+		}
+		if (recV) {
+			recV[o] = vi;
+		}
+	}
+	bool bad = false;
+	if (!is_finite(vi)) {
+		reportNonFinite(err, base, B, U, k, b, qState, i, vi);
+		bad = true;
+	}
+	if (!is_finite(ri)) {
+		reportNonFinite(err, base, B, U, k, b, qRate, i, ri);
+		bad = true;
+	}
+	return bad;
+}
+
 // failedBefore reports whether an error was recorded at an earlier step of
 // the segment than the one starting at base: then the run has stopped and
 // this step must not run.

@@ -18,25 +18,13 @@ import (
 type DevicePtr uintptr
 
 // Kind is how a parameter travels: a device pointer or a 64-bit integer.
-type Kind uint8
+type Kind string
 
 const (
-	Pointer Kind = iota + 1
-	Int64
-	Uint64
+	Pointer Kind = "pointer"
+	Int64   Kind = "int64"
+	Uint64  Kind = "uint64"
 )
-
-func (k Kind) String() string {
-	switch k {
-	case Pointer:
-		return "pointer"
-	case Int64:
-		return "int64"
-	case Uint64:
-		return "uint64"
-	}
-	return fmt.Sprintf("Kind(%d)", uint8(k))
-}
 
 // Param is one parameter of a kernel, as its .cu file declares it.
 type Param struct {
@@ -53,6 +41,19 @@ type Args interface {
 	ParamNames() []string
 	// Pack returns one 8-byte word per parameter, in order.
 	Pack() []uint64
+}
+
+// params zips a kernel's parameter names, kinds and C types (the generated
+// tables of args.go are written this way, one line a kernel).
+func params(names []string, kinds []Kind, ctypes ...string) []Param {
+	if len(names) != len(kinds) || len(names) != len(ctypes) {
+		panic(fmt.Sprintf("kernels: a parameter table has %d names, %d kinds and %d C types", len(names), len(kinds), len(ctypes)))
+	}
+	ps := make([]Param, len(names))
+	for i := range ps {
+		ps[i] = Param{Name: names[i], CType: ctypes[i], Kind: kinds[i]}
+	}
+	return ps
 }
 
 // Params returns the parameters of kernel, in order.

@@ -106,21 +106,7 @@ __device__ __forceinline__ void persistentBlock(
 				unitStep(acc[bb], vi, ri, dec, alp, pr, po, act, seed, firstK + k, firstB + b, t, i);
 				vs[bb * N + i] = vi;
 				zn[i * tb + bb] = ri;
-				if (rec >= 0) {
-					const i64 o = ((k * B + b) * m + rec) * N + i;
-					if (recR) {
-						recR[o] = ri;
-					}
-					if (recV) {
-						recV[o] = vi;
-					}
-				}
-				if (!is_finite(vi)) {
-					reportNonFinite(err, base, B, U, k, b, qState, i, vi);
-					bad = true;
-				}
-				if (!is_finite(ri)) {
-					reportNonFinite(err, base, B, U, k, b, qRate, i, ri);
+				if (keepUnit(recR, recV, err, base, B, U, N, m, rec, k, b, i, vi, ri)) {
 					bad = true;
 				}
 			}

@@ -124,21 +124,7 @@ __device__ __forceinline__ void stepTile(
 			         t, i);
 			v[at] = vi;
 			rnext[at] = ri;
-			if (rec >= 0) {
-				const i64 o = ((k * B + b) * m + rec) * N + i;
-				if (recR) {
-					recR[o] = ri;
-				}
-				if (recV) {
-					recV[o] = vi;
-				}
-			}
-			if (!is_finite(vi)) {
-				reportNonFinite(err, base, B, U, k, b, qState, i, vi);
-			}
-			if (!is_finite(ri)) {
-				reportNonFinite(err, base, B, U, k, b, qRate, i, ri);
-			}
+			keepUnit(recR, recV, err, base, B, U, N, m, rec, k, b, i, vi, ri);
 		}
 	}
 }

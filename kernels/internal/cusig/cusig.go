@@ -29,25 +29,15 @@ import (
 )
 
 // Kind is how a parameter travels: as a device pointer or a 64-bit integer.
-type Kind int
+// Its value is the name of the matching kernels.Kind constant, which is how
+// the generated tables spell it.
+type Kind string
 
 const (
-	Pointer Kind = iota + 1
-	Int64
-	Uint64
+	Pointer Kind = "Pointer"
+	Int64   Kind = "Int64"
+	Uint64  Kind = "Uint64"
 )
-
-func (k Kind) String() string {
-	switch k {
-	case Pointer:
-		return "Pointer"
-	case Int64:
-		return "Int64"
-	case Uint64:
-		return "Uint64"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
-}
 
 // goType is the Go type of a field of this kind.
 func (k Kind) goType() string {
@@ -757,17 +747,18 @@ func GenerateFrom(ks []Kernel) ([]byte, error) {
 		all = append(all, m.kernels...)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	// Kernels with the same parameter list (a module's tile and precision
-	// variants mostly) share one table, named after the first of them.
+	// A module's kernels share its parameter names and kinds; kernels that
+	// also declare the same C types (a module's tile variants) share one
+	// table, named after the first of them.
 	var lists []string
 	listVar := map[string]string{}
 	listOf := make([]string, len(all))
 	for i, k := range all {
-		var key strings.Builder
-		for _, p := range k.Params {
-			fmt.Fprintf(&key, "\t\t{Name: %q, CType: %q, Kind: %s},\n", p.Name, p.CType, p.Kind)
+		ctypes := make([]string, len(k.Params))
+		for j, p := range k.Params {
+			ctypes[j] = fmt.Sprintf("%q", p.CType)
 		}
-		listOf[i] = key.String()
+		listOf[i] = fmt.Sprintf("params(%sParamNames, %sParamKinds, %s)", k.Module, k.Module, strings.Join(ctypes, ", "))
 		if _, ok := listVar[listOf[i]]; !ok {
 			listVar[listOf[i]] = paramsVar(k.Name)
 			lists = append(lists, listOf[i])
@@ -776,9 +767,16 @@ func GenerateFrom(ks []Kernel) ([]byte, error) {
 	for i, k := range all {
 		w("\t%q: %s,\n", k.Name, listVar[listOf[i]])
 	}
-	w("}\n")
+	w("}\n\n")
 	for _, l := range lists {
-		w("\nvar %s = []Param{\n%s}\n", listVar[l], l)
+		w("var %s = %s\n", listVar[l], l)
+	}
+	for _, m := range ms {
+		kinds := make([]string, len(m.params))
+		for i, p := range m.params {
+			kinds[i] = string(p.Kind)
+		}
+		w("\nvar %sParamKinds = []Kind{%s}\n", m.name, strings.Join(kinds, ", "))
 	}
 	src, err := format.Source(b.Bytes())
 	if err != nil {

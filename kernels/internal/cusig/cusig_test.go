@@ -30,7 +30,7 @@ extern "C" __global__ void plain(const unsigned char *p, unsigned long long u, l
 	for _, k := range ks {
 		var ps []string
 		for _, p := range k.Params {
-			ps = append(ps, p.CType+" "+p.Name+" "+p.Kind.String())
+			ps = append(ps, p.CType+" "+p.Name+" "+string(p.Kind))
 		}
 		got = append(got, k.Module+"."+k.Name+"("+strings.Join(ps, ", ")+")")
 	}
