@@ -58,12 +58,15 @@ func (f Feature) String() string {
 }
 
 // Features lists every feature, for tests and help texts.
-func Features() []Feature {
-	fs := make([]Feature, numFeatures)
-	for i := range fs {
-		fs[i] = Feature(i)
+func Features() []Feature { return upTo(numFeatures) }
+
+// upTo lists the values 0 … n−1 of an enumeration.
+func upTo[E ~uint8](n E) []E {
+	es := make([]E, n)
+	for i := range es {
+		es[i] = E(i)
 	}
-	return fs
+	return es
 }
 
 // FeatureSupporter is implemented by backends that declare the optional

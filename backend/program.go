@@ -79,13 +79,7 @@ func ParseActivation(s string) (Activation, error) {
 }
 
 // Activations lists every activation, for tests and help texts.
-func Activations() []Activation {
-	as := make([]Activation, numActivations)
-	for i := range as {
-		as[i] = Activation(i)
-	}
-	return as
-}
+func Activations() []Activation { return upTo(numActivations) }
 
 // Shape is the size of a program: K instances of a network with N units,
 // I inputs and O outputs, each run for B trials.
