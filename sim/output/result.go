@@ -13,7 +13,6 @@ import (
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/npz"
-	"github.com/ratesim/ratesim/sim/output/plot"
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
@@ -58,8 +57,7 @@ type Files struct {
 	Arrays                          map[string][]int
 }
 
-// Write writes result.npz, rates.png (weights.png for a plastic run) and
-// meta.json of spec s's run into dir, showing progress on progress (nil:
+// Write writes result.npz, the pictures (drawPictures) and meta.json of spec s's run into dir, showing progress on progress (nil:
 // none) while streamed recordings are copied.
 // Each is first written in full under a hidden staged name; only when all
 // are complete are they renamed into place, result.npz last, so that a
@@ -174,29 +172,16 @@ func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *
 		return nil, err
 	}
 
-	plotPath := filepath.Join(dir, "rates.png")
-	img, err := plotImage(res)
+	pics, err := drawPictures(s, res)
 	if err != nil {
 		return nil, err
 	}
-	var plotStage string
-	if img != nil {
-		if plotStage, err = writeStaged(plotPath, img); err != nil {
+	picStage := make([]string, len(pics))
+	for i, pic := range pics {
+		if picStage[i], err = writeStaged(filepath.Join(dir, pic.Name), pic.Data); err != nil {
 			return nil, err
 		}
-		staged = append(staged, plotStage)
-	}
-	weightsPath := filepath.Join(dir, "weights.png")
-	var weightsImg []byte
-	var weightsStage string
-	if res.Weights != nil {
-		weightsImg = plotWeights(res.Weights)
-	}
-	if weightsImg != nil {
-		if weightsStage, err = writeStaged(weightsPath, weightsImg); err != nil {
-			return nil, err
-		}
-		staged = append(staged, weightsStage)
+		staged = append(staged, picStage[i])
 	}
 	files.Arrays = arrays
 	meta := Meta{
@@ -222,23 +207,26 @@ func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *
 	}
 	staged = append(staged, metaStage)
 
-	// Commit: the picture, the metadata, then the result.
-	if img != nil {
-		if err := os.Rename(plotStage, plotPath); err != nil {
-			return nil, fmt.Errorf("cannot write %s: %w", plotPath, err)
+	// Commit: the pictures, the metadata, then the result. An earlier
+	// run's picture that this run does not draw is removed.
+	drawn := map[string]string{}
+	for i, pic := range pics {
+		path := filepath.Join(dir, pic.Name)
+		if err := os.Rename(picStage[i], path); err != nil {
+			return nil, fmt.Errorf("cannot write %s: %w", path, err)
 		}
-		files.Plot = plotPath
-	} else if err := os.Remove(plotPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("cannot remove an earlier run's %s: %w", plotPath, err)
+		drawn[pic.Name] = path
 	}
-	if weightsImg != nil {
-		if err := os.Rename(weightsStage, weightsPath); err != nil {
-			return nil, fmt.Errorf("cannot write %s: %w", weightsPath, err)
+	for _, name := range PictureNames {
+		if _, ok := drawn[name]; ok {
+			continue
 		}
-		files.WeightsPlot = weightsPath
-	} else if err := os.Remove(weightsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("cannot remove an earlier run's %s: %w", weightsPath, err)
+		path := filepath.Join(dir, name)
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("cannot remove an earlier run's %s: %w", path, err)
+		}
 	}
+	files.Plot, files.WeightsPlot = drawn[RatesPicture], drawn[WeightsPicture]
 	if err := os.Rename(metaStage, metaPath); err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", metaPath, err)
 	}
@@ -248,38 +236,6 @@ func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *
 	syncDir(dir)
 	files.Result, files.Meta = resultPath, metaPath
 	return files, nil
-}
-
-// plotImage draws rates.png from trial 0, reading at most 1000 recorded
-// steps × 300 units (what the picture shows), so streamed runs need not fit
-// in memory. It returns nil when no rates were recorded.
-func plotImage[T backend.Float](res *Recording[T]) ([]byte, error) {
-	M := res.Plan.M
-	if res.rates == nil || M == 0 {
-		return nil, nil
-	}
-	U, O := res.rates.width, 0
-	if res.outputs != nil {
-		O = res.outputs.width
-	}
-	w, uh := min(M, 1000), min(U, 300)
-	rates, outs := make([]T, w*uh), make([]T, w*O)
-	row := make([]T, U)
-	for x := 0; x < w; x++ {
-		t := x * M / w
-		if err := res.rates.row(0, t, row); err != nil {
-			return nil, err
-		}
-		for y := 0; y < uh; y++ {
-			rates[x*uh+y] = row[y*U/uh]
-		}
-		if O > 0 {
-			if err := res.outputs.row(0, t, outs[x*O:(x+1)*O]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return plot.Rates(rates, outs, w, uh, O)
 }
 
 // writeStaged writes data in full to a hidden file beside path and returns

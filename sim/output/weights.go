@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/ratesim/ratesim/backend"
-	"github.com/ratesim/ratesim/sim/output/plot"
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
@@ -248,16 +247,4 @@ func (w *Weights[T]) SnapshotBytes() int64 {
 // (Mx, out, in).
 func (w *Weights[T]) Snapshots() (snapshots []T, times []float64, layout []WeightSegment, final [3][]T) {
 	return w.snapshots, w.times, w.segs, w.final
-}
-
-// plotWeights draws weights.png of w, or returns nil when it recorded no
-// snapshots.
-func plotWeights[T backend.Float](w *Weights[T]) []byte {
-	var mats []plot.Matrix
-	for _, sg := range w.segs {
-		if len(sg.Shape) == 2 {
-			mats = append(mats, plot.Matrix{Offset: sg.Offset, Rows: sg.Shape[0], Cols: sg.Shape[1]})
-		}
-	}
-	return plot.Weights(w.snapshots, w.snaps, w.width, w.plan.Record.What == backend.SnapWhole, mats)
 }
