@@ -32,6 +32,10 @@ type importCase struct {
 	InitState  bool    `json:"init_state"`
 	AlphaKey   bool    `json:"alpha_in_state_dict"`
 	Checkpoint bool    `json:"checkpoint"`
+	// Kind says how model.pt was written (gen_fixtures.py): "nn4n" is a
+	// MultiAreaEI model as nn4n saves it, its kwargs masks transposed int64
+	// views; "views" has views of every kind in the state dict and kwargs.
+	Kind string `json:"checkpoint_kind"`
 }
 
 func importCases(t *testing.T) []importCase {
@@ -82,7 +86,9 @@ func TestImportReproducesTorch(t *testing.T) {
 	cases := importCases(t)
 	acts := map[string]bool{}
 	var masked, init, pt int
+	kinds := map[string]bool{}
 	for _, c := range cases {
+		kinds[c.Kind] = true
 		acts[c.Activation] = true
 		if c.Masked {
 			masked++
@@ -118,6 +124,17 @@ func TestImportReproducesTorch(t *testing.T) {
 				if code != 0 {
 					t.Fatalf("import: exit %d\n%s%s", code, out, stderr)
 				}
+				if src.kind == "pt" && c.Masked {
+					// The masks, decoded from their views, agree with the
+					// weights, so they are in the spec.
+					data, err := os.ReadFile(spec)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if strings.Contains(out, "break the kwargs' masks") || !strings.Contains(string(data), "\nei_masks:") || !strings.Contains(string(data), "\nsparsity_masks:") {
+						t.Errorf("the kwargs masks must agree with the weights and be in the spec:\n%s\n%s", out, data)
+					}
+				}
 				run := []string{"run", spec, "--input", filepath.Join(fixtureDir, c.Name, "x.npy"),
 					"--out", filepath.Join(dir, "out"), "--backend", "cpu", "--quiet"}
 				if c.InitState {
@@ -149,6 +166,9 @@ func TestImportReproducesTorch(t *testing.T) {
 		if !acts[a] {
 			t.Errorf("no fixture for activation %s", a)
 		}
+	}
+	if !kinds["nn4n"] || !kinds["views"] {
+		t.Errorf("fixtures: no checkpoint of kind nn4n or views (issue 10); have %v", kinds)
 	}
 	if masked == 0 || masked == len(cases) || init == 0 || pt < 2 {
 		t.Errorf("fixtures: %d masked, %d with an initial state, %d checkpoints of %d; want some of each and ≥ 2 checkpoints", masked, init, pt, len(cases))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -38,6 +39,44 @@ func ReadCheckpoint(file string, ov Overrides) (*Model, error) {
 
 // ReadCheckpointFrom is ReadCheckpoint on an open file; name is used in errors.
 func ReadCheckpointFrom(r io.ReaderAt, size int64, name string, ov Overrides) (*Model, error) {
+	top, entry, err := decodeArchive(r, size, name)
+	if err != nil {
+		return nil, err
+	}
+	return fromPickle(name, entry, top, ov)
+}
+
+// decodeArchive reads the zip archive torch.save writes (its default since
+// torch 1.6) and unpickles its data.pkl; it returns the top-level value and
+// data.pkl's entry name.
+//
+// The layout, in about the order torch writes the records, FOLDER being the saved
+// file's base name without its extension (model for model.pt) when
+// torch.save is given a path, and "archive" when it is given a file object
+// — in 1.x and 2.x alike:
+//
+//	torch 1.6 – 1.13                  torch 2.x
+//	FOLDER/data.pkl                   FOLDER/data.pkl
+//	                                  FOLDER/.format_version     ("1"; recent 2.x)
+//	                                  FOLDER/.storage_alignment  ("64"; recent 2.x)
+//	                                  FOLDER/byteorder           ("little" or "big"; 2.1 on)
+//	FOLDER/data/KEY …                 FOLDER/data/KEY …
+//	FOLDER/version ("3\n")            FOLDER/version ("3\n")
+//	                                  FOLDER/.data/serialization_id (an id; 2.1 on)
+//
+// data.pkl itself is the same in both: protocol 2, storages as persistent
+// ids ('storage', torch.FloatStorage, KEY, 'cpu', numel) and tensors as
+// _rebuild_tensor_v2(storage, offset, size, stride, …) views of them. What
+// the reader needs from the differences: the folder is found from data.pkl
+// (any name), byteorder decides the storages' byte order (absent, as in
+// every 1.x file: little-endian), and version must be an integer when
+// present (torch.save has written 3 since 1.6; data.pkl does not depend on
+// it). The serialization id, .format_version (whether data/ records are in
+// numeric or lexicographic key order) and .storage_alignment (the padding
+// torch puts in each record's zip extra field so that its data starts on a
+// 64-byte boundary) say nothing the decoder needs; the zip reader skips the
+// padding, and reads the zip64 end records torch writes in both.
+func decodeArchive(r io.ReaderAt, size int64, name string) (any, string, error) {
 	fail := func(where string, err error) error {
 		return &Error{File: name, Where: where, Err: err}
 	}
@@ -48,9 +87,9 @@ func ReadCheckpointFrom(r io.ReaderAt, size int64, name string, ov Overrides) (*
 	if err != nil {
 		var head [2]byte
 		if n, _ := r.ReadAt(head[:], 0); n == 2 && head[0] == 0x80 {
-			return nil, fail("", fmt.Errorf("this is a legacy (pre-1.6, or _use_new_zipfile_serialization=False) torch file or a plain pickle, which ratesim does not read; re-save it with a current torch.save, or %s", exportHint))
+			return nil, "", fail("", fmt.Errorf("this is a legacy (pre-1.6, or _use_new_zipfile_serialization=False) torch file or a plain pickle, which ratesim does not read; re-save it with a current torch.save, or %s", exportHint))
 		}
-		return nil, fail("", fmt.Errorf("not a torch checkpoint (torch.save writes a zip archive): %v; %s", err, exportHint))
+		return nil, "", fail("", fmt.Errorf("not a torch checkpoint (torch.save writes a zip archive): %v; %s", err, exportHint))
 	}
 	var pkl *zip.File
 	prefix := ""
@@ -62,36 +101,49 @@ func ReadCheckpointFrom(r io.ReaderAt, size int64, name string, ov Overrides) (*
 			continue
 		}
 		if pkl != nil {
-			return nil, fail("", fmt.Errorf("the archive holds more than one data.pkl (%s, %s)", pkl.Name, f.Name))
+			return nil, "", fail("", fmt.Errorf("the archive holds more than one data.pkl (%s, %s)", pkl.Name, f.Name))
 		}
 		pkl, prefix = f, dir
 	}
 	if pkl == nil {
 		if _, ok := entries[prefixOf(zr)+"constants.pkl"]; ok {
-			return nil, fail("", fmt.Errorf("this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; %s", exportHint))
+			return nil, "", fail("", fmt.Errorf("this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; %s", exportHint))
 		}
-		return nil, fail("", fmt.Errorf("no data.pkl in the archive: not a torch.save checkpoint; %s", exportHint))
+		return nil, "", fail("", fmt.Errorf("no data.pkl in the archive: not a torch.save checkpoint; %s", exportHint))
 	}
 	bigEndian := false
 	if f, ok := entries[prefix+"byteorder"]; ok {
 		b, err := readEntry(f, 16)
 		if err != nil {
-			return nil, fail(f.Name, err)
+			return nil, "", fail(f.Name, err)
 		}
 		switch strings.TrimSpace(string(b)) {
 		case "little":
 		case "big":
 			bigEndian = true
 		default:
-			return nil, fail(f.Name, fmt.Errorf("unknown byte order %q", b))
+			return nil, "", fail(f.Name, fmt.Errorf("unknown byte order %q (torch writes little or big)", b))
+		}
+	}
+	for _, v := range []string{"version", ".data/version"} {
+		f, ok := entries[prefix+v]
+		if !ok {
+			continue
+		}
+		b, err := readEntry(f, 32)
+		if err != nil {
+			return nil, "", fail(f.Name, err)
+		}
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err != nil || n == 0 {
+			return nil, "", fail(f.Name, fmt.Errorf("archive version %q is not a positive integer (torch.save writes 3)", b))
 		}
 	}
 	if pkl.UncompressedSize64 > maxPickleBytes {
-		return nil, fail(pkl.Name, fmt.Errorf("%d bytes, more than the %d ratesim reads", pkl.UncompressedSize64, maxPickleBytes))
+		return nil, "", fail(pkl.Name, fmt.Errorf("%d bytes, more than the %d ratesim reads", pkl.UncompressedSize64, maxPickleBytes))
 	}
 	data, err := readEntry(pkl, maxPickleBytes)
 	if err != nil {
-		return nil, fail(pkl.Name, err)
+		return nil, "", fail(pkl.Name, err)
 	}
 	load := func(key string, need int64) ([]byte, error) {
 		f, ok := entries[prefix+"data/"+key]
@@ -111,11 +163,11 @@ func ReadCheckpointFrom(r io.ReaderAt, size int64, name string, ov Overrides) (*
 	if err != nil {
 		var fg *forbiddenGlobalError
 		if errors.As(err, &fg) {
-			return nil, fail(pkl.Name, fmt.Errorf("%w; %s", err, exportHint))
+			return nil, "", fail(pkl.Name, fmt.Errorf("%w; %s", err, exportHint))
 		}
-		return nil, fail(pkl.Name, err)
+		return nil, "", fail(pkl.Name, err)
 	}
-	return fromPickle(name, pkl.Name, top, ov)
+	return top, pkl.Name, nil
 }
 
 func prefixOf(zr *zip.Reader) string {

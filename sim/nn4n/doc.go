@@ -23,9 +23,18 @@
 //     masks over as numpy arrays) and _codecs.encode (how protocol 2 stores
 //     bytes) — each interpreted by Go code. Any other Python object is an
 //     error that shows the one-line np.savez command for exporting an NPZ.
-//     Storages are read from data/KEY with their offsets; tensors must be
-//     contiguous; float32, float64, float16, bfloat16, integer and bool
-//     element types are read in either byte order (torch's byteorder file).
+//     torch.save keeps a tensor as a view of a storage, and so does the
+//     decoder: each storage (data/KEY) is read once, however many tensors
+//     view it, and each tensor is its storage offset, sizes and strides —
+//     transposed, sliced, stepped and broadcast (stride 0) views, as nn4n's
+//     MultiAreaEI masks arrive (int64, transposed), give their logical values
+//     in C order; numpy arrays in Fortran order likewise. An offset, size or
+//     stride that is negative, overflows or reaches beyond its storage is an
+//     error naming the tensor. float32, float64, float16, bfloat16, integer
+//     and bool element types are read in either byte order (the byteorder
+//     record torch ≥ 2.1 writes; 1.x files have none and are little-endian).
+//     The zip layouts of torch 1.6–1.13 and 2.x (the archive's folder name,
+//     the records 2.x adds) are described at decodeArchive.
 //     From the kwargs come dims (checked against the weights), activation,
 //     dt, tau (a number, or one per unit, which becomes α = dt/τ per unit),
 //     preact_noise, postact_noise, init_state, and sparsity_masks, ei_masks
@@ -36,7 +45,8 @@
 // Malformed files of either kind give an *Error naming the file, where in it
 // (state-dict key, kwarg, zip entry, pickle byte offset) and why; nothing in
 // this package panics on bad input (FuzzCheckpoint, FuzzPickle, FuzzNPZ), and
-// no file can make it allocate much more than the data it actually holds.
+// no file can make it allocate much more than the data it actually holds
+// (a broadcast view is expanded to at most 2²² elements).
 //
 // # What it writes
 //

@@ -23,6 +23,10 @@ type fixtureCase struct {
 	AlphaKey   bool    `json:"alpha_in_state_dict"`
 	Biases     bool    `json:"biases"`
 	Checkpoint bool    `json:"checkpoint"`
+	// Kind is how the checkpoint was written: torch, numpy (masks as
+	// numpy arrays), nn4n (as nn4n saves a MultiAreaEI model: transposed
+	// int64 masks) or views (views in the state dict and the kwargs).
+	Kind string `json:"checkpoint_kind"`
 }
 
 func fixtureCases(t testing.TB) []fixtureCase {

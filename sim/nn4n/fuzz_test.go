@@ -46,6 +46,22 @@ func FuzzCheckpoint(f *testing.F) {
 	}
 	pkl, files := smallModel(nil)
 	f.Add(zipped(f, pkl, files))
+	// Views (issue 10): the views fixture, strided state dicts and masks,
+	// the torch 2.x layout in both byte orders, and malformed views.
+	views, err := os.ReadFile("testdata/views/views.pt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(views)
+	nn4n := fixtureFiles(f, "model.pt")[0]
+	f.Add(torch2Layout(f, nn4n, false))
+	f.Add(torch2Layout(f, nn4n, true))
+	pkl, files = viewsModel()
+	f.Add(zipped(f, pkl, files))
+	for _, c := range malformedViews() {
+		f.Add(zipped(f, c.pickle(false), malformedViewFiles))
+		f.Add(zipped(f, c.pickle(true), malformedViewFiles))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ReadCheckpointFrom(bytes.NewReader(data), int64(len(data)), "fuzz.pt", Overrides{})
 		if err == nil {
@@ -57,7 +73,11 @@ func FuzzCheckpoint(f *testing.F) {
 // FuzzPickle runs the pickle machine on arbitrary data.pkl contents, with
 // storages of whatever size the pickle asks for (up to 1 MiB).
 func FuzzPickle(f *testing.F) {
-	for _, b := range fixtureFiles(f, "model.pt") {
+	views, err := os.ReadFile("testdata/views/views.pt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range append(fixtureFiles(f, "model.pt"), views) {
 		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			f.Fatal(err)
@@ -72,6 +92,12 @@ func FuzzPickle(f *testing.F) {
 	}
 	pkl, _ := smallModel(nil)
 	f.Add(pkl)
+	pkl, _ = viewsModel()
+	f.Add(pkl)
+	for _, c := range malformedViews() {
+		f.Add(c.pickle(false))
+		f.Add(c.pickle(true))
+	}
 	load := func(key string, need int64) ([]byte, error) {
 		if need > 1<<20 {
 			return nil, errors.New("too big for the fuzzer")

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
+	"strconv"
 	"strings"
 )
 
@@ -36,39 +38,68 @@ var storageTypes = map[string]elemType{
 // maxStorageBytes bounds one storage (a 16k × 16k float64 matrix is 2 GiB).
 const maxStorageBytes = 1 << 32
 
-// storage is one torch storage: numel elements of typ, read lazily.
+// maxBroadcastElems bounds a view with more elements than its storage holds
+// (stride 0 in some dimension, as x.expand() saves): such a view is
+// materialized only up to this many elements, so a small file cannot make
+// the import allocate much more than the data it holds.
+const maxBroadcastElems = 1 << 22
+
+// maxDims bounds a view's rank (torch allows 64; nn4n's arrays have ≤ 2).
+const maxDims = 32
+
+// storage is one torch storage (data/KEY in the archive), or the bytes of a
+// numpy array: numel elements of typ, read lazily and shared by every view
+// of it.
 type storage struct {
-	key   string
-	typ   elemType
-	numel int64
-	load  storageLoader
-	data  []byte // nil until first needed
-	err   error
-	big   bool // bytes are big-endian
+	key    string // data/KEY's KEY; "" for a numpy array's own bytes
+	typ    elemType
+	numel  int64
+	load   storageLoader
+	data   []byte // valid once loaded
+	loaded bool
+	err    error
+	big    bool // bytes are big-endian
+}
+
+// name says which storage this is, for errors.
+func (s *storage) name() string {
+	if s.key == "" {
+		return "the numpy array's data"
+	}
+	return "storage data/" + s.key
 }
 
 func (s *storage) bytes() ([]byte, error) {
-	if s.data == nil && s.err == nil {
+	if !s.loaded && s.err == nil {
 		need := s.numel * int64(s.typ.size)
-		s.data, s.err = s.load(s.key, need)
-		if s.err == nil && int64(len(s.data)) < need {
-			s.err = fmt.Errorf("storage data/%s holds %d bytes, but the pickle declares %d %s elements (%d bytes)", s.key, len(s.data), s.numel, s.typ.name, need)
+		if s.load == nil {
+			s.err = fmt.Errorf("%s has no data", s.name())
+		} else {
+			s.data, s.err = s.load(s.key, need)
 		}
+		if s.err == nil && int64(len(s.data)) < need {
+			s.err = fmt.Errorf("%s holds %d bytes, but the pickle declares %d %s elements (%d bytes)", s.name(), len(s.data), s.numel, s.typ.name, need)
+		}
+		s.loaded = s.err == nil
 	}
 	return s.data, s.err
 }
 
-// Tensor is a tensor decoded from a checkpoint (or a numpy array found in
-// its kwargs): a view of a storage, materialized on demand.
+// Tensor is a tensor decoded from a checkpoint, or a numpy array found in
+// its kwargs: a strided view of a storage, as torch.save keeps it (torch
+// saves a view as its whole storage plus the view's offset and strides, so
+// a transposed mask, a slice or several tensors sharing one storage arrive
+// as such). Float64s materializes the view's logical values in C order.
 type Tensor struct {
-	Shape  []int
+	Shape  []int // nil when err is set
 	DType  string
 	st     *storage
-	offset int64
-	stride []int64
-	// arr holds a numpy array's bytes (instead of st).
-	arr    []byte
-	arrBig bool
+	offset int64   // in elements
+	stride []int64 // in elements, one per dimension
+	// err is a malformed view (negative, overflowing or out-of-storage
+	// offsets and strides); it is reported when the tensor is read, by the
+	// caller that knows the tensor's name.
+	err error
 }
 
 // Size is the number of elements.
@@ -80,40 +111,179 @@ func (t *Tensor) Size() int {
 	return n
 }
 
-// Float64s returns the elements in C order as float64 (exact for every
-// float32 and for integers up to 2⁵³).
-func (t *Tensor) Float64s() ([]float64, error) {
-	n := t.Size()
-	typ, ok := typeByName(t.DType)
-	if !ok {
-		return nil, fmt.Errorf("element type %s is not numeric", t.DType)
+// setView checks torch's (storage_offset, size, stride) against the storage
+// and sets the view, or returns why it is malformed. Every product and sum
+// is checked before it is formed, so no value can overflow.
+func (t *Tensor) setView(off any, size, stride pyTuple) error {
+	st := t.st
+	desc := func() string {
+		return fmt.Sprintf("view (size %s, stride %s, storage offset %s) of %s (%d %s elements)",
+			pyInts(size), pyInts(stride), pyInt(off), st.name(), st.numel, st.typ.name)
 	}
-	var raw []byte
-	big := false
-	if t.st != nil {
-		if !t.contiguous() {
-			return nil, fmt.Errorf("tensor of shape %v has strides %v: not contiguous; ratesim reads contiguous tensors only (call .contiguous() before saving, or export an NPZ)", t.Shape, t.stride)
+	if len(size) != len(stride) {
+		return fmt.Errorf("%s: size and stride differ in length", desc())
+	}
+	if len(size) > maxDims {
+		return fmt.Errorf("%s: %d dimensions, more than the %d ratesim reads", desc(), len(size), maxDims)
+	}
+	o, ok := off.(int64)
+	switch {
+	case !ok && isBigInt(off):
+		return fmt.Errorf("%s: the storage offset overflows 64 bits", desc())
+	case !ok:
+		return fmt.Errorf("%s: the storage offset is a %s, not an int", desc(), describe(off))
+	case o < 0:
+		return fmt.Errorf("%s: the storage offset is negative", desc())
+	}
+	shape := make([]int, len(size))
+	strides := make([]int64, len(size))
+	n := int64(1)
+	for i := range size {
+		d, ok := size[i].(int64)
+		switch {
+		case !ok && isBigInt(size[i]):
+			return fmt.Errorf("%s: size %d overflows 64 bits", desc(), i)
+		case !ok:
+			return fmt.Errorf("%s: size %d is a %s, not an int", desc(), i, describe(size[i]))
+		case d < 0:
+			return fmt.Errorf("%s: size %d is negative", desc(), i)
 		}
-		b, err := t.st.bytes()
-		if err != nil {
-			return nil, err
+		s, ok := stride[i].(int64)
+		switch {
+		case !ok && isBigInt(stride[i]):
+			return fmt.Errorf("%s: stride %d overflows 64 bits", desc(), i)
+		case !ok:
+			return fmt.Errorf("%s: stride %d is a %s, not an int", desc(), i, describe(stride[i]))
+		case s < 0:
+			return fmt.Errorf("%s: stride %d is negative (torch never writes one)", desc(), i)
 		}
-		raw = b[t.offset*int64(typ.size) : (t.offset+int64(n))*int64(typ.size)]
-		big = t.st.big
-	} else {
-		raw = t.arr
-		big = t.arrBig
-		if len(raw) < n*typ.size {
-			return nil, fmt.Errorf("numpy array of shape %v holds %d bytes, want %d", t.Shape, len(raw), n*typ.size)
+		if d != 0 && n > maxStorageBytes/d {
+			return fmt.Errorf("%s: more than 2³² elements", desc())
 		}
+		n *= d
+		shape[i], strides[i] = int(d), s
+	}
+	if n > 0 {
+		// The furthest element, off + Σ (size−1)·stride, must lie inside the
+		// storage; summed term by term against what is left, so nothing
+		// overflows.
+		if o >= st.numel {
+			return fmt.Errorf("%s: the offset lies beyond the storage's end", desc())
+		}
+		end := o
+		for i := range shape {
+			if shape[i] > 1 && strides[i] > 0 {
+				if int64(shape[i]-1) > (st.numel-1-end)/strides[i] {
+					return fmt.Errorf("%s: its last element lies beyond the storage's end (at element %s)", desc(), lastElement(o, shape, strides))
+				}
+				end += int64(shape[i]-1) * strides[i]
+			}
+		}
+		if n > st.numel && n > maxBroadcastElems {
+			return fmt.Errorf("%s: a broadcast view of %d elements over %d stored ones; ratesim expands at most %d", desc(), n, st.numel, maxBroadcastElems)
+		}
+	}
+	t.Shape, t.offset, t.stride = shape, o, strides
+	return nil
+}
+
+// lastElement is off + Σ (size−1)·stride, or a note that it overflows.
+func lastElement(off int64, shape []int, strides []int64) string {
+	end := uint64(off)
+	for i := range shape {
+		if shape[i] < 1 {
+			continue
+		}
+		hi, lo := bits.Mul64(uint64(shape[i]-1), uint64(strides[i]))
+		var carry uint64
+		end, carry = bits.Add64(end, lo, 0)
+		if hi != 0 || carry != 0 || end > math.MaxInt64 {
+			return "beyond 2⁶³"
+		}
+	}
+	return strconv.FormatUint(end, 10)
+}
+
+func isBigInt(v any) bool { _, ok := v.(pyBigInt); return ok }
+
+// pyInt and pyInts format ints for errors as Python writes them.
+func pyInt(v any) string {
+	switch v := v.(type) {
+	case int64:
+		return fmt.Sprint(v)
+	case pyBigInt:
+		return "(an int beyond 64 bits)"
+	}
+	return describe(v)
+}
+
+func pyInts(t pyTuple) string {
+	parts := make([]string, len(t))
+	for i, v := range t {
+		parts[i] = pyInt(v)
+	}
+	if len(t) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// Float64s returns the view's elements in C (row-major) order as float64
+// (exact for every float32 and for integers up to 2⁵³).
+func (t *Tensor) Float64s() ([]float64, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	n := t.Size()
+	typ := t.st.typ
+	raw, err := t.st.bytes()
+	if err != nil {
+		return nil, err
 	}
 	out := make([]float64, n)
+	if n == 0 {
+		return out, nil
+	}
+	es := int64(typ.size)
+	// setView bounded every element's index by numel, and bytes() holds
+	// numel elements; this check only keeps a broken invariant from
+	// becoming a panic.
+	if (t.offset+1)*es > int64(len(raw)) {
+		return nil, fmt.Errorf("%s: view offset %d outside the data", t.st.name(), t.offset)
+	}
+	if t.contiguous() {
+		if int64(n)*es > int64(len(raw))-t.offset*es {
+			return nil, fmt.Errorf("%s: view outside the data", t.st.name())
+		}
+		b := raw[t.offset*es:]
+		for i := range out {
+			out[i] = decodeElem(typ, b[int64(i)*es:int64(i+1)*es], t.st.big)
+		}
+		return out, nil
+	}
+	// An odometer over the index, in C order; pos is the storage element.
+	idx := make([]int, len(t.Shape))
+	pos := t.offset
 	for i := range out {
-		out[i] = decodeElem(typ, raw[i*typ.size:(i+1)*typ.size], big)
+		if pos < 0 || (pos+1)*es > int64(len(raw)) {
+			return nil, fmt.Errorf("%s: view element %d outside the data", t.st.name(), i)
+		}
+		out[i] = decodeElem(typ, raw[pos*es:(pos+1)*es], t.st.big)
+		for d := len(t.Shape) - 1; d >= 0; d-- {
+			idx[d]++
+			pos += t.stride[d]
+			if idx[d] < t.Shape[d] {
+				break
+			}
+			pos -= t.stride[d] * int64(t.Shape[d])
+			idx[d] = 0
+		}
 	}
 	return out, nil
 }
 
+// contiguous says the view is a run of its storage's elements, from its
+// offset on, in C order.
 func (t *Tensor) contiguous() bool {
 	want := int64(1)
 	for d := len(t.Shape) - 1; d >= 0; d-- {
@@ -213,8 +383,10 @@ func (u *unpickler) persistentLoad(pid any) (*storage, error) {
 		return nil, fmt.Errorf("storage %s: element count %v is negative or too large", key, t[4])
 	}
 	if s, ok := u.storages[key]; ok {
+		// Several tensors viewing one storage name it each time; torch
+		// refuses to save views of one storage as different types.
 		if s.typ != typ || s.numel != numel {
-			return nil, fmt.Errorf("storage %s is declared twice with different types or sizes", key)
+			return nil, fmt.Errorf("storage data/%s is declared as %d %s elements and again as %d %s elements (torch writes one type and size per storage)", key, s.numel, s.typ.name, numel, typ.name)
 		}
 		return s, nil
 	}
@@ -245,7 +417,9 @@ func reduce(fn, args any) (any, error) {
 		return newDict(), nil
 	case name == "torch._utils._rebuild_tensor_v2":
 		return rebuildTensor(a)
-	case name == "torch._utils._rebuild_parameter":
+	case name == "torch._utils._rebuild_parameter", name == "torch._utils._rebuild_parameter_with_state":
+		// (data, requires_grad, backward_hooks[, state]); torch ≥ 2.0 writes
+		// the _with_state form for a Parameter carrying Python attributes.
 		if len(a) < 1 {
 			return nil, fmt.Errorf("_rebuild_parameter without data")
 		}
@@ -308,7 +482,10 @@ func asInt(v any) (int64, bool) {
 }
 
 // rebuildTensor interprets _rebuild_tensor_v2(storage, storage_offset, size,
-// stride, requires_grad, backward_hooks[, metadata]).
+// stride, requires_grad, backward_hooks[, metadata]) — the same call in the
+// data.pkl of torch 1.x and 2.x. A malformed view does not stop the
+// unpickling: it is kept in the tensor and reported, under the tensor's
+// name, when the import reads it.
 func rebuildTensor(a pyTuple) (*Tensor, error) {
 	if len(a) < 4 {
 		return nil, fmt.Errorf("_rebuild_tensor_v2 with %d arguments, want at least 4", len(a))
@@ -317,51 +494,13 @@ func rebuildTensor(a pyTuple) (*Tensor, error) {
 	if !ok {
 		return nil, fmt.Errorf("_rebuild_tensor_v2: first argument is a %s, not a storage", describe(a[0]))
 	}
-	off, ok := asInt(a[1])
-	if !ok || off < 0 {
-		return nil, fmt.Errorf("_rebuild_tensor_v2: storage offset %s is not an int ≥ 0", describe(a[1]))
-	}
 	size, ok1 := a[2].(pyTuple)
 	stride, ok2 := a[3].(pyTuple)
-	if !ok1 || !ok2 || len(size) != len(stride) || len(size) > 32 {
-		return nil, fmt.Errorf("_rebuild_tensor_v2: size and stride must be tuples of one length")
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("_rebuild_tensor_v2: size and stride are a %s and a %s, want tuples", describe(a[2]), describe(a[3]))
 	}
-	t := &Tensor{DType: st.typ.name, st: st, offset: off, Shape: make([]int, len(size)), stride: make([]int64, len(size))}
-	n := int64(1)
-	for i := range size {
-		d, ok := asInt(size[i])
-		if !ok || d < 0 || d > maxStorageBytes {
-			return nil, fmt.Errorf("_rebuild_tensor_v2: size %d is not an int in [0, 2³²]", i)
-		}
-		s, ok := asInt(stride[i])
-		if !ok || s < 0 || s > maxStorageBytes {
-			return nil, fmt.Errorf("_rebuild_tensor_v2: stride %d is not an int in [0, 2³²]", i)
-		}
-		t.Shape[i], t.stride[i] = int(d), s
-		if n != 0 {
-			if d != 0 && n > maxStorageBytes/d {
-				return nil, fmt.Errorf("_rebuild_tensor_v2: shape %v is too large", size)
-			}
-		}
-		n *= d
-	}
-	if n > 0 {
-		// The furthest element must lie inside the storage (checked term by
-		// term, so no product can overflow).
-		outside := fmt.Errorf("tensor of shape %v at offset %d with strides %v reaches beyond storage %s, which holds %d elements", t.Shape, off, t.stride, st.key, st.numel)
-		if off >= st.numel {
-			return nil, outside
-		}
-		end := off
-		for i := range t.Shape {
-			if t.Shape[i] > 1 && t.stride[i] > 0 {
-				if int64(t.Shape[i]-1) > (st.numel-1-end)/t.stride[i] {
-					return nil, outside
-				}
-				end += int64(t.Shape[i]-1) * t.stride[i]
-			}
-		}
-	}
+	t := &Tensor{DType: st.typ.name, st: st}
+	t.err = t.setView(a[1], size, stride)
 	return t, nil
 }
 
@@ -461,11 +600,23 @@ func build(obj, state any) error {
 		if n*int64(typ.size) != int64(len(data)) {
 			return fmt.Errorf("numpy array of shape %v and dtype %s holds %d bytes, want %d", shape, dt.code, len(data), n*int64(typ.size))
 		}
-		if fortran && len(shape) > 1 {
-			return fmt.Errorf("numpy array in Fortran order is not supported (pass np.ascontiguousarray(a))")
+		// numpy pickles an array's bytes in Fortran order when the array is
+		// Fortran-contiguous only (m.T of a C array, as nn4n's get_masks()
+		// hands masks over), else in C order: either way a strided view of
+		// the bytes.
+		st := &storage{typ: typ, numel: n, data: data, loaded: true, big: dt.order == '>'}
+		strides := make([]int64, len(shape))
+		acc := int64(1)
+		for k := range shape {
+			d := k
+			if !fortran {
+				d = len(shape) - 1 - k
+			}
+			strides[d] = acc
+			acc *= int64(shape[d])
 		}
 		o.built = true
-		o.t = &Tensor{Shape: shape, DType: typ.name, arr: data, arrBig: dt.order == '>'}
+		o.t = &Tensor{Shape: shape, DType: typ.name, st: st, stride: strides}
 		return nil
 	}
 	return fmt.Errorf("BUILD on a %s is not supported", describe(obj))
