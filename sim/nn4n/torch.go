@@ -139,23 +139,13 @@ func (t *Tensor) setView(off any, size, stride pyTuple) error {
 	strides := make([]int64, len(size))
 	n := int64(1)
 	for i := range size {
-		d, ok := size[i].(int64)
-		switch {
-		case !ok && isBigInt(size[i]):
-			return fmt.Errorf("%s: size %d overflows 64 bits", desc(), i)
-		case !ok:
-			return fmt.Errorf("%s: size %d is a %s, not an int", desc(), i, describe(size[i]))
-		case d < 0:
-			return fmt.Errorf("%s: size %d is negative", desc(), i)
+		d, err := viewInt(size[i], "size", i, "")
+		if err != nil {
+			return fmt.Errorf("%s: %w", desc(), err)
 		}
-		s, ok := stride[i].(int64)
-		switch {
-		case !ok && isBigInt(stride[i]):
-			return fmt.Errorf("%s: stride %d overflows 64 bits", desc(), i)
-		case !ok:
-			return fmt.Errorf("%s: stride %d is a %s, not an int", desc(), i, describe(stride[i]))
-		case s < 0:
-			return fmt.Errorf("%s: stride %d is negative (torch never writes one)", desc(), i)
+		s, err := viewInt(stride[i], "stride", i, " (torch never writes one)")
+		if err != nil {
+			return fmt.Errorf("%s: %w", desc(), err)
 		}
 		if d != 0 && n > maxStorageBytes/d {
 			return fmt.Errorf("%s: more than 2³² elements", desc())
@@ -647,4 +637,19 @@ func npScalar(a pyTuple) (any, error) {
 		return v, nil
 	}
 	return int64(v), nil
+}
+
+// viewInt is entry i of a view's sizes or strides (what): a non-negative
+// 64-bit int, else an error saying why (negNote follows "is negative").
+func viewInt(v any, what string, i int, negNote string) (int64, error) {
+	x, ok := v.(int64)
+	switch {
+	case !ok && isBigInt(v):
+		return 0, fmt.Errorf("%s %d overflows 64 bits", what, i)
+	case !ok:
+		return 0, fmt.Errorf("%s %d is a %s, not an int", what, i, describe(v))
+	case x < 0:
+		return 0, fmt.Errorf("%s %d is negative%s", what, i, negNote)
+	}
+	return x, nil
 }
