@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -241,7 +242,7 @@ func Lookup(name string) (Backend, error) {
 				why = append(why, fmt.Sprintf("%s: %v", r.Backend.Name(), err))
 			}
 		}
-		return nil, fmt.Errorf("no backend can run here (%v)", why)
+		return nil, fmt.Errorf("no backend can run here (%s)", strings.Join(why, "; "))
 	}
 	for _, r := range rs {
 		if r.Backend.Name() == name {
@@ -259,5 +260,71 @@ func Lookup(name string) (Backend, error) {
 	if name == "cuda" {
 		hint = "; this binary was built without CUDA support (build it with `make cuda`)"
 	}
-	return nil, fmt.Errorf("unknown backend %q (compiled in: %v)%s", name, names, hint)
+	return nil, fmt.Errorf("unknown backend %q (this binary has: %s)%s", name, strings.Join(names, ", "), hint)
+}
+
+// MemoryEstimator is implemented by backends that hold a run in memory of
+// their own, such as a GPU's. A driver asks for it with a type assertion
+// before it builds anything, so that a program too large for the device is
+// refused with the estimate instead of failing once it starts.
+type MemoryEstimator interface {
+	// EstimateMemory returns the device memory a program of size s needs
+	// at the least (for a backend that splits programs into shards, its
+	// smallest part that cannot be split further), the memory one run may
+	// hold, and the device. An error says why no estimate can be made
+	// (no device).
+	EstimateMemory(s ProgramSize) (MemoryEstimate, error)
+}
+
+// MemoryEstimate is a backend's estimate of a program's device memory.
+type MemoryEstimate struct {
+	// Need is the least the program needs; Limit what one run may hold.
+	Need, Limit int64
+	// Device names the device, for messages.
+	Device string
+}
+
+// ProgramSize is what a memory estimate needs to know of a program, without
+// its arrays.
+type ProgramSize struct {
+	Shape
+	Precision Precision
+	// Plastic is nil for static weights.
+	Plastic *PlasticSize
+}
+
+// PlasticSize is what a memory estimate needs to know of a program's
+// Plasticity.
+type PlasticSize struct {
+	PerTrial bool
+	// Connections in Layer order, nil where static.
+	Connections [3]*ConnectionSize
+}
+
+// ConnectionSize is what a memory estimate needs to know of one plastic
+// connection: per rule, whether it uses Adam and its average's window
+// (0 when it keeps none or an exponential one).
+type ConnectionSize struct {
+	Adam    []bool
+	Windows []int
+}
+
+// SizeOf is the size of p.
+func SizeOf[T Float](p *Program[T]) ProgramSize {
+	s := ProgramSize{Shape: p.Shape, Precision: PrecisionOf[T]()}
+	if pl := p.Plasticity; pl != nil {
+		s.Plastic = &PlasticSize{PerTrial: pl.PerTrial}
+		for l, c := range pl.Connections() {
+			if c == nil {
+				continue
+			}
+			cs := &ConnectionSize{}
+			for _, r := range c.Rules {
+				cs.Adam = append(cs.Adam, r.Optimizer == Adam)
+				cs.Windows = append(cs.Windows, r.Average.Window)
+			}
+			s.Plastic.Connections[l] = cs
+		}
+	}
+	return s
 }

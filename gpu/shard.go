@@ -97,7 +97,7 @@ func (sp *shardPlan[T]) start(s backend.Span) error {
 	if err != nil {
 		return err
 	}
-	need := runBytes(q.Program.Shape, elemSize[T](), b.budget) + plasticBytes(q.Program)
+	need := partBytes(backend.SizeOf(q.Program), b.budget)
 	if need <= sp.limit {
 		var r *run[T]
 		if r, err = start(b, q.Program); err == nil {
@@ -140,28 +140,73 @@ func elemSize[T backend.Float]() int {
 	return 4
 }
 
-// plasticBytes estimates the device memory a plastic program adds to
-// runBytes: the extra weight matrices, the per-synapse arrays and Adam
-// state, and the running averages.
+// plasticBytes estimates the device memory plastic program p adds to
+// runBytes (see plasticSizeBytes).
 func plasticBytes[T backend.Float](p *backend.Program[T]) int64 {
-	pl := p.Plasticity
+	return plasticSizeBytes(backend.SizeOf(p))
+}
+
+// plasticSizeBytes estimates the device memory a plastic program of size s
+// adds to runBytes: the extra weight matrices, the per-synapse arrays and
+// Adam state, and the running averages.
+func plasticSizeBytes(s backend.ProgramSize) int64 {
+	pl := s.Plastic
 	if pl == nil {
 		return 0
 	}
-	K, B, N, O, M := int64(p.Instances), int64(p.Trials), int64(p.Units), int64(p.Outputs), int64(p.Matrices())
-	n := (M-1)*K*(int64(p.DriveRows())*N+(N+1)*O) + K*B*O
-	for l, c := range pl.Connections() {
+	K, B, N, O := int64(s.Instances), int64(s.Trials), int64(s.Units), int64(s.Outputs)
+	M := int64(1)
+	if pl.PerTrial {
+		M = B
+	}
+	n := (M-1)*K*(int64(s.DriveRows())*N+(N+1)*O) + K*B*O
+	for l, c := range pl.Connections {
 		if c == nil {
 			continue
 		}
-		a, b := p.Shape.LayerDims(backend.Layer(l))
-		n += 3 * K * int64(a*b)
-		for _, r := range c.Rules {
-			if r.Optimizer == backend.Adam {
-				n += 2 * K * M * int64(a*b)
+		a, b := s.LayerDims(backend.Layer(l))
+		n += 3 * K * int64(a) * int64(b)
+		for i, adam := range c.Adam {
+			if adam {
+				n += 2 * K * M * int64(a) * int64(b)
 			}
-			n += 2 * K * B * int64(a+b) * int64(max(1, r.Average.Window))
+			n += 2 * K * B * int64(a+b) * int64(max(1, c.Windows[i]))
 		}
 	}
-	return n * int64(elemSize[T]())
+	return n * int64(precisionBytes(s.Precision))
+}
+
+func precisionBytes(p backend.Precision) int {
+	if p == backend.F64 {
+		return 8
+	}
+	return 4
+}
+
+// partBytes is the device memory a run of a program of size s needs.
+func partBytes(s backend.ProgramSize, budget int64) int64 {
+	return runBytes(s.Shape, precisionBytes(s.Precision), budget) + plasticSizeBytes(s)
+}
+
+// EstimateMemory says what a program of size s needs of the device at the
+// least (backend.MemoryEstimator): its smallest part, the one the shard
+// plan cannot split further (one trial of one instance, or one instance's
+// trials when they share plastic weights), against the memory one run may
+// hold. The sizes are those startSharded plans with.
+func (b *Backend) EstimateMemory(s backend.ProgramSize) (backend.MemoryEstimate, error) {
+	drv, err := b.open()
+	if err != nil {
+		return backend.MemoryEstimate{}, err
+	}
+	limit := b.maxRunBytes
+	if limit <= 0 {
+		limit = drv.info().totalMem / 10 * 9
+	}
+	part := s
+	part.Instances = min(s.Instances, 1)
+	if s.Plastic == nil || s.Plastic.PerTrial {
+		part.Trials = min(s.Trials, 1)
+	}
+	return backend.MemoryEstimate{Need: partBytes(part, b.budget), Limit: limit,
+		Device: fmt.Sprintf("%s (device %d)", drv.info().name, b.ordinal)}, nil
 }

@@ -5,15 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/network"
@@ -326,8 +332,8 @@ func TestInterruptedRunLeavesNoResult(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "interrupted at step 30 of 90") {
 			t.Fatalf("limit %d: err = %v, want interrupted at step 30", limit, err)
 		}
-		if names := dirNames(t, dir); len(names) != 0 {
-			t.Errorf("limit %d: interrupted run left %v", limit, names)
+		if names := dirNames(t, dir); len(names) != 0 || len(output.StagingDirs(dir)) != 0 {
+			t.Errorf("limit %d: interrupted run left %v, staging %v", limit, names, output.StagingDirs(dir))
 		}
 		// A fresh output directory made by the run is removed again.
 		sub := filepath.Join(dir, "new")
@@ -357,8 +363,8 @@ func TestInterruptedRunLeavesNoResult(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "interrupted") || !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled while writing result.npz: err = %v", err)
 	}
-	if names := dirNames(t, dir0); len(names) != 0 {
-		t.Errorf("cancelled while writing result.npz: left %v", names)
+	if names := dirNames(t, dir0); len(names) != 0 || len(output.StagingDirs(dir0)) != 0 {
+		t.Errorf("cancelled while writing result.npz: left %v, staging %v", names, output.StagingDirs(dir0))
 	}
 	// An earlier result survives a failed run in the same directory.
 	dir := t.TempDir()
@@ -375,8 +381,8 @@ func TestInterruptedRunLeavesNoResult(t *testing.T) {
 	if _, err := Run(ctx, s2, opt); err == nil {
 		t.Fatal("no error")
 	}
-	if after := readAll(t, dir); !reflect.DeepEqual(before, after) {
-		t.Errorf("a failed run changed the earlier run's files: %v → %v", keys(before), keys(after))
+	if after := readAll(t, dir); !reflect.DeepEqual(before, after) || len(output.StagingDirs(dir)) != 0 {
+		t.Errorf("a failed run changed the earlier run's files: %v → %v (staging %v)", keys(before), keys(after), output.StagingDirs(dir))
 	}
 }
 
@@ -450,8 +456,8 @@ func TestFullDiskLeavesNoResult(t *testing.T) {
 	if closed != 3 {
 		t.Errorf("%d of 3 spill files closed", closed)
 	}
-	if names := dirNames(t, dir); len(names) != 0 {
-		t.Errorf("full disk while streaming left %v", names)
+	if names := dirNames(t, dir); len(names) != 0 || len(output.StagingDirs(dir)) != 0 {
+		t.Errorf("full disk while streaming left %v, staging %v", names, output.StagingDirs(dir))
 	}
 	// While writing result.npz, streamed or not.
 	for _, limit := range []int64{0, 1} {
@@ -467,8 +473,8 @@ func TestFullDiskLeavesNoResult(t *testing.T) {
 		if err == nil || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "array states") {
 			t.Fatalf("limit %d: full disk while writing result.npz: err = %v", limit, err)
 		}
-		if names := dirNames(t, dir); len(names) != 0 {
-			t.Errorf("limit %d: full disk while writing result.npz left %v", limit, names)
+		if names := dirNames(t, dir); len(names) != 0 || len(output.StagingDirs(dir)) != 0 {
+			t.Errorf("limit %d: full disk while writing result.npz left %v, staging %v", limit, names, output.StagingDirs(dir))
 		}
 	}
 }
@@ -529,4 +535,415 @@ record: {units: {area: PFC, population: I}}
 	if err == nil || !strings.Contains(err.Error(), "plain.yaml: field record.units") || !strings.Contains(err.Error(), "structure") {
 		t.Errorf("population without structure: err = %v", err)
 	}
+}
+
+// outputSpec is the run of the commit and kill tests: streamSpec's, and
+// with plastic a plastic one that draws the weights picture too. Seed 3
+// records no rates: other arrays, other pictures.
+func outputSpec(seed uint64, plastic bool) (*spec.Spec, error) {
+	rates := ""
+	if seed == 3 {
+		rates = "rates: false, "
+	}
+	src := "dims: [2, 20, 3]\nactivation: tanh\nweights: normal\npreact_noise: 0.1\ninput: {type: sine, amplitude: 1, period: 300}\n" +
+		"trials: 4\nsteps: 90\nbackend: reference\nrecord: {" + rates + "states: true, every: 2, window: [30, 800], units: [19, 3, 4, 11]}\n"
+	if plastic {
+		src += "plasticity:\n  record: {every: 8}\n  recurrent: {bounds: [-2, 2], rules: [{rule: hebbian, eta: 0.01}]}\n"
+	}
+	s, err := spec.Parse("out.yaml", []byte(src+fmt.Sprintf("seed: %d\n", seed)))
+	if err != nil {
+		return nil, err
+	}
+	return s, s.Validate()
+}
+
+// pictureFormat is the tests' picture format: SVG draws fastest.
+const pictureFormat = "svg"
+
+// outputRun runs outputSpec(seed, plastic) into out.
+func outputRun(t *testing.T, out string, seed uint64, plastic bool) {
+	t.Helper()
+	s, err := outputSpec(seed, plastic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), s, Options{Out: out, PlotFormat: pictureFormat}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyOutput copies the output directory from to a new directory to.
+func copyOutput(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.Mkdir(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range dirNames(t, from) {
+		b, err := os.ReadFile(filepath.Join(from, n))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(to, n), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// outputState says what an output directory holds: "" when it is missing
+// or empty, otherwise the seed of the complete result it holds. It fails
+// the test unless that result is whole: result.npz loads and is, byte for
+// byte, the result of a complete run of that seed (want), meta.json parses
+// and gives its arrays' shapes, and the pictures meta.json names are
+// there, and nothing else.
+func outputState(t *testing.T, out string, want map[uint64][]byte) string {
+	t.Helper()
+	entries, err := os.ReadDir(out)
+	if errors.Is(err, os.ErrNotExist) || err == nil && len(entries) == 0 {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	data, err := os.ReadFile(filepath.Join(out, "meta.json"))
+	if err != nil {
+		t.Fatalf("output directory holds %v but no meta.json: %v", names, err)
+	}
+	var meta output.Meta
+	if err := json.Unmarshal(data, &meta); err != nil || meta.Spec == nil {
+		t.Fatalf("meta.json does not parse: %v\n%s", err, data)
+	}
+	wantNames := append([]string{"meta.json", "result.npz"}, meta.Pictures...)
+	sort.Strings(names)
+	sort.Strings(wantNames)
+	if !reflect.DeepEqual(names, wantNames) {
+		t.Fatalf("output directory holds %v, want %v (meta.json's pictures %v)", names, wantNames, meta.Pictures)
+	}
+	arrs, err := npz.Load(filepath.Join(out, "result.npz"))
+	if err != nil {
+		t.Fatalf("result.npz does not load: %v", err)
+	}
+	if len(arrs) != len(meta.Arrays) {
+		t.Fatalf("result.npz holds %d arrays, meta.json names %d", len(arrs), len(meta.Arrays))
+	}
+	for name, shape := range meta.Arrays {
+		if a := arrs[name]; a == nil || !equalInts(a.Shape, shape) {
+			t.Fatalf("meta.json gives %s as %v; result.npz disagrees", name, shape)
+		}
+	}
+	res, _ := os.ReadFile(filepath.Join(out, "result.npz"))
+	if w, ok := want[meta.Seed]; !ok || !bytes.Equal(res, w) {
+		t.Fatalf("result.npz of seed %d is not that of a complete run of it (known seeds: %d)", meta.Seed, len(want))
+	}
+	for _, p := range meta.Pictures {
+		if b, err := os.ReadFile(filepath.Join(out, p)); err != nil || len(b) < 100 || !bytes.Contains(b[:100], []byte("<svg")) && !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Fatalf("%s is not a picture (%v)", p, err)
+		}
+	}
+	return fmt.Sprint(meta.Seed)
+}
+
+// referenceOutputs runs each seed once into dir/SEED and returns the
+// result.npz of each.
+func referenceOutputs(t *testing.T, dir string, plastic bool, seeds ...uint64) map[uint64][]byte {
+	t.Helper()
+	want := map[uint64][]byte{}
+	for _, seed := range seeds {
+		out := filepath.Join(dir, fmt.Sprint(seed))
+		outputRun(t, out, seed, plastic)
+		var err error
+		if want[seed], err = os.ReadFile(filepath.Join(out, "result.npz")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return want
+}
+
+// A fault at any step of writing and publishing the output (as the hooks
+// list them: every file, the fsyncs, the exchange or the fallback's
+// renames) fails the run and leaves the previous result, or none, and no
+// staging; a fault in the cleanup after publishing leaves the new result,
+// and its staging goes with the next run.
+func TestCommitFaultsLeavePreviousResult(t *testing.T) {
+	for _, plastic := range []bool{false, true} {
+		refs := t.TempDir()
+		want := referenceOutputs(t, refs, plastic, 1, 2, 3)
+		for _, c := range []struct {
+			limit      int64
+			noExchange bool
+			previous   bool
+		}{{0, false, true}, {1, false, true}, {0, true, true}, {1, true, false}, {0, false, false}} {
+			if plastic && (c.limit > 0 || !c.previous) {
+				continue // the weight snapshots, held in memory, would exceed the limit
+			}
+			name := fmt.Sprintf("plastic %v, limit %d, no exchange %v, previous %v", plastic, c.limit, c.noExchange, c.previous)
+			setup := func() string {
+				out := filepath.Join(t.TempDir(), "out")
+				if c.previous {
+					copyOutput(t, filepath.Join(refs, "1"), out)
+				}
+				return out
+			}
+			before := ""
+			if c.previous {
+				before = "1"
+			}
+			run := func(out string, step func(string) error) error {
+				s, _ := outputSpec(2, plastic)
+				opt := Options{Out: out, MaxMemory: c.limit, PlotFormat: pictureFormat}
+				opt.hooks.output.NoExchange = c.noExchange
+				opt.hooks.output.Step = step
+				_, err := Run(context.Background(), s, opt)
+				return err
+			}
+			var steps []string
+			if err := run(setup(), func(s string) error { steps = append(steps, s); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if plastic && !slices.Contains(steps, "weights.svg") || !slices.Contains(steps, "rates.svg") || !slices.Contains(steps, output.StepMeta) {
+				t.Fatalf("%s: steps %v", name, steps)
+			}
+			for i, step := range steps {
+				out := setup()
+				fault := syscall.EIO
+				n := 0
+				err := run(out, func(string) error {
+					if n++; n == i+1 {
+						return fault
+					}
+					return nil
+				})
+				after := outputState(t, out, want)
+				if step == output.StepCleanup {
+					if err != nil || after != "2" {
+						t.Errorf("%s: fault in %s: err %v, output %q; want the new result", name, step, err, after)
+					}
+					if len(output.StagingDirs(out)) != 1 {
+						t.Errorf("%s: fault in %s: staging %v, want the one left", name, step, output.StagingDirs(out))
+					}
+					outputRun(t, out, 3, plastic)
+				} else if !errors.Is(err, fault) || after != before {
+					t.Errorf("%s: fault at step %d (%s): err %v, output %q; want the fault and output %q", name, i, step, err, after, before)
+				}
+				if left := output.StagingDirs(out); len(left) != 0 {
+					t.Errorf("%s: fault at %s left staging %v", name, step, left)
+				}
+			}
+		}
+	}
+}
+
+// childEnv, set, makes the test binary a child that runs one output run as
+// childRun (JSON) says, for the kill tests.
+const childEnv = "RATESIM_OUTPUT_CHILD"
+
+type childRun struct {
+	Out        string
+	Seed       uint64
+	Streamed   bool
+	NoExchange bool
+	// DieAt kills the child with SIGKILL at its DieAt-th commit step (0:
+	// never); PauseAt instead writes Out+".paused" and sleeps there.
+	DieAt, PauseAt int
+}
+
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(childEnv); cfg != "" {
+		os.Exit(runChild(cfg))
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(cfg string) int {
+	var c childRun
+	if err := json.Unmarshal([]byte(cfg), &c); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	s, err := outputSpec(c.Seed, false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	opt := Options{Out: c.Out, PlotFormat: pictureFormat}
+	if c.Streamed {
+		opt.MaxMemory = 1
+	}
+	opt.hooks.output.NoExchange = c.NoExchange
+	n := 0
+	opt.hooks.output.Step = func(string) error {
+		switch n++; n {
+		case c.DieAt:
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				p.Kill() // SIGKILL
+			}
+			time.Sleep(time.Minute)
+		case c.PauseAt:
+			os.WriteFile(c.Out+".paused", nil, 0o644)
+			time.Sleep(time.Minute)
+		}
+		return nil
+	}
+	if _, err := Run(context.Background(), s, opt); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// startChild starts a child process running c.
+func startChild(t *testing.T, c childRun) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cfg, _ := json.Marshal(c)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(cfg))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &stderr
+}
+
+// killed says a child's Wait error is its death by SIGKILL; any other
+// failure fails the test.
+func killed(t *testing.T, err error, stderr *bytes.Buffer) bool {
+	t.Helper()
+	if err == nil {
+		return false
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			return true
+		}
+	}
+	t.Fatalf("child run failed: %v\n%s", err, stderr)
+	return false
+}
+
+// kill -9 at any moment — at each commit step in turn, and at random
+// times, ≥ 200 times, runs streamed and not, by exchange and by the
+// fallback's renames — leaves the output directory holding a whole
+// previous or new result (killed while exchanging, never nothing where
+// there was a result), and the next run removes the killed runs' staging.
+// A live run's staging is never removed by another's.
+func TestKill9LeavesWholeResultOrNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a few hundred child runs")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no kill -9, and no locks to tell stale staging by")
+	}
+	start := time.Now()
+	refs := t.TempDir()
+	want := referenceOutputs(t, refs, false, 1, 2, 3)
+
+	// A live run (paused while staging) keeps its staging whatever other
+	// runs do; once killed, the next run removes it.
+	out := filepath.Join(t.TempDir(), "out")
+	cmd, stderr := startChild(t, childRun{Out: out, Seed: 2, Streamed: true, PauseAt: 3})
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(out + ".paused"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the child did not start: %s", stderr)
+		}
+	}
+	os.Remove(out + ".paused")
+	live := output.StagingDirs(out)
+	outputRun(t, out, 3, false)
+	if got := output.StagingDirs(out); len(live) != 1 || !reflect.DeepEqual(got, live) {
+		t.Errorf("a live run's staging %v; after another run %v", live, got)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	outputRun(t, out, 3, false)
+	if got := output.StagingDirs(out); len(got) != 0 || outputState(t, out, want) != "3" {
+		t.Errorf("after the live run was killed, the next run left staging %v", got)
+	}
+
+	// Die at each step in turn.
+	kills := 0
+	for _, c := range []struct{ noExchange, streamed, previous bool }{
+		{false, false, true}, {false, true, true}, {false, false, false}, {true, true, true}, {true, false, false},
+	} {
+		for k := 1; ; k++ {
+			out := filepath.Join(t.TempDir(), "out")
+			if c.previous {
+				copyOutput(t, filepath.Join(refs, "1"), out)
+			}
+			cmd, stderr := startChild(t, childRun{Out: out, Seed: 2, Streamed: c.streamed, NoExchange: c.noExchange, DieAt: k})
+			if !killed(t, cmd.Wait(), stderr) {
+				if got := outputState(t, out, want); got != "2" {
+					t.Fatalf("an unkilled run left %q", got)
+				}
+				break // past the last step
+			}
+			kills++
+			got := outputState(t, out, want)
+			if !(got == "2" || got == "" && (!c.previous || c.noExchange) || got == "1" && c.previous) {
+				t.Errorf("%+v: killed at step %d: output %q", c, k, got)
+			}
+			if k > 1 && len(output.StagingDirs(out)) == 0 { // step 1 comes before the staging
+				t.Errorf("%+v: killed at step %d: no staging left to clean", c, k)
+			}
+			// The next run cleans up (and repairs the fallback's gap).
+			outputRun(t, out, 3, false)
+			if left := output.StagingDirs(out); len(left) != 0 || outputState(t, out, want) != "3" {
+				t.Errorf("%+v: killed at step %d: the next run left staging %v", c, k, left)
+			}
+		}
+	}
+	t.Logf("%d kills at commit steps (%v)", kills, time.Since(start).Round(time.Millisecond))
+
+	// Random: one output directory, runs of changing seeds killed at
+	// random moments; every tenth runs to the end.
+	out = filepath.Join(t.TempDir(), "out")
+	rng := rand.New(rand.NewPCG(1, 2))
+	var span time.Duration // a whole child run, measured (mean)
+	whole := 0
+	last, random, landed := "", 0, map[string]int{}
+	for i := 0; random < 200; i++ {
+		c := childRun{Out: out, Seed: uint64(i%3 + 1), Streamed: i%2 == 1, NoExchange: i%4 == 3}
+		t0 := time.Now()
+		cmd, stderr := startChild(t, c)
+		timer := time.AfterFunc(time.Duration(rng.Float64()*1.1*float64(span)), func() { cmd.Process.Kill() })
+		if i < 3 || i%10 == 0 {
+			timer.Stop()
+		}
+		err := cmd.Wait()
+		timer.Stop()
+		wasKilled := killed(t, err, stderr)
+		if wasKilled {
+			random++
+		} else {
+			whole++
+			span += (time.Since(t0) - span) / time.Duration(whole)
+			if left := output.StagingDirs(out); len(left) != 0 {
+				t.Errorf("a whole run left staging %v", left)
+			}
+		}
+		got := outputState(t, out, want)
+		if got == "" && last != "" && !c.NoExchange {
+			t.Fatalf("run %d: killed while publishing by exchange, it left no result (before: seed %s)", i, last)
+		}
+		last = got
+		if wasKilled {
+			state := "before staging"
+			if len(output.StagingDirs(out)) > 0 {
+				state = "while staged"
+			}
+			if got == fmt.Sprint(c.Seed) {
+				state = "after publishing"
+			}
+			landed[state]++
+		}
+	}
+	t.Logf("%d random kills, %d whole runs (of %v): killed %v; %v in all", random, whole, span.Round(time.Millisecond), landed, time.Since(start).Round(time.Millisecond))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
 	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/output/plot"
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
@@ -92,8 +93,8 @@ func TestRunWritesResults(t *testing.T) {
 		} else {
 			img, err := png.Decode(f)
 			f.Close()
-			if err != nil || img.Bounds().Dx() != 25 || img.Bounds().Dy() < 40 {
-				t.Errorf("rates.png: %v, bounds %v", err, img.Bounds())
+			if err != nil || img.Bounds().Dx() != plot.RunSize.W || img.Bounds().Dy() != plot.RunSize.H {
+				t.Errorf("rates.png: %v, bounds %v, want the documented %v px", err, img.Bounds(), plot.RunSize)
 			}
 		}
 		var meta output.Meta

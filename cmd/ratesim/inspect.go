@@ -4,18 +4,23 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ratesim/ratesim/sim/analysis"
 	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/output/plot"
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
 func cmdInspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inspect", "inspect SPEC.yaml [--masks DIR]", stderr)
+	fs := newFlags("inspect", "inspect SPEC.yaml [--masks DIR] [--plot FILE]", stderr)
 	masksDir := fs.String("masks", "", "write the masks as .npy files into DIR, in nn4n's (pre, post) orientation")
 	example := fs.String("example", "", "inspect a built-in example instead of a SPEC file")
+	plotFile := fs.String("plot", "", "draw the structure into FILE: W_hidden with its area and E/I boundaries, and its eigenvalues in the complex plane")
+	plotFormat := fs.String("plot-format", "", "format of --plot: png, svg or pdf (default: FILE's extension, else png); FILE's extension follows it")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -35,11 +40,30 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var format plot.Format
+	if *plotFile != "" {
+		if format, err = picturePath(plotFile, *plotFormat); err != nil {
+			return usageError{err}
+		}
+	} else if *plotFormat != "" {
+		return usageError{fmt.Errorf("--plot-format needs --plot FILE")}
+	}
 	net, err := network.New(sp)
 	if err != nil {
 		return err
 	}
-	printStructure(stdout, source, sp, analysis.Inspect(sp, net))
+	st := analysis.Inspect(sp, net)
+	printStructure(stdout, source, sp, st)
+	if *plotFile != "" {
+		data, err := plot.DrawStructure(structureFigure(source, sp, net, st), format)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(*plotFile, data); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "picture: %s (W_hidden, post × pre, with its areas and E/I; its eigenvalues and the unit circle)\n", *plotFile)
+	}
 	if *masksDir != "" {
 		files, err := output.WriteMasks(*masksDir, net.Masks(), net.N, net.I, net.O)
 		if err != nil {
@@ -135,4 +159,83 @@ func unitRange(u []int) string {
 		parts = append(parts, fmt.Sprint(v))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// picturePath settles the format of the picture *file: format when given
+// (the file's extension then follows it: replaced when it is another
+// picture format's, else appended), otherwise the file's own extension when
+// it names a format, else png (appended).
+func picturePath(file *string, format string) (plot.Format, error) {
+	ext := strings.ToLower(filepath.Ext(*file))
+	known := false
+	for _, f := range plot.Formats {
+		known = known || ext == f.Ext()
+	}
+	if format == "" && known {
+		format = ext[1:]
+	}
+	f, err := plot.ParseFormat(format)
+	if err != nil {
+		return "", fmt.Errorf("--plot-format: %w", err)
+	}
+	if ext != f.Ext() {
+		if known {
+			*file = strings.TrimSuffix(*file, filepath.Ext(*file))
+		}
+		*file += f.Ext()
+	}
+	return f, nil
+}
+
+// structureFigure gathers what the structure picture shows of net.
+func structureFigure(source string, s *spec.Spec, net *network.Network, st *analysis.Structure) *plot.Structure {
+	N := net.N
+	fig := &plot.Structure{N: N, W: plot.Pool(net.Hidden, N, N, 400),
+		Eigenvalues: st.Eigenvalues, Radius: st.SpectralRadius, Note: st.RadiusNote,
+		Title: fmt.Sprintf("%s (%s): %d hidden units, structure %s", s.Name, source, N, st.Builder)}
+	for _, a := range st.Areas {
+		u := a.Units
+		if len(u) == 0 || u[len(u)-1]-u[0] != len(u)-1 {
+			fig.Areas = nil // not consecutive: no boundaries to draw
+			break
+		}
+		fig.Areas = append(fig.Areas, plot.Area{Name: a.Name, Start: u[0], End: u[len(u)-1] + 1})
+	}
+	if st.UnitSign != nil {
+		starts := map[int]bool{}
+		for _, a := range fig.Areas {
+			starts[a.Start] = true
+		}
+		for u := 1; u < N; u++ {
+			if st.UnitSign[u] != st.UnitSign[u-1] && !starts[u] {
+				fig.EI = append(fig.EI, u)
+			}
+		}
+	}
+	return fig
+}
+
+// writeAtomic writes data to path through a temporary file beside it, so
+// that path is either the old file or the whole new one.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(f.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("cannot write %s: %w", path, werr)
+	}
+	return nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/output/plot"
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
@@ -169,5 +172,141 @@ func TestRunMultiAreaExample(t *testing.T) {
 	code, out, stderr := runCLI(t, "run", "--example", "multiarea_ei", "--out", dir, "--steps", "20", "--trials", "2")
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("(2, 20, %d)", 200)) {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// checkPicture checks that file is a picture of the documented size in its
+// extension's format and not blank: a PNG of size's pixels with many
+// colours, an SVG or PDF of its size in points.
+func checkPicture(t *testing.T, file string, size plot.Size) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h := size.Points()
+	switch filepath.Ext(file) {
+	case ".png":
+		img, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if b := img.Bounds(); b.Dx() != size.W || b.Dy() != size.H {
+			t.Errorf("%s is %v, want %d × %d px", file, b, size.W, size.H)
+		}
+		seen := map[[4]uint32]bool{}
+		for y := 0; y < size.H; y += 3 {
+			for x := 0; x < size.W; x += 3 {
+				r, g, b, a := img.At(x, y).RGBA()
+				seen[[4]uint32{r, g, b, a}] = true
+			}
+		}
+		if len(seen) < 64 {
+			t.Errorf("%s has %d colours: blank?", file, len(seen))
+		}
+	case ".svg":
+		want := fmt.Sprintf(`<svg width="%gpt" height="%gpt"`, w, h)
+		if !bytes.HasPrefix(data, []byte("<?xml")) || !bytes.Contains(data, []byte(want)) || bytes.Count(data, []byte("<path")) < 20 {
+			t.Errorf("%s is not a drawn SVG with %s", file, want)
+		}
+	case ".pdf":
+		want := fmt.Sprintf("/MediaBox [0 0 %.2f %.2f]", w, h)
+		if !bytes.HasPrefix(data, []byte("%PDF-")) || !bytes.Contains(data, []byte(want)) || len(data) < 10000 {
+			t.Errorf("%s is not a drawn PDF with %s", file, want)
+		}
+	default:
+		t.Errorf("%s: unexpected picture", file)
+	}
+}
+
+// inspect --plot draws the structure; the format follows --plot-format or
+// FILE's extension, and FILE's extension follows the format.
+func TestInspectPlot(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		file string
+	}{
+		{[]string{"--plot", filepath.Join(dir, "s.png")}, "s.png"},
+		{[]string{"--plot", filepath.Join(dir, "s.svg")}, "s.svg"},
+		{[]string{"--plot", filepath.Join(dir, "t.png"), "--plot-format", "pdf"}, "t.pdf"},
+		{[]string{"--plot", filepath.Join(dir, "u"), "--plot-format", "svg"}, "u.svg"},
+		{[]string{"--plot", filepath.Join(dir, "v")}, "v.png"},
+	} {
+		code, out, stderr := runCLI(t, append([]string{"inspect", "--example", "multiarea_ei"}, c.args...)...)
+		file := filepath.Join(dir, c.file)
+		if code != 0 || !strings.Contains(out, "picture: "+file) {
+			t.Fatalf("%v: exit %d\n%s%s", c.args, code, out, stderr)
+		}
+		checkPicture(t, file, plot.StructureSize)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inspect", "--example", "ctrnn", "--plot", filepath.Join(dir, "x.png"), "--plot-format", "gif"}, "png, svg or pdf"},
+		{[]string{"inspect", "--example", "ctrnn", "--plot-format", "svg"}, "needs --plot"},
+		{[]string{"run", "--plot-format", "jpg", "--out", filepath.Join(dir, "r")}, "png, svg or pdf"},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error mentioning %q", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+// run --plot-format writes the pictures in that format, removing an earlier
+// run's pictures in another.
+func TestRunPlotFormats(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"png", "svg", "pdf"} {
+		code, out, stderr := runCLI(t, "run", "--example", "multiarea_ei", "--out", dir, "--steps", "60", "--trials", "1", "--plot-format", f)
+		file := filepath.Join(dir, "rates."+f)
+		if code != 0 || !strings.Contains(out, "picture: "+file) {
+			t.Fatalf("%s: exit %d\n%s%s", f, code, out, stderr)
+		}
+		checkPicture(t, file, plot.RunSize)
+		entries, _ := os.ReadDir(dir)
+		var pics []string
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "rates.") {
+				pics = append(pics, e.Name())
+			}
+		}
+		if len(pics) != 1 {
+			t.Errorf("%s: the directory holds %v, want rates.%s alone", f, pics, f)
+		}
+	}
+}
+
+// A plastic run's weights picture for every kind of weight record, with
+// populations (E and I of a multi-area structure).
+func TestWeightsPictureKinds(t *testing.T) {
+	for _, what := range []string{"whole", "block_means", "synapses, synapses: [[recurrent, 3, 7], [input, 0, 5], [readout, 2, 1]]"} {
+		dir := t.TempDir()
+		sp := filepath.Join(dir, "p.yaml")
+		os.WriteFile(sp, []byte(`dims: [2, 40, 2]
+activation: relu
+weights: normal
+structure: {type: multi_area_ei, areas: [20, 20], area_connectivities: [0.3, 0.1, 0.5], exc_pct: 0.8}
+input: {type: sine, amplitude: 1, period: 300}
+steps: 200
+plasticity:
+  populations: ei
+  record: {every: 10, what: `+what+`}
+  recurrent: {bounds: [-0.5, 0.5], rules: [{rule: hebbian, eta: 0.002}]}
+  input: {bounds: [-0.5, 0.5], rules: [{rule: hebbian, eta: 0.002}]}
+  readout: {bounds: [-0.5, 0.5], rules: [{rule: hebbian, eta: 0.002}]}
+`), 0o644)
+		code, out, stderr := runCLI(t, "run", sp, "--out", filepath.Join(dir, "out"))
+		file := filepath.Join(dir, "out", "weights.png")
+		if code != 0 || !strings.Contains(out, "weights: "+file) {
+			t.Fatalf("%s: exit %d\n%s%s", what, code, out, stderr)
+		}
+		checkPicture(t, file, plot.WeightsSize)
+		if d := os.Getenv("RATESIM_PLOT_DIR"); d != "" {
+			data, _ := os.ReadFile(file)
+			os.WriteFile(filepath.Join(d, "weights-"+strings.Fields(what)[0]+".png"), data, 0o644)
+		}
 	}
 }

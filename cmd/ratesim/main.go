@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/ratesim/ratesim/backend"
@@ -26,8 +28,8 @@ const usage = `ratesim — rate-network simulation on CPU and GPU, with the same
 
 Usage:
   ratesim run [SPEC.yaml] [flags]   run a spec; without one, the built-in example
-  ratesim validate SPEC.yaml        check a spec without running it
-  ratesim inspect SPEC.yaml [--masks DIR]   print the structure (areas, E/I, densities, spectral radius)
+  ratesim validate SPEC.yaml [flags]   check a spec, and that its run fits memory and disk, without running it
+  ratesim inspect SPEC.yaml [--masks DIR] [--plot FILE]   print (and draw) the structure (areas, E/I, densities, spectral radius)
   ratesim import nn4n MODEL -o SPEC.yaml   turn an nn4n model (.npz state dict, .pt/.pth checkpoint) into a spec
   ratesim devices                   list the backends compiled in and their devices
   ratesim bench [flags]             measure speed (steps/s, GFLOP/s) and compare peers
@@ -54,7 +56,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
-		err = cmdValidate(args[1:], stdout)
+		err = cmdValidate(args[1:], stdout, stderr)
 	case "inspect":
 		err = cmdInspect(args[1:], stdout, stderr)
 	case "import":
@@ -82,10 +84,21 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "ratesim %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "ratesim %s: %s\n", args[0], message(err))
 		return 1
 	}
 	return 0
+}
+
+// message is err's text for a person: no Go error words. An interrupted
+// run says so instead of "context canceled".
+func message(err error) string {
+	msg := err.Error()
+	if errors.Is(err, context.Canceled) {
+		msg = strings.ReplaceAll(msg, ": "+context.Canceled.Error(), "")
+		msg = strings.ReplaceAll(msg, context.Canceled.Error(), "interrupted")
+	}
+	return msg
 }
 
 type usageError struct{ error }
@@ -120,19 +133,138 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// runFlags are run's flags that shape a run; validate takes them too, so
+// that it checks the very run `ratesim run` would make.
+type runFlags struct {
+	backendName, out, precision, example, inputFile, initFile *string
+	seed                                                      *uint64
+	trials, steps                                             *int
+	maxMem, memLimit                                          *float64
+}
+
+func defineRunFlags(fs *flag.FlagSet) *runFlags {
+	rf := &runFlags{}
+	rf.backendName = fs.String("backend", "", "backend: auto, cpu (cuda in CUDA builds); overrides the spec")
+	rf.out = fs.String("out", "", "output directory (default ratesim-out/NAME)")
+	rf.seed = fs.Uint64("seed", 0, "random seed; overrides the spec's seed when set")
+	rf.precision = fs.String("precision", "", "f32 or f64; overrides the spec")
+	rf.trials = fs.Int("trials", 0, "number of trials (≥ 1); overrides the spec")
+	rf.steps = fs.Int("steps", 0, "number of steps (≥ 1); overrides the spec")
+	rf.example = fs.String("example", spec.DefaultExample, "built-in example to run when no SPEC is given")
+	rf.maxMem, rf.memLimit = memoryFlags(fs)
+	rf.inputFile = fs.String("input", "", "input array X.npy shaped (trials, steps, inputs), batch-first as nn4n; sets trials and steps")
+	rf.initFile = fs.String("init-state", "", "initial states V0.npy shaped (trials, units) or (units,)")
+	return rf
+}
+
+// prepared is a run ready to start: its spec with the flags applied, its
+// options (the input and initial states not loaded yet) and its estimate.
+type prepared struct {
+	sp     *spec.Spec
+	opt    sim.Options
+	est    *sim.Estimate
+	source string
+}
+
+// prepare loads the spec (pos[0], or the example), applies the flags and
+// checks the run with check, reading only the headers of the input and
+// initial-state files: their values are loaded (load) once the run is
+// known to fit.
+func (rf *runFlags) prepare(fs *flag.FlagSet, pos []string, check func(*spec.Spec, sim.Options) (*sim.Estimate, error)) (*prepared, error) {
+	var sp *spec.Spec
+	var err error
+	source := ""
+	if len(pos) == 1 {
+		source = pos[0]
+		sp, err = spec.Load(source)
+	} else {
+		source = "built-in example " + *rf.example
+		sp, err = spec.LoadExample(*rf.example)
+	}
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["backend"] {
+		sp.Backend = *rf.backendName
+	}
+	if set["seed"] {
+		sp.Seed = *rf.seed
+	}
+	if set["precision"] {
+		sp.Precision = *rf.precision
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+		dst  *int
+	}{{"trials", *rf.trials, &sp.Trials}, {"steps", *rf.steps, &sp.Steps}} {
+		if set[f.name] {
+			if f.v < 1 {
+				return nil, usageError{fmt.Errorf("--%s must be ≥ 1, got %d", f.name, f.v)}
+			}
+			*f.dst = f.v
+		}
+	}
+	opt, err := memoryOptions(*rf.maxMem, *rf.memLimit)
+	if err != nil {
+		return nil, err
+	}
+	var input *stimulus.InputArray
+	if *rf.inputFile != "" {
+		if input, err = stimulus.OpenInput(*rf.inputFile); err != nil {
+			return nil, err
+		}
+		if err := sim.ApplyInput(sp, input); err != nil {
+			return nil, err
+		}
+	}
+	if err := sp.Validate(); err != nil {
+		if len(set) > 0 {
+			return nil, fmt.Errorf("after applying flags: %w", err)
+		}
+		return nil, err
+	}
+	if *rf.initFile != "" {
+		if err := spec.CheckInitState(*rf.initFile, sp.Trials, sp.Dims[1]); err != nil {
+			return nil, err
+		}
+	}
+	opt.Out = *rf.out
+	if opt.Out == "" {
+		opt.Out = filepath.Join("ratesim-out", sp.Name)
+	}
+	opt.SpecFile, opt.Input, opt.InitStateFile = source, input, *rf.initFile
+	est, err := check(sp, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{sp: sp, opt: opt, est: est, source: source}, nil
+}
+
+// load reads the input's values and the initial states.
+func (pr *prepared) load() error {
+	if in := pr.opt.Input; in != nil {
+		if err := in.Load(); err != nil {
+			return err
+		}
+	}
+	if f := pr.opt.InitStateFile; f != "" {
+		init, err := spec.LoadInitState(f, pr.sp.Trials, pr.sp.Dims[1])
+		if err != nil {
+			return err
+		}
+		pr.opt.InitState = init
+	}
+	return nil
+}
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "run [SPEC.yaml] [flags]", stderr)
-	backendName := fs.String("backend", "", "backend: auto, cpu (cuda in CUDA builds); overrides the spec")
-	out := fs.String("out", "", "output directory (default ratesim-out/NAME)")
-	seed := fs.Uint64("seed", 0, "random seed; overrides the spec's seed when set")
-	precision := fs.String("precision", "", "f32 or f64; overrides the spec")
-	trials := fs.Int("trials", 0, "number of trials; overrides the spec when > 0")
-	steps := fs.Int("steps", 0, "number of steps; overrides the spec when > 0")
-	example := fs.String("example", spec.DefaultExample, "built-in example to run when no SPEC is given")
+	rf := defineRunFlags(fs)
 	quiet := fs.Bool("quiet", false, "no progress line")
-	maxMem := fs.Float64("max-memory", float64(sim.DefaultMaxMemory)/1e9, "GB of recordings held in memory; larger recordings stream to disk in the output directory")
-	inputFile := fs.String("input", "", "input array X.npy shaped (trials, steps, inputs), batch-first as nn4n; sets trials and steps")
-	initFile := fs.String("init-state", "", "initial states V0.npy shaped (trials, units) or (units,)")
+	plotFormat := fs.String("plot-format", "png", "format of the pictures (rates.png, weights.png): png, svg or pdf; the extension follows it")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -140,67 +272,27 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) > 1 {
 		return usageError{fmt.Errorf("expected one SPEC file, got %d arguments: %v", len(pos), pos)}
 	}
-	var sp *spec.Spec
-	source := ""
-	if len(pos) == 1 {
-		source = pos[0]
-		sp, err = spec.Load(source)
-	} else {
-		source = "built-in example " + *example
-		sp, err = spec.LoadExample(*example)
+	if err := output.CheckPlotFormat(*plotFormat); err != nil {
+		return usageError{fmt.Errorf("--plot-format: %w", err)}
 	}
+	pr, err := rf.prepare(fs, pos, sim.Check)
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["backend"] {
-		sp.Backend = *backendName
+	if pr.est.MemoryLimit > 0 {
+		// The Go runtime collects harder near the limit rather than pass it.
+		debug.SetMemoryLimit(pr.est.MemoryLimit)
 	}
-	if set["seed"] {
-		sp.Seed = *seed
+	if err := pr.load(); err != nil {
+		return err
 	}
-	if set["precision"] {
-		sp.Precision = *precision
-	}
-	if *trials > 0 {
-		sp.Trials = *trials
-	}
-	if *steps > 0 {
-		sp.Steps = *steps
-	}
-	var input *stimulus.InputArray
-	if *inputFile != "" {
-		if input, err = stimulus.LoadInput(*inputFile); err != nil {
-			return err
-		}
-		if err := sim.ApplyInput(sp, input); err != nil {
-			return err
-		}
-	}
-	if err := sp.Validate(); err != nil {
-		return fmt.Errorf("after applying flags: %w", err)
-	}
-	var init []float64
-	if *initFile != "" {
-		if init, err = spec.LoadInitState(*initFile, sp.Trials, sp.Dims[1]); err != nil {
-			return err
-		}
-	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("ratesim-out", sp.Name)
-	}
-	if !(*maxMem > 0) {
-		return usageError{fmt.Errorf("--max-memory must be > 0 GB, got %v", *maxMem)}
-	}
-	opt := sim.Options{Out: dir, SpecFile: source, Input: input, InitState: init, InitStateFile: *initFile,
-		MaxMemory: int64(math.Min(*maxMem*1e9, math.MaxInt64/2))}
+	sp, opt := pr.sp, pr.opt
+	opt.PlotFormat = *plotFormat
 	if f, ok := stderr.(*os.File); ok && !*quiet && output.IsTerminal(f) {
 		opt.Progress = stderr
 	}
-	fmt.Fprintf(stderr, "ratesim: running %s: %d units, %d trials × %d steps, %s, backend %s\n",
-		source, sp.Dims[1], sp.Trials, sp.Steps, sp.Precision, sp.Backend)
+	fmt.Fprintf(stderr, "ratesim: running %s: %d units, %d trials × %d steps, %s, backend %s (about %s of memory)\n",
+		pr.source, sp.Dims[1], sp.Trials, sp.Steps, sp.Precision, sp.Backend, output.FormatBytes(pr.est.Footprint.HostBytes()))
 	sum, err := sim.Run(ctx, sp, opt)
 	if err != nil {
 		return err
@@ -209,7 +301,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		sum.Backend, sum.Device, sum.Wall.Seconds(), sum.StepsPerSecond, sum.Trials)
 	fmt.Fprintf(stdout, "results: %s\n", sum.ResultFile)
 	if sum.Streamed {
-		fmt.Fprintf(stdout, "  (recordings over --max-memory were streamed to disk)\n")
+		fmt.Fprintf(stdout, "  (the recordings were streamed to disk: they did not fit --max-memory or the memory available)\n")
 	}
 	for _, name := range []string{"rates", "outputs", "states", "final_state", "final_rates", "time", "units",
 		"weights", "weights_time", "final_weights_recurrent", "final_weights_input", "final_weights_readout"} {
@@ -219,26 +311,60 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "meta:    %s\n", sum.MetaFile)
 	if sum.PlotFile != "" {
-		fmt.Fprintf(stdout, "picture: %s (trial 0: rates, units × time; outputs below)\n", sum.PlotFile)
+		fmt.Fprintf(stdout, "picture: %s (trial 0: rates heat map, unit traces, outputs, input; time in ms)\n", sum.PlotFile)
 	}
 	if sum.WeightsPlotFile != "" {
-		fmt.Fprintf(stdout, "weights: %s (first and last snapshot, out × in; recorded weights over time below)\n", sum.WeightsPlotFile)
+		fmt.Fprintf(stdout, "weights: %s (initial and final matrices, out × in; weights and population-pair means over time)\n", sum.WeightsPlotFile)
 	}
 	fmt.Fprintf(stdout, "in Python: d = numpy.load(%q); d[\"rates\"]  # (trials, steps, units)\n", sum.ResultFile)
 	return nil
 }
 
-func cmdValidate(args []string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return usageError{fmt.Errorf("expected one SPEC file")}
-	}
-	s, err := spec.Load(args[0])
+func cmdValidate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("validate", "validate SPEC.yaml [run's flags]", stderr)
+	rf := defineRunFlags(fs)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok (%s: %d inputs, %d units, %d outputs, %s; %d trials × %d steps)\n",
-		args[0], s.Name, s.Dims[0], s.Dims[1], s.Dims[2], s.Activation, s.Trials, s.Steps)
+	if len(pos) != 1 {
+		return usageError{fmt.Errorf("expected one SPEC file")}
+	}
+	pr, err := rf.prepare(fs, pos, sim.CheckSpec)
+	if err != nil {
+		return err
+	}
+	s, fp := pr.sp, pr.est.Footprint
+	streamed := ""
+	if fp.Streamed {
+		streamed = ", recordings streamed"
+	}
+	fmt.Fprintf(stdout, "%s: ok (%s: %d inputs, %d units, %d outputs, %s; %d trials × %d steps; needs about %s of memory and %s of disk%s)\n",
+		pos[0], s.Name, s.Dims[0], s.Dims[1], s.Dims[2], s.Activation, s.Trials, s.Steps,
+		output.FormatBytes(fp.HostBytes()), output.FormatBytes(fp.DiskBytes()), streamed)
+	if pr.est.Note != "" {
+		fmt.Fprintf(stdout, "note: %s\n", pr.est.Note)
+	}
 	return nil
+}
+
+// memoryFlags defines --max-memory and --memory-limit.
+func memoryFlags(fs *flag.FlagSet) (maxMem, limit *float64) {
+	maxMem = fs.Float64("max-memory", float64(sim.DefaultMaxMemory)/1e9, "GB of recordings held in memory; larger recordings stream to disk beside the output directory")
+	limit = fs.Float64("memory-limit", 0, "GB of memory a run may use at most; a run estimated to need more is refused before it starts (default: the memory available, from /proc/meminfo and the cgroup's limit)")
+	return maxMem, limit
+}
+
+// memoryOptions turns --max-memory and --memory-limit into options.
+func memoryOptions(maxMem, limit float64) (sim.Options, error) {
+	if !(maxMem > 0) {
+		return sim.Options{}, usageError{fmt.Errorf("--max-memory must be > 0 GB, got %v", maxMem)}
+	}
+	if !(limit >= 0) || math.IsInf(limit, 0) {
+		return sim.Options{}, usageError{fmt.Errorf("--memory-limit must be a number of GB > 0, got %v", limit)}
+	}
+	gb := func(x float64) int64 { return int64(math.Min(x*1e9, math.MaxInt64/2)) }
+	return sim.Options{MaxMemory: gb(maxMem), MemoryLimit: gb(limit)}, nil
 }
 
 func cmdDevices(stdout io.Writer) error {

@@ -13,10 +13,15 @@ import (
 )
 
 // TestMain lets a test run the real program in a child process (for
-// signals): with RATESIM_MAIN set, the test binary is ratesim.
+// signals and peak memory): with RATESIM_MAIN set (arguments split at
+// spaces) or RATESIM_ARGS (split at \x1f), the test binary is ratesim.
 func TestMain(m *testing.M) {
 	if os.Getenv("RATESIM_MAIN") != "" {
 		os.Args = append([]string{"ratesim"}, strings.Fields(os.Getenv("RATESIM_MAIN"))...)
+		main()
+	}
+	if a := os.Getenv("RATESIM_ARGS"); a != "" {
+		os.Args = append([]string{"ratesim"}, strings.Split(a, "\x1f")...)
 		main()
 	}
 	os.Exit(m.Run())

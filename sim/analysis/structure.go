@@ -36,9 +36,11 @@ type Structure struct {
 	SumE, SumI, Sum float64
 	SignedByWeight  bool
 	// SpectralRadius is max |λ| of W_hidden, NaN with RadiusNote saying why
-	// when it was not computed.
+	// when it was not computed; Eigenvalues are all of W_hidden's (nil then),
+	// in the order gonum's mat.Eigen gives them.
 	SpectralRadius float64
 	RadiusNote     string
+	Eigenvalues    []complex128
 	// SelfConnections counts the nonzero diagonal entries of W_hidden.
 	SelfConnections int
 }
@@ -120,7 +122,8 @@ func Inspect(s *spec.Spec, net *network.Network) *Structure {
 		}
 		r.Sum += w
 	}
-	r.SpectralRadius, r.RadiusNote = spectralRadius(net.Hidden, N)
+	r.Eigenvalues, r.RadiusNote = eigenvalues(net.Hidden, N)
+	r.SpectralRadius = spectralRadius(r.Eigenvalues, r.RadiusNote)
 	return r
 }
 
@@ -137,20 +140,31 @@ func density(w []float64) float64 {
 	return float64(nz) / float64(len(w))
 }
 
-// spectralRadius is max |λ| over the eigenvalues of the N×N matrix w
-// (gonum's mat.Eigen), or NaN with a note when N is too large or the
-// decomposition fails.
-func spectralRadius(w []float64, n int) (float64, string) {
+// eigenvalues are the eigenvalues of the N×N matrix w (gonum's mat.Eigen),
+// or nil with a note when N is too large or the decomposition fails.
+func eigenvalues(w []float64, n int) ([]complex128, string) {
 	if n > MaxEigenUnits {
-		return math.NaN(), fmt.Sprintf("not computed for more than %d units", MaxEigenUnits)
+		return nil, fmt.Sprintf("not computed for more than %d units", MaxEigenUnits)
+	}
+	if n == 0 {
+		return []complex128{}, ""
 	}
 	var eig mat.Eigen
 	if !eig.Factorize(mat.NewDense(n, n, append([]float64(nil), w...)), mat.EigenNone) {
-		return math.NaN(), "the eigendecomposition did not converge"
+		return nil, "the eigendecomposition did not converge"
+	}
+	return eig.Values(nil), ""
+}
+
+// spectralRadius is max |λ| over eigenvalues, NaN when they were not
+// computed (note says why).
+func spectralRadius(eig []complex128, note string) float64 {
+	if note != "" {
+		return math.NaN()
 	}
 	rho := 0.0
-	for _, v := range eig.Values(nil) {
+	for _, v := range eig {
 		rho = math.Max(rho, cmplx.Abs(v))
 	}
-	return rho, ""
+	return rho
 }

@@ -23,14 +23,24 @@ func TestSpectralRadiusKnownMatrices(t *testing.T) {
 		{"nilpotent", []float64{0, 1, 0, 0}, 2, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rho, note := spectralRadius(c.w, c.n)
+			eig, note := eigenvalues(c.w, c.n)
 			require.Empty(t, note)
-			assert.InDelta(t, c.want, rho, 1e-12)
+			require.Len(t, eig, c.n)
+			assert.InDelta(t, c.want, spectralRadius(eig, note), 1e-12)
 		})
 	}
-	rho, note := spectralRadius(nil, MaxEigenUnits+1)
-	assert.True(t, math.IsNaN(rho))
+	eig, note := eigenvalues(nil, MaxEigenUnits+1)
+	assert.Nil(t, eig)
+	assert.True(t, math.IsNaN(spectralRadius(eig, note)))
 	assert.Contains(t, note, "not computed")
+	// The rotation's eigenvalues are ±0.5i.
+	eig, _ = eigenvalues([]float64{0, -0.5, 0.5, 0}, 2)
+	require.Len(t, eig, 2)
+	for _, v := range eig {
+		assert.InDelta(t, 0, real(v), 1e-12)
+		assert.InDelta(t, 0.5, math.Abs(imag(v)), 1e-12)
+	}
+	assert.InDelta(t, 0, imag(eig[0]+eig[1]), 1e-12, "a conjugate pair")
 }
 
 // A two-area E/I network: 80% excitatory units per area, Dale's law on
@@ -63,4 +73,5 @@ func TestInspectMultiAreaEI(t *testing.T) {
 	assert.Greater(t, r.SumE, 0.0)
 	assert.Less(t, r.SumI, 0.0)
 	assert.False(t, math.IsNaN(r.SpectralRadius))
+	assert.Len(t, r.Eigenvalues, 20)
 }

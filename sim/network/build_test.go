@@ -383,7 +383,7 @@ func TestModelSpecErrors(t *testing.T) {
 	cases := []struct{ yaml, field, reason string }{
 		{"weights: {hidden: {file: m.npz, key: w43}}", "weights.hidden", "want (4, 4)"},
 		{"weights: {input: {file: m.npz, key: w44}}", "weights.input", "want (4, 2)"},
-		{"weights: {hidden: {file: m.npz, key: nan}}", "weights.hidden", `"nan": value at index [1 2] is NaN`},
+		{"weights: {hidden: {file: m.npz, key: nan}}", "weights.hidden", `"nan": value at index (1, 2) is NaN`},
 		{"weights: {hidden: {file: m.npz, key: nope}}", "weights.hidden", "no such array"},
 		{"weights: {hidden: {file: missing.npz, key: w}}", "weights.hidden", "missing.npz"},
 		{"weights: {hidden: {file: m.npz}}", "weights.hidden", "key: NAME"},

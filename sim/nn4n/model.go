@@ -330,7 +330,7 @@ func assemble(file, format string, sd map[string]*array, kw *kwargs, ov Override
 func finite(file string, a *array) error {
 	for i, v := range a.vals {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return &Error{File: file, Where: a.source, Reason: fmt.Sprintf("value at index %v is %v; weights must be finite", npz.Unravel(i, a.shape), v)}
+			return &Error{File: file, Where: a.source, Reason: fmt.Sprintf("value at index %s is %v; weights must be finite", npz.FormatShape(npz.Unravel(i, a.shape)), v)}
 		}
 	}
 	return nil

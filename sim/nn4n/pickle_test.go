@@ -282,7 +282,7 @@ func TestCheckpointErrors(t *testing.T) {
 			binary.LittleEndian.PutUint32(w[4*(5+6+4):], math.Float32bits(float32(math.NaN())))
 			files["data/0"] = w
 			return zipped(t, pkl, files)
-		}, []string{KeyHiddenWeight, "[1 1]", "NaN"}},
+		}, []string{KeyHiddenWeight, "(1, 1)", "NaN"}},
 		{"dt above tau", func() []byte {
 			pkl, files := smallModel(func(p *pk) { p.str("dt").int(30) })
 			return zipped(t, pkl, files)

@@ -36,40 +36,50 @@ type header struct {
 }
 
 // numElements returns the product of shape, rejecting negative dims and
-// overflow. A zero dim makes the product zero regardless of the others, as in
-// numpy, so it is checked first.
+// overflow. A zero dim makes the product zero, but as numpy does the other
+// dims must still multiply to a size that fits (numpy: "array is too big"),
+// so a shape such as (2**40, 2**40, 0) is refused as absurd.
 func numElements(shape []int) (int, error) {
 	if len(shape) > maxDims {
 		return 0, fmt.Errorf("%d dimensions (at most %d allowed)", len(shape), maxDims)
 	}
 	for _, d := range shape {
 		if d < 0 {
-			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+			return 0, fmt.Errorf("negative dimension in shape %s", FormatShape(shape))
 		}
 	}
-	n := 1
+	n, zero := 1, false
 	for _, d := range shape {
 		if d == 0 {
-			return 0, nil
+			zero = true
+			continue
 		}
-	}
-	for _, d := range shape {
 		if n > math.MaxInt/d {
-			return 0, fmt.Errorf("shape %v has more elements than fit in an int", shape)
+			return 0, fmt.Errorf("shape %s has more elements than fit in an int", FormatShape(shape))
 		}
 		n *= d
+	}
+	if zero {
+		return 0, nil
 	}
 	return n, nil
 }
 
-// dataBytes returns the byte size of an array, rejecting overflow.
+// dataBytes returns the byte size of an array, rejecting overflow (of the
+// nonzero dims too, as numElements).
 func dataBytes(dtype DType, shape []int) (int, error) {
 	n, err := numElements(shape)
 	if err != nil {
 		return 0, err
 	}
-	if n > math.MaxInt/dtype.ItemSize() {
-		return 0, fmt.Errorf("shape %v of %s is larger than addressable memory", shape, dtype)
+	nonzero := 1
+	for _, d := range shape {
+		if d > 0 {
+			nonzero *= d // fits: checked by numElements
+		}
+	}
+	if nonzero > math.MaxInt/dtype.ItemSize() {
+		return 0, fmt.Errorf("shape %s of %s is larger than addressable memory", FormatShape(shape), dtype)
 	}
 	return n * dtype.ItemSize(), nil
 }

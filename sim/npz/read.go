@@ -39,22 +39,7 @@ func (a *Array) Size() int {
 
 // ReadNPY reads a single .npy file.
 func ReadNPY(path string) (*Array, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &Error{File: path, Err: err}
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, &Error{File: path, Err: err}
-	}
-	// The file size bounds what the header may declare, so a corrupt shape
-	// cannot make us allocate more than the file holds.
-	a, err := readNPY(f, fi.Size(), true, path, "")
-	if a != nil {
-		a.Name = strings.TrimSuffix(filepath.Base(path), ".npy")
-	}
-	return a, err
+	return readNPYFile(path, false)
 }
 
 // ReadNPYFrom reads one .npy stream from r; name is used as Array.Name and in
@@ -87,6 +72,43 @@ func ReadNPYFrom(r io.Reader, name string) (*Array, error) {
 // most (-1 if unknown); when trusted, it is a real bound (a file size) and the
 // data buffer is allocated in one go, otherwise it grows as data arrives.
 func readNPY(r io.Reader, limit int64, trusted bool, file, array string) (*Array, error) {
+	return decodeNPY(r, limit, trusted, file, array, false)
+}
+
+// ReadNPYHeader reads only the header of a .npy file: the Array it returns
+// has DType, Shape and FortranOrder, and no Data. Like ReadNPY it refuses a
+// header whose declared data size is not what the file holds, so callers
+// can size what the array will take before reading it.
+func ReadNPYHeader(path string) (*Array, error) {
+	return readNPYFile(path, true)
+}
+
+// readNPYFile reads the .npy file at path, or only its header. The file
+// size bounds what the header may declare, so a corrupt shape cannot make
+// us allocate more than the file holds.
+func readNPYFile(path string, headerOnly bool) (*Array, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &Error{File: path, Err: errors.New("not a regular file")}
+	}
+	a, err := decodeNPY(f, fi.Size(), true, path, "", headerOnly)
+	if a != nil {
+		a.Name = strings.TrimSuffix(filepath.Base(path), ".npy")
+	}
+	return a, err
+}
+
+// decodeNPY is readNPY; with headerOnly it stops after the header's checks
+// and returns the array without its data.
+func decodeNPY(r io.Reader, limit int64, trusted bool, file, array string, headerOnly bool) (*Array, error) {
 	fail := func(err error) (*Array, error) {
 		return nil, &Error{File: file, Array: array, Err: err}
 	}
@@ -107,13 +129,13 @@ func readNPY(r io.Reader, limit int64, trusted bool, file, array string) (*Array
 	var pre [10]byte
 	if err := readFull(pre[:8], "magic"); err != nil {
 		if bytes.HasPrefix(pre[:], []byte("PK\x03\x04")) {
-			return fail(fmt.Errorf("%w: this is a zip archive (.npz), not an .npy file; use npz.Open or npz.Load", ErrMalformed))
+			return fail(fmt.Errorf("%w: this is a zip archive (.npz), not an .npy file: name an array inside it", ErrMalformed))
 		}
 		return fail(err)
 	}
 	if string(pre[:6]) != npyMagic {
 		if string(pre[:4]) == "PK\x03\x04" {
-			return fail(fmt.Errorf("%w: this is a zip archive (.npz), not an .npy file; use npz.Open or npz.Load", ErrMalformed))
+			return fail(fmt.Errorf("%w: this is a zip archive (.npz), not an .npy file: name an array inside it", ErrMalformed))
 		}
 		return fail(fmt.Errorf("%w: bad magic %q, not an .npy file", ErrMalformed, pre[:6]))
 	}
@@ -155,9 +177,18 @@ func readNPY(r io.Reader, limit int64, trusted bool, file, array string) (*Array
 		return fail(err)
 	}
 	size, _ := dataBytes(h.dtype, h.shape) // checked by parseHeaderDict
+	// Where the bytes that follow are known, the header must declare
+	// exactly them: refused here, before the data buffer is allocated.
 	if limit >= 0 && int64(size) > limit-prelen-hlen {
-		return fail(fmt.Errorf("%w: truncated data: shape %v of %s needs %d bytes but only %d remain",
-			ErrMalformed, h.shape, h.dtype, size, limit-prelen-hlen))
+		return fail(fmt.Errorf("%w: truncated data: shape %s of %s needs %d bytes but only %d remain",
+			ErrMalformed, FormatShape(h.shape), h.dtype, size, limit-prelen-hlen))
+	}
+	if limit >= 0 && int64(size) < limit-prelen-hlen {
+		return fail(fmt.Errorf("%w: %d bytes of data after the declared shape %s of %s (%d bytes): the header does not describe the file",
+			ErrMalformed, limit-prelen-hlen-int64(size), FormatShape(h.shape), h.dtype, size))
+	}
+	if headerOnly {
+		return &Array{DType: h.dtype, Shape: h.shape, FortranOrder: h.fortran}, nil
 	}
 	data, err := readData(r, size, trusted)
 	if err != nil {
@@ -303,7 +334,7 @@ func newArchive(ra io.ReaderAt, size int64, path string) (*Archive, error) {
 	if err != nil {
 		var magic [6]byte
 		if n, _ := ra.ReadAt(magic[:], 0); n == 6 && string(magic[:]) == npyMagic {
-			return nil, &Error{File: path, Err: fmt.Errorf("%w: this is a single .npy file, not an .npz archive; use npz.ReadNPY", ErrMalformed)}
+			return nil, &Error{File: path, Err: fmt.Errorf("%w: this is a single .npy file, not an .npz archive (it holds one array, without a name)", ErrMalformed)}
 		}
 		return nil, &Error{File: path, Err: fmt.Errorf("%w: not a valid .npz (zip) archive: %v", ErrMalformed, err)}
 	}
@@ -336,7 +367,10 @@ func (a *Archive) Array(name string) (*Array, error) {
 		}
 	}
 	if !ok {
-		return nil, &Error{File: a.path, Array: name, Err: fmt.Errorf("no such array (have %s)", strings.Join(a.names, ", "))}
+		if len(a.names) == 0 {
+			return nil, &Error{File: a.path, Array: name, Err: errors.New("no such array: the archive holds no arrays")}
+		}
+		return nil, &Error{File: a.path, Array: name, Err: fmt.Errorf("no such array (the archive holds %s)", strings.Join(a.names, ", "))}
 	}
 	fail := func(err error) (*Array, error) { return nil, &Error{File: a.path, Array: name, Err: err} }
 	if f.UncompressedSize64 > 1<<62 {
@@ -367,6 +401,36 @@ func (a *Archive) Array(name string) (*Array, error) {
 				errors.Is(e.Err, io.ErrUnexpectedEOF) || errors.As(e.Err, &ce)) {
 			e.Err = fmt.Errorf("%w: %w", ErrMalformed, e.Err)
 		}
+		return nil, err
+	}
+	arr.Name = name
+	return arr, nil
+}
+
+// Header reads only the header of one array (as ReadNPYHeader): the Array
+// has DType, Shape and FortranOrder, and no Data. A header whose data size
+// is not the entry's declared size is refused.
+func (a *Archive) Header(name string) (*Array, error) {
+	f, ok := a.entries[name]
+	if !ok {
+		if base, cut := strings.CutSuffix(name, ".npy"); cut {
+			f, ok = a.entries[base]
+			name = base
+		}
+	}
+	if !ok {
+		return a.Array(name) // says there is no such array
+	}
+	if f.UncompressedSize64 > 1<<62 {
+		return nil, &Error{File: a.path, Array: name, Err: fmt.Errorf("%w: entry claims %d bytes", ErrMalformed, f.UncompressedSize64)}
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return a.Array(name) // says why it cannot be read
+	}
+	defer rc.Close()
+	arr, err := decodeNPY(rc, int64(f.UncompressedSize64), false, a.path, name, true)
+	if err != nil {
 		return nil, err
 	}
 	arr.Name = name

@@ -8,13 +8,21 @@ import (
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
-// Hooks let tests inject failing files into the output path; the zero value
-// uses the real ones.
+// Hooks let tests inject faults into the output path; the zero value uses
+// the real one.
 type Hooks struct {
 	// Spill creates the spill file of a streamed array (default CreateSpill).
 	Spill func(dir, name string) (SpillFile, error)
 	// WrapArray wraps the writer of each array of result.npz.
 	WrapArray func(name string, w io.Writer) io.Writer
+	// Step is called before each step of staging and publishing the output
+	// (the Step constants, and each picture's name); an error it returns
+	// fails that step as a failing system call would. Tests also stop the
+	// process there, to crash at a chosen step.
+	Step func(step string) error
+	// NoExchange publishes as on a system that cannot exchange two
+	// directories: by rename, moving a previous output aside first.
+	NoExchange bool
 }
 
 // Recording is a run's recordings as a spec.RecordPlan selects them, held in
@@ -30,6 +38,10 @@ type Recording[T backend.Float] struct {
 	Streamed bool
 	// Weights is the weight record of a plastic run, nil when static.
 	Weights *Weights[T]
+	// PlotFormat is the pictures' format: png (also ""), svg or pdf.
+	PlotFormat string
+	// input is trial 0's input, binned for the rates picture (PutInput).
+	input *inputBins
 }
 
 // RecordBytes is the size of the recordings plan p makes for precision T.

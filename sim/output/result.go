@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -34,6 +32,8 @@ type Meta struct {
 	WallSeconds    float64          `json:"wall_seconds"`
 	StepsPerSecond float64          `json:"steps_per_second"`
 	Arrays         map[string][]int `json:"arrays"`
+	// Pictures are the pictures the output directory holds (PictureNames).
+	Pictures []string `json:"pictures"`
 	// Plasticity says what a plastic run recorded of its weights.
 	Plasticity *PlasticityInfo `json:"plasticity,omitempty"`
 	Finished   string          `json:"finished"`
@@ -50,40 +50,31 @@ type RunInfo struct {
 	StepsPerSecond                     float64
 }
 
-// Files are what Write wrote: the paths ("" where a file was not written)
+// Files are what Write published: the paths in the output directory ("" where a file was not written)
 // and the shape of every array in result.npz.
 type Files struct {
 	Result, Meta, Plot, WeightsPlot string
 	Arrays                          map[string][]int
 }
 
-// Write writes result.npz, the pictures (drawPictures) and meta.json of spec s's run into dir, showing progress on progress (nil:
-// none) while streamed recordings are copied.
-// Each is first written in full under a hidden staged name; only when all
-// are complete are they renamed into place, result.npz last, so that a
-// result.npz is never half-written and never sits beside another run's
-// meta.json. On failure the staged files are removed and an earlier run's
-// files are left as they were. Cancelling ctx (Ctrl-C) while the
-// recordings are copied into result.npz stops the write the same way.
-func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *Recording[T], info RunInfo, progress io.Writer, hooks Hooks) (_ *Files, err error) {
-	plan := res.Plan
-	files := &Files{}
-	B, N, M := s.Trials, s.Dims[1], plan.M
-	var staged []string
-	defer func() {
-		if err != nil {
-			for _, f := range staged {
-				os.Remove(f)
-			}
-		}
-	}()
-	resultPath := filepath.Join(dir, "result.npz")
-	npzStage, err := stagedPath(resultPath)
-	if err != nil {
-		return nil, err
+// Write writes result.npz, the pictures (drawPictures) and meta.json of
+// spec s's run into the stage's staging directory, showing progress on
+// progress (nil: none) while streamed recordings are copied, and publishes
+// them as the output directory in one rename (see Begin and doc.go): the
+// output directory holds either the previous output or all of this one.
+// On failure nothing is published; Close then removes the staged files.
+// Cancelling ctx (Ctrl-C) while the recordings are copied into result.npz
+// stops the write the same way.
+func Write[T backend.Float](ctx context.Context, st *Stage, s *spec.Spec, res *Recording[T], info RunInfo, progress io.Writer) (*Files, error) {
+	if st.closed || st.published {
+		return nil, errors.New("output: Write on a closed or published stage")
 	}
-	staged = append(staged, npzStage)
-	w, err := npz.Create(npzStage)
+	plan := res.Plan
+	B, N, M := s.Trials, s.Dims[1], plan.M
+	if err := st.step(StepResult); err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", st.path("result.npz"), err)
+	}
+	w, err := npz.Create(st.staged("result.npz"))
 	if err != nil {
 		return nil, err
 	}
@@ -119,11 +110,11 @@ func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *
 			return nil, err
 		}
 		var out io.Writer = aw
-		if hooks.WrapArray != nil {
-			out = hooks.WrapArray(a.name, aw)
+		if st.hooks.WrapArray != nil {
+			out = st.hooks.WrapArray(a.name, aw)
 		}
 		if err := a.writeTo(out, tick); err != nil {
-			return nil, fmt.Errorf("writing %s: array %s: %w", resultPath, a.name, err)
+			return nil, fmt.Errorf("writing %s: array %s: %w", st.path("result.npz"), a.name, err)
 		}
 		arrays[a.name] = shape
 	}
@@ -168,6 +159,8 @@ func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *
 			}
 		}
 	}
+	// Close fsyncs result.npz and renames it into place in the staging
+	// directory.
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
@@ -176,14 +169,24 @@ func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *
 	if err != nil {
 		return nil, err
 	}
-	picStage := make([]string, len(pics))
-	for i, pic := range pics {
-		if picStage[i], err = writeStaged(filepath.Join(dir, pic.Name), pic.Data); err != nil {
-			return nil, err
+	files := &Files{Result: st.path("result.npz"), Meta: st.path("meta.json"), Arrays: arrays}
+	drawn := []string{}
+	for _, pic := range pics {
+		err := st.step(pic.Name)
+		if err == nil {
+			err = writeFile(st.staged(pic.Name), pic.Data)
 		}
-		staged = append(staged, picStage[i])
+		if err != nil {
+			return nil, fmt.Errorf("cannot write %s: %w", st.path(pic.Name), err)
+		}
+		drawn = append(drawn, pic.Name)
+		switch pic.Name {
+		case res.PictureFile(RatesPicture):
+			files.Plot = st.path(pic.Name)
+		case res.PictureFile(WeightsPicture):
+			files.WeightsPlot = st.path(pic.Name)
+		}
 	}
-	files.Arrays = arrays
 	meta := Meta{
 		Ratesim: info.Version, Spec: s, SpecFile: info.SpecFile, Seed: s.Seed,
 		InputFile: info.InputFile, InitStateFile: info.InitStateFile,
@@ -191,7 +194,7 @@ func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *
 		Steps: s.Steps, Trials: s.Trials, Recorded: M,
 		Recording:   plan.Info(&s.Record, s.Dt, res.Streamed),
 		WallSeconds: info.Wall.Seconds(), StepsPerSecond: info.StepsPerSecond,
-		Arrays: arrays, Finished: time.Now().UTC().Format(time.RFC3339), Go: runtime.Version(),
+		Arrays: arrays, Pictures: drawn, Finished: time.Now().UTC().Format(time.RFC3339), Go: runtime.Version(),
 	}
 	if res.Weights != nil {
 		meta.Plasticity = res.Weights.info(s.Plasticity)
@@ -200,92 +203,15 @@ func Write[T backend.Float](ctx context.Context, dir string, s *spec.Spec, res *
 	if err != nil {
 		return nil, err
 	}
-	metaPath := filepath.Join(dir, "meta.json")
-	metaStage, err := writeStaged(metaPath, append(data, '\n'))
+	err = st.step(StepMeta)
+	if err == nil {
+		err = writeFile(st.staged("meta.json"), append(data, '\n'))
+	}
 	if err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", files.Meta, err)
+	}
+	if err := st.publish(); err != nil {
 		return nil, err
 	}
-	staged = append(staged, metaStage)
-
-	// Commit: the pictures, the metadata, then the result. An earlier
-	// run's picture that this run does not draw is removed.
-	drawn := map[string]string{}
-	for i, pic := range pics {
-		path := filepath.Join(dir, pic.Name)
-		if err := os.Rename(picStage[i], path); err != nil {
-			return nil, fmt.Errorf("cannot write %s: %w", path, err)
-		}
-		drawn[pic.Name] = path
-	}
-	for _, name := range PictureNames {
-		if _, ok := drawn[name]; ok {
-			continue
-		}
-		path := filepath.Join(dir, name)
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("cannot remove an earlier run's %s: %w", path, err)
-		}
-	}
-	files.Plot, files.WeightsPlot = drawn[RatesPicture], drawn[WeightsPicture]
-	if err := os.Rename(metaStage, metaPath); err != nil {
-		return nil, fmt.Errorf("cannot write %s: %w", metaPath, err)
-	}
-	if err := os.Rename(npzStage, resultPath); err != nil {
-		return nil, fmt.Errorf("cannot write %s: %w", resultPath, err)
-	}
-	syncDir(dir)
-	files.Result, files.Meta = resultPath, metaPath
 	return files, nil
-}
-
-// writeStaged writes data in full to a hidden file beside path and returns
-// its name; the caller renames it onto path.
-func writeStaged(path string, data []byte) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.staged")
-	if err != nil {
-		return "", fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	_, werr := f.Write(data)
-	merr := f.Chmod(0o644)
-	serr := f.Sync()
-	cerr := f.Close()
-	for _, e := range []error{werr, merr, serr, cerr} {
-		if e != nil {
-			os.Remove(f.Name())
-			return "", fmt.Errorf("cannot write %s: %w", path, e)
-		}
-	}
-	return f.Name(), nil
-}
-
-// syncDir persists renames in dir (best effort).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it
-// onto path, so readers see either the old file or the whole new one.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	for _, e := range []error{werr, serr, cerr} {
-		if e != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("cannot write %s: %w", path, e)
-		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return nil
 }

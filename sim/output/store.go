@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/ratesim/ratesim/backend"
 )
@@ -31,9 +30,11 @@ type SpillFile interface {
 	Close() error
 }
 
-// CreateSpill creates a temporary file in dir for the array name. The file
-// is unlinked at once where the system allows it (it lives on while open),
-// so nothing is left behind even if the process is killed.
+// CreateSpill creates a temporary file in dir (a run's staging directory,
+// Stage.SpillDir) for the array name. The file is unlinked at once where
+// the system allows it (it lives on while open), so nothing is left behind
+// even if the process is killed; where it is not, it goes with the staging
+// directory, which is never published.
 func CreateSpill(dir, name string) (SpillFile, error) {
 	f, err := os.CreateTemp(dir, ".result.npz."+name+".*.part")
 	if err != nil {
@@ -165,16 +166,4 @@ func decode[T backend.Float](dst []T, src []byte) {
 			d[i] = math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:]))
 		}
 	}
-}
-
-// stagedPath reserves a hidden, unique name beside path for a file that is
-// complete but not yet committed: an empty placeholder that the staged file
-// replaces by rename. The caller removes it if the run fails.
-func stagedPath(path string) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.staged")
-	if err != nil {
-		return "", fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	f.Close()
-	return f.Name(), nil
 }

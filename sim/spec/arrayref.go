@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -66,9 +67,15 @@ func decodeArrayRef(n *yaml.Node) (*ArrayRef, error) {
 }
 
 // load reads the array (once; later calls return the cached values), with
-// PATH resolved against dir, and checks that every value is finite.
-func (r *ArrayRef) load(dir string) (*loadedArray, error) {
+// PATH resolved against dir, and checks that every value is finite. shape
+// checks the shape the file's header declares before its data is read, so
+// that a wrong (or absurd) shape is refused before what it claims is
+// allocated.
+func (r *ArrayRef) load(dir string, shape func([]int) error) (*loadedArray, error) {
 	if r.arr != nil {
+		if err := shape(r.arr.shape); err != nil {
+			return nil, err
+		}
 		return r.arr, nil
 	}
 	path := r.File
@@ -77,21 +84,35 @@ func (r *ArrayRef) load(dir string) (*loadedArray, error) {
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
+		if pe, ok := err.(*fs.PathError); ok {
+			err = pe.Err // the path is in the message already; the operation is Go's
+		}
 		return nil, fmt.Errorf("cannot read %s: %v", path, err)
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	var a *npz.Array
+	tooMany := func(h *npz.Array) error { return shape(h.Shape) }
 	if r.Key == "" {
 		if strings.HasSuffix(path, ".npz") {
 			return nil, fmt.Errorf("%s is an .npz archive: name the array inside it with key: NAME", path)
 		}
-		a, err = npz.ReadNPY(path)
+		var h *npz.Array
+		if h, err = npz.ReadNPYHeader(path); err == nil {
+			if err = tooMany(h); err == nil {
+				a, err = npz.ReadNPY(path)
+			}
+		}
 	} else {
 		var ar *npz.Archive
 		if ar, err = npz.Open(path); err == nil {
-			a, err = ar.Array(r.Key)
+			var h *npz.Array
+			if h, err = ar.Header(r.Key); err == nil {
+				if err = tooMany(h); err == nil {
+					a, err = ar.Array(r.Key)
+				}
+			}
 			ar.Close()
 		}
 	}
@@ -104,7 +125,7 @@ func (r *ArrayRef) load(dir string) (*loadedArray, error) {
 	}
 	for i, v := range vals {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%s: value at index %v is %v; arrays must be finite", r.describe(path), npz.Unravel(i, a.Shape), v)
+			return nil, fmt.Errorf("%s: value at index %s is %v; arrays must be finite", r.describe(path), npz.FormatShape(npz.Unravel(i, a.Shape)), v)
 		}
 	}
 	r.arr = &loadedArray{path: path, values: vals, shape: append([]int{}, a.Shape...)}
@@ -200,28 +221,28 @@ func (p PerUnit) resolve(dir string, n int) ([]float64, error) {
 	out := make([]float64, n)
 	switch {
 	case p.Array != nil:
-		a, err := p.Array.load(dir)
-		if err != nil {
-			return nil, err
-		}
-		switch len(a.values) {
-		case 1:
-			for i := range out {
-				out[i] = a.values[0]
-			}
-		case n:
-			nonUnit := 0
-			for _, d := range a.shape {
+		a, err := p.Array.load(dir, func(shape []int) error {
+			size, nonUnit := 1, 0
+			for _, d := range shape {
+				size = capMul(size, d)
 				if d != 1 {
 					nonUnit++
 				}
 			}
-			if nonUnit > 1 {
-				return nil, fmt.Errorf("%s is shaped %s; want one value or one per unit, (%d,)", p.Array, npz.FormatShape(a.shape), n)
+			if size != 1 && (size != n || nonUnit > 1) {
+				return fmt.Errorf("%s is shaped %s; want one value or one per unit, (%d,)", p.Array, npz.FormatShape(shape), n)
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(a.values) == 1 {
+			for i := range out {
+				out[i] = a.values[0]
+			}
+		} else {
 			copy(out, a.values)
-		default:
-			return nil, fmt.Errorf("%s is shaped %s; want one value or one per unit, (%d,)", p.Array, npz.FormatShape(a.shape), n)
 		}
 	case p.Values != nil:
 		if len(p.Values) != n {

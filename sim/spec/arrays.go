@@ -10,11 +10,27 @@ import (
 // LoadInitState reads initial states v₀ from a .npy shaped (B, N) or (N,)
 // and returns B×N values ((N,) is repeated for every trial).
 func LoadInitState(path string, trials, units int) ([]float64, error) {
+	if err := CheckInitState(path, trials, units); err != nil {
+		return nil, err
+	}
 	vals, shape, err := LoadFinite(path)
 	if err != nil {
 		return nil, err
 	}
 	return fitInitState(path, vals, shape, trials, units, true)
+}
+
+// CheckInitState checks the header of an initial-state .npy file (its
+// shape must be (trials, units) or (units,)) without reading its values.
+func CheckInitState(path string, trials, units int) error {
+	a, err := npz.ReadNPYHeader(path)
+	if err != nil {
+		return err
+	}
+	if !shapeIs(a.Shape, units) && !shapeIs(a.Shape, trials, units) {
+		return fmt.Errorf("%s: initial state shaped %s, want (%d, %d) (trials, units) or (%d,)", path, npz.FormatShape(a.Shape), trials, units, units)
+	}
+	return nil
 }
 
 // LoadFinite reads a .npy file of any numeric dtype as float64 values and

@@ -29,7 +29,7 @@ func Examples() []string {
 func Example(name string) ([]byte, error) {
 	data, err := examples.ReadFile(path.Join("examples", name+".yaml"))
 	if err != nil {
-		return nil, fmt.Errorf("no built-in example %q (have %v)", name, Examples())
+		return nil, fmt.Errorf("no built-in example %q (the examples are %s)", name, strings.Join(Examples(), ", "))
 	}
 	return data, nil
 }

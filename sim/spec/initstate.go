@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
@@ -101,7 +102,7 @@ func (s InitState) resolve(dir string, trials, units int) ([]float64, error) {
 		}
 		return append([]float64(nil), s.Values...), nil
 	case s.Array != nil:
-		a, err := s.Array.load(dir)
+		a, err := s.Array.load(dir, initShape(s.Array.String(), trials, units))
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +113,7 @@ func (s InitState) resolve(dir string, trials, units int) ([]float64, error) {
 			runDir = filepath.Join(dir, runDir)
 		}
 		ref := &ArrayRef{File: filepath.Join(runDir, "result.npz"), Key: "final_state"}
-		a, err := ref.load("")
+		a, err := ref.load("", initShape(ref.String(), trials, units))
 		if err != nil {
 			return nil, fmt.Errorf("from %s: %v", s.From, err)
 		}
@@ -139,4 +140,22 @@ func fitInitState(name string, vals []float64, shape []int, trials, units int, b
 		return vals, nil
 	}
 	return nil, fmt.Errorf("%s: initial state shaped %s, want (%d, %d) (trials, units) or (%d,)", name, npz.FormatShape(shape), trials, units, units)
+}
+
+// initShape checks an initial state's shape: (units,) or (trials, units).
+func initShape(name string, trials, units int) func([]int) error {
+	return func(shape []int) error {
+		if shapeIs(shape, units) || shapeIs(shape, trials, units) {
+			return nil
+		}
+		return fmt.Errorf("%s: initial state shaped %s, want (%d, %d) (trials, units) or (%d,)", name, npz.FormatShape(shape), trials, units, units)
+	}
+}
+
+// capMul is a·b for a, b ≥ 0, or the largest int when that overflows.
+func capMul(a, b int) int {
+	if a > 0 && b > math.MaxInt/a {
+		return math.MaxInt
+	}
+	return a * b
 }

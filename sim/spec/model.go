@@ -49,6 +49,10 @@ func (s *Spec) LayerShape(l int) (out, in int) {
 	return O, N
 }
 
+// MaxAreas bounds a structure's areas: the builders keep an areas × areas
+// table of densities, which validation must not let grow without bound.
+const MaxAreas = 1024
+
 // Resolve resolves and checks every model field: per-unit time constants,
 // per-layer initializers and arrays (shapes, values), masks, the structure
 // section's parameters (its masks are drawn by network.Build) and the
@@ -108,12 +112,14 @@ func (s *Spec) Resolve() (*Resolved, error) {
 			}
 			continue
 		}
-		a, err := li.Array.load(s.dir)
+		a, err := li.Array.load(s.dir, func(shape []int) error {
+			if !shapeIs(shape, out, in) {
+				return fmt.Errorf("%s is shaped %s, want (%d, %d) (out, in) as nn4n stores the %s weight", li.Array, npz.FormatShape(shape), out, in, LayerNames[l])
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, bad(field, "%v", err)
-		}
-		if !shapeIs(a.shape, out, in) {
-			return nil, bad(field, "%s is shaped %s, want (%d, %d) (out, in) as nn4n stores the %s weight", li.Array, npz.FormatShape(a.shape), out, in, LayerNames[l])
 		}
 		*m.Weights.At(l) = a.values
 		m.FromFile[l] = true
@@ -127,12 +133,14 @@ func (s *Spec) Resolve() (*Resolved, error) {
 			}
 			continue
 		}
-		a, err := li.Array.load(s.dir)
+		a, err := li.Array.load(s.dir, func(shape []int) error {
+			if !shapeIs(shape, out) {
+				return fmt.Errorf("%s is shaped %s, want (%d,)", li.Array, npz.FormatShape(shape), out)
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, bad(field, "%v", err)
-		}
-		if !shapeIs(a.shape, out) {
-			return nil, bad(field, "%s is shaped %s, want (%d,)", li.Array, npz.FormatShape(a.shape), out)
 		}
 		*m.Biases.At(l) = a.values
 	}
@@ -149,12 +157,14 @@ func (s *Spec) Resolve() (*Resolved, error) {
 			}
 			field := kind.name + "." + LayerNames[l]
 			out, in := s.LayerShape(l)
-			a, err := ref.load(s.dir)
+			a, err := ref.load(s.dir, func(shape []int) error {
+				if !shapeIs(shape, in, out) {
+					return fmt.Errorf("%s is shaped %s, want (%d, %d): masks are (pre, post) as nn4n takes them, the transpose of the weight", ref, npz.FormatShape(shape), in, out)
+				}
+				return nil
+			})
 			if err != nil {
 				return nil, bad(field, "%v", err)
-			}
-			if !shapeIs(a.shape, in, out) {
-				return nil, bad(field, "%s is shaped %s, want (%d, %d): masks are (pre, post) as nn4n takes them, the transpose of the weight", ref, npz.FormatShape(a.shape), in, out)
 			}
 			t := connect.Transpose(a.values, in, out)
 			for i, v := range t {
@@ -205,6 +215,9 @@ func (s *Spec) Resolve() (*Resolved, error) {
 			if signed && l > 0 && s.EIMasks.PerLayer()[l] != nil {
 				return nil, bad("ei_masks."+LayerNames[l], "is also built by structure (%s); give one or the other", st.Type)
 			}
+		}
+		if a := st.Areas; a != nil && max(a.Count, len(a.Sizes)) > MaxAreas {
+			return nil, bad("structure.areas", "%d areas is more than ratesim supports (at most %d)", max(a.Count, len(a.Sizes)), MaxAreas)
 		}
 		d := connect.Dims{Inputs: I, Hidden: N, Outputs: O}
 		if err := st.check(d); err != nil {

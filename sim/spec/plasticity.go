@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -74,7 +75,11 @@ func (p *Populations) UnmarshalYAML(n *yaml.Node) error {
 					return err
 				}
 				var b PopulationBlock
-				if err := c.Decode(&b); err != nil {
+				if err := decodeNode(c, &b); err != nil {
+					var we *wholeError
+					if errors.As(err, &we) {
+						return fmt.Errorf("line %d: field plasticity.populations: a block's size %s", we.line, we.reason)
+					}
 					return fmt.Errorf("line %d: field plasticity.populations: a block is {name: NAME, size: UNITS}", c.Line)
 				}
 				p.Blocks = append(p.Blocks, b)
@@ -222,7 +227,7 @@ func (d *DaleSpec) UnmarshalYAML(n *yaml.Node) error {
 		d.Mode = n.Value
 		return nil
 	}
-	if n.Kind != yaml.SequenceNode || n.Decode(&d.Signs) != nil {
+	if n.Kind != yaml.SequenceNode || decodeNode(n, &d.Signs) != nil {
 		return fmt.Errorf("line %d: dale is ei_mask, none, or a list of signs (1, -1, 0) per presynaptic unit", n.Line)
 	}
 	if d.Signs == nil {
@@ -505,6 +510,9 @@ type ConnectionPlan struct {
 	Min, Max           float64
 	FreezeZero         bool
 	Growth, GrowWeight []float64 // pre × post; nil = no growth
+	// Grows says the connection has growth (also in a validation plan,
+	// which builds no per-synapse arrays).
+	Grows bool
 }
 
 // validatePlasticity checks the plasticity section (loading its arrays).
@@ -537,6 +545,10 @@ func (s *Spec) PlasticityPlan(masks *Masks) (*PlasticityPlan, error) {
 		return &Error{Field: f, Reason: fmt.Sprintf(format, args...)}
 	}
 	I, N, O := s.Dims[0], s.Dims[1], s.Dims[2]
+	// Validation (masks nil) checks every value but builds no per-synapse
+	// array that no file backs: a spec's validation must not allocate
+	// what only a run that fits memory may (sim checks that first).
+	dry := masks == nil
 	var sparsity, ei, pmask Layers
 	if masks != nil {
 		sparsity, ei, pmask = masks.Sparsity, masks.EI, masks.Plasticity
@@ -657,34 +669,50 @@ func (s *Spec) PlasticityPlan(masks *Masks) (*PlasticityPlan, error) {
 			}
 			return t
 		}
+		// values checks a per-synapse value and returns its pre × post
+		// values (nil when dry).
 		values := func(field string, v *SynapseValues, lo, hi float64) ([]float64, error) {
-			out := make([]float64, pre*post)
+			var src []float64
 			switch {
 			case v.Array != nil:
-				a, err := v.Array.load(s.dir)
+				a, err := v.Array.load(s.dir, func(shape []int) error {
+					if !shapeIs(shape, pre, post) {
+						return fmt.Errorf("%s is shaped %s, want (%d, %d) (pre, post) as nn4n's masks", v.Array, npz.FormatShape(shape), pre, post)
+					}
+					return nil
+				})
 				if err != nil {
 					return nil, bad(field, "%v", err)
 				}
-				if !shapeIs(a.shape, pre, post) {
-					return nil, bad(field, "%s is shaped %s, want (%d, %d) (pre, post) as nn4n's masks", v.Array, npz.FormatShape(a.shape), pre, post)
-				}
-				copy(out, a.values)
+				src = a.values
 			case v.Mask:
 				return nil, bad(field, "mask is a value of scale only")
 			default:
-				for i := range out {
-					out[i] = v.Value
+				if x := v.Value; !finite(x) || x < lo || x > hi {
+					return nil, bad(field, "value %v is outside [%v, %v]", x, lo, hi)
 				}
 			}
-			for i, x := range out {
+			for i, x := range src {
 				if !finite(x) || x < lo || x > hi {
 					return nil, bad(field, "value %v at [%d %d] is outside [%v, %v]", x, i/post, i%post, lo, hi)
+				}
+			}
+			if dry {
+				return nil, nil
+			}
+			out := make([]float64, pre*post)
+			if src != nil {
+				copy(out, src)
+			} else {
+				for i := range out {
+					out[i] = v.Value
 				}
 			}
 			return out, nil
 		}
 		// Growth.
 		if g := cs.Growth; g != nil {
+			cp.Grows = true
 			f := name + ".growth"
 			if g.Probability == nil || !finite(*g.Probability) || *g.Probability < 0 || *g.Probability > 1 {
 				return nil, bad(f+".probability", "give the probability per update step, in [0, 1]")
@@ -692,10 +720,7 @@ func (s *Spec) PlasticityPlan(masks *Masks) (*PlasticityPlan, error) {
 			if g.Weight == nil {
 				return nil, bad(f+".weight", "give the weight a new synapse starts with (a number or an array (pre, post))")
 			}
-			mask := make([]float64, pre*post)
-			for i := range mask {
-				mask[i] = 1
-			}
+			var mask []float64
 			if g.Mask != nil {
 				var err error
 				if mask, err = values(f+".mask", g.Mask, 0, 1); err != nil {
@@ -706,9 +731,17 @@ func (s *Spec) PlasticityPlan(masks *Masks) (*PlasticityPlan, error) {
 			if err != nil {
 				return nil, err
 			}
-			cp.Growth, cp.GrowWeight = make([]float64, pre*post), w
-			for i, m := range mask {
-				cp.Growth[i] = *g.Probability * m
+			if !dry {
+				if mask == nil {
+					mask = make([]float64, pre*post)
+					for i := range mask {
+						mask[i] = 1
+					}
+				}
+				cp.Growth, cp.GrowWeight = make([]float64, pre*post), w
+				for i, m := range mask {
+					cp.Growth[i] = *g.Probability * m
+				}
 			}
 		}
 		// Scale, zero where no synapse is or can grow.
@@ -722,7 +755,7 @@ func (s *Spec) PlasticityPlan(masks *Masks) (*PlasticityPlan, error) {
 				return nil, err
 			}
 		}
-		if sp := fromLayer(*sparsity.At(li)); sp != nil {
+		if sp := fromLayer(*sparsity.At(li)); sp != nil && !dry {
 			if scale == nil {
 				scale = make([]float64, pre*post)
 				for i := range scale {

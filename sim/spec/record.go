@@ -201,6 +201,20 @@ type RecordPlan struct {
 	O     int  // outputs recorded per step (0 when outputs are off)
 }
 
+// RowWidth is the number of values one trial records per recorded step
+// when each of rates and states records units values: the width of a row
+// of the recordings.
+func (p *RecordPlan) RowWidth(units int) int {
+	w := p.O
+	if p.Rates {
+		w += units
+	}
+	if p.States {
+		w += units
+	}
+	return w
+}
+
 // Plan resolves r against s. Errors name the field (record.…) and the reason.
 func (r *Recording) Plan(s *Spec) (*RecordPlan, error) {
 	bad := func(field, format string, args ...any) error {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -37,12 +38,17 @@ type Spec struct {
 	RunSettings `yaml:",inline"`
 
 	// dir is the spec file's directory, against which relative array
-	// paths are resolved ("" = the working directory).
-	dir string
+	// paths are resolved ("" = the working directory); file is the name
+	// Parse was given, for messages.
+	dir, file string
 }
 
 // Dir is the directory relative array paths are resolved against.
 func (s *Spec) Dir() string { return s.dir }
+
+// File is the spec's file name as Parse was given it ("" for a spec not
+// parsed from a file).
+func (s *Spec) File() string { return s.file }
 
 // Model is the network: its shape, dynamics, weights, masks, structure,
 // initial state and plasticity.
@@ -166,12 +172,21 @@ func Load(path string) (*Spec, error) {
 // errors. Unknown keys are errors.
 func Parse(name string, data []byte) (*Spec, error) {
 	s := Defaults()
+	// Whole-number fields first: the decoder would truncate 50.5 to 50.
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) == nil {
+		if err := checkWhole(&doc, reflect.TypeOf(&s), ""); err != nil {
+			e := err.spec()
+			e.File = name
+			return nil, e
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &Error{File: name, Reason: yamlReason(err, keyLines(data))}
 	}
-	s.dir = filepath.Dir(name)
+	s.dir, s.file = filepath.Dir(name), name
 	if s.Alpha.Set && !topKeys(data)["tau"] {
 		s.Tau = PerUnit{} // alpha replaces the default tau
 	}
@@ -188,7 +203,30 @@ func Parse(name string, data []byte) (*Spec, error) {
 var (
 	unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 	atLine       = regexp.MustCompile(`line (\d+): `)
+	cannotDecode = regexp.MustCompile("cannot unmarshal !!\\w+ (`[^`]*`) into (\\S+)")
 )
+
+// goTypeWords says in the spec's words what a Go type of a decode error
+// wants, so that messages name no Go types.
+func goTypeWords(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"), strings.HasPrefix(t, "["):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.Contains(t, "."), strings.HasPrefix(t, "struct"):
+		return "a mapping"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "uint"):
+		return "a whole number ≥ 0"
+	case strings.HasPrefix(t, "int"):
+		return "a whole number"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	}
+	return "a value of another kind"
+}
 
 // yamlReason rewrites yaml.v3's Go-flavoured messages into the spec's words
 // and names the key on the line a message points at.
@@ -197,10 +235,14 @@ func yamlReason(err error, keys map[int]string) string {
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
 	msg = strings.ReplaceAll(msg, "\n  ", "; ")
 	msg = unknownField.ReplaceAllString(msg, "unknown field $1")
+	msg = cannotDecode.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := cannotDecode.FindStringSubmatch(m)
+		return fmt.Sprintf("%s is not %s", sub[1], goTypeWords(sub[2]))
+	})
 	return atLine.ReplaceAllStringFunc(msg, func(m string) string {
 		var line int
 		fmt.Sscanf(m, "line %d", &line)
-		if k, ok := keys[line]; ok && !strings.Contains(msg, "unknown field") {
+		if k, ok := keys[line]; ok && !strings.Contains(msg, "field ") {
 			return fmt.Sprintf("line %d: field %s: ", line, k)
 		}
 		return m
@@ -238,19 +280,43 @@ func keyLines(data []byte) map[int]string {
 	return keys
 }
 
-// Validate checks every field and names the first bad one.
+// Validate checks every field and names the first bad one (and the file,
+// for a spec Parse read). It allocates nothing large: arrays are read from
+// their files, but nothing is built whose size only the run's memory check
+// can allow (see sim.Check).
 func (s *Spec) Validate() error {
+	err := s.validate()
+	var se *Error
+	if errors.As(err, &se) && se.File == "" {
+		se.File = s.file
+	}
+	return err
+}
+
+// The largest network sizes a spec may ask for: the hidden units are
+// bounded by the backends' unit indexing, inputs and outputs so that no
+// weight matrix's size overflows the index arithmetic.
+const (
+	maxInputs  = 1 << 20
+	maxHidden  = 1 << 16
+	maxOutputs = 1 << 20
+)
+
+func (s *Spec) validate() error {
 	bad := func(field, format string, args ...any) error {
 		return &Error{Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
 	if len(s.Dims) != 3 {
-		return bad("dims", "must be [inputs, hidden, outputs], got %v", s.Dims)
+		return bad("dims", "must be [inputs, hidden, outputs], got %d values", len(s.Dims))
 	}
+	dims := fmt.Sprintf("[%d, %d, %d]", s.Dims[0], s.Dims[1], s.Dims[2])
 	if s.Dims[0] < 0 || s.Dims[1] < 1 || s.Dims[2] < 0 {
-		return bad("dims", "need inputs ≥ 0, hidden ≥ 1, outputs ≥ 0, got %v", s.Dims)
+		return bad("dims", "need inputs ≥ 0, hidden ≥ 1, outputs ≥ 0, got %s", dims)
 	}
-	if s.Dims[1] > 1<<16 || s.Dims[0] > 1<<20 || s.Dims[2] > 1<<20 {
-		return bad("dims", "sizes %v are beyond what ratesim supports (hidden ≤ 65536)", s.Dims)
+	for i, most := range [3]int{maxInputs, maxHidden, maxOutputs} {
+		if s.Dims[i] > most {
+			return bad("dims", "%s asks for %d %s, more than ratesim supports (at most %d)", dims, s.Dims[i], [3]string{"inputs", "hidden units", "outputs"}[i], most)
+		}
 	}
 	if _, err := backend.ParseActivation(s.Activation); err != nil {
 		return bad("activation", "%v", err)

@@ -64,7 +64,7 @@ type AreaSizes struct {
 func (a *AreaSizes) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.SequenceNode {
 		var s []int
-		if err := n.Decode(&s); err != nil {
+		if err := decodeNode(n, &s); err != nil {
 			return fmt.Errorf("line %d: must be a count of areas or a list of area sizes (integers)", n.Line)
 		}
 		*a = AreaSizes{Sizes: s}
@@ -74,7 +74,7 @@ func (a *AreaSizes) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	var c int
-	if err := n.Decode(&c); err != nil {
+	if err := decodeNode(n, &c); err != nil {
 		return fmt.Errorf("line %d: must be a count of areas or a list of area sizes (integers)", n.Line)
 	}
 	*a = AreaSizes{Count: c}
