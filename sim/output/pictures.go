@@ -439,21 +439,23 @@ func weightsFigure[T backend.Float](s *spec.Spec, w *Weights[T]) *plot.Weights {
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].delta > changes[j].delta })
 	changes = changes[:min(len(changes), maxWeightTraces)]
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].at < changes[j].at })
+	tracesTitle := fmt.Sprintf("the %d weights that changed most (pre → post)", len(changes))
 	if len(changes) == 0 {
-		// Nothing changed: draw the first weights.
+		// Nothing changed: draw the first weights, and say so.
 		for k := 0; k < min(W, maxWeightTraces) && len(w.segs) > 0; k++ {
 			sg := w.segs[0]
 			if k < sg.Shape[0]*sg.Shape[1] {
 				changes = append(changes, change{at: k, name: synapseName(sg.Connection, k%sg.Shape[1], k/sg.Shape[1])})
 			}
 		}
+		tracesTitle = fmt.Sprintf("no weight changed; the first %d (pre → post)", len(changes))
 	}
 	names := make([]string, len(changes))
 	for q, c := range changes {
 		names[q] = c.name
 	}
 	out.Traces = series(names, func(v []T, q int) float64 { return float64(v[changes[q].at]) })
-	out.TracesTitle = fmt.Sprintf("the %d weights that changed most (pre → post)", len(changes))
+	out.TracesTitle = tracesTitle
 	if len(blocks) > 0 {
 		if len(blocks) > 3*maxWeightTraces/2 {
 			blocks, meanNames = blocks[:3*maxWeightTraces/2], meanNames[:3*maxWeightTraces/2]
