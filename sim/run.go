@@ -202,6 +202,7 @@ func simulate[T backend.Float](ctx context.Context, s *spec.Spec, b backend.Back
 	net := network.Build(s)
 	brec := plan.BackendRecord()
 	p := network.Program[T](net, s.Trials, s.Seed, brec)
+	p.FirstInstance = s.NoiseInstance
 	if opt.InitState != nil {
 		p.Init = make([]T, len(opt.InitState))
 		for i, v := range opt.InitState {

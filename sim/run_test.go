@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/ratesim/ratesim/sim/output"
 	"github.com/ratesim/ratesim/sim/output/plot"
 	"github.com/ratesim/ratesim/sim/spec"
+	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
 func smallSpec(t *testing.T, extra string) *spec.Spec {
@@ -127,6 +129,52 @@ func TestRunIsReproducibleAndSeeded(t *testing.T) {
 	}
 	if bytes.Equal(f32bytes(a), f32bytes(c)) {
 		t.Error("different seeds gave the same rates")
+	}
+}
+
+// noise_instance is the program's FirstInstance: a spec with noise_instance
+// k draws the noise instance k of a larger program draws, and only the
+// noise changes with it.
+func TestNoiseInstanceIsTheProgramsFirstInstance(t *testing.T) {
+	b, _ := backend.Lookup("reference")
+	simulate := func(extra string) []float32 {
+		res, err := Simulate[float32](context.Background(), smallSpec(t, extra), b, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Rates
+	}
+	// Instance 3 of a 4-instance program of the same network.
+	s := smallSpec(t, "")
+	plan, _ := s.Record.Plan(s)
+	one := network.Program[float32](network.Build(s), s.Trials, s.Seed, plan.BackendRecord())
+	four := *one
+	four.Instances, four.SharedInput = 4, false
+	for _, a := range []*[]float32{&four.Drive, &four.Readout, &four.Decay, &four.Alpha, &four.PreNoise, &four.PostNoise} {
+		*a = slices.Repeat(*a, 4)
+	}
+	gen := stimulus.NewGenerator(s)
+	in := stimulus.Fill(gen, 0, s.Steps, make([]float32, s.Trials*s.Steps*s.Dims[0]))
+	four.FirstInstance = 0
+	run, err := backend.Start(backend.Reference, &four)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	ref := backend.NewChunk(&four, s.Steps)
+	if err := run.Advance(s.Steps, slices.Repeat(in, 4), ref); err != nil {
+		t.Fatal(err)
+	}
+	kbn := s.Trials * s.Steps * s.Dims[1]
+	if got := simulate("noise_instance: 3\n"); !bytes.Equal(f32bytes(got), f32bytes(ref.Rates[3*kbn:4*kbn])) {
+		t.Error("noise_instance: 3 differs from instance 3 of a larger program")
+	}
+	if bytes.Equal(f32bytes(simulate("noise_instance: 3\n")), f32bytes(simulate(""))) {
+		t.Error("noise_instance did not change the noise")
+	}
+	quiet := "preact_noise: 0\npostact_noise: 0\n"
+	if !bytes.Equal(f32bytes(simulate(quiet+"noise_instance: 3\n")), f32bytes(simulate(quiet))) {
+		t.Error("noise_instance changed a noiseless run")
 	}
 }
 

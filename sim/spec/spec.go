@@ -103,6 +103,12 @@ type RunSettings struct {
 	Seed      uint64 `yaml:"seed" json:"seed"`
 	Precision string `yaml:"precision" json:"precision"`
 	Backend   string `yaml:"backend" json:"backend"`
+	// NoiseInstance is the instance index under which the run's noise is
+	// drawn (backend.Program's FirstInstance; 0 by default). A sweep packs
+	// many points as instances of one program and writes each point's own
+	// index here, so that the point run alone draws the same numbers as in
+	// the batch (see sim/sweep).
+	NoiseInstance int `yaml:"noise_instance,omitempty" json:"noise_instance,omitempty"`
 }
 
 // Stimulus is the input section: a built-in input generator. Every input channel gets
@@ -354,6 +360,9 @@ func (s *Spec) validate() error {
 	}
 	if s.Backend == "" {
 		return bad("backend", "must be auto or a backend name")
+	}
+	if s.NoiseInstance < 0 || s.NoiseInstance >= backend.MaxInstances {
+		return bad("noise_instance", "must be a whole number in 0 … %d, got %d", backend.MaxInstances-1, s.NoiseInstance)
 	}
 	return nil
 }

@@ -32,6 +32,8 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"trials: 0\n", "field trials"},
 		{"steps: -5\n", "field steps"},
 		{"precision: f16\n", "field precision"},
+		{"noise_instance: -1\n", "field noise_instance"},
+		{"noise_instance: 268435456\n", "field noise_instance"},
 		{"dims: [1, 10, 1\n", "my.yaml"},
 	}
 	for _, c := range cases {
