@@ -29,6 +29,7 @@ const usage = `ratesim — rate-network simulation on CPU and GPU, with the same
 Usage:
   ratesim run [SPEC.yaml] [flags]   run a spec; without one, the built-in example
   ratesim validate SPEC.yaml [flags]   check a spec, and that its run fits memory and disk, without running it
+  ratesim sweep SWEEP.yaml [flags]   run a parameter sweep as batched programs; table.parquet, one row per point (also: sweep validate|points|examples)
   ratesim inspect SPEC.yaml [--masks DIR] [--plot FILE]   print (and draw) the structure (areas, E/I, densities, spectral radius)
   ratesim import nn4n MODEL -o SPEC.yaml   turn an nn4n model (.npz state dict, .pt/.pth checkpoint) into a spec
   ratesim devices                   list the backends compiled in and their devices
@@ -57,6 +58,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = cmdValidate(args[1:], stdout, stderr)
+	case "sweep":
+		err = cmdSweep(ctx, args[1:], stdout, stderr)
 	case "inspect":
 		err = cmdInspect(args[1:], stdout, stderr)
 	case "import":

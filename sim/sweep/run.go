@@ -1,0 +1,469 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/network"
+	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/spec"
+	"github.com/ratesim/ratesim/sim/stimulus"
+)
+
+// group assigns each point its packing group and, within it, its noise
+// instance.
+//
+// Points can share one backend.Program when their programs have the same
+// shape (trials, dims), activation, steps, precision and seed: the seed
+// because a program has one Philox key, the rest because a program has one
+// shape. Inside a program instance k draws its noise at FirstInstance+k,
+// so the instances of a program must carry consecutive noise indices. The
+// global point index would not do: points of one group are not consecutive
+// when an axis changes the seed or the dims, or when repeats interleave
+// seeds. So a point's noise instance is its rank among the points of its
+// group, in point order: every group is 0 … G−1, any consecutive range of
+// it runs as one program, and the point run alone with noise_instance set
+// to its rank (Point.YAML carries it) draws the same numbers. Ranks depend
+// on the whole sweep's point list only, never on chunking or sharding.
+func group(points []*Point) [][]*Point {
+	index := map[string]int{}
+	var groups [][]*Point
+	for _, p := range points {
+		k := groupKey(p.Spec)
+		g, ok := index[k]
+		if !ok {
+			g = len(groups)
+			index[k] = g
+			groups = append(groups, nil)
+		}
+		p.NoiseInstance = len(groups[g])
+		groups[g] = append(groups[g], p)
+	}
+	return groups
+}
+
+func groupKey(s *spec.Spec) string {
+	return fmt.Sprintf("%d|%v|%s|%d|%s|%d", s.Trials, s.Dims, s.Activation, s.Steps, s.Precision, s.Seed)
+}
+
+// Options are a sweep run's choices that are not part of the sweep spec.
+type Options struct {
+	// Backend overrides the base spec's backend (auto, cpu, …).
+	Backend string
+	// ChunkPoints overrides the sweep's chunk_points (0: neither).
+	ChunkPoints int
+	// MemoryLimit is the host memory one chunk's program may take (0: a
+	// quarter of the memory available, at most DefaultChunkMemory).
+	MemoryLimit int64
+	// Progress receives a progress line over points (nil: none).
+	Progress io.Writer
+
+	// observe, in tests, sees every recorded row of every point.
+	observe func(point, trial, step int, rates, states, outputs []float64)
+}
+
+// DefaultChunkMemory is the most memory a chunk's program takes by default.
+const DefaultChunkMemory = 256 << 20
+
+// Row is one point's outcome.
+type Row struct {
+	Point   *Point
+	Metrics []float64
+	// Status is "ok" or why the point has no metrics (a non-finite run).
+	Status string
+	// Wall is the point's share of its chunk's wall time.
+	Wall time.Duration
+	// FinalState and FinalRates are v and r after the last step, B × N.
+	FinalState, FinalRates []float64
+}
+
+// Result is a finished sweep.
+type Result struct {
+	Rows    []*Row
+	Chunks  []Chunk
+	Backend string
+	Device  string
+	Wall    time.Duration
+}
+
+// Chunk is a range of one group's points run as one program.
+type Chunk struct {
+	Group  int   `json:"group"`
+	Points []int `json:"points"`
+}
+
+// Plan is how a sweep will run: its chunks and what each needs.
+type Plan struct {
+	Chunks      []Chunk
+	ChunkPoints []int // per group
+	// Bytes is the largest chunk's estimated host memory.
+	Bytes int64
+	Limit int64
+}
+
+// pointBytes estimates the host memory one point takes in a chunk: its
+// program's arrays, its input and recordings for one backend call, its
+// metric accumulators and final state.
+func pointBytes(s *spec.Spec, sw *Sweep) int64 {
+	elem := int64(4)
+	if s.Precision == "f64" || s.Precision == "float64" {
+		elem = 8
+	}
+	B, I, N, O := int64(s.Trials), int64(s.Dims[0]), int64(s.Dims[1]), int64(s.Dims[2])
+	n := int64(callSteps(s))
+	prog := ((N+I+1)*N + (N+1)*O + 4*N + B*N) * elem
+	calls := B * n * (I + 2*N + O) * elem
+	rows := (2*N + O) * 8
+	acc := int64(len(sw.Metrics)) * B * 4 * 8
+	// The host network (float64 weights) is built per point, and the
+	// final state twice, once in T and once in float64.
+	net := ((N+I)*N + N*O + 4*N) * 8
+	return prog + calls + rows + acc + net + B*N*(2*elem+16)
+}
+
+// callSteps is the steps per backend call for one point: about 4 MB of
+// input and recordings per point.
+func callSteps(s *spec.Spec) int {
+	per := s.Trials * (s.Dims[0] + 2*s.Dims[1] + s.Dims[2]) * 8
+	return max(1, min(s.Steps, (4<<20)/max(1, per)))
+}
+
+// MakePlan cuts the sweep's groups into chunks of consecutive points of at
+// most ChunkPoints each; chunk boundaries depend only on point ranks.
+func MakePlan(sw *Sweep, opt Options) (*Plan, error) {
+	limit := opt.MemoryLimit
+	if limit <= 0 {
+		limit = DefaultChunkMemory
+		if m, _, ok := output.HostMemory(); ok && m/4 < limit {
+			limit = m / 4
+		}
+	}
+	cp := sw.ChunkPoints
+	if opt.ChunkPoints > 0 {
+		cp = opt.ChunkPoints
+	}
+	pl := &Plan{Limit: limit}
+	for g, pts := range groupsOf(sw) {
+		per := pointBytes(pts[0].Spec, sw)
+		if per > limit {
+			return nil, &output.LimitError{File: sw.File, Resource: "memory", Need: per, Limit: limit, Source: "allowed for one chunk of the sweep",
+				Parts: []output.Use{{What: "one point (" + sw.Label(pts[0]) + ")", Bytes: per, Hints: []string{"fewer hidden units or trials"}}}}
+		}
+		n := cp
+		if n <= 0 {
+			n = int(min(int64(len(pts)), limit/per))
+		}
+		n = min(n, len(pts))
+		pl.ChunkPoints = append(pl.ChunkPoints, n)
+		for i := 0; i < len(pts); i += n {
+			c := Chunk{Group: g}
+			for _, p := range pts[i:min(i+n, len(pts))] {
+				c.Points = append(c.Points, p.Index)
+			}
+			pl.Chunks = append(pl.Chunks, c)
+			pl.Bytes = max(pl.Bytes, per*int64(len(c.Points)))
+		}
+	}
+	if pl.Bytes > limit {
+		return nil, &output.LimitError{File: sw.File, Resource: "memory", Need: pl.Bytes, Limit: limit, Source: "allowed for one chunk of the sweep",
+			Parts: []output.Use{{What: "one chunk", Bytes: pl.Bytes, Hints: []string{"a smaller chunk_points"}}}}
+	}
+	return pl, nil
+}
+
+// groupsOf regroups the points by packing group (the ranks are set).
+func groupsOf(sw *Sweep) [][]*Point {
+	index := map[string]int{}
+	var groups [][]*Point
+	for _, p := range sw.Points {
+		k := groupKey(p.Spec)
+		g, ok := index[k]
+		if !ok {
+			g = len(groups)
+			index[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], p)
+	}
+	return groups
+}
+
+// BackendName is the backend the sweep runs on.
+func (sw *Sweep) BackendName(opt Options) string {
+	if opt.Backend != "" {
+		return opt.Backend
+	}
+	return sw.Points[0].Spec.Backend
+}
+
+// Check refuses what the sweep cannot run yet and returns its plan.
+func Check(sw *Sweep, opt Options) (*Plan, error) {
+	for _, p := range sw.Points {
+		if p.Spec.Plasticity != nil {
+			return nil, fmt.Errorf("%s: %s: plastic specs cannot be swept yet; remove plasticity from the base spec", sw.File, sw.Label(p))
+		}
+	}
+	return MakePlan(sw, opt)
+}
+
+// Run runs every point of sw, chunk by chunk, and returns one row per
+// point in point order. A point that goes non-finite gets its error in its
+// row; the others in its chunk run again without it.
+func Run(ctx context.Context, sw *Sweep, opt Options) (*Result, error) {
+	pl, err := Check(sw, opt)
+	if err != nil {
+		return nil, err
+	}
+	name := sw.BackendName(opt)
+	b, err := backend.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: backend: %w", sw.File, err)
+	}
+	res := &Result{Rows: make([]*Row, len(sw.Points)), Chunks: pl.Chunks, Backend: b.Name()}
+	if devs, err := b.Devices(); err == nil && len(devs) > 0 {
+		res.Device = devs[0].Name
+	}
+	start := time.Now()
+	prog := output.NewProgress(opt.Progress, "", int64(len(sw.Points)), "points")
+	defer prog.Finish()
+	done := 0
+	for _, c := range pl.Chunks {
+		pts := make([]*Point, len(c.Points))
+		for i, idx := range c.Points {
+			pts[i] = sw.Points[idx]
+		}
+		t0 := time.Now()
+		var rows []*Row
+		if pts[0].Spec.Precision == "f64" || pts[0].Spec.Precision == "float64" {
+			rows, err = runChunk[float64](ctx, b, sw, pts, opt)
+		} else {
+			rows, err = runChunk[float32](ctx, b, sw, pts, opt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		share := time.Since(t0) / time.Duration(len(pts))
+		for _, r := range rows {
+			r.Wall = share
+			res.Rows[r.Point.Index] = r
+		}
+		done += len(pts)
+		prog.Update(int64(done))
+	}
+	res.Wall = time.Since(start)
+	return res, nil
+}
+
+// needs says which quantities the metrics read.
+func needs(sw *Sweep) backend.Record {
+	var r backend.Record
+	for _, m := range sw.Metrics {
+		switch m.Of {
+		case "rates":
+			r.Rates = true
+		case "states":
+			r.States = true
+		case "outputs":
+			r.Outputs = true
+		}
+	}
+	r.Stride = 1
+	return r
+}
+
+// runChunk runs consecutive points of one group as one program. When the
+// backend reports a point non-finite, that point gets the error and the
+// points before and after it run again as two programs (consecutive noise
+// instances each), so the others' rows are what they would be without it.
+func runChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep, pts []*Point, opt Options) ([]*Row, error) {
+	if len(pts) == 0 {
+		return nil, nil
+	}
+	rows, err := tryChunk[T](ctx, b, sw, pts, opt)
+	var nf *backend.NonFiniteError
+	if !errors.As(err, &nf) {
+		return rows, err
+	}
+	k := nf.Instance - pts[0].NoiseInstance
+	if k < 0 || k >= len(pts) {
+		return nil, fmt.Errorf("backend %s reported instance %d outside the chunk: %w", b.Name(), nf.Instance, err)
+	}
+	before, err := runChunk[T](ctx, b, sw, pts[:k], opt)
+	if err != nil {
+		return nil, err
+	}
+	after, err := runChunk[T](ctx, b, sw, pts[k+1:], opt)
+	if err != nil {
+		return nil, err
+	}
+	bad := &Row{Point: pts[k], Status: "non-finite: " + nf.Error()}
+	return append(append(before, bad), after...), nil
+}
+
+// tryChunk runs pts as one program and computes their metrics.
+func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep, pts []*Point, opt Options) ([]*Row, error) {
+	s0 := pts[0].Spec
+	K, B, N, I, O, steps := len(pts), s0.Trials, s0.Dims[1], s0.Dims[0], s0.Dims[2], s0.Steps
+	rec := needs(sw)
+	p := &backend.Program[T]{
+		Shape:  backend.Shape{Instances: K, Trials: B, Units: N, Inputs: I, Outputs: O},
+		Seed:   s0.Seed,
+		Record: rec,
+		// The instances are the points' noise instances (see group).
+		FirstInstance: pts[0].NoiseInstance,
+	}
+	gens := make([]*stimulus.Generator, K)
+	accs := make([][]*accumulator, K)
+	var inits [][]T
+	for k, pt := range pts {
+		q := network.Program[T](network.Build(pt.Spec), B, pt.Seed, rec)
+		p.Activation = q.Activation
+		p.Drive = append(p.Drive, q.Drive...)
+		p.Readout = append(p.Readout, q.Readout...)
+		p.Decay = append(p.Decay, q.Decay...)
+		p.Alpha = append(p.Alpha, q.Alpha...)
+		p.PreNoise = append(p.PreNoise, q.PreNoise...)
+		p.PostNoise = append(p.PostNoise, q.PostNoise...)
+		inits = append(inits, q.Init)
+		gens[k] = stimulus.NewGenerator(pt.Spec)
+		for i := range sw.Metrics {
+			mp, err := sw.Metrics[i].plan(pt.Spec)
+			if err != nil {
+				return nil, err
+			}
+			accs[k] = append(accs[k], newAccumulator(&sw.Metrics[i], mp, B))
+		}
+	}
+	for _, in := range inits {
+		if in != nil {
+			p.Init = make([]T, K*B*N)
+			for k, in := range inits {
+				copy(p.Init[k*B*N:], in)
+			}
+			break
+		}
+	}
+	run, err := backend.Start(b, p)
+	if err != nil {
+		return nil, fmt.Errorf("starting on backend %s: %w", b.Name(), err)
+	}
+	defer run.Close()
+
+	chunk := callSteps(s0)
+	inBuf := make([]T, K*B*chunk*I)
+	c := backend.NewChunk(p, chunk)
+	full := *c
+	rates, states, outs := make([]float64, N), make([]float64, N), make([]float64, O)
+	for t0 := 0; t0 < steps; {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("sweep interrupted: %w", err)
+		}
+		n := min(chunk, steps-t0)
+		var in []T
+		if I > 0 {
+			in = inBuf[:K*B*n*I]
+			for k := range pts {
+				part := in[k*B*n*I : (k+1)*B*n*I]
+				if stimulus.Fill(gens[k], t0, n, part) == nil {
+					clear(part)
+				}
+			}
+		}
+		if full.Rates != nil {
+			c.Rates = full.Rates[:K*B*n*N]
+		}
+		if full.States != nil {
+			c.States = full.States[:K*B*n*N]
+		}
+		if full.Outputs != nil {
+			c.Outputs = full.Outputs[:K*B*n*O]
+		}
+		if err := run.Advance(n, in, c); err != nil {
+			var nf *backend.NonFiniteError
+			if errors.As(err, &nf) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("backend %s at step %d: %w", b.Name(), t0, err)
+		}
+		for k, pt := range pts {
+			for bb := 0; bb < B; bb++ {
+				for j := 0; j < n; j++ {
+					row := (k*B+bb)*n + j
+					t := t0 + j + 1
+					if c.Rates != nil {
+						toF64(rates, c.Rates[row*N:(row+1)*N])
+					}
+					if c.States != nil {
+						toF64(states, c.States[row*N:(row+1)*N])
+					}
+					if c.Outputs != nil {
+						toF64(outs, c.Outputs[row*O:(row+1)*O])
+					}
+					for _, a := range accs[k] {
+						switch a.m.Of {
+						case "rates":
+							a.add(bb, t, rates, nil)
+						case "states":
+							a.add(bb, t, states, nil)
+						case "outputs":
+							var target []float64
+							if a.m.Kind == "mse" {
+								target = a.m.targetRow(bb, t, steps, O)
+							}
+							a.add(bb, t, outs, target)
+						}
+					}
+					if opt.observe != nil {
+						opt.observe(pt.Index, bb, t, pick(c.Rates, rates), pick(c.States, states), pick(c.Outputs, outs))
+					}
+				}
+			}
+		}
+		t0 += n
+	}
+	v, r := make([]T, K*B*N), make([]T, K*B*N)
+	if err := run.State(v, r); err != nil {
+		return nil, err
+	}
+	rows := make([]*Row, K)
+	for k, pt := range pts {
+		row := &Row{Point: pt, Status: "ok", FinalState: make([]float64, B*N), FinalRates: make([]float64, B*N)}
+		toF64(row.FinalState, v[k*B*N:(k+1)*B*N])
+		toF64(row.FinalRates, r[k*B*N:(k+1)*B*N])
+		for _, a := range accs[k] {
+			if a.m.Kind == "final_state_mean" {
+				for bb := 0; bb < B; bb++ {
+					a.add(bb, steps, row.FinalState[bb*N:(bb+1)*N], nil)
+				}
+			}
+			row.Metrics = append(row.Metrics, a.value())
+		}
+		rows[k] = row
+	}
+	return rows, nil
+}
+
+func (m *ResolvedMetric) targetRow(b, t, steps, O int) []float64 {
+	i := (t - 1) * O
+	if m.targetB {
+		i += b * steps * O
+	}
+	return m.target[i : i+O]
+}
+
+func pick[T backend.Float](c []T, row []float64) []float64 {
+	if c == nil {
+		return nil
+	}
+	return row
+}
+
+func toF64[T backend.Float](dst []float64, src []T) {
+	for i, x := range src {
+		dst[i] = float64(x)
+	}
+}
