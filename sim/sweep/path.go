@@ -25,9 +25,12 @@ func parsePath(path string) ([]step, error) {
 	}
 	var steps []step
 	for _, part := range strings.Split(path, ".") {
-		key, rest, _ := strings.Cut(part, "[")
+		key, rest, bracket := strings.Cut(part, "[")
 		if key == "" {
 			return nil, fmt.Errorf("%q: empty key in the path", path)
+		}
+		if bracket && rest == "" {
+			return nil, fmt.Errorf("%q: an index is written [i] with a whole number i ≥ 0", path)
 		}
 		steps = append(steps, step{key: key, index: -1})
 		for rest != "" {
