@@ -61,7 +61,11 @@ type Options struct {
 	MemoryLimit int64
 	// Progress receives a progress line over points (nil: none).
 	Progress io.Writer
+	// KeepFinal keeps each point's final state and rates in its Row.
+	KeepFinal bool
 
+	// tick, when set, hears that a program of k points has done t steps.
+	tick func(k, t int)
 	// observe, in tests, sees every recorded row of every point.
 	observe func(point, trial, step int, rates, states, outputs []float64)
 }
@@ -77,7 +81,8 @@ type Row struct {
 	Status string
 	// Wall is the point's share of its chunk's wall time.
 	Wall time.Duration
-	// FinalState and FinalRates are v and r after the last step, B × N.
+	// FinalState and FinalRates are v and r after the last step, B × N,
+	// kept only when Options.KeepFinal is set.
 	FinalState, FinalRates []float64
 }
 
@@ -238,6 +243,9 @@ func Run(ctx context.Context, sw *Sweep, opt Options) (*Result, error) {
 		}
 		t0 := time.Now()
 		var rows []*Row
+		// The line moves within a chunk too, by the share of its steps done.
+		steps := int64(pts[0].Spec.Steps)
+		opt.tick = func(k, t int) { prog.Update(int64(done) + int64(k)*int64(t)/steps) }
 		if pts[0].Spec.Precision == "f64" || pts[0].Spec.Precision == "float64" {
 			rows, err = runChunk[float64](ctx, b, sw, pts, opt)
 		} else {
@@ -424,6 +432,9 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 			}
 		}
 		t0 += n
+		if opt.tick != nil {
+			opt.tick(K, t0)
+		}
 	}
 	v, r := make([]T, K*B*N), make([]T, K*B*N)
 	if err := run.State(v, r); err != nil {
@@ -431,13 +442,17 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	}
 	rows := make([]*Row, K)
 	for k, pt := range pts {
-		row := &Row{Point: pt, Status: "ok", FinalState: make([]float64, B*N), FinalRates: make([]float64, B*N)}
-		toF64(row.FinalState, v[k*B*N:(k+1)*B*N])
-		toF64(row.FinalRates, r[k*B*N:(k+1)*B*N])
+		row := &Row{Point: pt, Status: "ok"}
+		final, rates := make([]float64, B*N), make([]float64, B*N)
+		toF64(final, v[k*B*N:(k+1)*B*N])
+		toF64(rates, r[k*B*N:(k+1)*B*N])
+		if opt.KeepFinal {
+			row.FinalState, row.FinalRates = final, rates
+		}
 		for _, a := range accs[k] {
 			if a.m.Kind == "final_state_mean" {
 				for bb := 0; bb < B; bb++ {
-					a.add(bb, steps, row.FinalState[bb*N:(bb+1)*N], nil)
+					a.add(bb, steps, final[bb*N:(bb+1)*N], nil)
 				}
 			}
 			row.Metrics = append(row.Metrics, a.value())

@@ -189,7 +189,7 @@ type recording map[[2]int][3][]float64
 func runSweep(t *testing.T, sw *Sweep, chunkPoints int) ([]*Row, map[int]recording) {
 	t.Helper()
 	recs := map[int]recording{}
-	opt := Options{ChunkPoints: chunkPoints, observe: func(point, trial, step int, r, s, o []float64) {
+	opt := Options{ChunkPoints: chunkPoints, KeepFinal: true, observe: func(point, trial, step int, r, s, o []float64) {
 		if recs[point] == nil {
 			recs[point] = recording{}
 		}
@@ -392,6 +392,9 @@ func TestTableParquetAndCSV(t *testing.T) {
 		assert.Equal(t, wantNames[i], fd.Name())
 		want := map[string]parquet.Kind{"int": parquet.Int64, "float": parquet.Double, "string": parquet.ByteArray}[cols[i].Kind]
 		assert.Equal(t, want, fd.Type().Kind(), fd.Name())
+		if cols[i].Kind == "string" {
+			assert.Equal(t, "STRING", fd.Type().LogicalType().String(), "%s is not annotated as a UTF-8 string", fd.Name())
+		}
 	}
 	assert.Equal(t, int64(len(sw.Points)), pf.NumRows())
 	r := parquet.NewReader(f)
