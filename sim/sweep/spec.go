@@ -65,6 +65,7 @@ type Axis struct {
 // Sweep is a parsed and checked sweep: its points, each a full valid spec.
 type Sweep struct {
 	File        string // the sweep file's name, for messages
+	Text        string // the sweep file as written
 	Spec        File
 	BaseFile    string // the base spec's path, "" when inline, example:NAME for an example
 	Axes        []ResolvedAxis
@@ -148,7 +149,7 @@ var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 // Parse parses and checks a sweep spec; name is its file name (relative
 // base paths are taken from its directory) and appears in errors.
 func Parse(name string, data []byte) (*Sweep, error) {
-	sw := &Sweep{File: name}
+	sw := &Sweep{File: name, Text: string(data)}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&sw.Spec); err != nil {

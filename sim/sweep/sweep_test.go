@@ -21,6 +21,7 @@ import (
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim"
 	"github.com/ratesim/ratesim/sim/npz"
+	"github.com/ratesim/ratesim/sim/output"
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
@@ -452,4 +453,27 @@ func mustOpen(t *testing.T, path string) io.Reader {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return bytes.NewReader(data)
+}
+
+// Chunks are consecutive points of one group, cut at multiples of the
+// chunk size of the points' ranks; a point that cannot fit is refused.
+func TestPlanChunksAndMemory(t *testing.T) {
+	sw := parse(t, base+"axes: [{path: tau, values: [30, 80, 200]}, {path: input.amplitude, values: [0.5, 2]}]\nrepeats: 2\nmetrics: [{metric: mean, of: rates}]\n")
+	pl, err := MakePlan(sw, Options{ChunkPoints: 5})
+	require.NoError(t, err)
+	var got [][]int
+	for _, c := range pl.Chunks {
+		got = append(got, c.Points)
+	}
+	assert.Equal(t, [][]int{{0, 2, 4, 6, 8}, {10}, {1, 3, 5, 7, 9}, {11}}, got)
+	pl, err = MakePlan(sw, Options{MemoryLimit: 3 * pointBytes(sw.Points[0].Spec, sw)})
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 3}, pl.ChunkPoints)
+	_, err = MakePlan(sw, Options{MemoryLimit: 1000})
+	var le *output.LimitError
+	require.ErrorAs(t, err, &le)
+	assert.Contains(t, err.Error(), "memory")
+	plastic := parse(t, strings.Replace(base, "backend: reference", "backend: reference\n  plasticity: {recurrent: {rules: [{rule: hebbian, eta: 0.01}]}}", 1)+"axes: [{path: tau, values: [30]}]\nmetrics: [{metric: mean, of: rates}]\n")
+	_, err = Check(plastic, Options{})
+	assert.ErrorContains(t, err, "plastic specs cannot be swept yet")
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -156,6 +158,8 @@ type Meta struct {
 	Chunks    []Chunk    `json:"chunks"`
 	Failed    int        `json:"failed"`
 	WallS     float64    `json:"wall_s"`
+	// Sweep is the sweep file as written.
+	Sweep string `json:"sweep"`
 }
 
 // MetaAxis is an axis with its values (as YAML flow text).
@@ -180,15 +184,19 @@ func Write(dir string, sw *Sweep, res *Result, withCSV bool) (*Files, error) {
 	if err := writeAtomic(f.Table, func(w io.Writer) error { return WriteParquet(w, sw, res.Rows) }); err != nil {
 		return nil, err
 	}
+	csvPath := filepath.Join(dir, "table.csv")
 	if withCSV {
-		f.CSV = filepath.Join(dir, "table.csv")
+		f.CSV = csvPath
 		if err := writeAtomic(f.CSV, func(w io.Writer) error { return WriteCSV(w, sw, res.Rows) }); err != nil {
 			return nil, err
 		}
+	} else if err := os.Remove(csvPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// An earlier run's CSV would disagree with this table.
+		return nil, fmt.Errorf("cannot remove the earlier %s: %w", csvPath, err)
 	}
 	m := Meta{Version: sim.FullVersion(), SweepFile: sw.File, Base: sw.BaseFile, Backend: res.Backend, Device: res.Device,
 		Points: len(sw.Points), Combine: sw.Spec.Combine, Repeats: sw.Spec.Repeats, Columns: Columns(sw), Chunks: res.Chunks,
-		WallS: res.Wall.Seconds()}
+		WallS: res.Wall.Seconds(), Sweep: sw.Text}
 	if m.Base == "" {
 		m.Base = "inline"
 	}
