@@ -48,6 +48,17 @@ type deviceInfo struct {
 	maxSharedOpt  int // dynamic shared memory a block may opt in to, bytes
 	maxThreads    int // per block
 	driverVersion int
+
+	// What the cost model (cost.go) takes from the driver when it is
+	// known; zero means unknown, and modelOf uses its compute capability's
+	// defaults instead.
+	clockKHz     int // SM clock (CU_DEVICE_ATTRIBUTE_CLOCK_RATE)
+	memClockKHz  int // memory clock (CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE)
+	busWidth     int // memory bus, bits (CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH)
+	l2Bytes      int // CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE
+	sharedPerSM  int // bytes (CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR)
+	regsPerSM    int // CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR
+	threadsPerSM int // CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR
 }
 
 // tile is one instantiation of the step kernel: a block of tx × ty threads,
@@ -99,6 +110,9 @@ type plan struct {
 	maxSegSteps int    // steps one segment may hold before the error key overflows
 	elem        int    // bytes per value
 	unitsOrOut  int    // U = max(N, O)
+
+	model deviceModel // the device the plan was made for
+	cost  stepCost    // the model's estimate of one step (cost.go)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -128,114 +142,162 @@ func (e tooLarge) Unwrap() []error { return []error{e.err, errTooLarge} }
 
 func isTooLarge(err error) bool { return errors.Is(err, errTooLarge) }
 
-// choosePlan decides how p's shape runs on dev with the requested kernel.
+// choosePlan decides how p's shape runs on dev with the requested kernel:
+// of the candidate plans (every step-kernel tile; every persistent trial
+// block 1…TBMAX that fits, with Drive in shared memory where it fits and
+// in global memory), the one the cost model (cost.go) estimates cheapest
+// per step. Auto considers the persistent kernel only where it keeps W on
+// chip or has at least one block per multiprocessor: otherwise each of a
+// few blocks would re-read W from L2 every step while most of the device
+// idles. Step and Persistent choose among their own kernel's candidates.
 func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Kernel) (plan, error) {
+	return planOn(s, prec, modelOf(dev), want)
+}
+
+// planOn is choosePlan on the device model m.
+func planOn(s backend.Shape, prec backend.Precision, m deviceModel, want Kernel) (plan, error) {
+	cands, err := planCandidates(s, prec, m, want)
+	if err != nil {
+		return plan{}, err
+	}
+	best := cands[0]
+	for _, c := range cands[1:] {
+		if c.cost.seconds < best.cost.seconds {
+			best = c
+		}
+	}
+	return best, nil
+}
+
+// planCandidates returns the plans choosePlan chooses among, each with its
+// estimate, in a fixed order (step tiles s, m, l; then persistent trial
+// blocks from the largest, W in shared memory first); the first of equal
+// estimates wins. The errors are choosePlan's.
+func planCandidates(s backend.Shape, prec backend.Precision, m deviceModel, want Kernel) ([]plan, error) {
 	K, B, N, O := s.Instances, s.Trials, s.Units, s.Outputs
 	elem := 4
 	if prec == backend.F64 {
 		elem = 8
 	}
-	pl := plan{shape: s, elem: elem, unitsOrOut: max(N, O)}
+	base := plan{shape: s, elem: elem, unitsOrOut: max(N, O), model: m}
 
 	// The error key (model.cuh) numbers every value of a step:
 	// perStep = K·B·3·U·4 must leave room for the segment's steps in 64 bits.
-	hi, perStep := bits.Mul64(uint64(K)*uint64(B), uint64(3*4*pl.unitsOrOut))
+	hi, perStep := bits.Mul64(uint64(K)*uint64(B), uint64(3*4*base.unitsOrOut))
 	if hi != 0 || perStep > 1<<62 {
-		return pl, tooLarge{fmt.Errorf("cuda: %d instances × %d trials × %d units is too large for one run", K, B, N)}
+		return nil, tooLarge{fmt.Errorf("cuda: %d instances × %d trials × %d units is too large for one run", K, B, N)}
 	}
-	pl.perStep = perStep
-	pl.maxSegSteps = int(min((^uint64(0))/perStep-1, 1<<30))
+	base.perStep = perStep
+	base.maxSegSteps = int(min((^uint64(0))/perStep-1, 1<<30))
 
-	// Persistent kernel: the largest trial block that fits, then smaller
-	// ones while the device would have idle multiprocessors.
-	tb := min(B, persistentMaxTrials)
-	for tb > 1 && persistentShared(s, elem, tb, false) > dev.maxSharedOpt {
-		tb--
-	}
-	persistentOK := persistentShared(s, elem, tb, false) <= dev.maxSharedOpt
-	if persistentOK {
-		for tb > 1 && K*ceilDiv(B, tb) < dev.sms {
-			tb--
+	var cands []plan
+	add := func(pl plan) { // pl with its estimate, unless the model says it cannot run
+		if _, ok := m.costOf(pl); ok {
+			cands = append(cands, pl)
 		}
 	}
-
-	kind := want
-	if kind == Auto {
-		// Small networks: no launch per step beats everything. Larger
-		// ones: the persistent kernel only pays when it fills the device.
-		if persistentOK && (N <= 256 || N <= 4*persistentMaxThreads && K*ceilDiv(B, tb) >= dev.sms) {
-			kind = Persistent
-		} else {
-			kind = Step
+	stepGridOver, persistentBlocks := false, 0 // persistentBlocks: the fewest over the grid limit
+	if want != Persistent {
+		for _, t := range stepTiles[prec] {
+			pl := base.withTile(prec, t.suffix)
+			if pl.stepGrid > maxGridX || pl.readoutGrid > maxGridX {
+				stepGridOver = true
+				continue
+			}
+			add(pl)
 		}
 	}
-	if kind == Persistent && !persistentOK {
-		return pl, fmt.Errorf("cuda: the persistent kernel cannot run %d units: z and v of one trial must fit in the %d bytes of shared memory a block may have; use the step kernel", N, dev.maxSharedOpt)
-	}
-	pl.kernel = kind
-	suffix := "_" + prec.String()
-
-	if kind == Persistent {
-		pl.persistent = "persistent" + suffix
-		pl.tb = tb
-		pl.threads = min(persistentMaxThreads, ceilDiv(N, 32)*32)
-		pl.wShared = persistentShared(s, elem, tb, true) <= dev.maxSharedOpt
-		pl.shmem = persistentShared(s, elem, tb, pl.wShared)
-		pl.persistentBlocks = K * ceilDiv(B, tb)
-		if pl.persistentBlocks > maxGridX {
-			return pl, tooLarge{fmt.Errorf("cuda: %d blocks exceed the grid limit", pl.persistentBlocks)}
+	persistentFits := false
+	if want != Step {
+		for tb := min(B, persistentMaxTrials); tb >= 1; tb-- {
+			if persistentShared(s, elem, tb, false) > m.maxSharedOpt {
+				continue
+			}
+			persistentFits = true
+			blocks := K * ceilDiv(B, tb)
+			if blocks > maxGridX {
+				if persistentBlocks == 0 {
+					persistentBlocks = blocks
+				}
+				continue
+			}
+			for _, wShared := range []bool{true, false} {
+				if wShared && persistentShared(s, elem, tb, true) > m.maxSharedOpt {
+					continue
+				}
+				if want == Auto && !wShared && blocks < m.sms {
+					continue // W from L2 for every block every step, device mostly idle
+				}
+				add(base.withPersistent(prec, tb, wShared))
+			}
 		}
-		return pl, nil
 	}
-
-	// Step tile: one trial per tile when there are one or two; large
-	// register tiles when at least half their trials are real and they
-	// still give every multiprocessor a block; the middle one otherwise.
-	tiles := stepTiles[prec]
-	t := tiles[1]
-	switch l := tiles[2]; {
-	case B <= 2:
-		t = tiles[0]
-	case 2*B >= l.trials() && K*ceilDiv(N, l.units())*ceilDiv(B, l.trials()) >= dev.sms:
-		t = l
+	if len(cands) > 0 {
+		return cands, nil
 	}
-	pl.step = "step" + suffix + "_" + t.suffix
-	pl.stepTile = t
-	pl.stepGrid = K * ceilDiv(N, t.units()) * ceilDiv(B, t.trials())
-	if O > 0 {
-		pl.readout = "readout" + suffix
-		pl.readoutGrid = ceilDiv(K*B*O, readoutThreads)
+	switch {
+	case want == Persistent && !persistentFits:
+		return nil, fmt.Errorf("cuda: the persistent kernel cannot run %d units: z and v of one trial must fit in the %d bytes of shared memory a block may have; use the step kernel", N, m.maxSharedOpt)
+	case persistentBlocks > 0 && want == Persistent:
+		return nil, tooLarge{fmt.Errorf("cuda: %d blocks exceed the grid limit", persistentBlocks)}
+	case stepGridOver || persistentBlocks > 0:
+		return nil, tooLarge{fmt.Errorf("cuda: %d instances × %d trials exceed the grid limit", K, B)}
 	}
-	if pl.stepGrid > maxGridX || pl.readoutGrid > maxGridX {
-		return pl, tooLarge{fmt.Errorf("cuda: %d instances × %d trials exceed the grid limit", K, B)}
-	}
-	return pl, nil
+	return nil, fmt.Errorf("cuda: no plan for %d instances × %d trials × %d units fits %s", K, B, N, m.name)
 }
 
 // describe says what the plan launches, for logs and benchmarks.
 func (pl plan) describe() string {
 	if pl.kernel == Persistent {
-		return fmt.Sprintf("%s: %d blocks × %d threads, %d trials per block, Drive in %s memory, %d B shared",
-			pl.persistent, pl.persistentBlocks, pl.threads, pl.tb, map[bool]string{true: "shared", false: "global"}[pl.wShared], pl.shmem)
+		return fmt.Sprintf("%s: %d blocks × %d threads, %d trials per block, Drive in %s memory, %d B shared; model: %v",
+			pl.persistent, pl.persistentBlocks, pl.threads, pl.tb, map[bool]string{true: "shared", false: "global"}[pl.wShared], pl.shmem, pl.cost)
 	}
 	s := fmt.Sprintf("%s: %d blocks × %d×%d threads (tile %d units × %d trials) per step",
 		pl.step, pl.stepGrid, pl.stepTile.tx, pl.stepTile.ty, pl.stepTile.units(), pl.stepTile.trials())
 	if pl.readout != "" {
 		s += fmt.Sprintf(", then %s: %d blocks", pl.readout, pl.readoutGrid)
 	}
-	return s
+	return s + fmt.Sprintf("; model: %v", pl.cost)
 }
 
-// withTile returns pl with the step kernel's tile replaced by the one with
-// the given suffix.
+// withTile returns pl as a step-kernel plan with the tile of the given
+// suffix (the tile unchanged when no tile has it), with its estimate on
+// the device it was made for.
 func (pl plan) withTile(prec backend.Precision, suffix string) plan {
 	for _, t := range stepTiles[prec] {
 		if t.suffix == suffix {
 			s := pl.shape
+			pl.kernel = Step
 			pl.step = "step_" + prec.String() + "_" + t.suffix
 			pl.stepTile = t
 			pl.stepGrid = s.Instances * ceilDiv(s.Units, t.units()) * ceilDiv(s.Trials, t.trials())
+			pl.readout, pl.readoutGrid = "", 0
+			if s.Outputs > 0 {
+				pl.readout = "readout_" + prec.String()
+				pl.readoutGrid = ceilDiv(s.Instances*s.Trials*s.Outputs, readoutThreads)
+			}
 		}
+	}
+	if pl.model.sms > 0 {
+		pl.cost, _ = pl.model.costOf(pl)
+	}
+	return pl
+}
+
+// withPersistent returns pl as a persistent-kernel plan with tb trials per
+// block and Drive in shared memory or not, and its estimate on the device
+// it was made for.
+func (pl plan) withPersistent(prec backend.Precision, tb int, wShared bool) plan {
+	s := pl.shape
+	pl.kernel = Persistent
+	pl.persistent = "persistent_" + prec.String()
+	pl.tb = tb
+	pl.threads = min(persistentMaxThreads, ceilDiv(s.Units, 32)*32)
+	pl.wShared = wShared
+	pl.shmem = persistentShared(s, pl.elem, tb, wShared)
+	pl.persistentBlocks = s.Instances * ceilDiv(s.Trials, tb)
+	if pl.model.sms > 0 {
+		pl.cost, _ = pl.model.costOf(pl)
 	}
 	return pl
 }
