@@ -20,6 +20,10 @@ type Backend struct {
 	// split into shards (0: 90% of the device's memory).
 	maxRunBytes int64
 	tile        string // forces a step tile by suffix (tests)
+	// sharedSlot puts every segment of a call in one pipeline slot, a
+	// planted bug for the test that the emulator exposes buffers reused
+	// while their copies are in flight (tests).
+	sharedSlot bool
 
 	once sync.Once
 	drv  driver
@@ -47,7 +51,9 @@ func SegmentBytes(n int64) Option { return func(b *Backend) { b.budget = n } }
 // with the same bits as one run.
 func MaxRunBytes(n int64) Option { return func(b *Backend) { b.maxRunBytes = n } }
 
-// New returns a CUDA backend. It touches no device until a run starts.
+// New returns a CUDA backend. It touches no device until a run starts; then
+// it shares the device's one context and loaded modules with every other
+// Backend of the process (see driver.go).
 func New(opts ...Option) *Backend {
 	b := &Backend{budget: 256 << 20}
 	for _, o := range opts {
@@ -61,10 +67,10 @@ func (b *Backend) Name() string { return "cuda" }
 // Devices lists the visible GPUs.
 func (b *Backend) Devices() ([]backend.Device, error) { return listDevices() }
 
-// open starts the device on first use.
+// open returns the device's driver, opening it on the process's first use.
 func (b *Backend) open() (driver, error) {
 	b.once.Do(func() {
-		b.drv, b.err = openDriver(b.ordinal)
+		b.drv, b.err = sharedDriver(b.ordinal)
 		if b.err == nil {
 			if inf := b.drv.info(); inf.major < 7 {
 				b.err = fmt.Errorf("cuda: %s has compute capability %d.%d; ratesim's kernels need 7.0 (Volta) or newer", inf.name, inf.major, inf.minor)

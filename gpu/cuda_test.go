@@ -154,7 +154,7 @@ func deviceEval(t *testing.T, kernel string, n int, args func(ptrs []dptr) kerne
 				return err
 			}
 		}
-		if err := c.launch(kernel, [3]uint32{uint32(ceilDiv(n, 128)), 1, 1}, [3]uint32{128, 1, 1}, 0, args(ptrs)); err != nil {
+		if err := c.launch(nullStream, kernel, [3]uint32{uint32(ceilDiv(n, 128)), 1, 1}, [3]uint32{128, 1, 1}, 0, args(ptrs)); err != nil {
 			return err
 		}
 		for i, a := range outs {

@@ -5,6 +5,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"unsafe"
 
@@ -28,6 +29,12 @@ import (
 //     as the generated argument structs of kernels/args.go pack them.
 //   - cu's init calls cuInit and exits the process when that fails, before
 //     any of this code runs; see README.md.
+//   - One context per device per process (sharedDriver in driver.go):
+//     creating one and loading the modules costs seconds, most of it the
+//     driver's JIT compilation of the PTX (cached by the driver under
+//     CUDA_CACHE_PATH, see doc.go). Modules load on the first launch of one
+//     of their kernels. After a sticky fault the context is destroyed and
+//     made again on the next do (recreate).
 
 // emulated says whether this build runs the kernels on the host emulator.
 const emulated = false
@@ -83,11 +90,21 @@ func deviceInfoOf(d cu.Device) (deviceInfo, error) {
 	return inf, nil
 }
 
-// cudaDriver owns one device's context on one locked OS thread.
+// cudaDriver owns one device's context on one locked OS thread. Its fields
+// are the device thread's only.
 type cudaDriver struct {
-	inf  deviceInfo
-	work chan func()
-	fns  map[string]cu.Function
+	dev      cu.Device
+	inf      deviceInfo
+	work     chan func()
+	blocking bool
+
+	ctx     cu.CUContext
+	gen     uint64
+	fault   *deviceFault // the sticky fault that broke ctx, if any
+	fns     map[string]cu.Function
+	streams map[stream]cu.Stream
+	events  map[event]cu.Event
+	handles int
 }
 
 func openDriver(ordinal int) (driver, error) {
@@ -95,9 +112,9 @@ func openDriver(ordinal int) (driver, error) {
 	if err != nil || ordinal < 0 || ordinal >= n {
 		return nil, fmt.Errorf("cuda: no device %d (%d visible, %v)", ordinal, n, err)
 	}
-	d := &cudaDriver{work: make(chan func()), fns: map[string]cu.Function{}}
+	d := &cudaDriver{dev: cu.Device(ordinal), work: make(chan func()), blocking: launchBlockingEnv()}
 	ready := make(chan error)
-	go d.loop(cu.Device(ordinal), ready)
+	go d.loop(ready)
 	if err := <-ready; err != nil {
 		return nil, err
 	}
@@ -106,52 +123,46 @@ func openDriver(ordinal int) (driver, error) {
 
 // loop is the device's goroutine: it never unlocks its thread, because the
 // context stays current on it for the life of the process.
-func (d *cudaDriver) loop(dev cu.Device, ready chan<- error) {
+func (d *cudaDriver) loop(ready chan<- error) {
 	runtime.LockOSThread()
-	if err := d.init(dev); err != nil {
-		ready <- err
+	inf, err := deviceInfoOf(d.dev)
+	if err == nil {
+		d.inf = inf
+		err = d.makeContext()
+	}
+	ready <- err
+	if err != nil {
 		return
 	}
-	ready <- nil
 	for f := range d.work {
 		f()
 	}
 }
 
-func (d *cudaDriver) init(dev cu.Device) error {
-	inf, err := deviceInfoOf(dev)
+// makeContext creates the context, current on this thread from then on,
+// with empty tables of modules, streams and events.
+func (d *cudaDriver) makeContext() error {
+	// Blocking sync: a waiting host thread sleeps instead of spinning on a
+	// core the CPU backend or the user may need.
+	ctx, err := d.dev.MakeContext(cu.SchedBlockingSync)
 	if err != nil {
-		return err
+		return fmt.Errorf("cuda: cannot create a context on %s: %v", d.inf.name, err)
 	}
-	d.inf = inf
-	// MakeContext (cuCtxCreate) makes the new context current on this
-	// thread. Blocking sync: a waiting host thread sleeps instead of
-	// spinning on a core the CPU backend or the user may need.
-	if _, err := dev.MakeContext(cu.SchedBlockingSync); err != nil {
-		return fmt.Errorf("cuda: cannot create a context on %s: %v", inf.name, err)
-	}
-	for _, m := range kernels.Modules() {
-		mod, err := cu.LoadData(kernels.PTX(m))
-		if err != nil {
-			return fmt.Errorf("cuda: loading the embedded PTX module %q failed: %v; the NVIDIA driver must support PTX ISA 7.8 (CUDA 11.8, driver ≥ 520): update the driver, or rebuild the kernels with an older nvcc (make kernels)", m, err)
-		}
-		for _, k := range kernels.Kernels() {
-			if km, _ := kernels.ModuleOf(k); km != m {
-				continue
-			}
-			fn, err := mod.Function(k)
-			if err != nil {
-				return fmt.Errorf("cuda: kernel %s not found in module %s: %v (run make kernels)", k, m, err)
-			}
-			d.fns[k] = fn
-		}
-	}
-	// The persistent kernels keep Drive in shared memory: let them use all
-	// a block may have (above 48 KiB needs this opt-in).
-	for _, k := range []string{"persistent_f32", "persistent_f64"} {
-		if err := setMaxDynamicShared(d.fns[k], inf.maxSharedOpt); err != nil {
-			return fmt.Errorf("cuda: %s: cannot allow %d bytes of shared memory: %v", k, inf.maxSharedOpt, err)
-		}
+	d.ctx, d.fault = ctx, nil
+	d.fns, d.streams, d.events = map[string]cu.Function{}, map[stream]cu.Stream{}, map[event]cu.Event{}
+	return nil
+}
+
+// recreate replaces the context a sticky fault broke: destroying it frees
+// everything made in it (device and pinned memory, streams, events,
+// modules).
+func (d *cudaDriver) recreate() error {
+	fault := d.fault
+	_ = d.ctx.Destroy()
+	d.gen++
+	if err := d.makeContext(); err != nil {
+		d.fault = fault
+		return fmt.Errorf("cuda: device %d is unusable in this process after %v: %w; restart the process", int(d.dev), fault, err)
 	}
 	return nil
 }
@@ -166,61 +177,314 @@ func (d *cudaDriver) do(f func(c calls) error) error {
 				done <- fmt.Errorf("cuda: panic on the device thread: %v", p)
 			}
 		}()
+		if d.fault != nil {
+			if err := d.recreate(); err != nil {
+				done <- err
+				return
+			}
+		}
 		done <- f(d)
 	}
 	return <-done
 }
 
+func (d *cudaDriver) generation() uint64   { return d.gen }
+func (d *cudaDriver) launchBlocking() bool { return d.blocking }
+
+// sticky are the CUDA errors after which the context cannot be used.
+var sticky = []error{
+	cu.IllegalAddress, cu.LaunchTimeout, cu.HardwareStackError, cu.IllegalInstruction,
+	cu.MisalignedAddress, cu.InvalidAddressSpace, cu.InvalidPc, cu.LaunchFailed,
+	cu.Assert, cu.EccUncorrectable, cu.NvlinkUncorrectable, cu.ContextIsDestroyed, cu.Unknown,
+}
+
+func isSticky(err error) bool {
+	for _, s := range sticky {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// check turns a sticky error into the context's fault, which it returns
+// from then on; other errors pass.
+func (d *cudaDriver) check(err error) error {
+	if err == nil {
+		return nil
+	}
+	if d.fault == nil && isSticky(err) {
+		code := -1
+		if v := reflect.ValueOf(err); v.CanInt() {
+			code = int(v.Int())
+		}
+		name, desc := errorText(code)
+		d.fault = &deviceFault{name: name, msg: desc}
+	}
+	if d.fault != nil {
+		return d.fault
+	}
+	return err
+}
+
+// function returns kernel, loading its module on first use.
+func (d *cudaDriver) function(kernel string) (cu.Function, error) {
+	if fn, ok := d.fns[kernel]; ok {
+		return fn, nil
+	}
+	m, ok := kernels.ModuleOf(kernel)
+	if !ok {
+		return cu.Function{}, fmt.Errorf("cuda: no kernel %s in the embedded PTX (run make kernels)", kernel)
+	}
+	mod, err := cu.LoadData(kernels.PTX(m))
+	if err != nil {
+		if err := d.check(err); isDeviceFault(err) {
+			return cu.Function{}, err
+		}
+		return cu.Function{}, fmt.Errorf("cuda: loading the embedded PTX module %q failed: %v; the NVIDIA driver must support PTX ISA 7.8 (CUDA 11.8, driver ≥ 520): update the driver, or rebuild the kernels with an older nvcc (make kernels)", m, err)
+	}
+	for _, k := range kernels.Kernels() {
+		if km, _ := kernels.ModuleOf(k); km != m {
+			continue
+		}
+		fn, err := mod.Function(k)
+		if err != nil {
+			return cu.Function{}, fmt.Errorf("cuda: kernel %s not found in module %s: %v (run make kernels)", k, m, err)
+		}
+		// The persistent kernels keep Drive in shared memory: let them
+		// use all a block may have (above 48 KiB needs this opt-in).
+		if k == "persistent_f32" || k == "persistent_f64" {
+			if err := setMaxDynamicShared(fn, d.inf.maxSharedOpt); err != nil {
+				return cu.Function{}, fmt.Errorf("cuda: %s: cannot allow %d bytes of shared memory: %v", k, d.inf.maxSharedOpt, err)
+			}
+		}
+		d.fns[k] = fn
+	}
+	return d.fns[kernel], nil
+}
+
 func (d *cudaDriver) alloc(n int64, what string) (dptr, error) {
+	if d.fault != nil {
+		return 0, d.fault
+	}
 	p, err := cu.MemAlloc(n)
 	if err != nil {
 		if errors.Is(err, cu.OutOfMemory) {
 			free, total, _ := cu.MemInfo()
 			return 0, oomError(what, n, free, total)
 		}
+		if err := d.check(err); isDeviceFault(err) {
+			return 0, err
+		}
 		return 0, fmt.Errorf("cuda: allocating the %s (%d bytes): %v", what, n, err)
 	}
 	return dptr(p), nil
 }
 
-func (d *cudaDriver) free(p dptr) { _ = cu.MemFree(cu.DevicePtr(p)) }
+func (d *cudaDriver) free(p dptr) { _ = d.check(cu.MemFree(cu.DevicePtr(p))) }
+
+func (d *cudaDriver) allocHost(n int64, what string) (hostBuf, error) {
+	if d.fault != nil {
+		return hostBuf{}, d.fault
+	}
+	p, oom, err := memHostAlloc(n)
+	if err != nil {
+		if oom {
+			return hostBuf{}, tooLarge{fmt.Errorf("cuda: out of page-locked host memory allocating the %s (%.1f MiB): %v", what, mib(n), err)}
+		}
+		return hostBuf{}, fmt.Errorf("cuda: allocating the %s: %v", what, err)
+	}
+	return hostBuf{p, n}, nil
+}
+
+func (d *cudaDriver) freeHost(h hostBuf) { _ = d.check(cu.MemFreeHost(h.p)) }
+
+func (d *cudaDriver) newStream() (stream, error) {
+	if d.fault != nil {
+		return 0, d.fault
+	}
+	// A blocking stream: the null stream's synchronous copies of State
+	// and Weights wait for its work.
+	s, err := cu.MakeStream(cu.DefaultStream)
+	if err != nil {
+		return 0, fmt.Errorf("cuda: cannot create a stream: %w", d.check(err))
+	}
+	d.handles++
+	h := stream(d.handles)
+	d.streams[h] = s
+	return h, nil
+}
+
+func (d *cudaDriver) destroyStream(s stream) {
+	if cs, ok := d.streams[s]; ok {
+		_ = d.check(cs.Destroy())
+		delete(d.streams, s)
+	}
+}
+
+func (d *cudaDriver) newEvent() (event, error) {
+	if d.fault != nil {
+		return 0, d.fault
+	}
+	e, err := cu.MakeEvent(cu.DisableTiming | cu.BlockingSyncEvent)
+	if err != nil {
+		return 0, fmt.Errorf("cuda: cannot create an event: %w", d.check(err))
+	}
+	d.handles++
+	h := event(d.handles)
+	d.events[h] = e
+	return h, nil
+}
+
+func (d *cudaDriver) destroyEvent(e event) {
+	if ce, ok := d.events[e]; ok {
+		_ = d.check(cu.DestroyEvent(&ce))
+		delete(d.events, e)
+	}
+}
+
+// cuStream returns s's CUDA stream (cu.NoStream for the null stream).
+func (d *cudaDriver) cuStream(s stream) (cu.Stream, error) {
+	if s == nullStream {
+		return cu.NoStream, nil
+	}
+	cs, ok := d.streams[s]
+	if !ok {
+		return cu.NoStream, fmt.Errorf("cuda: stream %d is not of this context", s)
+	}
+	return cs, nil
+}
 
 func (d *cudaDriver) htod(dst dptr, src unsafe.Pointer, n int64) error {
+	if d.fault != nil {
+		return d.fault
+	}
 	if err := cu.MemcpyHtoD(cu.DevicePtr(dst), src, n); err != nil {
-		return fmt.Errorf("cuda: copy to device: %v", err)
+		return fmt.Errorf("cuda: copy to device: %w", d.check(err))
 	}
 	return nil
 }
 
 func (d *cudaDriver) dtoh(dst unsafe.Pointer, src dptr, n int64) error {
+	if d.fault != nil {
+		return d.fault
+	}
 	if err := cu.MemcpyDtoH(dst, cu.DevicePtr(src), n); err != nil {
-		return fmt.Errorf("cuda: copy from device: %v (a kernel may have failed)", err)
+		return fmt.Errorf("cuda: copy from device: %w", d.check(err))
 	}
 	return nil
 }
 
-func (d *cudaDriver) launch(kernel string, grid, block [3]uint32, shmem int, a kernels.Args) error {
-	fn, ok := d.fns[kernel]
-	if !ok {
-		return fmt.Errorf("cuda: no kernel %s in the embedded PTX (run make kernels)", kernel)
+func (d *cudaDriver) htodAsync(dst dptr, src hostBuf, s stream) error {
+	if d.fault != nil {
+		return d.fault
+	}
+	cs, err := d.cuStream(s)
+	if err != nil {
+		return err
+	}
+	if err := cu.MemcpyHtoDAsync(cu.DevicePtr(dst), src.p, src.n, cs); err != nil {
+		return fmt.Errorf("cuda: queueing a copy to the device: %w", d.check(err))
+	}
+	return nil
+}
+
+func (d *cudaDriver) dtohAsync(dst hostBuf, src dptr, s stream) error {
+	if d.fault != nil {
+		return d.fault
+	}
+	cs, err := d.cuStream(s)
+	if err != nil {
+		return err
+	}
+	if err := cu.MemcpyDtoHAsync(dst.p, cu.DevicePtr(src), dst.n, cs); err != nil {
+		return fmt.Errorf("cuda: queueing a copy from the device: %w", d.check(err))
+	}
+	return nil
+}
+
+func (d *cudaDriver) launch(s stream, kernel string, grid, block [3]uint32, shmem int, a kernels.Args) error {
+	if d.fault != nil {
+		return d.fault
 	}
 	if err := kernels.CheckArgs(kernel, a); err != nil {
 		return fmt.Errorf("cuda: %w", err)
+	}
+	fn, err := d.function(kernel)
+	if err != nil {
+		return err
+	}
+	cs, err := d.cuStream(s)
+	if err != nil {
+		return err
 	}
 	args := a.Pack()
 	ptrs := make([]unsafe.Pointer, len(args))
 	for i := range args {
 		ptrs[i] = unsafe.Pointer(&args[i])
 	}
-	if err := fn.Launch(int(grid[0]), int(grid[1]), int(grid[2]), int(block[0]), int(block[1]), int(block[2]), shmem, cu.NoStream, ptrs); err != nil {
+	if err := fn.Launch(int(grid[0]), int(grid[1]), int(grid[2]), int(block[0]), int(block[1]), int(block[2]), shmem, cs, ptrs); err != nil {
+		if err := d.check(err); isDeviceFault(err) {
+			return err
+		}
 		return fmt.Errorf("cuda: launching %s (grid %v, block %v, %d bytes shared): %v", kernel, grid, block, shmem, err)
+	}
+	if d.blocking {
+		if s == nullStream {
+			return d.check(cu.Synchronize())
+		}
+		return d.check(cs.Synchronize())
 	}
 	return nil
 }
 
+func (d *cudaDriver) record(e event, s stream) error {
+	if d.fault != nil {
+		return d.fault
+	}
+	ce, ok := d.events[e]
+	if !ok {
+		return fmt.Errorf("cuda: event %d is not of this context", e)
+	}
+	cs, err := d.cuStream(s)
+	if err != nil {
+		return err
+	}
+	return d.check(ce.Record(cs))
+}
+
+func (d *cudaDriver) wait(s stream, e event) error {
+	if d.fault != nil {
+		return d.fault
+	}
+	ce, ok := d.events[e]
+	if !ok {
+		return fmt.Errorf("cuda: event %d is not of this context", e)
+	}
+	cs, err := d.cuStream(s)
+	if err != nil {
+		return err
+	}
+	return d.check(cs.Wait(ce, 0))
+}
+
+func (d *cudaDriver) syncEvent(e event) error {
+	if d.fault != nil {
+		return d.fault
+	}
+	ce, ok := d.events[e]
+	if !ok {
+		return fmt.Errorf("cuda: event %d is not of this context", e)
+	}
+	return d.check(ce.Synchronize())
+}
+
 func (d *cudaDriver) sync() error {
+	if d.fault != nil {
+		return d.fault
+	}
 	if err := cu.Synchronize(); err != nil {
-		return fmt.Errorf("cuda: %v", err)
+		return fmt.Errorf("cuda: %w", d.check(err))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"github.com/ratesim/ratesim/backend"
@@ -70,10 +71,9 @@ type plasticDev[T backend.Float] struct {
 	width                     int
 	ruleTab                   []uint64
 	steps                     []*backend.Step[T] // per rule of ruleTab
-	conns, rules, avgs, snaps dptr
-	pops, y, werr             dptr
+	conns, rules, avgs, snaps dptr               // rules: the table before the first update
+	pops, y                   dptr
 	bufs                      []dptr // everything else allocated for it
-	recW                      devBuf
 }
 
 func f64bits[T backend.Float](x T) uint64 { return math.Float64bits(float64(x)) }
@@ -303,11 +303,18 @@ func newPlasticDev[T backend.Float](c calls, p *backend.Program[T], elem int64) 
 			return pd, err
 		}
 	}
-	none := ^uint64(0)
-	if pd.werr, err = upU([]uint64{none}, "weight error record"); err != nil {
-		return pd, err
-	}
 	return pd, nil
+}
+
+// plasticTableWords is the length of the rule table of pl (rWords per rule).
+func plasticTableWords[T backend.Float](pl *backend.Plasticity[T]) int {
+	n := 0
+	for _, cn := range pl.Connections() {
+		if cn != nil {
+			n += len(cn.Rules)
+		}
+	}
+	return n * rWords
 }
 
 // release frees the device buffers.
@@ -316,30 +323,69 @@ func (pd *plasticDev[T]) release(c calls) {
 		c.free(p)
 	}
 	pd.bufs = nil
-	if pd.recW.p != 0 {
-		c.free(pd.recW.p)
-		pd.recW = devBuf{}
-	}
 }
 
-// beginUpdate advances the Adam counters (backend.Step.Advance, on the
-// host, as every backend does) and uploads them.
-func (pd *plasticDev[T]) beginUpdate(c calls) error {
-	for ri, s := range pd.steps {
-		s.Advance()
-		pd.ruleTab[ri*rWords+rC1], pd.ruleTab[ri*rWords+rC2] = f64bits(s.C1), f64bits(s.C2)
+// ruleTables are the rule tables of one segment's update steps, uploaded
+// with the segment (the kernel reads the Adam bias corrections c1, c2 from
+// the table, and they change every update): the distinct tables one after
+// another, and per step of the segment the index of its table, −1 on a step
+// without an update.
+type ruleTables struct {
+	words []uint64
+	idx   []int
+	n     int // words per table
+}
+
+func (t *ruleTables) bytes() int64 {
+	if t == nil {
+		return 0
 	}
+	return int64(len(t.words)) * 8
+}
+
+func (t *ruleTables) tableBytes() int64 { return int64(t.n) * 8 }
+
+func (t *ruleTables) at(s int) int {
+	if t == nil {
+		return -1
+	}
+	return t.idx[s]
+}
+
+// segmentTables advances the Adam counters (backend.Step.Advance, on the
+// host, as every backend does) over the update steps of steps t0 …
+// t0+ns−1 and returns their tables; an update whose table equals the one
+// before shares it (without Adam, or once β^n has rounded to 0).
+func (pd *plasticDev[T]) segmentTables(t0, ns int) *ruleTables {
 	if len(pd.ruleTab) == 0 {
 		return nil
 	}
-	return c.htod(pd.rules, unsafe.Pointer(&pd.ruleTab[0]), int64(len(pd.ruleTab))*8)
+	n := len(pd.ruleTab)
+	tabs := &ruleTables{idx: make([]int, ns), n: n}
+	for s := range ns {
+		tabs.idx[s] = -1
+		if !pd.pl.Schedule.Updates(t0 + s) {
+			continue
+		}
+		for ri, st := range pd.steps {
+			st.Advance()
+			pd.ruleTab[ri*rWords+rC1], pd.ruleTab[ri*rWords+rC2] = f64bits(st.C1), f64bits(st.C2)
+		}
+		if k := len(tabs.words); k == 0 || !slices.Equal(tabs.words[k-n:], pd.ruleTab) {
+			tabs.words = append(tabs.words, pd.ruleTab...)
+		}
+		tabs.idx[s] = len(tabs.words)/n - 1
+	}
+	return tabs
 }
 
 // plasticStep launches the plasticity kernel's phases after step t (the
-// segment's s-th, whose error key starts at base); args are the kernel's
-// arguments with the per-step ones still to fill. recW0 is the number of
-// snapshots taken before the segment.
-func (r *run[T]) plasticStep(c calls, pd *plasticDev[T], args *kernels.PlasticArgs, t, s int, base uint64, recW0 int) error {
+// segment's s-th, whose error key starts at base) through launch; args are
+// the kernel's arguments with the per-step ones still to fill (Rules is
+// the step's table). recW0 is the number of snapshots taken before the
+// segment.
+func (r *run[T]) plasticStep(pd *plasticDev[T], args *kernels.PlasticArgs, t, s int, base uint64, recW0 int,
+	launch func(kernel string, t int, grid, block [3]uint32, shmem int, args kernels.Args) error) error {
 	p := r.p
 	K, B := p.Instances, p.Trials
 	pl := p.Plasticity
@@ -348,29 +394,26 @@ func (r *run[T]) plasticStep(c calls, pd *plasticDev[T], args *kernels.PlasticAr
 	args.T, args.S = int64(t), int64(s)
 	args.Learn, args.Upd = pl.Schedule.Learning(t), b2i64(upd)
 	args.Base = base
-	launch := func(phase, n int) error {
+	phase := func(phase, n int) error {
 		if n == 0 {
 			return nil
 		}
 		args.Phase = int64(phase)
-		return c.launch(r.pl.plastic, [3]uint32{uint32(ceilDiv(n, plasticThreads)), 1, 1}, [3]uint32{plasticThreads, 1, 1}, 0, *args)
+		return launch(r.pl.plastic, t, [3]uint32{uint32(ceilDiv(n, plasticThreads)), 1, 1}, [3]uint32{plasticThreads, 1, 1}, 0, *args)
 	}
 	if pd.nAvgs > 0 {
-		if err := launch(0, K*B*pd.D); err != nil {
+		if err := phase(0, K*B*pd.D); err != nil {
 			return err
 		}
 	}
 	if upd {
-		if err := pd.beginUpdate(c); err != nil {
-			return err
-		}
-		if err := launch(1, K*pd.M*pd.S); err != nil {
+		if err := phase(1, K*pd.M*pd.S); err != nil {
 			return err
 		}
 	}
 	if st := pl.Record.Stride; st > 0 && t%st == 0 && pd.width > 0 {
 		args.Rec = int64(t/st - recW0 - 1)
-		if err := launch(2, K*pd.M*pd.width); err != nil {
+		if err := phase(2, K*pd.M*pd.width); err != nil {
 			return err
 		}
 	}

@@ -3,8 +3,10 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"unsafe"
 
 	"github.com/ratesim/ratesim/backend"
@@ -13,20 +15,35 @@ import (
 
 // run is a program on the device. Device memory is allocated per run: the
 // program's arrays, v, r (twice: the step reads r_{t−1} from one buffer and
-// writes r_t to the other, buffer t&1), the error key, and per-segment
-// input and recording buffers that grow as needed.
+// writes r_t to the other, buffer t&1), and per-segment buffers that grow
+// as needed.
+//
+// An Advance call is cut into segments, and segments run as a pipeline of
+// two slots, each with its own device buffers (input, error keys,
+// recordings, plastic rule tables) and pinned host staging (up, down): the
+// host fills slot i&1's up buffer and queues segment i's uploads and
+// launches on the compute stream, records its computed event, and queues
+// the copies of its recordings and error keys into the slot's down buffer
+// on the copy stream after that event, then records copied. It waits for
+// segment i−1's copied event only after segment i is queued, so one
+// segment's copies overlap the next one's kernels, and then copies the
+// recordings out into the caller's chunk. A slot is reused (segment i+2)
+// only after the host has drained it, so no buffer is written while a copy
+// still reads it. Every call is drained before Advance returns.
 type run[T backend.Float] struct {
 	b    *Backend
 	drv  driver
+	gen  uint64 // the context generation the run's memory belongs to
 	p    *backend.Program[T]
 	pl   plan
 	elem int64
 
-	drive, readout, decay, alpha, pre, post, v, errKey dptr
-	r                                                  [2]dptr
-	in                                                 devBuf
-	rec                                                [3]devBuf // rates, states, outputs
-	stage                                              []T       // host staging for partial copies
+	drive, readout, decay, alpha, pre, post, v dptr
+	r                                          [2]dptr
+	stage                                      []T // host staging for partial copies of State and Weights
+
+	compute, copier stream
+	slots           [2]slot
 
 	// pd is the plasticity state of a plastic program (plastic.go); wPer
 	// says its weights are per trial.
@@ -39,12 +56,22 @@ type run[T backend.Float] struct {
 	closed   bool
 }
 
+// slot is one segment's place in the pipeline.
+type slot struct {
+	in, rec0, rec1, rec2, recW, rules devBuf
+	keys                              dptr // the error key and the weight error key
+	up, down                          pinBuf
+	computed, copied                  event
+}
+
+func (s *slot) rec(q int) *devBuf { return [3]*devBuf{&s.rec0, &s.rec1, &s.rec2}[q] }
+
 type devBuf struct {
 	p   dptr
 	cap int64
 }
 
-// ensure makes b hold at least n bytes.
+// ensure makes b hold at least n bytes. Its old contents are lost.
 func (b *devBuf) ensure(c calls, n int64, what string) error {
 	if n <= b.cap {
 		return nil
@@ -60,6 +87,51 @@ func (b *devBuf) ensure(c calls, n int64, what string) error {
 	b.p, b.cap = p, n
 	return nil
 }
+
+func (b *devBuf) release(c calls) {
+	if b.p != 0 {
+		c.free(b.p)
+	}
+	*b = devBuf{}
+}
+
+// pinBuf is a pinned host buffer that grows as needed.
+type pinBuf struct{ h hostBuf }
+
+func (b *pinBuf) ensure(c calls, n int64, what string) error {
+	if n <= b.h.n {
+		return nil
+	}
+	if b.h.p != nil {
+		c.freeHost(b.h)
+		b.h = hostBuf{}
+	}
+	// Round up to 64 KiB so that small growths do not pin pages each call.
+	h, err := c.allocHost((n+65535)&^65535, what)
+	if err != nil {
+		return err
+	}
+	b.h = h
+	return nil
+}
+
+func (b *pinBuf) release(c calls) {
+	if b.h.p != nil {
+		c.freeHost(b.h)
+	}
+	b.h = hostBuf{}
+}
+
+// pipelineSlots is the depth of the segment pipeline (double buffering).
+const pipelineSlots = 2
+
+// overlapBytes is the size of a call's recordings above which the call is
+// cut into at least pipelineMinSegments segments even when one would do,
+// so that copying them back overlaps the kernels.
+const (
+	overlapBytes        = 1 << 20
+	pipelineMinSegments = 4
+)
 
 func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) {
 	if err := p.Validate(); err != nil {
@@ -112,11 +184,19 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	if p.Record.Outputs {
 		nrec += O
 	}
+	inBytes := int64(kk*B*I) * run.elem
+	if plastic {
+		// Each update step uploads its rule table (plastic.go).
+		every := int64(max(p.Plasticity.Schedule.Every, 1))
+		inBytes += (int64(plasticTableWords(p.Plasticity))*8 + every - 1) / every
+	}
+	// Two slots share the segment budget: the device memory a run holds
+	// stays what runBytes (shard.go) estimates.
 	run.segSteps = segmentSteps(recShape{
-		inputBytesPerStep: int64(kk*B*I) * run.elem,
+		inputBytesPerStep: inBytes,
 		recordBytes:       int64(K*B*nrec) * run.elem,
 		stride:            p.Record.Every(),
-	}, b.budget, pl)
+	}, b.budget/pipelineSlots, pl)
 
 	// v_0 and r_0 = f(v_0) on the host, with the reference's own code.
 	v0 := make([]T, K*B*N)
@@ -136,6 +216,7 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	}
 
 	err = drv.do(func(c calls) error {
+		run.gen = c.generation()
 		up := func(dst *dptr, src []T, what string) error {
 			n := int64(len(src)) * run.elem
 			if n == 0 {
@@ -166,8 +247,23 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		if run.r[1], err = c.alloc(int64(len(r0))*run.elem, "rates r"); err != nil {
 			return err
 		}
-		if run.errKey, err = c.alloc(8, "error record"); err != nil {
+		if run.compute, err = c.newStream(); err != nil {
 			return err
+		}
+		if run.copier, err = c.newStream(); err != nil {
+			return err
+		}
+		for i := range run.slots {
+			sl := &run.slots[i]
+			if sl.keys, err = c.alloc(16, "error record"); err != nil {
+				return err
+			}
+			if sl.computed, err = c.newEvent(); err != nil {
+				return err
+			}
+			if sl.copied, err = c.newEvent(); err != nil {
+				return err
+			}
 		}
 		if plastic {
 			run.pd, err = newPlasticDev(c, p, run.elem)
@@ -183,11 +279,24 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 
 func (r *run[T]) Done() int { return r.done }
 
-// release frees every device buffer of the run.
+// current fails when the run's context is gone (see driver).
+func (r *run[T]) current(c calls) error {
+	if c.generation() != r.gen {
+		return errContextLost
+	}
+	return nil
+}
+
+// release frees every device and pinned buffer, stream and event of the
+// run, after the work in flight; in a context the driver has replaced
+// there is nothing left to free.
 func (r *run[T]) release() {
-	ptrs := []*dptr{&r.drive, &r.readout, &r.decay, &r.alpha, &r.pre, &r.post, &r.v, &r.errKey,
-		&r.r[0], &r.r[1], &r.in.p, &r.rec[0].p, &r.rec[1].p, &r.rec[2].p}
+	ptrs := []*dptr{&r.drive, &r.readout, &r.decay, &r.alpha, &r.pre, &r.post, &r.v, &r.r[0], &r.r[1]}
 	_ = r.drv.do(func(c calls) error {
+		if r.current(c) != nil {
+			return nil
+		}
+		_ = c.sync()
 		if r.pd != nil {
 			r.pd.release(c)
 		}
@@ -197,9 +306,32 @@ func (r *run[T]) release() {
 				*p = 0
 			}
 		}
+		for i := range r.slots {
+			sl := &r.slots[i]
+			for _, b := range []*devBuf{&sl.in, &sl.rec0, &sl.rec1, &sl.rec2, &sl.recW, &sl.rules} {
+				b.release(c)
+			}
+			if sl.keys != 0 {
+				c.free(sl.keys)
+				sl.keys = 0
+			}
+			sl.up.release(c)
+			sl.down.release(c)
+			for _, e := range []*event{&sl.computed, &sl.copied} {
+				if *e != 0 {
+					c.destroyEvent(*e)
+					*e = 0
+				}
+			}
+		}
+		for _, s := range []*stream{&r.compute, &r.copier} {
+			if *s != nullStream {
+				c.destroyStream(*s)
+				*s = nullStream
+			}
+		}
 		return nil
 	})
-	r.in.cap, r.rec[0].cap, r.rec[1].cap, r.rec[2].cap = 0, 0, 0, 0
 }
 
 func (r *run[T]) Close() error {
@@ -216,6 +348,9 @@ func (r *run[T]) State(v, rr []T) error {
 	}
 	n := r.p.Instances * r.p.Trials * r.p.Units
 	return r.drv.do(func(c calls) error {
+		if err := r.current(c); err != nil {
+			return err
+		}
 		if err := r.copyOut(c, v, r.v, n); err != nil {
 			return err
 		}
@@ -246,6 +381,77 @@ func (r *run[T]) staging(n int) []T {
 	return r.stage[:n]
 }
 
+// span is one segment of an Advance call: the call's steps s0 … s0+ns−1,
+// whose ms recorded steps go to slot rec0 of the call's chunk and whose
+// mws weight snapshots to slot w0.
+type span struct{ s0, ns, rec0, ms, w0, mws int }
+
+// spans cuts a call of n steps, starting after step done, into segments.
+func (r *run[T]) spans(done, n int) []span {
+	p := r.p
+	seg := r.segSteps
+	if r.recordBytes(p.Record.Recorded(done, n)) >= overlapBytes {
+		seg = min(seg, max(1, ceilDiv(n, pipelineMinSegments)))
+	}
+	var out []span
+	for s0, rec0, w0 := 0, 0, 0; s0 < n; {
+		ns := min(seg, n-s0)
+		sp := span{s0: s0, ns: ns, rec0: rec0, ms: p.Record.Recorded(done+s0, ns), w0: w0, mws: p.WeightsRecorded(done+s0, ns)}
+		out = append(out, sp)
+		s0, rec0, w0 = s0+ns, rec0+sp.ms, w0+sp.mws
+	}
+	return out
+}
+
+// recordBytes is the size of m recorded steps.
+func (r *run[T]) recordBytes(m int) int64 {
+	p := r.p
+	w := 0
+	if p.Record.Rates {
+		w += p.Units
+	}
+	if p.Record.States {
+		w += p.Units
+	}
+	if p.Record.Outputs {
+		w += p.Outputs
+	}
+	return int64(p.Instances*p.Trials*m*w) * r.elem
+}
+
+// job is a segment in the pipeline: what its slot's down buffer holds and
+// what it launched (for error messages).
+type job struct {
+	span
+	slot    int
+	t0      int      // its first step
+	kernels []string // the kernels it launched, each once, in order
+	recOff  [3]int64 // offsets of the recordings in the down buffer (−1: none)
+	recWOff int64    // offset of the weight snapshots (−1: none)
+}
+
+func (j *job) launched(kernel string) {
+	for _, k := range j.kernels {
+		if k == kernel {
+			return
+		}
+	}
+	j.kernels = append(j.kernels, kernel)
+}
+
+// launchFault is a device fault a launch reported itself (launch-blocking
+// mode): the kernel and step are exactly the faulting ones.
+type launchFault struct {
+	kernel string
+	step   int
+	err    error
+}
+
+func (e *launchFault) Error() string {
+	return fmt.Sprintf("cuda: %s at step %d: %v", e.kernel, e.step, e.err)
+}
+func (e *launchFault) Unwrap() error { return e.err }
+
 func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 	p := r.p
 	switch {
@@ -259,192 +465,335 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 		return fmt.Errorf("cuda: %w", err)
 	}
 	mw := p.WeightsRecorded(r.done, n)
-	for s0, rec0, w0 := 0, 0, 0; s0 < n; {
-		ns := min(r.segSteps, n-s0)
-		ms := p.Record.Recorded(r.done, ns)
-		mws := p.WeightsRecorded(r.done, ns)
-		nf, err := r.segment(in, n, s0, ns, out, m, rec0, ms, mw, w0, mws)
+	base := r.done
+	spans := r.spans(base, n)
+	depth := pipelineSlots
+	var flight []*job
+	next := 0
+	for next < len(spans) || len(flight) > 0 {
+		var nf *backend.NonFiniteError
+		var fin *job
+		err := r.drv.do(func(c calls) error {
+			if err := r.current(c); err != nil {
+				return err
+			}
+			if next < len(spans) && len(flight) < depth {
+				j := &job{span: spans[next], slot: r.slotOf(next), t0: base + spans[next].s0 + 1}
+				flight = append(flight, j)
+				next++
+				if err := r.enqueue(c, j, in, n); err != nil {
+					return err
+				}
+				if len(flight) < depth && next < len(spans) {
+					return nil // queue the next segment before waiting for this one
+				}
+			}
+			fin = flight[0]
+			var err error
+			if nf, err = r.finish(c, fin, out, m, mw); err != nil {
+				return err
+			}
+			flight = flight[1:]
+			if nf != nil {
+				// What runs after the error is unspecified; let it end.
+				return c.sync()
+			}
+			return nil
+		})
 		if err != nil {
-			r.failed = fmt.Errorf("cuda: the run failed at steps %d–%d and cannot continue: %w", r.done+1, r.done+ns, err)
+			r.failed = r.describe(err, flight)
 			return r.failed
+		}
+		if fin == nil {
+			continue
 		}
 		if nf != nil {
 			r.done = nf.Step
 			r.failed = nf
 			return nf
 		}
-		r.done += ns
-		s0 += ns
-		rec0 += ms
-		w0 += mws
+		r.done = base + fin.s0 + fin.ns
 	}
 	return nil
 }
 
-// segment runs steps done+1 … done+ns (the call's steps s0 … s0+ns−1 of
-// n) on the device and copies their ms recorded steps into out at slot
-// rec0 of m. It returns the first non-finite value, if any.
-// With plasticity it also copies the segment's mws weight snapshots into
-// out.Weights at slot w0 of mw.
-func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, ms, mw, w0, mws int) (*backend.NonFiniteError, error) {
+// slotOf is the slot of a call's segment i; the sharedSlot test hook puts
+// every segment in slot 0, a planted bug the emulator's delayed copies
+// expose.
+func (r *run[T]) slotOf(i int) int {
+	if r.b.sharedSlot {
+		return 0
+	}
+	return i % pipelineSlots
+}
+
+// describe turns an error of the pipeline into the run's error: a device
+// fault names the kernels and steps that were in flight.
+func (r *run[T]) describe(err error, flight []*job) error {
+	var lf *launchFault
+	switch {
+	case errors.As(err, &lf):
+		return fmt.Errorf("%w; the run cannot continue (the device's context is made anew for the next run)", lf)
+	case isDeviceFault(err) && len(flight) > 0:
+		var names []string
+		for _, j := range flight {
+			for _, k := range j.kernels {
+				if !contains(names, k) {
+					names = append(names, k)
+				}
+			}
+		}
+		first, last := flight[0].t0, flight[len(flight)-1].t0+flight[len(flight)-1].ns-1
+		steps := fmt.Sprintf("step %d", first)
+		if last > first {
+			steps = fmt.Sprintf("steps %d–%d", first, last)
+		}
+		what := strings.Join(names, " or ")
+		if what == "" {
+			what = "a copy"
+		}
+		return fmt.Errorf("cuda: %s at %s: %w; the run cannot continue (the device's context is made anew for the next run; CUDA_LAUNCH_BLOCKING=1 names the kernel and step exactly)", what, steps, err)
+	case errors.Is(err, errContextLost):
+		return err
+	}
+	first, last := r.done+1, r.done+1
+	if len(flight) > 0 {
+		first, last = flight[0].t0, flight[len(flight)-1].t0+flight[len(flight)-1].ns-1
+	}
+	return fmt.Errorf("cuda: the run failed at steps %d–%d and cannot continue: %w", first, last, err)
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// enqueue queues segment j in its slot: the uploads, the launches, the
+// copies back, and the slot's events.
+func (r *run[T]) enqueue(c calls, j *job, in []T, n int) error {
 	p, pl := r.p, r.pl
 	K, B, N, I, O := p.Instances, p.Trials, p.Units, p.Inputs, p.Outputs
+	sl := &r.slots[j.slot]
 	kk := K
 	if p.SharedInput {
 		kk = 1
 	}
-	var inHost []T
-	if in != nil && I > 0 {
-		inHost = in
-		if ns != n {
-			inHost = gather(in, kk*B, n, s0, ns, I)
-		}
-	}
-	t0 := r.done + 1
+	ns, ms, mws, t0 := j.ns, j.ms, j.mws, j.t0
 	stride := p.Record.Every()
 	recOff := (t0 - 1) / stride
-	key, wkey := ^uint64(0), ^uint64(0)
 	pd := r.pd
 
-	type recording struct {
-		on    bool
-		dst   []T
-		width int
+	// The up buffer: [error keys: 16 B][input][rule tables].
+	inVals := 0
+	if in != nil && I > 0 {
+		inVals = kk * B * ns * I
 	}
-	recs := [3]recording{{p.Record.Rates, out.Rates, N}, {p.Record.States, out.States, N}, {p.Record.Outputs, out.Outputs, O}}
-
-	err := r.drv.do(func(c calls) error {
-		var inPtr dptr
-		if inHost != nil {
-			nb := int64(len(inHost)) * r.elem
-			if err := r.in.ensure(c, nb, "input"); err != nil {
-				return err
-			}
-			if err := c.htod(r.in.p, unsafe.Pointer(&inHost[0]), nb); err != nil {
-				return err
-			}
-			inPtr = r.in.p
-		}
-		var recPtr [3]dptr
-		for q, rc := range recs {
-			if rc.on && ms > 0 && rc.width > 0 {
-				if err := r.rec[q].ensure(c, int64(K*B*ms*rc.width)*r.elem, "recording buffer"); err != nil {
-					return err
-				}
-				recPtr[q] = r.rec[q].p
-			}
-		}
-		if err := c.htod(r.errKey, unsafe.Pointer(&key), 8); err != nil {
+	inBytes := (int64(inVals)*r.elem + 7) &^ 7
+	var tabs *ruleTables
+	if pd != nil {
+		tabs = pd.segmentTables(t0, ns)
+	}
+	upBytes := 16 + inBytes + tabs.bytes()
+	if err := sl.up.ensure(c, upBytes, "pinned input staging"); err != nil {
+		return err
+	}
+	keys := hostSlice[uint64](sl.up.h, 2)
+	keys[0], keys[1] = ^uint64(0), ^uint64(0)
+	if err := c.htodAsync(sl.keys, sl.up.h.at(0, 16), r.compute); err != nil {
+		return err
+	}
+	var inPtr dptr
+	if inVals > 0 {
+		gatherInto(hostSlice[T](sl.up.h.at(16, inBytes), inVals), in, kk*B, n, j.s0, ns, I)
+		if err := sl.in.ensure(c, inBytes, "input"); err != nil {
 			return err
 		}
-		var recW dptr
-		if pd != nil {
-			if err := c.htod(pd.werr, unsafe.Pointer(&wkey), 8); err != nil {
-				return err
-			}
-			if mws > 0 && pd.width > 0 {
-				if err := pd.recW.ensure(c, int64(K*pd.M*mws*pd.width)*r.elem, "weight recording buffer"); err != nil {
-					return err
-				}
-				recW = pd.recW.p
-			}
-		}
-
-		U := int64(pl.unitsOrOut)
-		shared := b2i64(p.SharedInput)
-		if pl.kernel == Persistent {
-			args := kernels.PersistentArgs{
-				Drive: r.drive, Readout: r.readout, Decay: r.decay, Alpha: r.alpha, Pre: r.pre, Post: r.post,
-				V: r.v, Rin: r.r[(t0-1)&1], Rout: r.r[(t0+ns-1)&1], In: inPtr,
-				RecR: recPtr[0], RecV: recPtr[1], RecY: recPtr[2], Err: r.errKey,
-				K: int64(K), B: int64(B), N: int64(N), I: int64(I), O: int64(O), U: U, Act: int64(p.Activation), Seed: p.Seed,
-				FirstK: int64(p.FirstInstance), FirstB: int64(p.FirstTrial),
-				T0: int64(t0), Ns: int64(ns), InShared: shared, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
-				PerStep: pl.perStep, Tb: int64(pl.tb), WShared: b2i64(pl.wShared),
-			}
-			if err := c.launch(pl.persistent, [3]uint32{uint32(pl.persistentBlocks), 1, 1}, [3]uint32{uint32(pl.threads), 1, 1}, pl.shmem, args); err != nil {
-				return err
-			}
-		} else {
-			tl := pl.stepTile
-			// The per-step fields (rates buffers, t, s, base) are set in the loop.
-			step := kernels.StepArgs{
-				Drive: r.drive, Decay: r.decay, Alpha: r.alpha, Pre: r.pre, Post: r.post, V: r.v,
-				In: inPtr, RecR: recPtr[0], RecV: recPtr[1], Err: r.errKey,
-				K: int64(K), B: int64(B), N: int64(N), I: int64(I), U: U, Act: int64(p.Activation), Seed: p.Seed,
-				FirstK: int64(p.FirstInstance), FirstB: int64(p.FirstTrial),
-				Ns: int64(ns), InShared: shared, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
-				WPerTrial: b2i64(r.wPer),
-			}
-			var yOut dptr
-			if pd != nil {
-				yOut = pd.y
-			}
-			readout := kernels.ReadoutArgs{
-				Readout: r.readout, RecY: recPtr[2], YOut: yOut, WPerTrial: b2i64(r.wPer), Err: r.errKey,
-				K: int64(K), B: int64(B), N: int64(N), O: int64(O), U: U, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
-			}
-			var plastic *kernels.PlasticArgs
-			if pd != nil {
-				plastic = &kernels.PlasticArgs{
-					Conns: pd.conns, Rules: pd.rules, Avgs: pd.avgs, Snaps: pd.snaps,
-					Drive: r.drive, Readout: r.readout, In: inPtr, Y: pd.y, Pops: pd.pops, RecW: recW,
-					Err: r.errKey, Werr: pd.werr, K: int64(K), B: int64(B), M: int64(pd.M), N: int64(N), I: int64(I), O: int64(O),
-					NConns: int64(pd.nConns), NAvgs: int64(pd.nAvgs), D: int64(pd.D), NSyn: int64(pd.S), Width: int64(pd.width),
-					Seed: p.Seed, FirstK: int64(p.FirstInstance), FirstB: int64(b2i(r.wPer) * p.FirstTrial),
-					Ns: int64(ns), InShared: shared, Ms: int64(mws), PerStep: pl.perStep, P: int64(pd.P), Q: int64(pd.Q),
-				}
-			}
-			recW0 := 0
-			if pd != nil && p.Plasticity.Record.Stride > 0 {
-				recW0 = r.done / p.Plasticity.Record.Stride
-			}
-			for s := 0; s < ns; s++ {
-				t := t0 + s
-				base := uint64(s) * pl.perStep
-				step.Rprev, step.Rnext = r.r[(t-1)&1], r.r[t&1]
-				step.T, step.S, step.Base = int64(t), int64(s), base
-				if err := c.launch(pl.step, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{uint32(tl.tx), uint32(tl.ty), 1}, 0, step); err != nil {
-					return err
-				}
-				if O > 0 {
-					readout.Rates, readout.T, readout.Base = r.r[t&1], int64(t), base
-					if err := c.launch(pl.readout, [3]uint32{uint32(pl.readoutGrid), 1, 1}, [3]uint32{readoutThreads, 1, 1}, 0, readout); err != nil {
-						return err
-					}
-				}
-				if pd != nil {
-					if err := r.plasticStep(c, pd, plastic, t, s, base, recW0); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		if err := c.dtoh(unsafe.Pointer(&key), r.errKey, 8); err != nil {
+		if err := c.htodAsync(sl.in.p, sl.up.h.at(16, int64(inVals)*r.elem), r.compute); err != nil {
 			return err
 		}
+		inPtr = sl.in.p
+	}
+	rulesPtr := dptr(0)
+	if tb := tabs.bytes(); tb > 0 {
+		copy(hostSlice[uint64](sl.up.h.at(16+inBytes, tb), len(tabs.words)), tabs.words)
+		if err := sl.rules.ensure(c, tb, "plasticity rule tables"); err != nil {
+			return err
+		}
+		if err := c.htodAsync(sl.rules.p, sl.up.h.at(16+inBytes, tb), r.compute); err != nil {
+			return err
+		}
+		rulesPtr = sl.rules.p
+	}
+
+	// The down buffer: [error keys: 16 B][rates][states][outputs][weights].
+	widths := [3]int{0, 0, 0}
+	for q, on := range [3]bool{p.Record.Rates, p.Record.States, p.Record.Outputs} {
+		if on {
+			widths[q] = [3]int{N, N, O}[q]
+		}
+	}
+	downBytes := int64(16)
+	var recPtr [3]dptr
+	for q, w := range widths {
+		j.recOff[q] = -1
+		if w == 0 || ms == 0 {
+			continue
+		}
+		nb := int64(K*B*ms*w) * r.elem
+		if err := sl.rec(q).ensure(c, nb, "recording buffer"); err != nil {
+			return err
+		}
+		recPtr[q] = sl.rec(q).p
+		j.recOff[q] = downBytes
+		downBytes += (nb + 7) &^ 7
+	}
+	var recW dptr
+	j.recWOff = -1
+	if pd != nil && mws > 0 && pd.width > 0 {
+		nb := int64(K*pd.M*mws*pd.width) * r.elem
+		if err := sl.recW.ensure(c, nb, "weight recording buffer"); err != nil {
+			return err
+		}
+		recW = sl.recW.p
+		j.recWOff = downBytes
+		downBytes += nb
+	}
+	if err := sl.down.ensure(c, downBytes, "pinned recording staging"); err != nil {
+		return err
+	}
+	errKey, werr := sl.keys, sl.keys+8
+
+	launch := func(kernel string, t int, grid, block [3]uint32, shmem int, args kernels.Args) error {
+		j.launched(kernel)
+		err := c.launch(r.compute, kernel, grid, block, shmem, args)
+		if err != nil && c.launchBlocking() && isDeviceFault(err) {
+			return &launchFault{kernel: kernel, step: t, err: err}
+		}
+		return err
+	}
+	U := int64(pl.unitsOrOut)
+	shared := b2i64(p.SharedInput)
+	if pl.kernel == Persistent {
+		args := kernels.PersistentArgs{
+			Drive: r.drive, Readout: r.readout, Decay: r.decay, Alpha: r.alpha, Pre: r.pre, Post: r.post,
+			V: r.v, Rin: r.r[(t0-1)&1], Rout: r.r[(t0+ns-1)&1], In: inPtr,
+			RecR: recPtr[0], RecV: recPtr[1], RecY: recPtr[2], Err: errKey,
+			K: int64(K), B: int64(B), N: int64(N), I: int64(I), O: int64(O), U: U, Act: int64(p.Activation), Seed: p.Seed,
+			FirstK: int64(p.FirstInstance), FirstB: int64(p.FirstTrial),
+			T0: int64(t0), Ns: int64(ns), InShared: shared, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
+			PerStep: pl.perStep, Tb: int64(pl.tb), WShared: b2i64(pl.wShared),
+		}
+		if err := launch(pl.persistent, t0, [3]uint32{uint32(pl.persistentBlocks), 1, 1}, [3]uint32{uint32(pl.threads), 1, 1}, pl.shmem, args); err != nil {
+			return err
+		}
+	} else {
+		tl := pl.stepTile
+		// The per-step fields (rates buffers, t, s, base) are set in the loop.
+		step := kernels.StepArgs{
+			Drive: r.drive, Decay: r.decay, Alpha: r.alpha, Pre: r.pre, Post: r.post, V: r.v,
+			In: inPtr, RecR: recPtr[0], RecV: recPtr[1], Err: errKey,
+			K: int64(K), B: int64(B), N: int64(N), I: int64(I), U: U, Act: int64(p.Activation), Seed: p.Seed,
+			FirstK: int64(p.FirstInstance), FirstB: int64(p.FirstTrial),
+			Ns: int64(ns), InShared: shared, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
+			WPerTrial: b2i64(r.wPer),
+		}
+		var yOut dptr
 		if pd != nil {
-			if err := c.dtoh(unsafe.Pointer(&wkey), pd.werr, 8); err != nil {
+			yOut = pd.y
+		}
+		readout := kernels.ReadoutArgs{
+			Readout: r.readout, RecY: recPtr[2], YOut: yOut, WPerTrial: b2i64(r.wPer), Err: errKey,
+			K: int64(K), B: int64(B), N: int64(N), O: int64(O), U: U, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
+		}
+		var plastic *kernels.PlasticArgs
+		if pd != nil {
+			plastic = &kernels.PlasticArgs{
+				Conns: pd.conns, Rules: pd.rules, Avgs: pd.avgs, Snaps: pd.snaps,
+				Drive: r.drive, Readout: r.readout, In: inPtr, Y: pd.y, Pops: pd.pops, RecW: recW,
+				Err: errKey, Werr: werr, K: int64(K), B: int64(B), M: int64(pd.M), N: int64(N), I: int64(I), O: int64(O),
+				NConns: int64(pd.nConns), NAvgs: int64(pd.nAvgs), D: int64(pd.D), NSyn: int64(pd.S), Width: int64(pd.width),
+				Seed: p.Seed, FirstK: int64(p.FirstInstance), FirstB: int64(b2i(r.wPer) * p.FirstTrial),
+				Ns: int64(ns), InShared: shared, Ms: int64(mws), PerStep: pl.perStep, P: int64(pd.P), Q: int64(pd.Q),
+			}
+		}
+		recW0 := 0
+		if pd != nil && p.Plasticity.Record.Stride > 0 {
+			recW0 = (t0 - 1) / p.Plasticity.Record.Stride
+		}
+		for s := 0; s < ns; s++ {
+			t := t0 + s
+			base := uint64(s) * pl.perStep
+			step.Rprev, step.Rnext = r.r[(t-1)&1], r.r[t&1]
+			step.T, step.S, step.Base = int64(t), int64(s), base
+			if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{uint32(tl.tx), uint32(tl.ty), 1}, 0, step); err != nil {
 				return err
 			}
-			if recW != 0 {
-				if err := r.copyRecorded(c, out.Weights, recW, K*pd.M, mw, w0, mws, pd.width); err != nil {
+			if O > 0 {
+				readout.Rates, readout.T, readout.Base = r.r[t&1], int64(t), base
+				if err := launch(pl.readout, t, [3]uint32{uint32(pl.readoutGrid), 1, 1}, [3]uint32{readoutThreads, 1, 1}, 0, readout); err != nil {
+					return err
+				}
+			}
+			if pd != nil {
+				if tab := tabs.at(s); tab >= 0 {
+					plastic.Rules = rulesPtr + dptr(int64(tab)*tabs.tableBytes())
+				}
+				if err := r.plasticStep(pd, plastic, t, s, base, recW0, launch); err != nil {
 					return err
 				}
 			}
 		}
-		for q, rc := range recs {
-			if recPtr[q] == 0 {
-				continue
-			}
-			if err := r.copyRecorded(c, rc.dst, recPtr[q], K*B, m, rec0, ms, rc.width); err != nil {
+	}
+	if err := c.record(sl.computed, r.compute); err != nil {
+		return err
+	}
+	// The copies back, on the copy stream once the kernels are done.
+	if err := c.wait(r.copier, sl.computed); err != nil {
+		return err
+	}
+	if err := c.dtohAsync(sl.down.h.at(0, 16), sl.keys, r.copier); err != nil {
+		return err
+	}
+	for q, w := range widths {
+		if j.recOff[q] >= 0 {
+			if err := c.dtohAsync(sl.down.h.at(j.recOff[q], int64(K*B*ms*w)*r.elem), recPtr[q], r.copier); err != nil {
 				return err
 			}
 		}
-		return c.sync()
-	})
-	if err != nil {
+	}
+	if j.recWOff >= 0 {
+		if err := c.dtohAsync(sl.down.h.at(j.recWOff, int64(K*pd.M*mws*pd.width)*r.elem), recW, r.copier); err != nil {
+			return err
+		}
+	}
+	return c.record(sl.copied, r.copier)
+}
+
+// finish waits for segment j's copies, copies its recordings out into the
+// call's chunk out (m recorded steps, mw snapshots) and returns the first
+// non-finite value it met, if any.
+func (r *run[T]) finish(c calls, j *job, out *backend.Chunk[T], m, mw int) (*backend.NonFiniteError, error) {
+	p, pl, pd := r.p, r.pl, r.pd
+	sl := &r.slots[j.slot]
+	if err := c.syncEvent(sl.copied); err != nil {
 		return nil, err
+	}
+	K, B, N, O := p.Instances, p.Trials, p.Units, p.Outputs
+	keys := hostSlice[uint64](sl.down.h, 2)
+	key, wkey := keys[0], keys[1]
+	for q, dst := range [3][]T{out.Rates, out.States, out.Outputs} {
+		if off := j.recOff[q]; off >= 0 {
+			w := [3]int{N, N, O}[q]
+			copyRecorded(dst, hostSlice[T](sl.down.h.at(off, int64(K*B*j.ms*w)*r.elem), K*B*j.ms*w), K*B, m, j.rec0, j.ms, w)
+		}
+	}
+	if off := j.recWOff; off >= 0 {
+		n := K * pd.M * j.mws * pd.width
+		copyRecorded(out.Weights, hostSlice[T](sl.down.h.at(off, int64(n)*r.elem), n), K*pd.M, mw, j.w0, j.mws, pd.width)
 	}
 	if key == ^uint64(0) {
 		return nil, nil
@@ -455,10 +804,34 @@ func (r *run[T]) segment(in []T, n, s0, ns int, out *backend.Chunk[T], m, rec0, 
 		// dynamics error at the same step.
 		s, rem := key/pl.perStep, key%pl.perStep
 		if rem == pl.perStep-1 || wkey != ^uint64(0) && int(wkey/4/uint64(pd.Q)/uint64(pd.P)/3)/pd.M < int(rem/(pl.perStep/uint64(K))) {
-			return pd.decodeWeight(p, wkey, t0+int(s)), nil
+			return pd.decodeWeight(p, wkey, j.t0+int(s)), nil
 		}
 	}
-	return r.decode(key, t0), nil
+	return r.decode(key, j.t0), nil
+}
+
+// copyRecorded copies a segment's recordings src, laid out [kb][ms][w], into
+// the call's chunk dst, laid out [kb][m][w], at slot rec0.
+func copyRecorded[T any](dst, src []T, kb, m, rec0, ms, w int) {
+	if ms == m {
+		copy(dst[:kb*ms*w], src)
+		return
+	}
+	for i := 0; i < kb; i++ {
+		copy(dst[(i*m+rec0)*w:(i*m+rec0+ms)*w], src[i*ms*w:(i+1)*ms*w])
+	}
+}
+
+// gatherInto copies steps [s0, s0+ns) of an input laid out [rows][n][I]
+// into dst, laid out [rows][ns][I].
+func gatherInto[T any](dst, in []T, rows, n, s0, ns, I int) {
+	if ns == n {
+		copy(dst, in[:rows*n*I])
+		return
+	}
+	for i := 0; i < rows; i++ {
+		copy(dst[i*ns*I:(i+1)*ns*I], in[(i*n+s0)*I:(i*n+s0+ns)*I])
+	}
 }
 
 func b2i(b bool) int {
@@ -498,32 +871,6 @@ func (r *run[T]) Weights(drive, readout []T) error {
 		}
 		return r.copyOut(c, readout, r.readout, p.Instances*M*(p.Units+1)*p.Outputs)
 	})
-}
-
-// copyRecorded copies a segment's recordings [kb][ms][w] into the call's
-// chunk [kb][m][w] at slot rec0: straight when the segment is the call.
-func (r *run[T]) copyRecorded(c calls, dst []T, src dptr, kb, m, rec0, ms, w int) error {
-	n := kb * ms * w
-	if ms == m {
-		return c.dtoh(unsafe.Pointer(&dst[0]), src, int64(n)*r.elem)
-	}
-	s := r.staging(n)
-	if err := c.dtoh(unsafe.Pointer(&s[0]), src, int64(n)*r.elem); err != nil {
-		return err
-	}
-	for i := 0; i < kb; i++ {
-		copy(dst[(i*m+rec0)*w:(i*m+rec0+ms)*w], s[i*ms*w:(i+1)*ms*w])
-	}
-	return nil
-}
-
-// gather cuts steps [s0, s0+ns) out of an input laid out [rows][n][I].
-func gather[T any](in []T, rows, n, s0, ns, I int) []T {
-	out := make([]T, rows*ns*I)
-	for i := 0; i < rows; i++ {
-		copy(out[i*ns*I:(i+1)*ns*I], in[(i*n+s0)*I:(i*n+s0+ns)*I])
-	}
-	return out
 }
 
 var quantities = [3]string{"state", "rate", "output"}
