@@ -11,35 +11,85 @@ import (
 	"github.com/ratesim/ratesim/bench"
 )
 
-// BenchmarkOneNetwork measures one network (K = 1) as the CPU backend's
-// BenchmarkStep does: tanh, noise on, 4 inputs, 2 outputs, rates and outputs
-// recorded every step, 100 steps per Advance. One op is one step.
-func BenchmarkOneNetwork(b *testing.B) {
-	for _, n := range []int{256, 1024, 4096} {
-		for _, trials := range []int{1, 32, 256} {
-			c := backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: trials, Units: n, Inputs: 4, Outputs: 2},
-				Activation: backend.Tanh, Noise: true, Stride: 1, Seed: 1}
-			b.Run(fmt.Sprintf("f32/N=%d/B=%d", n, trials), func(b *testing.B) {
-				benchRun[float32](b, c, backend.Record{Rates: true, Outputs: true})
-			})
-		}
-	}
-	c := backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: 32, Units: 1024, Inputs: 4, Outputs: 2},
-		Activation: backend.Tanh, Noise: true, Stride: 1, Seed: 1}
-	b.Run("f64/N=1024/B=32", func(b *testing.B) { benchRun[float64](b, c, backend.Record{Rates: true, Outputs: true}) })
+// benchCase is one benchmark: its name, case, precision and recording.
+type benchCase struct {
+	name string
+	c    backendtest.Case
+	f64  bool
+	rec  backend.Record
 }
 
-// BenchmarkSweep measures parameter sweeps: K instances of an N-unit
-// network, 16 trials each, one shared input, outputs recorded every step.
-func BenchmarkSweep(b *testing.B) {
+// oneNetworkCases are BenchmarkOneNetwork's: one network (K = 1) as the CPU
+// backend's BenchmarkStep measures it: tanh, noise on, 4 inputs, 2 outputs,
+// rates and outputs recorded every step.
+func oneNetworkCases() []benchCase {
+	var cs []benchCase
+	rec := backend.Record{Rates: true, Outputs: true}
+	for _, n := range []int{256, 1024, 4096} {
+		for _, trials := range []int{1, 32, 256} {
+			cs = append(cs, benchCase{fmt.Sprintf("f32/N=%d/B=%d", n, trials), backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: trials, Units: n, Inputs: 4, Outputs: 2},
+				Activation: backend.Tanh, Noise: true, Stride: 1, Seed: 1}, false, rec})
+		}
+	}
+	return append(cs, benchCase{"f64/N=1024/B=32", backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: 32, Units: 1024, Inputs: 4, Outputs: 2},
+		Activation: backend.Tanh, Noise: true, Stride: 1, Seed: 1}, true, rec})
+}
+
+// sweepCases are BenchmarkSweep's: K instances of an N-unit network, 16
+// trials each, one shared input, outputs recorded every step.
+func sweepCases() []benchCase {
+	var cs []benchCase
 	for _, k := range []int{256, 1024, 4096} {
 		for _, n := range []int{128, 256} {
-			c := backendtest.Case{Shape: backend.Shape{Instances: k, Trials: 16, Units: n, Inputs: 4, Outputs: 2},
-				Activation: backend.Tanh, Noise: true, Shared: true, Stride: 1, Seed: 1}
-			b.Run(fmt.Sprintf("f32/K=%d/N=%d/B=16", k, n), func(b *testing.B) {
-				benchRun[float32](b, c, backend.Record{Outputs: true})
-			})
+			cs = append(cs, benchCase{fmt.Sprintf("f32/K=%d/N=%d/B=16", k, n), backendtest.Case{Shape: backend.Shape{Instances: k, Trials: 16, Units: n, Inputs: 4, Outputs: 2},
+				Activation: backend.Tanh, Noise: true, Shared: true, Stride: 1, Seed: 1}, false, backend.Record{Outputs: true}})
 		}
+	}
+	return cs
+}
+
+// BenchmarkOneNetwork measures oneNetworkCases, 100 steps per Advance. One
+// op is one step.
+func BenchmarkOneNetwork(b *testing.B) { runBenchCases(b, oneNetworkCases()) }
+
+// BenchmarkSweep measures sweepCases, 100 steps per Advance.
+func BenchmarkSweep(b *testing.B) { runBenchCases(b, sweepCases()) }
+
+func runBenchCases(b *testing.B, cs []benchCase) {
+	for _, bc := range cs {
+		b.Run(bc.name, func(b *testing.B) {
+			if bc.f64 {
+				benchRun[float64](b, bc.c, bc.rec)
+			} else {
+				benchRun[float32](b, bc.c, bc.rec)
+			}
+		})
+	}
+}
+
+// TestBenchmarkPlans prints the plan the benchmarks' shapes get on this
+// device (on the emulator: on the H100 it describes) and the segments one
+// 100-step Advance is cut into; bench/gpu-run.sh runs it before the
+// benchmarks. It checks only that every shape has a plan.
+func TestBenchmarkPlans(t *testing.T) {
+	needDevice(t)
+	drv, err := New().open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf := drv.info()
+	t.Logf("device: %s, %d SMs, %d KiB shared memory per block", inf.name, inf.sms, inf.maxSharedOpt>>10)
+	for _, bc := range append(oneNetworkCases(), sweepCases()...) {
+		prec := backend.F32
+		if bc.f64 {
+			prec = backend.F64
+		}
+		pl, err := choosePlan(bc.c.Shape, prec, inf, Auto)
+		if err != nil {
+			t.Errorf("%s: %v", bc.name, err)
+			continue
+		}
+		t.Logf("%-22s %s", bc.name, pl.describe())
 	}
 }
 

@@ -398,3 +398,48 @@ func TestShardNonFinite(t *testing.T) {
 		t.Fatalf("reference stopped with %v, want a non-finite value in instance 2", want.Err)
 	}
 }
+
+// A real device fault (a kernel reading an unmapped address) is sticky:
+// the driver reports it as a deviceFault, replaces the context, and the
+// next run gets the reference's bits. Run it in a process of its own on a
+// GPU (bench/gpu-run.sh does): if the driver cannot recover, every later
+// test of the process would fail.
+func TestStickyFaultRecovery(t *testing.T) {
+	needDevice(t)
+	if emulated {
+		t.Skip("the emulator's faults are injected by TestFaultRecovery")
+	}
+	drv, err := New().open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gen0 uint64
+	err = drv.do(func(c calls) error {
+		gen0 = c.generation()
+		out, err := c.alloc(8*128, "test buffer")
+		if err != nil {
+			return err
+		}
+		// 1 TiB: an address no allocation of this process has.
+		const bogus = dptr(1 << 40)
+		args := kernels.MathcheckArgs{Fn: 0, X: bogus, Y: bogus, Out: out, N: 128}
+		if err := c.launch(nullStream, "mathcheck_f64", [3]uint32{1, 1, 1}, [3]uint32{128, 1, 1}, 0, args); err != nil {
+			return err
+		}
+		return c.sync()
+	})
+	if !isDeviceFault(err) {
+		t.Fatalf("a kernel reading an unmapped address: %v, want a sticky device fault", err)
+	}
+	t.Logf("fault: %v", err)
+	c := backendtest.Case{Shape: backend.Shape{Instances: 2, Trials: 3, Units: 40, Inputs: 2, Outputs: 2},
+		Activation: backend.Tanh, Noise: true, Init: true, Stride: 1, Steps: 30, Seed: 3}
+	p := backendtest.NewProgram[float32](c)
+	backendtest.Expect(t, New(), p, backendtest.NewInput(p, c.Steps, 1), c.Steps, []int{11})
+	_ = drv.do(func(c calls) error {
+		if c.generation() != gen0+1 {
+			t.Errorf("generation %d after one fault, want %d", c.generation(), gen0+1)
+		}
+		return nil
+	})
+}
