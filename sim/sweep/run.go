@@ -208,6 +208,9 @@ func (sw *Sweep) BackendName(opt Options) string {
 // Check refuses what the sweep cannot run yet and returns its plan.
 func Check(sw *Sweep, opt Options) (*Plan, error) {
 	for _, p := range sw.Points {
+		if b := p.Spec.Backend; opt.Backend == "" && b != sw.Points[0].Spec.Backend {
+			return nil, fmt.Errorf("%s: %s: backend %s differs from point 0's %s; a sweep runs on one backend (choose it with --backend)", sw.File, sw.Label(p), b, sw.Points[0].Spec.Backend)
+		}
 		if p.Spec.Plasticity != nil {
 			return nil, fmt.Errorf("%s: %s: plastic specs cannot be swept yet; remove plasticity from the base spec", sw.File, sw.Label(p))
 		}

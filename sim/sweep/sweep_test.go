@@ -3,7 +3,9 @@ package sweep
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"io"
 	"math"
@@ -436,18 +438,29 @@ func TestTableParquetAndCSV(t *testing.T) {
 			break
 		}
 	}
-
-	// pandas reads it, when installed.
-	if exec.Command("/usr/bin/python3", "-c", "import pandas, pyarrow").Run() != nil {
-		t.Log("skipping the pandas check: /usr/bin/python3 has no pandas and pyarrow")
-		return
-	}
-	out, err := exec.Command("/usr/bin/python3", "-c", "import pandas; t = pandas.read_parquet('"+files.Table+"'); print(len(t), list(t.columns)[6], t['mean_rates'].iloc[3].hex())").CombinedOutput()
-	require.NoError(t, err, string(out))
-	assert.Equal(t, strconv.Itoa(len(sw.Points))+" mean_rates "+hexFloat(res.Rows[3].Metrics[0]), strings.TrimSpace(string(out)))
 }
 
-func hexFloat(x float64) string { return strconv.FormatFloat(x, 'x', -1, 64) }
+// pandas reads the table, when installed.
+func TestTableReadsInPandas(t *testing.T) {
+	if exec.Command("/usr/bin/python3", "-c", "import pandas, pyarrow").Run() != nil {
+		t.Skip("skipping: /usr/bin/python3 cannot import pandas and pyarrow")
+	}
+	sw := loadSweep(t, invarianceSweep)
+	res, err := Run(context.Background(), sw, Options{})
+	require.NoError(t, err)
+	files, err := Write(t.TempDir(), sw, res, false)
+	require.NoError(t, err)
+	out, err := exec.Command("/usr/bin/python3", "-c", "import pandas, struct; t = pandas.read_parquet('"+files.Table+"'); print(len(t), list(t.columns)[6], struct.pack('<d', t['mean_rates'].iloc[3]).hex(), t['status'].iloc[3], t['tau'].dtype)").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, strconv.Itoa(len(sw.Points))+" mean_rates "+leHex(res.Rows[3].Metrics[0])+" ok int64", strings.TrimSpace(string(out)))
+}
+
+// leHex is x's bytes, little-endian, in hex (Python's struct.pack('<d', x).hex()).
+func leHex(x float64) string {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
+	return hex.EncodeToString(b[:])
+}
 
 func mustOpen(t *testing.T, path string) io.Reader {
 	data, err := os.ReadFile(path)
@@ -476,4 +489,9 @@ func TestPlanChunksAndMemory(t *testing.T) {
 	plastic := parse(t, strings.Replace(base, "backend: reference", "backend: reference\n  plasticity: {recurrent: {rules: [{rule: hebbian, eta: 0.01}]}}", 1)+"axes: [{path: tau, values: [30]}]\nmetrics: [{metric: mean, of: rates}]\n")
 	_, err = Check(plastic, Options{})
 	assert.ErrorContains(t, err, "plastic specs cannot be swept yet")
+	two := parse(t, base+"axes: [{path: backend, values: [reference, cpu]}]\nmetrics: [{metric: mean, of: rates}]\n")
+	_, err = Check(two, Options{})
+	assert.ErrorContains(t, err, "point 1 (backend=cpu): backend cpu differs")
+	_, err = Check(two, Options{Backend: "reference"})
+	assert.NoError(t, err)
 }
