@@ -495,3 +495,27 @@ func TestPlanChunksAndMemory(t *testing.T) {
 	_, err = Check(two, Options{Backend: "reference"})
 	assert.NoError(t, err)
 }
+
+// Written points load from where they are written, or nothing is written.
+func TestWritePoints(t *testing.T) {
+	dir := t.TempDir()
+	w := make([]float64, 12*12)
+	w[5] = 0.5
+	require.NoError(t, npz.WriteNPY(filepath.Join(dir, "w.npy"), npz.Float64, []int{12, 12}, w))
+	text := strings.Replace(base, "weights: normal", "weights: {hidden: {file: w.npy}, input: normal, readout: normal}", 1) +
+		"axes: [{path: tau, values: [30, 80]}]\nmetrics: [{metric: mean, of: rates}]\n"
+	path := filepath.Join(dir, "sw.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	sw, err := Load(path)
+	require.NoError(t, err)
+	files, err := WritePoints(filepath.Join(dir, "points"), sw)
+	require.Error(t, err, "%v", files)
+	assert.Contains(t, err.Error(), "write the points there")
+	files, err = WritePoints(dir, sw)
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+	s, err := spec.Load(files[1])
+	require.NoError(t, err)
+	assert.Equal(t, 80.0, s.Tau.Value)
+	assert.Equal(t, 1, s.NoiseInstance)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/ratesim/ratesim/sim"
+	"github.com/ratesim/ratesim/sim/spec"
 )
 
 // Column is one column of the table.
@@ -269,6 +270,12 @@ func WritePoints(dir string, sw *Sweep) ([]string, error) {
 		name := filepath.Join(dir, fmt.Sprintf("point-%0*d.yaml", width, p.Index))
 		head := fmt.Sprintf("# %s: %s\n", sw.File, sw.Label(p))
 		data := append([]byte(head), p.YAML...)
+		// Array files are named relative to the spec: a point written
+		// elsewhere than its base may not find them.
+		if _, err := spec.Parse(name, data); err != nil {
+			return nil, fmt.Errorf("%s would not load from %s (%v); a base spec's files are named relative to its directory, %s: write the points there",
+				sw.Label(p), dir, err, filepath.Dir(sw.specName()))
+		}
 		if err := writeAtomic(name, func(w io.Writer) error { _, err := io.Copy(w, bytes.NewReader(data)); return err }); err != nil {
 			return nil, err
 		}
