@@ -52,7 +52,7 @@ func TestSweepExampleAndAPointRunAlone(t *testing.T) {
 	points := filepath.Join(dir, "points")
 	code, stdout, stderr = runCLI(t, "sweep", "points", "--example", "tau_noise", "--write", points)
 	require.Equal(t, 0, code, stdout+stderr)
-	assert.Contains(t, stdout, "point 13 (tau=200, preact_noise=0.09999999999999999) seed=1 noise_instance=13")
+	assert.Contains(t, stdout, "point 13 (tau=200, preact_noise=0.1) seed=1 noise_instance=13")
 
 	alone := filepath.Join(dir, "alone")
 	code, stdout, stderr = runCLI(t, "run", filepath.Join(points, "point-13.yaml"), "--backend", "cpu", "--out", alone)

@@ -64,7 +64,7 @@ func axisValues(a *Axis, seed uint64, index int, haltons *int) ([]*yaml.Node, er
 }
 
 // spaced is linspace or logspace [a, b, n], whose first and last values
-// are a and b exactly.
+// are a and b exactly and the others rounded to 15 significant digits.
 func spaced(abn []float64, log bool) ([]float64, error) {
 	name := "linspace"
 	if log {
@@ -98,6 +98,10 @@ func spaced(abn []float64, log bool) ([]float64, error) {
 		} else {
 			xs[i] = a + f*(b-a)
 		}
+		// Rounded to 15 significant digits, so that linspace [0, 0.3, 4]
+		// is 0, 0.1, 0.2, 0.3 as a person writes them, not
+		// 0.09999999999999999 (what 0.3/3 rounds to).
+		xs[i], _ = strconv.ParseFloat(strconv.FormatFloat(xs[i], 'g', 15, 64), 64)
 	}
 	xs[0], xs[n-1] = a, b
 	return xs, nil

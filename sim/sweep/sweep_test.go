@@ -139,6 +139,7 @@ func TestAxisValues(t *testing.T) {
 	assert.Len(t, seen, 10, "lhs strata %v", xs)
 	// Halton in base 2: 1/2, 1/4, 3/4, 1/8 …
 	assert.Equal(t, []float64{50, 25, 75, 12.5}, axis(t, "{path: preact_noise, sample: halton, low: 0, high: 100, count: 4}"))
+	assert.Equal(t, []float64{0, 0.1, 0.2, 0.3}, axis(t, "{path: preact_noise, linspace: [0, 0.3, 4]}"))
 	// The sweep's seed changes random samples.
 	a := parse(t, base+"seed: 5\naxes: [{path: tau, sample: uniform, low: 20, high: 500, count: 5}]\nmetrics: [{metric: mean, of: rates}]\n")
 	b := parse(t, base+"seed: 6\naxes: [{path: tau, sample: uniform, low: 20, high: 500, count: 5}]\nmetrics: [{metric: mean, of: rates}]\n")

@@ -239,6 +239,10 @@ func writeAtomic(path string, fill func(io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file private; the results are for reading.
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	if err = fill(tmp); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
