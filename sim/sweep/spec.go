@@ -160,6 +160,8 @@ func Parse(name string, data []byte) (*Sweep, error) {
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
 		msg = strings.ReplaceAll(msg, "\n  ", "; ")
 		msg = unknownField.ReplaceAllString(msg, "unknown field $1")
+		// The only unit selections a sweep file decodes are its metrics'.
+		msg = strings.ReplaceAll(msg, "field record.units", "field metrics[].units")
 		return nil, fmt.Errorf("%s: %s", name, msg)
 	}
 	f := &sw.Spec

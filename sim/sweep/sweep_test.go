@@ -78,6 +78,7 @@ func TestParseErrorsNameFileFieldAndPoint(t *testing.T) {
 		{base + "axes: [{path: tau, values: [10]}]\nmetrics: [{metric: mean, of: rates, window: [900, 1000]}]\n", "metric mean_rates_900_1000ms: window"},
 		{base + "axes: [{path: tau, values: [10]}]\nmetrics: [{metric: mean, of: rates, units: [40]}]\n", "metric mean_rates_units_40"},
 		{base + "axes: [{path: tau, values: [10]}]\nmetrics: [{metric: mse}]\n", "mse needs target"},
+		{base + "axes: [{path: tau, values: [10]}]\nmetrics: [{metric: mean, of: rates, units: some}]\n", "field metrics[].units: must be"},
 		{base + "axes: [{path: tau, values: [10]}]\n", "needs at least one metric"},
 		{base + metrics, "needs at least one axis"},
 		{base + "axes: [{path: tau, values: [10]}]\nrecord: {rates: true}\n" + metrics, "not yet supported"},
