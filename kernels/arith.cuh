@@ -36,6 +36,30 @@ __device__ __forceinline__ bool is_finite(T x) { return sub(x, x) == T(0); }
 
 __device__ __forceinline__ i64 imin(i64 a, i64 b) { return a < b ? a : b; }
 
+// vec is W values of T loaded or stored as one access (ld.shared.v2/v4:
+// one instruction instead of W); its address must be a multiple of its
+// size. Only data movement: no arithmetic is vectorized.
+template <typename T, int W>
+struct alignas(sizeof(T) * W) vec {
+	T e[W];
+};
+
+// loadVec copies n values (n a multiple of VB/sizeof(T)) from p, aligned
+// to VB bytes, into out, VB bytes per load.
+template <typename T, int VB, int n>
+__device__ __forceinline__ void loadVec(const T *p, T (&out)[n]) {
+	constexpr int W = VB / (int)sizeof(T);
+	static_assert(W >= 1 && n % W == 0, "loadVec: n must be a multiple of the vector width");
+#pragma unroll
+	for (int q = 0; q < n / W; q++) {
+		const vec<T, W> x = ((const vec<T, W> *)p)[q];
+#pragma unroll
+		for (int e = 0; e < W; e++) {
+			out[q * W + e] = x.e[e];
+		}
+	}
+}
+
 } // namespace rs
 
 #endif

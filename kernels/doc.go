@@ -20,7 +20,9 @@
 // parameter order, and a table of every kernel's parameters (Params) that
 // CheckArgs holds a launch's arguments to. All of it is committed, so
 // building needs no CUDA toolkit, and `gen.sh -check` (CI) fails when it is
-// stale. This package is pure Go and is built in every configuration; only
+// stale. `gen.sh -report` is the static kernel report (internal/sassreport,
+// REPORT.md): registers, spills and the hot loops' FP fraction per kernel,
+// held to report-baseline.json. This package is pure Go and is built in every configuration; only
 // package gpu with the `cuda` tag loads the PTX.
 package kernels
 

@@ -11,6 +11,12 @@
 #   kernels/gen.sh          regenerate in place
 #   kernels/gen.sh -check   regenerate into a temporary directory and fail
 #                           when the committed files differ (CI)
+#   kernels/gen.sh -report  the static kernel report of the committed PTX
+#                           (kernels/internal/sassreport: ptxas -v and
+#                           cuobjdump -sass for sm_90 and sm_80; registers,
+#                           shared memory, spills, hot-loop instruction mix);
+#                           fails on a spill or on a hot-loop FP fraction
+#                           below kernels/report-baseline.json
 #
 # The flags are the numeric contract's (ARCHITECTURE.md, "The numeric contract"): no FMA contraction,
 # IEEE division and square root, no flush to zero. compute_70 PTX runs on
@@ -25,16 +31,20 @@ want_release=11.8
 flags=(-std=c++17 -ptx -arch=compute_70 -fmad=false -prec-div=true -prec-sqrt=true -ftz=false)
 
 check=0
+go=${GO:-go}
 case "${1:-}" in
 -check) check=1 ;;
+-report)
+	cd "$here/.."
+	exec "$go" run ./kernels/internal/sassreport -dir kernels "${@:2}"
+	;;
 "") ;;
 *)
-	echo "usage: $0 [-check]" >&2
+	echo "usage: $0 [-check | -report [-v] [-write]]" >&2
 	exit 2
 	;;
 esac
 
-go=${GO:-go}
 nvcc=${NVCC:-nvcc}
 if ! command -v "$nvcc" >/dev/null 2>&1; then
 	echo "kernels/gen.sh: nvcc not found; install it with .ci/install-cuda-toolkit (as root)" >&2

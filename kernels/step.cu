@@ -26,10 +26,15 @@ __device__ __forceinline__ void stepTile(
     i64 stride, i64 recOff, i64 m, u64 base, i64 wPerTrial) {
 	constexpr int TN = TX * RN; // units per tile
 	constexpr int TB = TY * RB; // trials per tile
-	// +1 column: the z tile is written along j, which would otherwise put
-	// a warp's stores in one bank.
-	__shared__ T zs[TJ][TB + 1];
-	__shared__ T ws[TJ][TN];
+	// Slabs are stored j fastest ([unit][j], [trial][j]) so that a thread
+	// reads V consecutive j of one unit (or trial) with one 16-byte load;
+	// the rows are padded by one vector so that the eight threads of a
+	// load phase hit different banks.
+	constexpr int V = 16 / (int)sizeof(T);
+	constexpr int TJP = TJ + V;
+	static_assert(TJ % V == 0, "stepTile: TJ must be a multiple of the vector width");
+	alignas(16) __shared__ T zs[TB][TJP];
+	alignas(16) __shared__ T ws[TN][TJP];
 
 	if (failedBefore(err, base)) {
 		return;
@@ -75,30 +80,36 @@ __device__ __forceinline__ void stepTile(
 					z = T(1);
 				}
 			}
-			zs[jj][bb] = z;
+			zs[bb][jj] = z;
 		}
 		for (int e = tid; e < TJ * TN; e += TX * TY) {
 			const int jj = e / TN, ii = e % TN;
 			const i64 j = j0 + jj, i = i0 + ii;
-			ws[jj][ii] = (j < rows && i < N) ? W[j * N + i] : T(0);
+			ws[ii][jj] = (j < rows && i < N) ? W[j * N + i] : T(0);
 		}
 		__syncthreads();
+		// Rows past the end are zeros in both slabs: their terms, +0·+0 =
+		// +0, leave every sum as it is (a sum that starts at +0 is never
+		// −0), so the loop runs whole vectors.
 		const int jn = (int)imin(TJ, rows - j0);
-		for (int jj = 0; jj < jn; jj++) {
-			T zr[RB], wr[RN];
+		for (int jj = 0; jj < jn; jj += V) {
+			T zr[RB][V], wr[RN][V];
 #pragma unroll
 			for (int r = 0; r < RB; r++) {
-				zr[r] = zs[jj][ty + r * TY];
+				loadVec<T, 16>(&zs[ty + r * TY][jj], zr[r]);
 			}
 #pragma unroll
 			for (int c = 0; c < RN; c++) {
-				wr[c] = ws[jj][tx + c * TX];
+				loadVec<T, 16>(&ws[tx + c * TX][jj], wr[c]);
 			}
 #pragma unroll
-			for (int r = 0; r < RB; r++) {
+			for (int q = 0; q < V; q++) {
 #pragma unroll
-				for (int c = 0; c < RN; c++) {
-					acc[r][c] = add(acc[r][c], mul(zr[r], wr[c]));
+				for (int r = 0; r < RB; r++) {
+#pragma unroll
+					for (int c = 0; c < RN; c++) {
+						acc[r][c] = add(acc[r][c], mul(zr[r][q], wr[c][q]));
+					}
 				}
 			}
 		}
