@@ -148,9 +148,10 @@ func modelOf(dev deviceInfo) deviceModel {
 //	ptxas -arch=sm_90 -v kernels/ptx/NAME.ptx -o NAME.cubin   (registers, static shared memory, no spills)
 //	cuobjdump -sass NAME.cubin                                (the loops' instructions)
 //
-// counted per loop between a backward branch and its target. A kernel
-// rewrite changes these numbers: update the tables with the kernels
-// (kernels/gen.sh -report prints the first two columns and the hot loops).
+// counted per loop between a backward branch and its target (the commit
+// before issue 11's kernel rewrite). A kernel rewrite changes these
+// numbers: rerun the commands and update the tables with the kernels, then
+// PLANS.md (go test ./gpu -run TestPlansTable -update).
 
 // stepFacts describes one instantiation of the step kernel (STEP_KERNEL
 // in kernels/step.cu).
