@@ -866,6 +866,9 @@ func (r *run[T]) Weights(drive, readout []T) error {
 	p := r.p
 	M := p.Matrices()
 	return r.drv.do(func(c calls) error {
+		if err := r.current(c); err != nil {
+			return err
+		}
 		if err := r.copyOut(c, drive, r.drive, p.Instances*M*p.DriveRows()*p.Units); err != nil {
 			return err
 		}
