@@ -391,7 +391,7 @@ func (r *run[T]) spans(done, n int) []span {
 	p := r.p
 	seg := r.segSteps
 	if r.recordBytes(p.Record.Recorded(done, n)) >= overlapBytes {
-		seg = min(seg, max(1, ceilDiv(n, pipelineMinSegments)))
+		seg = min(seg, max(1, n/pipelineMinSegments))
 	}
 	var out []span
 	for s0, rec0, w0 := 0, 0, 0; s0 < n; {
