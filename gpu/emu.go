@@ -33,7 +33,9 @@ import (
 //     event after them, a sync, a synchronous call), and the host buffer
 //     they write is poisoned when they are queued. So a buffer reused while
 //     its copy is pending, a copy that does not wait for its kernels, or a
-//     host that reads before the event, gives wrong bits, not luck.
+//     host that reads before the event, gives wrong bits, not luck. Tests
+//     can also make the device lag (nothing runs until waited for), which
+//     exposes a pinned buffer the host refills before its upload ran.
 
 // emuInfo describes the emulated device as an H100, so plans (tiles, trial
 // blocks, shared memory) are the ones a real run would choose.
@@ -65,7 +67,8 @@ type emuDriver struct {
 
 	// Test hooks (emu_test.go).
 	inject     *emuInjection
-	overlapped int // kernels run while an older copy to the host was pending
+	lagging    bool // nothing runs until forced: the device behind the host
+	overlapped int  // kernels run while an older copy to the host was pending
 	syncCalls  int // synchronous copies and syncs (htod, dtoh, sync)
 }
 
@@ -159,8 +162,12 @@ func (d *emuDriver) step(st *emuStream) {
 	st.done++
 }
 
-// progress runs every op that is not lazy and not waiting.
+// progress runs every op that is not lazy and not waiting (none when the
+// device lags).
 func (d *emuDriver) progress() {
+	if d.lagging {
+		return
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, h := range d.handlesSorted() {

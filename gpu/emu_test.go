@@ -111,42 +111,56 @@ func TestOneContextPerDevice(t *testing.T) {
 
 // The pipeline's copies overlap the next segment's kernels, and its slots
 // keep a segment's buffers until their copies are done: with the planted
-// bug of one slot for every segment, the emulator's delayed copies read
-// buffers the next segment already overwrote, and the bits differ.
+// bug of one slot for every segment, the emulator exposes the race both
+// ways: with the device ahead of the host, its delayed copies read
+// recordings the next segment already overwrote; with the device behind,
+// its uploads read the input and error keys the host already refilled.
 func TestPipelineSlots(t *testing.T) {
 	d := emulator(t)
-	for _, k := range []Kernel{Step, Persistent} {
-		t.Run(k.String(), func(t *testing.T) {
-			c, p := pipelineCase()
-			in := backendtest.NewInput(p, c.Steps, 2)
-			want, err := backendtest.RunChunked(backend.Reference, p, in, c.Steps, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var before, after int
-			withDevice(t, d, func(d *emuDriver) { before = d.overlapped })
-			got, err := backendtest.RunChunked(New(UseKernel(k), SegmentBytes(4<<10)), p, in, c.Steps, []int{c.Steps})
-			if err != nil {
-				t.Fatal(err)
-			}
-			withDevice(t, d, func(d *emuDriver) { after = d.overlapped })
-			if diff := backendtest.Compare(got, want, 1); diff != nil {
-				t.Fatalf("two slots: %s", diff)
-			}
-			if after == before {
-				t.Errorf("no kernel ran while a copy to the host was pending: the segments did not overlap")
-			}
-			bad := New(UseKernel(k), SegmentBytes(4<<10))
-			bad.sharedSlot = true
-			got, err = backendtest.RunChunked(bad, p, in, c.Steps, []int{c.Steps})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := backendtest.Compare(got, want, 1); diff == nil {
-				t.Fatal("one slot shared by every segment gave the reference's bits: the emulator does not expose a buffer reused before its copy finished")
-			} else {
-				t.Logf("one shared slot, as it must: %s", diff)
-			}
+	for _, lag := range []bool{false, true} {
+		for _, k := range []Kernel{Step, Persistent} {
+			t.Run(fmt.Sprintf("%v/lagging=%v", k, lag), func(t *testing.T) {
+				withDevice(t, d, func(d *emuDriver) { d.lagging = lag })
+				defer withDevice(t, d, func(d *emuDriver) { d.lagging = false })
+				c, p := pipelineCase()
+				in := backendtest.NewInput(p, c.Steps, 2)
+				want, err := backendtest.RunChunked(backend.Reference, p, in, c.Steps, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var before, after int
+				withDevice(t, d, func(d *emuDriver) { before = d.overlapped })
+				got, err := backendtest.RunChunked(New(UseKernel(k), SegmentBytes(4<<10)), p, in, c.Steps, []int{c.Steps})
+				if err != nil {
+					t.Fatal(err)
+				}
+				withDevice(t, d, func(d *emuDriver) { after = d.overlapped })
+				if diff := backendtest.Compare(got, want, 1); diff != nil {
+					t.Fatalf("two slots: %s", diff)
+				}
+				if !lag && after == before {
+					t.Errorf("no kernel ran while a copy to the host was pending: the segments did not overlap")
+				}
+				bad := New(UseKernel(k), SegmentBytes(4<<10))
+				bad.sharedSlot = true
+				got, err = backendtest.RunChunked(bad, p, in, c.Steps, []int{c.Steps})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := backendtest.Compare(got, want, 1); diff == nil {
+					t.Fatal("one slot shared by every segment gave the reference's bits: the emulator does not expose a buffer reused before its copy ran")
+				} else {
+					t.Logf("one shared slot, as it must: %s", diff)
+				}
+			})
+		}
+		// Plastic steps: rule tables and weight snapshots through the slots.
+		t.Run(fmt.Sprintf("plastic/lagging=%v", lag), func(t *testing.T) {
+			withDevice(t, d, func(d *emuDriver) { d.lagging = lag })
+			defer withDevice(t, d, func(d *emuDriver) { d.lagging = false })
+			c := plasticCase(true, backend.Shape{Instances: 2, Trials: 3, Units: 12, Inputs: 2, Outputs: 2})
+			p := backendtest.NewProgram[float32](c)
+			backendtest.Expect(t, New(SegmentBytes(4<<10)), p, backendtest.NewInput(p, c.Steps, 3), c.Steps, []int{c.Steps, 7})
 		})
 	}
 }
