@@ -69,7 +69,7 @@ type emuDriver struct {
 	inject     *emuInjection
 	lagging    bool // nothing runs until forced: the device behind the host
 	overlapped int  // kernels run while an older copy to the host was pending
-	syncCalls  int // synchronous copies and syncs (htod, dtoh, sync)
+	syncCalls  int  // synchronous copies and syncs (htod, dtoh, sync)
 }
 
 // emuInjection makes the launch of kernel after skip others fault.
