@@ -24,7 +24,8 @@ import (
 //     which other resident warps may hide) and the FP pipes (the exact
 //     path's separate rounded multiplies and adds, no FMA);
 //   - the L2 time: bytes the blocks read and write through L2 over the L2
-//     bandwidth;
+//     bandwidth, and the busiest SM's share over what one SM can move
+//     (l2PerSM bytes a cycle);
 //   - the DRAM time: bytes that must come from or go to device memory
 //     (HBM) over its bandwidth: the weights once per step when the working
 //     set does not fit in L2, and the recordings;
@@ -142,16 +143,18 @@ func modelOf(dev deviceInfo) deviceModel {
 	return m
 }
 
-// What the model knows of the compiled kernels: today's kernels/ptx/*.ptx
-// through ptxas 11.8 for sm_90,
+// What the model knows of the compiled kernels: the committed
+// kernels/ptx/*.ptx of issue 11's kernel rewrite (commit 6d87c80) through
+// ptxas 11.8 for sm_90,
 //
 //	ptxas -arch=sm_90 -v kernels/ptx/NAME.ptx -o NAME.cubin   (registers, static shared memory, no spills)
 //	cuobjdump -sass NAME.cubin                                (the loops' instructions)
 //
-// counted per loop between a backward branch and its target (the commit
-// before issue 11's kernel rewrite). A kernel rewrite changes these
-// numbers: rerun the commands and update the tables with the kernels, then
-// PLANS.md (go test ./gpu -run TestPlansTable -update).
+// counted per innermost loop between a backward branch and its target
+// (kernels/REPORT.md has the same registers and hot-loop FP fractions). A
+// kernel rewrite changes these numbers: rerun the commands, update the
+// tables with the kernels, then PLANS.md (go test ./gpu -run
+// TestPlansTable -update).
 
 // stepFacts describes one instantiation of the step kernel (STEP_KERNEL
 // in kernels/step.cu).
@@ -160,7 +163,7 @@ type stepFacts struct {
 	tj           int // presynaptic rows per shared-memory slab (TJ)
 	// Warp instructions per presynaptic row j in the inner loop, and
 	// exposed shared-memory round trips per row (the loop is unrolled and
-	// its loads issue together: one wait per unrolled iteration).
+	// its vector loads issue together: one wait per unrolled iteration).
 	jSlots, jStalls float64
 	// Warp instructions per element a thread stages into the W and z
 	// slabs; each staged element waits for its own load (the store after
@@ -168,31 +171,51 @@ type stepFacts struct {
 	wSlots, zSlots float64
 }
 
+// The inner loops: s 166 instructions per 64 rows (f32) and 102 per 32
+// (f64); m 82 per 16, 182 per 32; l 141 per 4, 86 per 8. Staging: about
+// 172–184 instructions per 4 W elements and 276–288 per 4 z elements.
 var stepKernelFacts = map[string]stepFacts{
-	"step_f32_s": {regs: 96, static: 8704, tj: 64, jSlots: 72.0 / 16, jStalls: 1.0 / 16, wSlots: 180.0 / 4, zSlots: 276.0 / 4},
-	"step_f32_m": {regs: 79, static: 5248, tj: 32, jSlots: 121.0 / 16, jStalls: 1.0 / 16, wSlots: 176.0 / 4, zSlots: 280.0 / 4},
-	"step_f32_l": {regs: 100, static: 8256, tj: 16, jSlots: 88.0 / 2, jStalls: 1.0 / 2, wSlots: 172.0 / 4, zSlots: 276.0 / 4},
-	"step_f64_s": {regs: 116, static: 17408, tj: 64, jSlots: 72.0 / 16, jStalls: 1.0 / 16, wSlots: 184.0 / 4, zSlots: 288.0 / 4},
-	"step_f64_m": {regs: 82, static: 10496, tj: 32, jSlots: 121.0 / 16, jStalls: 1.0 / 16, wSlots: 182.0 / 4, zSlots: 290.0 / 4},
-	"step_f64_l": {regs: 86, static: 8320, tj: 16, jSlots: 200.0 / 16, jStalls: 1.0 / 16, wSlots: 180.0 / 4, zSlots: 292.0 / 4},
+	"step_f32_s": {regs: 99, static: 8976, tj: 64, jSlots: 166.0 / 64, jStalls: 1.0 / 64, wSlots: 180.0 / 4, zSlots: 276.0 / 4},
+	"step_f32_m": {regs: 81, static: 5760, tj: 32, jSlots: 82.0 / 16, jStalls: 1.0 / 16, wSlots: 172.0 / 4, zSlots: 276.0 / 4},
+	"step_f32_l": {regs: 124, static: 10240, tj: 16, jSlots: 141.0 / 4, jStalls: 1.0 / 4, wSlots: 172.0 / 4, zSlots: 276.0 / 4},
+	"step_f64_s": {regs: 117, static: 17424, tj: 64, jSlots: 102.0 / 32, jStalls: 1.0 / 32, wSlots: 184.0 / 4, zSlots: 288.0 / 4},
+	"step_f64_m": {regs: 96, static: 10880, tj: 32, jSlots: 182.0 / 32, jStalls: 1.0 / 32, wSlots: 178.0 / 4, zSlots: 286.0 / 4},
+	"step_f64_l": {regs: 94, static: 9216, tj: 16, jSlots: 86.0 / 8, jStalls: 1.0 / 8, wSlots: 178.0 / 4, zSlots: 288.0 / 4},
 }
 
-// persistentFacts describes one persistent kernel (kernels/persistent.cu).
+// persistentFacts describes one persistent kernel (kernels/persistent.cu):
+// its dot product dotUnits<T, NB, WS> is compiled for each exact trial
+// count NB and each place of W, and runs U rows per iteration (dotRows)
+// with the next iteration's W loaded ahead.
 type persistentFacts struct {
 	regs int
-	// Warp instructions per presynaptic row j of one unit's sums: the
-	// TBMAX trial sums are unrolled and predicated, so a row costs the same
-	// for 1 or 16 trials. Each row waits for its W load (a generic load,
-	// from shared or global memory) and for its z loads (shared).
-	jSlots, jStallsZ float64
+	// The dot loops' FP fraction (rounded operations over all
+	// instructions): with one trial, and with two or more (the loops of
+	// 2…16 trials range over 0.51–0.74; this is their mean).
+	frac1, frac float64
 	// The readout loop: warp instructions per j, and one wait per 16 j
 	// (their loads of R issue together; R stays in L1).
 	readoutSlots float64
 }
 
 var persistentKernelFacts = map[string]persistentFacts{
-	"persistent_f32": {regs: 206, jSlots: 98, jStallsZ: 2, readoutSlots: 141.0 / 16},
-	"persistent_f64": {regs: 230, jSlots: 97, jStallsZ: 2, readoutSlots: 141.0 / 16},
+	"persistent_f32": {regs: 162, frac1: 0.45, frac: 0.587, readoutSlots: 119.0 / 16},
+	"persistent_f64": {regs: 154, frac1: 0.45, frac: 0.551, readoutSlots: 119.0 / 16},
+}
+
+// dotRows is dotShape<T, NB>::U of kernels/persistent.cu: the rows one
+// iteration of the persistent kernel's dot loop takes, about 128 bytes of
+// z (64 for double), 1 to 8, with whole 8-byte runs.
+func dotRows(elem, nb int) int {
+	raw := 128 / (nb * elem)
+	if elem == 8 {
+		raw = 64 / (nb * elem)
+	}
+	u := min(max(raw, 1), 8)
+	if nb*elem*u%8 != 0 {
+		u--
+	}
+	return max(u, 1)
 }
 
 // readoutFacts describes the readout kernel (kernels/readout.cu): one
@@ -215,6 +238,10 @@ var readoutKernelFacts = map[string]readoutFacts{
 // and ReLU is 632 (f32) and 688 (f64) instructions, of which the rarely
 // taken special-value branches are left out.
 var unitSlots = [2]float64{500, 600}
+
+// l2PerSM is what one SM moves to or from L2 per cycle, bytes (an
+// assumption: 64 B, two 32-byte sectors).
+const l2PerSM = 64
 
 // l2Fit is the share of L2 the model lets a step's working set use and
 // still count it as L2-resident from one step to the next (sets, other
@@ -283,7 +310,7 @@ func (m deviceModel) time(k kernelLoad, prec backend.Precision) (kernelTime, boo
 	t.issue = waves * float64(ceilDiv(t.resident*warps, m.schedulers)) * k.slots
 	t.latency = waves * k.chain
 	t.pipe = waves * float64(t.resident) * k.fpPerBlock / float64(m.fpLanes[prec])
-	t.l2 = k.l2Bytes / m.l2BW
+	t.l2 = max(k.l2Bytes/m.l2BW, k.l2Bytes/float64(k.grid)*float64(perSM)/(l2PerSM*m.clockHz))
 	t.dram = k.dramBytes / m.hbm
 	t.seconds, t.bound = maxTerm(term{"issue", t.issue}, term{"latency", t.latency}, term{"FP", t.pipe}, term{"L2", t.l2}, term{"DRAM", t.dram})
 	return t, true
@@ -520,8 +547,19 @@ func (m deviceModel) persistentLoad(pl plan, prec backend.Precision) (kernelLoad
 	roWarps := float64(min(warps, ceilDiv(nb*O, 32))) // warps that have one
 	roSlots := roItems * float64(N) * f.readoutSlots
 	roChain := roSlots + roItems*float64(ceilDiv(N, 16))*m.latL1
-	base := inIters*30 + upt*rows*f.jSlots + upt*float64(nb)*unitSlots[prec] + 4
-	chain := base + inIters*m.latL2 + upt*rows*(latW+f.jStallsZ*m.latShared) + upt*m.latL2 +
+	// The dot loop: a row costs its 2·nb rounded operations over the loop's
+	// FP fraction; an iteration of u rows waits for its z (shared memory)
+	// and for what is left of the W load issued one iteration before.
+	frac := f.frac
+	if nb == 1 {
+		frac = f.frac1
+	}
+	rowSlots := 2 * float64(nb) / frac
+	u := float64(dotRows(pl.elem, nb))
+	iters := math.Ceil(rows / u)
+	iterWait := m.latShared + math.Max(0, latW-u*rowSlots)
+	base := inIters*30 + upt*rows*rowSlots + upt*float64(nb)*unitSlots[prec] + 4
+	chain := base + inIters*m.latL2 + upt*(iters*iterWait+latW) + upt*m.latL2 +
 		roChain + m.latL2 + 3*m.latBarrier
 	kb := float64(K) * float64(B)
 	// Per step through L2: W for every block unless it sits in shared

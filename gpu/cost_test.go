@@ -146,7 +146,8 @@ func TestCostResidency(t *testing.T) {
 
 // The time terms, each isolated by a load that has only it: issue
 // (8 resident one-warp blocks share 4 schedulers: 2 warps × 1000 slots),
-// latency (one warp's chain), FP pipes (f32: 128 lanes; f64: 64), L2, DRAM.
+// latency (one warp's chain), FP pipes (f32: 128 lanes; f64: 64), L2 (the
+// device's bandwidth, or one SM's share of it), DRAM.
 func TestCostTimeTerms(t *testing.T) {
 	m := modelH100
 	hz := m.clockHz
@@ -160,7 +161,9 @@ func TestCostTimeTerms(t *testing.T) {
 		{"latency", kernelLoad{grid: 132, threads: 32, regs: 32, slots: 1, chain: 5000}, backend.F32, 5000 / hz},
 		{"FP", kernelLoad{grid: 132, threads: 32, regs: 32, fpPerBlock: 128 * 1000}, backend.F32, 1000 / hz},
 		{"FP", kernelLoad{grid: 132, threads: 32, regs: 32, fpPerBlock: 128 * 1000}, backend.F64, 2000 / hz},
-		{"L2", kernelLoad{grid: 1, threads: 32, regs: 32, l2Bytes: 7e6}, backend.F32, 1e-6},
+		{"L2", kernelLoad{grid: 132, threads: 32, regs: 32, l2Bytes: 7e6}, backend.F32, 1e-6},
+		// One block's 126720 B through one SM at 64 B a cycle: 990 cycles.
+		{"L2", kernelLoad{grid: 1, threads: 32, regs: 32, l2Bytes: 126720}, backend.F32, 126720.0 / 64 / hz},
 		{"DRAM", kernelLoad{grid: 1, threads: 32, regs: 32, dramBytes: 3.35e6}, backend.F32, 1e-6},
 	} {
 		tt, ok := m.time(c.k, c.prec)

@@ -147,9 +147,11 @@ func isTooLarge(err error) bool { return errors.Is(err, errTooLarge) }
 // block 1…TBMAX that fits, with Drive in shared memory where it fits and
 // in global memory), the one the cost model (cost.go) estimates cheapest
 // per step. Auto considers the persistent kernel only where it keeps W on
-// chip or has at least one block per multiprocessor: otherwise each of a
-// few blocks would re-read W from L2 every step while most of the device
-// idles. Step and Persistent choose among their own kernel's candidates.
+// chip, or has at least one block per multiprocessor, or gives every trial
+// its own block (tb = 1: all the independent blocks the program has):
+// never a few blocks of grouped trials, each re-reading W from L2 every
+// step, while most of the device idles. Step and Persistent choose among
+// their own kernel's candidates.
 func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Kernel) (plan, error) {
 	return planOn(s, prec, modelOf(dev), want)
 }
@@ -225,8 +227,8 @@ func planCandidates(s backend.Shape, prec backend.Precision, m deviceModel, want
 				if wShared && persistentShared(s, elem, tb, true) > m.maxSharedOpt {
 					continue
 				}
-				if want == Auto && !wShared && blocks < m.sms {
-					continue // W from L2 for every block every step, device mostly idle
+				if want == Auto && !wShared && blocks < m.sms && tb > 1 {
+					continue // trials grouped while multiprocessors idle, each block re-reading W
 				}
 				add(base.withPersistent(prec, tb, wShared))
 			}

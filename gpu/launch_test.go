@@ -9,29 +9,29 @@ import (
 var h100 = deviceInfo{name: "H100", major: 9, sms: 132, maxSharedOpt: 227 << 10, maxThreads: 1024}
 
 // What Auto picks where the choice follows from the planner's rules rather
-// than from the model's ranking of close candidates (that ranking is
-// TestPlansCheapest's): Step where the persistent kernel would starve the
-// device or cannot fit one trial's z and v, Persistent where the step
-// path's launches dwarf the work of a tiny network, or a sweep's W stays on
-// chip; Auto where either may win.
+// than from the model's ranking of candidates (that ranking is
+// TestPlansCheapest's): Step where the persistent kernel cannot fit one
+// trial's z and v, or would have every one of many blocks re-read a W far
+// larger than L2; Persistent where the step path's launches dwarf the work
+// of a tiny network, or a sweep's W stays on chip; Auto where either may win.
 func TestPlanChoices(t *testing.T) {
 	for _, c := range []struct {
 		K, B, N int
 		prec    backend.Precision
 		want    Kernel
 	}{
-		{1, 1, 256, backend.F32, Step},           // persistent: one block re-reading W (was the persistent kernel)
-		{1, 1, 1024, backend.F32, Step},          // one large network
-		{1, 1, 4096, backend.F32, Step},          //
-		{1, 32, 1024, backend.F32, Step},         // persistent: 32 blocks, W global
+		{1, 1, 256, backend.F32, Auto},           // one block with W global, or the step path: the model decides (TestPlanN256B1; was persistent)
+		{1, 1, 1024, backend.F32, Auto},          // one large network (was the step kernel)
+		{1, 1, 4096, backend.F32, Auto},          // (was the step kernel)
+		{1, 32, 1024, backend.F32, Auto},         // (was the step kernel)
 		{1, 256, 4096, backend.F32, Step},        // persistent: W global, 256 blocks re-reading 67 MB
 		{1, 256, 4096, backend.F64, Step},        //
 		{4096, 16, 256, backend.F32, Auto},       // W global either way: the model decides (was persistent)
 		{256, 16, 128, backend.F64, Persistent},  // parameter sweep of small networks
 		{4096, 16, 128, backend.F32, Persistent}, // W in shared memory, 4096 blocks
-		{8, 16, 1024, backend.F32, Step},         // persistent: 8 blocks, W global
+		{8, 16, 1024, backend.F32, Auto},         // (was the step kernel)
 		{200, 16, 1024, backend.F32, Auto},       // persistent fills the device with W global: the model decides (was persistent)
-		{1, 16, 5000, backend.F32, Step},         // persistent: one block, W global
+		{1, 16, 5000, backend.F32, Auto},         // persistent: 16 one-trial blocks, W global (was the step kernel)
 		{1, 3, 100000, backend.F32, Step},        // persistent: one trial's z and v exceed shared memory
 		{2, 1000, 2, backend.F32, Persistent},    // tiny: no launches per step
 		{1, 2, 5, backend.F64, Persistent},       //
