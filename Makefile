@@ -86,7 +86,7 @@ gpu-binaries:
 # runs bench/gpu-run.sh: CUDA tests, ratesim bench on both GPU grids with the
 # torch and JAX peers, Go benchmarks, a summary; see bench/RESULTS.md).
 gpu-run-cmd: gpu-binaries
-	@echo 'device tool run: carry [".gpu"], timeout_s 600, command:'
+	@echo 'device tool run: carry [".gpu"], timeout_s 540, command:'
 	@echo '  bash bench/gpu-run.sh'
 
 # ratesim's own benchmark grid on the CPU, side by side with the PyTorch loop.
