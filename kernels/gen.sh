@@ -21,6 +21,11 @@
 # The flags are the numeric contract's (ARCHITECTURE.md, "The numeric contract"): no FMA contraction,
 # IEEE division and square root, no flush to zero. compute_70 PTX runs on
 # every GPU from Volta on (the driver JIT-compiles it once and caches it).
+# Beside each PTX, gen.sh writes kernels/fatbin/NAME.fatbin: a compressed
+# fat binary of that PTX and the machine code ptxas makes from it for
+# sm_80 and sm_90 (fatbinary), which the driver loads without JIT
+# compilation on those GPUs (sm_80's code also runs on sm_86/87/89) and
+# JIT-compiles the PTX inside it elsewhere (kernels.Image).
 # nvcc is the one from Debian's nvidia-cuda-toolkit (CUDA 11.8, installed by
 # .ci/install-cuda-toolkit); another release writes other PTX, so the check
 # insists on the release the committed files were made with.
@@ -29,6 +34,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 want_release=11.8
 flags=(-std=c++17 -ptx -arch=compute_70 -fmad=false -prec-div=true -prec-sqrt=true -ftz=false)
+sass_archs=(80 90)
 
 check=0
 go=${GO:-go}
@@ -60,9 +66,10 @@ fi
 out=$here
 if [ $check = 1 ]; then
 	out=$(mktemp -d)
-	trap 'rm -rf "$out"' EXIT
 fi
-mkdir -p "$out/ptx"
+mkdir -p "$out/ptx" "$out/fatbin"
+cubins=$(mktemp -d)
+trap 'rm -rf "$cubins"; [ $check = 0 ] || rm -rf "$out"' EXIT
 
 # The argument structs, from the sources (no nvcc needed for this part).
 (cd "$here/.." && "$go" run ./kernels/internal/genargs -dir "$here" -o "$out/args.go")
@@ -73,11 +80,20 @@ for cu in "$here"/*.cu; do
 	mods+=("$mod")
 	(cd "$here" && "$nvcc" "${flags[@]}" -o "$out/ptx/$mod.ptx.tmp" "$mod.cu")
 	mv "$out/ptx/$mod.ptx.tmp" "$out/ptx/$mod.ptx"
+	images=()
+	for a in "${sass_archs[@]}"; do
+		ptxas -arch="sm_$a" -o "$cubins/$mod.sm_$a.cubin" "$out/ptx/$mod.ptx"
+		images+=("--image3=kind=elf,sm=$a,file=$cubins/$mod.sm_$a.cubin")
+	done
+	fatbinary --create="$out/fatbin/$mod.fatbin" -64 --compress-all "${images[@]}" \
+		"--image3=kind=ptx,sm=70,file=$out/ptx/$mod.ptx"
 done
 if [ $check = 0 ]; then
-	# Drop PTX whose .cu is gone.
-	for ptx in "$here"/ptx/*.ptx; do
-		[ -e "$here/$(basename "$ptx" .ptx).cu" ] || rm -f "$ptx"
+	# Drop PTX and fat binaries whose .cu is gone.
+	for ptx in "$here"/ptx/*.ptx "$here"/fatbin/*.fatbin; do
+		[ -e "$ptx" ] || continue
+		base=$(basename "$ptx")
+		[ -e "$here/${base%.*}.cu" ] || rm -f "$ptx"
 	done
 fi
 
@@ -90,15 +106,27 @@ fi
 	echo
 	echo "// NVCCFlags are the flags the PTX was compiled with, by nvcc from CUDA $want_release."
 	echo "const NVCCFlags = \"${flags[*]}\""
+	echo
+	echo "// SASSArchs are the architectures whose machine code each fat binary holds."
+	echo "const SASSArchs = \"$(printf 'sm_%s ' "${sass_archs[@]}" | sed 's/ $//')\""
 	for mod in "${mods[@]}"; do
 		echo
 		echo "//go:embed ptx/$mod.ptx"
 		echo "var ptx${mod^} string"
+		echo
+		echo "//go:embed fatbin/$mod.fatbin"
+		echo "var fatbin${mod^} string"
 	done
 	echo
 	echo "var modules = map[string]*string{"
 	for mod in "${mods[@]}"; do
 		echo "	\"$mod\": &ptx${mod^},"
+	done
+	echo "}"
+	echo
+	echo "var images = map[string]*string{"
+	for mod in "${mods[@]}"; do
+		echo "	\"$mod\": &fatbin${mod^},"
 	done
 	echo "}"
 	echo
@@ -127,15 +155,18 @@ if [ $check = 1 ]; then
 			fail=1
 		fi
 	done
-	for ptx in "$out"/ptx/*.ptx; do
-		if ! cmp -s "$ptx" "$here/ptx/$(basename "$ptx")"; then
-			echo "kernels/ptx/$(basename "$ptx") is stale" >&2
+	for ptx in "$out"/ptx/*.ptx "$out"/fatbin/*.fatbin; do
+		rel=$(basename "$(dirname "$ptx")")/$(basename "$ptx")
+		if ! cmp -s "$ptx" "$here/$rel"; then
+			echo "kernels/$rel is stale" >&2
 			fail=1
 		fi
 	done
-	for ptx in "$here"/ptx/*.ptx; do
-		[ -e "$out/ptx/$(basename "$ptx")" ] || {
-			echo "kernels/ptx/$(basename "$ptx") has no .cu" >&2
+	for ptx in "$here"/ptx/*.ptx "$here"/fatbin/*.fatbin; do
+		[ -e "$ptx" ] || continue
+		rel=$(basename "$(dirname "$ptx")")/$(basename "$ptx")
+		[ -e "$out/$rel" ] || {
+			echo "kernels/$rel has no .cu" >&2
 			fail=1
 		}
 	done
@@ -143,5 +174,5 @@ if [ $check = 1 ]; then
 		echo "kernels/gen.sh -check: the committed device code differs from kernels/*.cu; run kernels/gen.sh (make kernels) and commit the result" >&2
 		exit 1
 	fi
-	echo "kernels/gen.sh -check: kernels/ptx, kernels/ptx.go and kernels/args.go match kernels/*.cu (nvcc $release)"
+	echo "kernels/gen.sh -check: kernels/ptx, kernels/fatbin, kernels/ptx.go and kernels/args.go match kernels/*.cu (nvcc $release)"
 fi

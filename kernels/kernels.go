@@ -20,6 +20,20 @@ func PTX(module string) string {
 	return ""
 }
 
+// Image returns a module's fat binary ("" if there is none), for
+// cuModuleLoadData (gorgonia.org/cu's LoadData) in place of its PTX: it
+// holds the machine code ptxas made from the module's PTX for SASSArchs
+// (the driver loads it as it is on those GPUs, and sm_80's on sm_86, sm_87
+// and sm_89) and that PTX itself, which the driver JIT-compiles on any
+// other GPU, so one image loads everywhere the PTX does, without the JIT
+// where it can.
+func Image(module string) string {
+	if p := images[module]; p != nil {
+		return *p
+	}
+	return ""
+}
+
 // Kernels lists every kernel entry point of every module.
 func Kernels() []string {
 	ks := make([]string, 0, len(kernelModule))

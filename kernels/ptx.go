@@ -7,23 +7,44 @@ import _ "embed"
 // NVCCFlags are the flags the PTX was compiled with, by nvcc from CUDA 11.8.
 const NVCCFlags = "-std=c++17 -ptx -arch=compute_70 -fmad=false -prec-div=true -prec-sqrt=true -ftz=false"
 
+// SASSArchs are the architectures whose machine code each fat binary holds.
+const SASSArchs = "sm_80 sm_90"
+
 //go:embed ptx/mathcheck.ptx
 var ptxMathcheck string
+
+//go:embed fatbin/mathcheck.fatbin
+var fatbinMathcheck string
 
 //go:embed ptx/persistent.ptx
 var ptxPersistent string
 
+//go:embed fatbin/persistent.fatbin
+var fatbinPersistent string
+
 //go:embed ptx/plastic.ptx
 var ptxPlastic string
+
+//go:embed fatbin/plastic.fatbin
+var fatbinPlastic string
 
 //go:embed ptx/randcheck.ptx
 var ptxRandcheck string
 
+//go:embed fatbin/randcheck.fatbin
+var fatbinRandcheck string
+
 //go:embed ptx/readout.ptx
 var ptxReadout string
 
+//go:embed fatbin/readout.fatbin
+var fatbinReadout string
+
 //go:embed ptx/step.ptx
 var ptxStep string
+
+//go:embed fatbin/step.fatbin
+var fatbinStep string
 
 var modules = map[string]*string{
 	"mathcheck":  &ptxMathcheck,
@@ -32,6 +53,15 @@ var modules = map[string]*string{
 	"randcheck":  &ptxRandcheck,
 	"readout":    &ptxReadout,
 	"step":       &ptxStep,
+}
+
+var images = map[string]*string{
+	"mathcheck":  &fatbinMathcheck,
+	"persistent": &fatbinPersistent,
+	"plastic":    &fatbinPlastic,
+	"randcheck":  &fatbinRandcheck,
+	"readout":    &fatbinReadout,
+	"step":       &fatbinStep,
 }
 
 var kernelModule = map[string]string{
