@@ -144,7 +144,8 @@ func modelOf(dev deviceInfo) deviceModel {
 }
 
 // What the model knows of the compiled kernels: the committed
-// kernels/ptx/*.ptx of issue 11's kernel rewrite (commit 6d87c80) through
+// kernels/ptx/*.ptx of issue 11's kernel rewrite (commits 6d87c80 and,
+// for the readout, e437a29) through
 // ptxas 11.8 for sm_90,
 //
 //	ptxas -arch=sm_90 -v kernels/ptx/NAME.ptx -o NAME.cubin   (registers, static shared memory, no spills)
@@ -218,18 +219,22 @@ func dotRows(elem, nb int) int {
 	return max(u, 1)
 }
 
-// readoutFacts describes the readout kernel (kernels/readout.cu): one
-// thread per (instance, trial, output), a serial loop over j unrolled by 4
-// whose 8 loads issue together, one wait (an L2 hit: the rates were just
-// written) per 4 j.
+// readoutFacts describes the readout kernel (kernels/readout.cu, as of
+// commit e437a29): one thread per (instance, trial, output); a block
+// stages slabs of tj rates of each of its trials in shared memory (each
+// staged element waits for its own load, an L2 hit: the rates were just
+// written), then each thread runs its serial sum over the slab, whose
+// loads of R (an L1 hit) issue 16 j at a time.
 type readoutFacts struct {
-	regs   int
-	jSlots float64
+	regs, static int
+	tj           int     // rates per trial and slab
+	jSlots       float64 // warp instructions per j of the sum (106 per 16)
+	stageSlots   float64 // warp instructions per staged rate (114 per 4)
 }
 
 var readoutKernelFacts = map[string]readoutFacts{
-	"readout_f32": {regs: 32, jSlots: 35.0 / 4},
-	"readout_f64": {regs: 32, jSlots: 34.0 / 4},
+	"readout_f32": {regs: 56, static: 17028, tj: 32, jSlots: 106.0 / 16, stageSlots: 114.0 / 4},
+	"readout_f64": {regs: 56, static: 17544, tj: 16, jSlots: 107.0 / 16, stageSlots: 114.0 / 4},
 }
 
 // unitSlots estimates the warp instructions of one unit update (leak, two
@@ -495,24 +500,28 @@ func (m deviceModel) stepLoad(pl plan) (kernelLoad, bool) {
 	}, true
 }
 
-// readoutLoad is one launch of the readout kernel: a thread per (instance,
-// trial, output) sums its trial's N rates against one column of R.
+// readoutLoad is one launch of the readout kernel: a block of 128
+// threads, one per (instance, trial, output), stages its trials' rates slab
+// by slab; each thread sums its trial's rates against one column of R.
 func (m deviceModel) readoutLoad(pl plan) (kernelLoad, bool) {
 	f, ok := readoutKernelFacts[pl.readout]
 	if !ok {
 		return kernelLoad{}, false
 	}
 	s, e := pl.shape, float64(pl.elem)
-	N := s.Units
+	N, O := s.Units, s.Outputs
 	kbo := float64(s.Instances) * float64(s.Trials) * float64(s.Outputs)
-	iters := float64(ceilDiv(N, 4))
-	slots := float64(N)*f.jSlots + 40
+	trials := min(s.Instances*s.Trials, ceilDiv(readoutThreads, O)+1) // a block's trials
+	slabs := float64(ceilDiv(N, f.tj))
+	staged := float64(ceilDiv(trials*f.tj, readoutThreads)) // rates a thread stages per slab
+	slots := slabs*(staged*f.stageSlots+float64(f.tj)*f.jSlots+2) + 40
+	chain := slots + m.latL2 + slabs*(staged*m.latL2+float64(ceilDiv(f.tj, 16))*m.latL1+2*m.latBarrier)
 	return kernelLoad{
-		grid: pl.readoutGrid, threads: readoutThreads, regs: f.regs,
-		slots: slots, chain: slots + iters*m.latL2 + m.latL2,
+		grid: pl.readoutGrid, threads: readoutThreads, regs: f.regs, shared: f.static,
+		slots: slots, chain: chain,
 		fpPerBlock: readoutThreads * 2 * float64(N),
-		l2Bytes:    kbo * float64(2*N+2) * e, // N rates, N+1 weights, the output
-		dramBytes:  kbo * e,                  // the recorded output
+		l2Bytes:    kbo*float64(N+2)*e + kbo/float64(O)*float64(N)*e, // R per thread, the output; the rates once per trial
+		dramBytes:  kbo * e,                                          // the recorded output
 	}, true
 }
 

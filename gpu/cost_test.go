@@ -42,9 +42,10 @@ func TestCostFPOps(t *testing.T) {
 //	  per unit of each trial (8) v and 4 constants read, v, the rate and
 //	  its recording written: 64 values. L2: 124 values = 496 B.
 //	  DRAM: W (96 B) fits in L2; the recorded rates 8 values = 32 B.
-//	readout: 2 threads (trial × output), each N rates + N+1 weights read
-//	  and 1 output written: 2·10 = 20 values = 80 B of L2; the recorded
-//	  outputs 2 values = 8 B of DRAM.
+//	readout: 2 threads (trial × output), each N+1 weights read and 1
+//	  output written (2·6 = 12 values), the 2 trials' rates staged once
+//	  (2·4 = 8): 20 values = 80 B of L2; the recorded outputs 2 values =
+//	  8 B of DRAM.
 func TestCostBytesStep(t *testing.T) {
 	pl := tinyPlan(t, modelH100, backend.F32).withTile(backend.F32, "s")
 	if pl.stepGrid != 2 || pl.readoutGrid != 1 {
