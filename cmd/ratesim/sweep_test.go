@@ -23,7 +23,7 @@ func TestSweepExampleAndAPointRunAlone(t *testing.T) {
 	out := filepath.Join(dir, "sweep")
 	code, stdout, stderr := runCLI(t, "sweep", "--example", "tau_noise", "--out", out, "--csv", "--quiet")
 	require.Equal(t, 0, code, stdout+stderr)
-	assert.Contains(t, stdout, "20 points in 1 chunks on cpu")
+	assert.Contains(t, stdout, "20 points (0 resumed, 20 computed in 1 chunks) on cpu")
 	for _, f := range []string{"table.parquet", "table.csv", "meta.json"} {
 		assert.FileExists(t, filepath.Join(out, f))
 	}

@@ -16,10 +16,24 @@
 // reported in its row; the rest of its chunk runs again without it.
 //
 // Write writes the table — one row per point: index, axis values, seed,
-// repeat, noise instance, metrics, status, wall time — as table.parquet
-// (and table.csv), and meta.json, each file atomically.
+// repeat, noise instance, metrics, status — as table.parquet (and
+// table.csv), and meta.json, each file atomically. Wall times are kept out
+// of the table (meta.json lists each chunk's wall_s), so a table's bytes
+// depend on its points' results alone.
 //
-// Not yet: plastic specs, per-point arrays (record:), shards, resume, Slurm
-// (the point order, the groups' ranks and the chunk boundaries depend on
-// the point list alone, so shards can be ranges of points).
+// Execute runs a sweep into a directory crash-safe: each finished chunk is
+// committed to DIR/journal (a chunk-NNN.json of its rows' cells, written to
+// a temporary file, fsynced and renamed), and a run into a directory with a
+// journal computes only the points not committed, refusing a directory of
+// another sweep (Hash). A Shard is a contiguous range of points; Merge
+// joins the shards' journals into the table an unsharded run writes, byte
+// for byte, because both tables are written from the same cells. Status
+// reads a directory: points and chunks done, missing and failed, and which
+// shards are done, running (a live flock on DIR/lock), failed or stopped.
+// WriteSlurm writes a job array of one task per shard and a merge job.
+// DrawPicture draws DIR/sweep.png: a metric against one axis (lines) or two
+// (a heat map with a colour bar).
+//
+// Not yet: plastic specs, per-point arrays (record:), Slurm resources in
+// the sweep spec (flags only).
 package sweep

@@ -63,6 +63,10 @@ type Options struct {
 	Progress io.Writer
 	// KeepFinal keeps each point's final state and rates in its Row.
 	KeepFinal bool
+	// Shard is the part of the sweep Execute runs (zero: all of it).
+	Shard Shard
+	// Picture is what Execute draws into DIR/sweep.png.
+	Picture PictureOptions
 
 	// tick, when set, hears that a program of k points has done t steps.
 	tick func(k, t int)
@@ -99,6 +103,8 @@ type Result struct {
 type Chunk struct {
 	Group  int   `json:"group"`
 	Points []int `json:"points"`
+	// WallS is the chunk's wall time in seconds, once it ran.
+	WallS float64 `json:"wall_s,omitempty"`
 }
 
 // Plan is how a sweep will run: its chunks and what each needs.
@@ -140,6 +146,15 @@ func callSteps(s *spec.Spec) int {
 // MakePlan cuts the sweep's groups into chunks of consecutive points of at
 // most ChunkPoints each; chunk boundaries depend only on point ranks.
 func MakePlan(sw *Sweep, opt Options) (*Plan, error) {
+	return planFor(sw, sw.Points, opt)
+}
+
+// planFor cuts todo, a subset of the sweep's points in point order, into
+// chunks: each group's points of todo are split into runs of consecutive
+// ranks (noise instances), and each run into chunks of at most the
+// group's chunk size, so that every chunk can run as one program. For the
+// whole point list each group is one run, and the chunks are MakePlan's.
+func planFor(sw *Sweep, todo []*Point, opt Options) (*Plan, error) {
 	limit := opt.MemoryLimit
 	if limit <= 0 {
 		limit = DefaultChunkMemory
@@ -152,7 +167,13 @@ func MakePlan(sw *Sweep, opt Options) (*Plan, error) {
 		cp = opt.ChunkPoints
 	}
 	pl := &Plan{Limit: limit}
-	for g, pts := range groupsOf(sw) {
+	groups := groupsOf(sw)
+	todoOf := map[string][]*Point{}
+	for _, p := range todo {
+		k := groupKey(p.Spec)
+		todoOf[k] = append(todoOf[k], p)
+	}
+	for g, pts := range groups {
 		per := pointBytes(pts[0].Spec, sw)
 		if per > limit {
 			return nil, &output.LimitError{File: sw.File, Resource: "memory", Need: per, Limit: limit, Source: "allowed for one chunk of the sweep",
@@ -164,13 +185,20 @@ func MakePlan(sw *Sweep, opt Options) (*Plan, error) {
 		}
 		n = min(n, len(pts))
 		pl.ChunkPoints = append(pl.ChunkPoints, n)
-		for i := 0; i < len(pts); i += n {
+		mine := todoOf[groupKey(pts[0].Spec)]
+		for i := 0; i < len(mine); {
+			// A run of consecutive ranks, cut into chunks of n.
+			j := i + 1
+			for j < len(mine) && mine[j].NoiseInstance == mine[j-1].NoiseInstance+1 && j-i < n {
+				j++
+			}
 			c := Chunk{Group: g}
-			for _, p := range pts[i:min(i+n, len(pts))] {
+			for _, p := range mine[i:j] {
 				c.Points = append(c.Points, p.Index)
 			}
 			pl.Chunks = append(pl.Chunks, c)
 			pl.Bytes = max(pl.Bytes, per*int64(len(c.Points)))
+			i = j
 		}
 	}
 	if pl.Bytes > limit {
@@ -207,15 +235,22 @@ func (sw *Sweep) BackendName(opt Options) string {
 
 // Check refuses what the sweep cannot run yet and returns its plan.
 func Check(sw *Sweep, opt Options) (*Plan, error) {
-	for _, p := range sw.Points {
-		if b := p.Spec.Backend; opt.Backend == "" && b != sw.Points[0].Spec.Backend {
-			return nil, fmt.Errorf("%s: %s: backend %s differs from point 0's %s; a sweep runs on one backend (choose it with --backend)", sw.File, sw.Label(p), b, sw.Points[0].Spec.Backend)
-		}
-		if p.Spec.Plasticity != nil {
-			return nil, fmt.Errorf("%s: %s: plastic specs cannot be swept yet; remove plasticity from the base spec", sw.File, sw.Label(p))
-		}
+	if err := checkRunnable(sw, opt); err != nil {
+		return nil, err
 	}
 	return MakePlan(sw, opt)
+}
+
+func checkRunnable(sw *Sweep, opt Options) error {
+	for _, p := range sw.Points {
+		if b := p.Spec.Backend; opt.Backend == "" && b != sw.Points[0].Spec.Backend {
+			return fmt.Errorf("%s: %s: backend %s differs from point 0's %s; a sweep runs on one backend (choose it with --backend)", sw.File, sw.Label(p), b, sw.Points[0].Spec.Backend)
+		}
+		if p.Spec.Plasticity != nil {
+			return fmt.Errorf("%s: %s: plastic specs cannot be swept yet; remove plasticity from the base spec", sw.File, sw.Label(p))
+		}
+	}
+	return nil
 }
 
 // Run runs every point of sw, chunk by chunk, and returns one row per
@@ -226,47 +261,81 @@ func Run(ctx context.Context, sw *Sweep, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := sw.BackendName(opt)
-	b, err := backend.Lookup(name)
+	b, err := lookupBackend(sw, opt)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Rows: make([]*Row, len(sw.Points)), Chunks: pl.Chunks, Backend: b.Name(), Device: deviceName(b)}
+	start := time.Now()
+	err = runPlan(ctx, sw, b, pl.Chunks, opt, len(sw.Points), 0, func(i int, rows []*Row, wall time.Duration) error {
+		res.Chunks[i].WallS = wall.Seconds()
+		for _, r := range rows {
+			res.Rows[r.Point.Index] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Wall = time.Since(start)
+	return res, nil
+}
+
+func lookupBackend(sw *Sweep, opt Options) (backend.Backend, error) {
+	b, err := backend.Lookup(sw.BackendName(opt))
 	if err != nil {
 		return nil, fmt.Errorf("%s: backend: %w", sw.File, err)
 	}
-	res := &Result{Rows: make([]*Row, len(sw.Points)), Chunks: pl.Chunks, Backend: b.Name()}
+	return b, nil
+}
+
+func deviceName(b backend.Backend) string {
 	if devs, err := b.Devices(); err == nil && len(devs) > 0 {
-		res.Device = devs[0].Name
+		return devs[0].Name
 	}
-	start := time.Now()
-	prog := output.NewProgress(opt.Progress, "", int64(len(sw.Points)), "points")
+	return ""
+}
+
+// runPlan runs chunks in order and hands each one's rows (in point order)
+// and wall time to done, which may stop the sweep by returning an error.
+// The progress line counts total points, of which already were done before.
+func runPlan(ctx context.Context, sw *Sweep, b backend.Backend, chunks []Chunk, opt Options, total, already int,
+	done func(i int, rows []*Row, wall time.Duration) error) error {
+	prog := output.NewProgress(opt.Progress, "", int64(total), "points")
 	defer prog.Finish()
-	done := 0
-	for _, c := range pl.Chunks {
+	finished := already
+	prog.Update(int64(finished))
+	for i, c := range chunks {
 		pts := make([]*Point, len(c.Points))
 		for i, idx := range c.Points {
 			pts[i] = sw.Points[idx]
 		}
 		t0 := time.Now()
 		var rows []*Row
+		var err error
 		// The line moves within a chunk too, by the share of its steps done.
 		steps := int64(pts[0].Spec.Steps)
-		opt.tick = func(k, t int) { prog.Update(int64(done) + int64(k)*int64(t)/steps) }
+		opt.tick = func(k, t int) { prog.Update(int64(finished) + int64(k)*int64(t)/steps) }
 		if pts[0].Spec.Precision == "f64" || pts[0].Spec.Precision == "float64" {
 			rows, err = runChunk[float64](ctx, b, sw, pts, opt)
 		} else {
 			rows, err = runChunk[float32](ctx, b, sw, pts, opt)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		share := time.Since(t0) / time.Duration(len(pts))
+		wall := time.Since(t0)
+		share := wall / time.Duration(len(pts))
 		for _, r := range rows {
 			r.Wall = share
-			res.Rows[r.Point.Index] = r
 		}
-		done += len(pts)
-		prog.Update(int64(done))
+		if err := done(i, rows, wall); err != nil {
+			return err
+		}
+		finished += len(pts)
+		prog.Update(int64(finished))
 	}
-	res.Wall = time.Since(start)
-	return res, nil
+	return nil
 }
 
 // needs says which quantities the metrics read.

@@ -367,7 +367,7 @@ metrics: [{metric: mean, of: rates}, {metric: max, of: outputs}]
 		}
 	}
 	var buf bytes.Buffer
-	require.NoError(t, WriteCSV(&buf, sw, res.Rows))
+	require.NoError(t, WriteCSV(&buf, Columns(sw), cellsOf(sw, res.Rows)))
 	lines := strings.Split(buf.String(), "\n")
 	assert.Contains(t, lines[2], "NaN")
 	assert.Contains(t, lines[2], "non-finite")
@@ -392,7 +392,7 @@ func TestTableParquetAndCSV(t *testing.T) {
 	fields := pf.Schema().Fields()
 	require.Len(t, fields, len(cols))
 	wantNames := []string{"point", "tau", "input.amplitude", "seed", "repeat", "noise_instance", "mean_rates", "std_rates_100_300ms_units_0_3_5",
-		"min_states", "max_outputs", "out_sd", "final_state_mean_units_1_2", "mse_50_400ms", "status", "wall_s"}
+		"min_states", "max_outputs", "out_sd", "final_state_mean_units_1_2", "mse_50_400ms", "status"}
 	for i, fd := range fields {
 		assert.Equal(t, wantNames[i], fd.Name())
 		want := map[string]parquet.Kind{"int": parquet.Int64, "float": parquet.Double, "string": parquet.ByteArray}[cols[i].Kind]

@@ -28,7 +28,10 @@ type Column struct {
 }
 
 // Columns are the table's columns, in order: point, the axes (named by
-// their paths), seed, repeat, noise_instance, the metrics, status, wall_s.
+// their paths), seed, repeat, noise_instance, the metrics, status. Wall
+// times are not in the table (meta.json has each chunk's), so that the
+// table's bytes depend on the points' results alone: the same whether the
+// sweep ran whole, in shards, or resumed.
 func Columns(sw *Sweep) []Column {
 	cols := []Column{{"point", "int"}}
 	for _, a := range sw.Axes {
@@ -40,7 +43,7 @@ func Columns(sw *Sweep) []Column {
 	for _, m := range sw.Metrics {
 		cols = append(cols, Column{m.Name, "float"})
 	}
-	return append(cols, Column{"status", "string"}, Column{"wall_s", "float"})
+	return append(cols, Column{"status", "string"})
 }
 
 // values is a row's cells, in Columns order: int64, float64 or string.
@@ -72,7 +75,36 @@ func values(sw *Sweep, r *Row) []any {
 		}
 		out = append(out, x)
 	}
-	return append(out, r.Status, r.Wall.Seconds())
+	return append(out, r.Status)
+}
+
+// Cells are a row's cells as text, in Columns order: integers in decimal,
+// floats in Go's shortest round-trip form (NaN for a point without
+// metrics), strings as they are. Both table files are written from cells,
+// and a journal keeps them, so a table written from a journal has the
+// bytes of one written at once.
+func Cells(sw *Sweep, r *Row) []string {
+	var rec []string
+	for _, x := range values(sw, r) {
+		switch v := x.(type) {
+		case int64:
+			rec = append(rec, strconv.FormatInt(v, 10))
+		case float64:
+			rec = append(rec, strconv.FormatFloat(v, 'g', -1, 64))
+		default:
+			rec = append(rec, v.(string))
+		}
+	}
+	return rec
+}
+
+// cellsOf are the rows' cells.
+func cellsOf(sw *Sweep, rows []*Row) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = Cells(sw, r)
+	}
+	return out
 }
 
 // rowType is a struct type with one field per column, tagged with the
@@ -95,15 +127,33 @@ func rowType(cols []Column) reflect.Type {
 	return reflect.StructOf(fields)
 }
 
-// WriteParquet writes the table as Parquet.
-func WriteParquet(w io.Writer, sw *Sweep, rows []*Row) error {
-	cols := Columns(sw)
+// WriteParquet writes the table as Parquet from rows of cells (see Cells).
+func WriteParquet(w io.Writer, cols []Column, rows [][]string) error {
 	t := rowType(cols)
 	pw := parquet.NewWriter(w, parquet.SchemaOf(reflect.New(t).Interface()))
 	for _, r := range rows {
+		if len(r) != len(cols) {
+			return fmt.Errorf("a row of %d cells for %d columns", len(r), len(cols))
+		}
 		v := reflect.New(t)
-		for i, x := range values(sw, r) {
-			v.Elem().Field(i).Set(reflect.ValueOf(x))
+		for i, c := range cols {
+			f := v.Elem().Field(i)
+			switch c.Kind {
+			case "int":
+				x, err := strconv.ParseInt(r[i], 10, 64)
+				if err != nil {
+					return fmt.Errorf("column %s: %w", c.Name, err)
+				}
+				f.SetInt(x)
+			case "float":
+				x, err := strconv.ParseFloat(r[i], 64)
+				if err != nil {
+					return fmt.Errorf("column %s: %w", c.Name, err)
+				}
+				f.SetFloat(x)
+			default:
+				f.SetString(r[i])
+			}
 		}
 		if err := pw.Write(v.Interface()); err != nil {
 			return err
@@ -112,30 +162,19 @@ func WriteParquet(w io.Writer, sw *Sweep, rows []*Row) error {
 	return pw.Close()
 }
 
-// WriteCSV writes the table as CSV: a header of the column names, numbers
-// in Go's shortest round-trip form (NaN for a point without metrics).
-func WriteCSV(w io.Writer, sw *Sweep, rows []*Row) error {
+// WriteCSV writes the table as CSV: a header of the column names, then the
+// rows' cells (see Cells).
+func WriteCSV(w io.Writer, cols []Column, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	var head []string
-	for _, c := range Columns(sw) {
+	for _, c := range cols {
 		head = append(head, c.Name)
 	}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		var rec []string
-		for _, x := range values(sw, r) {
-			switch v := x.(type) {
-			case int64:
-				rec = append(rec, strconv.FormatInt(v, 10))
-			case float64:
-				rec = append(rec, strconv.FormatFloat(v, 'g', -1, 64))
-			default:
-				rec = append(rec, v.(string))
-			}
-		}
-		if err := cw.Write(rec); err != nil {
+		if err := cw.Write(r); err != nil {
 			return err
 		}
 	}
@@ -158,7 +197,13 @@ type Meta struct {
 	Columns   []Column   `json:"columns"`
 	Chunks    []Chunk    `json:"chunks"`
 	Failed    int        `json:"failed"`
-	WallS     float64    `json:"wall_s"`
+	// WallS is the sweep's wall time: the sum of its chunks' when it
+	// ran in shards or resumed.
+	WallS float64 `json:"wall_s"`
+	// Hash identifies the resolved sweep (see Hash).
+	Hash string `json:"hash"`
+	// Shards is how many shards it ran in (0: none).
+	Shards int `json:"shards,omitempty"`
 	// Sweep is the sweep file as written.
 	Sweep string `json:"sweep"`
 }
@@ -178,26 +223,16 @@ type Files struct {
 // DIR/table.csv, each atomically (a temporary name in DIR, fsync, rename,
 // fsync of DIR), so each file is whole or absent.
 func Write(dir string, sw *Sweep, res *Result, withCSV bool) (*Files, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create the output directory: %w", err)
-	}
-	f := &Files{Table: filepath.Join(dir, "table.parquet"), Meta: filepath.Join(dir, "meta.json")}
-	if err := writeAtomic(f.Table, func(w io.Writer) error { return WriteParquet(w, sw, res.Rows) }); err != nil {
-		return nil, err
-	}
-	csvPath := filepath.Join(dir, "table.csv")
-	if withCSV {
-		f.CSV = csvPath
-		if err := writeAtomic(f.CSV, func(w io.Writer) error { return WriteCSV(w, sw, res.Rows) }); err != nil {
-			return nil, err
-		}
-	} else if err := os.Remove(csvPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		// An earlier run's CSV would disagree with this table.
-		return nil, fmt.Errorf("cannot remove the earlier %s: %w", csvPath, err)
-	}
-	m := Meta{Version: sim.FullVersion(), SweepFile: sw.File, Base: sw.BaseFile, Backend: res.Backend, Device: res.Device,
-		Points: len(sw.Points), Combine: sw.Spec.Combine, Repeats: sw.Spec.Repeats, Columns: Columns(sw), Chunks: res.Chunks,
-		WallS: res.Wall.Seconds(), Sweep: sw.Text}
+	m := newMeta(sw)
+	m.Backend, m.Device, m.Chunks, m.WallS = res.Backend, res.Device, res.Chunks, res.Wall.Seconds()
+	return writeTable(dir, m, cellsOf(sw, res.Rows), withCSV)
+}
+
+// newMeta is the sweep's meta.json without what its run adds.
+func newMeta(sw *Sweep) *Meta {
+	m := &Meta{Version: sim.FullVersion(), SweepFile: sw.File, Base: sw.BaseFile,
+		Points: len(sw.Points), Combine: sw.Spec.Combine, Repeats: sw.Spec.Repeats, Columns: Columns(sw),
+		Sweep: sw.Text, Hash: Hash(sw)}
 	if m.Base == "" {
 		m.Base = "inline"
 	}
@@ -211,8 +246,33 @@ func Write(dir string, sw *Sweep, res *Result, withCSV bool) (*Files, error) {
 	for _, x := range sw.Metrics {
 		m.Metrics = append(m.Metrics, x.Metric)
 	}
-	for _, r := range res.Rows {
-		if r.Status != "ok" {
+	return m
+}
+
+// writeTable writes the table files of rows (cells in m.Columns order) and
+// meta.json, counting the failed rows into m.
+func writeTable(dir string, m *Meta, rows [][]string, withCSV bool) (*Files, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the output directory: %w", err)
+	}
+	f := &Files{Table: filepath.Join(dir, "table.parquet"), Meta: filepath.Join(dir, "meta.json")}
+	if err := writeAtomic(f.Table, func(w io.Writer) error { return WriteParquet(w, m.Columns, rows) }); err != nil {
+		return nil, err
+	}
+	csvPath := filepath.Join(dir, "table.csv")
+	if withCSV {
+		f.CSV = csvPath
+		if err := writeAtomic(f.CSV, func(w io.Writer) error { return WriteCSV(w, m.Columns, rows) }); err != nil {
+			return nil, err
+		}
+	} else if err := os.Remove(csvPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// An earlier run's CSV would disagree with this table.
+		return nil, fmt.Errorf("cannot remove the earlier %s: %w", csvPath, err)
+	}
+	status := statusColumn(m.Columns)
+	m.Failed = 0
+	for _, r := range rows {
+		if r[status] != "ok" {
 			m.Failed++
 		}
 	}
@@ -225,6 +285,20 @@ func Write(dir string, sw *Sweep, res *Result, withCSV bool) (*Files, error) {
 	}
 	return f, nil
 }
+
+// statusColumn is the index of the status column.
+func statusColumn(cols []Column) int {
+	for i := len(cols) - 1; i >= 0; i-- {
+		if cols[i].Name == "status" {
+			return i
+		}
+	}
+	return len(cols) - 1
+}
+
+// openHook, in tests, wraps the writer of every file written atomically
+// (to simulate a full disk).
+var openHook func(path string, w io.Writer) io.Writer
 
 // writeAtomic writes path through a temporary file beside it.
 func writeAtomic(path string, fill func(io.Writer) error) (err error) {
@@ -243,7 +317,11 @@ func writeAtomic(path string, fill func(io.Writer) error) (err error) {
 	if err = tmp.Chmod(0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err = fill(tmp); err != nil {
+	var w io.Writer = tmp
+	if openHook != nil {
+		w = openHook(path, tmp)
+	}
+	if err = fill(w); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err = tmp.Sync(); err != nil {
