@@ -24,14 +24,15 @@
 
 namespace rs {
 
-// dotShape is dotUnits' unrolling for NB trials of T: U rows per iteration,
-// about 128 bytes of z (32 registers), a whole number of VB-byte vector
-// loads. One float trial is loaded 8 bytes at a time: its second z buffer
-// is only 8-byte aligned when tb = 1 (see zOffsetB).
+// dotShape is dotUnits' unrolling for NB trials of T: U ≤ 16 rows per
+// iteration, about 256 bytes of z (more rows amortize the loop's own
+// instructions; ptxas keeps it within the register budget), a whole number
+// of VB-byte vector loads. One float trial is loaded 8 bytes at a time:
+// its second z buffer is only 8-byte aligned when tb = 1 (see zOffsetB).
 template <typename T, int NB>
 struct dotShape {
-	static constexpr int raw = (sizeof(T) == 8 ? 64 : 128) / (NB * (int)sizeof(T));
-	static constexpr int U0 = raw < 1 ? 1 : (raw > 8 ? 8 : raw);
+	static constexpr int raw = 256 / (NB * (int)sizeof(T));
+	static constexpr int U0 = raw < 1 ? 1 : (raw > 16 ? 16 : raw);
 	static constexpr int U = (NB * (int)sizeof(T) * U0) % 8 == 0 ? U0 : U0 - 1;
 	static constexpr int VB = (U * NB * (int)sizeof(T)) % 16 == 0 && !(sizeof(T) == 4 && NB == 1) ? 16 : 8;
 	static_assert(U >= 1 && (U * NB * (int)sizeof(T)) % VB == 0, "dotShape: rows per iteration");
@@ -109,6 +110,8 @@ __device__ __forceinline__ void dotUnits(const T *__restrict__ W, const T *__res
 				w[u] = wn[u];
 			}
 		}
+		// The last J % U rows (fewer than U: not unrolled further).
+#pragma unroll 1
 		for (int j = full; j < J; j++) {
 			const T wj = wi[j * N];
 #pragma unroll

@@ -144,22 +144,14 @@ func Loops(f Function) []Loop {
 	return ls
 }
 
-// HotLoops returns f's hot loops: the innermost loops with FP operations
-// whose FP count is at least half the largest of them. Those are the
-// unrolled main bodies of the dot-product loops, one per template variant
-// of a kernel; a loop's remainder (a few iterations, fewer FP ops) and
-// small-variant loops are left out, and the report lists every loop.
+// HotLoops returns f's hot loops: the innermost loops that hold FP
+// operations. Those are the dot products' loops (unrolled main bodies and
+// remainders, one set per template variant of a kernel); no static count
+// says how often each runs, so the report weighs them by their size.
 func HotLoops(f Function) []Loop {
-	ls := Loops(f)
-	most := 0
-	for _, l := range ls {
-		if l.Innermost && l.Mix.FP > most {
-			most = l.Mix.FP
-		}
-	}
 	var hot []Loop
-	for _, l := range ls {
-		if l.Innermost && l.Mix.FP > 0 && 2*l.Mix.FP >= most {
+	for _, l := range Loops(f) {
+		if l.Innermost && l.Mix.FP > 0 {
 			hot = append(hot, l)
 		}
 	}

@@ -84,16 +84,19 @@ func TestLoops(t *testing.T) {
 
 func TestHotLoops(t *testing.T) {
 	hot := HotLoops(parseFixture(t)[0])
-	// Loop B's one FP operation is under half of loop A's four.
-	if len(hot) != 1 || hot[0].Start != 0x20 {
-		t.Fatalf("hot loops %+v, want loop A only", hot)
+	// A and B; not C, which holds them.
+	if len(hot) != 2 || hot[0].Start != 0x20 || hot[1].Start != 0xb0 {
+		t.Fatalf("hot loops %+v, want loops A and B", hot)
 	}
 	m := HotMix(hot)
-	if m.FP != 4 || m.All != 9 || m.FMA != 0 || m.FPFraction() != 4.0/9 {
-		t.Errorf("hot mix %+v (fraction %v)", m, m.FPFraction())
+	if want := (Mix{All: 14, FP: 5, FMA: 1, Loads: 3}); m != want || m.FPFraction() != 5.0/14 {
+		t.Errorf("hot mix %+v (fraction %v), want %+v", m, m.FPFraction(), want)
 	}
 	if (Mix{}).FPFraction() != 0 {
 		t.Error("empty mix: fraction not 0")
+	}
+	if hot := HotLoops(parseFixture(t)[1]); len(hot) != 0 {
+		t.Errorf("second_kernel: hot loops %+v", hot)
 	}
 }
 
