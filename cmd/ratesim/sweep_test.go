@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,4 +108,130 @@ func TestSweepErrors(t *testing.T) {
 	code, stdout, _ := runCLI(t, "sweep", "examples")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "tau_noise")
+}
+
+// killSweep is a sweep of many tiny points, one per chunk, so a run
+// commits hundreds of chunks in a second or so.
+const killSweep = `base:
+  dims: [1, 8, 1]
+  activation: tanh
+  weights: normal
+  preact_noise: 0.1
+  input: {type: sine, amplitude: 1, period: 100}
+  trials: 1
+  steps: 30
+  backend: cpu
+axes:
+  - {path: tau, linspace: [20, 200, 150]}
+  - {path: preact_noise, values: [0, 0.1, 0.2, 0.3]}
+metrics:
+  - {metric: mean, of: rates}
+  - {metric: max, of: outputs}
+`
+
+func readTables(t *testing.T, dir string) (parquetBytes, csvBytes []byte) {
+	t.Helper()
+	p, err := os.ReadFile(filepath.Join(dir, "table.parquet"))
+	require.NoError(t, err)
+	c, err := os.ReadFile(filepath.Join(dir, "table.csv"))
+	require.NoError(t, err)
+	return p, c
+}
+
+func committedChunks(dir string) int {
+	names, _ := filepath.Glob(filepath.Join(dir, "journal", "chunk-*.json"))
+	return len(names)
+}
+
+// kill -9 at random moments, 50 times, then a resumed run: the table has
+// the bytes of an uninterrupted run's. Half the kills come at a random
+// time after the start (start-up, header, first chunks), half just after
+// a chunk was committed (in the middle of the next chunk or its commit).
+func TestSweepKillNineAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the program 50 times (a few seconds)")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "kill.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(killSweep), 0o644))
+	ref := filepath.Join(dir, "ref")
+	code, stdout, stderr := runCLI(t, "sweep", file, "--out", ref, "--csv", "--quiet", "--no-plot")
+	require.Equal(t, 0, code, stdout+stderr)
+	const total = 600
+	require.Contains(t, stdout, "600 points (0 resumed, 600 computed in 1 chunks)")
+	wantP, wantC := readTables(t, ref)
+
+	out := filepath.Join(dir, "killed")
+	args := strings.Join([]string{"sweep", file, "--out", out, "--csv", "--quiet", "--no-plot", "--chunk-points", "1"}, "\x1f")
+	rng := rand.New(rand.NewPCG(12, 0))
+	kills, midway, finished := 0, 0, 0
+	start := time.Now()
+	for kills < 50 {
+		require.Less(t, time.Since(start), 60*time.Second, "50 kills take too long")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "RATESIM_ARGS="+args)
+		var errBuf bytes.Buffer
+		cmd.Stderr = &errBuf
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		before := committedChunks(out)
+		afterCommit := kills%2 == 1
+		var killAt <-chan time.Time
+		if !afterCommit {
+			killAt = time.After(time.Duration(rng.IntN(60)) * time.Millisecond)
+		}
+		poll := time.NewTicker(500 * time.Microsecond)
+		kill := func() {
+			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+			<-exited
+			kills++
+			if n := committedChunks(out); n > 0 && n < total {
+				midway++
+			}
+			// The journal stays readable after every kill, and no lock is
+			// left that status would take for a live run.
+			if _, err := os.Stat(filepath.Join(out, "journal", "sweep.json")); err == nil {
+				code, stdout, stderr := runCLI(t, "sweep", "status", out)
+				require.Equal(t, 0, code, stdout+stderr)
+				require.Contains(t, stdout, "stopped", "after kill -9")
+			}
+		}
+	wait:
+		for {
+			select {
+			case err := <-exited:
+				// It ended before the kill.
+				require.NoError(t, err, errBuf.String())
+				finished++
+				break wait
+			case <-killAt:
+				kill()
+				break wait
+			case <-poll.C:
+				if afterCommit && committedChunks(out) > before {
+					time.Sleep(time.Duration(rng.IntN(1500)) * time.Microsecond)
+					kill()
+					break wait
+				}
+			}
+		}
+		poll.Stop()
+		if finished > 0 {
+			break
+		}
+	}
+	t.Logf("%d kills (%d with the sweep partly committed) in %v; %d chunks committed before the resume", kills, midway, time.Since(start), committedChunks(out))
+	require.Equal(t, 0, finished, "the sweep finished before 50 kills: make it longer")
+	require.GreaterOrEqual(t, kills, 50)
+	require.GreaterOrEqual(t, midway, 20, "kills should land in the middle of the sweep")
+	code, stdout, stderr = runCLI(t, "sweep", file, "--out", out, "--csv", "--quiet", "--no-plot", "--resume")
+	require.Equal(t, 0, code, stdout+stderr)
+	assert.Contains(t, stdout, "600 points (")
+	assert.NotContains(t, stdout, "(0 resumed", "the resume starts from the committed chunks")
+	gotP, gotC := readTables(t, out)
+	assert.Equal(t, wantP, gotP, "table.parquet after kills and resume")
+	assert.Equal(t, wantC, gotC, "table.csv after kills and resume")
+	tmp, _ := filepath.Glob(filepath.Join(out, "journal", ".*"))
+	assert.Empty(t, tmp, "temporary files left after the resume")
 }
