@@ -20,6 +20,11 @@ type Backend struct {
 	// split into shards (0: 90% of the device's memory).
 	maxRunBytes int64
 	tile        string // forces a step tile by suffix (tests)
+	// persistentTB and persistentWGlobal force the persistent kernel's
+	// trials per block (0: the plan's) and Drive in global memory, so the
+	// suite runs every variant the kernel dispatches to (tests).
+	persistentTB      int
+	persistentWGlobal bool
 	// sharedSlot puts every segment of a call in one pipeline slot, a
 	// planted bug for the test that the emulator exposes buffers reused
 	// while their copies are in flight (tests).

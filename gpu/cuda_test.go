@@ -73,6 +73,10 @@ func conformance(t *testing.T, entry func(*testing.T, backend.Backend)) {
 		{"persistent", New(UseKernel(Persistent))},
 		{"step-segments", New(UseKernel(Step), SegmentBytes(4<<10))},
 		{"persistent-segments", New(UseKernel(Persistent), SegmentBytes(4<<10))},
+		// The persistent kernel's other variants: Drive in global memory,
+		// and a trial block that leaves a partial last block.
+		{"persistent-wglobal", forcePersistent(New(UseKernel(Persistent)), 0, true)},
+		{"persistent-tb3", forcePersistent(New(UseKernel(Persistent)), 3, false)},
 		{"shards", New(MaxRunBytes(1<<20), SegmentBytes(4<<10))},
 	} {
 		t.Run(c.name, func(t *testing.T) { entry(t, c.b) })

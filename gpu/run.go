@@ -164,6 +164,12 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		pl = pl.withTile(prec, "s")
 	case b.tile != "" && pl.kernel == Step:
 		pl = pl.withTile(prec, b.tile)
+	case pl.kernel == Persistent && (b.persistentTB > 0 || b.persistentWGlobal):
+		tb := pl.tb
+		if b.persistentTB > 0 {
+			tb = min(b.persistentTB, persistentMaxTrials)
+		}
+		pl = pl.withPersistent(prec, tb, pl.wShared && !b.persistentWGlobal)
 	}
 	K, B, N, I, O := p.Instances, p.Trials, p.Units, p.Inputs, p.Outputs
 	if plastic {
