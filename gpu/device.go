@@ -86,6 +86,25 @@ func deviceInfoOf(d cu.Device) (deviceInfo, error) {
 			return inf, fmt.Errorf("cuda: device %d: attribute %d: %v", int(d), a.attr, err)
 		}
 	}
+	// What the cost model refines its device model with (launch.go's
+	// modelOf); a driver that cannot tell leaves 0, and the model's
+	// defaults for the compute capability stand.
+	for _, a := range []struct {
+		dst  *int
+		attr cu.DeviceAttribute
+	}{
+		{&inf.clockKHz, cu.ClockRate},
+		{&inf.memClockKHz, cu.MemoryClockRate},
+		{&inf.busWidth, cu.GlobalMemoryBusWidth},
+		{&inf.l2Bytes, cu.L2CacheSize},
+		{&inf.sharedPerSM, cu.MaxSharedMemoryPerMultiprocessor},
+		{&inf.regsPerSM, cu.MaxRegistersPerMultiprocessor},
+		{&inf.threadsPerSM, cu.MaxThreadsPerMultiprocessor},
+	} {
+		if v, err := d.Attribute(a.attr); err == nil && v > 0 {
+			*a.dst = v
+		}
+	}
 	inf.driverVersion = cu.Version()
 	return inf, nil
 }
