@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -153,10 +152,11 @@ func (r *StatusReport) Write(w io.Writer) {
 			points, done, failed = points+s.Points, done+s.Done, failed+s.Failed
 		}
 		var states []string
-		for st, n := range count {
-			states = append(states, fmt.Sprintf("%d %s", n, st))
+		for _, st := range []string{"done", "running", "failed", "stopped", "not started"} {
+			if count[st] > 0 {
+				states = append(states, fmt.Sprintf("%d %s", count[st], st))
+			}
 		}
-		sort.Strings(states)
 		merged := "not merged"
 		if r.Merged {
 			merged = "merged into " + filepath.Join(r.Root, "table.parquet")
