@@ -290,22 +290,21 @@ func Execute(ctx context.Context, sw *Sweep, root string, opt Options, withCSV b
 	}
 	defer unlock()
 	failed := filepath.Join(dir, "failed")
+	// A run refused before it starts (another sweep's directory) leaves
+	// the directory's state as it was.
+	started := false
 	defer func() {
-		if err != nil {
+		if err != nil && started {
 			// Best effort: the error is what matters, not its note.
 			_ = os.WriteFile(failed, []byte(err.Error()+"\n"), 0o644)
 		}
 	}()
-	if err := os.Remove(failed); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	removeTemporaries(dir)
-	removeTemporaries(journalDir(dir))
-
 	hash := Hash(sw)
 	if err := checkSiblings(root, hash, opt.Shard); err != nil {
 		return nil, err
 	}
+	removeTemporaries(dir)
+	removeTemporaries(journalDir(dir))
 	lo, hi := opt.Shard.Range(len(sw.Points))
 	j, err := readJournal(dir)
 	if err != nil {
@@ -334,6 +333,10 @@ func Execute(ctx context.Context, sw *Sweep, root string, opt Options, withCSV b
 		return nil, fmt.Errorf("%s holds points %d–%d, shard %s is %d–%d", dir, j.header.First, j.header.End-1, opt.Shard, lo, hi-1)
 	}
 
+	if err := os.Remove(failed); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	started = true
 	out = &Outcome{Dir: dir, Shard: opt.Shard, Points: hi - lo, Resumed: len(j.cells)}
 	var todo []*Point
 	for _, p := range sw.Points[lo:hi] {

@@ -122,6 +122,12 @@ func TestResumeRefusesADifferentSweep(t *testing.T) {
 		_, err = Execute(context.Background(), other, dir, Options{Shard: sh}, false)
 		assert.ErrorContains(t, err, "holds a different sweep", "shard %v", sh)
 	}
+	// The refusals left the directory as it was.
+	st, err := Status(dir)
+	require.NoError(t, err)
+	assert.Nil(t, st.Whole)
+	require.Len(t, st.Shards, 3)
+	assert.Equal(t, []string{"not started", "done", "not started"}, []string{st.Shards[0].State, st.Shards[1].State, st.Shards[2].State})
 }
 
 // fullDisk fails writes of chunk files once after commits chunks were
