@@ -276,7 +276,7 @@ func drawLines(dc draw.Canvas, metric string, x *axisData, rest []*axisData, ys 
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
-	drawn := 0
+	drawn, shaded := 0, false
 	for l, name := range names {
 		var mean, lo, hi plotter.XYs
 		for k := range x.labels {
@@ -307,7 +307,8 @@ func drawLines(dc draw.Canvas, metric string, x *axisData, rest []*axisData, ys 
 				return err
 			}
 			r, g, b, _ := c.RGBA()
-			poly.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 60}
+			poly.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 35}
+			shaded = true
 			poly.LineStyle.Width = 0
 			p.Add(poly)
 		}
@@ -324,6 +325,9 @@ func drawLines(dc draw.Canvas, metric string, x *axisData, rest []*axisData, ys 
 	}
 	if drawn == 0 {
 		return fmt.Errorf("no point has a finite %s", metric)
+	}
+	if shaded && !summary {
+		p.Title.Text += " (mean over repeats; shaded: their range)"
 	}
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(10)
