@@ -66,8 +66,12 @@ func TestSweepSlurmScriptsByHand(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte(slurmSweep), 0o644))
 	wantP, wantC := unsharded(t, dir, file)
 	out := filepath.Join(dir, "sharded")
-	code, stdout, stderr := runCLI(t, "sweep", file, "--out", out, "--slurm", "--shards", "3", "--csv", "--chunk-points", "2",
-		"--ratesim", programWrapper(t, dir), "--partition", "gpu", "--time", "0:10:00", "--gpus-per-task", "1", "--cpus-per-task", "2", "--mem", "4G")
+	// Resources from the sweep file's slurm: section, --time and
+	// --gpus-per-task from flags over it.
+	withSlurm := filepath.Join(dir, "sw-slurm.yaml")
+	require.NoError(t, os.WriteFile(withSlurm, []byte(slurmSweep+"slurm: {shards: 3, partition: gpu, time: 1:00:00, gpus_per_task: 2, cpus_per_task: 2, mem: 4G}\n"), 0o644))
+	code, stdout, stderr := runCLI(t, "sweep", withSlurm, "--out", out, "--slurm", "--csv", "--chunk-points", "2",
+		"--ratesim", programWrapper(t, dir), "--time", "0:10:00", "--gpus-per-task", "1")
 	require.Equal(t, 0, code, stdout+stderr)
 	assert.Contains(t, stdout, "12 points in 3 shards")
 	array, err := os.ReadFile(filepath.Join(out, "slurm", "array.sh"))

@@ -74,9 +74,10 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	plotAxes := fs.String("plot-axes", "", "one axis (lines) or two, comma-separated (heat map) for DIR/sweep.png (default: the first two of a product)")
 	slurm := fs.Bool("slurm", false, "write DIR/slurm/array.sh (one array task per shard) and DIR/slurm/merge.sh instead of running")
 	submit := fs.Bool("submit", false, "with --slurm: submit both with sbatch (the merge after the array succeeds)")
-	shards := fs.Int("shards", 0, "with --slurm: shards, one per array task (default: the plan's chunks, at most 100)")
+	shards := fs.Int("shards", 0, "with --slurm: shards, one per array task (default: the sweep's slurm: shards, else the plan's chunks, at most 100)")
 	program := fs.String("ratesim", "", "with --slurm: the ratesim the jobs run (default: this one)")
 	var sl sweep.Slurm
+	// Each resource flag overrides the sweep file's slurm: section.
 	fs.StringVar(&sl.Partition, "partition", "", "with --slurm: sbatch --partition")
 	fs.StringVar(&sl.Time, "time", "", "with --slurm: sbatch --time (e.g. 1:00:00)")
 	fs.StringVar(&sl.GPUsPerTask, "gpus-per-task", "", "with --slurm: sbatch --gpus-per-task")
@@ -214,8 +215,21 @@ func printPicture(stdout, stderr io.Writer, name string, err error) {
 // --shard, so the shards compute what an unsharded run would.
 func writeSlurm(sw *sweep.Sweep, dir, example string, pos []string, opt sweep.Options, withCSV bool, shards int, program string, submit bool,
 	sl *sweep.Slurm, stdout io.Writer) error {
+	// The sweep file's slurm: section fills what the flags leave out.
+	file := sw.Spec.Slurm
+	for _, f := range []struct {
+		flag *string
+		file string
+	}{{&sl.Partition, file.Partition}, {&sl.Time, file.Time}, {&sl.GPUsPerTask, file.GPUsPerTask}, {&sl.CPUsPerTask, file.CPUsPerTask}, {&sl.Mem, file.Mem}} {
+		if *f.flag == "" {
+			*f.flag = f.file
+		}
+	}
+	if shards == 0 {
+		shards = file.Shards
+	}
 	if shards < 0 {
-		return usageError{fmt.Errorf("--shards must be ≥ 1, got %d", shards)}
+		return usageError{fmt.Errorf("--shards (or slurm: shards:) must be ≥ 1, got %d", shards)}
 	}
 	if shards == 0 {
 		pl, err := sweep.Check(sw, opt)

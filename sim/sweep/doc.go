@@ -34,6 +34,5 @@
 // DrawPicture draws DIR/sweep.png: a metric against one axis (lines) or two
 // (a heat map with a colour bar).
 //
-// Not yet: plastic specs, per-point arrays (record:), Slurm resources in
-// the sweep spec (flags only).
+// Not yet: plastic specs, per-point arrays (record:).
 package sweep

@@ -38,6 +38,21 @@ type File struct {
 	// ChunkPoints caps the points run as one program (0: from memory).
 	ChunkPoints int       `yaml:"chunk_points"`
 	Record      yaml.Node `yaml:"record"`
+	// Slurm are the defaults of `ratesim sweep --slurm` (its flags win).
+	// They do not change results, so they are not part of the sweep's
+	// Hash.
+	Slurm SlurmFile `yaml:"slurm"`
+}
+
+// SlurmFile is a sweep's slurm: section: shards (array tasks) and each
+// task's resources, as sbatch spells them (e.g. time: "2:00:00").
+type SlurmFile struct {
+	Shards      int    `yaml:"shards"`
+	Partition   string `yaml:"partition"`
+	Time        string `yaml:"time"`
+	GPUsPerTask string `yaml:"gpus_per_task"`
+	CPUsPerTask string `yaml:"cpus_per_task"`
+	Mem         string `yaml:"mem"`
 }
 
 // Axis is one swept field and its values.
