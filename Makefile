@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build run test vet fmt-check tidy-check test-fma test-cuda kernels kernels-check cuda gpu-binaries gpu-run-cmd cuda-toolkit bench bench-deps bench-go clean
+.PHONY: all build run test vet fmt-check tidy-check test-fma test-cuda kernels kernels-check kernels-report cuda gpu-binaries gpu-run-cmd cuda-toolkit bench bench-deps bench-go clean
 
 all: build
 
@@ -51,6 +51,7 @@ test-cuda:
 		$(GO) build -tags cuda ./...; \
 		$(GO) vet -tags 'cuda cudaemu' ./gpu/...; \
 		kernels/gen.sh -check; \
+		kernels/gen.sh -report; \
 		$(GO) test -count=1 -tags 'cuda cudaemu' ./gpu/...; \
 	elif [ "$(REQUIRE_CUDA)" = 1 ]; then \
 		echo "test-cuda: the CUDA toolkit is missing (nvcc, /usr/include/cuda.h); run make cuda-toolkit as root" >&2; exit 1; \
@@ -60,13 +61,20 @@ test-cuda:
 cuda-toolkit:
 	.ci/install-cuda-toolkit
 
-# Regenerates kernels/ptx/*.ptx and kernels/ptx.go from kernels/*.cu (nvcc
-# 11.8), and kernels/args.go, the kernels' argument structs, from their
-# parameter lists (go run ./kernels/internal/genargs).
+# Regenerates kernels/ptx/*.ptx, kernels/fatbin/*.fatbin (that PTX with sm_80
+# and sm_90 machine code) and kernels/ptx.go from kernels/*.cu (nvcc 11.8), and
+# kernels/args.go, the kernels' argument structs, from their parameter lists
+# (go run ./kernels/internal/genargs); then the static report below.
 kernels:
-	GO=$(GO) kernels/gen.sh
+	GO=$(GO) kernels/gen.sh && GO=$(GO) kernels/gen.sh -report
 
-# Fails when kernels/ptx, ptx.go or args.go differ from what kernels/*.cu
+# The static kernel report (kernels/REPORT.md): ptxas -v and cuobjdump -sass of the
+# committed PTX for sm_90 and sm_80; fails on a spill, on FMA in a hot loop, or on a
+# hot-loop FP fraction below kernels/report-baseline.json.
+kernels-report:
+	GO=$(GO) kernels/gen.sh -report
+
+# Fails when kernels/ptx, kernels/fatbin, ptx.go or args.go differ from what kernels/*.cu
 # gives (CI; go test ./kernels checks args.go without nvcc too).
 kernels-check:
 	GO=$(GO) kernels/gen.sh -check

@@ -200,8 +200,8 @@ type persistentFacts struct {
 }
 
 var persistentKernelFacts = map[string]persistentFacts{
-	"persistent_f32": {regs: 162, frac1: 0.45, frac: 0.587, readoutSlots: 119.0 / 16},
-	"persistent_f64": {regs: 154, frac1: 0.45, frac: 0.551, readoutSlots: 119.0 / 16},
+	"persistent_f32": {regs: 178, frac1: 0.45, frac: 0.577, readoutSlots: 119.0 / 16},
+	"persistent_f64": {regs: 202, frac1: 0.45, frac: 0.482, readoutSlots: 119.0 / 16},
 }
 
 // dotRows is dotShape<T, NB>::U of kernels/persistent.cu: the rows one

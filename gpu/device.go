@@ -253,14 +253,18 @@ func (d *cudaDriver) function(kernel string) (cu.Function, error) {
 	}
 	m, ok := kernels.ModuleOf(kernel)
 	if !ok {
-		return cu.Function{}, fmt.Errorf("cuda: no kernel %s in the embedded PTX (run make kernels)", kernel)
+		return cu.Function{}, fmt.Errorf("cuda: no kernel %s in the embedded modules (run make kernels)", kernel)
 	}
-	mod, err := cu.LoadData(kernels.PTX(m))
+	image := kernels.Image(m)
+	if image == "" {
+		image = kernels.PTX(m) // a module without machine code: the driver JIT-compiles it
+	}
+	mod, err := cu.LoadData(image)
 	if err != nil {
 		if err := d.check(err); isDeviceFault(err) {
 			return cu.Function{}, err
 		}
-		return cu.Function{}, fmt.Errorf("cuda: loading the embedded PTX module %q failed: %v; the NVIDIA driver must support PTX ISA 7.8 (CUDA 11.8, driver ≥ 520): update the driver, or rebuild the kernels with an older nvcc (make kernels)", m, err)
+		return cu.Function{}, fmt.Errorf("cuda: loading the embedded module %q (a fat binary: sm_80 and sm_90 machine code and compute_70 PTX) failed: %v; on other GPUs the driver compiles the PTX, which needs PTX ISA 7.8 support (CUDA 11.8, driver ≥ 520): update the driver, or rebuild the kernels with an older nvcc (make kernels)", m, err)
 	}
 	for _, k := range kernels.Kernels() {
 		if km, _ := kernels.ModuleOf(k); km != m {

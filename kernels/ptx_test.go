@@ -62,3 +62,14 @@ func TestPTXFlags(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Every module has a fat binary in the format the driver loads (its magic
+// number, little-endian 0xBA55ED50); gen.sh -check proves it fresh.
+func TestImagesAreFatBinaries(t *testing.T) {
+	for _, m := range Modules() {
+		img := Image(m)
+		if len(img) < 16 || img[:4] != "\x50\xed\x55\xba" {
+			t.Errorf("module %s: the image (%d bytes) is not a fat binary", m, len(img))
+		}
+	}
+}
