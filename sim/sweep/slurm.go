@@ -79,7 +79,7 @@ func WriteSlurm(s *Slurm) (*SlurmFiles, error) {
 			fmt.Fprintf(&m, "#SBATCH --%s=%s\n", r.flag, r.v)
 		}
 	}
-	fmt.Fprintf(&m, "set -euo pipefail\nexec %s sweep merge %s %s\n", shellQuote(s.Program), shellQuote(s.Dir), quoteAll(s.MergeArgs))
+	fmt.Fprintf(&m, "set -euo pipefail\nexec %s\n", quoteAll(append([]string{s.Program, "sweep", "merge", s.Dir}, s.MergeArgs...)))
 	f := &SlurmFiles{Array: filepath.Join(sd, "array.sh"), Merge: filepath.Join(sd, "merge.sh")}
 	for name, text := range map[string]string{f.Array: a.String(), f.Merge: m.String()} {
 		if err := writeAtomic(name, func(w io.Writer) error { _, err := io.WriteString(w, text); return err }); err != nil {
