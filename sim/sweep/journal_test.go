@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -278,4 +279,13 @@ func TestPicture(t *testing.T) {
 	assert.ErrorContains(t, err, `"dt" is not an axis of the sweep (axes: tau, preact_noise)`)
 	_, err = Execute(context.Background(), sw, t.TempDir(), Options{Picture: PictureOptions{Off: true}}, false)
 	require.NoError(t, err)
+}
+
+// The scripts' arguments survive the shell, whatever they hold.
+func TestShellQuote(t *testing.T) {
+	for _, s := range []string{"plain/path-1.yaml", "with space", "it's", `"$HOME" $(x) \n`, ""} {
+		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(s)).Output()
+		require.NoError(t, err)
+		assert.Equal(t, s, string(out))
+	}
 }
