@@ -219,23 +219,27 @@ func dotRows(elem, nb int) int {
 	return max(u, 1)
 }
 
-// readoutFacts describes the readout kernel (kernels/readout.cu, as of
-// commit e437a29): one thread per (instance, trial, output); a block
-// stages slabs of tj rates of each of its trials in shared memory (each
-// staged element waits for its own load, an L2 hit: the rates were just
-// written), then each thread runs its serial sum over the slab, whose
-// loads of R (an L1 hit) issue 16 j at a time.
+// readoutFacts describes the readout kernel (kernels/readout.cu): one
+// thread per (instance, trial, output); a block stages slabs of tj rates
+// of each of its trials in shared memory (readoutStage loads in flight per
+// thread before their stores, L2 hits: the rates were just written), then
+// each thread runs its serial sum over the slab, whose loads of R (an L1
+// hit) issue 16 j at a time.
 type readoutFacts struct {
 	regs, static int
 	tj           int     // rates per trial and slab
 	jSlots       float64 // warp instructions per j of the sum (106 per 16)
-	stageSlots   float64 // warp instructions per staged rate (114 per 4)
+	stageSlots   float64 // warp instructions per staged rate (124 per 4)
 }
 
 var readoutKernelFacts = map[string]readoutFacts{
-	"readout_f32": {regs: 56, static: 17028, tj: 32, jSlots: 106.0 / 16, stageSlots: 114.0 / 4},
-	"readout_f64": {regs: 56, static: 17544, tj: 16, jSlots: 107.0 / 16, stageSlots: 114.0 / 4},
+	"readout_f32": {regs: 56, static: 17028, tj: 32, jSlots: 106.0 / 16, stageSlots: 124.0 / 4},
+	"readout_f64": {regs: 56, static: 17544, tj: 16, jSlots: 107.0 / 16, stageSlots: 124.0 / 4},
 }
+
+// readoutStage is STAGE of kernels/readout.cu: the rates a thread loads
+// before it stores them to shared memory.
+const readoutStage = 4
 
 // unitSlots estimates the warp instructions of one unit update (leak, two
 // noise draws — Philox and Box–Muller each —, the activation, the checks
@@ -515,7 +519,9 @@ func (m deviceModel) readoutLoad(pl plan) (kernelLoad, bool) {
 	slabs := float64(ceilDiv(N, f.tj))
 	staged := float64(ceilDiv(trials*f.tj, readoutThreads)) // rates a thread stages per slab
 	slots := slabs*(staged*f.stageSlots+float64(f.tj)*f.jSlots+2) + 40
-	chain := slots + m.latL2 + slabs*(staged*m.latL2+float64(ceilDiv(f.tj, 16))*m.latL1+2*m.latBarrier)
+	// The staging loop keeps readoutStage loads in flight before its stores.
+	waits := math.Ceil(staged / readoutStage)
+	chain := slots + m.latL2 + slabs*(waits*m.latL2+float64(ceilDiv(f.tj, 16))*m.latL1+2*m.latBarrier)
 	return kernelLoad{
 		grid: pl.readoutGrid, threads: readoutThreads, regs: f.regs, shared: f.static,
 		slots: slots, chain: chain,

@@ -47,10 +47,23 @@ __device__ __forceinline__ void readoutAll(const T *__restrict__ r, const T *__r
 	if (staged) {
 		for (int j0 = 0; j0 < N; j0 += TJ) {
 			const int jn = (int)imin(TJ, N - j0);
-			for (int e = tid; e < nkb * TJ; e += nt) {
-				const int l = e / TJ, jj = e % TJ;
-				if (jj < jn) {
-					rs[l][jj] = r[(kb0 + l) * N64 + j0 + jj];
+			// STAGE loads in flight per thread before the first store, so
+			// the rates' latency is paid once per STAGE elements, not once
+			// per element.
+			constexpr int STAGE = 4;
+			for (int e0 = tid; e0 < nkb * TJ; e0 += STAGE * nt) {
+				T got[STAGE];
+#pragma unroll
+				for (int q = 0; q < STAGE; q++) {
+					const int e = e0 + q * nt, l = e / TJ, jj = e % TJ;
+					got[q] = e < nkb * TJ && jj < jn ? r[(kb0 + l) * N64 + j0 + jj] : T(0);
+				}
+#pragma unroll
+				for (int q = 0; q < STAGE; q++) {
+					const int e = e0 + q * nt, l = e / TJ, jj = e % TJ;
+					if (e < nkb * TJ && jj < jn) {
+						rs[l][jj] = got[q];
+					}
 				}
 			}
 			__syncthreads();
