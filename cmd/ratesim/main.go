@@ -29,7 +29,7 @@ const usage = `ratesim — rate-network simulation on CPU and GPU, with the same
 Usage:
   ratesim run [SPEC.yaml] [flags]   run a spec; without one, the built-in example
   ratesim validate SPEC.yaml [flags]   check a spec, and that its run fits memory and disk, without running it
-  ratesim sweep SWEEP.yaml [flags]   run a parameter sweep as batched programs; table.parquet, one row per point (also: sweep validate|points|examples)
+  ratesim sweep SWEEP.yaml [flags]   run a parameter sweep as batched programs; table.parquet, one row per point; resumable, --shard i/n, --slurm [--submit] (also: sweep validate|points|merge|status|examples)
   ratesim inspect SPEC.yaml [--masks DIR] [--plot FILE]   print (and draw) the structure (areas, E/I, densities, spectral radius)
   ratesim import nn4n MODEL -o SPEC.yaml   turn an nn4n model (.npz state dict, .pt/.pth checkpoint) into a spec
   ratesim devices                   list the backends compiled in and their devices
