@@ -22,3 +22,10 @@ const (
 	StreamMasks         = 16
 	StreamInputPatterns = StreamMasks - 1
 )
+
+// StreamConnections is the first host stream of the connection builders:
+// the spec's connection number c (0, 1, … in the order the spec lists them)
+// draws from connect.HostRandom(seed, StreamConnections +
+// c·connect.NumConnStreams), so each connection has streams of its own
+// above every other host stream.
+const StreamConnections = 32
