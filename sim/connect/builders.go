@@ -1,6 +1,9 @@
 package connect
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // Connection is a connection builder: parameters of one connection type.
 // Build is a pure function of the parameters, the two groups and the
@@ -27,9 +30,9 @@ func checkGroups(pre, post Group) error {
 // value per post unit, draw index i. Weights that come out 0 (an init
 // "zero", an array's zeros) are absent synapses.
 type Full struct {
-	Weight Init
-	Bias   Init
-	Clamp  Clamp
+	Weight Init  `yaml:"weight,omitempty"`
+	Bias   Init  `yaml:"bias,omitempty"`
+	Clamp  Clamp `yaml:",inline"`
 }
 
 func (Full) Type() string { return "full" }
@@ -89,8 +92,8 @@ func drawBias(b Init, r Random, n, fanIn int) []float64 {
 // fan_in is 1. The result is CSR (one synapse a row); InForm(false) gives
 // the dense w·I SPAIC builds.
 type OneToOne struct {
-	Weight Init
-	Clamp  Clamp
+	Weight Init  `yaml:"weight,omitempty"`
+	Clamp  Clamp `yaml:",inline"`
 }
 
 func (OneToOne) Type() string { return "one_to_one" }
@@ -178,10 +181,10 @@ func (p pairs) build(r Random, chosen func(i, j int) bool) *CSR {
 // weight and structure are independent (Init{Kind: "uniform", High: P}
 // gives SPAIC's weight distribution).
 type FixedProbability struct {
-	P           float64
-	ExcludeSelf bool
-	Weight      Init
-	Clamp       Clamp
+	P           float64 `yaml:"p"`
+	ExcludeSelf bool    `yaml:"exclude_self,omitempty"`
+	Weight      Init    `yaml:"weight,omitempty"`
+	Clamp       Clamp   `yaml:",inline"`
 }
 
 func (FixedProbability) Type() string { return "fixed_probability" }
@@ -228,10 +231,10 @@ func (c FixedProbability) Build(pre, post Group, r Random) (*Matrix, error) {
 // one and density the exact count, with the same weight init as the other
 // builders.
 type Density struct {
-	Density     float64
-	ExcludeSelf bool
-	Weight      Init
-	Clamp       Clamp
+	Density     float64 `yaml:"density"`
+	ExcludeSelf bool    `yaml:"exclude_self,omitempty"`
+	Weight      Init    `yaml:"weight,omitempty"`
+	Clamp       Clamp   `yaml:",inline"`
 }
 
 func (Density) Type() string { return "density" }
@@ -264,19 +267,16 @@ func (c Density) Build(pre, post Group, r Random) (*Matrix, error) {
 		return nil, err
 	}
 	p := pairs{np: pre.Size(), nq: post.Size(), excludeSelf: c.ExcludeSelf, w: c.Weight.or(SPAICNormal), fanIn: pre.Size()}
-	cand := make([]int, 0, p.available())
-	for i := 0; i < p.nq; i++ {
-		for j := 0; j < p.np; j++ {
-			if p.allowed(i, j) {
-				cand = append(cand, i*p.np+j)
-			}
+	allowed := func(k int) bool { return p.allowed(k/p.np, k%p.np) }
+	chosen := smallestKeysOf(p.np*p.nq, allowed, c.Count(pre, post), func(k int) float64 { return r.Uniform(StreamSynapse, k) })
+	next := 0 // chosen is ascending, and build visits pairs in that order
+	m := &Matrix{Rows: p.nq, Cols: p.np, CSR: p.build(r, func(i, j int) bool {
+		if next < len(chosen) && chosen[next] == i*p.np+j {
+			next++
+			return true
 		}
-	}
-	chosen := make([]bool, p.np*p.nq)
-	for _, k := range smallestKeys(cand, c.Count(pre, post), func(k int) float64 { return r.Uniform(StreamSynapse, k) }) {
-		chosen[k] = true
-	}
-	m := &Matrix{Rows: p.nq, Cols: p.np, CSR: p.build(r, func(i, j int) bool { return chosen[i*p.np+j] })}
+		return false
+	})}
 	c.Clamp.Apply(m)
 	return m, nil
 }
@@ -287,10 +287,10 @@ func (c Density) Build(pre, post Group, r Random) (*Matrix, error) {
 // (n_pre, or n_pre − 1 with ExcludeSelf) is an error. Weight as in
 // FixedProbability, but fan_in is K.
 type FixedInDegree struct {
-	K           int
-	ExcludeSelf bool
-	Weight      Init
-	Clamp       Clamp
+	K           int   `yaml:"k"`
+	ExcludeSelf bool  `yaml:"exclude_self,omitempty"`
+	Weight      Init  `yaml:"weight,omitempty"`
+	Clamp       Clamp `yaml:",inline"`
 }
 
 func (FixedInDegree) Type() string { return "fixed_in_degree" }
@@ -352,10 +352,10 @@ func (c FixedInDegree) Build(pre, post Group, r Random) (*Matrix, error) {
 // units (n_post, or n_post − 1 with ExcludeSelf) is an error. Weight as in
 // FixedProbability (fan_in n_pre).
 type FixedOutDegree struct {
-	K           int
-	ExcludeSelf bool
-	Weight      Init
-	Clamp       Clamp
+	K           int   `yaml:"k"`
+	ExcludeSelf bool  `yaml:"exclude_self,omitempty"`
+	Weight      Init  `yaml:"weight,omitempty"`
+	Clamp       Clamp `yaml:",inline"`
 }
 
 func (FixedOutDegree) Type() string { return "fixed_out_degree" }
@@ -396,4 +396,35 @@ func (c FixedOutDegree) Build(pre, post Group, r Random) (*Matrix, error) {
 	m := &Matrix{Rows: p.nq, Cols: p.np, CSR: p.build(r, func(i, j int) bool { return chosen[i*p.np+j] })}
 	c.Clamp.Apply(m)
 	return m, nil
+}
+
+// Types lists the connection types New knows, in the order of the issue
+// that asked for them.
+var Types = []string{"full", "one_to_one", "fixed_probability", "density", "fixed_in_degree", "fixed_out_degree", "conv", "patched", "distance"}
+
+// New returns a pointer to the zero parameters of the named connection
+// type, for a spec to decode a connection's fields into (the struct
+// fields carry yaml tags named as the ParamErrors name them).
+func New(typ string) (Connection, error) {
+	switch typ {
+	case "full":
+		return &Full{}, nil
+	case "one_to_one":
+		return &OneToOne{}, nil
+	case "fixed_probability":
+		return &FixedProbability{}, nil
+	case "density":
+		return &Density{}, nil
+	case "fixed_in_degree":
+		return &FixedInDegree{}, nil
+	case "fixed_out_degree":
+		return &FixedOutDegree{}, nil
+	case "conv":
+		return &Conv{}, nil
+	case "patched":
+		return &Patched{}, nil
+	case "distance":
+		return &Distance{}, nil
+	}
+	return nil, paramErr("type", "unknown connection type %q (%s)", typ, strings.Join(Types, ", "))
 }

@@ -366,3 +366,24 @@ func TestParamErrorsNameTheParameterOfBuilders(t *testing.T) {
 		t.Error("a random builder ran without a Random")
 	}
 }
+
+func TestSmallestKeysOfAgreesWithSorting(t *testing.T) {
+	r := rnd(60)
+	for trial := 0; trial < 20; trial++ {
+		n := 50 + 97*trial
+		allowed := func(c int) bool { return c%7 != 3 }
+		// Coarse keys make many ties inside one bucket and across buckets.
+		key := func(c int) float64 { return math.Floor(r.Uniform(trial, c)*float64(1+trial*40)) / float64(1+trial*40) }
+		var cand []int
+		for c := 0; c < n; c++ {
+			if allowed(c) {
+				cand = append(cand, c)
+			}
+		}
+		for _, k := range []int{0, 1, len(cand) / 3, len(cand)} {
+			if got, want := smallestKeysOf(n, allowed, k, key), smallestKeys(cand, k, key); !reflect.DeepEqual(got, want) {
+				t.Fatalf("n %d k %d: %v, want %v", n, k, got, want)
+			}
+		}
+	}
+}

@@ -28,14 +28,15 @@ import "math"
 // groups > 1 works only when in_channels is passed as C_in/G; its default
 // init is N(0.05, 0.05²); and it never clamps conv weights.
 type Conv struct {
-	OutChannels  int
-	Kernel       [2]int // (Kh, Kw)
-	Stride       [2]int // zero means 1
-	Padding      [2]int
-	Dilation     [2]int // zero means 1
-	Groups       int    // zero means 1
-	Weight, Bias Init
-	Clamp        Clamp
+	OutChannels int    `yaml:"out_channels"`
+	Kernel      [2]int `yaml:"kernel_size"`      // (Kh, Kw)
+	Stride      [2]int `yaml:"stride,omitempty"` // zero means 1
+	Padding     [2]int `yaml:"padding,omitempty"`
+	Dilation    [2]int `yaml:"dilation,omitempty"` // zero means 1
+	Groups      int    `yaml:"groups,omitempty"`   // zero means 1
+	Weight      Init   `yaml:"weight,omitempty"`
+	Bias        Init   `yaml:"bias,omitempty"`
+	Clamp       Clamp  `yaml:",inline"`
 }
 
 func (Conv) Type() string { return "conv" }

@@ -13,9 +13,11 @@ import "math"
 //
 // Kind "" is no kernel.
 type Kernel struct {
-	Kind       string
-	Amp, Sigma float64
-	A, B       float64
+	Kind  string  `yaml:"kind"`
+	Amp   float64 `yaml:"amp"`
+	Sigma float64 `yaml:"sigma,omitempty"`
+	A     float64 `yaml:"a,omitempty"`
+	B     float64 `yaml:"b,omitempty"`
 }
 
 func (k Kernel) check(param string) error {
@@ -78,16 +80,18 @@ func (k Kernel) At(d float64) float64 {
 // probability p; Prob{Kind: "constant", Amp: p} with Weight{Kind:
 // "dist_depd", …} is that connection.
 type Distance struct {
-	PrePositions, PostPositions [][]float64
-	Spacing                     float64
-	Metric                      string
-	Period                      []float64
-	Weight, Prob                Kernel
-	Init                        Init
-	MaxDistance                 float64
-	ExcludeSelf                 bool
-	ExcludeZeroDistance         bool
-	Clamp                       Clamp
+	PrePositions        [][]float64 `yaml:"pre_positions,omitempty"`
+	PostPositions       [][]float64 `yaml:"post_positions,omitempty"`
+	Spacing             float64     `yaml:"spacing,omitempty"`
+	Metric              string      `yaml:"metric,omitempty"`
+	Period              []float64   `yaml:"period,omitempty"`
+	Weight              Kernel      `yaml:"weight,omitempty"`
+	Prob                Kernel      `yaml:"probability,omitempty"`
+	Init                Init        `yaml:"init,omitempty"`
+	MaxDistance         float64     `yaml:"max_distance,omitempty"`
+	ExcludeSelf         bool        `yaml:"exclude_self,omitempty"`
+	ExcludeZeroDistance bool        `yaml:"exclude_zero_distance,omitempty"`
+	Clamp               Clamp       `yaml:",inline"`
 }
 
 func (Distance) Type() string { return "distance" }

@@ -171,7 +171,8 @@ func (m *Matrix) InForm(sparse bool) *Matrix {
 // A.5); here they do not. A dense entry that is 0 is absent and stays 0; a
 // stored CSR entry is clamped whatever its value.
 type Clamp struct {
-	Min, Max *float64 `yaml:",omitempty"`
+	Min *float64 `yaml:"w_min,omitempty"`
+	Max *float64 `yaml:"w_max,omitempty"`
 }
 
 func (c Clamp) check() error {

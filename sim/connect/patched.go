@@ -24,11 +24,11 @@ package connect
 // B.1, bug 3). ngc-learn's w_masks, a copy of the weights when sj ≠ 0 (bug
 // 1), has no counterpart: the matrix's support is the structure.
 type Patched struct {
-	NSubModels int
-	Stride     [2]int
-	PConn      float64
-	Weight     Init
-	Clamp      Clamp
+	NSubModels int     `yaml:"n_sub_models"`
+	Stride     [2]int  `yaml:"stride_shape,omitempty"`
+	PConn      float64 `yaml:"p_conn,omitempty"`
+	Weight     Init    `yaml:"weight,omitempty"`
+	Clamp      Clamp   `yaml:",inline"`
 }
 
 func (Patched) Type() string { return "patched" }

@@ -94,12 +94,14 @@ type Init struct {
 	//                   is SPAIC's default, A = √5 torch's Conv2d default
 	//                   (b = 1/√fan_in)
 	//   array           Values[index]
-	Kind      string
-	Mean, Std float64
-	Low, High float64
-	Value     float64
-	A         float64
-	Values    []float64
+	Kind   string    `yaml:"kind"`
+	Mean   float64   `yaml:"mean,omitempty"`
+	Std    float64   `yaml:"std,omitempty"`
+	Low    float64   `yaml:"low,omitempty"`
+	High   float64   `yaml:"high,omitempty"`
+	Value  float64   `yaml:"value,omitempty"`
+	A      float64   `yaml:"a,omitempty"`
+	Values []float64 `yaml:"values,omitempty"`
 }
 
 // SPAICNormal is SPAIC's default weight: N(0.005, 0.05²).
@@ -220,6 +222,44 @@ func smallestKeys(candidates []int, k int, key func(int) float64) []int {
 	for i := range out {
 		out[i] = ks[i].c
 	}
+	slices.Sort(out)
+	return out
+}
+
+// smallestKeysOf is smallestKeys over the candidates k < n with
+// allowed(k), for keys in [0, 1), without holding all keys: a first pass
+// counts the keys per bucket of width 1/keyBuckets, the buckets below the
+// one holding the k-th smallest key are taken whole, and only that bucket
+// is sorted. It returns the same set as smallestKeys (ascending), with
+// memory O(k + n/keyBuckets) and two key evaluations per candidate.
+func smallestKeysOf(n int, allowed func(int) bool, k int, key func(int) float64) []int {
+	const keyBuckets = 1 << 16
+	bucket := func(v float64) int { return min(int(v*keyBuckets), keyBuckets-1) }
+	var count [keyBuckets]int
+	for c := 0; c < n; c++ {
+		if allowed(c) {
+			count[bucket(key(c))]++
+		}
+	}
+	edge, below := 0, 0 // the bucket holding the k-th smallest key; keys below it
+	for edge < keyBuckets-1 && below+count[edge] < k {
+		below += count[edge]
+		edge++
+	}
+	out := make([]int, 0, k)
+	var tie []int
+	for c := 0; c < n; c++ {
+		if !allowed(c) {
+			continue
+		}
+		switch b := bucket(key(c)); {
+		case b < edge:
+			out = append(out, c)
+		case b == edge:
+			tie = append(tie, c)
+		}
+	}
+	out = append(out, smallestKeys(tie, k-len(out), key)...)
 	slices.Sort(out)
 	return out
 }
