@@ -207,3 +207,39 @@ func TestPatchedThinning(t *testing.T) {
 		}
 	}
 }
+
+func rows(t *testing.T, a *npz.Array) [][]float64 {
+	v := floats(t, a)
+	out := make([][]float64, a.Shape[0])
+	for i := range out {
+		out[i] = v[i*a.Shape[1] : (i+1)*a.Shape[1]]
+	}
+	return out
+}
+
+func TestDistanceMatchesSPAICDistDepd(t *testing.T) {
+	fx := loadNPZ(t, "dist_depd.npz")
+	pre, post := rows(t, fx["pre_pos"]), rows(t, fx["post_pos"])
+	for _, metric := range []string{"euclidean", "circular"} {
+		want := floats(t, fx["w_"+metric])
+		c := Distance{PrePositions: pre, PostPositions: post, Metric: metric, ExcludeZeroDistance: true,
+			Weight: Kernel{Kind: "dist_depd", Amp: -0.1, A: 0.2, B: 0.4}}
+		if metric == "circular" {
+			c.Period = []float64{1, 1} // SPAIC's pos_range
+		}
+		m := mustBuild(t, c, Units(len(pre)), Units(len(post)), Random{})
+		got := m.ToDense()
+		zeros := 0
+		for k, w := range want {
+			if w == 0 {
+				zeros++
+			}
+			if math.Abs(got[k]-w) > 1e-14*(1+math.Abs(w)) || (got[k] == 0) != (w == 0) {
+				t.Fatalf("%s: w[post %d, pre %d] = %v, SPAIC %v", metric, k/len(pre), k%len(pre), got[k], w)
+			}
+		}
+		if zeros != 1 || m.NNZ() != len(want)-1 {
+			t.Errorf("%s: %d zero-distance pairs in the fixture, %d synapses", metric, zeros, m.NNZ())
+		}
+	}
+}

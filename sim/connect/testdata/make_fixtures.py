@@ -13,6 +13,13 @@ the column k of the effective (post, pre) matrix, exactly (each output is a
 single tap times 1 plus zeros). params holds
 [C, H, W, out, kh, kw, sh, sw, ph, pw, dh, dw, groups].
 
+dist_depd.npz holds, per metric m in (euclidean, circular), the weight
+w_m (post, pre) of SPAIC's DistDepd_connect (v0.6.3, Network/Connections.py;
+its distance and default weight functions are copied below) with zero_self,
+the defaults a = 0.2, b = 0.4, w_amp = -0.1, pos_range = 1, p = 1, for
+positions pre_pos (7, 2) and post_pos (5, 2) in [0, 1)^2; post unit 0
+shares pre unit 3's position.
+
 patched.npz holds, per case k, params_k = [n_in, n_out, n_sub_models, si,
 sj] and owner_k: the (pre, post) = (rows, cols) map of ngc-learn's
 PatchedSynapse structure (v3.2.0, _create_multi_patch_synapses), block index
@@ -71,9 +78,33 @@ PATCHED = [  # (n_in, n_out, n_sub_models, si, sj)
 ]
 
 
+def spaic_dist_depd(pre_pos, post_pos, metric, a=0.2, b=0.4, w_amp=-0.1, pos_range=1.0):
+    """SPAIC's DistDepd_connect weight with zero_self=True, p=1."""
+    pre_pos = torch.tensor(np.expand_dims(pre_pos, axis=0))
+    post_pos = torch.tensor(np.expand_dims(post_pos, axis=1))
+    if metric == "circular":
+        z = torch.maximum(pre_pos, post_pos)
+        k = torch.minimum(pre_pos, post_pos)
+        dist = torch.norm(torch.minimum(z - k, pos_range + k - z), p=2, dim=-1)
+    else:
+        dist = torch.norm(pre_pos - post_pos, p=2, dim=-1)
+    weights = w_amp * (torch.exp(-dist / a) / a - 0.5 * torch.exp(-dist / b) / b)
+    return (weights * (dist != 0).type(weights.dtype)).numpy()
+
+
+def dist_depd_case(rng):
+    pre_pos = rng.random((7, 2))
+    post_pos = rng.random((5, 2))
+    post_pos[0] = pre_pos[3]
+    np.savez("dist_depd.npz", pre_pos=pre_pos, post_pos=post_pos,
+             w_euclidean=spaic_dist_depd(pre_pos, post_pos, "euclidean"),
+             w_circular=spaic_dist_depd(pre_pos, post_pos, "circular"))
+
+
 def main():
     rng = np.random.default_rng(14)
     conv_cases(rng)
+    dist_depd_case(rng)
     out = {}
     for k, p in enumerate(PATCHED):
         out[f"params_{k}"] = np.array(p, dtype=np.int64)
