@@ -21,7 +21,14 @@ func checkGroups(pre, post Group) error {
 	if err := pre.check("from"); err != nil {
 		return err
 	}
-	return post.check("to")
+	if err := post.check("to"); err != nil {
+		return err
+	}
+	// CSR column indices are int32.
+	if pre.Size() > math.MaxInt32 {
+		return paramErr("from", "%d units exceed the %d a CSR column index holds", pre.Size(), math.MaxInt32)
+	}
+	return nil
 }
 
 // Full connects every pre unit to every post unit (SPAIC "full"). Weight

@@ -271,7 +271,7 @@ func TestCSRFormsAndChoice(t *testing.T) {
 		t.Error("descending columns validated")
 	}
 	m := &Matrix{Rows: 3, Cols: 4, Dense: d}
-	if m.Density() != 5.0/12 || m.AutoForm() != m {
+	if m.Density() != 5.0/12 || c.Density() != 5.0/12 || m.AutoForm() != m {
 		t.Error("density 5/12 should stay dense")
 	}
 	s := mustBuild(t, FixedProbability{P: 0.05}, Units(100), Units(100), rnd(13))

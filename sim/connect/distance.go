@@ -72,7 +72,9 @@ func (k Kernel) At(d float64) float64 {
 //
 // Metric "euclidean" (default) or "circular": per dimension the distance is
 // min(|Δ|, P − |Δ|) for period P, then the Euclidean norm, as SPAIC's
-// dist_depd does. Period gives P per dimension; nil means, for grid
+// dist_depd does (with |Δ| first reduced modulo P, so positions more than a
+// period apart wrap too; SPAIC's formula goes negative there). Period gives
+// P per dimension; nil means, for grid
 // positions, the pre group's grid extent (size·Spacing along that
 // dimension).
 //

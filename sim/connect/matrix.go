@@ -40,6 +40,14 @@ type CSR struct {
 // NNZ returns the number of stored synapses.
 func (c *CSR) NNZ() int { return len(c.Val) }
 
+// Density returns NNZ / (Rows·Cols), 0 for an empty matrix.
+func (c *CSR) Density() float64 {
+	if c.Rows == 0 || c.Cols == 0 {
+		return 0
+	}
+	return float64(c.NNZ()) / (float64(c.Rows) * float64(c.Cols))
+}
+
 // Dense returns the row-major Rows×Cols matrix.
 func (c *CSR) Dense() []float64 {
 	d := make([]float64, c.Rows*c.Cols)
