@@ -165,6 +165,7 @@ func (m *ResolvedMetric) loadTarget(sw *Sweep) error {
 type metricPlan struct {
 	First, Last int
 	Units       []int
+	All         bool // Units is 0 … N−1: a row is taken as it is
 }
 
 func (m *ResolvedMetric) plan(s *spec.Spec) (*metricPlan, error) {
@@ -181,7 +182,7 @@ func (m *ResolvedMetric) plan(s *spec.Spec) (*metricPlan, error) {
 	if m.Kind == "final_state_mean" {
 		p.First, p.Last = s.Steps, s.Steps
 	}
-	return &metricPlan{First: p.First, Last: p.Last, Units: p.Units}, nil
+	return &metricPlan{First: p.First, Last: p.Last, Units: p.Units, All: p.All}, nil
 }
 
 // accumulator reduces one metric of one point. Every reduction runs in an
@@ -193,10 +194,11 @@ func (m *ResolvedMetric) plan(s *spec.Spec) (*metricPlan, error) {
 type accumulator struct {
 	m    *ResolvedMetric
 	plan *metricPlan
-	// per trial: count, running mean and M2 (Welford) or sum, min, max.
+	// per trial: count, sum, mean and M2 (std: row moments combined);
+	// over all trials: min, max.
 	n, sum, mean, m2 []float64
 	lo, hi           float64
-	nan              bool
+	row              []float64 // the chosen units' values of the row being added
 }
 
 func newAccumulator(m *ResolvedMetric, plan *metricPlan, trials int) *accumulator {
@@ -210,31 +212,87 @@ func (a *accumulator) add(b, t int, row []float64, target []float64) {
 	if t < a.plan.First || t > a.plan.Last {
 		return
 	}
-	if a.m.Of == "outputs" || a.m.Kind == "mse" {
+	switch {
+	case a.m.Kind == "mse":
 		for o, x := range row {
-			if a.m.Kind == "mse" {
-				x -= target[o]
-				x *= x
-			}
-			a.one(b, x)
+			x -= target[o]
+			a.sum[b] += x * x
 		}
+		a.n[b] += float64(len(row))
 		return
+	case a.m.Of == "outputs":
+		a.values(b, row)
+	case a.plan.All:
+		a.values(b, row[:len(a.plan.Units)])
+	default:
+		a.row = a.row[:0]
+		for _, u := range a.plan.Units {
+			a.row = append(a.row, row[u])
+		}
+		a.values(b, a.row)
 	}
-	for _, u := range a.plan.Units {
-		a.one(b, row[u])
+	if a.m.Kind == "std" {
+		a.endRow(b, row)
 	}
 }
 
-func (a *accumulator) one(b int, x float64) {
-	a.n[b]++
-	a.sum[b] += x
-	d := x - a.mean[b]
-	a.mean[b] += d / a.n[b]
-	a.m2[b] += d * (x - a.mean[b])
-	if math.IsNaN(x) {
-		a.nan = true
+// values takes one row of trial b's values: the count and the sum (in the
+// row's order), or the extremes for min and max. It is the sweep's
+// innermost loop (every recorded value of every point), so each kind does
+// only its own work, and no division.
+func (a *accumulator) values(b int, xs []float64) {
+	a.n[b] += float64(len(xs))
+	switch a.m.Kind {
+	case "min":
+		for _, x := range xs {
+			if x < a.lo || x != x { // a NaN sticks, as with math.Min
+				a.lo = x
+			}
+		}
+	case "max":
+		for _, x := range xs {
+			if x > a.hi || x != x {
+				a.hi = x
+			}
+		}
+	default:
+		s := a.sum[b]
+		for _, x := range xs {
+			s += x
+		}
+		a.sum[b] = s
 	}
-	a.lo, a.hi = math.Min(a.lo, x), math.Max(a.hi, x)
+}
+
+// endRow folds the row just added into trial b's mean and M2 (the row's
+// mean and squared deviations in two passes, combined as Chan et al.).
+func (a *accumulator) endRow(b int, row []float64) {
+	xs := a.row
+	switch {
+	case a.m.Of == "outputs":
+		xs = row
+	case a.plan.All:
+		xs = row[:len(a.plan.Units)]
+	}
+	if len(xs) == 0 {
+		return
+	}
+	nr := float64(len(xs))
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	mr := s / nr
+	var m2r float64
+	for _, x := range xs {
+		d := x - mr
+		m2r += d * d
+	}
+	n := a.n[b] - nr // the trial's count before this row
+	tot := n + nr
+	d := mr - a.mean[b]
+	a.mean[b] += d * nr / tot
+	a.m2[b] += m2r + d*d*n*nr/tot
 }
 
 // value is the metric's number.

@@ -399,6 +399,9 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	gens := make([]*stimulus.Generator, K)
 	accs := make([][]*accumulator, K)
 	var inits [][]T
+	p.Drive, p.Readout = make([]T, 0, K*(N+I+1)*N), make([]T, 0, K*(N+1)*O)
+	p.Decay, p.Alpha = make([]T, 0, K*N), make([]T, 0, K*N)
+	p.PreNoise, p.PostNoise = make([]T, 0, K*N), make([]T, 0, K*N)
 	for k, pt := range pts {
 		q := network.Program[T](network.Build(pt.Spec), B, pt.Seed, rec)
 		p.Activation = q.Activation
