@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ratesim/ratesim/backend"
@@ -384,6 +386,30 @@ func runChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	return append(append(before, bad), after...), nil
 }
 
+// buildPrograms builds each point's network and program on the host, on
+// every CPU at once: each is a pure function of its point's spec (its own
+// host random streams), so the order they are built in cannot matter.
+func buildPrograms[T backend.Float](pts []*Point, trials int, rec backend.Record) []*backend.Program[T] {
+	progs := make([]*backend.Program[T], len(pts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(pts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				progs[k] = network.Program[T](network.Build(pts[k].Spec), trials, pts[k].Seed, rec)
+			}
+		}()
+	}
+	for k := range pts {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	return progs
+}
+
 // tryChunk runs pts as one program and computes their metrics.
 func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep, pts []*Point, opt Options) ([]*Row, error) {
 	s0 := pts[0].Spec
@@ -402,8 +428,9 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	p.Drive, p.Readout = make([]T, 0, K*(N+I+1)*N), make([]T, 0, K*(N+1)*O)
 	p.Decay, p.Alpha = make([]T, 0, K*N), make([]T, 0, K*N)
 	p.PreNoise, p.PostNoise = make([]T, 0, K*N), make([]T, 0, K*N)
+	progs := buildPrograms[T](pts, B, rec)
 	for k, pt := range pts {
-		q := network.Program[T](network.Build(pt.Spec), B, pt.Seed, rec)
+		q := progs[k]
 		p.Activation = q.Activation
 		p.Drive = append(p.Drive, q.Drive...)
 		p.Readout = append(p.Readout, q.Readout...)
