@@ -1,4 +1,31 @@
-// Package fit is the room for fitting (not built yet; see ARCHITECTURE.md):
-// optimizers such as CMA-ES that evaluate each generation of parameter sets
-// as one batched sweep and fit a model to recorded data.
+// Package fit fits spec fields to an objective: a fit spec (File) names a
+// base spec (as a sweep's base), parameters (spec paths with bounds and a
+// linear or log scale), an objective (one sweep metric, e.g. mse of the
+// outputs against a target .npy, minimized), an optimizer (cmaes, random
+// or lhs), a budget of evaluations and a population (generation size).
+//
+// Every generation is evaluated as one sweep (package sweep) whose points
+// are the population, zipped as one axis per parameter and sized as one
+// chunk: the population runs as Population instances of one batched
+// backend program, never point by point, and each point's loss has the
+// bits `ratesim run` of that point's spec gives (the sweep's invariance).
+//
+// The optimizers search the unit cube, one coordinate per parameter,
+// mapped to [low, high] by Parameter.Value (linear, or linear in log for
+// scale: log). CMA-ES searches an unbounded space folded into the cube by
+// reflection at its faces (Fold), starting at its centre with step 0.3;
+// random draws uniformly, lhs draws each generation as a Latin hypercube.
+// All are seeded by the fit's seed.
+//
+// Write writes the history (history.parquet and history.csv: evaluation,
+// generation, the parameters' values, loss, status), best.yaml (the best
+// point's full spec, runnable with `ratesim run`), fit.png (the loss of
+// every evaluation and the running best) and meta.json.
+//
+// CMA-ES is implemented here (cmaes.go) with the constants of gonum's
+// optimize.CmaEsChol: that package imports stat/distmv, which needs a
+// module (golang.org/x/tools) this module does not list.
+//
+// Not yet: resuming a stopped fit (the history could be replayed, since
+// every evaluation is deterministic); a fit always starts afresh.
 package fit

@@ -1,0 +1,171 @@
+package fit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ratesim/ratesim/sim/sweep"
+)
+
+// Options are the run-time choices of a fit.
+type Options struct {
+	// Backend overrides the base spec's backend (auto, cpu, …).
+	Backend string
+	// Log receives one line per generation (nil: none).
+	Log io.Writer
+}
+
+// Evaluation is one evaluated point of the fit.
+type Evaluation struct {
+	Index      int // 0-based, in the order the points were run
+	Generation int
+	Values     []float64 // the parameters' values, in the order of parameters
+	Loss       float64   // the objective; NaN when the point went non-finite
+	Status     string    // the sweep row's status: ok, or why there is no loss
+	Point      *sweep.Point
+}
+
+// Result is a finished fit.
+type Result struct {
+	History     []Evaluation
+	Best        int // index into History of the lowest loss
+	Generations int
+	// Programs counts the backend programs run: one per generation when
+	// every generation ran as one batched program.
+	Programs int
+	Backend  string
+	Wall     time.Duration
+}
+
+// Run fits ft: every generation of Population points is evaluated as one
+// sweep (one batched program), until Budget evaluations are used (whole
+// generations: ⌊Budget/Population⌋ of them) or CMA-ES converges.
+//
+// CMA-ES (gonum's CmaEsChol) searches an unbounded space whose coordinates
+// are folded into [0, 1] by Fold and mapped to the bounds by
+// Parameter.Value; it starts at the centre 0.5 with step size 0.3. random
+// draws each coordinate uniformly in [0, 1]; lhs draws each generation as
+// a Latin hypercube (one point in each of Population strata per
+// parameter). All are seeded by the fit's seed alone.
+func Run(ctx context.Context, ft *Fit, opt Options) (*Result, error) {
+	start := time.Now()
+	res := &Result{Best: -1}
+	gens := ft.Spec.Budget / ft.Spec.Population
+	eval := func(units [][]float64) ([]float64, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		points := make([][]float64, len(units))
+		for k, u := range units {
+			points[k] = make([]float64, len(u))
+			for i, p := range ft.Spec.Parameters {
+				points[k][i] = p.Value(u[i])
+			}
+		}
+		sw, err := ft.Sweep(points)
+		if err != nil {
+			return nil, err
+		}
+		r, err := sweep.Run(ctx, sw, sweep.Options{Backend: opt.Backend})
+		if err != nil {
+			return nil, err
+		}
+		res.Programs += len(r.Chunks)
+		res.Backend = r.Backend
+		losses := make([]float64, len(units))
+		for k, row := range r.Rows {
+			loss := math.NaN()
+			if row.Status == "ok" {
+				loss = row.Metrics[0]
+			}
+			losses[k] = loss
+			e := Evaluation{Index: len(res.History), Generation: res.Generations, Values: points[k], Loss: loss, Status: row.Status, Point: row.Point}
+			if !math.IsNaN(loss) && (res.Best < 0 || loss < res.History[res.Best].Loss) {
+				res.Best = e.Index
+			}
+			res.History = append(res.History, e)
+		}
+		if opt.Log != nil {
+			best := math.NaN()
+			if res.Best >= 0 {
+				best = res.History[res.Best].Loss
+			}
+			fmt.Fprintf(opt.Log, "generation %d/%d: %d points in %d program(s), best loss so far %.6g\n",
+				res.Generations+1, gens, len(units), len(r.Chunks), best)
+		}
+		res.Generations++
+		return losses, nil
+	}
+	var err error
+	switch ft.Spec.Optimizer {
+	case "cmaes":
+		err = runCMAES(ft, gens, eval)
+	default:
+		rng := rand.New(rand.NewPCG(ft.Seed, 0x66697421))
+		for g := 0; g < gens && err == nil; g++ {
+			_, err = eval(sample(rng, ft.Spec.Optimizer, ft.Spec.Population, len(ft.Spec.Parameters)))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Best < 0 {
+		return nil, fmt.Errorf("%s: no evaluation gave a finite loss", ft.File)
+	}
+	res.Wall = time.Since(start)
+	return res, nil
+}
+
+// sample is one generation of n unit points in d dimensions: uniform, or a
+// Latin hypercube (each coordinate's n values in n equal strata, one each,
+// in random order).
+func sample(rng *rand.Rand, kind string, n, d int) [][]float64 {
+	out := make([][]float64, n)
+	for k := range out {
+		out[k] = make([]float64, d)
+	}
+	for i := 0; i < d; i++ {
+		perm := rng.Perm(n)
+		for k := range out {
+			u := rng.Float64()
+			if kind == "lhs" {
+				u = (float64(perm[k]) + u) / float64(n)
+			}
+			out[k][i] = u
+		}
+	}
+	return out
+}
+
+// runCMAES runs CMA-ES a generation at a time: the population is sampled,
+// evaluated together as one batched sweep, and the distribution updated.
+func runCMAES(ft *Fit, gens int, eval func([][]float64) ([]float64, error)) error {
+	d, pop := len(ft.Spec.Parameters), ft.Spec.Population
+	mean := make([]float64, d)
+	for i := range mean {
+		mean[i] = 0.5
+	}
+	c := newCMA(mean, 0.3, pop, rand.New(rand.NewPCG(ft.Seed, 0x636d6165)))
+	for g := 0; g < gens; g++ {
+		zs := c.ask()
+		units := make([][]float64, pop)
+		for k, z := range zs {
+			units[k] = make([]float64, d)
+			for i, x := range z {
+				units[k][i] = Fold(x)
+			}
+		}
+		losses, err := eval(units)
+		if err != nil {
+			return err
+		}
+		if !c.tell(zs, losses) {
+			return nil // converged: the distribution has collapsed
+		}
+	}
+	return nil
+}
