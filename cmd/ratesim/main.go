@@ -30,6 +30,7 @@ Usage:
   ratesim run [SPEC.yaml] [flags]   run a spec; without one, the built-in example
   ratesim validate SPEC.yaml [flags]   check a spec, and that its run fits memory and disk, without running it
   ratesim sweep SWEEP.yaml [flags]   run a parameter sweep as batched programs; table.parquet, one row per point; resumable, --shard i/n, --slurm [--submit] (also: sweep validate|points|merge|status|examples)
+  ratesim fit FIT.yaml [flags]   fit spec fields (CMA-ES, random, lhs), one batched program per generation; history table, best.yaml, fit.png (also: fit examples, --example ctrnn_tau)
   ratesim inspect SPEC.yaml [--masks DIR] [--plot FILE]   print (and draw) the structure (areas, E/I, densities, spectral radius)
   ratesim import nn4n MODEL -o SPEC.yaml   turn an nn4n model (.npz state dict, .pt/.pth checkpoint) into a spec
   ratesim devices                   list the backends compiled in and their devices
@@ -60,6 +61,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdValidate(args[1:], stdout, stderr)
 	case "sweep":
 		err = cmdSweep(ctx, args[1:], stdout, stderr)
+	case "fit":
+		err = cmdFit(ctx, args[1:], stdout, stderr)
 	case "inspect":
 		err = cmdInspect(args[1:], stdout, stderr)
 	case "import":

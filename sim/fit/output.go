@@ -125,7 +125,7 @@ func Picture(ft *Fit, res *Result) ([]byte, error) {
 	}
 	if positive {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: 1}
 		p.Y.Label.Text += ", log scale"
 	}
 	sc, err := plotter.NewScatter(all)
