@@ -12,7 +12,7 @@ import (
 
 const fitSynopsis = `fit [examples [NAME]] [FIT.yaml] [flags]
 
-  ratesim fit FIT.yaml [--out DIR] [--backend B] [--quiet]   fit, one batched program per generation; DIR/history.parquet (.csv), best.yaml, fit.png, meta.json
+  ratesim fit FIT.yaml [--out DIR] [--backend B] [--quiet]   fit, one batched program per generation; DIR/history.parquet (.csv), best.yaml, fit.png, meta.json; rerunning into DIR resumes
   ratesim fit --example ctrnn_tau [--out DIR]                run a built-in example fit (it writes its target into DIR first)
   ratesim fit examples [NAME]                                list the built-in example fits, or print one`
 
@@ -65,7 +65,7 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	opt := fit.Options{Backend: *backendName}
+	opt := fit.Options{Backend: *backendName, Dir: dir}
 	if !*quiet {
 		opt.Log = stderr
 	}
@@ -77,6 +77,9 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	best := res.History[res.Best]
+	if res.Replayed > 0 {
+		fmt.Fprintf(stdout, "resumed: %d generations replayed from %s\n", res.Replayed, filepath.Join(dir, "history.csv"))
+	}
 	fmt.Fprintf(stdout, "%s: %d evaluations in %d generations of %d, %d batched programs on %s, %.3g s\n",
 		ft.File, len(res.History), res.Generations, ft.Spec.Population, res.Programs, res.Backend, res.Wall.Seconds())
 	fmt.Fprintf(stdout, "best: evaluation %d, loss %.6g:", best.Index, best.Loss)

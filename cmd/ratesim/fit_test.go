@@ -28,6 +28,12 @@ func TestFitExampleCommand(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, "best", "result.npz"))
 	assert.NoError(t, err)
 
+	// Rerunning into DIR resumes: the whole history replays, nothing runs.
+	code, out, stderr = runCLI(t, "fit", "--example", "ctrnn_tau", "--out", dir, "--backend", "cpu", "--quiet")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "resumed: 25 generations replayed")
+	assert.Contains(t, out, "0 batched programs")
+
 	// The fit file the example wrote runs as a plain FIT.yaml too.
 	code, out, stderr = runCLI(t, "fit", filepath.Join(dir, "ctrnn_tau.yaml"), "--out", filepath.Join(dir, "again"), "--backend", "cpu", "--quiet")
 	require.Equal(t, 0, code, stderr)

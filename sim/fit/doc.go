@@ -26,6 +26,9 @@
 // optimize.CmaEsChol: that package imports stat/distmv, which needs a
 // module (golang.org/x/tools) this module does not list.
 //
-// Not yet: resuming a stopped fit (the history could be replayed, since
-// every evaluation is deterministic); a fit always starts afresh.
+// A fit run with Options.Dir keeps DIR/history.csv after every generation
+// and resumes from it by replay: the optimizer runs again from its seed,
+// taking the recorded losses of the generations it finds (their points
+// checked bit for bit) instead of running them, so a fit killed and rerun
+// ends as one never stopped.
 package fit

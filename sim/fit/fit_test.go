@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -228,4 +229,56 @@ func mustOpen(t *testing.T, path string) *os.File {
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// A fit stopped mid-generation resumes from its history to the same end,
+// bit for bit, running only the generations not recorded.
+func TestResume(t *testing.T) {
+	ctx := context.Background()
+	whole, err := PrepareExample(ctx, "ctrnn_tau", t.TempDir(), "cpu")
+	require.NoError(t, err)
+	full, err := Run(ctx, whole, Options{Backend: "cpu", Dir: t.TempDir()})
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	ft, err := PrepareExample(ctx, "ctrnn_tau", dir, "cpu")
+	require.NoError(t, err)
+	require.NoError(t, Write(dir, ft, full))
+	// Keep 10 whole generations and half of the 11th, as a kill would.
+	pop := ft.Spec.Population
+	data, err := os.ReadFile(filepath.Join(dir, "history.csv"))
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(data), "\n")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "history.csv"), []byte(strings.Join(lines[:1+10*pop+pop/2], "")), 0o644))
+
+	res, err := Run(ctx, ft, Options{Backend: "cpu", Dir: dir})
+	require.NoError(t, err)
+	assert.Equal(t, 10, res.Replayed)
+	assert.Equal(t, full.Generations-10, res.Programs)
+	require.Len(t, res.History, len(full.History))
+	for i, e := range res.History {
+		f := full.History[i]
+		assert.Equal(t, math.Float64bits(f.Loss), math.Float64bits(e.Loss), "evaluation %d", i)
+		for j := range e.Values {
+			assert.Equal(t, math.Float64bits(f.Values[j]), math.Float64bits(e.Values[j]), "evaluation %d", i)
+		}
+	}
+	assert.Equal(t, full.Best, res.Best)
+	again, err := os.ReadFile(filepath.Join(dir, "history.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, string(data), string(again), "the resumed history is the uninterrupted one")
+
+	// Another fit's history is refused.
+	other, err := Parse(filepath.Join(dir, "other.yaml"), []byte(ft.Text+"\n# changed\n"))
+	require.NoError(t, err)
+	_, err = Run(ctx, other, Options{Backend: "cpu", Dir: dir})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "another fit")
+	// A history whose points the optimizer does not draw again is refused.
+	bad := strings.Replace(string(data), lines[1], strings.Replace(lines[1], "0,0,1", "0,0,2", 1), 1)
+	require.NotEqual(t, string(data), bad)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "history.csv"), []byte(bad), 0o644))
+	_, err = Run(ctx, ft, Options{Backend: "cpu", Dir: dir})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot resume")
 }

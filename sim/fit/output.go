@@ -57,6 +57,7 @@ type Meta struct {
 	Evaluations int                `json:"evaluations"`
 	Generations int                `json:"generations"`
 	Programs    int                `json:"programs"`
+	Replayed    int                `json:"replayed_generations"`
 	Backend     string             `json:"backend"`
 	BestIndex   int                `json:"best_evaluation"`
 	BestLoss    float64            `json:"best_loss"`
@@ -64,7 +65,8 @@ type Meta struct {
 	WallS       float64            `json:"wall_s"`
 }
 
-// Write writes DIR/history.parquet, history.csv, best.yaml (the best
+// Write writes DIR/history.parquet, history.csv (with fit.sha256, what a
+// resumed fit reads), best.yaml (the best
 // point's full spec, as `ratesim run` reads it), fit.png and meta.json,
 // each atomically.
 func Write(dir string, ft *Fit, res *Result) error {
@@ -75,7 +77,7 @@ func Write(dir string, ft *Fit, res *Result) error {
 	if err := writeAtomic(filepath.Join(dir, "history.parquet"), func(w io.Writer) error { return sweep.WriteParquet(w, cols, rows) }); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "history.csv"), func(w io.Writer) error { return sweep.WriteCSV(w, cols, rows) }); err != nil {
+	if err := writeHistory(dir, ft, res); err != nil {
 		return err
 	}
 	best := res.History[res.Best]
@@ -91,7 +93,7 @@ func Write(dir string, ft *Fit, res *Result) error {
 	}
 	m := Meta{Version: sim.FullVersion(), FitFile: ft.File, Optimizer: ft.Spec.Optimizer, Parameters: ft.Spec.Parameters,
 		Objective: ft.Metric, Budget: ft.Spec.Budget, Population: ft.Spec.Population, Seed: ft.Seed,
-		Evaluations: len(res.History), Generations: res.Generations, Programs: res.Programs, Backend: res.Backend,
+		Evaluations: len(res.History), Generations: res.Generations, Programs: res.Programs, Replayed: res.Replayed, Backend: res.Backend,
 		BestIndex: best.Index, BestLoss: best.Loss, Best: map[string]float64{}, WallS: res.Wall.Seconds()}
 	for i, p := range ft.Spec.Parameters {
 		m.Best[p.Path] = best.Values[i]

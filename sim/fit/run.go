@@ -17,6 +17,16 @@ type Options struct {
 	Backend string
 	// Log receives one line per generation (nil: none).
 	Log io.Writer
+	// Dir, when set, is where the history is kept as the fit goes:
+	// DIR/history.csv is rewritten after every generation, beside
+	// DIR/fit.sha256 (the fit file's hash). A fit into a directory with a
+	// history of the same fit resumes: the optimizer runs again from its
+	// seed and takes the recorded generations' losses instead of running
+	// them (the points must come out the same to the bit, else it stops),
+	// so a resumed fit ends as an uninterrupted one. A history of another
+	// fit is refused. The hash covers the fit file's text, not the files
+	// it names (base, target).
+	Dir string
 }
 
 // Evaluation is one evaluated point of the fit.
@@ -37,6 +47,8 @@ type Result struct {
 	// Programs counts the backend programs run: one per generation when
 	// every generation ran as one batched program.
 	Programs int
+	// Replayed counts the generations taken from DIR's history on resume.
+	Replayed int
 	Backend  string
 	Wall     time.Duration
 }
@@ -45,7 +57,7 @@ type Result struct {
 // sweep (one batched program), until Budget evaluations are used (whole
 // generations: ⌊Budget/Population⌋ of them) or CMA-ES converges.
 //
-// CMA-ES (gonum's CmaEsChol) searches an unbounded space whose coordinates
+// CMA-ES (cmaes.go) searches an unbounded space whose coordinates
 // are folded into [0, 1] by Fold and mapped to the bounds by
 // Parameter.Value; it starts at the centre 0.5 with step size 0.3. random
 // draws each coordinate uniformly in [0, 1]; lhs draws each generation as
@@ -55,6 +67,16 @@ func Run(ctx context.Context, ft *Fit, opt Options) (*Result, error) {
 	start := time.Now()
 	res := &Result{Best: -1}
 	gens := ft.Spec.Budget / ft.Spec.Population
+	var replay []generation
+	if opt.Dir != "" {
+		var err error
+		if replay, err = readHistory(opt.Dir, ft); err != nil {
+			return nil, err
+		}
+		if len(replay) > 0 && opt.Log != nil {
+			fmt.Fprintf(opt.Log, "resuming: %d generation(s) in %s replayed from its history\n", len(replay), opt.Dir)
+		}
+	}
 	eval := func(units [][]float64) ([]float64, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -70,32 +92,56 @@ func Run(ctx context.Context, ft *Fit, opt Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		r, err := sweep.Run(ctx, sw, sweep.Options{Backend: opt.Backend})
-		if err != nil {
-			return nil, err
+		g := res.Generations
+		var rows []*sweep.Row
+		programs := 0
+		if g < len(replay) {
+			// Replayed: the optimizer drew this generation again from the
+			// same seed and losses; its points must be the recorded ones.
+			if err := replay[g].check(points); err != nil {
+				return nil, fmt.Errorf("%s: cannot resume from %s: generation %d: %v", ft.File, opt.Dir, g, err)
+			}
+			for k, p := range sw.Points {
+				rows = append(rows, &sweep.Row{Point: p, Status: replay[g].status[k], Metrics: []float64{replay[g].loss[k]}})
+			}
+			res.Replayed++
+			if res.Backend == "" {
+				res.Backend = sw.BackendName(sweep.Options{Backend: opt.Backend})
+			}
+		} else {
+			r, err := sweep.Run(ctx, sw, sweep.Options{Backend: opt.Backend})
+			if err != nil {
+				return nil, err
+			}
+			rows, programs = r.Rows, len(r.Chunks)
+			res.Programs += programs
+			res.Backend = r.Backend
 		}
-		res.Programs += len(r.Chunks)
-		res.Backend = r.Backend
 		losses := make([]float64, len(units))
-		for k, row := range r.Rows {
+		for k, row := range rows {
 			loss := math.NaN()
 			if row.Status == "ok" {
 				loss = row.Metrics[0]
 			}
 			losses[k] = loss
-			e := Evaluation{Index: len(res.History), Generation: res.Generations, Values: points[k], Loss: loss, Status: row.Status, Point: row.Point}
+			e := Evaluation{Index: len(res.History), Generation: g, Values: points[k], Loss: loss, Status: row.Status, Point: row.Point}
 			if !math.IsNaN(loss) && (res.Best < 0 || loss < res.History[res.Best].Loss) {
 				res.Best = e.Index
 			}
 			res.History = append(res.History, e)
 		}
-		if opt.Log != nil {
+		if opt.Dir != "" && g >= len(replay) {
+			if err := writeHistory(opt.Dir, ft, res); err != nil {
+				return nil, err
+			}
+		}
+		if opt.Log != nil && g >= len(replay) {
 			best := math.NaN()
 			if res.Best >= 0 {
 				best = res.History[res.Best].Loss
 			}
 			fmt.Fprintf(opt.Log, "generation %d/%d: %d points in %d program(s), best loss so far %.6g\n",
-				res.Generations+1, gens, len(units), len(r.Chunks), best)
+				g+1, gens, len(units), programs, best)
 		}
 		res.Generations++
 		return losses, nil
