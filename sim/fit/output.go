@@ -147,6 +147,8 @@ func Picture(ft *Fit, res *Result) ([]byte, error) {
 	p.Legend.Add("evaluation", sc)
 	p.Legend.Add("best so far", ln)
 	p.Legend.Top = true
+	p.Legend.YOffs = -vg.Points(12) // inside the data area, clear of the title
+	p.X.Tick.Marker = wholeTicks{}
 	w, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
 		return nil, err
@@ -173,4 +175,18 @@ func writeAtomic(path string, fill func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// wholeTicks labels an axis of counts (evaluations) with whole numbers:
+// plot.DefaultTicks would write 250.00.
+type wholeTicks struct{}
+
+func (wholeTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(math.Round(ticks[i].Value), 'f', -1, 64)
+		}
+	}
+	return ticks
 }
