@@ -3,10 +3,8 @@ package fit
 import (
 	"context"
 	"embed"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -20,23 +18,12 @@ import (
 var examples embed.FS
 
 // Examples lists the built-in example fits.
-func Examples() []string {
-	entries, _ := examples.ReadDir("examples")
-	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
-	}
-	return names
-}
+func Examples() []string { return builtIn.Names() }
 
-// Example returns a built-in fit's YAML text.
-func Example(name string) ([]byte, error) {
-	data, err := examples.ReadFile("examples/" + name + ".yaml")
-	if err != nil {
-		return nil, fmt.Errorf("no built-in example fit %q (the examples are %s)", name, strings.Join(Examples(), ", "))
-	}
-	return data, nil
-}
+// Example returns a built-in example's YAML text.
+func Example(name string) ([]byte, error) { return builtIn.Read(name) }
+
+var builtIn = spec.ExampleSet{FS: examples, What: "example fit"}
 
 // PrepareExample writes the example's fit file into dir as NAME.yaml, and
 // its target: the example's base spec, which holds the true parameter

@@ -15,21 +15,39 @@ var examples embed.FS
 const DefaultExample = "ctrnn"
 
 // Examples lists the names of the built-in example specs.
-func Examples() []string {
-	entries, _ := examples.ReadDir("examples")
+func Examples() []string { return builtInSpecs.Names() }
+
+// Example returns a built-in spec's YAML text.
+func Example(name string) ([]byte, error) { return builtInSpecs.Read(name) }
+
+var builtInSpecs = ExampleSet{FS: examples, What: "example"}
+
+// ExampleSet is a set of built-in YAML files, examples/NAME.yaml in an
+// embedded file system: the example specs here, and the example sweeps and
+// fits of sim/sweep and sim/fit.
+type ExampleSet struct {
+	FS embed.FS
+	// What names one example in errors ("example sweep").
+	What string
+}
+
+// Names lists the set's examples, sorted.
+func (e ExampleSet) Names() []string {
+	entries, _ := e.FS.ReadDir("examples")
 	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	for _, f := range entries {
+		names = append(names, strings.TrimSuffix(f.Name(), ".yaml"))
 	}
 	sort.Strings(names)
 	return names
 }
 
-// Example returns a built-in spec's YAML text.
-func Example(name string) ([]byte, error) {
-	data, err := examples.ReadFile(path.Join("examples", name+".yaml"))
+// Read returns example name's YAML text; an unknown name is an error that
+// lists the set.
+func (e ExampleSet) Read(name string) ([]byte, error) {
+	data, err := e.FS.ReadFile(path.Join("examples", name+".yaml"))
 	if err != nil {
-		return nil, fmt.Errorf("no built-in example %q (the examples are %s)", name, strings.Join(Examples(), ", "))
+		return nil, fmt.Errorf("no built-in %s %q (the examples are %s)", e.What, name, strings.Join(e.Names(), ", "))
 	}
 	return data, nil
 }

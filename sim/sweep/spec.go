@@ -435,23 +435,12 @@ func valuesKind(vals []*yaml.Node) string {
 var examples embed.FS
 
 // Examples lists the built-in example sweeps.
-func Examples() []string {
-	entries, _ := examples.ReadDir("examples")
-	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
-	}
-	return names
-}
+func Examples() []string { return builtIn.Names() }
 
-// Example returns a built-in sweep's YAML text.
-func Example(name string) ([]byte, error) {
-	data, err := examples.ReadFile("examples/" + name + ".yaml")
-	if err != nil {
-		return nil, fmt.Errorf("no built-in example sweep %q (the examples are %s)", name, strings.Join(Examples(), ", "))
-	}
-	return data, nil
-}
+// Example returns a built-in example's YAML text.
+func Example(name string) ([]byte, error) { return builtIn.Read(name) }
+
+var builtIn = spec.ExampleSet{FS: examples, What: "example sweep"}
 
 // LoadExample parses a built-in sweep.
 func LoadExample(name string) (*Sweep, error) {
