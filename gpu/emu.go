@@ -315,19 +315,17 @@ func (d *emuDriver) newEvent() (event, error) {
 func (d *emuDriver) destroyEvent(e event) { delete(d.events, e) }
 
 func (d *emuDriver) htod(dst dptr, src unsafe.Pointer, n int64) error {
-	d.syncCalls++
-	if d.fault != nil {
-		return d.fault
-	}
-	d.drain()
-	if d.fault != nil {
-		return d.fault
-	}
-	emu.HtoD(emu.Ptr(dst), src, n)
-	return nil
+	return d.syncCopy(func() { emu.HtoD(emu.Ptr(dst), src, n) })
 }
 
 func (d *emuDriver) dtoh(dst unsafe.Pointer, src dptr, n int64) error {
+	return d.syncCopy(func() { emu.DtoH(dst, emu.Ptr(src), n) })
+}
+
+// syncCopy is a synchronous copy as on CUDA's null stream: counted (tests
+// assert Advance makes none), after every queued operation, and not at all
+// once the context has faulted.
+func (d *emuDriver) syncCopy(copy func()) error {
 	d.syncCalls++
 	if d.fault != nil {
 		return d.fault
@@ -336,7 +334,7 @@ func (d *emuDriver) dtoh(dst unsafe.Pointer, src dptr, n int64) error {
 	if d.fault != nil {
 		return d.fault
 	}
-	emu.DtoH(dst, emu.Ptr(src), n)
+	copy()
 	return nil
 }
 
