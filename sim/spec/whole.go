@@ -110,7 +110,7 @@ func (c *wholeChecker) check(n *yaml.Node, t reflect.Type, path string, root boo
 		if n.Kind != yaml.MappingNode {
 			return nil
 		}
-		fields := yamlFields(t)
+		fields := YAMLFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i].Value
 			ft, ok := fields[k]
@@ -132,9 +132,10 @@ func joinField(path, key string) string {
 	return path + "." + key
 }
 
-// yamlFields maps the YAML keys of struct type t (inline structs included)
-// to their field types, as yaml.v3 names them.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
+// YAMLFields maps the YAML keys of struct type t (inline structs included)
+// to their field types, as yaml.v3 names them: what a spec path may name
+// (sim/sweep's axes walk the Spec with it).
+func YAMLFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -151,7 +152,7 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
-				for k, v := range yamlFields(ft) {
+				for k, v := range YAMLFields(ft) {
 					out[k] = v
 				}
 			}

@@ -82,7 +82,7 @@ func checkPath(path string) error {
 		}
 		switch t.Kind() {
 		case reflect.Struct:
-			fields := yamlFields(t)
+			fields := spec.YAMLFields(t)
 			ft, ok := fields[s.key]
 			if !ok {
 				names := make([]string, 0, len(fields))
@@ -108,34 +108,6 @@ func checkPath(path string) error {
 		done += s.key
 	}
 	return nil
-}
-
-// yamlFields maps a struct's YAML keys to their types, inline fields
-// included.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("yaml")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			continue
-		}
-		if strings.Contains(opts, "inline") {
-			for k, v := range yamlFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		out[name] = f.Type
-	}
-	return out
 }
 
 // set puts value at path in the mapping root, creating missing mappings
