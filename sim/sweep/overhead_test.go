@@ -7,7 +7,6 @@ import (
 
 	"github.com/ratesim/ratesim/backend"
 	_ "github.com/ratesim/ratesim/cpu" // the CPU backend, which the benchmark runs on
-	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
@@ -73,26 +72,15 @@ func BenchmarkSweepOverhead(b *testing.B) {
 	})
 }
 
-// rawProgram is the program a sweep's single chunk runs (see tryChunk),
+// rawProgram is the program a sweep's single chunk runs (packProgram),
 // with the first call's input of every point.
 func rawProgram(b *testing.B, sw *Sweep) (*backend.Program[float32], []float32) {
 	s0 := sw.Points[0].Spec
-	K, B := len(sw.Points), s0.Trials
-	rec := needs(sw)
-	p := &backend.Program[float32]{Seed: s0.Seed, Record: rec,
-		Shape: backend.Shape{Instances: K, Trials: B, Units: s0.Dims[1], Inputs: s0.Dims[0], Outputs: s0.Dims[2]}}
+	p := packProgram[float32](sw.Points, needs(sw))
 	chunk := callSteps(s0)
-	in := make([]float32, 0, K*B*chunk*s0.Dims[0])
+	in := make([]float32, 0, p.Instances*p.Trials*chunk*p.Inputs)
 	for _, pt := range sw.Points {
-		q := network.Program[float32](network.Build(pt.Spec), B, pt.Seed, rec)
-		p.Activation = q.Activation
-		p.Drive = append(p.Drive, q.Drive...)
-		p.Readout = append(p.Readout, q.Readout...)
-		p.Decay = append(p.Decay, q.Decay...)
-		p.Alpha = append(p.Alpha, q.Alpha...)
-		p.PreNoise = append(p.PreNoise, q.PreNoise...)
-		p.PostNoise = append(p.PostNoise, q.PostNoise...)
-		buf := make([]float32, B*chunk*s0.Dims[0])
+		buf := make([]float32, p.Trials*chunk*p.Inputs)
 		in = append(in, stimulus.Fill(stimulus.NewGenerator(pt.Spec), 0, chunk, buf)...)
 	}
 	if err := p.Validate(); err != nil {

@@ -410,27 +410,23 @@ func buildPrograms[T backend.Float](pts []*Point, trials int, rec backend.Record
 	return progs
 }
 
-// tryChunk runs pts as one program and computes their metrics.
-func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep, pts []*Point, opt Options) ([]*Row, error) {
+// packProgram packs pts, points of one group, as the instances of one
+// program: each point's own network (buildPrograms), the instances
+// numbered by the points' noise instances (see group).
+func packProgram[T backend.Float](pts []*Point, rec backend.Record) *backend.Program[T] {
 	s0 := pts[0].Spec
-	K, B, N, I, O, steps := len(pts), s0.Trials, s0.Dims[1], s0.Dims[0], s0.Dims[2], s0.Steps
-	rec := needs(sw)
+	K, B, N, I, O := len(pts), s0.Trials, s0.Dims[1], s0.Dims[0], s0.Dims[2]
 	p := &backend.Program[T]{
-		Shape:  backend.Shape{Instances: K, Trials: B, Units: N, Inputs: I, Outputs: O},
-		Seed:   s0.Seed,
-		Record: rec,
-		// The instances are the points' noise instances (see group).
+		Shape:         backend.Shape{Instances: K, Trials: B, Units: N, Inputs: I, Outputs: O},
+		Seed:          s0.Seed,
+		Record:        rec,
 		FirstInstance: pts[0].NoiseInstance,
 	}
-	gens := make([]*stimulus.Generator, K)
-	accs := make([][]*accumulator, K)
-	var inits [][]T
 	p.Drive, p.Readout = make([]T, 0, K*(N+I+1)*N), make([]T, 0, K*(N+1)*O)
 	p.Decay, p.Alpha = make([]T, 0, K*N), make([]T, 0, K*N)
 	p.PreNoise, p.PostNoise = make([]T, 0, K*N), make([]T, 0, K*N)
 	progs := buildPrograms[T](pts, B, rec)
-	for k, pt := range pts {
-		q := progs[k]
+	for _, q := range progs {
 		p.Activation = q.Activation
 		p.Drive = append(p.Drive, q.Drive...)
 		p.Readout = append(p.Readout, q.Readout...)
@@ -438,7 +434,28 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 		p.Alpha = append(p.Alpha, q.Alpha...)
 		p.PreNoise = append(p.PreNoise, q.PreNoise...)
 		p.PostNoise = append(p.PostNoise, q.PostNoise...)
-		inits = append(inits, q.Init)
+	}
+	for _, q := range progs {
+		if q.Init != nil {
+			p.Init = make([]T, K*B*N)
+			for k, q := range progs {
+				copy(p.Init[k*B*N:], q.Init)
+			}
+			break
+		}
+	}
+	return p
+}
+
+// tryChunk runs pts as one program and computes their metrics.
+func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep, pts []*Point, opt Options) ([]*Row, error) {
+	s0 := pts[0].Spec
+	K, B, N, I, O, steps := len(pts), s0.Trials, s0.Dims[1], s0.Dims[0], s0.Dims[2], s0.Steps
+	rec := needs(sw)
+	p := packProgram[T](pts, rec)
+	gens := make([]*stimulus.Generator, K)
+	accs := make([][]*accumulator, K)
+	for k, pt := range pts {
 		gens[k] = stimulus.NewGenerator(pt.Spec)
 		for i := range sw.Metrics {
 			mp, err := sw.Metrics[i].plan(pt.Spec)
@@ -446,15 +463,6 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 				return nil, err
 			}
 			accs[k] = append(accs[k], newAccumulator(&sw.Metrics[i], mp, B))
-		}
-	}
-	for _, in := range inits {
-		if in != nil {
-			p.Init = make([]T, K*B*N)
-			for k, in := range inits {
-				copy(p.Init[k*B*N:], in)
-			}
-			break
 		}
 	}
 	run, err := backend.Start(b, p)
