@@ -6,9 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
-
 	"github.com/ratesim/ratesim/backend"
 )
 
@@ -270,7 +267,7 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 			gb := p.FirstTrial + t.b0 + j
 			x, v, rr := t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N]
 			t.rowErr[j] = nil
-			if !backend.UnitStep(&units, gb, step, x, v, rr) {
+			if !unitStep(&units, gb, step, x, v, rr) {
 				t.rowErr[j] = backend.FirstNonFinite(v, rr, nil, gk, gb, step)
 			}
 		}
@@ -323,17 +320,3 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 		}
 	}
 }
-
-// gemm computes c = a·b for row-major m×k a and k×n b, untransposed, with
-// beta = 0: gonum zeroes c and then adds a[i,l]·b[l,:] for l ascending,
-// skipping zero a[i,l], with separate multiply and add — the contract's sum.
-func gemm[T backend.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
-	switch a := any(a).(type) {
-	case []float32:
-		impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, any(b).([]float32), ldb, 0, any(c).([]float32), ldc)
-	case []float64:
-		impl.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, any(b).([]float64), ldb, 0, any(c).([]float64), ldc)
-	}
-}
-
-var impl gonum.Implementation
