@@ -1,8 +1,8 @@
 // Package fit fits spec fields to an objective: a fit spec (File) names a
 // base spec (as a sweep's base), parameters (spec paths with bounds and a
 // linear or log scale), an objective (one sweep metric, e.g. mse of the
-// outputs against a target .npy, minimized), an optimizer (cmaes, random
-// or lhs), a budget of evaluations and a population (generation size).
+// outputs against a target .npy, minimized), an optimizer (cmaes,
+// cmaes-gonum, random or lhs), a budget of evaluations and a population (generation size).
 //
 // Every generation is evaluated as one sweep (package sweep) whose points
 // are the population, zipped as one axis per parameter and sized as one
@@ -22,9 +22,12 @@
 // point's full spec, runnable with `ratesim run`), fit.png (the loss of
 // every evaluation and the running best) and meta.json.
 //
-// CMA-ES is implemented here (cmaes.go) with the constants of gonum's
-// optimize.CmaEsChol: that package imports stat/distmv, which needs a
-// module (golang.org/x/tools) this module does not list.
+// Two CMA-ES: cmaes (the default) is Hansen's (μ/μ_w, λ) CMA-ES written
+// here (cmaes.go, with the constants of gonum's optimize.CmaEsChol);
+// cmaes-gonum drives gonum's optimize.CmaEsChol itself, a generation at a
+// time through its Method interface (cmaes_gonum.go). Both batch every
+// generation; gonum's converges far more slowly on these problems, for
+// the reason cmaes_gonum.go gives with its measurements.
 //
 // A fit run with Options.Dir keeps DIR/history.csv after every generation
 // and resumes from it by replay: the optimizer runs again from its seed,

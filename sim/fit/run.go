@@ -150,6 +150,8 @@ func Run(ctx context.Context, ft *Fit, opt Options) (*Result, error) {
 	switch ft.Spec.Optimizer {
 	case "cmaes":
 		err = runCMAES(ft, gens, eval)
+	case "cmaes-gonum":
+		err = runGonumCMAES(ft, gens, eval)
 	default:
 		rng := rand.New(rand.NewPCG(ft.Seed, 0x66697421))
 		for g := 0; g < gens && err == nil; g++ {

@@ -104,9 +104,9 @@ func Parse(name string, data []byte) (*Fit, error) {
 	switch f.Optimizer {
 	case "":
 		f.Optimizer = "cmaes"
-	case "cmaes", "random", "lhs":
+	case "cmaes", "cmaes-gonum", "random", "lhs":
 	default:
-		return nil, bad(ft.line("optimizer"), "optimizer", "must be cmaes, random or lhs, got %q", f.Optimizer)
+		return nil, bad(ft.line("optimizer"), "optimizer", "must be cmaes, cmaes-gonum, random or lhs, got %q", f.Optimizer)
 	}
 	if len(f.Parameters) == 0 {
 		return nil, bad(ft.line("parameters"), "parameters", "a fit needs at least one parameter ({path: tau, low: 10, high: 500, scale: log})")
@@ -153,12 +153,12 @@ func Parse(name string, data []byte) (*Fit, error) {
 	}
 	if f.Population == 0 {
 		f.Population = 4 + int(3*math.Log(float64(len(f.Parameters))))
-		if f.Optimizer != "cmaes" {
+		if !strings.HasPrefix(f.Optimizer, "cmaes") {
 			f.Population = max(f.Population, 8)
 		}
 	}
-	if f.Optimizer == "cmaes" && f.Population < 2 {
-		return nil, bad(ft.line("population"), "population", "cmaes needs at least 2, got %d", f.Population)
+	if strings.HasPrefix(f.Optimizer, "cmaes") && f.Population < 2 {
+		return nil, bad(ft.line("population"), "population", "%s needs at least 2, got %d", f.Optimizer, f.Population)
 	}
 	if f.Budget < f.Population {
 		return nil, bad(ft.line("budget"), "budget", "%d is less than one generation of %d", f.Budget, f.Population)
