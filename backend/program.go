@@ -134,6 +134,22 @@ func (r Record) Recorded(done, n int) int {
 //
 // each operation rounded to T. v_0 is Init (zero when nil) and r_0 = f(v_0).
 // This is nn4n's CTRNN step with the two biases summed on the host.
+//
+// With Delays, the recurrent term of synapse (j, i), j < N, reads the rate
+// d steps older: z_j = r_{t-1-d}[j] with d = Delays.Steps[k][j][i], and
+// r_s = r_0 for s < 0 (the history before step 1 is the initial rates,
+// repeated); d = 0 is r_{t-1}, exactly the undelayed step. The sum keeps
+// its order (j ascending from +0), so a program whose delays are all 0
+// gives the bits of the same program without Delays. Inputs, the bias and
+// the readout are never delayed (see Delays).
+//
+// With Sparse, a backend may compute x from the CSR form of the same
+// weights instead of the dense product: the sum over a row's entries in
+// ascending column order from +0 has the dense product's bits, because the
+// terms it leaves out are products with a zero weight (contract rule 3).
+// Validate proves that Sparse holds exactly Drive's nonzero weights, so the
+// dense Drive stays the program's definition and Sparse only how to run it
+// (see SparseDrive).
 type Program[T Float] struct {
 	Shape
 	Activation Activation
@@ -164,7 +180,16 @@ type Program[T Float] struct {
 
 	// Plasticity, when set, lets weights change during the run (see
 	// Plasticity for the update and its order); nil keeps them fixed.
+	// It cannot be combined with Delays or Sparse (Validate refuses).
 	Plasticity *Plasticity[T]
+
+	// Delays, when set, delays the recurrent synapses by whole steps (see
+	// the step above and Delays); nil delays nothing.
+	Delays *Delays
+	// Sparse, when set, is Drive in compressed sparse rows, for backends
+	// that run a sparse drive faster than the dense product (see
+	// SparseDrive); nil runs the dense product. It never changes a bit.
+	Sparse *SparseDrive[T]
 }
 
 // Validate checks sizes and finiteness. A program that fails it is a
@@ -218,7 +243,16 @@ func (p *Program[T]) Validate() error {
 	if p.Record.Stride < 0 {
 		return fmt.Errorf("program Record.Stride = %d: must be ≥ 0", p.Record.Stride)
 	}
+	if err := p.Delays.validate(s); err != nil {
+		return err
+	}
+	if err := p.Sparse.validate(p); err != nil {
+		return err
+	}
 	if p.Plasticity != nil {
+		if p.Delays != nil || p.Sparse != nil {
+			return errPlasticDelaysSparse
+		}
 		return p.Plasticity.validate(p)
 	}
 	return nil

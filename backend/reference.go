@@ -23,11 +23,14 @@ func (reference) Start32(p *Program[float32]) (Run[float32], error) { return new
 func (reference) Start64(p *Program[float64]) (Run[float64], error) { return newRefRun(p), nil }
 
 type refRun[T Float] struct {
-	p      *Program[T]
-	f      *Funcs[T]
-	key    [2]uint32
-	v, r   []T // K × B × N
-	pst    *refPlastic[T]
+	p    *Program[T]
+	f    *Funcs[T]
+	key  [2]uint32
+	v, r []T // K × B × N
+	pst  *refPlastic[T]
+	// hist is the delay ring buffer, K × B × (D+1) × N: slot
+	// HistorySlot(s, D+1) of trial (k, b) holds r_s (nil without Delays).
+	hist   []T
 	done   int
 	err    error
 	closed bool
@@ -46,7 +49,27 @@ func newRefRun[T Float](p *Program[T]) *refRun[T] {
 	if p.Plasticity != nil {
 		run.pst = newRefPlastic(p)
 	}
+	if d := p.Delays; d != nil {
+		slots := d.Max + 1
+		run.hist = make([]T, K*B*slots*N)
+		for kb := 0; kb < K*B; kb++ {
+			for sl := 0; sl < slots; sl++ {
+				copy(run.hist[(kb*slots+sl)*N:], run.r[kb*N:(kb+1)*N]) // r_s = r_0 for s ≤ 0
+			}
+		}
+	}
 	return run
+}
+
+// delayed returns z_j for synapse (j, i) of trial (k, b) at step t: the
+// rate r_{t-1-d}[j] of the ring buffer, d its delay (p.Delays is set and
+// j < N).
+func (run *refRun[T]) delayed(k, b, j, i, t int) T {
+	p := run.p
+	N, slots := p.Units, p.Delays.Max+1
+	d := int(p.Delays.Steps[(k*N+j)*N+i])
+	sl := HistorySlot(t-1-d, slots)
+	return run.hist[((k*p.Trials+b)*slots+sl)*N+j]
 }
 
 // weights returns the drive and readout matrices that trial b of instance k
@@ -81,6 +104,10 @@ func (run *refRun[T]) Weights(drive, readout []T) error {
 }
 
 func (reference) SupportsPlasticity() bool { return true }
+
+// SupportsDelays says that the reference defines synaptic delays
+// (DelayCapable).
+func (reference) SupportsDelays() bool { return true }
 
 func (run *refRun[T]) Done() int { return run.done }
 
@@ -152,11 +179,19 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 				for i := 0; i < N; i++ {
 					var acc T // +0
 					for j := 0; j < rows; j++ {
-						acc = acc + T(z[j]*W[j*N+i])
+						zj := z[j]
+						if run.hist != nil && j < N {
+							zj = run.delayed(k, b, j, i, t)
+						}
+						acc = acc + T(zj*W[j*N+i])
 					}
 					x[i] = acc
 				}
 				UnitStep(&units, gb, t, x, v, r) // the scan below finds any non-finite value
+				if run.hist != nil {
+					slots := p.Delays.Max + 1
+					copy(run.hist[((k*B+b)*slots+HistorySlot(t, slots))*N:], r)
+				}
 				if O > 0 {
 					for o := 0; o < O; o++ {
 						var acc T

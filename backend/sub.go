@@ -36,6 +36,10 @@ func (p *Program[T]) Sub(k0, k1, b0, b1 int) *Program[T] {
 	if p.Plasticity != nil {
 		q.Plasticity = p.subPlasticity(k0, k1)
 	}
+	// A run's delay ring buffer is per trial and starts from its own
+	// r_0, so the parts' runs hold exactly the whole's buffers.
+	q.Delays = p.Delays.sub(k0, k1, N)
+	q.Sparse = p.Sparse.sub(k0, k1, N)
 	return &q
 }
 

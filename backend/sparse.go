@@ -1,0 +1,125 @@
+package backend
+
+import "fmt"
+
+// SparseDrive is a program's drive in compressed sparse rows: for every
+// instance k and postsynaptic unit i, the entries RowStart[k·(N+1)+i] …
+// RowStart[k·(N+1)+i+1]−1 of Col and Value are the presynaptic indices j
+// (0 ≤ j < N+I+1, the rows of Drive: units, inputs, bias) in strictly
+// ascending order and their weights Drive[k][j][i].
+//
+// It is how to run Drive, not a second definition of it: Validate proves
+// that every entry equals Drive's weight at its place and that every
+// nonzero weight of Drive has an entry (entries holding zero are allowed),
+// so x_i summed over a row's entries in ascending column order from +0 has
+// the dense product's bits (contract rule 3: the terms left out are
+// products with a zero weight, which never change a finite sum). A backend
+// may therefore run either form, and one that does not know SparseDrive
+// still runs the program exactly; the reference runs the dense loop.
+// Keeping Drive dense also keeps Weights, Program.Sub's slicing and the
+// partitioner unchanged; a program without a dense Drive (for networks
+// whose dense matrix would not fit) would be a feature of its own.
+//
+// The offsets in RowStart are absolute indices into Col and Value, so
+// Program.Sub slices RowStart with the instances and shares Col and Value
+// whole. NewSparseDrive builds the form from Drive.
+type SparseDrive[T Float] struct {
+	RowStart []int32 // K × (N+1)
+	Col      []int32
+	Value    []T
+}
+
+// NewSparseDrive returns the CSR form of the drive of a program of shape s
+// (K matrices of (N+I+1) × N, as Program.Drive), with one entry per
+// nonzero weight.
+func NewSparseDrive[T Float](s Shape, drive []T) *SparseDrive[T] {
+	K, N, rows := s.Instances, s.Units, s.DriveRows()
+	sp := &SparseDrive[T]{RowStart: make([]int32, 0, K*(N+1))}
+	for k := 0; k < K; k++ {
+		W := drive[k*rows*N : (k+1)*rows*N]
+		for i := 0; i < N; i++ {
+			sp.RowStart = append(sp.RowStart, int32(len(sp.Col)))
+			for j := 0; j < rows; j++ {
+				if w := W[j*N+i]; w != 0 {
+					sp.Col = append(sp.Col, int32(j))
+					sp.Value = append(sp.Value, w)
+				}
+			}
+		}
+		sp.RowStart = append(sp.RowStart, int32(len(sp.Col)))
+	}
+	return sp
+}
+
+// Row returns the presynaptic indices and weights of postsynaptic unit i
+// of instance k of a program with n units.
+func (sp *SparseDrive[T]) Row(k, i, n int) ([]int32, []T) {
+	lo, hi := sp.RowStart[k*(n+1)+i], sp.RowStart[k*(n+1)+i+1]
+	return sp.Col[lo:hi], sp.Value[lo:hi]
+}
+
+// Entries is the number of entries of instance k of a program with n
+// units.
+func (sp *SparseDrive[T]) Entries(k, n int) int {
+	return int(sp.RowStart[k*(n+1)+n] - sp.RowStart[k*(n+1)])
+}
+
+// validate checks that sp (nil is none) holds exactly p.Drive's nonzero
+// weights, in the layout SparseDrive describes. It runs after Drive's own
+// check.
+func (sp *SparseDrive[T]) validate(p *Program[T]) error {
+	if sp == nil {
+		return nil
+	}
+	K, N, rows := p.Instances, p.Units, p.DriveRows()
+	if len(sp.RowStart) != K*(N+1) {
+		return fmt.Errorf("program Sparse.RowStart has %d values, want %d (K × (N+1))", len(sp.RowStart), K*(N+1))
+	}
+	if len(sp.Value) != len(sp.Col) {
+		return fmt.Errorf("program Sparse has %d columns but %d values", len(sp.Col), len(sp.Value))
+	}
+	for k := 0; k < K; k++ {
+		W := p.Drive[k*rows*N : (k+1)*rows*N]
+		entries := 0 // nonzero entries of instance k
+		for i := 0; i < N; i++ {
+			lo, hi := sp.RowStart[k*(N+1)+i], sp.RowStart[k*(N+1)+i+1]
+			if lo < 0 || hi < lo || int(hi) > len(sp.Col) {
+				return fmt.Errorf("program Sparse row %d of instance %d spans [%d, %d) of %d entries", i, k, lo, hi, len(sp.Col))
+			}
+			prev := int32(-1)
+			for e := lo; e < hi; e++ {
+				j := sp.Col[e]
+				if j <= prev || int(j) >= rows {
+					return fmt.Errorf("program Sparse.Col[%d] = %d (instance %d, row %d): columns must ascend strictly in [0, %d)", e, j, k, i, rows)
+				}
+				prev = j
+				w, dense := sp.Value[e], W[int(j)*N+i]
+				if w != dense || (w == 0) != (dense == 0) {
+					return fmt.Errorf("program Sparse.Value[%d] = %v but Drive[%d][%d][%d] = %v: the sparse form must hold Drive's weights", e, w, k, j, i, dense)
+				}
+				if w != 0 {
+					entries++
+				}
+			}
+		}
+		nonzero := 0
+		for _, w := range W {
+			if w != 0 {
+				nonzero++
+			}
+		}
+		if nonzero != entries {
+			return fmt.Errorf("program Sparse holds %d of the %d nonzero weights of instance %d's Drive", entries, nonzero, k)
+		}
+	}
+	return nil
+}
+
+// sub returns the sparse drive of instances [k0, k1) of a program with n
+// units.
+func (sp *SparseDrive[T]) sub(k0, k1, n int) *SparseDrive[T] {
+	if sp == nil {
+		return nil
+	}
+	return &SparseDrive[T]{RowStart: sp.RowStart[k0*(n+1) : k1*(n+1)], Col: sp.Col, Value: sp.Value}
+}
