@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/npz"
 	"github.com/ratesim/ratesim/sim/spec"
 )
@@ -199,11 +200,47 @@ type accumulator struct {
 	n, sum, mean, m2 []float64
 	lo, hi           float64
 	row              []float64 // the chosen units' values of the row being added
+	// direct: a mean over whole rows (every unit, or the outputs), which
+	// the run adds straight from the backend's rows with addSumRow.
+	direct bool
 }
 
 func newAccumulator(m *ResolvedMetric, plan *metricPlan, trials int) *accumulator {
 	return &accumulator{m: m, plan: plan, n: make([]float64, trials), sum: make([]float64, trials),
-		mean: make([]float64, trials), m2: make([]float64, trials), lo: math.Inf(1), hi: math.Inf(-1)}
+		mean: make([]float64, trials), m2: make([]float64, trials), lo: math.Inf(1), hi: math.Inf(-1),
+		direct: m.Kind == "mean" && (m.Of == "outputs" || plan.All)}
+}
+
+// addSumRow is add for a direct accumulator (a mean over whole rows),
+// straight from the backend's row in T: the same count and the same sum
+// as add of the row converted to float64 (conversion to float64 is exact,
+// and rowSumT adds in rowSum's order), without the conversion pass.
+func addSumRow[T backend.Float](a *accumulator, b, t int, row []T) {
+	if t < a.plan.First || t > a.plan.Last {
+		return
+	}
+	if a.m.Of != "outputs" {
+		row = row[:len(a.plan.Units)]
+	}
+	a.n[b] += float64(len(row))
+	a.sum[b] += rowSumT(row)
+}
+
+// rowSumT is rowSum of xs converted to float64, lane for lane.
+func rowSumT[T backend.Float](xs []T) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		s0 += float64(xs[i])
+		s1 += float64(xs[i+1])
+		s2 += float64(xs[i+2])
+		s3 += float64(xs[i+3])
+	}
+	s := (s0 + s1) + (s2 + s3)
+	for ; i < len(xs); i++ {
+		s += float64(xs[i])
+	}
+	return s
 }
 
 // add takes trial b's values at step t (1-based): row holds all N units
@@ -236,8 +273,8 @@ func (a *accumulator) add(b, t int, row []float64, target []float64) {
 	}
 }
 
-// values takes one row of trial b's values: the count and the sum (in the
-// row's order), or the extremes for min and max. It is the sweep's
+// values takes one row of trial b's values: the count and the sum (the
+// row's rowSum added to the trial's), or the extremes for min and max. It is the sweep's
 // innermost loop (every recorded value of every point), so each kind does
 // only its own work, and no division.
 func (a *accumulator) values(b int, xs []float64) {
@@ -256,12 +293,30 @@ func (a *accumulator) values(b int, xs []float64) {
 			}
 		}
 	default:
-		s := a.sum[b]
-		for _, x := range xs {
-			s += x
-		}
-		a.sum[b] = s
+		a.sum[b] += rowSum(xs)
 	}
+}
+
+// rowSum is the sum of one row in four interleaved lanes — lane l adds
+// xs[l], xs[l+4], … in order — combined as (l0 + l1) + (l2 + l3), then
+// the tail in order. Four chains keep the adder busy where one chain
+// would wait on each add's latency (this is the sweep's innermost loop);
+// the order is fixed by the row alone, so a point's metric has the same
+// bits however its steps and points are split.
+func rowSum(xs []float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		s0 += xs[i]
+		s1 += xs[i+1]
+		s2 += xs[i+2]
+		s3 += xs[i+3]
+	}
+	s := (s0 + s1) + (s2 + s3)
+	for ; i < len(xs); i++ {
+		s += xs[i]
+	}
+	return s
 }
 
 // endRow folds the row just added into trial b's mean and M2 (the row's

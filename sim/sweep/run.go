@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/ratesim/ratesim/backend"
@@ -127,7 +125,7 @@ func pointBytes(s *spec.Spec, sw *Sweep) int64 {
 		elem = 8
 	}
 	B, I, N, O := int64(s.Trials), int64(s.Dims[0]), int64(s.Dims[1]), int64(s.Dims[2])
-	n := int64(callSteps(s))
+	n := int64(callSteps(s, 1)) // the most one point's share of a call can be
 	prog := ((N+I+1)*N + (N+1)*O + 4*N + B*N) * elem
 	calls := B * n * (I + 2*N + O) * elem
 	rows := (2*N + O) * 8
@@ -138,11 +136,14 @@ func pointBytes(s *spec.Spec, sw *Sweep) int64 {
 	return prog + calls + rows + acc + net + B*N*(2*elem+16)
 }
 
-// callSteps is the steps per backend call for one point: about 4 MB of
-// input and recordings per point.
-func callSteps(s *spec.Spec) int {
-	per := s.Trials * (s.Dims[0] + 2*s.Dims[1] + s.Dims[2]) * 8
-	return max(1, min(s.Steps, (4<<20)/max(1, per)))
+// callSteps is the steps per backend call of a program of k points: about
+// 8 MB of input and recordings for the whole program, so that what one
+// call writes is still in the cache when the metrics read it back (a
+// budget per point made a 256-point chunk write and reread 250 MB per
+// call, from memory). One step per call at the least.
+func callSteps(s *spec.Spec, k int) int {
+	per := int64(k) * int64(s.Trials) * int64(s.Dims[0]+2*s.Dims[1]+s.Dims[2]) * 8
+	return int(max(1, min(int64(s.Steps), (8<<20)/max(1, per))))
 }
 
 // MakePlan cuts the sweep's groups into chunks of consecutive points of at
@@ -386,33 +387,22 @@ func runChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	return append(append(before, bad), after...), nil
 }
 
-// buildPrograms builds each point's network and program on the host, on
-// every CPU at once: each is a pure function of its point's spec (its own
-// host random streams), so the order they are built in cannot matter.
+// buildPrograms builds each point's program on the host: its network
+// (sharedNetworks, which draws each distinct network once) laid out in T.
 func buildPrograms[T backend.Float](pts []*Point, trials int, rec backend.Record) []*backend.Program[T] {
+	nets := sharedNetworks(pts)
 	progs := make([]*backend.Program[T], len(pts))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(pts)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range next {
-				progs[k] = network.Program[T](network.Build(pts[k].Spec), trials, pts[k].Seed, rec)
-			}
-		}()
-	}
-	for k := range pts {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
+	parallel(len(pts), func(k int) {
+		progs[k] = network.Program[T](nets[k], trials, pts[k].Seed, rec)
+	})
 	return progs
 }
 
 // packProgram packs pts, points of one group, as the instances of one
 // program: each point's own network (buildPrograms), the instances
-// numbered by the points' noise instances (see group).
+// numbered by the points' noise instances (see group). When every point
+// gets the same input (sameInput), the program takes it once
+// (SharedInput) and the caller fills one instance's input per call.
 func packProgram[T backend.Float](pts []*Point, rec backend.Record) *backend.Program[T] {
 	s0 := pts[0].Spec
 	K, B, N, I, O := len(pts), s0.Trials, s0.Dims[1], s0.Dims[0], s0.Dims[2]
@@ -421,6 +411,7 @@ func packProgram[T backend.Float](pts []*Point, rec backend.Record) *backend.Pro
 		Seed:          s0.Seed,
 		Record:        rec,
 		FirstInstance: pts[0].NoiseInstance,
+		SharedInput:   sameInput(pts),
 	}
 	p.Drive, p.Readout = make([]T, 0, K*(N+I+1)*N), make([]T, 0, K*(N+1)*O)
 	p.Decay, p.Alpha = make([]T, 0, K*N), make([]T, 0, K*N)
@@ -471,63 +462,68 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	}
 	defer run.Close()
 
-	chunk := callSteps(s0)
+	// Which recordings the metrics need as float64 rows: those of the
+	// metrics that do not sum straight from the backend's rows, and all of
+	// them for a test's observer.
+	var convert struct{ rates, states, outputs bool }
+	for _, a := range accs[0] {
+		if !a.direct || opt.observe != nil {
+			switch a.m.Of {
+			case "rates":
+				convert.rates = true
+			case "states":
+				convert.states = true
+			case "outputs":
+				convert.outputs = true
+			}
+		}
+	}
+	if opt.observe != nil {
+		convert.rates, convert.states, convert.outputs = true, true, true
+	}
+	// Each point's float64 rows, for the metrics that take them.
+	var rowBufs []float64
+	if convert.rates || convert.states || convert.outputs {
+		rowBufs = make([]float64, K*(2*N+O))
+	}
+
+	chunk := callSteps(s0, K)
 	inBuf := make([]T, K*B*chunk*I)
-	c := backend.NewChunk(p, chunk)
-	full := *c
 	rates, states, outs := make([]float64, N), make([]float64, N), make([]float64, O)
-	for t0 := 0; t0 < steps; {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("sweep interrupted: %w", err)
-		}
-		n := min(chunk, steps-t0)
-		var in []T
-		if I > 0 {
-			in = inBuf[:K*B*n*I]
-			for k := range pts {
-				part := in[k*B*n*I : (k+1)*B*n*I]
-				if stimulus.Fill(gens[k], t0, n, part) == nil {
-					clear(part)
-				}
-			}
-		}
-		if full.Rates != nil {
-			c.Rates = full.Rates[:K*B*n*N]
-		}
-		if full.States != nil {
-			c.States = full.States[:K*B*n*N]
-		}
-		if full.Outputs != nil {
-			c.Outputs = full.Outputs[:K*B*n*O]
-		}
-		if err := run.Advance(n, in, c); err != nil {
-			var nf *backend.NonFiniteError
-			if errors.As(err, &nf) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("backend %s at step %d: %w", b.Name(), t0, err)
-		}
-		for k, pt := range pts {
+
+	// reduceCall folds one backend call's rows (steps t0+1 … t0+n, in c)
+	// into the metrics of each point: points are independent, so they
+	// reduce in parallel (a test's observer sees the rows in order, one
+	// point after another).
+	reduceCall := func(t0, n int, c *backend.Chunk[T]) {
+		reduce := func(k int, rates, states, outs []float64) {
+			pt := pts[k]
 			for bb := 0; bb < B; bb++ {
 				for j := 0; j < n; j++ {
 					row := (k*B+bb)*n + j
 					t := t0 + j + 1
-					if c.Rates != nil {
+					if c.Rates != nil && convert.rates {
 						toF64(rates, c.Rates[row*N:(row+1)*N])
 					}
-					if c.States != nil {
+					if c.States != nil && convert.states {
 						toF64(states, c.States[row*N:(row+1)*N])
 					}
-					if c.Outputs != nil {
+					if c.Outputs != nil && convert.outputs {
 						toF64(outs, c.Outputs[row*O:(row+1)*O])
 					}
 					for _, a := range accs[k] {
-						switch a.m.Of {
-						case "rates":
+						switch {
+						case a.direct && a.m.Of == "rates":
+							addSumRow(a, bb, t, c.Rates[row*N:(row+1)*N])
+						case a.direct && a.m.Of == "states":
+							addSumRow(a, bb, t, c.States[row*N:(row+1)*N])
+						case a.direct:
+							addSumRow(a, bb, t, c.Outputs[row*O:(row+1)*O])
+						case a.m.Of == "rates":
 							a.add(bb, t, rates, nil)
-						case "states":
+						case a.m.Of == "states":
 							a.add(bb, t, states, nil)
-						case "outputs":
+						case a.m.Of == "outputs":
 							var target []float64
 							if a.m.Kind == "mse" {
 								target = a.m.targetRow(bb, t, steps, O)
@@ -541,10 +537,84 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 				}
 			}
 		}
-		t0 += n
-		if opt.tick != nil {
-			opt.tick(K, t0)
+		if opt.observe != nil {
+			for k := range pts {
+				reduce(k, rates, states, outs)
+			}
+		} else {
+			parallel(K, func(k int) {
+				if rowBufs == nil {
+					reduce(k, nil, nil, nil) // every metric sums straight from the rows
+					return
+				}
+				r := rowBufs[k*(2*N+O) : (k+1)*(2*N+O)]
+				reduce(k, r[:N], r[N:2*N], r[2*N:])
+			})
 		}
+		if opt.tick != nil {
+			opt.tick(K, t0+n)
+		}
+	}
+
+	// The calls run one ahead of the metrics: call i's rows go into one of
+	// two chunks while call i−1's, in the other, are reduced, so the
+	// backend never waits for the reduction (nor the reduction for the
+	// backend) and both keep the cores busy. The input buffer is refilled
+	// only after the call that read it returned.
+	var chunks [2]*backend.Chunk[T]
+	var fulls [2]backend.Chunk[T]
+	for i := range chunks {
+		chunks[i] = backend.NewChunk(p, chunk)
+		fulls[i] = *chunks[i]
+	}
+	type done struct{ t0, n, chunk int }
+	var prev *done
+	advanced := make(chan error, 1)
+	for t0, i := 0, 0; t0 < steps; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("sweep interrupted: %w", err)
+		}
+		n := min(chunk, steps-t0)
+		var in []T
+		if I > 0 {
+			filled := K // instances whose input is filled
+			if p.SharedInput {
+				filled = 1
+			}
+			in = inBuf[:filled*B*n*I]
+			for k := range filled {
+				part := in[k*B*n*I : (k+1)*B*n*I]
+				if stimulus.Fill(gens[k], t0, n, part) == nil {
+					clear(part)
+				}
+			}
+		}
+		c, full := chunks[i%2], &fulls[i%2]
+		if full.Rates != nil {
+			c.Rates = full.Rates[:K*B*n*N]
+		}
+		if full.States != nil {
+			c.States = full.States[:K*B*n*N]
+		}
+		if full.Outputs != nil {
+			c.Outputs = full.Outputs[:K*B*n*O]
+		}
+		go func() { advanced <- run.Advance(n, in, c) }()
+		if prev != nil {
+			reduceCall(prev.t0, prev.n, chunks[prev.chunk])
+		}
+		if err := <-advanced; err != nil {
+			var nf *backend.NonFiniteError
+			if errors.As(err, &nf) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("backend %s at step %d: %w", b.Name(), t0, err)
+		}
+		prev = &done{t0, n, i % 2}
+		t0 += n
+	}
+	if prev != nil {
+		reduceCall(prev.t0, prev.n, chunks[prev.chunk])
 	}
 	v, r := make([]T, K*B*N), make([]T, K*B*N)
 	if err := run.State(v, r); err != nil {
