@@ -301,6 +301,9 @@ func StartSharded[T Float](b Backend, pt *Partition[T]) (Run[T], error) {
 	if err := pt.Check(); err != nil {
 		return nil, err
 	}
+	if err := CheckFeatures(b, pt.Whole); err != nil {
+		return nil, err
+	}
 	runs := make([]Run[T], len(pt.Parts))
 	for i, q := range pt.Parts {
 		r, err := Start(b, q.Program)

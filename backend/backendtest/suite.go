@@ -29,6 +29,8 @@ func EntryPoints() []EntryPoint {
 		{"Partition", Partition},
 		{"Plasticity", Plasticity},
 		{"Misuse", Misuse},
+		{"Delays", Delays},
+		{"Sparse", Sparse},
 	}
 }
 

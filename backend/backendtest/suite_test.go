@@ -65,7 +65,8 @@ func TestSupports(t *testing.T) {
 
 // Every entry point has its test here.
 func TestEntryPointsCovered(t *testing.T) {
-	Covers(t, TestReferenceDynamics, TestReferenceNonFinite, TestReferencePartition, TestReferencePlasticity, TestReferenceMisuse)
+	Covers(t, TestReferenceDynamics, TestReferenceNonFinite, TestReferencePartition, TestReferencePlasticity, TestReferenceMisuse,
+		TestReferenceDelays, TestReferenceSparse)
 }
 
 // Test runs every entry point, each once, under its own name.
