@@ -12,7 +12,7 @@ import (
 	"github.com/ratesim/ratesim/sim/sweep"
 )
 
-const sweepSynopsis = `sweep [validate|points|examples|merge|status] [SWEEP.yaml|DIR] [flags]
+const sweepSynopsis = `sweep [validate|points|examples|merge|status|bench] [SWEEP.yaml|DIR] [flags]
 
   ratesim sweep SWEEP.yaml [--out DIR] [--backend B] [--csv] [--quiet]   run every point, write DIR/table.parquet, DIR/meta.json, DIR/sweep.png
   ratesim sweep SWEEP.yaml --out DIR --resume                            go on with a stopped sweep (rerunning into DIR does too)
@@ -23,7 +23,8 @@ const sweepSynopsis = `sweep [validate|points|examples|merge|status] [SWEEP.yaml
   ratesim sweep --example tau_noise                                      run a built-in example sweep
   ratesim sweep validate SWEEP.yaml                                      check every point and the chunks' memory without running
   ratesim sweep points SWEEP.yaml [--write DIR]                          list the points (and write each one's spec for ratesim run)
-  ratesim sweep examples [NAME]                                          list the built-in example sweeps, or print one`
+  ratesim sweep examples [NAME]                                          list the built-in example sweeps, or print one
+  ratesim sweep bench [--sizes KxN] [--peers torch]                      the sweep path vs its raw program (and PyTorch) in one run`
 
 // cmdSweep runs `ratesim sweep`.
 func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,6 +33,8 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		switch args[0] {
 		case "validate", "points", "examples", "merge", "status":
 			sub, args = args[0], args[1:]
+		case "bench":
+			return cmdSweepBench(ctx, args[1:], stdout, stderr)
 		}
 	}
 	if sub == "examples" {

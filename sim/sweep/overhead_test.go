@@ -2,13 +2,11 @@ package sweep
 
 import (
 	"context"
-	"fmt"
 	"syscall"
 	"testing"
 
 	"github.com/ratesim/ratesim/backend"
 	_ "github.com/ratesim/ratesim/cpu" // the CPU backend, which the benchmark runs on
-	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
 // overheadSweep is issue 12's overhead shape: K = 256 points of N = 128
@@ -57,45 +55,14 @@ func BenchmarkSweepOverhead(b *testing.B) {
 		}
 	})
 	b.Run("raw", func(b *testing.B) {
-		p, in := rawProgram(b, sw)
-		s0 := sw.Points[0].Spec
-		chunk := callSteps(s0, len(sw.Points))
-		c := backend.NewChunk(p, chunk)
+		raw := rawRunner[float32](context.Background(), be, sw)
 		defer reportCPU(b)()
 		for b.Loop() {
-			run, err := backend.Start(be, p)
-			if err != nil {
+			if _, err := raw(); err != nil {
 				b.Fatal(err)
 			}
-			for t0 := 0; t0 < s0.Steps; t0 += chunk {
-				n := min(chunk, s0.Steps-t0)
-				if err := run.Advance(n, in[:len(in)/chunk*n], c); err != nil {
-					b.Fatal(err)
-				}
-			}
-			run.Close()
 		}
 	})
-}
-
-// rawProgram is the program a sweep's single chunk runs (packProgram),
-// with the first call's input of every point.
-func rawProgram(b *testing.B, sw *Sweep) (*backend.Program[float32], []float32) {
-	s0 := sw.Points[0].Spec
-	p := packProgram[float32](sw.Points, needs(sw))
-	chunk := callSteps(s0, len(sw.Points))
-	in := make([]float32, 0, p.Instances*p.Trials*chunk*p.Inputs)
-	for _, pt := range sw.Points {
-		buf := make([]float32, p.Trials*chunk*p.Inputs)
-		in = append(in, stimulus.Fill(stimulus.NewGenerator(pt.Spec), 0, chunk, buf)...)
-		if p.SharedInput {
-			break // every instance takes the first one's input
-		}
-	}
-	if err := p.Validate(); err != nil {
-		b.Fatal(fmt.Errorf("raw program: %w", err))
-	}
-	return p, in
 }
 
 // reportCPU starts counting the process's CPU time; the function it

@@ -72,6 +72,8 @@ type Options struct {
 	tick func(k, t int)
 	// observe, in tests, sees every recorded row of every point.
 	observe func(point, trial, step int, rates, states, outputs []float64)
+	// callSteps, in tests, sets the steps per backend call (0: callSteps).
+	callSteps int
 }
 
 // DefaultChunkMemory is the most memory a chunk's program takes by default.
@@ -488,6 +490,9 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	}
 
 	chunk := callSteps(s0, K)
+	if opt.callSteps > 0 {
+		chunk = opt.callSteps
+	}
 	inBuf := make([]T, K*B*chunk*I)
 	rates, states, outs := make([]float64, N), make([]float64, N), make([]float64, O)
 

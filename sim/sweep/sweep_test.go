@@ -192,9 +192,14 @@ metrics:
 type recording map[[2]int][3][]float64
 
 func runSweep(t *testing.T, sw *Sweep, chunkPoints int) ([]*Row, map[int]recording) {
+	return runSweepCalls(t, sw, chunkPoints, 0)
+}
+
+// runSweepCalls is runSweep with calls of the given steps (0: the default).
+func runSweepCalls(t *testing.T, sw *Sweep, chunkPoints, calls int) ([]*Row, map[int]recording) {
 	t.Helper()
 	recs := map[int]recording{}
-	opt := Options{ChunkPoints: chunkPoints, KeepFinal: true, observe: func(point, trial, step int, r, s, o []float64) {
+	opt := Options{ChunkPoints: chunkPoints, KeepFinal: true, callSteps: calls, observe: func(point, trial, step int, r, s, o []float64) {
 		if recs[point] == nil {
 			recs[point] = recording{}
 		}
@@ -238,12 +243,24 @@ func TestPointAloneEqualsPointInSweepBitForBit(t *testing.T) {
 	sw := loadSweep(t, invarianceSweep)
 	require.Len(t, sw.Points, 12)
 	rows1, recs1 := runSweep(t, sw, 1)
-	for _, cp := range []int{2, 5, 0} {
-		rows, recs := runSweep(t, sw, cp)
+	// Chunks of 2, 5 and all points, and backend calls of 7, 13 and all
+	// steps (several calls run one ahead of the metrics, in two buffers).
+	for i, cp := range []int{2, 5, 0} {
+		calls := []int{7, 13, 0}[i]
+		rows, recs := runSweepCalls(t, sw, cp, calls)
 		for i := range rows {
-			assert.Equal(t, bits(rows1[i].Metrics), bits(rows[i].Metrics), "point %d, chunk_points %d: metrics", i, cp)
+			assert.Equal(t, bits(rows1[i].Metrics), bits(rows[i].Metrics), "point %d, chunk_points %d, calls of %d steps: metrics", i, cp, calls)
 			assert.Equal(t, bits(rows1[i].FinalState), bits(rows[i].FinalState), "point %d, chunk_points %d: final state", i, cp)
 			assert.Equal(t, recs1[i], recs[i], "point %d, chunk_points %d: recordings", i, cp)
+		}
+	}
+	// Without an observer the points reduce in parallel, straight from
+	// the backend's rows where they can: the same metrics.
+	for _, calls := range []int{0, 9} {
+		res, err := Run(context.Background(), sw, Options{ChunkPoints: 0, callSteps: calls})
+		require.NoError(t, err)
+		for i, row := range res.Rows {
+			assert.Equal(t, bits(rows1[i].Metrics), bits(row.Metrics), "point %d, no observer, calls of %d steps: metrics", i, calls)
 		}
 	}
 	b, err := backend.Lookup("reference")
