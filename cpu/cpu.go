@@ -69,6 +69,7 @@ type task[T backend.Float] struct {
 	rowErr    []*backend.NonFiniteError
 	err       *backend.NonFiniteError
 	pl        *taskPlastic[T] // nil for a static program
+	hist      *history[T]     // the gathered product's inputs; nil for Gemm
 }
 
 type run[T backend.Float] struct {
@@ -77,7 +78,8 @@ type run[T backend.Float] struct {
 	key     [2]uint32
 	workers int
 	tasks   []*task[T]
-	pl      *plastic[T] // nil for a static program
+	pl      *plastic[T]    // nil for a static program
+	csr     []*csrDrive[T] // per instance, when the drive runs gathered (delays, sparse)
 	done    int
 	err     error
 	closed  bool
@@ -102,6 +104,12 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 			block = B // shared weights: one task sums all trials of an instance
 		}
 	}
+	if useGather(p) {
+		r.csr = make([]*csrDrive[T], K)
+		for k := range r.csr {
+			r.csr[k] = newCSRDrive(p, k)
+		}
+	}
 	for k := 0; k < K; k++ {
 		for b0 := 0; b0 < B; b0 += block {
 			b1 := min(b0+block, B)
@@ -121,6 +129,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 			if r.pl != nil {
 				t.pl = newTaskPlastic(p, n, min(n, r.pl.M))
 			}
+			if r.csr != nil {
+				t.hist = newHistory(p, t.z, n)
+			}
 			r.tasks = append(r.tasks, t)
 		}
 	}
@@ -131,6 +142,10 @@ func (r *run[T]) Done() int { return r.done }
 
 // SupportsPlasticity says that the CPU backend runs plastic programs.
 func (b *Backend) SupportsPlasticity() bool { return true }
+
+// SupportsDelays says that the CPU backend runs programs with synaptic
+// delays (backend.DelayCapable).
+func (b *Backend) SupportsDelays() bool { return true }
 
 // Weights copies the current weights (see backend.WeightRun).
 func (r *run[T]) Weights(drive, readout []T) error {
@@ -253,7 +268,10 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 				copy(zu, in[at:at+I])
 			}
 		}
-		if perTrial {
+		if t.hist != nil {
+			t.hist.begin(step, t.z, rows)
+			r.csr[t.k].product(t.hist, t.x, N)
+		} else if perTrial {
 			for j := 0; j < nb; j++ {
 				Wj, _ := r.pl.Matrix(p, t.k, t.b0+j)
 				gemm(1, N, rows, t.z[j*rows:(j+1)*rows], rows, Wj, N, t.x[j*N:(j+1)*N], N)
@@ -270,6 +288,9 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 			if !unitStep(&units, gb, step, x, v, rr) {
 				t.rowErr[j] = backend.FirstNonFinite(v, rr, nil, gk, gb, step)
 			}
+		}
+		if t.hist != nil {
+			t.hist.end(step, t.z, rows)
 		}
 		if O > 0 && perTrial {
 			for j := 0; j < nb; j++ {
