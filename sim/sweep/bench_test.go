@@ -54,4 +54,3 @@ func TestMeasureOverhead(t *testing.T) {
 	_, err = BenchSweep(BenchSize{K: 0, N: 8, B: 1, O: 1, Steps: 1})
 	assert.ErrorContains(t, err, "must be ≥ 1")
 }
-
