@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build run test vet fmt-check tidy-check test-fma test-cuda kernels kernels-check kernels-report cuda gpu-binaries gpu-run-cmd cuda-toolkit bench bench-deps bench-go clean
+.PHONY: all build run test vet fmt-check tidy-check test-fma test-cuda generate generate-check kernels kernels-check kernels-report cuda gpu-binaries gpu-run-cmd cuda-toolkit bench bench-deps bench-go clean
 
 all: build
 
@@ -17,7 +17,7 @@ run: build
 # vet, formatting, the whole test suite (conformance suite included), and the
 # conformance suite again built for FMA-capable x86 (GOAMD64=v3), where the Go
 # compiler is allowed to fuse x*y+z: the exact path must not change.
-test: vet fmt-check tidy-check
+test: vet fmt-check tidy-check generate-check
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-fma
 	$(MAKE) --no-print-directory test-cuda
@@ -32,6 +32,24 @@ tidy-check:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Regenerates the CPU backend's assembly (cpu/gemm_amd64.s and its Go
+# declarations cpu/gemm_amd64.go) with avo, from cpu/internal/asmgen, a
+# module of its own so that avo stays out of ratesim's go.mod.
+generate:
+	$(GO) generate ./cpu
+
+# Fails when the committed assembly differs from what the generator makes
+# (the files are restored either way), or when the generator's module is
+# not vetted and tidy.
+generate-check:
+	@set -e; tmp=$$(mktemp -d); cp cpu/gemm_amd64.s cpu/gemm_amd64.go $$tmp/; \
+	st=0; $(GO) generate ./cpu || st=1; \
+	cmp -s cpu/gemm_amd64.s $$tmp/gemm_amd64.s && cmp -s cpu/gemm_amd64.go $$tmp/gemm_amd64.go || st=2; \
+	cp $$tmp/gemm_amd64.s $$tmp/gemm_amd64.go cpu/; rm -rf $$tmp; \
+	case $$st in 1) echo "generate-check: go generate ./cpu failed" >&2; exit 1;; \
+	2) echo "generate-check: cpu/gemm_amd64.s or .go is stale; run make generate" >&2; exit 1;; esac; \
+	cd cpu/internal/asmgen && $(GO) vet . && $(GO) mod tidy -diff
 
 test-fma:
 	@if grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo; then \

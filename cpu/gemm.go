@@ -1,22 +1,298 @@
 package cpu
 
+//go:generate sh -c "cd internal/asmgen && go run . -out ../../gemm_amd64.s -stubs ../../gemm_amd64.go -pkg cpu"
+
 import (
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/ratesim/ratesim/backend"
 )
 
-// gemm computes c = a·b for row-major m×k a and k×n b, untransposed, with
-// beta = 0: gonum zeroes c and then adds a[i,l]·b[l,:] for l ascending,
-// skipping zero a[i,l], with separate multiply and add — the contract's sum.
+// gemm computes c = a·b for row-major m×k a and k×n b, untransposed, as
+// gonum's Sgemm/Dgemm with alpha = 1, beta = 0 does — the contract's sum:
+//
+//	c[i][j] = +0, then c[i][j] = c[i][j] + T(a[i][l]·b[l][j]) for l ascending,
+//	skipping every l with a[i][l] = ±0 (a NaN factor is not skipped),
+//
+// each product rounded before its addition (no fused multiply-add). On amd64
+// with AVX2 or AVX-512 it runs the register-blocked kernels of
+// gemm_amd64.s (see gemmBlocked); elsewhere, and when kernelPath says so,
+// gonum itself. A large product with idle cores splits its columns across
+// goroutines; every c[i][j] is still one sum in one order, so the bits do
+// not depend on the split.
 func gemm[T backend.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	// The kernels do not check bounds: what gonum would refuse panics here.
+	if lda < max(1, k) || ldb < n || ldc < n || len(a) < (m-1)*lda+k || len(b) < (k-1)*ldb+n || len(c) < (m-1)*ldc+n {
+		panic("cpu: gemm: matrix shorter than its shape and stride")
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	if ks := kernelsFor[T](kernelPath.Load()); ks != nil {
+		gemmBlocked(ks, m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	gemmGonum(m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// gemmGonum is gemm on gonum's exact-order Sgemm/Dgemm (4-wide SSE on
+// amd64, plain Go elsewhere): the path of CPUs without AVX2, and the one the
+// kernels fall back to for a tile that came out NaN.
+func gemmGonum[T backend.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	switch a := any(a).(type) {
 	case []float32:
-		impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, any(b).([]float32), ldb, 0, any(c).([]float32), ldc)
+		gonumImpl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, any(b).([]float32), ldb, 0, any(c).([]float32), ldc)
 	case []float64:
-		impl.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, any(b).([]float64), ldb, 0, any(c).([]float64), ldc)
+		gonumImpl.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, any(b).([]float64), ldb, 0, any(c).([]float64), ldc)
 	}
 }
 
-var impl gonum.Implementation
+var gonumImpl gonum.Implementation
+
+// path names a gemm implementation.
+type path int32
+
+const (
+	pathGonum  path = iota // gonum's Sgemm/Dgemm
+	pathAVX2               // gemm_amd64.s, 256-bit kernels
+	pathAVX512             // gemm_amd64.s, 512-bit kernels
+)
+
+var pathNames = [...]string{pathGonum: "gonum", pathAVX2: "avx2", pathAVX512: "avx512"}
+
+func (p path) String() string { return pathNames[p] }
+
+// kernelPath is the implementation gemm uses: the best this CPU has, unless
+// the environment variable RATESIM_CPU_GEMM names another that it has
+// ("gonum", "avx2", "avx512"; benchmarks compare them in one binary). Tests
+// set it to run the conformance suite on every path.
+var kernelPath = func() *atomic.Int32 {
+	var p atomic.Int32
+	best := bestPath()
+	p.Store(int32(best))
+	if want := os.Getenv("RATESIM_CPU_GEMM"); want != "" {
+		for q := pathGonum; q <= best; q++ {
+			if q.String() == want && pathAvailable(q) {
+				p.Store(int32(q))
+			}
+		}
+	}
+	return &p
+}()
+
+// GemmPath names the drive product's implementation in use ("avx512",
+// "avx2" or "gonum"), for benchmark reports.
+func GemmPath() string { return path(kernelPath.Load()).String() }
+
+// tileKernel computes one tile of c = a·b (gemm_amd64.s; the contract of
+// cpu/internal/asmgen): mr rows (the kernel's own) × nr columns (its set's),
+// summing over the k rows of b whose indices rows lists, in that order, with
+// a packed as k groups of mr values; it reports whether the tile holds a NaN.
+type tileKernel[T backend.Float] func(k int, a *T, rows *int, b *T, ldb int, c *T, ldc int) (nan bool)
+
+// kernelSet is one instruction set's kernels of one precision.
+type kernelSet[T backend.Float] struct {
+	nr    int             // columns of every tile
+	tiles []tileKernel[T] // tiles[mr-1] has mr rows
+}
+
+// kernelsFor returns the kernels of p in T, or nil for pathGonum.
+func kernelsFor[T backend.Float](p int32) *kernelSet[T] {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return any(kernels32[p]).(*kernelSet[T])
+	}
+	return any(kernels64[p]).(*kernelSet[T])
+}
+
+// gemmBlocked is gemm on the tile kernels of ks. Rows are taken in blocks of
+// up to mrMax; for each block, the l with a[i][l] ≠ 0 for some row i of the
+// block are listed and their factors packed (a pure copy). A kernel then sums,
+// for every row of the block, the products of all listed l — including the
+// few where its own a[i][l] is ±0, which gonum skips. That adds the same sum
+// bit for bit unless the sum is NaN:
+//
+//   - the sum starts at +0 and is therefore never −0 (x + y is −0 in round
+//     to nearest only when both are −0), and s + (±0) = s for every s ≠ −0,
+//     NaN included (x86 returns the NaN operand);
+//   - a[i][l] = ±0 times a finite b[l][j] is ±0, so such a term leaves the sum
+//     unchanged; times ±Inf or NaN it is NaN, which makes the sum NaN.
+//
+// So a tile without NaN equals gonum's; a tile the kernel reports NaN in is
+// recomputed by gonum (rare: only where a run turns non-finite). Columns come
+// in tiles of nr; a last partial tile runs on a zero-padded copy of its b
+// columns into a scratch tile when it has enough work, else on gonum.
+func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	mrMax, nr := len(ks.tiles), ks.nr
+	w := getWorkspace[T]()
+	defer putWorkspace(w)
+	nblocks := (m + mrMax - 1) / mrMax
+	w.ap = grow(w.ap, m*k)
+	w.rows = grow(w.rows, nblocks*k)
+	w.kept = grow(w.kept, nblocks)
+	for ib := 0; ib < nblocks; ib++ {
+		i0 := ib * mrMax
+		mr := min(mrMax, m-i0)
+		ap, rows := w.ap[i0*k:], w.rows[ib*k:]
+		kept := 0
+		for l := 0; l < k; l++ {
+			nz := false
+			for i := 0; i < mr; i++ {
+				nz = nz || a[(i0+i)*lda+l] != 0
+			}
+			if !nz {
+				continue
+			}
+			for i := 0; i < mr; i++ {
+				ap[kept*mr+i] = a[(i0+i)*lda+l]
+			}
+			rows[kept] = l
+			kept++
+		}
+		w.kept[ib] = kept
+	}
+
+	// Columns: full tiles split into parts for idle cores, then the edge.
+	full := n / nr
+	parts := gemmParts(m, n, k, full)
+	if parts > 1 {
+		var wg sync.WaitGroup
+		for p := 1; p < parts; p++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				gemmTiles(ks, w, m, k, a, lda, b, ldb, c, ldc, full*p/parts, full*(p+1)/parts)
+			}()
+		}
+		gemmTiles(ks, w, m, k, a, lda, b, ldb, c, ldc, 0, full/parts)
+		wg.Wait()
+	} else {
+		gemmTiles(ks, w, m, k, a, lda, b, ldb, c, ldc, 0, full)
+	}
+	if j0 := full * nr; j0 < n {
+		gemmEdge(ks, w, m, n, k, a, lda, b, ldb, c, ldc, j0)
+	}
+}
+
+// gemmTiles runs the column tiles [t0, t1) of every row block.
+func gemmTiles[T backend.Float](ks *kernelSet[T], w *workspace[T], m, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, t0, t1 int) {
+	mrMax, nr := len(ks.tiles), ks.nr
+	for t := t0; t < t1; t++ {
+		j := t * nr
+		for ib, i0 := 0, 0; i0 < m; ib, i0 = ib+1, i0+mrMax {
+			mr := min(mrMax, m-i0)
+			kept := w.kept[ib]
+			if ks.tiles[mr-1](kept, ptr(w.ap, i0*k), ptr(w.rows, ib*k), &b[j], ldb, &c[i0*ldc+j], ldc) {
+				gemmGonum(mr, nr, k, a[i0*lda:], lda, b[j:], ldb, c[i0*ldc+j:], ldc)
+			}
+		}
+	}
+}
+
+// gemmEdge computes the columns [j0, n), fewer than one tile.
+func gemmEdge[T backend.Float](ks *kernelSet[T], w *workspace[T], m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, j0 int) {
+	mrMax, nr := len(ks.tiles), ks.nr
+	cols := n - j0
+	if m*cols < nr {
+		// Less work than copying the padded panel.
+		gemmGonum(m, cols, k, a, lda, b[j0:], ldb, c[j0:], ldc)
+		return
+	}
+	w.bp = grow(w.bp, k*nr)
+	for l := 0; l < k; l++ {
+		row := w.bp[l*nr : (l+1)*nr]
+		copy(row, b[l*ldb+j0:l*ldb+n])
+		clear(row[cols:])
+	}
+	w.ct = grow(w.ct, mrMax*nr)
+	for ib, i0 := 0, 0; i0 < m; ib, i0 = ib+1, i0+mrMax {
+		mr := min(mrMax, m-i0)
+		if ks.tiles[mr-1](w.kept[ib], ptr(w.ap, i0*k), ptr(w.rows, ib*k), &w.bp[0], nr, &w.ct[0], nr) {
+			// The padding may be what is NaN; gonum writes the real columns.
+			gemmGonum(mr, cols, k, a[i0*lda:], lda, b[j0:], ldb, c[i0*ldc+j0:], ldc)
+			continue
+		}
+		for i := 0; i < mr; i++ {
+			copy(c[(i0+i)*ldc+j0:(i0+i)*ldc+n], w.ct[i*nr:i*nr+cols])
+		}
+	}
+}
+
+// gemmMinWork is the number of multiply-adds below which a part of a
+// product is not worth a goroutine (tens of microseconds).
+var gemmMinWork = 1 << 20
+
+// gemmInFlight counts the gemm calls running now: the cores beyond them are
+// idle (the backend's tasks are mostly inside gemm), so a large product may
+// use them — one large network with few trials has fewer tasks than cores.
+var gemmInFlight atomic.Int32
+
+// gemmParts returns how many goroutines should share the tiles of a
+// product, and counts the call in flight until it is released.
+func gemmParts(m, n, k, tiles int) int {
+	busy := int(gemmInFlight.Add(1))
+	defer gemmInFlight.Add(-1)
+	idle := runtime.GOMAXPROCS(0) - busy + 1
+	return max(1, min(idle, tiles, m*n*k/gemmMinWork))
+}
+
+// workspace holds one gemm call's packed rows and scratch.
+type workspace[T backend.Float] struct {
+	ap     []T   // packed factors: block ib at ib·mrMax·k, kept groups of mr
+	rows   []int // block ib's listed rows of b at ib·k
+	kept   []int // listed rows per block
+	bp, ct []T   // edge: padded b columns, scratch tile
+}
+
+var workspaces32, workspaces64 sync.Pool
+
+func getWorkspace[T backend.Float]() *workspace[T] {
+	pool := &workspaces64
+	var z T
+	if _, ok := any(z).(float32); ok {
+		pool = &workspaces32
+	}
+	if w, ok := pool.Get().(*workspace[T]); ok {
+		return w
+	}
+	return &workspace[T]{}
+}
+
+func putWorkspace[T backend.Float](w *workspace[T]) {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		workspaces32.Put(w)
+	} else {
+		workspaces64.Put(w)
+	}
+}
+
+// grow returns s with length n, reallocated when its capacity is short.
+func grow[E any](s []E, n int) []E {
+	if cap(s) < n {
+		return make([]E, n)
+	}
+	return s[:n]
+}
+
+// ptr is &s[i], or a valid pointer (never read: the kernel loops zero
+// times) when s has no element i.
+func ptr[E any](s []E, i int) *E {
+	if i < len(s) {
+		return &s[i]
+	}
+	var zero E
+	return &zero
+}

@@ -18,7 +18,7 @@ const module = "github.com/ratesim/ratesim/"
 // import only packages of a lower rank, so imports point downward
 // (cmd → sim/… → backend ← cpu, gpu; gpu → kernels).
 var layers = map[string]int{
-	"backend/dmath": 0, "kernels/internal/cusig": 0,
+	"backend/dmath": 0, "kernels/internal/cusig": 0, "cpu/internal/asmgen": 0,
 	"backend": 1, "kernels": 1, "kernels/internal/genargs": 1, "kernels/internal/sassreport": 1,
 	"backend/backendtest": 2, "cpu": 2, "gpu/internal/emu": 2, "bench": 2,
 	"gpu":     3,

@@ -1,0 +1,32 @@
+// Command asmgen generates cpu/gemm_amd64.s and its Go declarations
+// (cpu/gemm_amd64.go) with avo: the register-blocked micro-kernels of the CPU
+// backend's exact drive product. Run it through `go generate ./cpu` (or
+// `make generate`); `make generate-check` proves the committed files fresh.
+//
+// Why a module of its own (this directory's go.mod): the generator imports
+// avo, which the ratesim module itself never needs — the generated files import
+// nothing. Inside the main module, `go mod tidy` would have to keep avo (and
+// its golang.org/x/tools, x/mod) in ratesim's go.mod for every user, or a
+// build tag would hide the import from the build but not from tidy. As a
+// nested module the main module's go.mod and `go mod tidy -diff` are
+// untouched, `go build ./...` and `go test ./...` of ratesim skip this
+// directory, and the avo version is pinned here, in go.mod and go.sum, so
+// the output is reproducible; `make generate-check` vets this module and
+// checks that it is tidy too.
+//
+// Every kernel computes one tile of c = a·b over the k rows of b that a
+// list names, r[0] < r[1] < … < r[k−1] (the Go driver lists the rows l where
+// some row of a's block has a[i][l] ≠ 0):
+//
+//	c[i][j] = (…((+0 + a[0][i]·b[r[0]][j]) + a[1][i]·b[r[1]][j]) + …) + a[k−1][i]·b[r[k−1]][j]
+//
+// for i < mr rows and j < nr columns, where a is packed (k groups of mr
+// values: a[l][i] at a[l·mr+i]) and b and c are row-major with strides ldb,
+// ldc (in elements); it reports whether any c[i][j] of the tile is NaN. The
+// sum runs in list order from +0 in registers, each product rounded by VMULP
+// and added by a separate VADDP (never a fused multiply-add), so every
+// element is the contract's ascending sum. A row of a block whose own factor
+// is ±0 at a listed row is not skipped here; the Go driver (cpu/gemm.go)
+// proves that this changes nothing unless the tile is NaN, and recomputes
+// such a tile with gonum.
+package main

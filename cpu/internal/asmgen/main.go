@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// isa is one instruction set's register file.
+type isa struct {
+	name  string
+	bytes int // vector register width in bytes
+	vec   func() reg.VecVirtual
+	mrMax int  // rows of the largest tile
+	mask  bool // comparisons write opmask registers (AVX-512)
+}
+
+// prec is one precision's instructions.
+type prec struct {
+	name     string // Go type
+	size     int    // bytes per element
+	bcast    func(ops ...Op)
+	mul, add func(ops ...Op)
+	mov      func(ops ...Op)
+	xor      func(ops ...Op)
+	cmp, or  func(ops ...Op)
+}
+
+const vectors = 2 // vector registers per tile row: nr = vectors · lanes
+
+func main() {
+	isas := []isa{
+		// 16 YMM registers: 6×2 accumulators, 2 rows of b, the broadcast
+		// factor and one product.
+		{"AVX2", 32, YMM, 6, false},
+		// 32 ZMM registers: 12×2 accumulators leave room to spare.
+		{"AVX512", 64, ZMM, 12, true},
+	}
+	precs := []prec{
+		{"float32", 4, VBROADCASTSS, VMULPS, VADDPS, VMOVUPS, VXORPS, VCMPPS, VORPS},
+		{"float64", 8, VBROADCASTSD, VMULPD, VADDPD, VMOVUPD, VXORPD, VCMPPD, VORPD},
+	}
+	for _, s := range isas {
+		for _, p := range precs {
+			for mr := 1; mr <= s.mrMax; mr++ {
+				kernel(s, p, mr)
+			}
+		}
+	}
+	Generate()
+}
+
+// kernel emits the mr-row tile kernel of s and p.
+func kernel(s isa, p prec, mr int) {
+	lanes := s.bytes / p.size
+	name := fmt.Sprintf("gemm%s%s_%dx%d", map[string]string{"float32": "S", "float64": "D"}[p.name], s.name, mr, vectors*lanes)
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, rows *int, b *%[1]s, ldb int, c *%[1]s, ldc int) (nan bool)", p.name))
+	Doc(fmt.Sprintf("%s computes the %d×%d tile c = a·b over the k rows of b listed in rows "+
+		"(a packed, k groups of %d; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires %s.",
+		name, mr, vectors*lanes, mr, s.name))
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a"), GP64())
+	rows := Load(Param("rows"), GP64())
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	shift := U8(map[int]int{4: 2, 8: 3}[p.size])
+	SHLQ(shift, ldb)
+	SHLQ(shift, ldc)
+
+	acc := make([][vectors]reg.VecVirtual, mr)
+	for i := range acc {
+		for v := range acc[i] {
+			acc[i][v] = s.vec()
+			p.xor(acc[i][v], acc[i][v], acc[i][v]) // +0
+		}
+	}
+	loop, store := name+"_loop", name+"_store"
+	TESTQ(k, k)
+	JZ(LabelRef(store))
+	Label(loop)
+	// The next row of b: its index times the stride.
+	off := GP64()
+	MOVQ(Mem{Base: rows}, off)
+	IMULQ(ldb, off)
+	var row [vectors]reg.VecVirtual
+	for v := range row {
+		row[v] = s.vec()
+		p.mov(Mem{Base: b, Index: off, Scale: 1, Disp: v * s.bytes}, row[v])
+	}
+	for i := 0; i < mr; i++ {
+		f := s.vec()
+		p.bcast(Mem{Base: a, Disp: i * p.size}, f)
+		for v := range row {
+			prod := s.vec()
+			p.mul(row[v], f, prod)            // the rounded product,
+			p.add(prod, acc[i][v], acc[i][v]) // then the sum, in row order
+		}
+	}
+	ADDQ(U32(mr*p.size), a)
+	ADDQ(U32(8), rows)
+	DECQ(k)
+	JNZ(LabelRef(loop))
+	Label(store)
+	for i := 0; i < mr; i++ {
+		for v := range acc[i] {
+			p.mov(acc[i][v], Mem{Base: c, Disp: v * s.bytes})
+		}
+		if i < mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	// nan = some accumulator is unordered with itself.
+	nan := GP8()
+	if s.mask {
+		any := K()
+		KXORW(any, any, any)
+		for i := range acc {
+			for v := range acc[i] {
+				m := K()
+				p.cmp(U8(3), acc[i][v], acc[i][v], m) // UNORD_Q
+				KORW(m, any, any)
+			}
+		}
+		KORTESTW(any, any)
+	} else {
+		any := s.vec()
+		p.xor(any, any, any)
+		for i := range acc {
+			for v := range acc[i] {
+				m := s.vec()
+				p.cmp(U8(3), acc[i][v], acc[i][v], m) // UNORD_Q: all ones where NaN
+				p.or(m, any, any)
+			}
+		}
+		VPTEST(any, any)
+	}
+	SETNE(nan)
+	Store(nan, Return("nan"))
+	VZEROUPPER()
+	RET()
+}
