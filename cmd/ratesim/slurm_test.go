@@ -273,7 +273,9 @@ func TestSweepSlurmSubmit(t *testing.T) {
 	var state string
 	for {
 		state = jobState(t, m[2])
-		if !strings.Contains(state, "PENDING") && !strings.Contains(state, "RUNNING") && !strings.Contains(state, "CONFIGURING") {
+		// A job ends RUNNING → COMPLETING → COMPLETED: wait through all
+		// of them (a loaded machine can show COMPLETING for a while).
+		if !strings.Contains(state, "PENDING") && !strings.Contains(state, "RUNNING") && !strings.Contains(state, "CONFIGURING") && !strings.Contains(state, "COMPLETING") {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -124,10 +124,25 @@ const killSweep = `base:
 axes:
   - {path: tau, linspace: [20, 200, 150]}
   - {path: preact_noise, values: [0, 0.1, 0.2, 0.3]}
+record: {rates: true, every: 10, units: [0, 3]}
 metrics:
   - {metric: mean, of: rates}
   - {metric: max, of: outputs}
 `
+
+// readArrays reads every per-point archive under dir/arrays.
+func readArrays(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "arrays", "*.npz"))
+	require.NoError(t, err)
+	out := map[string][]byte{}
+	for _, n := range names {
+		data, err := os.ReadFile(n)
+		require.NoError(t, err)
+		out[filepath.Base(n)] = data
+	}
+	return out
+}
 
 func readTables(t *testing.T, dir string) (parquetBytes, csvBytes []byte) {
 	t.Helper()
@@ -155,11 +170,15 @@ func TestSweepKillNineAndResume(t *testing.T) {
 	file := filepath.Join(dir, "kill.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(killSweep), 0o644))
 	ref := filepath.Join(dir, "ref")
-	code, stdout, stderr := runCLI(t, "sweep", file, "--out", ref, "--csv", "--quiet", "--no-plot")
+	// The uninterrupted run has the killed runs' chunks, one point each,
+	// so that its per-point archives are the same files.
+	code, stdout, stderr := runCLI(t, "sweep", file, "--out", ref, "--csv", "--quiet", "--no-plot", "--chunk-points", "1")
 	require.Equal(t, 0, code, stdout+stderr)
 	const total = 600
-	require.Contains(t, stdout, "600 points (0 resumed, 600 computed in 1 chunks)")
+	require.Contains(t, stdout, "600 points (0 resumed, 600 computed in 600 chunks)")
 	wantP, wantC := readTables(t, ref)
+	wantArrays := readArrays(t, ref)
+	require.Equal(t, total, len(wantArrays), "archives of the uninterrupted run")
 
 	out := filepath.Join(dir, "killed")
 	args := strings.Join([]string{"sweep", file, "--out", out, "--csv", "--quiet", "--no-plot", "--chunk-points", "1"}, "\x1f")
@@ -232,6 +251,11 @@ func TestSweepKillNineAndResume(t *testing.T) {
 	gotP, gotC := readTables(t, out)
 	assert.Equal(t, wantP, gotP, "table.parquet after kills and resume")
 	assert.Equal(t, wantC, gotC, "table.csv after kills and resume")
+	gotArrays := readArrays(t, out)
+	require.Equal(t, total, len(gotArrays), "archives after the resume")
+	for name, want := range wantArrays {
+		assert.Equal(t, want, gotArrays[name], "%s after kills and resume", name)
+	}
 	tmp, _ := filepath.Glob(filepath.Join(out, "journal", ".*"))
 	assert.Empty(t, tmp, "temporary files left after the resume")
 }

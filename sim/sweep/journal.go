@@ -353,10 +353,27 @@ func Execute(ctx context.Context, sw *Sweep, root string, opt Options, withCSV b
 	if err != nil {
 		return nil, err
 	}
+	if len(j.cells) > 0 {
+		// A resumed sweep runs the chunks its first run planned (the
+		// journal's), whatever this run's chunk size: chunks are committed
+		// whole, so the missing ones are whole chunks of that plan, and
+		// the per-point archives and the table come out as in a run never
+		// stopped.
+		pl.Chunks = pl.Chunks[:0]
+		for _, c := range j.header.Plan {
+			if _, ok := j.cells[c.Points[0]]; !ok {
+				pl.Chunks = append(pl.Chunks, c)
+			}
+		}
+	}
 	out.Chunks = len(pl.Chunks)
 	start := time.Now()
 	width := len(strconv.Itoa(len(sw.Points) - 1))
 	err = runPlan(ctx, sw, b, pl.Chunks, opt, hi-lo, len(j.cells), func(i int, rows []*Row, wall time.Duration) error {
+		if err := writeChunkArrays(sw, dir, rows); err != nil {
+			return fmt.Errorf("cannot write the arrays of points %s: %w; the %d points committed before are kept in %s — make room and run the same command again to resume",
+				pointList(pl.Chunks[i].Points), err, len(j.cells), journalDir(dir))
+		}
 		c := &chunkRecord{Group: pl.Chunks[i].Group, Points: pl.Chunks[i].Points, Cells: cellsOf(sw, rows), WallS: wall.Seconds()}
 		data, err := json.Marshal(c)
 		if err != nil {
@@ -478,13 +495,31 @@ func Merge(root string, withCSV bool, pic PictureOptions) (*MergeOutcome, error)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("cannot merge %s: shard %s (run the missing shards, or see ratesim sweep status %s)", root, strings.Join(missing, ", shard "), root)
 	}
+	m := *js[0].header.Meta
+	// A shard's arrays stay in its directory: the merged table names them
+	// from root (shards/I-of-N/arrays/…).
+	arrays := -1
+	for i, c := range m.Columns {
+		if c.Name == "arrays_file" {
+			arrays = i
+		}
+	}
 	var rows [][]string
 	var wall float64
 	for _, j := range js {
-		rows = append(rows, j.rows()...)
+		for _, r := range j.rows() {
+			if arrays >= 0 {
+				rel, err := filepath.Rel(root, j.dir)
+				if err != nil {
+					return nil, err
+				}
+				r = append([]string(nil), r...)
+				r[arrays] = filepath.ToSlash(filepath.Join(rel, r[arrays]))
+			}
+			rows = append(rows, r)
+		}
 		wall += j.wall()
 	}
-	m := *js[0].header.Meta
 	if len(rows) != m.Points {
 		return nil, fmt.Errorf("the shards of %s hold %d points, the sweep has %d", root, len(rows), m.Points)
 	}

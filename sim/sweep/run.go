@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/ratesim/ratesim/backend"
@@ -90,6 +91,12 @@ type Row struct {
 	// FinalState and FinalRates are v and r after the last step, B × N,
 	// kept only when Options.KeepFinal is set.
 	FinalState, FinalRates []float64
+	// Arrays are the point's recordings when the sweep has a record:
+	// section (nil otherwise, and for a point that went non-finite);
+	// ArraysFile and ArraysIndex say where its chunk's archive keeps them.
+	Arrays      *PointArrays
+	ArraysFile  string
+	ArraysIndex int
 }
 
 // Result is a finished sweep.
@@ -120,7 +127,7 @@ type Plan struct {
 
 // pointBytes estimates the host memory one point takes in a chunk: its
 // program's arrays, its input and recordings for one backend call, its
-// metric accumulators and final state.
+// metric accumulators and final state, and its per-point arrays.
 func pointBytes(s *spec.Spec, sw *Sweep) int64 {
 	elem := int64(4)
 	if s.Precision == "f64" || s.Precision == "float64" {
@@ -135,7 +142,15 @@ func pointBytes(s *spec.Spec, sw *Sweep) int64 {
 	// The host network (float64 weights) is built per point, and the
 	// final state twice, once in T and once in float64.
 	net := ((N+I)*N + N*O + 4*N) * 8
-	return prog + calls + rows + acc + net + B*N*(2*elem+16)
+	// Per-point arrays (record:) are kept, as float64, until the chunk is
+	// written, and once more while its archive is assembled.
+	var arrays int64
+	if sw.Record != nil {
+		if pl, err := sw.Record.Plan(s); err == nil {
+			arrays = 2 * int64(pl.B*pl.M) * int64(pl.RowWidth(len(pl.Units))) * 8
+		}
+	}
+	return prog + calls + rows + acc + net + arrays + B*N*(2*elem+16)
 }
 
 // callSteps is the steps per backend call of a program of k points: about
@@ -331,8 +346,11 @@ func runPlan(ctx context.Context, sw *Sweep, b backend.Backend, chunks []Chunk, 
 		}
 		wall := time.Since(t0)
 		share := wall / time.Duration(len(pts))
-		for _, r := range rows {
+		for k, r := range rows {
 			r.Wall = share
+			if sw.Record != nil {
+				r.ArraysFile, r.ArraysIndex = filepath.ToSlash(arraysName(sw, rows[0].Point.Index)), k
+			}
 		}
 		if err := done(i, rows, wall); err != nil {
 			return err
@@ -355,6 +373,13 @@ func needs(sw *Sweep) backend.Record {
 		case "outputs":
 			r.Outputs = true
 		}
+	}
+	if sw.Record != nil {
+		pl, err := sw.Record.Plan(sw.Points[0].Spec)
+		if err != nil {
+			panic(fmt.Sprintf("sweep: the record section of a checked sweep does not plan: %v", err))
+		}
+		r.Rates, r.States, r.Outputs = r.Rates || pl.Rates, r.States || pl.States, r.Outputs || pl.Outputs
 	}
 	r.Stride = 1
 	return r
@@ -448,8 +473,15 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	p := packProgram[T](pts, rec)
 	gens := make([]*stimulus.Generator, K)
 	accs := make([][]*accumulator, K)
+	var recs []*pointRecorder // per point, when the sweep records arrays
+	if sw.Record != nil {
+		recs = make([]*pointRecorder, K)
+	}
 	for k, pt := range pts {
 		gens[k] = stimulus.NewGenerator(pt.Spec)
+		if recs != nil {
+			recs[k] = newPointRecorder(sw.Record, pt.Spec)
+		}
 		for i := range sw.Metrics {
 			mp, err := sw.Metrics[i].plan(pt.Spec)
 			if err != nil {
@@ -535,6 +567,9 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 							}
 							a.add(bb, t, outs, target)
 						}
+					}
+					if recs != nil {
+						take(recs[k], bb, t, rowOf(c.Rates, row, N), rowOf(c.States, row, N), rowOf(c.Outputs, row, O))
 					}
 					if opt.observe != nil {
 						opt.observe(pt.Index, bb, t, pick(c.Rates, rates), pick(c.States, states), pick(c.Outputs, outs))
@@ -634,6 +669,9 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 		if opt.KeepFinal {
 			row.FinalState, row.FinalRates = final, rates
 		}
+		if recs != nil {
+			row.Arrays = recs[k].out
+		}
 		for _, a := range accs[k] {
 			if a.m.Kind == "final_state_mean" {
 				for bb := 0; bb < B; bb++ {
@@ -653,6 +691,14 @@ func (m *ResolvedMetric) targetRow(b, t, steps, O int) []float64 {
 		i += b * steps * O
 	}
 	return m.target[i : i+O]
+}
+
+// rowOf is row i (of width w) of a chunk's recording, nil when c is.
+func rowOf[T backend.Float](c []T, i, w int) []T {
+	if c == nil {
+		return nil
+	}
+	return c[i*w : (i+1)*w]
 }
 
 func pick[T backend.Float](c []T, row []float64) []float64 {

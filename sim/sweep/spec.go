@@ -36,8 +36,11 @@ type File struct {
 	Repeats int      `yaml:"repeats"`
 	Metrics []Metric `yaml:"metrics"`
 	// ChunkPoints caps the points run as one program (0: from memory).
-	ChunkPoints int       `yaml:"chunk_points"`
-	Record      yaml.Node `yaml:"record"`
+	ChunkPoints int `yaml:"chunk_points"`
+	// Record asks for per-point arrays: a spec's record section (rates,
+	// states, outputs, every, window or steps, units) applied to every
+	// point, written one archive per chunk (see arrays.go).
+	Record yaml.Node `yaml:"record"`
 	// Slurm are the defaults of `ratesim sweep --slurm` (its flags win).
 	// They do not change results, so they are not part of the sweep's
 	// Hash.
@@ -87,6 +90,9 @@ type Sweep struct {
 	Points      []*Point
 	Metrics     []ResolvedMetric
 	ChunkPoints int
+	// Record is the record: section, the per-point arrays written beside
+	// the table (arrays.go); nil when there is none.
+	Record *spec.Recording
 }
 
 // ResolvedAxis is an axis with its values.
@@ -183,9 +189,6 @@ func Parse(name string, data []byte) (*Sweep, error) {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%s: field %s: %s", name, field, fmt.Sprintf(format, args...))
 	}
-	if f.Record.Kind != 0 {
-		return nil, bad("record", "per-point recordings are not yet supported; remove record (the table holds the metrics)")
-	}
 	base, err := sw.baseDoc(bad)
 	if err != nil {
 		return nil, err
@@ -244,6 +247,9 @@ func Parse(name string, data []byte) (*Sweep, error) {
 		return nil, err
 	}
 	if sw.Metrics, err = resolveMetrics(sw); err != nil {
+		return nil, err
+	}
+	if sw.Record, err = recordingOf(sw); err != nil {
 		return nil, err
 	}
 	group(sw.Points)

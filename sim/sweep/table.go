@@ -28,7 +28,8 @@ type Column struct {
 }
 
 // Columns are the table's columns, in order: point, the axes (named by
-// their paths), seed, repeat, noise_instance, the metrics, status. Wall
+// their paths), seed, repeat, noise_instance, the metrics, status, and
+// for a sweep with a record: section arrays_file and arrays_index. Wall
 // times are not in the table (meta.json has each chunk's), so that the
 // table's bytes depend on the points' results alone: the same whether the
 // sweep ran whole, in shards, or resumed.
@@ -43,7 +44,11 @@ func Columns(sw *Sweep) []Column {
 	for _, m := range sw.Metrics {
 		cols = append(cols, Column{m.Name, "float"})
 	}
-	return append(cols, Column{"status", "string"})
+	cols = append(cols, Column{"status", "string"})
+	if sw.Record != nil {
+		cols = append(cols, Column{"arrays_file", "string"}, Column{"arrays_index", "int"})
+	}
+	return cols
 }
 
 // values is a row's cells, in Columns order: int64, float64 or string.
@@ -75,7 +80,11 @@ func values(sw *Sweep, r *Row) []any {
 		}
 		out = append(out, x)
 	}
-	return append(out, r.Status)
+	out = append(out, r.Status)
+	if sw.Record != nil {
+		out = append(out, r.ArraysFile, int64(r.ArraysIndex))
+	}
+	return out
 }
 
 // Cells are a row's cells as text, in Columns order: integers in decimal,
