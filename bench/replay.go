@@ -13,21 +13,26 @@ import (
 // Replay measures nothing: it prints the report again from the JSON lines
 // that Options.JSONFile recorded, from one or more files (names are trimmed
 // of spaces). ratesim's results are paired with the peers' by (N, B, K):
-// one table for one network, one for sweeps, then the goals of the CUDA
-// issue (see Goals). Lines of a plastic run (Options.Plastic) print its
+// the ceilings measured in the same run (which set the ceiling unless
+// opt.PeakGFLOPS does), one table for one network, one for sweeps, then the
+// goals of the CUDA issue (see Goals) and, for CPU results, of the CPU
+// issue (see CPUGoals). Lines of a plastic run (Options.Plastic) print its
 // table instead. Files without a single ratesim result are an error.
 func Replay(files []string, opt TableOptions, out io.Writer) error {
 	all := strings.Join(files, ",")
-	var ours, peers []Result
+	var ours, peers, ceilings []Result
 	for _, name := range files {
 		rs, err := readResults(name)
 		if err != nil {
 			return err
 		}
 		for _, r := range rs {
-			if r.Peer == "ratesim" {
+			switch {
+			case r.Peer == "ratesim":
 				ours = append(ours, r)
-			} else {
+			case IsCeiling(r):
+				ceilings = append(ceilings, r)
+			default:
 				peers = append(peers, r)
 			}
 		}
@@ -63,6 +68,12 @@ func Replay(files []string, opt TableOptions, out io.Writer) error {
 	}
 	sort.Strings(dl)
 	fmt.Fprintf(out, "ratesim bench results from %s (%s)\n", all, strings.Join(dl, "; "))
+	if len(ceilings) > 0 {
+		fmt.Fprintf(out, "\nceiling, measured in the same run\n")
+		if p := WriteCeilings(out, ceilings); opt.PeakGFLOPS == 0 {
+			opt.PeakGFLOPS = p
+		}
+	}
 	if len(o1) > 0 {
 		fmt.Fprintf(out, "\none network\n")
 		WriteTable(out, o1, p1, opt)
@@ -73,6 +84,10 @@ func Replay(files []string, opt TableOptions, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\ngoals (issue 4)\n")
 	Goals(out, ours, peers, opt.PeakGFLOPS)
+	if ours[0].Backend == "cpu" {
+		fmt.Fprintf(out, "\ngoals (issue 15)\n")
+		CPUGoals(out, ours, peers, opt.PeakGFLOPS)
+	}
 	return nil
 }
 

@@ -83,6 +83,12 @@ type Options struct {
 	// PeakGFLOPS is the device's exact-mode ceiling (see TableOptions);
 	// when > 0 the tables and goals show the fraction of it reached.
 	PeakGFLOPS float64
+	// Ceiling measures the ceiling first, in the same run: ratesim's exact
+	// product at CeilingN³ through the backend (MeasureExactCeiling) and
+	// torch.mm with Python (MeasureTorchMM); the tables then compare with
+	// torch.mm's rate (or the exact product's without torch) unless
+	// PeakGFLOPS is set. Not with Plastic.
+	Ceiling bool
 
 	// Plastic, when set, measures every size (one-network sizes, then
 	// sweeps) twice, the static step and then the plastic one by this
@@ -146,6 +152,8 @@ func (o Options) check() error {
 	switch {
 	case o.Plastic != nil && len(o.Peers) > 0:
 		return fmt.Errorf("bench: a plastic run compares ratesim with itself; it runs no peers")
+	case o.Plastic != nil && o.Ceiling:
+		return fmt.Errorf("bench: a plastic run measures no ceiling")
 	case o.PeakGFLOPS < 0:
 		return fmt.Errorf("bench: peak %g GFLOP/s: must be positive", o.PeakGFLOPS)
 	case o.SweepTrials < 0:
@@ -220,6 +228,42 @@ func Run(ctx context.Context, b backend.Backend, o Options, out io.Writer) error
 	var failures []string
 	missing := map[string]bool{}
 	var allOurs, allPeers []Result
+	peak := o.PeakGFLOPS
+	if o.Ceiling {
+		var cs []Result
+		fmt.Fprintf(progress, "  measuring the ceiling: ratesim's exact %d³ product …\n", CeilingN)
+		r, err := MeasureExactCeiling(ctx, b, cfg)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return err
+		case err != nil:
+			fmt.Fprintf(progress, "ratesim bench: ceiling: %v\n", err)
+			failures = append(failures, fmt.Sprintf("ceiling (exact product): %v", err))
+		default:
+			cs = append(cs, r)
+		}
+		fmt.Fprintf(progress, "  measuring the ceiling: torch.mm %d³ with %s on %s …\n", CeilingN, o.Python, pl.device)
+		r, err = MeasureTorchMM(ctx, o.Python, cfg, pl.device)
+		var me *MissingError
+		switch {
+		case errors.As(err, &me):
+			fmt.Fprintf(out, "ceiling torch.mm: not measured: %v\n", me)
+		case err != nil && ctx.Err() != nil:
+			return err
+		case err != nil:
+			fmt.Fprintf(progress, "ratesim bench: ceiling: %v\n", err)
+			failures = append(failures, fmt.Sprintf("ceiling (torch.mm): %s", firstLine(err.Error())))
+		default:
+			cs = append(cs, r)
+		}
+		if err := emit(cs...); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nceiling, measured in this run\n")
+		if p := WriteCeilings(out, cs); peak == 0 {
+			peak = p
+		}
+	}
 	parts := []struct {
 		title string
 		sizes []Size
@@ -277,12 +321,15 @@ func Run(ctx context.Context, b backend.Backend, o Options, out io.Writer) error
 			}
 		}
 		fmt.Fprintf(out, "\n%s\n", part.title)
-		WriteTable(out, ours, peerRes, TableOptions{PeakGFLOPS: o.PeakGFLOPS})
+		WriteTable(out, ours, peerRes, TableOptions{PeakGFLOPS: peak})
 		allOurs, allPeers = append(allOurs, ours...), append(allPeers, peerRes...)
 	}
 	if onGPU(b) {
 		fmt.Fprintf(out, "\ngoals (issue 4)\n")
-		Goals(out, allOurs, allPeers, o.PeakGFLOPS)
+		Goals(out, allOurs, allPeers, peak)
+	} else if len(allPeers) > 0 {
+		fmt.Fprintf(out, "\ngoals (issue 15, %s)\n", map[bool]string{true: "noise on", false: "noise off"}[cfg.Noise])
+		CPUGoals(out, allOurs, allPeers, peak)
 	}
 	if o.JSONFile != "" {
 		fmt.Fprintf(out, "wrote %s\n", o.JSONFile)

@@ -142,3 +142,34 @@ func Goals(w io.Writer, ours, peers []Result, peakGFLOPS float64) {
 		}
 	}
 }
+
+// CPUGoals prints the CPU issue's goals next to what was measured against
+// the PyTorch loop (peer torch-loop) of the same run: with noise on, ≥ 1.5×
+// the loop at every size; with noise off, ≥ 1.5× where the loop runs below
+// two thirds of the ceiling and ≥ 0.9× where it runs above; and, when
+// peakGFLOPS > 0, products with N ≥ 1024 and B ≥ 32 at ≥ 70 % of the
+// ceiling. Rows without a loop result are left out of the ratios.
+func CPUGoals(w io.Writer, ours, peers []Result, peakGFLOPS float64) {
+	mark := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	for _, r := range ours {
+		sz := Size{N: r.N, B: r.B, K: r.K}
+		if p := findPeer(peers, "torch-loop", r); p != nil {
+			x := p.MedianUS / r.MedianUS
+			g := 1.5
+			why := ""
+			if !r.Noise && peakGFLOPS > 0 && p.GFLOPS >= 2*peakGFLOPS/3 {
+				g, why = 0.9, ", the loop at the ceiling"
+			}
+			fmt.Fprintf(w, "  %-18s vs torch-loop %7.2fx  (goal ≥ %gx%s)  %s\n", sz, x, g, why, mark(x >= g))
+		}
+		if r.N >= 1024 && r.B >= 32 && r.Instances() == 1 && peakGFLOPS > 0 {
+			f := r.GFLOPS / peakGFLOPS
+			fmt.Fprintf(w, "  %-18s %5.1f%% of the ceiling (%.0f GFLOP/s)  (goal ≥ 70%%)  %s\n", sz, 100*f, peakGFLOPS, mark(f >= 0.7))
+		}
+	}
+}

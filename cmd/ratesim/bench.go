@@ -103,6 +103,7 @@ func parseBench(args []string, stderr io.Writer) (benchCall, error) {
 	device := fs.String("peer-device", "", "device the peers run on, cpu or cuda (default: cuda for the cuda backend, else cpu)")
 	peerTimeout := fs.Duration("peer-timeout", 0, "stop a peer's run of one grid after this long, keeping its results so far (0: no limit)")
 	peak := fs.Float64("peak-gflops", 0, "the device's exact-mode ceiling in GFLOP/s (float32 on a GPU: the non-FMA rate, half the FMA peak; H100 SXM ≈ 33500); adds a column with the fraction reached")
+	ceiling := fs.Bool("ceiling", false, "first measure the ceiling in the same run: ratesim's exact 2048³ product through the backend and torch.mm (with --python); the tables then show the fraction of torch.mm's rate (unless --peak-gflops)")
 	jsonOut := fs.String("json", "", "also write every result as JSON lines to this file, each as soon as it is measured")
 	from := fs.String("from", "", "measure nothing: print the tables (and goals) from these JSON-lines files, comma-separated")
 	plastic := fs.String("plastic", "", "measure a plastic step against the static one, size by size in the same run: the recurrent weights learn every step by RULE[-adam][-pertrial], RULE one of hebbian, bcm, oja, covariance (bounds [-1, 1], no snapshots)")
@@ -130,6 +131,9 @@ func parseBench(args []string, stderr io.Writer) (benchCall, error) {
 		}
 		if len(peers) > 0 {
 			return c, usageError{fmt.Errorf("--plastic compares ratesim with itself; leave out --peers")}
+		}
+		if *ceiling {
+			return c, usageError{fmt.Errorf("--plastic measures no ceiling; leave out --ceiling")}
 		}
 		o.Plastic = &pr
 	}
@@ -164,6 +168,6 @@ func parseBench(args []string, stderr io.Writer) (benchCall, error) {
 		}
 	}
 	o.SweepTrials, o.Peers, o.Python, o.PeerDevice, o.PeerTimeout = *sweepTrials, peers, *python, *device, *peerTimeout
-	o.PeakGFLOPS, o.JSONFile, o.Progress = *peak, *jsonOut, stderr
+	o.PeakGFLOPS, o.Ceiling, o.JSONFile, o.Progress = *peak, *ceiling, *jsonOut, stderr
 	return c, nil
 }
