@@ -302,7 +302,7 @@ func TestPairwiseSumStructure(t *testing.T) {
 		x[i] = 1 / float64(i+3)
 	}
 	// Up to 7 values: a running sum.
-	if got := pairwiseSum(x[:7]); got != ((((((x[0]+x[1])+x[2])+x[3])+x[4])+x[5])+x[6]) {
+	if got := pairwiseSum(x[:7]); got != ((((((x[0] + x[1]) + x[2]) + x[3]) + x[4]) + x[5]) + x[6]) {
 		t.Errorf("7 values: %v", got)
 	}
 	// 10 values: eight lanes, then the rest in order.
