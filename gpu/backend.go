@@ -89,6 +89,10 @@ func (b *Backend) open() (driver, error) {
 // (backend.PlasticityCapable).
 func (b *Backend) SupportsPlasticity() bool { return true }
 
+// SupportsDelays reports that the backend runs programs with synaptic
+// delays (backend.DelayCapable), with the gathered-drive kernel.
+func (b *Backend) SupportsDelays() bool { return true }
+
 func (b *Backend) Start32(p *backend.Program[float32]) (backend.Run[float32], error) {
 	return startSharded(b, p)
 }

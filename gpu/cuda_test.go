@@ -55,10 +55,12 @@ func TestNonFinite(t *testing.T)  { conformance(t, backendtest.NonFinite) }
 func TestPartition(t *testing.T)  { conformance(t, backendtest.Partition) }
 func TestPlasticity(t *testing.T) { conformance(t, backendtest.Plasticity) }
 func TestMisuse(t *testing.T)     { conformance(t, backendtest.Misuse) }
+func TestDelays(t *testing.T)     { conformance(t, backendtest.Delays) }
+func TestSparse(t *testing.T)     { conformance(t, backendtest.Sparse) }
 
 // Every entry point of the suite has its test above.
 func TestEntryPoints(t *testing.T) {
-	backendtest.Covers(t, TestDynamics, TestNonFinite, TestPartition, TestPlasticity, TestMisuse)
+	backendtest.Covers(t, TestDynamics, TestNonFinite, TestPartition, TestPlasticity, TestMisuse, TestDelays, TestSparse)
 }
 
 // conformance runs one entry point of the suite on every configuration.

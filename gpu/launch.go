@@ -81,6 +81,7 @@ const (
 	persistentMaxTrials  = 16  // TBMAX of the persistent kernels in kernels/persistent.cu
 	persistentMaxThreads = 256 // their __launch_bounds__
 	readoutThreads       = 128
+	gatherThreads        = 128 // __launch_bounds__ of kernels/gather.cu
 	plasticThreads       = 128
 	maxGridX             = 1<<31 - 1
 )
@@ -97,6 +98,11 @@ type plan struct {
 	readout     string
 	readoutGrid int
 	plastic     string // the plasticity kernel of a plastic program
+	// gather says that step is the gathered-drive kernel
+	// (kernels/gather.cu, one thread per unit and trial, stepGrid blocks of
+	// gatherThreads) instead of a tile of step.cu: the plan of a program
+	// with delays or a sparse drive (withGather).
+	gather bool
 
 	// Persistent path.
 	persistent       string // kernel name
@@ -256,6 +262,9 @@ func (pl plan) describe() string {
 	}
 	s := fmt.Sprintf("%s: %d blocks × %d×%d threads (tile %d units × %d trials) per step",
 		pl.step, pl.stepGrid, pl.stepTile.tx, pl.stepTile.ty, pl.stepTile.units(), pl.stepTile.trials())
+	if pl.gather {
+		s = fmt.Sprintf("%s: %d blocks × %d threads (one per unit and trial) per step", pl.step, pl.stepGrid, gatherThreads)
+	}
 	if pl.readout != "" {
 		s += fmt.Sprintf(", then %s: %d blocks", pl.readout, pl.readoutGrid)
 	}
@@ -284,6 +293,24 @@ func (pl plan) withTile(prec backend.Precision, suffix string) plan {
 		pl.cost, _ = pl.model.costOf(pl)
 	}
 	return pl
+}
+
+// withGather returns pl, a step-kernel plan, with the gathered-drive
+// kernel in place of the step tile: the kernel of programs with synaptic
+// delays or a sparse drive (the readout is the step path's). Its estimate
+// stays the dense step's (the cost model has no sparse term yet). It fails
+// when the grid exceeds the device's limit.
+func (pl plan) withGather(prec backend.Precision) (plan, error) {
+	s := pl.shape
+	pl.kernel = Step
+	pl.gather = true
+	pl.step = "gather_" + prec.String()
+	pl.stepTile = tile{}
+	pl.stepGrid = ceilDiv(s.Instances*s.Trials*s.Units, gatherThreads)
+	if pl.stepGrid > maxGridX {
+		return plan{}, tooLarge{fmt.Errorf("cuda: %d instances × %d trials × %d units exceed the gathered kernel's grid limit", s.Instances, s.Trials, s.Units)}
+	}
+	return pl, nil
 }
 
 // withPersistent returns pl as a persistent-kernel plan with tb trials per

@@ -49,6 +49,9 @@ type run[T backend.Float] struct {
 	// says its weights are per trial.
 	pd   *plasticDev[T]
 	wPer bool
+	// gd is the gathered drive of a program with delays or a sparse drive
+	// (gather.go); nil when the tiled kernels read Drive.
+	gd *gatherDev
 
 	segSteps int
 	done     int
@@ -149,8 +152,10 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	}
 	prec := backend.PrecisionOf[T]()
 	want := b.kernel
-	if plastic {
-		// The plasticity kernel runs between steps: the step path.
+	gather := useGather(p)
+	if plastic || gather {
+		// The plasticity kernel runs between steps, the gathered drive
+		// replaces the step tile: the step path.
 		want = Step
 	}
 	pl, err := choosePlan(p.Shape, prec, drv.info(), want)
@@ -162,6 +167,10 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	case wPer:
 		// One matrix per trial: one trial per step tile.
 		pl = pl.withTile(prec, "s")
+	case gather:
+		if pl, err = pl.withGather(prec); err != nil {
+			return nil, err
+		}
 	case b.tile != "" && pl.kernel == Step:
 		pl = pl.withTile(prec, b.tile)
 	case pl.kernel == Persistent && (b.persistentTB > 0 || b.persistentWGlobal):
@@ -274,6 +283,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		if plastic {
 			run.pd, err = newPlasticDev(c, p, run.elem)
 		}
+		if gather && err == nil {
+			run.gd, err = uploadGather(c, p, r0)
+		}
 		return err
 	})
 	if err != nil {
@@ -305,6 +317,9 @@ func (r *run[T]) release() {
 		_ = c.sync()
 		if r.pd != nil {
 			r.pd.release(c)
+		}
+		if r.gd != nil {
+			r.gd.release(c)
 		}
 		for _, p := range ptrs {
 			if *p != 0 {
@@ -726,6 +741,18 @@ func (r *run[T]) enqueue(c calls, j *job, in []T, n int) error {
 				Ns: int64(ns), InShared: shared, Ms: int64(mws), PerStep: pl.perStep, P: int64(pd.P), Q: int64(pd.Q),
 			}
 		}
+		var gather kernels.GatherArgs
+		if gd := r.gd; gd != nil {
+			gather = kernels.GatherArgs{
+				RowStart: gd.rowStart, Col: gd.col, Val: gd.val, Dsel: gd.delay,
+				Decay: r.decay, Alpha: r.alpha, Pre: r.pre, Post: r.post, V: r.v, Hist: gd.hist,
+				In: inPtr, RecR: recPtr[0], RecV: recPtr[1], Err: errKey,
+				K: int64(K), B: int64(B), N: int64(N), I: int64(I), U: U, Act: int64(p.Activation), Seed: p.Seed,
+				FirstK: int64(p.FirstInstance), FirstB: int64(p.FirstTrial),
+				Ns: int64(ns), InShared: shared, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
+				Slots: int64(gd.slots),
+			}
+		}
 		recW0 := 0
 		if pd != nil && p.Plasticity.Record.Stride > 0 {
 			recW0 = (t0 - 1) / p.Plasticity.Record.Stride
@@ -733,10 +760,18 @@ func (r *run[T]) enqueue(c calls, j *job, in []T, n int) error {
 		for s := 0; s < ns; s++ {
 			t := t0 + s
 			base := uint64(s) * pl.perStep
-			step.Rprev, step.Rnext = r.r[(t-1)&1], r.r[t&1]
-			step.T, step.S, step.Base = int64(t), int64(s), base
-			if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{uint32(tl.tx), uint32(tl.ty), 1}, 0, step); err != nil {
-				return err
+			if pl.gather {
+				gather.Rprev, gather.Rnext = r.r[(t-1)&1], r.r[t&1]
+				gather.T, gather.S, gather.Base = int64(t), int64(s), base
+				if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{gatherThreads, 1, 1}, 0, gather); err != nil {
+					return err
+				}
+			} else {
+				step.Rprev, step.Rnext = r.r[(t-1)&1], r.r[t&1]
+				step.T, step.S, step.Base = int64(t), int64(s), base
+				if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{uint32(tl.tx), uint32(tl.ty), 1}, 0, step); err != nil {
+					return err
+				}
 			}
 			if O > 0 {
 				readout.Rates, readout.T, readout.Base = r.r[t&1], int64(t), base

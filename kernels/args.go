@@ -3,6 +3,97 @@
 
 package kernels
 
+// GatherArgs are the arguments of the kernels of gather.cu (gather_f32,
+// gather_f64): one field per parameter, in the order of their parameter
+// list, each commented with the parameter's name and C type.
+type GatherArgs struct {
+	RowStart DevicePtr // rowStart: const int *
+	Col      DevicePtr // col: const int *
+	Val      DevicePtr // val: const float * | const double *
+	Dsel     DevicePtr // dsel: const unsigned short *
+	Decay    DevicePtr // decay: const float * | const double *
+	Alpha    DevicePtr // alpha: const float * | const double *
+	Pre      DevicePtr // pre: const float * | const double *
+	Post     DevicePtr // post: const float * | const double *
+	V        DevicePtr // v: float * | double *
+	Rprev    DevicePtr // rprev: const float * | const double *
+	Rnext    DevicePtr // rnext: float * | double *
+	Hist     DevicePtr // hist: float * | double *
+	In       DevicePtr // in: const float * | const double *
+	RecR     DevicePtr // recR: float * | double *
+	RecV     DevicePtr // recV: float * | double *
+	Err      DevicePtr // err: rs::u64 *
+	K        int64     // K: rs::i64
+	B        int64     // B: rs::i64
+	N        int64     // N: rs::i64
+	I        int64     // I: rs::i64
+	U        int64     // U: rs::i64
+	Act      int64     // act: rs::i64
+	Seed     uint64    // seed: rs::u64
+	FirstK   int64     // firstK: rs::i64
+	FirstB   int64     // firstB: rs::i64
+	T        int64     // t: rs::i64
+	S        int64     // s: rs::i64
+	Ns       int64     // ns: rs::i64
+	InShared int64     // inShared: rs::i64
+	Stride   int64     // stride: rs::i64
+	RecOff   int64     // recOff: rs::i64
+	M        int64     // m: rs::i64
+	Base     uint64    // base: rs::u64
+	Slots    int64     // slots: rs::i64
+}
+
+// Module returns "gather", the module of the kernels these arguments are
+// for.
+func (GatherArgs) Module() string { return "gather" }
+
+// ParamNames returns the parameters' names in the .cu source, in order
+// (the slice is shared: do not modify it).
+func (GatherArgs) ParamNames() []string { return gatherParamNames }
+
+// Pack returns the arguments as the kernel takes them: one 8-byte word per
+// parameter, in order.
+func (a GatherArgs) Pack() []uint64 {
+	return []uint64{
+		uint64(a.RowStart),
+		uint64(a.Col),
+		uint64(a.Val),
+		uint64(a.Dsel),
+		uint64(a.Decay),
+		uint64(a.Alpha),
+		uint64(a.Pre),
+		uint64(a.Post),
+		uint64(a.V),
+		uint64(a.Rprev),
+		uint64(a.Rnext),
+		uint64(a.Hist),
+		uint64(a.In),
+		uint64(a.RecR),
+		uint64(a.RecV),
+		uint64(a.Err),
+		uint64(a.K),
+		uint64(a.B),
+		uint64(a.N),
+		uint64(a.I),
+		uint64(a.U),
+		uint64(a.Act),
+		a.Seed,
+		uint64(a.FirstK),
+		uint64(a.FirstB),
+		uint64(a.T),
+		uint64(a.S),
+		uint64(a.Ns),
+		uint64(a.InShared),
+		uint64(a.Stride),
+		uint64(a.RecOff),
+		uint64(a.M),
+		a.Base,
+		uint64(a.Slots),
+	}
+}
+
+var gatherParamNames = []string{"rowStart", "col", "val", "dsel", "decay", "alpha", "pre", "post", "v", "rprev", "rnext", "hist", "in", "recR", "recV", "err", "K", "B", "N", "I", "U", "act", "seed", "firstK", "firstB", "t", "s", "ns", "inShared", "stride", "recOff", "m", "base", "slots"}
+
 // MathcheckArgs are the arguments of the kernels of mathcheck.cu
 // (mathcheck_f64, mathcheck_f32): one field per parameter, in the order of
 // their parameter list, each commented with the parameter's name and C
@@ -405,6 +496,8 @@ var stepParamNames = []string{"drive", "decay", "alpha", "pre", "post", "v", "rp
 
 // kernelParams holds every kernel's parameters as its .cu file declares them.
 var kernelParams = map[string][]Param{
+	"gather_f32":     gatherF32Params,
+	"gather_f64":     gatherF64Params,
 	"mathcheck_f32":  mathcheckF32Params,
 	"mathcheck_f64":  mathcheckF64Params,
 	"persistent_f32": persistentF32Params,
@@ -422,6 +515,8 @@ var kernelParams = map[string][]Param{
 	"step_f64_s":     stepF64LParams,
 }
 
+var gatherF32Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const float *", "const unsigned short *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64")
+var gatherF64Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const double *", "const unsigned short *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64")
 var mathcheckF32Params = params(mathcheckParamNames, mathcheckParamKinds, "rs::i64", "const float *", "const float *", "float *", "rs::i64")
 var mathcheckF64Params = params(mathcheckParamNames, mathcheckParamKinds, "rs::i64", "const double *", "const double *", "double *", "rs::i64")
 var persistentF32Params = params(persistentParamNames, persistentParamKinds, "const float *", "const float *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "const float *", "float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64")
@@ -433,6 +528,8 @@ var readoutF32Params = params(readoutParamNames, readoutParamKinds, "const float
 var readoutF64Params = params(readoutParamNames, readoutParamKinds, "const double *", "const double *", "double *", "double *", "rs::i64", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
 var stepF32LParams = params(stepParamNames, stepParamKinds, "const float *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64")
 var stepF64LParams = params(stepParamNames, stepParamKinds, "const double *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64")
+
+var gatherParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64}
 
 var mathcheckParamKinds = []Kind{Int64, Pointer, Pointer, Pointer, Int64}
 

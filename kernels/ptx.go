@@ -10,6 +10,12 @@ const NVCCFlags = "-std=c++17 -ptx -arch=compute_70 -fmad=false -prec-div=true -
 // SASSArchs are the architectures whose machine code each fat binary holds.
 const SASSArchs = "sm_80 sm_90"
 
+//go:embed ptx/gather.ptx
+var ptxGather string
+
+//go:embed fatbin/gather.fatbin
+var fatbinGather string
+
 //go:embed ptx/mathcheck.ptx
 var ptxMathcheck string
 
@@ -47,6 +53,7 @@ var ptxStep string
 var fatbinStep string
 
 var modules = map[string]*string{
+	"gather":     &ptxGather,
 	"mathcheck":  &ptxMathcheck,
 	"persistent": &ptxPersistent,
 	"plastic":    &ptxPlastic,
@@ -56,6 +63,7 @@ var modules = map[string]*string{
 }
 
 var images = map[string]*string{
+	"gather":     &fatbinGather,
 	"mathcheck":  &fatbinMathcheck,
 	"persistent": &fatbinPersistent,
 	"plastic":    &fatbinPlastic,
@@ -65,6 +73,8 @@ var images = map[string]*string{
 }
 
 var kernelModule = map[string]string{
+	"gather_f32":     "gather",
+	"gather_f64":     "gather",
 	"mathcheck_f32":  "mathcheck",
 	"mathcheck_f64":  "mathcheck",
 	"persistent_f32": "persistent",
