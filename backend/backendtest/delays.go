@@ -131,6 +131,23 @@ func Delays(t *testing.T, b backend.Backend) {
 		t.Run("f64/"+c.String(), func(t *testing.T) { failOn(t, CheckDelayCase[float64](b, c)) })
 	}
 	bothPrecisions(t, func(t *testing.T) { testDelayPartition[float32](t, b) }, func(t *testing.T) { testDelayPartition[float64](t, b) })
+	bothPrecisions(t, func(t *testing.T) { testDelayNonFinite[float32](t, b) }, func(t *testing.T) { testDelayNonFinite[float64](t, b) })
+}
+
+// testDelayNonFinite runs NonFinite's exploding program with delays: the
+// run stops with the reference's error, whole and in chunks.
+func testDelayNonFinite[T backend.Float](t *testing.T, b backend.Backend) {
+	p, in, steps := explodingProgram[T]()
+	N := p.Units
+	p.Delays = &backend.Delays{Max: 5, Steps: make([]uint16, p.Instances*N*N)}
+	for x := range p.Delays.Steps {
+		p.Delays.Steps[x] = uint16(x % 6)
+	}
+	want := Expect(t, b, p, in, steps, []int{37})
+	if want.Err == nil {
+		t.Fatal("the delayed exploding program did not blow up on the reference")
+	}
+	Expect(t, b, p, in, steps, nil)
 }
 
 // CheckDelayCase runs c on b as one call and in c.Chunks and compares both

@@ -7,6 +7,8 @@
 //	func TestPartition(t *testing.T)  { backendtest.Partition(t, mybackend.New()) }
 //	func TestPlasticity(t *testing.T) { backendtest.Plasticity(t, mybackend.New()) }
 //	func TestMisuse(t *testing.T)     { backendtest.Misuse(t, mybackend.New()) }
+//	func TestDelays(t *testing.T)     { backendtest.Delays(t, mybackend.New()) }
+//	func TestSparse(t *testing.T)     { backendtest.Sparse(t, mybackend.New()) }
 //
 // plus Covers, which fails when the suite has an entry point those tests
 // lack; or all of them at once:
@@ -33,9 +35,20 @@
 //     that Start refuses them.
 //   - Misuse: bad programs, bad Advance arguments and closed runs are
 //     errors.
+//   - Delays: synaptic delays (DelayCases: per-synapse and per-connection,
+//     maximal delays from 1 to longer than the run, with the sparse form),
+//     run whole, in chunks shorter and longer than the delays (the ring
+//     buffer carried across calls) and as partitions; on a backend that
+//     does not declare delays (backend.DelayCapable), that Start refuses
+//     them.
+//   - Sparse: the CSR form of the drive (SparseCases: densities 0, 0.01,
+//     0.1, 0.5 and 1 around block edges, explicit zero entries), whole, in
+//     chunks and as partitions; every backend runs it (ignoring it is
+//     exact).
 //
 // Optional features are declared by the backend (backend.Supports, through
-// backend.FeatureSupporter or for plasticity backend.PlasticityCapable). An
+// backend.FeatureSupporter or for plasticity backend.PlasticityCapable;
+// delays through backend.DelayCapable). An
 // optional feature's entry point runs on every backend: in full where the
 // feature is declared, and elsewhere it checks that Start refuses the
 // feature's programs. A new feature (rate-form dynamics, RK4, delays,
