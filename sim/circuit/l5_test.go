@@ -230,3 +230,45 @@ func maxRel(a, b []float64) float64 {
 	}
 	return m
 }
+
+// The default model at full size (400 units, 2 500 steps, sliding BCM from
+// step 500 with a 642-sample window), one direction, from the original's
+// W0, r_0 and input: the criterion, ≤ 1e-12 relative.
+func TestL5RunFullSizeMatchesOriginal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2 500 steps at 400 units")
+	}
+	fx, _ := loadNPZ(t, "full.npz")
+	p := L5Defaults()
+	n, T := p.Units(), p.Steps()
+	spatial, temporal := fx["spatial"], fx["temporal"]
+	if len(temporal) != T || len(spatial) != n {
+		t.Fatalf("fixture: %d temporal, %d spatial values", len(temporal), len(spatial))
+	}
+	in := make([]float64, n)
+	last := T - 1
+	res, err := L5Run{P: p, W0: fx["w0"], R0: fx["r0"],
+		Input: func(k int) []float64 {
+			for i := range in {
+				in[i] = float64(spatial[i] * temporal[k]) // the original's input, bit for bit
+			}
+			return in
+		},
+		Keep: func(k int) bool { return k == last }}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float64
+	for _, k := range fx["rate_steps"] {
+		got = append(got, res.Rates[int(k)*n:(int(k)+1)*n]...)
+	}
+	var gotW []float64
+	for _, i := range fx["w_rows"] {
+		gotW = append(gotW, res.Weights[last][int(i)*n:(int(i)+1)*n]...)
+	}
+	re, we := maxRel(got, fx["rates"]), maxRel(gotW, fx["w_last"])
+	t.Logf("max relative difference over %d steps: rates %.3g, final weights %.3g", T, re, we)
+	if re > 1e-12 || we > 1e-12 {
+		t.Errorf("rates differ by %.3g, weights by %.3g relative (bound 1e-12)", re, we)
+	}
+}

@@ -32,6 +32,13 @@ run_<case>.npz  SimpleNetwork(w0, eye, supralinear, gamma 1, ...).run(inputs,
              BCM_euler_excit_ccalter (excit_only, CC_CS_Alter),
              Slide_BCM_euler_inhib_allalter (inhibit_only, All_Alter),
              Oja_rk4_excit (excit_only, No_Alter).
+full.npz     The default model at full size, one direction (0 degrees), as
+             run_simulation's first simulation (seed 42): w0 (400 x 400, post,
+             pre, normalized), r0, spatial (400) and temporal (2500) with
+             inputs[k] = spatial * temporal[k] bit for bit (asserted), and
+             SimpleNetwork.run with debug_config (Slide_BCM, Euler, 2500 steps,
+             warm-up 500, window 642): rates at the steps in rate_steps, and
+             rows w_rows of the weights after the last step, w_last.
 """
 import io
 import json
@@ -137,6 +144,41 @@ def run(p, nm, name, w0, r0, inputs, rule, integrator, neurons, phase_key):
     savez(f"run_{name}.npz", rates=act, steps=steps, w=w)
 
 
+def full(p, nm, helper):
+    np.random.seed(42)
+    w_initial = np.abs(p.w_target)
+    for i in range(4):
+        for j in range(4):
+            w_initial[i, j] = abs(np.random.normal(p.w_target[i, j], scale=0.1 * abs(p.w_target[i, j])))
+    w_initial[-2:, ] *= -1
+    n = int(np.sum(p.N))
+    r0 = np.random.uniform(low=0, high=1, size=(n,))
+    length = np.random.uniform(0, 1, (n,))
+    angle = np.pi * np.random.uniform(0, 2, (n,))
+    x, y = np.sqrt(length) * np.cos(angle), np.sqrt(length) * np.sin(angle)
+    w = helper.generate_connectivity(p.N, p.prob, w_initial, p.w_noise)
+    w = w / max(np.linalg.eigvals(w).real)
+    sn = nm.SimpleNetwork(w, W_project=np.eye(n), nonlinearity_rule=p.nonlinearity_rule, integrator=p.integrator,
+                          delta_t=p.delta_t, update_function=p.update_function,
+                          number_steps_before_learning=p.number_steps_before_learning, gamma=p.gamma, N=p.N,
+                          neurons=p.neurons, phase_list=p.phase_list, learning_rule=p.learning_rule, tau=p.tau,
+                          Ttau=p.Ttau, tau_learn=p.tau_learn, tau_threshold=p.tau_threshold)
+    T = sn.tsteps
+    inputs = helper.distributionInput_negative(a_data=x, b_data=y, spatialF=p.spatialF, temporalF=p.temporalF,
+                                               orientation=math.radians(p.degree[0]), spatialPhase=p.spatialPhase,
+                                               amplitude=p.amplitude, T=T, steady_input=p.steady_input, N=p.N)
+    spatial = inputs[0].copy()  # cos(0) = 1
+    temporal = np.array([np.cos(p.temporalF * t) for t in range(T)])
+    assert np.array_equal(spatial[None, :] * temporal[:, None], inputs)
+    act, ws = sn.run(inputs, r0, simulate_till_converge=False)
+    act = np.asarray(act)
+    rate_steps = np.arange(0, T, 50, dtype=np.int64)
+    rate_steps = np.append(rate_steps, [T - 2, T - 1]).astype(np.int64)
+    w_rows = np.array([0, 44, 45, 100, 319, 320, 365, 366, 399], dtype=np.int64)
+    savez("full.npz", w0=w, r0=r0, spatial=spatial, temporal=temporal, rate_steps=rate_steps,
+          rates=act[rate_steps], w_rows=w_rows, w_last=np.asarray(ws[-1])[w_rows])
+
+
 def main():
     git_dir = sys.argv[1] if len(sys.argv) > 1 else "/work/.mirror/Jieran-S+L5Neuron_RateModel/repo"
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -155,6 +197,7 @@ def main():
         run(p, nm, "Slide_BCM_euler_inhib_allalter", w0, r0, inputs, "Slide_BCM", "forward_euler", "inhibit_only",
             "All_Alter")
         run(p, nm, "Oja_rk4_excit", w0, r0, inputs, "Oja", "runge_kutta", "excit_only", "No_Alter")
+        full(p, nm, helper)
 
 
 if __name__ == "__main__":
