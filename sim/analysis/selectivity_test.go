@@ -323,3 +323,60 @@ func TestPairwiseSumStructure(t *testing.T) {
 		t.Errorf("20000 values: %v", got)
 	}
 }
+
+// At full size the CC blocks exceed numpy's 8192-element buffer, so the
+// sums are chunked (numpySum); the arrays are integer formulas the
+// generator shares, rebuilt here exactly.
+func TestSelectivityFullSizeMatchesOriginal(t *testing.T) {
+	fx := load(t, "full.npz")
+	off := []int{0, 45, 320, 366, 400}
+	const units = 400
+	binned := make([][]float64, 4)
+	for d := range 4 {
+		binned[d] = make([]float64, 24*units)
+		for b := range 24 {
+			for i := range units {
+				binned[d][b*units+i] = float64((d*100003+b*4001+i)*7919%1000003) / 1000003
+			}
+		}
+	}
+	for _, c := range []struct {
+		w                   Window
+		mean, std, unitName string
+	}{{Window{4, 24}, "a_mean", "a_std", "a_unit"}, {Window{0, 2}, "b_mean", "b_std", "b_unit"}} {
+		resp := WindowMeans(binned, units, c.w)
+		for p := range 4 {
+			m, s := PopulationActivity(binned, units, c.w, off[p], off[p+1])
+			if m != fx.f[c.mean][p] || s != fx.f[c.std][p] {
+				t.Errorf("%s population %d: %v ± %v, original %v ± %v", c.mean, p, m, s, fx.f[c.mean][p], fx.f[c.std][p])
+			}
+		}
+		for d := range 4 {
+			for i := range units {
+				if resp[d][i] != fx.f[c.unitName][d*units+i] {
+					t.Fatalf("%s direction %d unit %d: %v, original %v", c.unitName, d, i, resp[d][i], fx.f[c.unitName][d*units+i])
+				}
+			}
+		}
+	}
+	const nn = units * units
+	var ws, w0 [][]float64
+	for r := range 2 {
+		w := make([]float64, 25*nn)
+		for b := range 25 {
+			for e := range nn {
+				w[b*nn+e] = float64(((r*31+b)*160000+e)*7919%1000003)/1000003 - 0.5
+			}
+		}
+		init := make([]float64, nn)
+		for e := range nn {
+			init[e] = float64((r*160000+e)*104729%1000003)/1000003 - 0.5
+		}
+		ws, w0 = append(ws, w), append(w0, init)
+	}
+	wt, err := WeightSummary(FinalWeights(ws, nn, 25), w0, off, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWeightTable(t, wt, fx.f["weight"])
+}

@@ -33,6 +33,15 @@ run.npz    run_simulation of debug_config with N = [3, 9, 3, 3], sim_number 2,
            loss: helper.lossfun of the returned sim_dic; w_compare (4, 4).
 weights.npz  weight_eva on random weights w (5, 30, 18, 18) and w0 (5, 18, 18)
            with N = [3, 9, 3, 3]: out (9, 16).
+full.npz   activity_eva and weight_eva at full size (N = [45, 275, 46, 34]), on
+           arrays defined by integer arithmetic, so a test rebuilds them
+           exactly: act[d, b, i] = ((d*100003 + b*4001 + i)*7919 % 1000003)/1000003
+           (4, 24, 400) -> a_mean, a_std (4) and a_unit (4, 400), for the
+           whole 24 bins (after, duration 500: the last 20) and 2 (before);
+           w[r, b, i, j] = (((r*31 + b)*160000 + i*400 + j)*7919 % 1000003)/1000003 - 0.5
+           (2, 25, 400, 400) and w0[r, i, j] = ((r*160000 + i*400 + j)*104729 % 1000003)/1000003 - 0.5
+           -> weight (9, 16). Here the CC blocks (4*20*275 and 275*275 values)
+           exceed numpy's 8192-element buffer.
 loss.npz   helper.lossfun on tables built from random numbers: weight (9, 16),
            sel (2, 12, 4), w_compare (4, 4), loss.
 """
@@ -183,6 +192,22 @@ def loss_case(helper, pd):
     savez("loss.npz", weight=weight, sel=sel, w_compare=w_compare, loss=np.float64(loss))
 
 
+def full_case(nm):
+    N = [45, 275, 46, 34]
+    d, b, i = np.meshgrid(np.arange(4), np.arange(24), np.arange(400), indexing="ij")
+    act = ((d * 100003 + b * 4001 + i) * 7919 % 1000003) / 1000003
+    fake = types.SimpleNamespace(N=N)
+    a_mean, a_std, a_unit = nm.SimpleNetwork.activity_eva(fake, act, 25)
+    b_mean, b_std, b_unit = nm.SimpleNetwork.activity_eva(fake, act[:, :2], 25, 5 * 25)
+    r, b, i, j = np.meshgrid(np.arange(2), np.arange(25), np.arange(400), np.arange(400), indexing="ij")
+    w = (((r * 31 + b) * 160000 + i * 400 + j) * 7919 % 1000003) / 1000003 - 0.5
+    r, i, j = np.meshgrid(np.arange(2), np.arange(400), np.arange(400), indexing="ij")
+    w0 = ((r * 160000 + i * 400 + j) * 104729 % 1000003) / 1000003 - 0.5
+    weight = nm.SimpleNetwork.weight_eva(fake, w, w0)
+    savez("full.npz", a_mean=np.array(a_mean), a_std=np.array(a_std), a_unit=np.concatenate(a_unit, axis=1),
+          b_mean=np.array(b_mean), b_std=np.array(b_std), b_unit=np.concatenate(b_unit, axis=1), weight=weight)
+
+
 def main():
     git_dir = sys.argv[1] if len(sys.argv) > 1 else "/work/.mirror/Jieran-S+L5Neuron_RateModel/repo"
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -203,6 +228,7 @@ def main():
         units_case(helper, nm)
         weights_case(nm)
         loss_case(helper, pd)
+        full_case(nm)
         run_case(ds, nm, helper, p)
 
 
