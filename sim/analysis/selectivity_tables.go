@@ -245,3 +245,51 @@ func Loss(weights [9][]float64, target [][]float64, after, before [12][]float64,
 	}
 	return math.Abs(float64(10*(rmse+dOS)) - dDS + float64(0.1*(selStd+selStdSim)))
 }
+
+// SimulationResult is one network's analysis as run_simulation does it,
+// for its "after" and "before" windows.
+type SimulationResult struct {
+	After, Before SimSelectivity
+	// Binned are the bin means per direction ((bins, units) row-major).
+	Binned [][]float64
+	// NaN and NotEq count the directions whose last bin is all NaN and
+	// those NotInEquilibrium (tolerance 0.05, one-sided as L5's) flags.
+	NaN, NotEq int
+}
+
+// AnalyzeSimulation runs run_simulation's per-network analysis on the
+// rates of each direction (rates[d] is r_1 … r_T, (steps, units)
+// row-major): bin means of width steps, the NaN check (an all-NaN last bin
+// becomes 0, as in L5) and the equilibrium check,
+// the population activity and the selectivity over the windows before and
+// after (L5Windows or CorrectedWindows). Collect the results of several
+// networks with SelectivityTable.
+func AnalyzeSimulation(rates [][]float64, steps, units, width int, offsets []int, before, after Window, opt SelectivityOptions) (*SimulationResult, error) {
+	res := &SimulationResult{}
+	for _, r := range rates {
+		b, err := BinMeans(r, steps, units, width)
+		if err != nil {
+			return nil, err
+		}
+		res.Binned = append(res.Binned, b)
+		if LastBinAllNaN(b, units) {
+			// L5 sets them to 0 in place, before the checks and windows.
+			clear(b[len(b)-units:])
+			res.NaN++
+		}
+		if steps/width >= 10 && NotInEquilibrium(b, units, 0.05, false) {
+			res.NotEq++
+		}
+	}
+	for _, c := range []struct {
+		w    Window
+		into *SimSelectivity
+	}{{after, &res.After}, {before, &res.Before}} {
+		for p := 0; p+1 < len(offsets); p++ {
+			m, s := PopulationActivity(res.Binned, units, c.w, offsets[p], offsets[p+1])
+			c.into.ActMean, c.into.ActStd = append(c.into.ActMean, m), append(c.into.ActStd, s)
+		}
+		c.into.Pops, c.into.All = Selectivity(WindowMeans(res.Binned, units, c.w), offsets, opt)
+	}
+	return res, nil
+}

@@ -149,38 +149,27 @@ func TestSelectivityOfARunMatchesOriginal(t *testing.T) {
 	var simsAfter, simsBefore []SimSelectivity
 	notEq, nan := 0, 0
 	for s := range sims {
-		binned := make([][]float64, dirs)
+		rates := make([][]float64, dirs)
 		for d := range dirs {
-			raw := fx.f["raw"][(s*dirs+d)*steps*units : (s*dirs+d+1)*steps*units]
-			b, err := BinMeans(raw, steps, units, width)
-			if err != nil {
-				t.Fatal(err)
-			}
-			binned[d] = b
-			if LastBinAllNaN(b, units) {
-				nan++
-			}
-			if NotInEquilibrium(b, units, 0.05, false) {
-				notEq++
-			}
+			rates[d] = fx.f["raw"][(s*dirs+d)*steps*units : (s*dirs+d+1)*steps*units]
 		}
+		res, err := AnalyzeSimulation(rates, steps, units, width, off, before, after, SelectivityOptions{Threshold: L5Threshold})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nan, notEq = nan+res.NaN, notEq+res.NotEq
 		for _, c := range []struct {
-			w    Window
-			eva  string
-			into *[]SimSelectivity
-		}{{after, "eva_after", &simsAfter}, {before, "eva_before", &simsBefore}} {
-			var ss SimSelectivity
+			ss  SimSelectivity
+			eva string
+		}{{res.After, "eva_after"}, {res.Before, "eva_before"}} {
 			for p := range 4 {
-				m, sd := PopulationActivity(binned, units, c.w, off[p], off[p+1])
 				wm, wsd := fx.f[c.eva][s*8+p], fx.f[c.eva][s*8+4+p]
-				if m != wm || sd != wsd {
-					t.Errorf("sim %d %s population %d: activity %v ± %v, original %v ± %v", s, c.eva, p, m, sd, wm, wsd)
+				if c.ss.ActMean[p] != wm || c.ss.ActStd[p] != wsd {
+					t.Errorf("sim %d %s population %d: activity %v ± %v, original %v ± %v", s, c.eva, p, c.ss.ActMean[p], c.ss.ActStd[p], wm, wsd)
 				}
-				ss.ActMean, ss.ActStd = append(ss.ActMean, m), append(ss.ActStd, sd)
 			}
-			ss.Pops, ss.All = Selectivity(WindowMeans(binned, units, c.w), off, SelectivityOptions{Threshold: L5Threshold})
-			*c.into = append(*c.into, ss)
 		}
+		simsAfter, simsBefore = append(simsAfter, res.After), append(simsBefore, res.Before)
 	}
 	if nan != int(fx.f["counters"][0]) || notEq != int(fx.f["counters"][1]) {
 		t.Errorf("nan_counter %d, not_eq_counter %d; original %v", nan, notEq, fx.f["counters"])
