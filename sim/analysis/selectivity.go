@@ -94,8 +94,13 @@ func numpyNanStd(x []float64) float64 {
 }
 
 // seqMean is numpy's mean along an axis that is not the innermost one: the
-// values added in order from the first, divided by their count.
+// values added in order from the first, divided by their count (NaN for
+// none, as numpy's 0/0; L5's "before" window is empty when its
+// LearningTime is 0 bins).
 func seqMean(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
 	s := x[0]
 	for _, v := range x[1:] {
 		s += v

@@ -369,3 +369,54 @@ func TestSelectivityFullSizeMatchesOriginal(t *testing.T) {
 	}
 	checkWeightTable(t, wt, fx.f["weight"])
 }
+
+func TestAnalyzeSimulationChecks(t *testing.T) {
+	const steps, units, width = 300, 4, 25
+	off := []int{0, 1, 2, 3, 4}
+	mk := func(f func(k, i int) float64) []float64 {
+		r := make([]float64, steps*units)
+		for k := range steps {
+			for i := range units {
+				r[k*units+i] = f(k, i)
+			}
+		}
+		return r
+	}
+	flat := mk(func(k, i int) float64 { return 1 + float64(i) })
+	falling := mk(func(k, i int) float64 { return 5 - float64(k)/50 })
+	rising := mk(func(k, i int) float64 { return 1 + float64(k)/50 })
+	dead := mk(func(k, i int) float64 {
+		if k >= steps-width {
+			return math.NaN()
+		}
+		return 1
+	})
+	before, after := L5Windows(steps/width, width, 100, 0.01, 0.1)
+	res, err := AnalyzeSimulation([][]float64{flat, falling, rising, dead}, steps, units, width, off, before, after, SelectivityOptions{Threshold: L5Threshold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One all-NaN last bin, zeroed; the falling direction fails L5's
+	// one-sided equilibrium test, the rising one passes it, and the zeroed
+	// one fails it (m1 − m2 = 1 − 0.8 = 0.2: its last bin counts as 0).
+	if res.NaN != 1 {
+		t.Errorf("NaN count %d, want 1", res.NaN)
+	}
+	for _, v := range res.Binned[3][len(res.Binned[3])-units:] {
+		if v != 0 {
+			t.Fatalf("the NaN bin holds %v, want 0", v)
+		}
+	}
+	if got := res.NotEq; got != 2 {
+		t.Errorf("%d directions out of equilibrium, want 2 (falling and the zeroed one)", got)
+	}
+	// The warm-up of 100 steps is int(10/25) = 0 bins in L5's arithmetic:
+	// the "before" window is empty and its activity NaN, as numpy's mean of
+	// nothing.
+	if before.Len() != 0 || !math.IsNaN(res.Before.ActMean[0]) {
+		t.Errorf("before window %v, activity %v", before, res.Before.ActMean)
+	}
+	if NotInEquilibrium(res.Binned[2], units, 0.05, false) || !NotInEquilibrium(res.Binned[2], units, 0.05, true) {
+		t.Error("a rising rate: L5's one-sided test should pass it, the two-sided one flag it")
+	}
+}

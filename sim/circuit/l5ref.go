@@ -20,7 +20,9 @@ import (
 // It differs from numpy in three places only, all below 1e-12 relative
 // over the fixtures' runs: W·r is summed over j ascending (numpy calls
 // OpenBLAS's dgemv), and the sliding threshold's exp and the Simpson sums
-// use dmath.Exp (numpy uses its own SIMD exp).
+// use dmath.Exp (numpy uses its own SIMD exp). With Warmup 0 the first
+// update starts from W0; the original fails there (its all_weights is
+// still empty).
 type L5Run struct {
 	// P gives the populations (CS, CC, PV, SST; n_E = CS + CC units are
 	// excitatory), the time constants, the rule and the integrator.
