@@ -16,7 +16,11 @@ type history[T backend.Float] struct {
 	// current step: base[d] the slot of r_{t−1−d}, base[D+1] placed so
 	// that column j ≥ N lands on the inputs and bias.
 	base []int
-	acc  []T // nb sums of the row being computed
+	// off is each entry's place in buf at the current step for the AVX
+	// row kernels (productAVX), valid while offValid: always without
+	// delays, until the next step with them.
+	off      []int32
+	offValid bool
 }
 
 // newHistory returns the history of nb trials of a program, every slot
@@ -29,7 +33,7 @@ func newHistory[T backend.Float](p *backend.Program[T], z []T, nb int) *history[
 		D = p.Delays.Max
 	}
 	h := &history[T]{nb: nb, n: N, slots: D + 1, buf: make([]T, ((D+1)*N+rows-N)*nb),
-		base: make([]int, D+2), acc: make([]T, nb)}
+		base: make([]int, D+2)}
 	for sl := 0; sl < h.slots; sl++ {
 		h.store(sl, z, rows)
 	}
@@ -60,6 +64,9 @@ func (h *history[T]) begin(t int, z []T, rows int) {
 		for j, u := range z[b*rows+N : b*rows+rows-1] {
 			in[j*nb+b] = u
 		}
+	}
+	if h.slots > 1 {
+		h.offValid = false // the slots rotate
 	}
 	for d := 0; d < h.slots; d++ {
 		h.base[d] = backend.HistorySlot(t-1-d, h.slots) * N * nb

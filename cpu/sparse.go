@@ -78,35 +78,101 @@ func newCSRDrive[T backend.Float](p *backend.Program[T], k int) *csrDrive[T] {
 }
 
 // product computes x = the drive of the nb trials whose presynaptic
-// values h holds (see history), x laid out nb × N: for each row, its
-// entries in ascending column order added to +0 for every trial, each
-// product rounded before its sum — the contract's sum without the
-// zero-weight terms.
+// values h holds (see history), x laid out nb × N: for each row and trial,
+// the row's entries in ascending column order added to +0, each product
+// rounded before its sum — the contract's sum without the zero-weight
+// terms. Trials go eight at a time, each sum in a register of its own (the
+// entries are read once per eight trials, the values of a synapse's eight
+// trials are adjacent), then one at a time.
 func (c *csrDrive[T]) product(h *history[T], x []T, n int) {
 	nb, buf, base := h.nb, h.buf, h.base
-	if nb == 1 {
-		for i := 0; i < n; i++ {
-			var acc T // +0
-			for e := c.rowStart[i]; e < c.rowStart[i+1]; e++ {
-				acc = acc + T(c.val[e]*buf[base[c.sel[e]]+int(c.col[e])])
-			}
-			x[i] = acc
+	if hasGatherAVX && nb >= 8 && len(buf) < 1<<31 {
+		if c32, ok := any(c).(*csrDrive[float32]); ok {
+			productAVX(c32, any(h).(*history[float32]), any(x).([]float32), n)
+			return
 		}
-		return
 	}
-	acc := h.acc
 	for i := 0; i < n; i++ {
-		clear(acc)
-		for e := c.rowStart[i]; e < c.rowStart[i+1]; e++ {
-			w := c.val[e]
-			at := base[c.sel[e]] + int(c.col[e])*nb
-			src := buf[at : at+nb]
-			for b, z := range src {
-				acc[b] = acc[b] + T(w*z)
+		lo, hi := c.rowStart[i], c.rowStart[i+1]
+		vals := c.val[lo:hi]
+		cols, sels := c.col[lo:hi], c.sel[lo:hi]
+		cols, sels = cols[:len(vals)], sels[:len(vals)]
+		b0 := 0
+		for ; b0+8 <= nb; b0 += 8 {
+			var a0, a1, a2, a3, a4, a5, a6, a7 T // +0
+			for e, w := range vals {
+				at := base[sels[e]] + int(cols[e])*nb + b0
+				z := buf[at : at+8 : at+8]
+				a0 = a0 + T(w*z[0])
+				a1 = a1 + T(w*z[1])
+				a2 = a2 + T(w*z[2])
+				a3 = a3 + T(w*z[3])
+				a4 = a4 + T(w*z[4])
+				a5 = a5 + T(w*z[5])
+				a6 = a6 + T(w*z[6])
+				a7 = a7 + T(w*z[7])
+			}
+			x[b0*n+i], x[(b0+1)*n+i], x[(b0+2)*n+i], x[(b0+3)*n+i] = a0, a1, a2, a3
+			x[(b0+4)*n+i], x[(b0+5)*n+i], x[(b0+6)*n+i], x[(b0+7)*n+i] = a4, a5, a6, a7
+		}
+		for ; b0 < nb; b0++ {
+			var acc T // +0
+			for e, w := range vals {
+				acc = acc + T(w*buf[base[sels[e]]+int(cols[e])*nb+b0])
+			}
+			x[b0*n+i] = acc
+		}
+	}
+}
+
+// productAVX is product for float32 and at least 8 trials on the AVX row
+// kernels (sparse_amd64.s): 16 trials at a time, then 8, then the rest one
+// by one in Go, each trial's sum over the row's entries in order from +0
+// as in product. Each entry's place in the history (its slot for its
+// delay, its column, times nb) is gathered into h.off first, once per step
+// with delays, once per run without.
+func productAVX(c *csrDrive[float32], h *history[float32], x []float32, n int) {
+	nb, buf := h.nb, h.buf
+	if !h.offValid {
+		if len(h.off) != len(c.col) {
+			h.off = make([]int32, len(c.col))
+		}
+		for e, j := range c.col {
+			h.off[e] = int32(h.base[c.sel[e]] + int(j)*nb)
+		}
+		h.offValid = true
+	}
+	var acc [16]float32
+	for i := 0; i < n; i++ {
+		lo, hi := c.rowStart[i], c.rowStart[i+1]
+		m := int(hi - lo)
+		if m == 0 {
+			for b := 0; b < nb; b++ {
+				x[b*n+i] = 0
+			}
+			continue
+		}
+		w, off := &c.val[lo], &h.off[lo]
+		b0 := 0
+		for ; b0+16 <= nb; b0 += 16 {
+			gatherRow16(m, w, off, &buf[b0], &acc[0])
+			for l, a := range acc {
+				x[(b0+l)*n+i] = a
 			}
 		}
-		for b, a := range acc {
-			x[b*n+i] = a
+		if b0+8 <= nb {
+			gatherRow8(m, w, off, &buf[b0], &acc[0])
+			for l, a := range acc[:8] {
+				x[(b0+l)*n+i] = a
+			}
+			b0 += 8
+		}
+		for ; b0 < nb; b0++ {
+			var a float32 // +0
+			for e := lo; e < hi; e++ {
+				a = a + float32(c.val[e]*buf[int(h.off[e])+b0])
+			}
+			x[b0*n+i] = a
 		}
 	}
 }
