@@ -69,3 +69,36 @@ func sparseProgram(n, trials int, density float64, csr bool) *backend.Program[fl
 	}
 	return p
 }
+
+// BenchmarkSparseDrive measures the drive product alone, x = z·Drive for
+// one block of trials, dense (gemm) and gathered from CSR rows, without
+// the unit step that BenchmarkSparse's steps add to both.
+func BenchmarkSparseDrive(b *testing.B) {
+	const n, density = 4096, 0.05
+	for _, trials := range []int{1, 16} {
+		p := sparseProgram(n, trials, density, true)
+		rows := p.DriveRows()
+		z := make([]float32, trials*rows)
+		for j := range z {
+			z[j] = float32(j%7) * 0.1
+		}
+		for j := 0; j < trials; j++ {
+			z[j*rows+rows-1] = 1
+		}
+		x := make([]float32, trials*n)
+		b.Run(fmt.Sprintf("f32/N=%d/density=%g/B=%d/dense", n, density, trials), func(b *testing.B) {
+			for range b.N {
+				gemm(trials, n, rows, z, rows, p.Drive, n, x, n)
+			}
+		})
+		b.Run(fmt.Sprintf("f32/N=%d/density=%g/B=%d/csr", n, density, trials), func(b *testing.B) {
+			c := newCSRDrive(p, 0)
+			h := newHistory(p, z, trials)
+			h.begin(1, z, rows)
+			b.ResetTimer()
+			for range b.N {
+				c.product(h, x, n)
+			}
+		})
+	}
+}

@@ -39,4 +39,14 @@
 // buffers, the copies back on a second stream after an event, so that one
 // segment's copies overlap the next one's kernels; the host copies each
 // segment's recordings into the caller's chunk once its event is reached.
+//
+// # Delays and sparse drives
+//
+// A program with synaptic delays, or with a sparse drive (Program.Sparse)
+// at most sparseMaxDensity full, runs on the gathered-drive kernel
+// (kernels/gather.cu, gather.go) in place of the step tile, whatever kernel
+// was asked for: one thread per unit and trial sums its CSR row in
+// ascending column order, reading each recurrent entry's rate from a ring
+// buffer of D+2 rate vectors per trial kept on the device for the run. The
+// readout kernel follows as on the step path.
 package gpu
