@@ -48,7 +48,7 @@ func group(points []*Point) [][]*Point {
 }
 
 func groupKey(s *spec.Spec) string {
-	return fmt.Sprintf("%d|%v|%s|%d|%s|%d", s.Trials, s.Dims, s.Activation, s.Steps, s.Precision, s.Seed)
+	return fmt.Sprintf("%d|%v|%s|%d|%s|%d%s", s.Trials, s.Dims, s.Activation, s.Steps, s.Precision, s.Seed, plasticKey(s))
 }
 
 // Options are a sweep run's choices that are not part of the sweep spec.
@@ -150,7 +150,18 @@ func pointBytes(s *spec.Spec, sw *Sweep) int64 {
 			arrays = 2 * int64(pl.B*pl.M) * int64(pl.RowWidth(len(pl.Units))) * 8
 		}
 	}
-	return prog + calls + rows + acc + net + arrays + B*N*(2*elem+16)
+	// A plastic point's learning state: its weights (per trial with
+	// weights: per_trial), scales and the rules' averages and moments,
+	// about four copies of its connections.
+	var plastic int64
+	if s.Plasticity != nil {
+		copies := int64(4)
+		if s.Plasticity.Weights == "per_trial" {
+			copies += B
+		}
+		plastic = copies * ((N+I)*N + N*O) * elem
+	}
+	return prog + calls + rows + acc + net + arrays + plastic + B*N*(2*elem+16)
 }
 
 // callSteps is the steps per backend call of a program of k points: about
@@ -265,9 +276,6 @@ func checkRunnable(sw *Sweep, opt Options) error {
 	for _, p := range sw.Points {
 		if b := p.Spec.Backend; opt.Backend == "" && b != sw.Points[0].Spec.Backend {
 			return fmt.Errorf("%s: %s: backend %s differs from point 0's %s; a sweep runs on one backend (choose it with --backend)", sw.File, sw.Label(p), b, sw.Points[0].Spec.Backend)
-		}
-		if p.Spec.Plasticity != nil {
-			return fmt.Errorf("%s: %s: plastic specs cannot be swept yet; remove plasticity from the base spec", sw.File, sw.Label(p))
 		}
 	}
 	return nil
@@ -416,13 +424,13 @@ func runChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 
 // buildPrograms builds each point's program on the host: its network
 // (sharedNetworks, which draws each distinct network once) laid out in T.
-func buildPrograms[T backend.Float](pts []*Point, trials int, rec backend.Record) []*backend.Program[T] {
+func buildPrograms[T backend.Float](pts []*Point, trials int, rec backend.Record) ([]*backend.Program[T], []*network.Network) {
 	nets := sharedNetworks(pts)
 	progs := make([]*backend.Program[T], len(pts))
 	parallel(len(pts), func(k int) {
 		progs[k] = network.Program[T](nets[k], trials, pts[k].Seed, rec)
 	})
-	return progs
+	return progs, nets
 }
 
 // packProgram packs pts, points of one group, as the instances of one
@@ -443,7 +451,8 @@ func packProgram[T backend.Float](pts []*Point, rec backend.Record) *backend.Pro
 	p.Drive, p.Readout = make([]T, 0, K*(N+I+1)*N), make([]T, 0, K*(N+1)*O)
 	p.Decay, p.Alpha = make([]T, 0, K*N), make([]T, 0, K*N)
 	p.PreNoise, p.PostNoise = make([]T, 0, K*N), make([]T, 0, K*N)
-	progs := buildPrograms[T](pts, B, rec)
+	progs, nets := buildPrograms[T](pts, B, rec)
+	p.Plasticity = packPlasticity[T](pts, nets)
 	for _, q := range progs {
 		p.Activation = q.Activation
 		p.Drive = append(p.Drive, q.Drive...)

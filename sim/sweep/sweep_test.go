@@ -509,9 +509,6 @@ func TestPlanChunksAndMemory(t *testing.T) {
 	var le *output.LimitError
 	require.ErrorAs(t, err, &le)
 	assert.Contains(t, err.Error(), "memory")
-	plastic := parse(t, strings.Replace(base, "backend: reference", "backend: reference\n  plasticity: {recurrent: {rules: [{rule: hebbian, eta: 0.01}]}}", 1)+"axes: [{path: tau, values: [30]}]\nmetrics: [{metric: mean, of: rates}]\n")
-	_, err = Check(plastic, Options{})
-	assert.ErrorContains(t, err, "plastic specs cannot be swept yet")
 	two := parse(t, base+"axes: [{path: backend, values: [reference, cpu]}]\nmetrics: [{metric: mean, of: rates}]\n")
 	_, err = Check(two, Options{})
 	assert.ErrorContains(t, err, "point 1 (backend=cpu): backend cpu differs")
