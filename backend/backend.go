@@ -102,8 +102,8 @@ func Start[T Float](b Backend, p *Program[T]) (Run[T], error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if p.Plasticity != nil && !Supports(b, FeaturePlasticity) {
-		return nil, ErrNoPlasticity(b.Name())
+	if err := CheckFeatures(b, p); err != nil {
+		return nil, err
 	}
 	switch q := any(p).(type) {
 	case *Program[float32]:
