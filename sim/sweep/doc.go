@@ -34,5 +34,7 @@
 // DrawPicture draws DIR/sweep.png: a metric against one axis (lines) or two
 // (a heat map with a colour bar).
 //
-// Not yet: plastic specs, per-point arrays (record:).
+// Plastic points pack η per instance (plastic.go); a record: section
+// keeps per-point arrays, one archive per chunk (arrays.go); `ratesim
+// sweep bench` measures the machinery against its raw program (bench.go).
 package sweep
