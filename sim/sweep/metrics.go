@@ -20,6 +20,8 @@ import (
 // final state v over trials and the chosen units. mse is the mean over
 // trials, window steps and outputs of (y − target)², target a .npy of
 // shape (steps, O) or (trials, steps, O) (file relative to the sweep).
+// final_weight_mean and final_weight_std summarize a block of the final
+// weights (weights.go).
 type Metric struct {
 	Kind   string             `yaml:"metric" json:"metric"`
 	Of     string             `yaml:"of" json:"of,omitempty"`
@@ -28,6 +30,10 @@ type Metric struct {
 	Target *struct {
 		File string `yaml:"file" json:"file"`
 	} `yaml:"target" json:"target,omitempty"`
+	// Pre and Post are a weight metric's block: [a, b], the presynaptic
+	// and postsynaptic units a ≤ j < b (weights.go).
+	Pre  []int `yaml:"pre" json:"pre,omitempty"`
+	Post []int `yaml:"post" json:"post,omitempty"`
 	// Name is the table column (default: metric_of[_t0_t1ms][_units]).
 	Name string `yaml:"name" json:"name"`
 }
@@ -62,6 +68,21 @@ func resolveMetrics(sw *Sweep) ([]ResolvedMetric, error) {
 			if m.Target != nil {
 				return nil, bad("target belongs to mse")
 			}
+		case "final_weight_mean", "final_weight_std":
+			if m.Of == "" {
+				r.Of = "recurrent"
+			}
+			if !oneOf(r.Of, "recurrent", "input", "readout") {
+				return nil, bad("%s needs of: recurrent, input or readout, got %q", m.Kind, m.Of)
+			}
+			if m.Window != nil || m.Target != nil || !m.Units.IsZero() {
+				return nil, bad("%s takes of, pre and post (and name)", m.Kind)
+			}
+			for _, p := range sw.Points {
+				if _, _, err := r.weightBlock(p.Spec); err != nil {
+					return nil, fmt.Errorf("%s: %s: metric %s: %v", sw.File, sw.Label(p), m.Kind, err)
+				}
+			}
 		case "final_state_mean":
 			if m.Of != "" || m.Window != nil || m.Target != nil {
 				return nil, bad("final_state_mean takes only units (and name)")
@@ -81,7 +102,10 @@ func resolveMetrics(sw *Sweep) ([]ResolvedMetric, error) {
 				return nil, bad("target: %v", err)
 			}
 		default:
-			return nil, bad("unknown metric %q (want mean, std, min, max, final_state_mean or mse)", m.Kind)
+			return nil, bad("unknown metric %q (want mean, std, min, max, final_state_mean, mse, final_weight_mean or final_weight_std)", m.Kind)
+		}
+		if !isWeightMetric(m.Kind) && (m.Pre != nil || m.Post != nil) {
+			return nil, bad("pre and post belong to the weight metrics (final_weight_mean, final_weight_std)")
 		}
 		if r.Of == "outputs" && !m.Units.IsZero() {
 			return nil, bad("outputs are reduced whole; units apply to rates and states")
@@ -123,6 +147,12 @@ func (m *ResolvedMetric) defaultName() string {
 	if !m.Units.IsZero() {
 		r := strings.NewReplacer("[", "", "]", "", " ", "_", ",", "")
 		name += "_units_" + r.Replace(m.Units.String())
+	}
+	if m.Pre != nil && len(m.Pre) == 2 {
+		name += fmt.Sprintf("_pre_%d_%d", m.Pre[0], m.Pre[1])
+	}
+	if m.Post != nil && len(m.Post) == 2 {
+		name += fmt.Sprintf("_post_%d_%d", m.Post[0], m.Post[1])
 	}
 	return name
 }

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,6 +37,8 @@ axes:
 metrics:
   - {metric: mean, of: rates}
   - {metric: std, of: outputs}
+  - {metric: final_weight_mean, pre: [0, 5], post: [5, 10]}
+  - {metric: final_weight_std}
 `
 
 // Plastic points sweep like static ones: points that differ in η (and τ)
@@ -53,6 +56,11 @@ func TestPlasticPointAloneEqualsPointInSweep(t *testing.T) {
 			require.Len(t, groups[0], 6)
 			for _, cp := range []int{0, 4} {
 				rows, recs := runSweepCalls(t, sw, cp, 7)
+				stds := map[float64]bool{}
+				for _, r := range rows {
+					stds[r.Metrics[3]] = true
+				}
+				require.Greater(t, len(stds), 6, "the weights learn differently with η")
 				if cp == 0 {
 					res, err := Run(context.Background(), sw, Options{})
 					require.NoError(t, err)
@@ -75,6 +83,36 @@ func TestPlasticPointAloneEqualsPointInSweep(t *testing.T) {
 						}
 					}
 					assert.Equal(t, bits(f64(res.FinalState)), bits(rows[p.Index].FinalState), "chunk_points %d, point %d: final state", cp, p.Index)
+					// The weight metrics from the point's own final
+					// recurrent weights, (matrices, post, pre).
+					W := res.FinalWeights[0]
+					mx := len(W) / (N * N)
+					block := func(pre0, pre1, post0, post1 int) (mean, std float64) {
+						var sum, n float64
+						for m := 0; m < mx; m++ {
+							for j := pre0; j < pre1; j++ {
+								for i := post0; i < post1; i++ {
+									sum += float64(W[(m*N+i)*N+j])
+									n++
+								}
+							}
+						}
+						mean = sum / n
+						var ss float64
+						for m := 0; m < mx; m++ {
+							for j := pre0; j < pre1; j++ {
+								for i := post0; i < post1; i++ {
+									d := float64(W[(m*N+i)*N+j]) - mean
+									ss += d * d
+								}
+							}
+						}
+						return mean, math.Sqrt(ss / n)
+					}
+					mean, _ := block(0, 5, 5, 10)
+					_, std := block(0, N, 0, N)
+					require.Equal(t, math.Float64bits(mean), math.Float64bits(rows[p.Index].Metrics[2]), "point %d: final_weight_mean", p.Index)
+					require.Equal(t, math.Float64bits(std), math.Float64bits(rows[p.Index].Metrics[3]), "point %d: final_weight_std", p.Index)
 				}
 			}
 		})

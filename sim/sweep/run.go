@@ -669,6 +669,15 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 	if err := run.State(v, r); err != nil {
 		return nil, err
 	}
+	var drive, readout []T
+	for _, m := range sw.Metrics {
+		if isWeightMetric(m.Kind) {
+			if drive, readout, err = finalWeights(run, p); err != nil {
+				return nil, fmt.Errorf("the final weights on backend %s: %w", b.Name(), err)
+			}
+			break
+		}
+	}
 	rows := make([]*Row, K)
 	for k, pt := range pts {
 		row := &Row{Point: pt, Status: "ok"}
@@ -686,6 +695,10 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 				for bb := 0; bb < B; bb++ {
 					a.add(bb, steps, final[bb*N:(bb+1)*N], nil)
 				}
+			}
+			if isWeightMetric(a.m.Kind) {
+				row.Metrics = append(row.Metrics, weightValue(a.m, pt.Spec, p, k, drive, readout))
+				continue
 			}
 			row.Metrics = append(row.Metrics, a.value())
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim"
+	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/npz"
 	"github.com/ratesim/ratesim/sim/output"
 	"github.com/ratesim/ratesim/sim/spec"
@@ -538,4 +539,32 @@ func TestWritePoints(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 80.0, s.Tau.Value)
 	assert.Equal(t, 1, s.NoiseInstance)
+}
+
+// Weight metrics are checked against every point like the others.
+func TestWeightMetricErrors(t *testing.T) {
+	for _, c := range []struct{ metric, want string }{
+		{"{metric: final_weight_mean, of: rates}", "needs of: recurrent, input or readout"},
+		{"{metric: final_weight_std, pre: [0, 13]}", "point 0 (tau=10): metric final_weight_std: pre: want [a, b] with 0 ≤ a < b ≤ 12"},
+		{"{metric: final_weight_mean, of: input, post: [3, 3]}", "post: want [a, b]"},
+		{"{metric: final_weight_mean, window: [0, 10]}", "takes of, pre and post"},
+		{"{metric: mean, of: rates, pre: [0, 1]}", "pre and post belong to the weight metrics"},
+	} {
+		_, err := Parse("sw.yaml", []byte(base+"axes: [{path: tau, values: [10]}]\nmetrics: ["+c.metric+"]\n"))
+		require.Error(t, err, c.metric)
+		assert.Contains(t, err.Error(), c.want, c.metric)
+	}
+	sw := parse(t, base+"axes: [{path: tau, values: [10]}]\nmetrics: [{metric: final_weight_mean, of: readout, post: [1, 3]}]\n")
+	assert.Equal(t, "final_weight_mean_readout_post_1_3", sw.Metrics[0].Name)
+	// A static point's weights are its initial ones.
+	res, err := Run(context.Background(), sw, Options{})
+	require.NoError(t, err)
+	net := network.Build(sw.Points[0].Spec)
+	var sum float64
+	for j := 0; j < 12; j++ { // presynaptic, then postsynaptic, ascending
+		for o := 1; o < 3; o++ {
+			sum += float64(float32(net.Out[o*12+j]))
+		}
+	}
+	assert.Equal(t, sum/24, res.Rows[0].Metrics[0])
 }
