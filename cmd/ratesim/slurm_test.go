@@ -109,7 +109,7 @@ func TestSweepSlurmScriptsByHand(t *testing.T) {
 }
 
 // slurmCluster is a one-node Slurm the test started (see
-// ../shared/semantics/slurm.md for what it takes).
+// the pitfalls of a one-node Slurm listed in startSlurm).
 type slurmCluster struct {
 	dir, conf string
 	procs     []*exec.Cmd

@@ -6,7 +6,7 @@ import (
 )
 
 // Orientation and direction selectivity of the V1 layer-5 model
-// (../shared/semantics/l5.md §7–8), computed as its run_simulation,
+// (the original Jieran-S/L5Neuron_RateModel code), computed as its run_simulation,
 // SimpleNetwork.activity_eva / selectivity_eva_intrasim / selectivity_eva_all
 // and helper.calculate_selectivity compute them — the same formulas, windows
 // and summation orders, so the numbers are its numbers bit for bit — and,

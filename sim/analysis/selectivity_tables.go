@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// The L5 model's summary tables (../shared/semantics/l5.md §8): the
+// The L5 model's summary tables (the original Jieran-S/L5Neuron_RateModel code): the
 // selectivity table over simulations, the relative indices between two
 // populations, the weight summary per population pair and the tuning loss,
 // each as the original computes it and, where it has a bug, corrected.

@@ -1,6 +1,6 @@
 // Package circuit holds population circuit models, built from [pre, post]
 // tables into the same backend.Program as every other network. Today it
-// holds the V1 layer-5 model of ../shared/semantics/l5.md (populations CS,
+// holds the V1 layer-5 model of the original L5Neuron_RateModel (Jieran-S/L5Neuron_RateModel) (populations CS,
 // CC, PV, SST):
 //
 //   - L5Params / L5Defaults: the parameters the original runs with

@@ -10,7 +10,7 @@ import (
 )
 
 // L5Params are the V1 layer-5 model's parameters, named as in its
-// configs/debug_config.py (../shared/semantics/l5.md §1). Tables are
+// configs/debug_config.py (the original Jieran-S/L5Neuron_RateModel code). Tables are
 // indexed [pre][post] and populations are CS, CC, PV, SST in that order.
 type L5Params struct {
 	// Populations are the four populations with their sizes and signs.

@@ -8,7 +8,7 @@ import (
 )
 
 // L5Run is the host-side float64 oracle of the V1 layer-5 model's
-// SimpleNetwork.run (../shared/semantics/l5.md §4–6), written operation by
+// SimpleNetwork.run (the original Jieran-S/L5Neuron_RateModel code), written operation by
 // operation in the original's order; the section "The L5 model's
 // dynamics" of the package documentation is its specification, and a
 // backend's rate-form reference loop must compute the same. It is not the

@@ -36,7 +36,7 @@
 // default. A Clamp (w_min, w_max) bounds existing synapses only.
 //
 // What differs from SPAIC (v0.6.3) and ngc-learn (v3.2.0), on purpose (see
-// ../shared/semantics/connect.md for what they do; each builder's doc says
+// the SPAIC v0.6.3 and ngc-learn v3.2.0 sources for what they do; each builder's doc says
 // more):
 //   - The diagonal: SPAIC's random connection never connects pre i to post
 //     i, even between different groups. Here leaving out self-pairs is the

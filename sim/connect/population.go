@@ -39,7 +39,7 @@ const StreamBlockMean = StreamBias
 // PopulationConnectivity builds the recurrent weights of a circuit of
 // populations from block tables indexed [pre][post] (the orientation of the
 // L5 model's w_target and prob; W itself comes out (post, pre)), as the V1
-// layer-5 model's generate_connectivity does (../shared/semantics/l5.md §2):
+// layer-5 model's generate_connectivity does (the original Jieran-S/L5Neuron_RateModel code):
 //
 //   - Block mean. m[a][b] = |Weight[a][b]|; the sign of an entry is ignored
 //     and the sign of presynaptic population a is used. For a and b both in

@@ -3,6 +3,8 @@
 // a spec's input section (constant, sine, pulses, noise, patterns), computed
 // with deterministic math and the host random streams so they are the same
 // on every machine, and input arrays read from .npy files (nn4n's
-// batch-first (B, T, I)). Stimuli to come, such as drifting gratings for
-// the layer-5 circuit model, belong here.
+// batch-first (B, T, I)), and the drifting gratings of the layer-5
+// circuit model (grating.go: per-unit positions, per-population amplitude,
+// spatial and temporal frequency, phase, directions; the original's
+// step-index aliasing as an explicit compatibility option).
 package stimulus

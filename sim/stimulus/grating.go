@@ -42,7 +42,7 @@ type GratingPopulation struct {
 // ms.
 //
 // L5Compat reproduces the V1 layer-5 model's distributionInput_negative
-// (../shared/semantics/l5.md §3) bit for bit up to its cosines, with its
+// (the original Jieran-S/L5Neuron_RateModel code) bit for bit up to its cosines, with its
 // three peculiarities:
 //   - time is the step index: the temporal factor is cos(ω·k), whatever Dt
 //     is. With L5's ω = 50 (meant as a frequency) this aliases to
