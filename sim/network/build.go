@@ -30,6 +30,9 @@ type Network struct {
 	Sparsity, EI, Plasticity spec.Layers
 	// Areas are the unit groups of the structure builder, if any.
 	Areas []connect.Area
+	// Connections are the built connections of a spec with groups, in
+	// list order (nil for the nn4n form).
+	Connections []Connection
 }
 
 // New validates s (loading its arrays) and builds its network: for each
@@ -114,6 +117,11 @@ func New(s *spec.Spec) (*Network, error) {
 			kind = "zero"
 		}
 		*bdst[l] = initLayer(s.Seed, biasStreams[l], kind, out, in)
+	}
+	if len(s.Groups) > 0 {
+		if net.Connections, err = buildConnections(s, net); err != nil {
+			return nil, err
+		}
 	}
 	return net, nil
 }

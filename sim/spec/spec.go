@@ -93,6 +93,12 @@ type Model struct {
 	// Plasticity says how weights change while the network runs (see
 	// plasticity.go and README.md); nil keeps them fixed.
 	Plasticity *PlasticitySpec `yaml:"plasticity,omitempty" json:"plasticity,omitempty"`
+	// Groups name the hidden units group by group (groups.go); with groups
+	// the hidden size is their sum and every layer is the elementwise sum,
+	// in list order, of the Connections into it (weights: does not apply).
+	Groups      []Group      `yaml:"groups,omitempty" json:"groups,omitempty"`
+	InputShape  []int        `yaml:"input_shape,omitempty" json:"input_shape,omitempty"`
+	Connections []Connection `yaml:"connections,omitempty" json:"connections,omitempty"`
 }
 
 // RunSettings are how a spec is run: trials, steps, the seed of every
@@ -193,6 +199,9 @@ func Parse(name string, data []byte) (*Spec, error) {
 		return nil, &Error{File: name, Reason: yamlReason(err, keyLines(data))}
 	}
 	s.dir, s.file = filepath.Dir(name), name
+	if len(s.Groups) > 0 && !topKeys(data)["dims"] && len(s.Dims) == 3 {
+		s.Dims[1] = s.GroupsSize() // the groups give the hidden size
+	}
 	if s.Alpha.Set && !topKeys(data)["tau"] {
 		s.Tau = PerUnit{} // alpha replaces the default tau
 	}
@@ -345,6 +354,12 @@ func (s *Spec) validate() error {
 	}
 	if s.Steps < 1 {
 		return bad("steps", "must be ≥ 1, got %d", s.Steps)
+	}
+	if len(s.Groups) > 0 && s.GroupsSize() != s.Dims[1] {
+		return bad("dims", "dims[1] = %d hidden units but the groups hold %d", s.Dims[1], s.GroupsSize())
+	}
+	if _, err := s.PlaceConnections(); err != nil {
+		return err
 	}
 	if _, err := s.Resolve(); err != nil {
 		return err

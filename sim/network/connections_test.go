@@ -1,0 +1,85 @@
+package network
+
+import (
+	"testing"
+
+	"github.com/ratesim/ratesim/sim/connect"
+	"github.com/ratesim/ratesim/sim/spec"
+)
+
+const groupsSpec = `
+dims: [16, 26, 3]
+input_shape: [1, 4, 4]
+biases: zero
+groups:
+  - {name: E, shape: [2, 3, 3]}
+  - {name: I, size: 8}
+connections:
+  - {from: input, to: E, type: conv, out_channels: 2, kernel_size: [2, 2]}
+  - {from: E, to: E, type: distance, weight: {kind: gaussian, amp: 0.2, sigma: 1}, exclude_self: true}
+  - {from: E, to: I, type: fixed_probability, p: 0.3}
+  - {from: I, to: E, type: full, weight: {kind: normal, mean: -0.1, std: 0.02}}
+  - {from: E, to: E, type: fixed_probability, p: 0.5}
+  - {from: E, to: output, type: full}
+`
+
+// The built layers are the sum, in list order, of each connection's own
+// builder output drawn from its own streams and placed at its groups'
+// offsets; nothing else is nonzero.
+func TestConnectionsPlaced(t *testing.T) {
+	s, err := spec.Parse("g.yaml", []byte(groupsSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed, _ := s.PlaceConnections()
+	want := [3][]float64{make([]float64, len(net.In)), make([]float64, len(net.Hidden)), make([]float64, len(net.Out))}
+	cols := [3]int{net.I, net.N, net.N}
+	for _, p := range placed {
+		m, err := p.Builder.Build(p.Pre, p.Post, connect.HostRandom(s.Seed, spec.StreamConnections+p.Index*connect.NumConnStreams))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := m.ToDense()
+		for i := 0; i < m.Rows; i++ {
+			for j := 0; j < m.Cols; j++ {
+				want[p.Layer][(p.PostOff+i)*cols[p.Layer]+p.PreOff+j] += d[i*m.Cols+j]
+			}
+		}
+	}
+	for l, got := range [3][]float64{net.In, net.Hidden, net.Out} {
+		nz := 0
+		for k := range got {
+			if got[k] != want[l][k] {
+				t.Fatalf("layer %d entry %d: %v, want %v", l, k, got[k], want[l][k])
+			}
+			if got[k] != 0 {
+				nz++
+			}
+		}
+		if nz == 0 {
+			t.Errorf("layer %d is all zero", l)
+		}
+	}
+	// Adding a connection never changes another's weights.
+	s2, _ := spec.Parse("g.yaml", []byte(groupsSpec+"  - {from: I, to: I, type: full}\n"))
+	net2, err := New(s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range net.In {
+		if net.In[k] != net2.In[k] {
+			t.Fatal("input weights moved when a connection was added")
+		}
+	}
+	for i := 0; i < 18; i++ {
+		for j := 0; j < 26; j++ {
+			if net.Hidden[i*26+j] != net2.Hidden[i*26+j] {
+				t.Fatal("hidden weights onto E moved when a connection into I was added")
+			}
+		}
+	}
+}

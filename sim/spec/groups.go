@@ -1,0 +1,210 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ratesim/ratesim/sim/connect"
+)
+
+// Group is a named group of hidden units (`groups:`). Units are laid out
+// group after group in the order listed; Shape (optional, e.g. [C, H, W])
+// gives the geometry conv and distance connections use, and its product
+// must equal Size when both are given.
+type Group struct {
+	Name  string `yaml:"name" json:"name"`
+	Size  int    `yaml:"size,omitempty" json:"size,omitempty"`
+	Shape []int  `yaml:"shape,omitempty" json:"shape,omitempty"`
+}
+
+// Connection is one entry of `connections:`: From is a group name or
+// "input", To a group name or "output", Type a sim/connect type, and every
+// other key a parameter of that type (decoded strictly: unknown keys are
+// refused).
+type Connection struct {
+	From   string         `yaml:"from" json:"from"`
+	To     string         `yaml:"to" json:"to"`
+	Type   string         `yaml:"type" json:"type"`
+	Params map[string]any `yaml:",inline" json:"params,omitempty"`
+}
+
+// Placed is a validated connection: its builder, the groups it joins and
+// where they lie. Layer is 0 (from input), 1 (recurrent) or 2 (to output);
+// PreOff/PostOff are the offsets of the pre and post groups inside the
+// layer's pre (inputs or hidden units) and post (hidden units or outputs).
+type Placed struct {
+	Index           int
+	Builder         connect.Connection
+	Pre, Post       connect.Group
+	Layer           int
+	PreOff, PostOff int
+}
+
+// GroupsSize is the number of hidden units the groups hold.
+func (m *Model) GroupsSize() int {
+	n := 0
+	for _, g := range m.Groups {
+		n += g.units()
+	}
+	return n
+}
+
+func (g Group) units() int {
+	if g.Size > 0 {
+		return g.Size
+	}
+	return connect.Group{Shape: g.Shape}.Size()
+}
+
+func (g Group) shape() []int {
+	if len(g.Shape) > 0 {
+		return g.Shape
+	}
+	return []int{g.Size}
+}
+
+// PlaceConnections validates groups: and connections: against dims and
+// returns the connections in list order. Errors name the field with its
+// list index (connections[2].kernel_size).
+func (s *Spec) PlaceConnections() ([]Placed, error) {
+	bad := func(field, format string, args ...any) error {
+		return &Error{Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(s.Groups) == 0 {
+		if len(s.Connections) > 0 {
+			return nil, bad("connections", "need groups: to connect")
+		}
+		if s.InputShape != nil {
+			return nil, bad("input_shape", "is for a spec with groups:")
+		}
+		return nil, nil
+	}
+	if s.Structure != nil {
+		return nil, bad("structure", "a spec with groups: wires its layers by connections:, not by structure")
+	}
+	for l := 0; l < 3; l++ {
+		if s.SparsityMasks.PerLayer()[l] != nil || s.EIMasks.PerLayer()[l] != nil {
+			return nil, bad("groups", "a spec with groups: takes no sparsity_masks or ei_masks (its connections give the structure)")
+		}
+	}
+	where := map[string][2]int{} // name → offset, index
+	off := 0
+	for k, g := range s.Groups {
+		f := fmt.Sprintf("groups[%d]", k)
+		if g.Name == "" || g.Name == "input" || g.Name == "output" {
+			return nil, bad(f+".name", "a group needs a name other than input and output, got %q", g.Name)
+		}
+		if _, dup := where[g.Name]; dup {
+			return nil, bad(f+".name", "group %q is listed twice", g.Name)
+		}
+		for _, d := range g.Shape {
+			if d < 1 {
+				return nil, bad(f+".shape", "dimensions must be ≥ 1, got %v", g.Shape)
+			}
+		}
+		if len(g.Shape) > 3 {
+			return nil, bad(f+".shape", "at most 3 dimensions (channels, height, width), got %v", g.Shape)
+		}
+		n := connect.Group{Shape: g.Shape}.Size()
+		switch {
+		case g.Size < 0 || g.Size == 0 && len(g.Shape) == 0:
+			return nil, bad(f+".size", "give a size ≥ 1 or a shape")
+		case g.Size > 0 && len(g.Shape) > 0 && g.Size != n:
+			return nil, bad(f+".size", "size %d disagrees with shape %v (%d units)", g.Size, g.Shape, n)
+		}
+		where[g.Name] = [2]int{off, k}
+		off += g.units()
+	}
+	I, O := s.Dims[0], s.Dims[2]
+	inShape := []int{I}
+	if s.InputShape != nil {
+		if n := (connect.Group{Shape: s.InputShape}).Size(); n != I || len(s.InputShape) > 3 {
+			return nil, bad("input_shape", "%v holds %d inputs, dims[0] is %d", s.InputShape, n, I)
+		}
+		inShape = s.InputShape
+	}
+	var out []Placed
+	for c, cn := range s.Connections {
+		f := fmt.Sprintf("connections[%d]", c)
+		p := Placed{Index: c}
+		switch cn.From {
+		case "input":
+			if I == 0 {
+				return nil, bad(f+".from", "the network has no inputs (dims[0] = 0)")
+			}
+			p.Layer, p.Pre = 0, connect.Group{Shape: inShape}
+		case "output":
+			return nil, bad(f+".from", "output is only a target")
+		default:
+			w, ok := where[cn.From]
+			if !ok {
+				return nil, bad(f+".from", "no group %q (groups, input)", cn.From)
+			}
+			p.Layer, p.PreOff, p.Pre = 1, w[0], connect.Group{Shape: s.Groups[w[1]].shape()}
+		}
+		switch cn.To {
+		case "output":
+			if p.Layer == 0 {
+				return nil, bad(f+".to", "an input cannot drive the readout directly")
+			}
+			if O == 0 {
+				return nil, bad(f+".to", "the network has no outputs (dims[2] = 0)")
+			}
+			p.Layer, p.Post = 2, connect.Units(O)
+		case "input":
+			return nil, bad(f+".to", "input is only a source")
+		default:
+			w, ok := where[cn.To]
+			if !ok {
+				return nil, bad(f+".to", "no group %q (groups, output)", cn.To)
+			}
+			p.PostOff, p.Post = w[0], connect.Group{Shape: s.Groups[w[1]].shape()}
+		}
+		b, err := connect.New(cn.Type)
+		if err != nil {
+			return nil, connErr(f, err)
+		}
+		if _, ok := cn.Params["delay"]; ok {
+			return nil, bad(f+".delay", "delays are not yet supported in a spec")
+		}
+		if len(cn.Params) > 0 {
+			data, _ := yaml.Marshal(cn.Params)
+			var n yaml.Node
+			if err := yaml.Unmarshal(data, &n); err == nil {
+				if err := checkWhole(&n, reflect.TypeOf(b), ""); err != nil {
+					return nil, bad(joinField(f, err.field), "%s", err.reason)
+				}
+			}
+			dec := yaml.NewDecoder(bytes.NewReader(data))
+			dec.KnownFields(true)
+			if err := dec.Decode(b); err != nil {
+				return nil, bad(f, "%s parameters: %s", cn.Type, yamlReason(err, nil))
+			}
+		}
+		if err := b.Check(p.Pre, p.Post); err != nil {
+			return nil, connErr(f, err)
+		}
+		p.Builder = b
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func connErr(f string, err error) error {
+	var pe *connect.ParamError
+	if errors.As(err, &pe) {
+		return &Error{Field: f + "." + pe.Param, Reason: pe.Reason}
+	}
+	return &Error{Field: f, Reason: err.Error()}
+}
+
+// ConnectionRandom is connection c's randomness: host streams
+// StreamConnections + c·connect.NumConnStreams on, so adding a connection
+// never changes another's weights.
+func ConnectionRandom(seed uint64, c int) connect.Random {
+	return connect.HostRandom(seed, StreamConnections+c*connect.NumConnStreams)
+}
