@@ -1,6 +1,10 @@
 package network
 
 import (
+	"math"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/cpu"
 	"testing"
 
 	"github.com/ratesim/ratesim/sim/connect"
@@ -81,5 +85,57 @@ func TestConnectionsPlaced(t *testing.T) {
 				t.Fatal("hidden weights onto E moved when a connection into I was added")
 			}
 		}
+	}
+}
+
+// The built-in visual_cortex example runs on the cpu backend with the
+// reference's bits (rates and outputs of every step, both precisions).
+func TestVisualCortexExampleCPUMatchesReference(t *testing.T) {
+	s, err := spec.LoadExample("visual_cortex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(net.Connections) != 5 {
+		t.Fatalf("%d connections built, want 5", len(net.Connections))
+	}
+	in := make([]float32, s.Trials*s.Steps*net.I)
+	for k := range in {
+		if (k/net.I)%s.Steps < 30 {
+			in[k] = 1
+		}
+	}
+	p := Program[float32](net, s.Trials, s.Seed, backend.Record{Rates: true, Outputs: true})
+	var got [2]*backend.Chunk[float32]
+	for b, be := range []backend.Backend{backend.Reference, cpu.New()} {
+		run, err := backend.Start(be, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[b] = backend.NewChunkFor(p, 0, s.Steps)
+		if err := run.Advance(s.Steps, in, got[b]); err != nil {
+			t.Fatal(err)
+		}
+		run.Close()
+	}
+	nz := 0
+	for k, v := range got[0].Rates {
+		if math.Float32bits(v) != math.Float32bits(got[1].Rates[k]) {
+			t.Fatalf("rate %d: reference %v, cpu %v", k, v, got[1].Rates[k])
+		}
+		if v != 0 {
+			nz++
+		}
+	}
+	for k, v := range got[0].Outputs {
+		if math.Float32bits(v) != math.Float32bits(got[1].Outputs[k]) {
+			t.Fatalf("output %d: reference %v, cpu %v", k, v, got[1].Outputs[k])
+		}
+	}
+	if nz == 0 {
+		t.Fatal("the example's rates are all zero")
 	}
 }
