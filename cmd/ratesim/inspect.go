@@ -54,6 +54,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	}
 	st := analysis.Inspect(sp, net)
 	printStructure(stdout, source, sp, st)
+	printConnections(stdout, sp, net)
 	if *plotFile != "" {
 		data, err := plot.DrawStructure(structureFigure(source, sp, net, st), format)
 		if err != nil {
@@ -238,4 +239,37 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("cannot write %s: %w", path, werr)
 	}
 	return nil
+}
+
+// printConnections prints the groups and connections of a spec with
+// groups (nothing for the nn4n form).
+func printConnections(w io.Writer, sp *spec.Spec, net *network.Network) {
+	if len(sp.Groups) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "groups:\n  %-10s %6s  %s\n", "name", "units", "shape")
+	off := 0
+	for _, g := range sp.Groups {
+		n := g.Size
+		if n == 0 {
+			n = 1
+			for _, d := range g.Shape {
+				n *= d
+			}
+		}
+		shape := "-"
+		if len(g.Shape) > 0 {
+			shape = fmt.Sprint(g.Shape)
+		}
+		fmt.Fprintf(w, "  %-10s %6d  %-12s units %d…%d\n", g.Name, n, shape, off, off+n-1)
+		off += n
+	}
+	fmt.Fprintf(w, "connections:\n  %-3s %-8s %-8s %-18s %8s %8s %10s %10s %10s %10s  %s\n", "#", "from", "to", "type", "synapses", "density", "mean", "std", "min", "max", "form")
+	for k, c := range analysis.Connections(net) {
+		form := "dense"
+		if c.Sparse {
+			form = "sparse"
+		}
+		fmt.Fprintf(w, "  %-3d %-8s %-8s %-18s %8d %8.4f %10.4g %10.4g %10.4g %10.4g  %s\n", k, c.From, c.To, c.Type, c.Synapses, c.Density, c.Mean, c.Std, c.Min, c.Max, form)
+	}
 }

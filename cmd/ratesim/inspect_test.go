@@ -310,3 +310,26 @@ plasticity:
 		}
 	}
 }
+
+// inspect of a spec with groups lists every group and one row per
+// connection whose synapse count is the built matrix's.
+func TestInspectConnections(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := cmdInspect([]string{"--example", "visual_cortex"}, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	sp, _ := spec.LoadExample("visual_cortex")
+	net := network.Build(sp)
+	text := out.String()
+	for _, g := range sp.Groups {
+		if !regexp.MustCompile(`(?m)^  ` + g.Name + ` +\d+`).MatchString(text) {
+			t.Errorf("group %s not listed:\n%s", g.Name, text)
+		}
+	}
+	for k, c := range net.Connections {
+		row := regexp.MustCompile(fmt.Sprintf(`(?m)^  %d +%s +%s +%s +%d `, k, c.From, c.To, c.Builder.Type(), c.Matrix.NNZ()))
+		if !row.MatchString(text) {
+			t.Errorf("connection %d row missing or wrong:\n%s", k, text)
+		}
+	}
+}

@@ -38,6 +38,7 @@ type Connection struct {
 // layer's pre (inputs or hidden units) and post (hidden units or outputs).
 type Placed struct {
 	Index           int
+	From, To        string
 	Builder         connect.Connection
 	Pre, Post       connect.Group
 	Layer           int
@@ -130,7 +131,7 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 	var out []Placed
 	for c, cn := range s.Connections {
 		f := fmt.Sprintf("connections[%d]", c)
-		p := Placed{Index: c}
+		p := Placed{Index: c, From: cn.From, To: cn.To}
 		switch cn.From {
 		case "input":
 			if I == 0 {
