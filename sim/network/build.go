@@ -33,6 +33,9 @@ type Network struct {
 	// Connections are the built connections of a spec with groups, in
 	// list order (nil for the nn4n form).
 	Connections []Connection
+	// Delays are the recurrent synapses' delays in steps, (post, pre) N×N
+	// like Hidden, or nil when none is delayed.
+	Delays []int
 }
 
 // New validates s (loading its arrays) and builds its network: for each
@@ -228,6 +231,17 @@ func Program[T backend.Float](net *Network, trials int, seed uint64, rec backend
 			p.Drive[(N+q)*N+i] = T(net.In[i*I+q])
 		}
 		p.Drive[(N+I)*N+i] = T(net.HiddenB[i]) + T(net.InB[i])
+	}
+	if net.Delays != nil {
+		d := &backend.Delays{Max: 1, Steps: make([]uint16, N*N)}
+		for i := 0; i < N; i++ {
+			for j := 0; j < N; j++ {
+				v := net.Delays[i*N+j]
+				d.Steps[j*N+i] = uint16(v)
+				d.Max = max(d.Max, v)
+			}
+		}
+		p.Delays = d
 	}
 	p.Readout = make([]T, (N+1)*O)
 	for o := 0; o < O; o++ {

@@ -1,6 +1,8 @@
 package network
 
 import (
+	"fmt"
+
 	"github.com/ratesim/ratesim/sim/connect"
 	"github.com/ratesim/ratesim/sim/spec"
 )
@@ -40,9 +42,21 @@ func buildConnections(s *spec.Spec, net *Network) ([]Connection, error) {
 			dst, cols, bias = net.Out, N, net.ReadB
 		}
 		d := m.ToDense()
+		if p.DelaySteps > 0 && net.Delays == nil {
+			net.Delays = make([]int, N*N)
+		}
 		for i := 0; i < m.Rows; i++ {
 			for j := 0; j < m.Cols; j++ {
-				dst[(p.PostOff+i)*cols+p.PreOff+j] += d[i*m.Cols+j]
+				w := d[i*m.Cols+j]
+				prev := dst[(p.PostOff+i)*cols+p.PreOff+j]
+				dst[(p.PostOff+i)*cols+p.PreOff+j] += w
+				if p.Layer == 1 && w != 0 && net.Delays != nil {
+					x := (p.PostOff+i)*N + p.PreOff + j
+					if net.Delays[x] != p.DelaySteps && prev != 0 {
+						return nil, &spec.Error{File: s.File(), Field: fmt.Sprintf("connections[%d].delay_steps", p.Index), Reason: fmt.Sprintf("synapse %d → %d is also made by an earlier connection with delay %d steps; overlapping connections must share their delay", p.PreOff+j, p.PostOff+i, net.Delays[x])}
+					}
+					net.Delays[x] = p.DelaySteps
+				}
 			}
 			if m.Bias != nil {
 				bias[p.PostOff+i] += m.Bias[i]

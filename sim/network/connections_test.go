@@ -2,6 +2,7 @@ package network
 
 import (
 	"math"
+	"strings"
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/cpu"
@@ -137,5 +138,64 @@ func TestVisualCortexExampleCPUMatchesReference(t *testing.T) {
 	}
 	if nz == 0 {
 		t.Fatal("the example's rates are all zero")
+	}
+}
+
+// delay_steps on a recurrent connection becomes the program's Delays (the
+// connection's block, pre-major), the cpu run keeps the reference's bits,
+// and the delay changes the run.
+func TestConnectionDelays(t *testing.T) {
+	base, _ := spec.LoadExample("visual_cortex")
+	data, _ := spec.Example("visual_cortex")
+	text := strings.Replace(string(data), "max_distance: 2, exclude_self: true}", "max_distance: 2, exclude_self: true, delay_steps: 3}", 1)
+	s, err := spec.Parse("d.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, plain := Build(s), Build(base)
+	p := Program[float32](net, s.Trials, s.Seed, backend.Record{Rates: true})
+	q := Program[float32](plain, s.Trials, s.Seed, backend.Record{Rates: true})
+	if p.Delays == nil || p.Delays.Max != 3 || q.Delays != nil {
+		t.Fatal("delays not in the program")
+	}
+	for j := 0; j < 164; j++ {
+		for i := 0; i < 164; i++ {
+			want := uint16(0)
+			if i < 144 && j < 144 && net.Hidden[i*164+j] != 0 && net.Connections[1].Matrix.ToDense()[i*144+j] != 0 {
+				want = 3
+			}
+			if got := p.Delays.Steps[j*164+i]; got != want && net.Hidden[i*164+j] != 0 {
+				t.Fatalf("delay %d → %d = %d, want %d", j, i, got, want)
+			}
+		}
+	}
+	in := make([]float32, s.Trials*s.Steps*net.I)
+	for k := range in {
+		in[k] = 1
+	}
+	var got [3]*backend.Chunk[float32]
+	for b, c := range []struct {
+		be backend.Backend
+		p  *backend.Program[float32]
+	}{{backend.Reference, p}, {cpu.New(), p}, {backend.Reference, q}} {
+		run, err := backend.Start(c.be, c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[b] = backend.NewChunkFor(c.p, 0, 50)
+		if err := run.Advance(50, in[:s.Trials*50*net.I], got[b]); err != nil {
+			t.Fatal(err)
+		}
+		run.Close()
+	}
+	differs := false
+	for k, v := range got[0].Rates {
+		if math.Float32bits(v) != math.Float32bits(got[1].Rates[k]) {
+			t.Fatalf("rate %d: reference %v, cpu %v", k, v, got[1].Rates[k])
+		}
+		differs = differs || v != got[2].Rates[k]
+	}
+	if !differs {
+		t.Error("the delay changed nothing")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/connect"
 )
 
@@ -37,8 +38,11 @@ type Connection struct {
 // PreOff/PostOff are the offsets of the pre and post groups inside the
 // layer's pre (inputs or hidden units) and post (hidden units or outputs).
 type Placed struct {
-	Index           int
-	From, To        string
+	Index    int
+	From, To string
+	// DelaySteps is the connection's synaptic delay in steps (recurrent
+	// connections only; 0 = none).
+	DelaySteps      int
 	Builder         connect.Connection
 	Pre, Post       connect.Group
 	Layer           int
@@ -169,11 +173,28 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 		if err != nil {
 			return nil, connErr(f, err)
 		}
-		if _, ok := cn.Params["delay"]; ok {
-			return nil, bad(f+".delay", "delays are not yet supported in a spec")
+		for _, k := range []string{"delay", "delay_ms"} {
+			if _, ok := cn.Params[k]; ok {
+				return nil, bad(f+"."+k, "delays in ms are not yet supported in a spec; give delay_steps")
+			}
 		}
-		if len(cn.Params) > 0 {
-			data, _ := yaml.Marshal(cn.Params)
+		params := map[string]any{}
+		for k, v := range cn.Params {
+			params[k] = v
+		}
+		if v, ok := params["delay_steps"]; ok {
+			d, isInt := v.(int)
+			if !isInt || d < 0 || d > backend.MaxDelay {
+				return nil, bad(f+".delay_steps", "must be a whole number in 0 … %d, got %v", backend.MaxDelay, v)
+			}
+			if p.Layer != 1 {
+				return nil, bad(f+".delay_steps", "only recurrent connections (group → group) have delays")
+			}
+			p.DelaySteps = d
+			delete(params, "delay_steps")
+		}
+		if len(params) > 0 {
+			data, _ := yaml.Marshal(params)
 			var n yaml.Node
 			if err := yaml.Unmarshal(data, &n); err == nil {
 				if err := checkWhole(&n, reflect.TypeOf(b), ""); err != nil {

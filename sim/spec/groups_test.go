@@ -21,7 +21,9 @@ func TestGroupsErrors(t *testing.T) {
 		{"connections:\n  - {from: V1, to: I, type: one_to_one}\n", "connections[0].to: one_to_one needs groups of the same size, got from 72 and to 10"},
 		{"connections:\n  - {from: V2, to: I, type: full}\n", "connections[0].from: no group \"V2\""},
 		{"connections:\n  - {from: I, to: I, type: fixed_in_degree, k: 2.5}\n", "connections[0].k: must be a whole number"},
-		{"connections:\n  - {from: I, to: I, type: full, delay: 1ms}\n", "connections[0].delay: delays are not yet supported"},
+		{"connections:\n  - {from: I, to: I, type: full, delay: 1ms}\n", "connections[0].delay: delays in ms are not yet supported"},
+		{"connections:\n  - {from: input, to: V1, type: conv, out_channels: 2, kernel_size: [3, 3], delay_steps: 2}\n", "connections[0].delay_steps: only recurrent connections"},
+		{"connections:\n  - {from: I, to: I, type: full, delay_steps: -1}\n", "connections[0].delay_steps: must be a whole number"},
 	} {
 		_, err := Parse("g.yaml", []byte(groupsBase+c.yaml))
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "g.yaml: ") {
