@@ -232,6 +232,19 @@ func Program[T backend.Float](net *Network, trials int, seed uint64, rec backend
 		}
 		p.Drive[(N+I)*N+i] = T(net.HiddenB[i]) + T(net.InB[i])
 	}
+	if len(net.Connections) > 0 {
+		nz := 0
+		for _, w := range p.Drive {
+			if w != 0 {
+				nz++
+			}
+		}
+		// A wired network runs its drive as CSR when sim/connect's density
+		// rule says so; the sparse form never changes a bit (backend.SparseDrive).
+		if connect.Sparse(float64(nz) / float64(len(p.Drive))) {
+			p.Sparse = backend.NewSparseDrive(p.Shape, p.Drive)
+		}
+	}
 	if net.Delays != nil {
 		d := &backend.Delays{Max: 1, Steps: make([]uint16, N*N)}
 		for i := 0; i < N; i++ {
