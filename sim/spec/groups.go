@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 
 	"go.yaml.in/yaml/v3"
@@ -173,14 +174,23 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 		if err != nil {
 			return nil, connErr(f, err)
 		}
-		for _, k := range []string{"delay", "delay_ms"} {
-			if _, ok := cn.Params[k]; ok {
-				return nil, bad(f+"."+k, "delays in ms are not yet supported in a spec; give delay_steps")
-			}
+		if _, ok := cn.Params["delay"]; ok {
+			return nil, bad(f+".delay", "give delay_ms (milliseconds) or delay_steps (whole steps)")
 		}
 		params := map[string]any{}
 		for k, v := range cn.Params {
 			params[k] = v
+		}
+		if v, ok := params["delay_ms"]; ok {
+			d, err := delaySteps(v, s.Dt)
+			if err != nil {
+				return nil, bad(f+".delay_ms", "%v", err)
+			}
+			if _, both := params["delay_steps"]; both {
+				return nil, bad(f+".delay_ms", "give delay_ms or delay_steps, not both")
+			}
+			params["delay_steps"] = d
+			delete(params, "delay_ms")
 		}
 		if v, ok := params["delay_steps"]; ok {
 			d, isInt := v.(int)
@@ -214,6 +224,36 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// delaySteps converts a delay in ms to whole steps of dt ms: ms/dt rounded
+// to the nearest integer, accepted only when ms/dt is within a relative
+// 1e-9 of it, so that decimal delays behave as written (1.3 ms at dt
+// 0.1 ms is 13 steps, although 1.3/0.1 is 12.999999999999998 in floating
+// point; SPAIC truncates its float32 quotient and makes it 12). A delay
+// that is not a whole number of steps is refused rather than rounded.
+func delaySteps(v any, dt float64) (int, error) {
+	var ms float64
+	switch x := v.(type) {
+	case int:
+		ms = float64(x)
+	case float64:
+		ms = x
+	default:
+		return 0, fmt.Errorf("must be a number of milliseconds, got %v", v)
+	}
+	if !(ms >= 0) || math.IsInf(ms, 0) {
+		return 0, fmt.Errorf("must be ≥ 0 ms, got %v", v)
+	}
+	steps := ms / dt
+	d := math.Round(steps)
+	if math.Abs(steps-d) > 1e-9*math.Max(1, d) {
+		return 0, fmt.Errorf("%v ms is %.6g steps of dt = %v ms, not a whole number: give a multiple of dt, or delay_steps", ms, steps, dt)
+	}
+	if d > backend.MaxDelay {
+		return 0, fmt.Errorf("%v ms is %v steps; at most %d", ms, d, backend.MaxDelay)
+	}
+	return int(d), nil
 }
 
 func connErr(f string, err error) error {
