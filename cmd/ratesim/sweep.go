@@ -200,7 +200,12 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	printPicture(stdout, stderr, res.Picture, res.PictureErr)
-	fmt.Fprintf(stdout, "read it: python3 -c \"import pandas; print(pandas.read_parquet('%s'))\"\n", files.Table)
+	if files.CSV != "" {
+		// pandas reads CSV with nothing else installed.
+		fmt.Fprintf(stdout, "read it: python3 -c \"import pandas; print(pandas.read_csv('%s'))\"\n", files.CSV)
+	} else {
+		fmt.Fprintf(stdout, "read it: python3 -c \"import pandas; print(pandas.read_parquet('%s'))\"  (needs pyarrow; --csv also writes table.csv)\n", files.Table)
+	}
 	return nil
 }
 
