@@ -64,6 +64,29 @@ func (sp *SparseDrive[T]) Entries(k, n int) int {
 	return int(sp.RowStart[k*(n+1)+n] - sp.RowStart[k*(n+1)])
 }
 
+// SparseEntries is the number of entries of p's sparse drive over all its
+// instances (0 without one).
+func SparseEntries[T Float](p *Program[T]) int {
+	if p.Sparse == nil {
+		return 0
+	}
+	n := 0
+	for k := 0; k < p.Instances; k++ {
+		n += p.Sparse.Entries(k, p.Units)
+	}
+	return n
+}
+
+// SparseDensity is the fraction of p's drive entries (K × rows × N) its
+// sparse drive holds; backends compare it with their own threshold to
+// choose the gathered product. 1 without a sparse drive.
+func SparseDensity[T Float](p *Program[T]) float64 {
+	if p.Sparse == nil {
+		return 1
+	}
+	return float64(SparseEntries(p)) / float64(p.Instances*p.DriveRows()*p.Units)
+}
+
 // validate checks that sp (nil is none) holds exactly p.Drive's nonzero
 // weights, in the layout SparseDrive describes. It runs after Drive's own
 // check.

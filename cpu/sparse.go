@@ -27,14 +27,7 @@ func useGather[T backend.Float](p *backend.Program[T]) bool {
 	if p.Delays != nil {
 		return true
 	}
-	if p.Sparse == nil {
-		return false
-	}
-	entries := 0
-	for k := 0; k < p.Instances; k++ {
-		entries += p.Sparse.Entries(k, p.Units)
-	}
-	return float64(entries) <= sparseMaxDensity*float64(p.Instances*p.DriveRows()*p.Units)
+	return p.Sparse != nil && backend.SparseDensity(p) <= sparseMaxDensity
 }
 
 // newCSRDrive builds instance k's gathered drive: from p.Sparse when it is

@@ -21,19 +21,7 @@ func useGather[T backend.Float](p *backend.Program[T]) bool {
 	if p.Delays != nil {
 		return true
 	}
-	if p.Sparse == nil {
-		return false
-	}
-	return float64(sparseEntries(p)) <= sparseMaxDensity*float64(p.Instances*p.DriveRows()*p.Units)
-}
-
-// sparseEntries is the number of entries of p's sparse drive.
-func sparseEntries[T backend.Float](p *backend.Program[T]) int {
-	n := 0
-	for k := 0; k < p.Instances; k++ {
-		n += p.Sparse.Entries(k, p.Units)
-	}
-	return n
+	return p.Sparse != nil && backend.SparseDensity(p) <= sparseMaxDensity
 }
 
 // gatherHost is a program's drive as kernels/gather.cu reads it: CSR rows
@@ -102,7 +90,7 @@ func gatherBytes[T backend.Float](p *backend.Program[T]) int64 {
 	elem := int64(elemSize[T]())
 	entries := int64(p.Instances) * int64(p.DriveRows()) * int64(p.Units) // dense drives: at most every weight
 	if p.Sparse != nil {
-		entries = int64(sparseEntries(p))
+		entries = int64(backend.SparseEntries(p))
 	}
 	per := 4 + elem
 	if p.Delays != nil {

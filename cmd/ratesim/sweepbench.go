@@ -166,14 +166,8 @@ func peerWhy(err error) string {
 	if errors.As(err, &me) {
 		return me.Reason
 	}
-	return firstLine(err.Error())
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	return first
 }
 
 func (r sweepBenchRow) line() string {

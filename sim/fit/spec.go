@@ -7,11 +7,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ratesim/ratesim/sim/spec"
 	"github.com/ratesim/ratesim/sim/sweep"
 )
 
@@ -67,8 +67,6 @@ func Load(path string) (*Fit, error) {
 	return Parse(path, data)
 }
 
-var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
 // Parse parses and checks a fit spec. Every error names the file, the
 // field and, where the field is written, its line. The base and the
 // objective are checked by building a sweep of two points, all parameters
@@ -87,11 +85,7 @@ func Parse(name string, data []byte) (*Fit, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&ft.Spec); err != nil && !errors.Is(err, io.EOF) {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		msg = strings.ReplaceAll(msg, "\n  ", "; ")
-		msg = unknownField.ReplaceAllString(msg, "unknown field $1")
-		return nil, fmt.Errorf("%s: %s", name, msg)
+		return nil, fmt.Errorf("%s: %s", name, spec.YAMLReason(err))
 	}
 	f := &ft.Spec
 	bad := func(line int, field, format string, args ...any) error {

@@ -243,6 +243,11 @@ func goTypeWords(t string) string {
 	return "a value of another kind"
 }
 
+// YAMLReason is a YAML decoding error of any ratesim file (sweep, fit)
+// in the spec's words: no "yaml:" prefix, one line, "unknown field x", and
+// no Go type names.
+func YAMLReason(err error) string { return yamlReason(err, nil) }
+
 // yamlReason rewrites yaml.v3's Go-flavoured messages into the spec's words
 // and names the key on the line a message points at.
 func yamlReason(err error, keys map[int]string) string {

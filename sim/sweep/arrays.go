@@ -109,9 +109,7 @@ func decodeKnown(node *yaml.Node, v any) error {
 	dec := yaml.NewDecoder(strings.NewReader(buf.String()))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		return fmt.Errorf("%s", unknownField.ReplaceAllString(msg, "unknown field $1"))
+		return fmt.Errorf("%s", spec.YAMLReason(err))
 	}
 	return nil
 }

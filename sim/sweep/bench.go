@@ -156,21 +156,14 @@ func rawProgram[T backend.Float](sw *Sweep) (*backend.Program[T], [][]T, int) {
 	s0 := sw.Points[0].Spec
 	p := packProgram[T](sw.Points, needs(sw))
 	chunk := callSteps(s0, len(sw.Points))
-	filled := p.Instances
-	if p.SharedInput {
-		filled = 1
+	gens := make([]*stimulus.Generator, len(sw.Points))
+	for k, pt := range sw.Points {
+		gens[k] = stimulus.NewGenerator(pt.Spec)
 	}
 	var inputs [][]T
 	for t0 := 0; t0 < s0.Steps; t0 += chunk {
 		n := min(chunk, s0.Steps-t0)
-		in := make([]T, filled*p.Trials*n*p.Inputs)
-		for k := range filled {
-			part := in[k*p.Trials*n*p.Inputs : (k+1)*p.Trials*n*p.Inputs]
-			if stimulus.Fill(stimulus.NewGenerator(sw.Points[k].Spec), t0, n, part) == nil {
-				clear(part)
-			}
-		}
-		inputs = append(inputs, in)
+		inputs = append(inputs, fillInputs(p, gens, t0, n, make([]T, p.Instances*p.Trials*n*p.Inputs)))
 	}
 	return p, inputs, chunk
 }

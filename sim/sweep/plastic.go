@@ -20,9 +20,7 @@ func plasticKey(s *spec.Spec) string {
 	if s.Plasticity == nil {
 		return ""
 	}
-	m := s.Model
-	m.Tau, m.Alpha = spec.PerUnit{}, spec.PerUnit{}
-	m.PreactNoise, m.PostactNoise = 0, 0
+	m := withoutDynamics(s.Model)
 	pl := *s.Plasticity
 	for _, c := range []**spec.ConnectionSpec{&pl.Recurrent, &pl.Hidden, &pl.Input, &pl.Readout} {
 		if *c == nil {

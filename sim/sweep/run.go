@@ -626,17 +626,7 @@ func tryChunk[T backend.Float](ctx context.Context, b backend.Backend, sw *Sweep
 		n := min(chunk, steps-t0)
 		var in []T
 		if I > 0 {
-			filled := K // instances whose input is filled
-			if p.SharedInput {
-				filled = 1
-			}
-			in = inBuf[:filled*B*n*I]
-			for k := range filled {
-				part := in[k*B*n*I : (k+1)*B*n*I]
-				if stimulus.Fill(gens[k], t0, n, part) == nil {
-					clear(part)
-				}
-			}
+			in = fillInputs(p, gens, t0, n, inBuf)
 		}
 		c, full := chunks[i%2], &fulls[i%2]
 		if full.Rates != nil {
@@ -713,6 +703,25 @@ func (m *ResolvedMetric) targetRow(b, t, steps, O int) []float64 {
 		i += b * steps * O
 	}
 	return m.target[i : i+O]
+}
+
+// fillInputs fills buf with the input of steps t0+1 … t0+n of p's
+// instances, one per generator (only the first when p.SharedInput), and
+// returns the filled part; an instance without input gets zeros.
+func fillInputs[T backend.Float](p *backend.Program[T], gens []*stimulus.Generator, t0, n int, buf []T) []T {
+	filled := p.Instances
+	if p.SharedInput {
+		filled = 1
+	}
+	per := p.Trials * n * p.Inputs
+	in := buf[:filled*per]
+	for k := range filled {
+		part := in[k*per : (k+1)*per]
+		if stimulus.Fill(gens[k], t0, n, part) == nil {
+			clear(part)
+		}
+	}
+	return in
 }
 
 // rowOf is row i (of width w) of a chunk's recording, nil when c is.

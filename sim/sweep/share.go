@@ -22,14 +22,19 @@ import (
 // other model field, present or future, is in it, so a new field that
 // shapes the network can only make sharing rarer, never wrong.
 func networkKey(s *spec.Spec) string {
-	m := s.Model
-	m.Tau, m.Alpha = spec.PerUnit{}, spec.PerUnit{}
-	m.PreactNoise, m.PostactNoise = 0, 0
-	b, err := json.Marshal(m)
+	b, err := json.Marshal(withoutDynamics(s.Model))
 	if err != nil {
 		panic(fmt.Sprintf("sweep: model of a valid spec does not marshal: %v", err))
 	}
 	return fmt.Sprintf("%s|%d|%v|%s", b, s.Seed, s.Dims, s.Dir())
+}
+
+// withoutDynamics is m without the fields network.New reads only into the
+// per-point dynamics: τ or α, and the two noise levels.
+func withoutDynamics(m spec.Model) spec.Model {
+	m.Tau, m.Alpha = spec.PerUnit{}, spec.PerUnit{}
+	m.PreactNoise, m.PostactNoise = 0, 0
+	return m
 }
 
 // sharedNetworks builds the network of every point of pts, drawing each

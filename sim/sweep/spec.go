@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -165,8 +164,6 @@ func Load(path string) (*Sweep, error) {
 	return Parse(path, data)
 }
 
-var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
 // Parse parses and checks a sweep spec; name is its file name (relative
 // base paths are taken from its directory) and appears in errors.
 func Parse(name string, data []byte) (*Sweep, error) {
@@ -177,10 +174,7 @@ func Parse(name string, data []byte) (*Sweep, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: the sweep is empty; it needs base (or example) and axes", name)
 		}
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		msg = strings.ReplaceAll(msg, "\n  ", "; ")
-		msg = unknownField.ReplaceAllString(msg, "unknown field $1")
+		msg := spec.YAMLReason(err)
 		// The only unit selections a sweep file decodes are its metrics'.
 		msg = strings.ReplaceAll(msg, "field record.units", "field metrics[].units")
 		return nil, fmt.Errorf("%s: %s", name, msg)
