@@ -15,33 +15,56 @@ func unitStep[T backend.Float](u *backend.Units[T], trial, t int, x, v, r []T) (
 	return backend.UnitStep(u, trial, t, x, v, r)
 }
 
-// unitStep32 is backend.UnitStep[float32] with normal32 for
-// backend.Normal[float32]: the same operations in the same order.
+// unitStep32 is backend.UnitStep[float32] with normals32 for
+// backend.Normal[float32]: the same operations in the same order for each
+// unit. The row goes in blocks of normalBlock units; a block's normals are
+// drawn first (all of them, when any unit of the block has noise: a draw
+// is a pure function of its coordinates, so drawing one that is not used
+// changes nothing), then its units are updated.
 func unitStep32(u *backend.Units[float32], trial, t int, x, v, r []float32) (finite bool) {
 	act, f := u.Activation, u.Funcs
 	decay, alpha, pre, post := u.Decay[:len(v)], u.Alpha[:len(v)], u.PreNoise[:len(v)], u.PostNoise[:len(v)]
 	x, r = x[:len(v)], r[:len(v)]
 	key, inst := u.Key, u.Instance
 	bad := false
-	for i := range v {
-		vi := float32(decay[i]*v[i]) + float32(alpha[i]*x[i])
-		if sp := pre[i]; sp != 0 {
-			vi = vi + float32(sp*normal32(key, inst, trial, t, i, backend.PurposePreNoise))
+	var zPre, zPost [normalBlock]float32
+	for i0 := 0; i0 < len(v); i0 += normalBlock {
+		i1 := min(i0+normalBlock, len(v))
+		if anyNonZero(pre[i0:i1]) {
+			normals32(key, inst, trial, t, i0, backend.PurposePreNoise, zPre[:i1-i0])
 		}
-		var ri float32
-		if act == backend.ReLU {
-			// backend.Activate's relu, without the call.
-			if vi > 0 {
-				ri = vi
+		if anyNonZero(post[i0:i1]) {
+			normals32(key, inst, trial, t, i0, backend.PurposePostNoise, zPost[:i1-i0])
+		}
+		for i := i0; i < i1; i++ {
+			vi := float32(decay[i]*v[i]) + float32(alpha[i]*x[i])
+			if sp := pre[i]; sp != 0 {
+				vi = vi + float32(sp*zPre[i-i0])
 			}
-		} else {
-			ri = backend.Activate(act, vi, f)
+			var ri float32
+			if act == backend.ReLU {
+				// backend.Activate's relu, without the call.
+				if vi > 0 {
+					ri = vi
+				}
+			} else {
+				ri = backend.Activate(act, vi, f)
+			}
+			if sp := post[i]; sp != 0 {
+				ri = ri + float32(sp*zPost[i-i0])
+			}
+			v[i], r[i] = vi, ri
+			bad = bad || vi-vi != 0 || ri-ri != 0
 		}
-		if sp := post[i]; sp != 0 {
-			ri = ri + float32(sp*normal32(key, inst, trial, t, i, backend.PurposePostNoise))
-		}
-		v[i], r[i] = vi, ri
-		bad = bad || vi-vi != 0 || ri-ri != 0
 	}
 	return !bad
+}
+
+func anyNonZero(s []float32) bool {
+	for _, x := range s {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
 }

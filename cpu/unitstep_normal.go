@@ -22,16 +22,41 @@ import (
 // backend.Normal32 on random blocks. Every product below is the direct
 // operand of a conversion, so no multiply-add is fused (GOAMD64=v3).
 
-// philox is backend.Philox4x32 unrolled, the key schedule precomputed.
+// philox is backend.Philox4x32's words 0 and 1, its ten rounds unrolled
+// (the key of round r is key + r·(W0, W1), wrapping).
 func philox(c0, c1, c2, c3 uint32, key [2]uint32) (uint32, uint32) {
 	k0, k1 := key[0], key[1]
-	for range 10 {
-		hi0, lo0 := bits.Mul32(0xD2511F53, c0)
-		hi1, lo1 := bits.Mul32(0xCD9E8D57, c2)
-		c0, c1, c2, c3 = hi1^c1^k0, lo1, hi0^c3^k1, lo0
-		k0 += 0x9E3779B9
-		k1 += 0xBB67AE85
-	}
+	var hi0, lo0, hi1, lo1 uint32
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0), lo1, hi0^c3^(k1), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0x9E3779B9), lo1, hi0^c3^(k1+0xBB67AE85), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0x3C6EF372), lo1, hi0^c3^(k1+0x76CF5D0A), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0xDAA66D2B), lo1, hi0^c3^(k1+0x32370B8F), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0x78DDE6E4), lo1, hi0^c3^(k1+0xED9EBA14), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0x1715609D), lo1, hi0^c3^(k1+0xA9066899), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0xB54CDA56), lo1, hi0^c3^(k1+0x646E171E), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0x5384540F), lo1, hi0^c3^(k1+0x1FD5C5A3), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0xF1BBCDC8), lo1, hi0^c3^(k1+0xDB3D7428), lo0
+	hi0, lo0 = bits.Mul32(0xD2511F53, c0)
+	hi1, lo1 = bits.Mul32(0xCD9E8D57, c2)
+	c0, c1, c2, c3 = hi1^c1^(k0+0x8FF34781), lo1, hi0^c3^(k1+0x96A522AD), lo0
 	return c0, c1
 }
 
@@ -41,6 +66,32 @@ func normal32(key [2]uint32, instance, trial, step, unit int, p backend.Purpose)
 	l := log32Uniform(w0>>9) * -2 // exact scaling by −2
 	s := float32(math.Sqrt(float64(l)))
 	return float32(s * cosPi32Uniform(w1>>9))
+}
+
+// normalBlock is the width of normals32's batches.
+const normalBlock = 128
+
+// normals32 sets z[j] = normal32(key, instance, trial, step, u0+j, p) for
+// j < len(z) ≤ normalBlock. It computes the same values as normal32, one
+// stage at a time over the whole batch: each stage's iterations are
+// independent, so the processor overlaps them, where one normal after
+// another waits on a single chain of ~200 cycles of latency.
+func normals32(key [2]uint32, instance, trial, step, u0 int, p backend.Purpose, z []float32) {
+	var a, c [normalBlock]uint32
+	var s [normalBlock]float32
+	n := len(z)
+	w3 := uint32(instance)<<4 | uint32(p)&15
+	for j := range n {
+		w0, w1 := philox(uint32(u0+j), uint32(step), uint32(trial), w3, key)
+		a[j], c[j] = w0>>9, w1>>9
+	}
+	for j := range n {
+		l := log32Uniform(a[j]) * -2
+		s[j] = float32(math.Sqrt(float64(l)))
+	}
+	for j := range n {
+		z[j] = float32(s[j] * cosPi32Uniform(c[j]))
+	}
 }
 
 // logTable[j] = log(1 + j/64) for j = −16 … 32 at index j+16: the centers

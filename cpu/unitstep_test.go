@@ -42,6 +42,18 @@ func TestNormal32Exhaustive(t *testing.T) {
 			t.Fatalf("normal32(%v, %d, %d, %d, %d, %d) = %v, backend.Normal = %v", key, inst, trial, step, unit, p, got, want)
 		}
 	}
+	// normals32, the batched form, block by block.
+	for range 64 {
+		key := [2]uint32{r.Uint32(), r.Uint32()}
+		inst, trial, step, u0 := r.IntN(1<<28), r.IntN(1<<20), r.IntN(1<<30), r.IntN(1<<20)
+		z := make([]float32, 1+r.IntN(normalBlock))
+		normals32(key, inst, trial, step, u0, backend.PurposePostNoise, z)
+		for j, got := range z {
+			if want := backend.Normal[float32](key, inst, trial, step, u0+j, backend.PurposePostNoise); math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("normals32: unit %d = %v, backend.Normal = %v", u0+j, got, want)
+			}
+		}
+	}
 }
 
 // TestUnitStep compares unitStep with backend.UnitStep bit for bit for every
