@@ -23,10 +23,32 @@ import "fmt"
 // The offsets in RowStart are absolute indices into Col and Value, so
 // Program.Sub slices RowStart with the instances and shares Col and Value
 // whole. NewSparseDrive builds the form from Drive.
+//
+// Dense, when set, says which postsynaptic units are better run by the
+// dense product: a network wired from groups runs each target group in
+// the form its connections' density (or the spec) chooses, so one drive
+// may mix dense and sparse columns. It is a hint on how to run the
+// program, never a change of its bits: the CSR still holds every nonzero
+// weight of those units, a backend may ignore Dense and run them gathered
+// (the CUDA backend does), and one that honours it computes their x_i with
+// the dense product — the same ascending sum (rule 3).
 type SparseDrive[T Float] struct {
 	RowStart []int32 // K × (N+1)
 	Col      []int32
 	Value    []T
+	Dense    []ColumnRange
+}
+
+// ColumnRange is the postsynaptic units Lo … Hi−1 of SparseDrive.Dense.
+type ColumnRange struct{ Lo, Hi int }
+
+// DenseUnits is the number of postsynaptic units sp.Dense names.
+func (sp *SparseDrive[T]) DenseUnits() int {
+	n := 0
+	for _, r := range sp.Dense {
+		n += r.Hi - r.Lo
+	}
+	return n
 }
 
 // NewSparseDrive returns the CSR form of the drive of a program of shape s
@@ -101,6 +123,13 @@ func (sp *SparseDrive[T]) validate(p *Program[T]) error {
 	if len(sp.Value) != len(sp.Col) {
 		return fmt.Errorf("program Sparse has %d columns but %d values", len(sp.Col), len(sp.Value))
 	}
+	last := 0
+	for x, r := range sp.Dense {
+		if r.Lo < last || r.Hi <= r.Lo || r.Hi > N {
+			return fmt.Errorf("program Sparse.Dense[%d] = [%d, %d): ranges must be non-empty, ascending, disjoint and within the %d units", x, r.Lo, r.Hi, N)
+		}
+		last = r.Hi
+	}
 	for k := 0; k < K; k++ {
 		W := p.Drive[k*rows*N : (k+1)*rows*N]
 		entries := 0 // nonzero entries of instance k
@@ -144,5 +173,5 @@ func (sp *SparseDrive[T]) sub(k0, k1, n int) *SparseDrive[T] {
 	if sp == nil {
 		return nil
 	}
-	return &SparseDrive[T]{RowStart: sp.RowStart[k0*(n+1) : k1*(n+1)], Col: sp.Col, Value: sp.Value}
+	return &SparseDrive[T]{RowStart: sp.RowStart[k0*(n+1) : k1*(n+1)], Col: sp.Col, Value: sp.Value, Dense: sp.Dense}
 }

@@ -21,6 +21,9 @@ type history[T backend.Float] struct {
 	// delays, until the next step with them.
 	off      []int32
 	offValid bool
+	// z is the step's presynaptic vectors (nb × rows, set by begin), which
+	// the dense part of a mixed drive reads.
+	z []T
 }
 
 // newHistory returns the history of nb trials of a program, every slot
@@ -59,6 +62,7 @@ func (h *history[T]) store(sl int, z []T, rows int) {
 // reads.
 func (h *history[T]) begin(t int, z []T, rows int) {
 	nb, N := h.nb, h.n
+	h.z = z
 	in := h.buf[h.slots*N*nb:]
 	for b := 0; b < nb; b++ {
 		for j, u := range z[b*rows+N : b*rows+rows-1] {

@@ -13,6 +13,11 @@ type csrDrive[T backend.Float] struct {
 	col      []int32
 	val      []T
 	sel      []uint16
+	// dense are the postsynaptic units run by the dense product (the
+	// program's Sparse.Dense hint, without delays), their rows empty here;
+	// w is the instance's Drive, which that product reads.
+	dense []backend.ColumnRange
+	w     []T
 }
 
 // sparseMaxDensity is the largest density of a program's Sparse at which
@@ -22,12 +27,43 @@ const sparseMaxDensity = 0.25
 
 // useGather reports whether the CPU backend runs p's drive as gathered
 // rows: always with delays (Gemm cannot read a different step per
-// synapse), and for a sparse drive sparse enough to pay.
+// synapse), and for a sparse drive sparse enough to pay — with a Dense
+// hint, the density of the units it leaves to the gathered product (the
+// hinted units then run by Gemm).
 func useGather[T backend.Float](p *backend.Program[T]) bool {
 	if p.Delays != nil {
 		return true
 	}
-	return p.Sparse != nil && backend.SparseDensity(p) <= sparseMaxDensity
+	sp := p.Sparse
+	if sp == nil {
+		return false
+	}
+	if len(sp.Dense) == 0 {
+		return backend.SparseDensity(p) <= sparseMaxDensity
+	}
+	N, rows := p.Units, p.DriveRows()
+	gathered := N - sp.DenseUnits()
+	if gathered == 0 {
+		return false
+	}
+	entries := 0
+	for k := 0; k < p.Instances; k++ {
+		entries += sp.Entries(k, N)
+		for _, r := range sp.Dense {
+			entries -= int(sp.RowStart[k*(N+1)+r.Hi] - sp.RowStart[k*(N+1)+r.Lo])
+		}
+	}
+	return float64(entries)/float64(p.Instances*rows*gathered) <= sparseMaxDensity
+}
+
+// denseUnit reports whether unit i lies in one of the ranges.
+func denseUnit(ranges []backend.ColumnRange, i int) bool {
+	for _, r := range ranges {
+		if r.Lo <= i && i < r.Hi {
+			return true
+		}
+	}
+	return false
 }
 
 // newCSRDrive builds instance k's gathered drive: from p.Sparse when it is
@@ -39,6 +75,9 @@ func newCSRDrive[T backend.Float](p *backend.Program[T], k int) *csrDrive[T] {
 		D = p.Delays.Max
 	}
 	c := &csrDrive[T]{rowStart: make([]int32, 1, N+1)}
+	if p.Sparse != nil && p.Delays == nil {
+		c.dense = p.Sparse.Dense
+	}
 	add := func(i int, j int32, w T) {
 		sel := uint16(D + 1)
 		if int(j) < N {
@@ -52,8 +91,11 @@ func newCSRDrive[T backend.Float](p *backend.Program[T], k int) *csrDrive[T] {
 		c.sel = append(c.sel, sel)
 	}
 	W := p.Drive[k*rows*N : (k+1)*rows*N]
+	c.w = W
 	for i := 0; i < N; i++ {
-		if p.Sparse != nil {
+		if denseUnit(c.dense, i) {
+			// computed by the dense product (see product)
+		} else if p.Sparse != nil {
 			cols, vals := p.Sparse.Row(k, i, N)
 			for e, j := range cols {
 				add(i, j, vals[e])
@@ -76,8 +118,19 @@ func newCSRDrive[T backend.Float](p *backend.Program[T], k int) *csrDrive[T] {
 // rounded before its sum — the contract's sum without the zero-weight
 // terms. Trials go eight at a time, each sum in a register of its own (the
 // entries are read once per eight trials, the values of a synapse's eight
-// trials are adjacent), then one at a time.
+// trials are adjacent), then one at a time. The units of c.dense (whose
+// rows are empty, so the gathered pass writes +0 there) are then computed
+// by Gemm from the step's z: the same sums (rule 3).
 func (c *csrDrive[T]) product(h *history[T], x []T, n int) {
+	c.gathered(h, x, n)
+	rows := len(c.w) / n
+	for _, r := range c.dense {
+		gemm(h.nb, r.Hi-r.Lo, rows, h.z, rows, c.w[r.Lo:], n, x[r.Lo:], n)
+	}
+}
+
+// gathered is product's pass over the CSR rows.
+func (c *csrDrive[T]) gathered(h *history[T], x []T, n int) {
 	nb, buf, base := h.nb, h.buf, h.base
 	if hasGatherAVX && nb >= 8 && len(buf) < 1<<31 {
 		if c32, ok := any(c).(*csrDrive[float32]); ok {

@@ -18,10 +18,26 @@ type SparseCase struct {
 	// ZeroEntries keeps some zeroed weights as explicit zero entries of
 	// the CSR, which the contract allows.
 	ZeroEntries bool
+	// DenseHint marks some units as better run by the dense product
+	// (SparseDrive.Dense): a third of them from unit 0, and the middle
+	// unit, as a drive mixing dense and sparse target groups has.
+	DenseHint bool
 }
 
 func (c SparseCase) String() string {
-	return fmt.Sprintf("%v_density%g_zeroentries%v", c.Case, c.Density, c.ZeroEntries)
+	return fmt.Sprintf("%v_density%g_zeroentries%v_densehint%v", c.Case, c.Density, c.ZeroEntries, c.DenseHint)
+}
+
+// denseHint returns DenseHint's ranges for n units.
+func denseHint(n int) []backend.ColumnRange {
+	var rs []backend.ColumnRange
+	if n/3 > 0 {
+		rs = append(rs, backend.ColumnRange{Lo: 0, Hi: n / 3})
+	}
+	if m := n / 2; m >= n/3 {
+		rs = append(rs, backend.ColumnRange{Lo: m, Hi: m + 1})
+	}
+	return rs
 }
 
 // NewSparseProgram builds the program of c: NewProgram's with every weight
@@ -41,6 +57,9 @@ func NewSparseProgram[T backend.Float](c SparseCase) *backend.Program[T] {
 	}
 	if !c.ZeroEntries {
 		p.Sparse = backend.NewSparseDrive(p.Shape, p.Drive)
+		if c.DenseHint {
+			p.Sparse.Dense = denseHint(p.Units)
+		}
 		return p
 	}
 	// Build the CSR with some of the zeroed weights as explicit entries.
@@ -65,13 +84,17 @@ func NewSparseProgram[T backend.Float](c SparseCase) *backend.Program[T] {
 		}
 		sp.RowStart = append(sp.RowStart, int32(len(sp.Col)))
 	}
+	if c.DenseHint {
+		sp.Dense = denseHint(N)
+	}
 	p.Sparse = sp
 	return p
 }
 
 // SparseCases returns the sparse cases of the suite: densities 0, 0.01,
 // 0.1, 0.5 and 1 at sizes around block edges, trials and inputs around
-// them too, noise, explicit zero entries, both ways of sharing input.
+// them too, noise, explicit zero entries, dense hints, both ways of
+// sharing input.
 func SparseCases(short bool) []SparseCase {
 	var cs []SparseCase
 	seed := uint64(900)
@@ -93,7 +116,7 @@ func SparseCases(short bool) []SparseCase {
 			cs = append(cs, SparseCase{Case: Case{
 				Shape:      backend.Shape{Instances: 1 + i%2, Trials: []int{1, 2, 31, 32, 33}[i%5], Units: n, Inputs: []int{0, 1, 3, 33}[i%4], Outputs: []int{2, 1, 0}[i%3]},
 				Activation: acts[i%len(acts)], Noise: i%2 == 0, Init: true, Shared: i%3 == 1, Stride: 1 + i%2, Steps: steps, Seed: seed},
-				Density: d, ZeroEntries: i%3 == 2})
+				Density: d, ZeroEntries: i%3 == 2, DenseHint: i%4 == 1})
 			i++
 			seed++
 		}

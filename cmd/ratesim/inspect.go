@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/analysis"
 	"github.com/ratesim/ratesim/sim/network"
 	"github.com/ratesim/ratesim/sim/output"
@@ -18,6 +19,7 @@ import (
 func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect", "inspect SPEC.yaml [--masks DIR] [--plot FILE]", stderr)
 	masksDir := fs.String("masks", "", "write the masks as .npy files into DIR, in nn4n's (pre, post) orientation")
+	connDir := fs.String("connections", "", "write each connection's weight matrix (post × pre) as DIR/connection_K_FROM_to_TO.npy, and the recurrent delays in steps as DIR/delays.npy (a spec with groups)")
 	example := fs.String("example", "", "inspect a built-in example instead of a SPEC file")
 	plotFile := fs.String("plot", "", "draw the structure into FILE: W_hidden with its area and E/I boundaries, and its eigenvalues in the complex plane")
 	plotFormat := fs.String("plot-format", "", "format of --plot: png, svg or pdf (default: FILE's extension, else png); FILE's extension follows it")
@@ -64,6 +66,29 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "picture: %s (W_hidden, post × pre, with its areas and E/I; its eigenvalues and the unit circle)\n", *plotFile)
+	}
+	if *connDir != "" {
+		if len(net.Connections) == 0 {
+			return fmt.Errorf("--connections: %s has no connections (it needs groups: and connections:)", source)
+		}
+		var ms []output.Matrix
+		for k, c := range net.Connections {
+			ms = append(ms, output.Matrix{Name: fmt.Sprintf("connection_%d_%s_to_%s", k, c.From, c.To), Rows: c.Matrix.Rows, Cols: c.Matrix.Cols, Values: c.Matrix.ToDense()})
+		}
+		if net.Delays != nil {
+			d := make([]float64, len(net.Delays))
+			for x, v := range net.Delays {
+				d[x] = float64(v)
+			}
+			ms = append(ms, output.Matrix{Name: "delays", Rows: net.N, Cols: net.N, Values: d})
+		}
+		files, err := output.WriteMatrices(*connDir, ms)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			fmt.Fprintf(stdout, "wrote %s\n", f)
+		}
 	}
 	if *masksDir != "" {
 		files, err := output.WriteMasks(*masksDir, net.Masks(), net.N, net.I, net.O)
@@ -202,6 +227,14 @@ func structureFigure(source string, s *spec.Spec, net *network.Network, st *anal
 		}
 		fig.Areas = append(fig.Areas, plot.Area{Name: a.Name, Start: u[0], End: u[len(u)-1] + 1})
 	}
+	if len(net.Groups) > 0 {
+		// A wired network's groups are its areas: consecutive by construction.
+		fig.Areas = nil
+		for _, g := range net.Groups {
+			fig.Areas = append(fig.Areas, plot.Area{Name: g.Name, Start: g.Lo, End: g.Hi})
+		}
+		fig.Title = fmt.Sprintf("%s (%s): %d hidden units in %d groups, %d connections", s.Name, source, N, len(net.Groups), len(net.Connections))
+	}
 	if st.UnitSign != nil {
 		starts := map[int]bool{}
 		for _, a := range fig.Areas {
@@ -247,29 +280,67 @@ func printConnections(w io.Writer, sp *spec.Spec, net *network.Network) {
 	if len(sp.Groups) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "groups:\n  %-10s %6s  %s\n", "name", "units", "shape")
-	off := 0
-	for _, g := range sp.Groups {
-		n := g.Size
-		if n == 0 {
-			n = 1
-			for _, d := range g.Shape {
-				n *= d
+	_, dense := network.DriveForm(net)
+	fmt.Fprintf(w, "groups:\n  %-10s %6s  %-12s %-14s %s\n", "name", "units", "shape", "units", "drive")
+	for _, g := range net.Groups {
+		shape := "-"
+		for _, sg := range sp.Groups {
+			if sg.Name == g.Name && len(sg.Shape) > 0 {
+				shape = fmt.Sprint(sg.Shape)
 			}
 		}
-		shape := "-"
-		if len(g.Shape) > 0 {
-			shape = fmt.Sprint(g.Shape)
+		form := "sparse"
+		if net.Delays == nil && unitsDense(net, dense, g.Lo) {
+			form = "dense"
+		} else if net.Delays != nil {
+			form = "gathered (delays are read per synapse)"
 		}
-		fmt.Fprintf(w, "  %-10s %6d  %-12s units %d…%d\n", g.Name, n, shape, off, off+n-1)
-		off += n
+		fmt.Fprintf(w, "  %-10s %6d  %-12s %-14s %s\n", g.Name, g.Hi-g.Lo, shape, fmt.Sprintf("%d…%d", g.Lo, g.Hi-1), form)
 	}
-	fmt.Fprintf(w, "connections:\n  %-3s %-8s %-8s %-18s %8s %8s %10s %10s %10s %10s  %s\n", "#", "from", "to", "type", "synapses", "density", "mean", "std", "min", "max", "form")
+	if len(sp.InputGroups) > 0 {
+		fmt.Fprintf(w, "input groups:\n")
+		off := 0
+		for _, g := range sp.InputGroups {
+			n := g.Size
+			if n == 0 {
+				n = 1
+				for _, d := range g.Shape {
+					n *= d
+				}
+			}
+			shape := "-"
+			if len(g.Shape) > 0 {
+				shape = fmt.Sprint(g.Shape)
+			}
+			fmt.Fprintf(w, "  %-10s %6d  %-12s inputs %d…%d\n", g.Name, n, shape, off, off+n-1)
+			off += n
+		}
+	}
+	fmt.Fprintf(w, "connections:\n  %-3s %-8s %-8s %-18s %8s %8s %10s %10s %10s %10s %-6s %s\n", "#", "from", "to", "type", "synapses", "density", "mean", "std", "min", "max", "form", "delay")
 	for k, c := range analysis.Connections(net) {
 		form := "dense"
 		if c.Sparse {
 			form = "sparse"
 		}
-		fmt.Fprintf(w, "  %-3d %-8s %-8s %-18s %8d %8.4f %10.4g %10.4g %10.4g %10.4g  %s\n", k, c.From, c.To, c.Type, c.Synapses, c.Density, c.Mean, c.Std, c.Min, c.Max, form)
+		delay := "-"
+		if c.DelaySteps > 0 {
+			delay = fmt.Sprintf("%d steps (%g ms)", c.DelaySteps, float64(c.DelaySteps)*sp.Dt)
+		}
+		fmt.Fprintf(w, "  %-3d %-8s %-8s %-18s %8d %8.4f %10.4g %10.4g %10.4g %10.4g %-6s %s\n", k, c.From, c.To, c.Type, c.Synapses, c.Density, c.Mean, c.Std, c.Min, c.Max, form, delay)
 	}
+	fmt.Fprintln(w, "  (a group's drive is sparse when every connection into it is; form: auto|dense|sparse per connection overrides the density rule)")
+}
+
+// unitsDense reports whether the group starting at unit lo runs the dense
+// product: all groups when the drive is dense, else those in dense.
+func unitsDense(net *network.Network, dense []backend.ColumnRange, lo int) bool {
+	if sparse, _ := network.DriveForm(net); !sparse {
+		return true
+	}
+	for _, r := range dense {
+		if r.Lo <= lo && lo < r.Hi {
+			return true
+		}
+	}
+	return false
 }

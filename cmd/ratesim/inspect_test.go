@@ -333,3 +333,52 @@ func TestInspectConnections(t *testing.T) {
 		}
 	}
 }
+
+// --connections writes every connection's matrix (post × pre) and the
+// delays, equal to what the network was built from; the table names the
+// delays and each group's drive form.
+func TestInspectWritesConnectionMatrices(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if err := cmdInspect([]string{"--example", "visual_cortex", "--connections", dir}, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	sp, _ := spec.LoadExample("visual_cortex")
+	net := network.Build(sp)
+	for k, c := range net.Connections {
+		a, err := npz.ReadNPY(filepath.Join(dir, fmt.Sprintf("connection_%d_%s_to_%s.npy", k, c.From, c.To)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := a.Float64s()
+		want := c.Matrix.ToDense()
+		if fmt.Sprint(a.Shape) != fmt.Sprint([]int{c.Matrix.Rows, c.Matrix.Cols}) || len(got) != len(want) {
+			t.Fatalf("connection %d: shape %v, want %d × %d", k, a.Shape, c.Matrix.Rows, c.Matrix.Cols)
+		}
+		for x := range want {
+			if got[x] != want[x] {
+				t.Fatalf("connection %d value %d = %v, want %v", k, x, got[x], want[x])
+			}
+		}
+	}
+	a, err := npz.ReadNPY(filepath.Join(dir, "delays.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := a.Float64s()
+	for x, v := range net.Delays {
+		if d[x] != float64(v) {
+			t.Fatalf("delay %d = %v, want %d", x, d[x], v)
+		}
+	}
+	text := out.String()
+	for _, want := range []string{"1 steps (10 ms)", "2 steps (20 ms)", "gathered (delays are read per synapse)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("inspect does not say %q:\n%s", want, text)
+		}
+	}
+	err = cmdInspect([]string{"--example", "ctrnn", "--connections", dir}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "has no connections") {
+		t.Errorf("--connections on a network without groups: %v", err)
+	}
+}

@@ -10,14 +10,15 @@ import (
 // ConnectionStats describes one built connection of a spec with groups:
 // its synapses (stored entries), their density over the pre × post pairs,
 // the weight mean, standard deviation (population), min and max over the
-// synapses, and whether sim/connect's density rule (connect.Sparse)
-// would hold it as CSR.
+// synapses, whether it runs as CSR (its `form:`, or sim/connect's density
+// rule) and its synaptic delay in steps (0: none).
 type ConnectionStats struct {
 	From, To, Type      string
 	Synapses            int
 	Density             float64
 	Mean, Std, Min, Max float64
 	Sparse              bool
+	DelaySteps          int
 }
 
 // Connections returns the statistics of net's connections in list order
@@ -25,7 +26,9 @@ type ConnectionStats struct {
 func Connections(net *network.Network) []ConnectionStats {
 	var out []ConnectionStats
 	for _, c := range net.Connections {
-		out = append(out, connectionStats(c.From, c.To, c.Builder.Type(), c.Matrix))
+		st := connectionStats(c.From, c.To, c.Builder.Type(), c.Matrix)
+		st.Sparse, st.DelaySteps = c.Sparse, c.DelaySteps
+		out = append(out, st)
 	}
 	return out
 }
@@ -43,7 +46,6 @@ func connectionStats(from, to, typ string, m *connect.Matrix) ConnectionStats {
 		}
 	}
 	st.Synapses = len(vals)
-	st.Sparse = connect.Sparse(st.Density)
 	if len(vals) == 0 {
 		return st
 	}

@@ -33,6 +33,8 @@ type Network struct {
 	// Connections are the built connections of a spec with groups, in
 	// list order (nil for the nn4n form).
 	Connections []Connection
+	// Groups are the hidden groups of a spec with groups, in unit order.
+	Groups []GroupRange
 	// Delays are the recurrent synapses' delays in steps, (post, pre) N×N
 	// like Hidden, or nil when none is delayed.
 	Delays []int
@@ -232,18 +234,12 @@ func Program[T backend.Float](net *Network, trials int, seed uint64, rec backend
 		}
 		p.Drive[(N+I)*N+i] = T(net.HiddenB[i]) + T(net.InB[i])
 	}
-	if len(net.Connections) > 0 {
-		nz := 0
-		for _, w := range p.Drive {
-			if w != 0 {
-				nz++
-			}
-		}
-		// A wired network runs its drive as CSR when sim/connect's density
-		// rule says so; the sparse form never changes a bit (backend.SparseDrive).
-		if connect.Sparse(float64(nz) / float64(len(p.Drive))) {
-			p.Sparse = backend.NewSparseDrive(p.Shape, p.Drive)
-		}
+	// A wired network runs each target group's drive in the form its
+	// connections choose (DriveForm); the sparse form never changes a bit
+	// (backend.SparseDrive).
+	if sparse, dense := DriveForm(net); sparse {
+		p.Sparse = backend.NewSparseDrive(p.Shape, p.Drive)
+		p.Sparse.Dense = dense
 	}
 	if net.Delays != nil {
 		d := &backend.Delays{Max: 1, Steps: make([]uint16, N*N)}

@@ -3,6 +3,7 @@ package network
 import (
 	"fmt"
 
+	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/connect"
 	"github.com/ratesim/ratesim/sim/spec"
 )
@@ -12,6 +13,56 @@ import (
 type Connection struct {
 	spec.Placed
 	Matrix *connect.Matrix
+	// Sparse is the connection's resolved form: Form "sparse", or "auto"
+	// and a density below connect.SparseBelow.
+	Sparse bool
+}
+
+// GroupRange is a named group of hidden units, Lo … Hi−1.
+type GroupRange struct {
+	Name   string
+	Lo, Hi int
+}
+
+// DriveForm says how a wired network's drive runs: sparse reports whether
+// any group runs as CSR, and dense lists the unit ranges (whole groups,
+// adjacent ones merged) that run the dense product in a drive that mixes
+// both (nil when every group is sparse). A group runs sparse when every
+// connection into it (from the input or a group) is sparse; a group no
+// connection reaches has empty rows and counts as sparse. Connections into
+// one group add into the same drive rows, so the form is chosen per target
+// group, not per connection; the bits are the same either way (the
+// backend's SparseDrive).
+func DriveForm(net *Network) (sparse bool, dense []backend.ColumnRange) {
+	if len(net.Groups) == 0 {
+		return false, nil
+	}
+	isDense := make([]bool, len(net.Groups))
+	for _, c := range net.Connections {
+		if c.Layer == 2 || c.Sparse {
+			continue
+		}
+		for g, r := range net.Groups {
+			if r.Lo == c.PostOff {
+				isDense[g] = true
+			}
+		}
+	}
+	for g, r := range net.Groups {
+		if !isDense[g] {
+			sparse = true
+			continue
+		}
+		if n := len(dense); n > 0 && dense[n-1].Hi == r.Lo {
+			dense[n-1].Hi = r.Hi
+		} else {
+			dense = append(dense, backend.ColumnRange{Lo: r.Lo, Hi: r.Hi})
+		}
+	}
+	if !sparse {
+		return false, nil
+	}
+	return true, dense
 }
 
 // buildConnections draws every connection of s (each from its own host
@@ -27,6 +78,15 @@ func buildConnections(s *spec.Spec, net *Network) ([]Connection, error) {
 		return nil, err
 	}
 	N, I, O := net.N, net.I, net.O
+	off := 0
+	for _, g := range s.Groups {
+		n := g.Size
+		if n == 0 {
+			n = connect.Group{Shape: g.Shape}.Size()
+		}
+		net.Groups = append(net.Groups, GroupRange{Name: g.Name, Lo: off, Hi: off + n})
+		off += n
+	}
 	net.In, net.Hidden, net.Out = make([]float64, N*I), make([]float64, N*N), make([]float64, O*N)
 	var built []Connection
 	for _, p := range placed {
@@ -62,7 +122,8 @@ func buildConnections(s *spec.Spec, net *Network) ([]Connection, error) {
 				bias[p.PostOff+i] += m.Bias[i]
 			}
 		}
-		built = append(built, Connection{Placed: p, Matrix: m})
+		sparse := p.Form == "sparse" || p.Form == "auto" && connect.Sparse(m.Density())
+		built = append(built, Connection{Placed: p, Matrix: m, Sparse: sparse})
 	}
 	return built, nil
 }

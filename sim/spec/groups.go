@@ -43,7 +43,12 @@ type Placed struct {
 	From, To string
 	// DelaySteps is the connection's synaptic delay in steps (recurrent
 	// connections only; 0 = none).
-	DelaySteps      int
+	DelaySteps int
+	// Form is how the connection's synapses should run: "auto" (the
+	// default: CSR when its density is below connect.SparseBelow), "dense"
+	// or "sparse" (`form:`). A target group runs its drive sparse when
+	// every connection into it does (sim/network.DriveForm).
+	Form            string
 	Builder         connect.Connection
 	Pre, Post       connect.Group
 	Layer           int
@@ -87,6 +92,9 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 		if s.InputShape != nil {
 			return nil, bad("input_shape", "is for a spec with groups:")
 		}
+		if s.InputGroups != nil {
+			return nil, bad("input_groups", "is for a spec with groups:")
+		}
 		return nil, nil
 	}
 	if s.Structure != nil {
@@ -97,36 +105,28 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 			return nil, bad("groups", "a spec with groups: takes no sparsity_masks or ei_masks (its connections give the structure)")
 		}
 	}
-	where := map[string][2]int{} // name → offset, index
-	off := 0
-	for k, g := range s.Groups {
-		f := fmt.Sprintf("groups[%d]", k)
-		if g.Name == "" || g.Name == "input" || g.Name == "output" {
-			return nil, bad(f+".name", "a group needs a name other than input and output, got %q", g.Name)
-		}
-		if _, dup := where[g.Name]; dup {
-			return nil, bad(f+".name", "group %q is listed twice", g.Name)
-		}
-		for _, d := range g.Shape {
-			if d < 1 {
-				return nil, bad(f+".shape", "dimensions must be ≥ 1, got %v", g.Shape)
-			}
-		}
-		if len(g.Shape) > 3 {
-			return nil, bad(f+".shape", "at most 3 dimensions (channels, height, width), got %v", g.Shape)
-		}
-		n := connect.Group{Shape: g.Shape}.Size()
-		switch {
-		case g.Size < 0 || g.Size == 0 && len(g.Shape) == 0:
-			return nil, bad(f+".size", "give a size ≥ 1 or a shape")
-		case g.Size > 0 && len(g.Shape) > 0 && g.Size != n:
-			return nil, bad(f+".size", "size %d disagrees with shape %v (%d units)", g.Size, g.Shape, n)
-		}
-		where[g.Name] = [2]int{off, k}
-		off += g.units()
+	where := map[string][2]int{}   // hidden group name → offset, index
+	inWhere := map[string][2]int{} // input group name → offset, index
+	if err := placeGroups(s.Groups, "groups", where, nil); err != nil {
+		return nil, err
+	}
+	if err := placeGroups(s.InputGroups, "input_groups", inWhere, where); err != nil {
+		return nil, err
 	}
 	I, O := s.Dims[0], s.Dims[2]
 	inShape := []int{I}
+	if s.InputGroups != nil {
+		if s.InputShape != nil {
+			return nil, bad("input_shape", "give input_shape or input_groups (each with its own shape), not both")
+		}
+		n := 0
+		for _, g := range s.InputGroups {
+			n += g.units()
+		}
+		if n != I {
+			return nil, bad("input_groups", "the input groups hold %d inputs, dims[0] is %d", n, I)
+		}
+	}
 	if s.InputShape != nil {
 		if n := (connect.Group{Shape: s.InputShape}).Size(); n != I || len(s.InputShape) > 3 {
 			return nil, bad("input_shape", "%v holds %d inputs, dims[0] is %d", s.InputShape, n, I)
@@ -137,20 +137,24 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 	for c, cn := range s.Connections {
 		f := fmt.Sprintf("connections[%d]", c)
 		p := Placed{Index: c, From: cn.From, To: cn.To}
-		switch cn.From {
-		case "input":
-			if I == 0 {
-				return nil, bad(f+".from", "the network has no inputs (dims[0] = 0)")
+		if w, ok := inWhere[cn.From]; ok {
+			p.Layer, p.PreOff, p.Pre = 0, w[0], connect.Group{Shape: s.InputGroups[w[1]].shape()}
+		} else {
+			switch cn.From {
+			case "input":
+				if I == 0 {
+					return nil, bad(f+".from", "the network has no inputs (dims[0] = 0)")
+				}
+				p.Layer, p.Pre = 0, connect.Group{Shape: inShape}
+			case "output":
+				return nil, bad(f+".from", "output is only a target")
+			default:
+				w, ok := where[cn.From]
+				if !ok {
+					return nil, bad(f+".from", "no group %q (%s)", cn.From, sourceNames(s))
+				}
+				p.Layer, p.PreOff, p.Pre = 1, w[0], connect.Group{Shape: s.Groups[w[1]].shape()}
 			}
-			p.Layer, p.Pre = 0, connect.Group{Shape: inShape}
-		case "output":
-			return nil, bad(f+".from", "output is only a target")
-		default:
-			w, ok := where[cn.From]
-			if !ok {
-				return nil, bad(f+".from", "no group %q (groups, input)", cn.From)
-			}
-			p.Layer, p.PreOff, p.Pre = 1, w[0], connect.Group{Shape: s.Groups[w[1]].shape()}
 		}
 		switch cn.To {
 		case "output":
@@ -166,6 +170,9 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 		default:
 			w, ok := where[cn.To]
 			if !ok {
+				if _, isInput := inWhere[cn.To]; isInput {
+					return nil, bad(f+".to", "%q is an input group, only a source", cn.To)
+				}
 				return nil, bad(f+".to", "no group %q (groups, output)", cn.To)
 			}
 			p.PostOff, p.Post = w[0], connect.Group{Shape: s.Groups[w[1]].shape()}
@@ -203,6 +210,20 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 			p.DelaySteps = d
 			delete(params, "delay_steps")
 		}
+		p.Form = "auto"
+		if v, ok := params["form"]; ok {
+			form, _ := v.(string)
+			switch form {
+			case "auto", "dense", "sparse":
+			default:
+				return nil, bad(f+".form", "must be auto, dense or sparse, got %v", v)
+			}
+			if p.Layer == 2 && form != "auto" {
+				return nil, bad(f+".form", "the readout always runs dense; form is for connections into groups")
+			}
+			p.Form = form
+			delete(params, "form")
+		}
 		if len(params) > 0 {
 			data, _ := yaml.Marshal(params)
 			var n yaml.Node
@@ -224,6 +245,51 @@ func (s *Spec) PlaceConnections() ([]Placed, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// placeGroups checks the groups of one list (field names the list) and
+// records name → (offset, index) in where; other holds names already
+// taken by the other list.
+func placeGroups(groups []Group, field string, where, other map[string][2]int) error {
+	off := 0
+	for k, g := range groups {
+		f := fmt.Sprintf("%s[%d]", field, k)
+		if g.Name == "" || g.Name == "input" || g.Name == "output" {
+			return &Error{Field: f + ".name", Reason: fmt.Sprintf("a group needs a name other than input and output, got %q", g.Name)}
+		}
+		if _, dup := where[g.Name]; dup {
+			return &Error{Field: f + ".name", Reason: fmt.Sprintf("group %q is listed twice", g.Name)}
+		}
+		if _, dup := other[g.Name]; dup {
+			return &Error{Field: f + ".name", Reason: fmt.Sprintf("%q names a hidden group too; names must differ", g.Name)}
+		}
+		for _, d := range g.Shape {
+			if d < 1 {
+				return &Error{Field: f + ".shape", Reason: fmt.Sprintf("dimensions must be ≥ 1, got %v", g.Shape)}
+			}
+		}
+		if len(g.Shape) > 3 {
+			return &Error{Field: f + ".shape", Reason: fmt.Sprintf("at most 3 dimensions (channels, height, width), got %v", g.Shape)}
+		}
+		n := connect.Group{Shape: g.Shape}.Size()
+		switch {
+		case g.Size < 0 || g.Size == 0 && len(g.Shape) == 0:
+			return &Error{Field: f + ".size", Reason: "give a size ≥ 1 or a shape"}
+		case g.Size > 0 && len(g.Shape) > 0 && g.Size != n:
+			return &Error{Field: f + ".size", Reason: fmt.Sprintf("size %d disagrees with shape %v (%d units)", g.Size, g.Shape, n)}
+		}
+		where[g.Name] = [2]int{off, k}
+		off += g.units()
+	}
+	return nil
+}
+
+// sourceNames lists what a connection may come from, for errors.
+func sourceNames(s *Spec) string {
+	if len(s.InputGroups) == 0 {
+		return "groups, input"
+	}
+	return "groups, input groups, input"
 }
 
 // delaySteps converts a delay in ms to whole steps of dt ms: ms/dt rounded

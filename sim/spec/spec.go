@@ -96,8 +96,12 @@ type Model struct {
 	// Groups name the hidden units group by group (groups.go); with groups
 	// the hidden size is their sum and every layer is the elementwise sum,
 	// in list order, of the Connections into it (weights: does not apply).
-	Groups      []Group      `yaml:"groups,omitempty" json:"groups,omitempty"`
-	InputShape  []int        `yaml:"input_shape,omitempty" json:"input_shape,omitempty"`
+	Groups     []Group `yaml:"groups,omitempty" json:"groups,omitempty"`
+	InputShape []int   `yaml:"input_shape,omitempty" json:"input_shape,omitempty"`
+	// InputGroups name the inputs group by group (in list order, summing
+	// to dims[0]), so connections can come from one of them; without them
+	// `from: input` is every input, shaped by InputShape.
+	InputGroups []Group      `yaml:"input_groups,omitempty" json:"input_groups,omitempty"`
 	Connections []Connection `yaml:"connections,omitempty" json:"connections,omitempty"`
 }
 
