@@ -33,9 +33,12 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Regenerates the CPU backend's assembly (cpu/gemm_amd64.s and its Go
-# declarations cpu/gemm_amd64.go) with avo, from cpu/internal/asmgen, a
-# module of its own so that avo stays out of ratesim's go.mod.
+# Regenerates the CPU backend's assembly with avo, from cpu/internal/asmgen,
+# a module of its own so that avo stays out of ratesim's go.mod: the drive
+# product's kernels (cpu/gemm_amd64.s, declared in cpu/gemm_amd64.go) and
+# the unit step's noise (cpu/normal_amd64.s, cpu/normal_amd64.go).
+ASMGEN_OUT = cpu/gemm_amd64.s cpu/gemm_amd64.go cpu/normal_amd64.s cpu/normal_amd64.go
+
 generate:
 	$(GO) generate ./cpu
 
@@ -43,12 +46,12 @@ generate:
 # (the files are restored either way), or when the generator's module is
 # not vetted and tidy.
 generate-check:
-	@set -e; tmp=$$(mktemp -d); cp cpu/gemm_amd64.s cpu/gemm_amd64.go $$tmp/; \
-	st=0; $(GO) generate ./cpu || st=1; \
-	cmp -s cpu/gemm_amd64.s $$tmp/gemm_amd64.s && cmp -s cpu/gemm_amd64.go $$tmp/gemm_amd64.go || st=2; \
-	cp $$tmp/gemm_amd64.s $$tmp/gemm_amd64.go cpu/; rm -rf $$tmp; \
-	case $$st in 1) echo "generate-check: go generate ./cpu failed" >&2; exit 1;; \
-	2) echo "generate-check: cpu/gemm_amd64.s or .go is stale; run make generate" >&2; exit 1;; esac; \
+	@set -e; tmp=$$(mktemp -d); cp $(ASMGEN_OUT) $$tmp/; \
+	st=0; $(GO) generate ./cpu || st=1; stale=; \
+	for f in $(ASMGEN_OUT); do cmp -s $$f $$tmp/$${f##*/} || stale="$$stale $$f"; cp $$tmp/$${f##*/} $$f; done; \
+	rm -rf $$tmp; \
+	[ $$st = 0 ] || { echo "generate-check: go generate ./cpu failed" >&2; exit 1; }; \
+	[ -z "$$stale" ] || { echo "generate-check:$$stale stale; run make generate" >&2; exit 1; }; \
 	cd cpu/internal/asmgen && $(GO) vet . && $(GO) mod tidy -diff
 
 test-fma:

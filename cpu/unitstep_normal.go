@@ -68,15 +68,18 @@ func normal32(key [2]uint32, instance, trial, step, unit int, p backend.Purpose)
 	return float32(s * cosPi32Uniform(w1>>9))
 }
 
-// normalBlock is the width of normals32's batches.
+// normalBlock is the width of normals32's batches (a multiple of every
+// kernel's width).
 const normalBlock = 128
 
-// normals32 sets z[j] = normal32(key, instance, trial, step, u0+j, p) for
-// j < len(z) ≤ normalBlock. It computes the same values as normal32, one
-// stage at a time over the whole batch: each stage's iterations are
-// independent, so the processor overlaps them, where one normal after
-// another waits on a single chain of ~200 cycles of latency.
-func normals32(key [2]uint32, instance, trial, step, u0 int, p backend.Purpose, z []float32) {
+// normals32Go is normals32 in Go, the path of CPUs without the kernels of
+// normal_amd64.s and their oracle: it sets z[j] = normal32(key, instance,
+// trial, step, u0+j, p) for j < len(z) ≤ normalBlock, computing the same
+// values as normal32 one stage at a time over the whole batch: each
+// stage's iterations are independent, so the processor overlaps them,
+// where one normal after another waits on a single chain of ~200 cycles of
+// latency.
+func normals32Go(key [2]uint32, instance, trial, step, u0 int, p backend.Purpose, z []float32) {
 	var a, c [normalBlock]uint32
 	var s [normalBlock]float32
 	n := len(z)

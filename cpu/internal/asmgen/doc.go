@@ -1,7 +1,10 @@
-// Command asmgen generates cpu/gemm_amd64.s and its Go declarations
-// (cpu/gemm_amd64.go) with avo: the register-blocked micro-kernels of the CPU
-// backend's exact drive product. Run it through `go generate ./cpu` (or
-// `make generate`); `make generate-check` proves the committed files fresh.
+// Command asmgen generates the CPU backend's assembly with avo, one set of
+// kernels per run: -set gemm (the default) writes cpu/gemm_amd64.s and its
+// Go declarations cpu/gemm_amd64.go, the register-blocked micro-kernels of
+// the exact drive product (below); -set normal writes cpu/normal_amd64.s
+// and cpu/normal_amd64.go, the unit step's float32 noise (normal.go says
+// how). Run it through `go generate ./cpu` (or `make generate`); `make
+// generate-check` proves the committed files fresh.
 //
 // Why a module of its own (this directory's go.mod): the generator imports
 // avo, which the ratesim module itself never needs — the generated files import
@@ -14,7 +17,7 @@
 // the output is reproducible; `make generate-check` vets this module and
 // checks that it is tidy too.
 //
-// Every kernel computes one tile of c = a·b over the k rows of b that a
+// Every gemm kernel computes one tile of c = a·b over the k rows of b that a
 // list names, r[0] < r[1] < … < r[k−1] (the Go driver lists the rows l where
 // some row of a's block has a[i][l] ≠ 0):
 //

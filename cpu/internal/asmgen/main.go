@@ -1,7 +1,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"log"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -30,7 +32,25 @@ type prec struct {
 
 const vectors = 2 // vector registers per tile row: nr = vectors · lanes
 
+// set selects the kernels one run writes: each set has its own output
+// files (see the go:generate lines in cpu/gemm.go and cpu/normal.go).
+var set = flag.String("set", "gemm", "kernels to generate: gemm (cpu/gemm_amd64.s) or normal (cpu/normal_amd64.s)")
+
 func main() {
+	flag.Parse()
+	switch *set {
+	case "gemm":
+		gemmKernels()
+	case "normal":
+		normalKernels()
+	default:
+		log.Fatalf("asmgen: unknown -set %q", *set)
+	}
+	Generate()
+}
+
+// gemmKernels emits the tile kernels of every instruction set and precision.
+func gemmKernels() {
 	isas := []isa{
 		// 16 YMM registers: 6×2 accumulators, 2 rows of b, the broadcast
 		// factor and one product.
@@ -49,7 +69,6 @@ func main() {
 			}
 		}
 	}
-	Generate()
 }
 
 // kernel emits the mr-row tile kernel of s and p.

@@ -1,0 +1,11 @@
+//go:build !amd64
+
+package cpu
+
+// Without amd64 kernels the normals are Go's.
+var normalKernels32 [normalAVX512 + 1]normalKernel
+
+func normalAvailable(p normalImpl) bool { return p == normalGo }
+
+// normalPieces32 are the kernels' two transforms alone, for the tests.
+var normalPieces32 [normalAVX512 + 1]func(w *uint32, n int, logs, coss *float32, logT, invT *[49]float64)
