@@ -52,6 +52,12 @@ type L5Params struct {
 	Sims int
 	// BinWidth is the analysis bins' width in steps (run_simulation's n).
 	BinWidth int
+	// Randomize, when set, lists the populations (indices) whose block
+	// means are randomized instead of those Neurons trains.
+	Randomize []int
+	// StepCount, when > 0, is the run length in steps instead of L5's
+	// int(Ttau·τ/dt) (a circuit file gives steps).
+	StepCount int
 }
 
 // L5Defaults returns the parameters the original actually runs with:
@@ -112,7 +118,13 @@ func L5Defaults() L5Params {
 
 // Steps is L5's T = int((Ttau·τ)/dt), in float64 as Python computes it
 // (2500 for the defaults).
-func (p L5Params) Steps() int { return int(float64(p.Ttau*p.Tau) / p.Dt) }
+// A StepCount > 0 overrides it.
+func (p L5Params) Steps() int {
+	if p.StepCount > 0 {
+		return p.StepCount
+	}
+	return int(float64(p.Ttau*p.Tau) / p.Dt)
+}
 
 // ThresholdWindow is L5's number_timepoints_plasticity L =
 // int(−(τ_θ/dt)·ln 0.1), the samples of the rate history its BCM rules see
@@ -147,6 +159,9 @@ func (p L5Params) Connectivity() (connect.PopulationConnectivity, error) {
 		set = []int{0, 1, 2, 3}
 	default:
 		return connect.PopulationConnectivity{}, fmt.Errorf("circuit: unknown neurons %q (excit_only, inhibit_only, all)", p.Neurons)
+	}
+	if p.Randomize != nil {
+		set = p.Randomize
 	}
 	return connect.PopulationConnectivity{
 		Populations: p.Populations, Weight: p.WTarget, Prob: p.Prob,

@@ -29,11 +29,20 @@ type ExampleSet struct {
 	FS embed.FS
 	// What names one example in errors ("example sweep").
 	What string
+	// Dir is the folder of the files in FS ("" means examples).
+	Dir string
+}
+
+func (e ExampleSet) dir() string {
+	if e.Dir == "" {
+		return "examples"
+	}
+	return e.Dir
 }
 
 // Names lists the set's examples, sorted.
 func (e ExampleSet) Names() []string {
-	entries, _ := e.FS.ReadDir("examples")
+	entries, _ := e.FS.ReadDir(e.dir())
 	var names []string
 	for _, f := range entries {
 		names = append(names, strings.TrimSuffix(f.Name(), ".yaml"))
@@ -45,7 +54,7 @@ func (e ExampleSet) Names() []string {
 // Read returns example name's YAML text; an unknown name is an error that
 // lists the set.
 func (e ExampleSet) Read(name string) ([]byte, error) {
-	data, err := e.FS.ReadFile(path.Join("examples", name+".yaml"))
+	data, err := e.FS.ReadFile(path.Join(e.dir(), name+".yaml"))
 	if err != nil {
 		return nil, fmt.Errorf("no built-in %s %q (the examples are %s)", e.What, name, strings.Join(e.Names(), ", "))
 	}

@@ -1,0 +1,45 @@
+package circuit
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratesim/ratesim/sim/spec"
+)
+
+// The built-in l5 circuit is the original's configuration: FromSpec gives
+// L5Defaults (its phase list of ten 'all' is the one-entry cycle, and the
+// file's steps are L5's int(Ttau·τ/dt)); the example draws one network
+// where run_simulation draws five.
+func TestL5ExampleIsTheDefaults(t *testing.T) {
+	c, err := spec.LoadCircuitExample("l5")
+	require.NoError(t, err)
+	got, err := FromSpec(c)
+	require.NoError(t, err)
+	want := L5Defaults()
+	assert.Equal(t, want.Steps(), got.Steps())
+	want.Phases, want.StepCount, want.Ttau, want.Sims = []string{"all"}, want.Steps(), 0, 1
+	assert.Equal(t, want, got)
+	assert.Equal(t, 400, c.Units())
+	assert.True(t, *c.Plasticity.KeepSigns, "structural updates keep signs by default")
+}
+
+func TestFromSpecRefuses(t *testing.T) {
+	data, err := spec.BuiltInCircuits.Read("l5")
+	require.NoError(t, err)
+	for _, tc := range []struct{ old, new, want string }{
+		{"tau: [0.1]", "tau: [0.1, 0.1, 0.2, 0.1]", "field dynamics.tau: the layer-5 model has one τ for all populations"},
+		{"{kind: supralinear, floor: 0.01, ceiling: 500}", "{kind: power_law, gain: 1, power: 2}", "field dynamics.activation.kind: the layer-5 model's activation is supralinear"},
+	} {
+		c, err := spec.ParseCircuit("x.yaml", []byte(strings.Replace(string(data), tc.old, tc.new, 1)))
+		require.NoError(t, err)
+		_, err = FromSpec(c)
+		if assert.Error(t, err) {
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), "x.yaml")
+		}
+	}
+}
