@@ -69,7 +69,7 @@ type CircuitDynamics struct {
 	// Tau is one τ for every population, or one per population.
 	Tau []float64 `yaml:"tau,flow" json:"tau"`
 	// Clip sets r' = max(r', 0) after each step (L5's RK4 always clips).
-	Clip       bool               `yaml:"clip" json:"clip"`
+	Clip       bool              `yaml:"clip" json:"clip"`
 	Activation CircuitActivation `yaml:"activation" json:"activation"`
 }
 
