@@ -39,7 +39,7 @@ func BenchmarkDelays(b *testing.B) {
 		n       int
 		density float64
 	}{{4096, 0.05}, {1024, 1}} {
-		for _, trials := range []int{1, 16} {
+		for _, trials := range []int{1, 32} {
 			for _, delayed := range []bool{false, true} {
 				name := fmt.Sprintf("f32/N=%d/density=%g/B=%d/delays=%v", c.n, c.density, trials, delayed)
 				b.Run(name, func(b *testing.B) {
