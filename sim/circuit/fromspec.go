@@ -33,6 +33,7 @@ func FromSpec(c *spec.Circuit) (L5Params, error) {
 		Integrator: map[string]string{"euler": "forward_euler", "rk4": "runge_kutta"}[c.Dynamics.Integrator],
 		Degrees:    c.Stimulus.Directions, Amplitude: c.Stimulus.Amplitude, Steady: c.Stimulus.Steady,
 		SpatialF: c.Stimulus.SpatialFrequency, TemporalF: c.Stimulus.TemporalFrequency, SpatialPhase: c.Stimulus.SpatialPhase,
+		GratingForm: c.Stimulus.Form, L5Compat: c.Stimulus.L5Compat,
 		Sims: c.Networks, BinWidth: c.Analysis.BinWidth,
 		Rule: "None", Neurons: "all", Phases: []string{"all"},
 	}

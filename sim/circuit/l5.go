@@ -7,6 +7,7 @@ import (
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/backend/dmath"
 	"github.com/ratesim/ratesim/sim/connect"
+	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
 // L5Params are the V1 layer-5 model's parameters, named as in its
@@ -48,6 +49,11 @@ type L5Params struct {
 	Amplitude                         []float64
 	Steady                            []bool
 	SpatialF, TemporalF, SpatialPhase float64
+	// GratingForm is stimulus.GratingCounterphase (L5's) or
+	// GratingDrifting; L5Compat the original's time axis and angles (see
+	// stimulus.Grating).
+	GratingForm string
+	L5Compat    bool
 	// Sims is sim_number, the networks per run_simulation call.
 	Sims int
 	// BinWidth is the analysis bins' width in steps (run_simulation's n).
@@ -111,7 +117,9 @@ func L5Defaults() L5Params {
 		SpatialF:     10,                                 // spatialF, line 112
 		TemporalF:    50,                                 // temporalF, line 113
 		SpatialPhase: 1,                                  // spatialPhase, line 114
-		Sims:         5,                                  // sim_number, line 6
+		GratingForm:  stimulus.GratingCounterphase,       // distributionInput_negative: S·cos(ω·k)
+		L5Compat:     true,
+		Sims:         5, // sim_number, line 6
 		BinWidth:     25,
 	}
 }
@@ -224,4 +232,16 @@ func (p L5Params) Network(seed uint64, sim int) (*L5Network, error) {
 		out.X[i], out.Y[i] = float64(r*dmath.CosPi(t)), float64(r*dmath.SinPi(t))
 	}
 	return out, nil
+}
+
+// Grating is the stimulus of network net: every population's amplitude
+// and steady flag, the shared frequencies and phase, the network's
+// positions, one condition per direction.
+func (p L5Params) Grating(net *L5Network) *stimulus.Grating {
+	g := &stimulus.Grating{X: net.X, Y: net.Y, Directions: p.Degrees, Form: p.GratingForm, Dt: p.Dt, L5Compat: p.L5Compat}
+	for i, q := range p.Populations {
+		g.Populations = append(g.Populations, stimulus.GratingPopulation{Size: q.Size, Amplitude: p.Amplitude[i],
+			SpatialFreq: p.SpatialF, TemporalFreq: p.TemporalF, SpatialPhase: p.SpatialPhase, Steady: p.Steady[i]})
+	}
+	return g
 }
