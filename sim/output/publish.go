@@ -333,7 +333,9 @@ func ownName(name string) bool {
 	return false
 }
 
-func ownFiles() []string { return append([]string{"result.npz", "meta.json"}, PictureNames...) }
+func ownFiles() []string {
+	return append(append([]string{"result.npz", "meta.json"}, PictureNames...), CircuitFileNames...)
+}
 
 // checkOwned fails if dir holds anything a run does not write.
 func checkOwned(out, dir string) error {

@@ -2,7 +2,6 @@ package sweep
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,21 +10,22 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/ratesim/ratesim/sim"
+	"github.com/ratesim/ratesim/sim/output"
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
-// Column is one column of the table.
-type Column struct {
-	Name string
-	// Kind is int (INT64), float (DOUBLE) or string (UTF-8).
-	Kind string
-}
+// Column is a column of the table (output.Column).
+type Column = output.Column
+
+// WriteParquet and WriteCSV write a table (output.WriteParquet,
+// output.WriteCSV).
+var (
+	WriteParquet = output.WriteParquet
+	WriteCSV     = output.WriteCSV
+)
 
 // Columns are the table's columns, in order: point, the axes (named by
 // their paths), seed, repeat, noise_instance, the metrics, status, and
@@ -34,19 +34,19 @@ type Column struct {
 // table's bytes depend on the points' results alone: the same whether the
 // sweep ran whole, in shards, or resumed.
 func Columns(sw *Sweep) []Column {
-	cols := []Column{{"point", "int"}}
+	cols := []Column{{Name: "point", Kind: "int"}}
 	for _, a := range sw.Axes {
 		if a.Path != "seed" {
-			cols = append(cols, Column{a.Path, a.Kind})
+			cols = append(cols, Column{Name: a.Path, Kind: a.Kind})
 		}
 	}
-	cols = append(cols, Column{"seed", "int"}, Column{"repeat", "int"}, Column{"noise_instance", "int"})
+	cols = append(cols, Column{Name: "seed", Kind: "int"}, Column{Name: "repeat", Kind: "int"}, Column{Name: "noise_instance", Kind: "int"})
 	for _, m := range sw.Metrics {
-		cols = append(cols, Column{m.Name, "float"})
+		cols = append(cols, Column{Name: m.Name, Kind: "float"})
 	}
-	cols = append(cols, Column{"status", "string"})
+	cols = append(cols, Column{Name: "status", Kind: "string"})
 	if sw.Record != nil {
-		cols = append(cols, Column{"arrays_file", "string"}, Column{"arrays_index", "int"})
+		cols = append(cols, Column{Name: "arrays_file", Kind: "string"}, Column{Name: "arrays_index", Kind: "int"})
 	}
 	return cols
 }
@@ -114,81 +114,6 @@ func cellsOf(sw *Sweep, rows []*Row) [][]string {
 		out[i] = Cells(sw, r)
 	}
 	return out
-}
-
-// rowType is a struct type with one field per column, tagged with the
-// column's name, which parquet-go turns into the table's schema in column
-// order.
-func rowType(cols []Column) reflect.Type {
-	fields := make([]reflect.StructField, len(cols))
-	for i, c := range cols {
-		var t reflect.Type
-		switch c.Kind {
-		case "int":
-			t = reflect.TypeOf(int64(0))
-		case "float":
-			t = reflect.TypeOf(float64(0))
-		default:
-			t = reflect.TypeOf("")
-		}
-		fields[i] = reflect.StructField{Name: fmt.Sprintf("C%d", i), Type: t, Tag: reflect.StructTag(fmt.Sprintf(`parquet:%q`, c.Name))}
-	}
-	return reflect.StructOf(fields)
-}
-
-// WriteParquet writes the table as Parquet from rows of cells (see Cells).
-func WriteParquet(w io.Writer, cols []Column, rows [][]string) error {
-	t := rowType(cols)
-	pw := parquet.NewWriter(w, parquet.SchemaOf(reflect.New(t).Interface()))
-	for _, r := range rows {
-		if len(r) != len(cols) {
-			return fmt.Errorf("a row of %d cells for %d columns", len(r), len(cols))
-		}
-		v := reflect.New(t)
-		for i, c := range cols {
-			f := v.Elem().Field(i)
-			switch c.Kind {
-			case "int":
-				x, err := strconv.ParseInt(r[i], 10, 64)
-				if err != nil {
-					return fmt.Errorf("column %s: %w", c.Name, err)
-				}
-				f.SetInt(x)
-			case "float":
-				x, err := strconv.ParseFloat(r[i], 64)
-				if err != nil {
-					return fmt.Errorf("column %s: %w", c.Name, err)
-				}
-				f.SetFloat(x)
-			default:
-				f.SetString(r[i])
-			}
-		}
-		if err := pw.Write(v.Interface()); err != nil {
-			return err
-		}
-	}
-	return pw.Close()
-}
-
-// WriteCSV writes the table as CSV: a header of the column names, then the
-// rows' cells (see Cells).
-func WriteCSV(w io.Writer, cols []Column, rows [][]string) error {
-	cw := csv.NewWriter(w)
-	var head []string
-	for _, c := range cols {
-		head = append(head, c.Name)
-	}
-	if err := cw.Write(head); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if err := cw.Write(r); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // Meta is DIR/meta.json.
