@@ -23,14 +23,6 @@ var normalImplNames = [...]string{normalGo: "go", normalAVX2: "avx2", normalAVX5
 
 func (p normalImpl) String() string { return normalImplNames[p] }
 
-// normalKernel is one kernel of normal_amd64.s (cpu/internal/asmgen): it
-// sets z[j] to normal32 of unit plan[0]+j and the plan's other counters
-// and key, for j < n, n a multiple of width.
-type normalKernel struct {
-	width int
-	f     func(z *float32, n int, plan *[21]uint64, logT, invT *[49]float64)
-}
-
 // normalPath is the implementation normals32 uses: the best this CPU has,
 // unless the environment variable RATESIM_CPU_NORMAL names another that it
 // has ("go", "avx2", "avx512"). Tests set it to check every path.
@@ -68,19 +60,20 @@ func NormalPath() string { return normalImpl(normalPath.Load()).String() }
 // len(z) up to the next multiple of the kernel's width, where cap(z)
 // allows (unitStep32's buffers do, so their rows need no Go tail).
 func normals32(key [2]uint32, instance, trial, step, u0 int, p backend.Purpose, z []float32) {
-	k := normalKernels32[normalPath.Load()]
-	if k.f == nil {
+	impl := normalImpl(normalPath.Load())
+	width := normalWidth[impl]
+	if width == 0 {
 		normals32Go(key, instance, trial, step, u0, p, z)
 		return
 	}
 	n := len(z)
-	full := n - n%k.width
-	if full < n && cap(z) >= full+k.width {
-		full += k.width
+	full := n - n%width
+	if full < n && cap(z) >= full+width {
+		full += width
 	}
 	if full > 0 {
 		plan := newNormalPlan(key, uint32(u0), uint32(step), uint32(trial), uint32(instance)<<4|uint32(p)&15)
-		k.f(&z[:full][0], full, &plan, &logTable, &invTable)
+		normalKernel32(impl, z[:full], &plan)
 	}
 	if full < n {
 		normals32Go(key, instance, trial, step, u0+full, p, z[full:])

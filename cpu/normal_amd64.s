@@ -356,20 +356,23 @@ DATA normalconsts<>+2800(SB)/8, $0xbfc5555555555555
 DATA normalconsts<>+2808(SB)/8, $0xbfc5555555555555
 GLOBL normalconsts<>(SB), RODATA|NOPTR, $2816
 
-// func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64)
+// func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
 // Requires: AVX, AVX2
-TEXT ·normals32AVX2(SB), NOSPLIT, $0-40
+TEXT ·normals32AVX2(SB), NOSPLIT, $0-48
 	MOVQ         z+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVQ         plan+16(FP), DX
 	MOVQ         logT+24(FP), BX
 	MOVQ         invT+32(FP), SI
-	VPBROADCASTQ (DX), Y0
-	VPBROADCASTQ normalconsts<>+64(SB), Y1
+	MOVQ         scratch+40(FP), DI
 	TESTQ        CX, CX
 	JZ           normals32AVX2_done
+	VPBROADCASTQ (DX), Y0
+	VPBROADCASTQ normalconsts<>+64(SB), Y1
+	MOVQ         DI, R8
+	MOVQ         CX, R9
 
-normals32AVX2_loop:
+normals32AVX2_philox:
 	VPADDD       normalconsts<>+0(SB), Y0, Y2
 	VPADDD       normalconsts<>+32(SB), Y0, Y3
 	VMOVDQU      normalconsts<>+192(SB), Y4
@@ -535,209 +538,240 @@ normals32AVX2_loop:
 	VPOR         normalconsts<>+384(SB), Y3, Y3
 	VSUBPD       normalconsts<>+512(SB), Y4, Y4
 	VSUBPD       normalconsts<>+512(SB), Y3, Y3
-	VMULPD       normalconsts<>+1152(SB), Y4, Y4
-	VMULPD       normalconsts<>+1152(SB), Y3, Y3
-	VPAND        normalconsts<>+640(SB), Y4, Y5
-	VPSLLQ       $0x01, Y5, Y5
-	VPAND        normalconsts<>+640(SB), Y3, Y7
-	VPSLLQ       $0x01, Y7, Y7
-	VPADDQ       Y5, Y4, Y8
-	VPSRLQ       $0x34, Y8, Y8
-	VPOR         normalconsts<>+448(SB), Y8, Y8
-	VSUBPD       normalconsts<>+576(SB), Y8, Y8
-	VPADDQ       Y7, Y3, Y9
-	VPSRLQ       $0x34, Y9, Y9
-	VPOR         normalconsts<>+448(SB), Y9, Y9
-	VSUBPD       normalconsts<>+576(SB), Y9, Y9
-	VPAND        normalconsts<>+704(SB), Y4, Y4
-	VPOR         normalconsts<>+768(SB), Y4, Y4
-	VPSUBQ       Y5, Y4, Y4
-	VPAND        normalconsts<>+704(SB), Y3, Y3
-	VPOR         normalconsts<>+768(SB), Y3, Y3
-	VPSUBQ       Y7, Y3, Y3
-	VSUBPD       normalconsts<>+768(SB), Y4, Y5
-	VMULPD       normalconsts<>+896(SB), Y5, Y5
-	VADDPD       normalconsts<>+960(SB), Y5, Y5
-	VCVTTPD2DQY  Y5, X10
-	VSUBPD       normalconsts<>+768(SB), Y3, Y7
-	VMULPD       normalconsts<>+896(SB), Y7, Y7
-	VADDPD       normalconsts<>+960(SB), Y7, Y7
-	VCVTTPD2DQY  Y7, X11
-	VCVTDQ2PD    X10, Y5
-	VSUBPD       normalconsts<>+1024(SB), Y5, Y5
-	VMULPD       normalconsts<>+1088(SB), Y5, Y5
-	VADDPD       normalconsts<>+768(SB), Y5, Y5
-	VCVTDQ2PD    X11, Y7
-	VSUBPD       normalconsts<>+1024(SB), Y7, Y7
-	VMULPD       normalconsts<>+1088(SB), Y7, Y7
-	VADDPD       normalconsts<>+768(SB), Y7, Y7
-	VPXOR        Y12, Y12, Y12
-	VPCMPEQQ     Y13, Y13, Y13
-	VGATHERDPD   Y13, (SI)(X10*8), Y12
-	VPXOR        Y13, Y13, Y13
-	VPCMPEQQ     Y14, Y14, Y14
-	VGATHERDPD   Y14, (BX)(X10*8), Y13
-	VPXOR        Y10, Y10, Y10
-	VPCMPEQQ     Y14, Y14, Y14
-	VGATHERDPD   Y14, (SI)(X11*8), Y10
-	VPXOR        Y14, Y14, Y14
-	VPCMPEQQ     Y15, Y15, Y15
-	VGATHERDPD   Y15, (BX)(X11*8), Y14
-	VSUBPD       Y5, Y4, Y5
-	VMULPD       Y12, Y5, Y5
-	VMULPD       Y5, Y5, Y4
-	VSUBPD       Y7, Y3, Y7
-	VMULPD       Y10, Y7, Y7
-	VMULPD       Y7, Y7, Y3
-	VMULPD       normalconsts<>+1664(SB), Y5, Y12
-	VMULPD       normalconsts<>+1664(SB), Y7, Y10
-	VADDPD       normalconsts<>+1728(SB), Y12, Y12
-	VADDPD       normalconsts<>+1728(SB), Y10, Y10
-	VMULPD       Y5, Y12, Y12
-	VMULPD       Y7, Y10, Y10
-	VADDPD       normalconsts<>+1792(SB), Y12, Y12
-	VADDPD       normalconsts<>+1792(SB), Y10, Y10
-	VMULPD       Y5, Y12, Y12
-	VMULPD       Y7, Y10, Y10
-	VADDPD       normalconsts<>+1856(SB), Y12, Y12
-	VADDPD       normalconsts<>+1856(SB), Y10, Y10
-	VMULPD       Y5, Y12, Y12
-	VMULPD       Y7, Y10, Y10
-	VADDPD       normalconsts<>+1920(SB), Y12, Y12
-	VADDPD       normalconsts<>+1920(SB), Y10, Y10
-	VMULPD       Y5, Y12, Y12
-	VMULPD       Y7, Y10, Y10
-	VADDPD       normalconsts<>+1984(SB), Y12, Y12
-	VADDPD       normalconsts<>+1984(SB), Y10, Y10
-	VMULPD       Y5, Y12, Y12
-	VMULPD       Y7, Y10, Y10
-	VADDPD       normalconsts<>+2048(SB), Y12, Y12
-	VADDPD       normalconsts<>+2048(SB), Y10, Y10
-	VMULPD       Y4, Y12, Y12
-	VADDPD       Y5, Y12, Y12
-	VMULPD       normalconsts<>+1408(SB), Y8, Y4
-	VADDPD       Y4, Y12, Y12
-	VMULPD       normalconsts<>+1344(SB), Y8, Y8
-	VADDPD       Y13, Y8, Y8
-	VADDPD       Y12, Y8, Y8
-	VCVTPD2PSY   Y8, X4
-	VMULPD       Y3, Y10, Y10
-	VADDPD       Y7, Y10, Y10
-	VMULPD       normalconsts<>+1408(SB), Y9, Y3
-	VADDPD       Y3, Y10, Y10
-	VMULPD       normalconsts<>+1344(SB), Y9, Y9
-	VADDPD       Y14, Y9, Y9
-	VADDPD       Y10, Y9, Y9
-	VCVTPD2PSY   Y9, X3
-	VCVTPS2PD    X4, Y4
-	VMULPD       normalconsts<>+1280(SB), Y4, Y4
-	VSQRTPD      Y4, Y4
-	VCVTPD2PSY   Y4, X4
-	VCVTPS2PD    X3, Y3
-	VMULPD       normalconsts<>+1280(SB), Y3, Y3
-	VSQRTPD      Y3, Y3
-	VCVTPD2PSY   Y3, X3
-	VPSRLD       $0x08, Y6, Y5
-	VPAND        normalconsts<>+320(SB), Y5, Y5
-	VPOR         normalconsts<>+384(SB), Y5, Y5
+	VMOVUPD      Y4, (R8)
+	VMOVUPD      Y3, 32(R8)
+	VPSRLD       $0x08, Y6, Y3
+	VPAND        normalconsts<>+320(SB), Y3, Y3
+	VPOR         normalconsts<>+384(SB), Y3, Y3
 	VPSRLD       $0x08, Y2, Y2
 	VPAND        normalconsts<>+320(SB), Y2, Y2
 	VPOR         normalconsts<>+384(SB), Y2, Y2
-	VSUBPD       normalconsts<>+512(SB), Y5, Y5
+	VSUBPD       normalconsts<>+512(SB), Y3, Y3
 	VSUBPD       normalconsts<>+512(SB), Y2, Y2
-	VMULPD       normalconsts<>+1216(SB), Y5, Y5
-	VMOVDQU      normalconsts<>+768(SB), Y6
-	VSUBPD       Y5, Y6, Y6
-	VPAND        normalconsts<>+1472(SB), Y6, Y6
-	VMOVDQU      normalconsts<>+832(SB), Y5
-	VSUBPD       Y6, Y5, Y5
-	VMULPD       normalconsts<>+1600(SB), Y5, Y6
-	VMULPD       Y6, Y6, Y8
-	VMULPD       normalconsts<>+1216(SB), Y2, Y2
-	VMOVDQU      normalconsts<>+768(SB), Y7
-	VSUBPD       Y2, Y7, Y7
-	VPAND        normalconsts<>+1472(SB), Y7, Y7
-	VMOVDQU      normalconsts<>+832(SB), Y2
-	VSUBPD       Y7, Y2, Y2
-	VMULPD       normalconsts<>+1600(SB), Y2, Y7
-	VMULPD       Y7, Y7, Y9
-	VMULPD       normalconsts<>+2112(SB), Y8, Y5
-	VMULPD       normalconsts<>+2112(SB), Y9, Y2
-	VADDPD       normalconsts<>+2176(SB), Y5, Y5
-	VADDPD       normalconsts<>+2176(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2240(SB), Y5, Y5
-	VADDPD       normalconsts<>+2240(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2304(SB), Y5, Y5
-	VADDPD       normalconsts<>+2304(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2368(SB), Y5, Y5
-	VADDPD       normalconsts<>+2368(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2432(SB), Y5, Y5
-	VADDPD       normalconsts<>+2432(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2496(SB), Y5, Y5
-	VADDPD       normalconsts<>+2496(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2560(SB), Y5, Y5
-	VADDPD       normalconsts<>+2560(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2624(SB), Y5, Y5
-	VADDPD       normalconsts<>+2624(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2688(SB), Y5, Y5
-	VADDPD       normalconsts<>+2688(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y9, Y2, Y2
-	VADDPD       normalconsts<>+2752(SB), Y5, Y5
-	VADDPD       normalconsts<>+2752(SB), Y2, Y2
-	VMULPD       Y8, Y5, Y5
-	VMULPD       Y6, Y5, Y5
-	VADDPD       Y6, Y5, Y5
-	VPXOR        normalconsts<>+1536(SB), Y5, Y5
-	VCVTPD2PSY   Y5, X5
-	VMULPD       Y9, Y2, Y2
-	VMULPD       Y7, Y2, Y2
-	VADDPD       Y7, Y2, Y2
-	VPXOR        normalconsts<>+1536(SB), Y2, Y2
-	VCVTPD2PSY   Y2, X2
-	VMULPS       X4, X5, X5
-	VMOVUPS      X5, (AX)
-	VMULPS       X3, X2, X2
-	VMOVUPS      X2, 16(AX)
+	VMOVUPD      Y3, 1024(R8)
+	VMOVUPD      Y2, 1056(R8)
 	VPADDD       Y1, Y0, Y0
-	ADDQ         $0x00000020, AX
-	SUBQ         $0x00000008, CX
-	JNZ          normals32AVX2_loop
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, R9
+	JNZ          normals32AVX2_philox
+	MOVQ         DI, R8
+	MOVQ         AX, DX
+	MOVQ         CX, R9
+
+normals32AVX2_log:
+	VMOVUPD     (R8), Y0
+	VMOVUPD     32(R8), Y1
+	VMULPD      normalconsts<>+1152(SB), Y0, Y0
+	VMULPD      normalconsts<>+1152(SB), Y1, Y1
+	VPAND       normalconsts<>+640(SB), Y0, Y2
+	VPSLLQ      $0x01, Y2, Y2
+	VPAND       normalconsts<>+640(SB), Y1, Y3
+	VPSLLQ      $0x01, Y3, Y3
+	VPADDQ      Y2, Y0, Y4
+	VPSRLQ      $0x34, Y4, Y4
+	VPOR        normalconsts<>+448(SB), Y4, Y4
+	VSUBPD      normalconsts<>+576(SB), Y4, Y4
+	VPADDQ      Y3, Y1, Y5
+	VPSRLQ      $0x34, Y5, Y5
+	VPOR        normalconsts<>+448(SB), Y5, Y5
+	VSUBPD      normalconsts<>+576(SB), Y5, Y5
+	VPAND       normalconsts<>+704(SB), Y0, Y0
+	VPOR        normalconsts<>+768(SB), Y0, Y0
+	VPSUBQ      Y2, Y0, Y0
+	VPAND       normalconsts<>+704(SB), Y1, Y1
+	VPOR        normalconsts<>+768(SB), Y1, Y1
+	VPSUBQ      Y3, Y1, Y1
+	VSUBPD      normalconsts<>+768(SB), Y0, Y2
+	VMULPD      normalconsts<>+896(SB), Y2, Y2
+	VADDPD      normalconsts<>+960(SB), Y2, Y2
+	VCVTTPD2DQY Y2, X6
+	VSUBPD      normalconsts<>+768(SB), Y1, Y3
+	VMULPD      normalconsts<>+896(SB), Y3, Y3
+	VADDPD      normalconsts<>+960(SB), Y3, Y3
+	VCVTTPD2DQY Y3, X7
+	VCVTDQ2PD   X6, Y2
+	VSUBPD      normalconsts<>+1024(SB), Y2, Y2
+	VMULPD      normalconsts<>+1088(SB), Y2, Y2
+	VADDPD      normalconsts<>+768(SB), Y2, Y2
+	VCVTDQ2PD   X7, Y3
+	VSUBPD      normalconsts<>+1024(SB), Y3, Y3
+	VMULPD      normalconsts<>+1088(SB), Y3, Y3
+	VADDPD      normalconsts<>+768(SB), Y3, Y3
+	VPXOR       Y8, Y8, Y8
+	VPCMPEQQ    Y9, Y9, Y9
+	VGATHERDPD  Y9, (SI)(X6*8), Y8
+	VPXOR       Y9, Y9, Y9
+	VPCMPEQQ    Y10, Y10, Y10
+	VGATHERDPD  Y10, (BX)(X6*8), Y9
+	VPXOR       Y6, Y6, Y6
+	VPCMPEQQ    Y10, Y10, Y10
+	VGATHERDPD  Y10, (SI)(X7*8), Y6
+	VPXOR       Y10, Y10, Y10
+	VPCMPEQQ    Y11, Y11, Y11
+	VGATHERDPD  Y11, (BX)(X7*8), Y10
+	VSUBPD      Y2, Y0, Y2
+	VMULPD      Y8, Y2, Y2
+	VMULPD      Y2, Y2, Y0
+	VSUBPD      Y3, Y1, Y3
+	VMULPD      Y6, Y3, Y3
+	VMULPD      Y3, Y3, Y1
+	VMULPD      normalconsts<>+1664(SB), Y2, Y8
+	VMULPD      normalconsts<>+1664(SB), Y3, Y6
+	VADDPD      normalconsts<>+1728(SB), Y8, Y8
+	VADDPD      normalconsts<>+1728(SB), Y6, Y6
+	VMULPD      Y2, Y8, Y8
+	VMULPD      Y3, Y6, Y6
+	VADDPD      normalconsts<>+1792(SB), Y8, Y8
+	VADDPD      normalconsts<>+1792(SB), Y6, Y6
+	VMULPD      Y2, Y8, Y8
+	VMULPD      Y3, Y6, Y6
+	VADDPD      normalconsts<>+1856(SB), Y8, Y8
+	VADDPD      normalconsts<>+1856(SB), Y6, Y6
+	VMULPD      Y2, Y8, Y8
+	VMULPD      Y3, Y6, Y6
+	VADDPD      normalconsts<>+1920(SB), Y8, Y8
+	VADDPD      normalconsts<>+1920(SB), Y6, Y6
+	VMULPD      Y2, Y8, Y8
+	VMULPD      Y3, Y6, Y6
+	VADDPD      normalconsts<>+1984(SB), Y8, Y8
+	VADDPD      normalconsts<>+1984(SB), Y6, Y6
+	VMULPD      Y2, Y8, Y8
+	VMULPD      Y3, Y6, Y6
+	VADDPD      normalconsts<>+2048(SB), Y8, Y8
+	VADDPD      normalconsts<>+2048(SB), Y6, Y6
+	VMULPD      Y0, Y8, Y8
+	VADDPD      Y2, Y8, Y8
+	VMULPD      normalconsts<>+1408(SB), Y4, Y0
+	VADDPD      Y0, Y8, Y8
+	VMULPD      normalconsts<>+1344(SB), Y4, Y4
+	VADDPD      Y9, Y4, Y4
+	VADDPD      Y8, Y4, Y4
+	VCVTPD2PSY  Y4, X0
+	VMULPD      Y1, Y6, Y6
+	VADDPD      Y3, Y6, Y6
+	VMULPD      normalconsts<>+1408(SB), Y5, Y1
+	VADDPD      Y1, Y6, Y6
+	VMULPD      normalconsts<>+1344(SB), Y5, Y5
+	VADDPD      Y10, Y5, Y5
+	VADDPD      Y6, Y5, Y5
+	VCVTPD2PSY  Y5, X1
+	VCVTPS2PD   X0, Y0
+	VMULPD      normalconsts<>+1280(SB), Y0, Y0
+	VSQRTPD     Y0, Y0
+	VCVTPD2PSY  Y0, X0
+	VMOVUPS     X0, (DX)
+	VCVTPS2PD   X1, Y0
+	VMULPD      normalconsts<>+1280(SB), Y0, Y0
+	VSQRTPD     Y0, Y0
+	VCVTPD2PSY  Y0, X0
+	VMOVUPS     X0, 16(DX)
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, R9
+	JNZ         normals32AVX2_log
+	MOVQ        DI, R8
+	MOVQ        AX, DX
+	MOVQ        CX, R9
+
+normals32AVX2_cos:
+	VMOVUPD    1024(R8), Y0
+	VMOVUPD    1056(R8), Y1
+	VMULPD     normalconsts<>+1216(SB), Y0, Y0
+	VMOVDQU    normalconsts<>+768(SB), Y2
+	VSUBPD     Y0, Y2, Y2
+	VPAND      normalconsts<>+1472(SB), Y2, Y2
+	VMOVDQU    normalconsts<>+832(SB), Y0
+	VSUBPD     Y2, Y0, Y0
+	VMULPD     normalconsts<>+1600(SB), Y0, Y2
+	VMULPD     Y2, Y2, Y4
+	VMULPD     normalconsts<>+1216(SB), Y1, Y1
+	VMOVDQU    normalconsts<>+768(SB), Y3
+	VSUBPD     Y1, Y3, Y3
+	VPAND      normalconsts<>+1472(SB), Y3, Y3
+	VMOVDQU    normalconsts<>+832(SB), Y1
+	VSUBPD     Y3, Y1, Y1
+	VMULPD     normalconsts<>+1600(SB), Y1, Y3
+	VMULPD     Y3, Y3, Y5
+	VMULPD     normalconsts<>+2112(SB), Y4, Y0
+	VMULPD     normalconsts<>+2112(SB), Y5, Y1
+	VADDPD     normalconsts<>+2176(SB), Y0, Y0
+	VADDPD     normalconsts<>+2176(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2240(SB), Y0, Y0
+	VADDPD     normalconsts<>+2240(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2304(SB), Y0, Y0
+	VADDPD     normalconsts<>+2304(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2368(SB), Y0, Y0
+	VADDPD     normalconsts<>+2368(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2432(SB), Y0, Y0
+	VADDPD     normalconsts<>+2432(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2496(SB), Y0, Y0
+	VADDPD     normalconsts<>+2496(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2560(SB), Y0, Y0
+	VADDPD     normalconsts<>+2560(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2624(SB), Y0, Y0
+	VADDPD     normalconsts<>+2624(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2688(SB), Y0, Y0
+	VADDPD     normalconsts<>+2688(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2752(SB), Y0, Y0
+	VADDPD     normalconsts<>+2752(SB), Y1, Y1
+	VMULPD     Y4, Y0, Y0
+	VMULPD     Y2, Y0, Y0
+	VADDPD     Y2, Y0, Y0
+	VPXOR      normalconsts<>+1536(SB), Y0, Y0
+	VCVTPD2PSY Y0, X0
+	VMULPD     Y5, Y1, Y1
+	VMULPD     Y3, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+	VPXOR      normalconsts<>+1536(SB), Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMULPS     (DX), X0, X0
+	VMOVUPS    X0, (DX)
+	VMULPS     16(DX), X1, X1
+	VMOVUPS    X1, 16(DX)
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000020, DX
+	SUBQ       $0x00000008, R9
+	JNZ        normals32AVX2_cos
 
 normals32AVX2_done:
 	VZEROUPPER
 	RET
 
-// func normals32AVX512(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64)
+// func normals32AVX512(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
 // Requires: AVX, AVX512F
-TEXT ·normals32AVX512(SB), NOSPLIT, $0-40
+TEXT ·normals32AVX512(SB), NOSPLIT, $0-48
 	MOVQ         z+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVQ         plan+16(FP), DX
 	MOVQ         logT+24(FP), BX
 	MOVQ         invT+32(FP), SI
-	VPBROADCASTQ (DX), Z0
-	VPBROADCASTQ normalconsts<>+128(SB), Z1
+	MOVQ         scratch+40(FP), DI
 	TESTQ        CX, CX
 	JZ           normals32AVX512_done
+	VPBROADCASTQ (DX), Z0
+	VPBROADCASTQ normalconsts<>+128(SB), Z1
+	MOVQ         DI, R8
+	MOVQ         CX, R9
 
-normals32AVX512_loop:
+normals32AVX512_philox:
 	VPADDD          normalconsts<>+0(SB), Z0, Z2
 	VPADDD          normalconsts<>+64(SB), Z0, Z3
 	VMOVDQU64       normalconsts<>+192(SB), Z4
@@ -855,190 +889,218 @@ normals32AVX512_loop:
 	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z5, Z3
 	VSUBPD          normalconsts<>+512(SB), Z4, Z4
 	VSUBPD          normalconsts<>+512(SB), Z3, Z3
-	VMULPD          normalconsts<>+1152(SB), Z4, Z4
-	VMULPD          normalconsts<>+1152(SB), Z3, Z3
-	VPANDQ          normalconsts<>+640(SB), Z4, Z5
-	VPSLLQ          $0x01, Z5, Z5
-	VPANDQ          normalconsts<>+640(SB), Z3, Z7
-	VPSLLQ          $0x01, Z7, Z7
-	VPADDQ          Z5, Z4, Z8
-	VPSRLQ          $0x34, Z8, Z8
-	VPORQ           normalconsts<>+448(SB), Z8, Z8
-	VSUBPD          normalconsts<>+576(SB), Z8, Z8
-	VPADDQ          Z7, Z3, Z9
-	VPSRLQ          $0x34, Z9, Z9
-	VPORQ           normalconsts<>+448(SB), Z9, Z9
-	VSUBPD          normalconsts<>+576(SB), Z9, Z9
-	VMOVDQU64       normalconsts<>+704(SB), Z14
-	VPTERNLOGQ      $0xea, normalconsts<>+768(SB), Z14, Z4
-	VPSUBQ          Z5, Z4, Z4
-	VMOVDQU64       normalconsts<>+704(SB), Z5
-	VPTERNLOGQ      $0xea, normalconsts<>+768(SB), Z5, Z3
-	VPSUBQ          Z7, Z3, Z3
-	VSUBPD          normalconsts<>+768(SB), Z4, Z5
-	VMULPD          normalconsts<>+896(SB), Z5, Z5
-	VADDPD          normalconsts<>+960(SB), Z5, Z5
-	VCVTTPD2DQ      Z5, Y14
-	VSUBPD          normalconsts<>+768(SB), Z3, Z7
-	VMULPD          normalconsts<>+896(SB), Z7, Z7
-	VADDPD          normalconsts<>+960(SB), Z7, Z7
-	VCVTTPD2DQ      Z7, Y15
-	VCVTDQ2PD       Y14, Z5
-	VSUBPD          normalconsts<>+1024(SB), Z5, Z5
-	VMULPD          normalconsts<>+1088(SB), Z5, Z5
-	VADDPD          normalconsts<>+768(SB), Z5, Z5
-	VCVTDQ2PD       Y15, Z7
-	VSUBPD          normalconsts<>+1024(SB), Z7, Z7
-	VMULPD          normalconsts<>+1088(SB), Z7, Z7
-	VADDPD          normalconsts<>+768(SB), Z7, Z7
-	VPXORQ          Z10, Z10, Z10
-	KXNORW          K1, K1, K1
-	VGATHERDPD      (SI)(Y14*8), K1, Z10
-	VPXORQ          Z11, Z11, Z11
-	KXNORW          K2, K2, K2
-	VGATHERDPD      (BX)(Y14*8), K2, Z11
-	VPXORQ          Z12, Z12, Z12
-	KXNORW          K3, K3, K3
-	VGATHERDPD      (SI)(Y15*8), K3, Z12
-	VPXORQ          Z13, Z13, Z13
-	KXNORW          K4, K4, K4
-	VGATHERDPD      (BX)(Y15*8), K4, Z13
-	VSUBPD          Z5, Z4, Z5
-	VMULPD          Z10, Z5, Z5
-	VMULPD          Z5, Z5, Z4
-	VSUBPD          Z7, Z3, Z7
-	VMULPD          Z12, Z7, Z7
-	VMULPD          Z7, Z7, Z3
-	VMULPD          normalconsts<>+1664(SB), Z5, Z10
-	VMULPD          normalconsts<>+1664(SB), Z7, Z12
-	VADDPD          normalconsts<>+1728(SB), Z10, Z10
-	VADDPD          normalconsts<>+1728(SB), Z12, Z12
-	VMULPD          Z5, Z10, Z10
-	VMULPD          Z7, Z12, Z12
-	VADDPD          normalconsts<>+1792(SB), Z10, Z10
-	VADDPD          normalconsts<>+1792(SB), Z12, Z12
-	VMULPD          Z5, Z10, Z10
-	VMULPD          Z7, Z12, Z12
-	VADDPD          normalconsts<>+1856(SB), Z10, Z10
-	VADDPD          normalconsts<>+1856(SB), Z12, Z12
-	VMULPD          Z5, Z10, Z10
-	VMULPD          Z7, Z12, Z12
-	VADDPD          normalconsts<>+1920(SB), Z10, Z10
-	VADDPD          normalconsts<>+1920(SB), Z12, Z12
-	VMULPD          Z5, Z10, Z10
-	VMULPD          Z7, Z12, Z12
-	VADDPD          normalconsts<>+1984(SB), Z10, Z10
-	VADDPD          normalconsts<>+1984(SB), Z12, Z12
-	VMULPD          Z5, Z10, Z10
-	VMULPD          Z7, Z12, Z12
-	VADDPD          normalconsts<>+2048(SB), Z10, Z10
-	VADDPD          normalconsts<>+2048(SB), Z12, Z12
-	VMULPD          Z4, Z10, Z10
-	VADDPD          Z5, Z10, Z10
-	VMULPD          normalconsts<>+1408(SB), Z8, Z4
-	VADDPD          Z4, Z10, Z10
-	VMULPD          normalconsts<>+1344(SB), Z8, Z8
-	VADDPD          Z11, Z8, Z8
-	VADDPD          Z10, Z8, Z8
-	VCVTPD2PS       Z8, Y4
-	VMULPD          Z3, Z12, Z12
-	VADDPD          Z7, Z12, Z12
-	VMULPD          normalconsts<>+1408(SB), Z9, Z3
-	VADDPD          Z3, Z12, Z12
-	VMULPD          normalconsts<>+1344(SB), Z9, Z9
-	VADDPD          Z13, Z9, Z9
-	VADDPD          Z12, Z9, Z9
-	VCVTPD2PS       Z9, Y3
-	VCVTPS2PD       Y4, Z4
-	VMULPD          normalconsts<>+1280(SB), Z4, Z4
-	VSQRTPD         Z4, Z4
-	VCVTPD2PS       Z4, Y4
-	VCVTPS2PD       Y3, Z3
-	VMULPD          normalconsts<>+1280(SB), Z3, Z3
-	VSQRTPD         Z3, Z3
-	VCVTPD2PS       Z3, Y3
-	VPSRLD          $0x08, Z6, Z5
-	VMOVDQU64       normalconsts<>+320(SB), Z6
-	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z6, Z5
+	VMOVUPD         Z4, (R8)
+	VMOVUPD         Z3, 64(R8)
+	VPSRLD          $0x08, Z6, Z3
+	VMOVDQU64       normalconsts<>+320(SB), Z4
+	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z4, Z3
 	VPSRLD          $0x08, Z2, Z2
-	VMOVDQU64       normalconsts<>+320(SB), Z6
-	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z6, Z2
-	VSUBPD          normalconsts<>+512(SB), Z5, Z5
+	VMOVDQU64       normalconsts<>+320(SB), Z4
+	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z4, Z2
+	VSUBPD          normalconsts<>+512(SB), Z3, Z3
 	VSUBPD          normalconsts<>+512(SB), Z2, Z2
-	VMULPD          normalconsts<>+1216(SB), Z5, Z5
-	VMOVDQU64       normalconsts<>+768(SB), Z6
-	VSUBPD          Z5, Z6, Z6
-	VPANDQ          normalconsts<>+1472(SB), Z6, Z6
-	VMOVDQU64       normalconsts<>+832(SB), Z5
-	VSUBPD          Z6, Z5, Z5
-	VMULPD          normalconsts<>+1600(SB), Z5, Z6
-	VMULPD          Z6, Z6, Z8
-	VMULPD          normalconsts<>+1216(SB), Z2, Z2
-	VMOVDQU64       normalconsts<>+768(SB), Z7
-	VSUBPD          Z2, Z7, Z7
-	VPANDQ          normalconsts<>+1472(SB), Z7, Z7
-	VMOVDQU64       normalconsts<>+832(SB), Z2
-	VSUBPD          Z7, Z2, Z2
-	VMULPD          normalconsts<>+1600(SB), Z2, Z7
-	VMULPD          Z7, Z7, Z9
-	VMULPD          normalconsts<>+2112(SB), Z8, Z5
-	VMULPD          normalconsts<>+2112(SB), Z9, Z2
-	VADDPD          normalconsts<>+2176(SB), Z5, Z5
-	VADDPD          normalconsts<>+2176(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2240(SB), Z5, Z5
-	VADDPD          normalconsts<>+2240(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2304(SB), Z5, Z5
-	VADDPD          normalconsts<>+2304(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2368(SB), Z5, Z5
-	VADDPD          normalconsts<>+2368(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2432(SB), Z5, Z5
-	VADDPD          normalconsts<>+2432(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2496(SB), Z5, Z5
-	VADDPD          normalconsts<>+2496(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2560(SB), Z5, Z5
-	VADDPD          normalconsts<>+2560(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2624(SB), Z5, Z5
-	VADDPD          normalconsts<>+2624(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2688(SB), Z5, Z5
-	VADDPD          normalconsts<>+2688(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z9, Z2, Z2
-	VADDPD          normalconsts<>+2752(SB), Z5, Z5
-	VADDPD          normalconsts<>+2752(SB), Z2, Z2
-	VMULPD          Z8, Z5, Z5
-	VMULPD          Z6, Z5, Z5
-	VADDPD          Z6, Z5, Z5
-	VPXORQ          normalconsts<>+1536(SB), Z5, Z5
-	VCVTPD2PS       Z5, Y5
-	VMULPD          Z9, Z2, Z2
-	VMULPD          Z7, Z2, Z2
-	VADDPD          Z7, Z2, Z2
-	VPXORQ          normalconsts<>+1536(SB), Z2, Z2
-	VCVTPD2PS       Z2, Y2
-	VMULPS          Y4, Y5, Y5
-	VMOVUPS         Y5, (AX)
-	VMULPS          Y3, Y2, Y2
-	VMOVUPS         Y2, 32(AX)
+	VMOVUPD         Z3, 1024(R8)
+	VMOVUPD         Z2, 1088(R8)
 	VPADDD          Z1, Z0, Z0
-	ADDQ            $0x00000040, AX
-	SUBQ            $0x00000010, CX
-	JNZ             normals32AVX512_loop
+	ADDQ            $0x00000080, R8
+	SUBQ            $0x00000010, R9
+	JNZ             normals32AVX512_philox
+	MOVQ            DI, R8
+	MOVQ            AX, DX
+	MOVQ            CX, R9
+
+normals32AVX512_log:
+	VMOVUPD    (R8), Z0
+	VMOVUPD    64(R8), Z1
+	VMULPD     normalconsts<>+1152(SB), Z0, Z0
+	VMULPD     normalconsts<>+1152(SB), Z1, Z1
+	VPANDQ     normalconsts<>+640(SB), Z0, Z2
+	VPSLLQ     $0x01, Z2, Z2
+	VPANDQ     normalconsts<>+640(SB), Z1, Z3
+	VPSLLQ     $0x01, Z3, Z3
+	VPADDQ     Z2, Z0, Z4
+	VPSRLQ     $0x34, Z4, Z4
+	VPORQ      normalconsts<>+448(SB), Z4, Z4
+	VSUBPD     normalconsts<>+576(SB), Z4, Z4
+	VPADDQ     Z3, Z1, Z5
+	VPSRLQ     $0x34, Z5, Z5
+	VPORQ      normalconsts<>+448(SB), Z5, Z5
+	VSUBPD     normalconsts<>+576(SB), Z5, Z5
+	VMOVDQU64  normalconsts<>+704(SB), Z6
+	VPTERNLOGQ $0xea, normalconsts<>+768(SB), Z6, Z0
+	VPSUBQ     Z2, Z0, Z0
+	VMOVDQU64  normalconsts<>+704(SB), Z2
+	VPTERNLOGQ $0xea, normalconsts<>+768(SB), Z2, Z1
+	VPSUBQ     Z3, Z1, Z1
+	VSUBPD     normalconsts<>+768(SB), Z0, Z2
+	VMULPD     normalconsts<>+896(SB), Z2, Z2
+	VADDPD     normalconsts<>+960(SB), Z2, Z2
+	VCVTTPD2DQ Z2, Y6
+	VSUBPD     normalconsts<>+768(SB), Z1, Z3
+	VMULPD     normalconsts<>+896(SB), Z3, Z3
+	VADDPD     normalconsts<>+960(SB), Z3, Z3
+	VCVTTPD2DQ Z3, Y7
+	VCVTDQ2PD  Y6, Z2
+	VSUBPD     normalconsts<>+1024(SB), Z2, Z2
+	VMULPD     normalconsts<>+1088(SB), Z2, Z2
+	VADDPD     normalconsts<>+768(SB), Z2, Z2
+	VCVTDQ2PD  Y7, Z3
+	VSUBPD     normalconsts<>+1024(SB), Z3, Z3
+	VMULPD     normalconsts<>+1088(SB), Z3, Z3
+	VADDPD     normalconsts<>+768(SB), Z3, Z3
+	VPXORQ     Z10, Z10, Z10
+	KXNORW     K1, K1, K1
+	VGATHERDPD (SI)(Y6*8), K1, Z10
+	VPXORQ     Z11, Z11, Z11
+	KXNORW     K2, K2, K2
+	VGATHERDPD (BX)(Y6*8), K2, Z11
+	VPXORQ     Z12, Z12, Z12
+	KXNORW     K3, K3, K3
+	VGATHERDPD (SI)(Y7*8), K3, Z12
+	VPXORQ     Z13, Z13, Z13
+	KXNORW     K4, K4, K4
+	VGATHERDPD (BX)(Y7*8), K4, Z13
+	VSUBPD     Z2, Z0, Z2
+	VMULPD     Z10, Z2, Z2
+	VMULPD     Z2, Z2, Z0
+	VSUBPD     Z3, Z1, Z3
+	VMULPD     Z12, Z3, Z3
+	VMULPD     Z3, Z3, Z1
+	VMULPD     normalconsts<>+1664(SB), Z2, Z10
+	VMULPD     normalconsts<>+1664(SB), Z3, Z12
+	VADDPD     normalconsts<>+1728(SB), Z10, Z10
+	VADDPD     normalconsts<>+1728(SB), Z12, Z12
+	VMULPD     Z2, Z10, Z10
+	VMULPD     Z3, Z12, Z12
+	VADDPD     normalconsts<>+1792(SB), Z10, Z10
+	VADDPD     normalconsts<>+1792(SB), Z12, Z12
+	VMULPD     Z2, Z10, Z10
+	VMULPD     Z3, Z12, Z12
+	VADDPD     normalconsts<>+1856(SB), Z10, Z10
+	VADDPD     normalconsts<>+1856(SB), Z12, Z12
+	VMULPD     Z2, Z10, Z10
+	VMULPD     Z3, Z12, Z12
+	VADDPD     normalconsts<>+1920(SB), Z10, Z10
+	VADDPD     normalconsts<>+1920(SB), Z12, Z12
+	VMULPD     Z2, Z10, Z10
+	VMULPD     Z3, Z12, Z12
+	VADDPD     normalconsts<>+1984(SB), Z10, Z10
+	VADDPD     normalconsts<>+1984(SB), Z12, Z12
+	VMULPD     Z2, Z10, Z10
+	VMULPD     Z3, Z12, Z12
+	VADDPD     normalconsts<>+2048(SB), Z10, Z10
+	VADDPD     normalconsts<>+2048(SB), Z12, Z12
+	VMULPD     Z0, Z10, Z10
+	VADDPD     Z2, Z10, Z10
+	VMULPD     normalconsts<>+1408(SB), Z4, Z0
+	VADDPD     Z0, Z10, Z10
+	VMULPD     normalconsts<>+1344(SB), Z4, Z4
+	VADDPD     Z11, Z4, Z4
+	VADDPD     Z10, Z4, Z4
+	VCVTPD2PS  Z4, Y0
+	VMULPD     Z1, Z12, Z12
+	VADDPD     Z3, Z12, Z12
+	VMULPD     normalconsts<>+1408(SB), Z5, Z1
+	VADDPD     Z1, Z12, Z12
+	VMULPD     normalconsts<>+1344(SB), Z5, Z5
+	VADDPD     Z13, Z5, Z5
+	VADDPD     Z12, Z5, Z5
+	VCVTPD2PS  Z5, Y1
+	VCVTPS2PD  Y0, Z0
+	VMULPD     normalconsts<>+1280(SB), Z0, Z0
+	VSQRTPD    Z0, Z0
+	VCVTPD2PS  Z0, Y0
+	VMOVUPS    Y0, (DX)
+	VCVTPS2PD  Y1, Z0
+	VMULPD     normalconsts<>+1280(SB), Z0, Z0
+	VSQRTPD    Z0, Z0
+	VCVTPD2PS  Z0, Y0
+	VMOVUPS    Y0, 32(DX)
+	ADDQ       $0x00000080, R8
+	ADDQ       $0x00000040, DX
+	SUBQ       $0x00000010, R9
+	JNZ        normals32AVX512_log
+	MOVQ       DI, R8
+	MOVQ       AX, DX
+	MOVQ       CX, R9
+
+normals32AVX512_cos:
+	VMOVUPD   1024(R8), Z0
+	VMOVUPD   1088(R8), Z1
+	VMULPD    normalconsts<>+1216(SB), Z0, Z0
+	VMOVDQU64 normalconsts<>+768(SB), Z2
+	VSUBPD    Z0, Z2, Z2
+	VPANDQ    normalconsts<>+1472(SB), Z2, Z2
+	VMOVDQU64 normalconsts<>+832(SB), Z0
+	VSUBPD    Z2, Z0, Z0
+	VMULPD    normalconsts<>+1600(SB), Z0, Z2
+	VMULPD    Z2, Z2, Z4
+	VMULPD    normalconsts<>+1216(SB), Z1, Z1
+	VMOVDQU64 normalconsts<>+768(SB), Z3
+	VSUBPD    Z1, Z3, Z3
+	VPANDQ    normalconsts<>+1472(SB), Z3, Z3
+	VMOVDQU64 normalconsts<>+832(SB), Z1
+	VSUBPD    Z3, Z1, Z1
+	VMULPD    normalconsts<>+1600(SB), Z1, Z3
+	VMULPD    Z3, Z3, Z5
+	VMULPD    normalconsts<>+2112(SB), Z4, Z0
+	VMULPD    normalconsts<>+2112(SB), Z5, Z1
+	VADDPD    normalconsts<>+2176(SB), Z0, Z0
+	VADDPD    normalconsts<>+2176(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2240(SB), Z0, Z0
+	VADDPD    normalconsts<>+2240(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2304(SB), Z0, Z0
+	VADDPD    normalconsts<>+2304(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2368(SB), Z0, Z0
+	VADDPD    normalconsts<>+2368(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2432(SB), Z0, Z0
+	VADDPD    normalconsts<>+2432(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2496(SB), Z0, Z0
+	VADDPD    normalconsts<>+2496(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2560(SB), Z0, Z0
+	VADDPD    normalconsts<>+2560(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2624(SB), Z0, Z0
+	VADDPD    normalconsts<>+2624(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2688(SB), Z0, Z0
+	VADDPD    normalconsts<>+2688(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2752(SB), Z0, Z0
+	VADDPD    normalconsts<>+2752(SB), Z1, Z1
+	VMULPD    Z4, Z0, Z0
+	VMULPD    Z2, Z0, Z0
+	VADDPD    Z2, Z0, Z0
+	VPXORQ    normalconsts<>+1536(SB), Z0, Z0
+	VCVTPD2PS Z0, Y0
+	VMULPD    Z5, Z1, Z1
+	VMULPD    Z3, Z1, Z1
+	VADDPD    Z3, Z1, Z1
+	VPXORQ    normalconsts<>+1536(SB), Z1, Z1
+	VCVTPD2PS Z1, Y1
+	VMULPS    (DX), Y0, Y0
+	VMOVUPS   Y0, (DX)
+	VMULPS    32(DX), Y1, Y1
+	VMOVUPS   Y1, 32(DX)
+	ADDQ      $0x00000080, R8
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, R9
+	JNZ       normals32AVX512_cos
 
 normals32AVX512_done:
 	VZEROUPPER

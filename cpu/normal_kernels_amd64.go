@@ -2,10 +2,22 @@ package cpu
 
 import "golang.org/x/sys/cpu"
 
-// The kernels of normal_amd64.s by implementation.
-var normalKernels32 = [...]normalKernel{
-	normalAVX2:   {width: 8, f: normals32AVX2},
-	normalAVX512: {width: 16, f: normals32AVX512},
+// normalWidth[p] is the multiple of units p's kernel computes (0: none).
+var normalWidth = [...]int{normalAVX2: 8, normalAVX512: 16}
+
+// normalKernel32 runs p's kernel of normal_amd64.s (cpu/internal/asmgen) on
+// z, len(z) a multiple of normalWidth[p] up to normalBlock: z[j] = normal32
+// of unit plan[0]+j and the plan's other counters and key. The calls are
+// direct, so that escape analysis sees the kernels' noescape and the
+// buffers stay on the stack.
+func normalKernel32(p normalImpl, z []float32, plan *[21]uint64) {
+	var scratch [2 * normalBlock]float64
+	switch p {
+	case normalAVX2:
+		normals32AVX2(&z[0], len(z), plan, &logTable, &invTable, &scratch)
+	case normalAVX512:
+		normals32AVX512(&z[0], len(z), plan, &logTable, &invTable, &scratch)
+	}
 }
 
 // normalAvailable reports whether this CPU (and its OS, which must save the

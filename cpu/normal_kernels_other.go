@@ -3,7 +3,9 @@
 package cpu
 
 // Without amd64 kernels the normals are Go's.
-var normalKernels32 [normalAVX512 + 1]normalKernel
+var normalWidth [normalAVX512 + 1]int
+
+func normalKernel32(p normalImpl, z []float32, plan *[21]uint64) { panic("cpu: no normal kernels") }
 
 func normalAvailable(p normalImpl) bool { return p == normalGo }
 

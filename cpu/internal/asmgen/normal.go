@@ -365,10 +365,10 @@ func uniformOdd(s visa, w []reg.VecVirtual) []reg.VecVirtual {
 	return d
 }
 
-// log32 returns log32Uniform(w>>9) as float32 lanes (a half vector each).
-func log32(s visa, logT, invT reg.Register, w []reg.VecVirtual) []reg.VecVirtual {
-	n := len(w)
-	x := uniformOdd(s, w)
+// log32 returns log32Uniform(k) as float32 lanes (a half vector each) for
+// the float64 lanes x = 2k+1 (overwritten).
+func log32(s visa, logT, invT reg.Register, x []reg.VecVirtual) []reg.VecVirtual {
+	n := len(x)
 	// x = (2k+1)·2⁻²⁴; b = its bits.
 	each(x, func(i int, x reg.VecVirtual) { VMULPD(k("twom24"), x, x) })
 	// hs = half<<52 = (b & 1<<51) << 1.
@@ -443,10 +443,10 @@ func log32(s visa, logT, invT reg.Register, w []reg.VecVirtual) []reg.VecVirtual
 	return out
 }
 
-// cos32 returns cosPi32Uniform(w>>9) as float32 lanes.
-func cos32(s visa, w []reg.VecVirtual) []reg.VecVirtual {
-	n := len(w)
-	y := uniformOdd(s, w)
+// cos32 returns cosPi32Uniform(k) as float32 lanes for the float64 lanes
+// y = 2k+1 (overwritten).
+func cos32(s visa, y []reg.VecVirtual) []reg.VecVirtual {
+	n := len(y)
 	// y = (2k+1)·2⁻²³; t = π·(½ − |1 − y|); z = t·t.
 	t, z := vecs(s, n), vecs(s, n)
 	each(y, func(i int, x reg.VecVirtual) {
@@ -479,47 +479,87 @@ func cos32(s visa, w []reg.VecVirtual) []reg.VecVirtual {
 	return out
 }
 
-// normalsKernel emits normals32<ISA>.
+// normalsKernel emits normals32<ISA>, in three passes over the units, each
+// of whose iterations are independent, so the processor overlaps several
+// of them (one pass would be a single chain of ~250 cycles per vector):
+// Philox and the odd numbers 2k+1 into scratch, then the square roots into
+// z, then the cosines times the roots into z.
 func normalsKernel(s visa) {
 	name := "normals32" + s.name
 	width := s.lanes * s.ways
-	TEXT(name, NOSPLIT, "func(z *float32, n int, plan *[21]uint64, logT, invT *[49]float64)")
+	TEXT(name, NOSPLIT, "func(z *float32, n int, plan *[21]uint64, logT, invT *[49]float64, scratch *[256]float64)")
+	Pragma("noescape") // so that the callers' buffers stay on their stacks
 	Doc(fmt.Sprintf("%s sets z[j] to normal32 of unit plan[0]+j (the counters and key in plan, see cpu/internal/asmgen) for j < n, "+
-		"a multiple of %d. Requires %s.", name, width, s.name))
+		"a multiple of %d up to 128, with scratch space for 2n float64. Requires %s.", name, width, s.name))
 	z := Load(Param("z"), GP64())
-	cnt := Load(Param("n"), GP64())
+	n := Load(Param("n"), GP64())
 	plan := Load(Param("plan"), GP64())
 	logT := Load(Param("logT"), GP64())
 	invT := Load(Param("invT"), GP64())
-	loop, done := name+"_loop", name+"_done"
+	scratch := Load(Param("scratch"), GP64())
+	done := name + "_done"
+	TESTQ(n, n)
+	JZ(LabelRef(done))
+	const odd1 = 128 * 8 // the cosines' 2k+1 in scratch
+
+	// Pass 1: the words of Philox, as 2k+1 for log (scratch[j]) and cos
+	// (scratch[128+j]).
 	base, step := s.vec(), s.vec()
 	VPBROADCASTQ(Mem{Base: plan}, base)
 	VPBROADCASTQ(k("iota").Offset(8*width), step) // width in every lane
-	TESTQ(cnt, cnt)
-	JZ(LabelRef(done))
-	Label(loop)
+	p, cnt := GP64(), GP64()
+	MOVQ(scratch, p)
+	MOVQ(n, cnt)
+	Label(name + "_philox")
 	c0 := vecs(s, s.ways)
 	each(c0, func(w int, x reg.VecVirtual) { VPADDD(k("iota").Offset(8*s.lanes*w), base, x) })
 	w0, w1 := philox(s, plan, c0)
-	l := log32(s, logT, invT, w0)
-	// s = float32(sqrt(float64(l·−2))): the scaling is exact.
-	sq := make([]reg.VecVirtual, s.ways)
-	each(l, func(i int, x reg.VecVirtual) {
+	each(uniformOdd(s, w0), func(w int, x reg.VecVirtual) { VMOVUPD(x, Mem{Base: p, Disp: 8 * s.lanes * w}) })
+	each(uniformOdd(s, w1), func(w int, x reg.VecVirtual) { VMOVUPD(x, Mem{Base: p, Disp: odd1 + 8*s.lanes*w}) })
+	VPADDD(step, base, base)
+	ADDQ(U32(8*width), p)
+	SUBQ(U32(width), cnt)
+	JNZ(LabelRef(name + "_philox"))
+
+	// Pass 2: z[j] = float32(sqrt(float64(l·−2))) for l = log32Uniform:
+	// the scaling is exact.
+	zp := GP64()
+	MOVQ(scratch, p)
+	MOVQ(z, zp)
+	MOVQ(n, cnt)
+	Label(name + "_log")
+	x := vecs(s, s.ways)
+	each(x, func(w int, x reg.VecVirtual) { VMOVUPD(Mem{Base: p, Disp: 8 * s.lanes * w}, x) })
+	l := log32(s, logT, invT, x)
+	each(l, func(w int, x reg.VecVirtual) {
 		d := s.vec()
 		VCVTPS2PD(x, d)
 		VMULPD(k("minus2"), d, d)
 		VSQRTPD(d, d)
-		sq[i] = s.cvtToSingle(d)
+		VMOVUPS(s.cvtToSingle(d), Mem{Base: zp, Disp: 4 * s.lanes * w})
 	})
-	c := cos32(s, w1)
-	each(c, func(i int, x reg.VecVirtual) {
-		VMULPS(sq[i], x, x)
-		VMOVUPS(x, Mem{Base: z, Disp: 4 * s.lanes * i})
-	})
-	VPADDD(step, base, base)
-	ADDQ(U32(4*width), z)
+	ADDQ(U32(8*width), p)
+	ADDQ(U32(4*width), zp)
 	SUBQ(U32(width), cnt)
-	JNZ(LabelRef(loop))
+	JNZ(LabelRef(name + "_log"))
+
+	// Pass 3: z[j] = float32(z[j] · cosPi32Uniform).
+	MOVQ(scratch, p)
+	MOVQ(z, zp)
+	MOVQ(n, cnt)
+	Label(name + "_cos")
+	y := vecs(s, s.ways)
+	each(y, func(w int, x reg.VecVirtual) { VMOVUPD(Mem{Base: p, Disp: odd1 + 8*s.lanes*w}, x) })
+	c := cos32(s, y)
+	each(c, func(w int, x reg.VecVirtual) {
+		m := Mem{Base: zp, Disp: 4 * s.lanes * w}
+		VMULPS(m, x, x)
+		VMOVUPS(x, m)
+	})
+	ADDQ(U32(8*width), p)
+	ADDQ(U32(4*width), zp)
+	SUBQ(U32(width), cnt)
+	JNZ(LabelRef(name + "_cos"))
 	Label(done)
 	VZEROUPPER()
 	RET()
@@ -530,6 +570,7 @@ func normalsKernel(s visa) {
 func piecesKernel(s visa) {
 	name := "normalPieces32" + s.name
 	TEXT(name, NOSPLIT, "func(w *uint32, n int, logs, coss *float32, logT, invT *[49]float64)")
+	Pragma("noescape")
 	Doc(fmt.Sprintf("%s sets logs[j] = log32Uniform(w[j]>>9) and coss[j] = cosPi32Uniform(w[j]>>9) for j < n, "+
 		"a multiple of %d, with the instructions of normals32%s. Requires %s.", name, s.lanes, s.name, s.name))
 	w := Load(Param("w"), GP64())
@@ -544,9 +585,9 @@ func piecesKernel(s visa) {
 	Label(loop)
 	x := s.vec()
 	VPMOVZXDQ(Mem{Base: w}, x)
-	l := log32(s, logT, invT, []reg.VecVirtual{x})
+	l := log32(s, logT, invT, uniformOdd(s, []reg.VecVirtual{x}))
 	VMOVUPS(l[0], Mem{Base: logs})
-	c := cos32(s, []reg.VecVirtual{x})
+	c := cos32(s, uniformOdd(s, []reg.VecVirtual{x}))
 	VMOVUPS(c[0], Mem{Base: coss})
 	ADDQ(U32(4*s.lanes), w)
 	ADDQ(U32(4*s.lanes), logs)
