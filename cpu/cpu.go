@@ -93,7 +93,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	rows := p.DriveRows()
 	w := b.nworkers()
 	block := b.trialBlock
-	if block <= 0 {
+	if block <= 0 && useGather(p) {
+		block = gatherBlock(K, B, w)
+	} else if block <= 0 {
 		pieces := min(B, max(1, (2*w+K-1)/K))
 		block = (B + pieces - 1) / pieces
 	}

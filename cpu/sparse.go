@@ -56,6 +56,21 @@ func useGather[T backend.Float](p *backend.Program[T]) bool {
 	return float64(entries)/float64(p.Instances*rows*gathered) <= sparseMaxDensity
 }
 
+// gatherBlock is the trials per task of a gathered drive: the AVX row
+// kernels take 8 or 16 trials at a time (fewer run one by one in Go), so
+// the trials are split into as few blocks of whole eights as keep the w
+// workers busy over the K instances (B = 16 on 2 workers: two blocks of
+// 8, where the dense path's four blocks of 4 would leave the kernels
+// idle).
+func gatherBlock(K, B, w int) int {
+	pieces := min(max(1, (w+K-1)/K), max(1, B/8))
+	block := (B + pieces - 1) / pieces
+	if block >= 8 {
+		block = (block + 7) / 8 * 8
+	}
+	return block
+}
+
 // denseUnit reports whether unit i lies in one of the ranges.
 func denseUnit(ranges []backend.ColumnRange, i int) bool {
 	for _, r := range ranges {
