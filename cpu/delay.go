@@ -21,6 +21,10 @@ type history[T backend.Float] struct {
 	// delays, until the next step with them.
 	off      []int32
 	offValid bool
+	// offInt is off as int for the Go rows (gatheredTrial), valid while
+	// offIntValid, under the same rule.
+	offInt      []int
+	offIntValid bool
 	// z is the step's presynaptic vectors (nb × rows, set by begin), which
 	// the dense part of a mixed drive reads.
 	z []T
@@ -70,7 +74,7 @@ func (h *history[T]) begin(t int, z []T, rows int) {
 		}
 	}
 	if h.slots > 1 {
-		h.offValid = false // the slots rotate
+		h.offValid, h.offIntValid = false, false // the slots rotate
 	}
 	for d := 0; d < h.slots; d++ {
 		h.base[d] = backend.HistorySlot(t-1-d, h.slots) * N * nb

@@ -176,14 +176,74 @@ func (c *csrDrive[T]) gathered(h *history[T], x []T, n int) {
 			x[b0*n+i], x[(b0+1)*n+i], x[(b0+2)*n+i], x[(b0+3)*n+i] = a0, a1, a2, a3
 			x[(b0+4)*n+i], x[(b0+5)*n+i], x[(b0+6)*n+i], x[(b0+7)*n+i] = a4, a5, a6, a7
 		}
-		for ; b0 < nb; b0++ {
-			var acc T // +0
-			for e, w := range vals {
-				acc = acc + T(w*buf[base[sels[e]]+int(cols[e])*nb+b0])
-			}
-			x[b0*n+i] = acc
-		}
 	}
+	for b0 := nb - nb%8; b0 < nb; b0++ {
+		c.gatheredTrial(h, x, n, b0)
+	}
+}
+
+// gatheredTrial is gathered for trial b alone (fewer than eight left): a
+// row's sum is a chain of dependent additions, so four rows run side by
+// side (their common length, then each row's rest), each still summed in
+// its own ascending order from +0 — the same bits, at four times the
+// additions in flight.
+func (c *csrDrive[T]) gatheredTrial(h *history[T], x []T, n, b int) {
+	buf := h.buf
+	off := h.offsets(c)
+	val, rs := c.val, c.rowStart
+	row := func(i int, lo, hi int32) T {
+		var a T // +0
+		for e := lo; e < hi; e++ {
+			a = a + T(val[e]*buf[off[e]+b])
+		}
+		return a
+	}
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		l0, l1, l2, l3 := rs[i], rs[i+1], rs[i+2], rs[i+3]
+		m := min(l1-l0, rs[i+2]-l1, rs[i+3]-l2, rs[i+4]-l3)
+		var a0, a1, a2, a3 T // +0
+		for e := int32(0); e < m; e++ {
+			a0 = a0 + T(val[l0+e]*buf[off[l0+e]+b])
+			a1 = a1 + T(val[l1+e]*buf[off[l1+e]+b])
+			a2 = a2 + T(val[l2+e]*buf[off[l2+e]+b])
+			a3 = a3 + T(val[l3+e]*buf[off[l3+e]+b])
+		}
+		// The rest of each row continues its own chain (a + 0·… would not
+		// be the same sum: the rest is added, never restarted).
+		for e := l0 + m; e < rs[i+1]; e++ {
+			a0 = a0 + T(val[e]*buf[off[e]+b])
+		}
+		for e := l1 + m; e < rs[i+2]; e++ {
+			a1 = a1 + T(val[e]*buf[off[e]+b])
+		}
+		for e := l2 + m; e < rs[i+3]; e++ {
+			a2 = a2 + T(val[e]*buf[off[e]+b])
+		}
+		for e := l3 + m; e < rs[i+4]; e++ {
+			a3 = a3 + T(val[e]*buf[off[e]+b])
+		}
+		x[b*n+i], x[b*n+i+1], x[b*n+i+2], x[b*n+i+3] = a0, a1, a2, a3
+	}
+	for ; i < n; i++ {
+		x[b*n+i] = row(i, rs[i], rs[i+1])
+	}
+}
+
+// offsets returns each entry's place in the history (its slot for its
+// delay, its column, times nb), computed once per step with delays and
+// once per run without.
+func (h *history[T]) offsets(c *csrDrive[T]) []int {
+	if !h.offIntValid || len(h.offInt) != len(c.col) {
+		if len(h.offInt) != len(c.col) {
+			h.offInt = make([]int, len(c.col))
+		}
+		for e, j := range c.col {
+			h.offInt[e] = h.base[c.sel[e]] + int(j)*h.nb
+		}
+		h.offIntValid = true
+	}
+	return h.offInt
 }
 
 // productAVX is product for float32 and at least 8 trials on the AVX row
@@ -226,14 +286,9 @@ func productAVX(c *csrDrive[float32], h *history[float32], x []float32, n int) {
 			for l, a := range acc[:8] {
 				x[(b0+l)*n+i] = a
 			}
-			b0 += 8
 		}
-		for ; b0 < nb; b0++ {
-			var a float32 // +0
-			for e := lo; e < hi; e++ {
-				a = a + float32(c.val[e]*buf[int(h.off[e])+b0])
-			}
-			x[b0*n+i] = a
-		}
+	}
+	for b := nb - nb%8; b < nb; b++ {
+		c.gatheredTrial(h, x, n, b)
 	}
 }
