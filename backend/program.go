@@ -56,10 +56,16 @@ const (
 	ReTanh                     // max(tanh v, 0)
 	Softplus                   // log(1+e^v)
 	Identity                   // v
+	// The activations below take parameters from an ActivationRange, so
+	// only Program.UnitActivations can use them.
+	Supralinear // min(max(v, Floor), Ceiling), NaN passes
+	PowerLaw    // Gain·[v]₊^Power
 	numActivations
+	// numPlainActivations counts the activations that need no parameters.
+	numPlainActivations = Supralinear
 )
 
-var activationNames = [...]string{"relu", "tanh", "sigmoid", "retanh", "softplus", "identity"}
+var activationNames = [...]string{"relu", "tanh", "sigmoid", "retanh", "softplus", "identity", "supralinear", "power_law"}
 
 func (a Activation) String() string {
 	if a < numActivations {
@@ -78,8 +84,14 @@ func ParseActivation(s string) (Activation, error) {
 	return 0, fmt.Errorf("unknown activation %q (want one of %v)", s, activationNames)
 }
 
-// Activations lists every activation, for tests and help texts.
-func Activations() []Activation { return upTo(numActivations) }
+// Activations lists every activation that needs no parameters (all but
+// Supralinear and PowerLaw, which only per-unit activations can use), for
+// tests and help texts.
+func Activations() []Activation { return upTo(numPlainActivations) }
+
+// ParameterActivations lists the activations that take parameters from an
+// ActivationRange (Program.UnitActivations).
+func ParameterActivations() []Activation { return []Activation{Supralinear, PowerLaw} }
 
 // Shape is the size of a program: K instances of a network with N units,
 // I inputs and O outputs, each run for B trials.
@@ -98,7 +110,7 @@ func (s Shape) DriveRows() int { return s.Units + s.Inputs + 1 }
 // Record says what a run hands back and how often.
 type Record struct {
 	Rates   bool // r_t, after post-activation noise
-	States  bool // v_t, after pre-activation noise
+	States  bool // v_t, after pre-activation noise (v-form only)
 	Outputs bool // y_t = W_out r_t + b_out
 	// Stride records step t (1-based, counted from the start of the run)
 	// when t % Stride == 0. Zero means 1.
@@ -150,6 +162,29 @@ func (r Record) Recorded(done, n int) int {
 // Validate proves that Sparse holds exactly Drive's nonzero weights, so the
 // dense Drive stays the program's definition and Sparse only how to run it
 // (see SparseDrive).
+//
+// With UnitActivations, unit i's f is the activation of the range holding
+// i (f_i below); without, Activation on every unit. Either form.
+//
+// The rate form (Form == RateForm, constants in Rate) integrates
+// τ dr/dt = −r + f(W r + I) instead, for instance k, trial b, unit i, step t:
+//
+//	u_i(q)  = Σ_j z_j · Drive[k][j][i],  z = [q; u_t; 1]   (j ascending, from +0; delays and Sparse as above)
+//	F_i(q)  = InvTau[k][i]·((−q_i) + f_i(u_i(q)))
+//	Euler:  r_i = r_i + Dt·F_i(r)
+//	RK4:    k1 = F(r), k2 = F(r + (0.5·k1)·Dt), k3 = F(r + (0.5·k2)·Dt), k4 = F(r + k3·Dt)
+//	        r_i = r_i + Dt·((((s6·k1_i + s3·k2_i) + s3·k3_i) + s6·k4_i))   s6 = fl(1/6), s3 = fl(1/3)
+//	r_i = +0                                                 if ClipAtZero and r_i < 0
+//	r_i = r_i + PostNoise[k][i]·ξ(k,b,t,i,PurposePostNoise)  if PostNoise[k][i] ≠ 0
+//	y_o as above
+//
+// each operation rounded to T, left to right as written. RK4 holds the
+// input and the weights fixed over its stages and recomputes the drive
+// product with each stage's rates. Init is r_0 itself (zero when nil);
+// there is no state v (PreNoise must be zero, Record.States is refused,
+// and State reports v as zeros). RK4 cannot be combined with Delays. The
+// plastic update, when set, follows the step unchanged. This is the L5
+// circuit model's SimpleNetwork.run (sim/circuit's package doc).
 type Program[T Float] struct {
 	Shape
 	Activation Activation
@@ -170,7 +205,8 @@ type Program[T Float] struct {
 	// Per-unit parameters, K × N each, derived on the host: Decay = 1−α,
 	// Alpha = α = dt/τ, PreNoise = α·σ_pre, PostNoise = σ_post.
 	Decay, Alpha, PreNoise, PostNoise []T
-	// Init is the initial state v_0, K × B × N; nil means zero.
+	// Init is the initial state v_0 (in the rate form the initial rates
+	// r_0), K × B × N; nil means zero.
 	Init []T
 	// SharedInput says that every instance sees the same input, so an input
 	// chunk is B × n × I instead of K × B × n × I.
@@ -182,6 +218,16 @@ type Program[T Float] struct {
 	// Plasticity for the update and its order); nil keeps them fixed.
 	// It cannot be combined with Delays or Sparse (Validate refuses).
 	Plasticity *Plasticity[T]
+
+	// Form selects the dynamics: the v-form (zero value) or the rate form.
+	Form Form
+	// Rate holds the rate form's integrator and constants; it is required
+	// when Form == RateForm and must be nil otherwise.
+	Rate *RateDynamics[T]
+	// UnitActivations, when set, overrides Activation per unit: the
+	// ranges tile 0 … N ascending, the same for every instance. nil runs
+	// Activation on every unit. Allowed in both forms.
+	UnitActivations []ActivationRange[T]
 
 	// Delays, when set, delays the recurrent synapses by whole steps (see
 	// the step above and Delays); nil delays nothing.
@@ -242,6 +288,9 @@ func (p *Program[T]) Validate() error {
 	}
 	if p.Record.Stride < 0 {
 		return fmt.Errorf("program Record.Stride = %d: must be ≥ 0", p.Record.Stride)
+	}
+	if err := p.validateRate(); err != nil {
+		return err
 	}
 	if err := p.Delays.validate(s); err != nil {
 		return err

@@ -40,11 +40,21 @@ func newRefRun[T Float](p *Program[T]) *refRun[T] {
 	K, B, N := p.Instances, p.Trials, p.Units
 	run := &refRun[T]{p: p, f: FuncsFor[T](), key: SeedKey(p.Seed),
 		v: make([]T, K*B*N), r: make([]T, K*B*N)}
-	if p.Init != nil {
-		copy(run.v, p.Init)
-	}
-	for i, v := range run.v {
-		run.r[i] = Activate(p.Activation, v, run.f)
+	switch {
+	case p.Form == RateForm:
+		// Init is r_0 itself; the rate form has no v (it stays zero).
+		if p.Init != nil {
+			copy(run.r, p.Init)
+		}
+	default:
+		if p.Init != nil {
+			copy(run.v, p.Init)
+		}
+		for kb := 0; kb < K*B; kb++ {
+			for i := 0; i < N; i++ {
+				run.r[kb*N+i] = run.activate(i, run.v[kb*N+i])
+			}
+		}
 	}
 	if p.Plasticity != nil {
 		run.pst = newRefPlastic(p)
@@ -60,6 +70,20 @@ func newRefRun[T Float](p *Program[T]) *refRun[T] {
 	}
 	return run
 }
+
+// activate is f_i(v) of unit i: its range's activation, or the program's.
+func (run *refRun[T]) activate(i int, v T) T {
+	for ri := range run.p.UnitActivations {
+		if rg := &run.p.UnitActivations[ri]; i >= rg.Start && i < rg.End {
+			return ActivateIn(rg, v, run.f)
+		}
+	}
+	return Activate(run.p.Activation, v, run.f)
+}
+
+// SupportsRateForm says that the reference defines the rate form and
+// per-unit activations (RateFormCapable).
+func (reference) SupportsRateForm() bool { return true }
 
 // delayed returns z_j for synapse (j, i) of trial (k, b) at step t: the
 // rate r_{t-1-d}[j] of the ring buffer, d its delay (p.Delays is set and
@@ -154,6 +178,10 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 	z := make([]T, rows)
 	y := make([]T, O)
 	rec, recW := 0, 0
+	var scratch *RateScratch[T]
+	if p.Form == RateForm {
+		scratch = NewRateScratch[T](N, p.Rate.Integrator)
+	}
 	for s := 0; s < n; s++ {
 		t := run.done + s + 1
 		record := t%p.Record.Every() == 0
@@ -164,7 +192,13 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 		}
 		for k := 0; k < K; k++ {
 			var firstK *NonFiniteError // this instance's dynamics
-			units := UnitsOf(p, run.f, run.key, k)
+			var units Units[T]
+			var rate RateUnits[T]
+			if p.Form == RateForm {
+				rate = RateUnitsOf(p, run.f, run.key, k)
+			} else {
+				units = UnitsOf(p, run.f, run.key, k)
+			}
 			for b := 0; b < B; b++ {
 				W, R := run.weights(k, b)
 				off := (k*B + b) * N
@@ -176,18 +210,29 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 					z[N+j] = run.input(in, k, b, s, n, j)
 				}
 				z[N+I] = 1
-				for i := 0; i < N; i++ {
-					var acc T // +0
-					for j := 0; j < rows; j++ {
-						zj := z[j]
-						if run.hist != nil && j < N {
-							zj = run.delayed(k, b, j, i, t)
+				// product sets x to the drive of the rates q: z = [q; u_t; 1]
+				// (q = r_{t−1} but for RK4's stages; delays read the history).
+				product := func(q, x []T) {
+					copy(z, q)
+					for i := 0; i < N; i++ {
+						var acc T // +0
+						for j := 0; j < rows; j++ {
+							zj := z[j]
+							if run.hist != nil && j < N {
+								zj = run.delayed(k, b, j, i, t)
+							}
+							acc = acc + T(zj*W[j*N+i])
 						}
-						acc = acc + T(zj*W[j*N+i])
+						x[i] = acc
 					}
-					x[i] = acc
 				}
-				UnitStep(&units, gb, t, x, v, r) // the scan below finds any non-finite value
+				// The scan below finds any non-finite value.
+				if p.Form == RateForm {
+					RateStep(&rate, scratch, gb, t, r, x, product)
+				} else {
+					product(r, x)
+					UnitStep(&units, gb, t, x, v, r)
+				}
 				if run.hist != nil {
 					slots := p.Delays.Max + 1
 					copy(run.hist[((k*B+b)*slots+HistorySlot(t, slots))*N:], r)
@@ -201,7 +246,11 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 						y[o] = acc + R[N*O+o]
 					}
 				}
-				if e := FirstNonFinite(v, r, y[:O], gk, gb, t); e != nil && e.Before(firstK) {
+				vs := v
+				if p.Form == RateForm {
+					vs = nil // no state in the rate form
+				}
+				if e := FirstNonFinite(vs, r, y[:O], gk, gb, t); e != nil && e.Before(firstK) {
 					firstK = e
 				}
 				if pst != nil {

@@ -5,9 +5,12 @@ package backend
 // the run's noise key. UnitsOf builds it from a Program.
 type Units[T Float] struct {
 	Activation Activation
-	Funcs      *Funcs[T] // FuncsFor[T]()
-	Key        [2]uint32 // SeedKey(Program.Seed)
-	Instance   int       // global instance index (FirstInstance + k), for the noise
+	// Ranges is Program.UnitActivations: when set, it overrides
+	// Activation per unit.
+	Ranges   []ActivationRange[T]
+	Funcs    *Funcs[T] // FuncsFor[T]()
+	Key      [2]uint32 // SeedKey(Program.Seed)
+	Instance int       // global instance index (FirstInstance + k), for the noise
 	// The instance's rows of the Program's Decay (1−α), Alpha (α), PreNoise
 	// (α·σ_pre) and PostNoise (σ_post), N values each.
 	Decay, Alpha, PreNoise, PostNoise []T
@@ -17,7 +20,7 @@ type Units[T Float] struct {
 // the function table f and the noise key key (SeedKey(p.Seed)).
 func UnitsOf[T Float](p *Program[T], f *Funcs[T], key [2]uint32, k int) Units[T] {
 	N := p.Units
-	return Units[T]{Activation: p.Activation, Funcs: f, Key: key, Instance: p.FirstInstance + k,
+	return Units[T]{Activation: p.Activation, Ranges: p.UnitActivations, Funcs: f, Key: key, Instance: p.FirstInstance + k,
 		Decay: p.Decay[k*N : (k+1)*N], Alpha: p.Alpha[k*N : (k+1)*N],
 		PreNoise: p.PreNoise[k*N : (k+1)*N], PostNoise: p.PostNoise[k*N : (k+1)*N]}
 }
@@ -53,6 +56,9 @@ func UnitsOf[T Float](p *Program[T], f *Funcs[T], key [2]uint32, k int) Units[T]
 // caller's (a per-unit function cannot be inlined: Activate and Normal are
 // calls), which costs the CPU backend one call per trial and step.
 func UnitStep[T Float](u *Units[T], trial, t int, x, v, r []T) (finite bool) {
+	if u.Ranges != nil {
+		return UnitStepRanges(u, trial, t, x, v, r)
+	}
 	act, f := u.Activation, u.Funcs
 	decay, alpha, pre, post := u.Decay[:len(v)], u.Alpha[:len(v)], u.PreNoise[:len(v)], u.PostNoise[:len(v)]
 	x, r = x[:len(v)], r[:len(v)]
@@ -68,6 +74,33 @@ func UnitStep[T Float](u *Units[T], trial, t int, x, v, r []T) (finite bool) {
 		}
 		v[i], r[i] = vi, ri
 		bad = bad || !IsFinite(vi) || !IsFinite(ri)
+	}
+	return !bad
+}
+
+// UnitStepRanges is UnitStep for units with per-unit activations
+// (u.Ranges set): the same operations for each unit, with f_i the
+// activation of unit i's range (ActivateIn). The CPU backend calls it for
+// such programs in both precisions.
+func UnitStepRanges[T Float](u *Units[T], trial, t int, x, v, r []T) (finite bool) {
+	f := u.Funcs
+	decay, alpha, pre, post := u.Decay[:len(v)], u.Alpha[:len(v)], u.PreNoise[:len(v)], u.PostNoise[:len(v)]
+	x, r = x[:len(v)], r[:len(v)]
+	bad := false
+	for ri := range u.Ranges {
+		rg := &u.Ranges[ri]
+		for i := rg.Start; i < rg.End; i++ {
+			vi := T(decay[i]*v[i]) + T(alpha[i]*x[i])
+			if sp := pre[i]; sp != 0 {
+				vi = vi + T(sp*Normal[T](u.Key, u.Instance, trial, t, i, PurposePreNoise))
+			}
+			ri := ActivateIn(rg, vi, f)
+			if sp := post[i]; sp != 0 {
+				ri = ri + T(sp*Normal[T](u.Key, u.Instance, trial, t, i, PurposePostNoise))
+			}
+			v[i], r[i] = vi, ri
+			bad = bad || !IsFinite(vi) || !IsFinite(ri)
+		}
 	}
 	return !bad
 }
