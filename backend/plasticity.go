@@ -83,6 +83,10 @@ type Plasticity[T Float] struct {
 	Populations []uint8
 	Schedule    Schedule
 	Record      WeightRecord
+	// L5 is the V1 layer-5 model's plasticity of the recurrent weights
+	// (nil: none), a regime of its own with its own update (see
+	// L5Plasticity).
+	L5 *L5Plasticity[T]
 }
 
 // Layer names a connection.
@@ -499,8 +503,14 @@ func (pl *Plasticity[T]) validate(p *Program[T]) error {
 			}
 		}
 	}
+	if pl.L5 != nil {
+		if err := pl.L5.validate(p); err != nil {
+			return err
+		}
+		any = true
+	}
 	if !any {
-		return fmt.Errorf("plasticity: no connection is plastic (set Recurrent, Input or Readout, or leave Plasticity nil)")
+		return fmt.Errorf("plasticity: no connection is plastic (set Recurrent, Input, Readout or L5, or leave Plasticity nil)")
 	}
 	if pl.Record.Stride < 0 || pl.Record.What > SnapBlockMeans {
 		return fmt.Errorf("plasticity weight record: stride %d, snapshot %d", pl.Record.Stride, pl.Record.What)

@@ -8,6 +8,9 @@ type refPlastic[T Float] struct {
 	conns [numLayers]*refConn[T]
 	// per instance and trial, this step's vectors
 	u, y []T // K × B × I, K × B × O
+	// L5 (Plasticity.L5): each trial's window of rate vectors, K × B
+	l5win []*L5Window[T]
+	l5s   *L5Scratch[T]
 }
 
 type refConn[T Float] struct {
@@ -54,6 +57,12 @@ func newRefPlastic[T Float](p *Program[T]) *refPlastic[T] {
 		}
 		st.conns[L] = rc
 	}
+	if l5 := pl.L5; l5 != nil {
+		st.l5s = NewL5Scratch[T](p.Units)
+		for kb := 0; kb < K*B; kb++ {
+			st.l5win = append(st.l5win, NewL5Window(l5.Window, L5InitialRates(p, kb)))
+		}
+	}
 	return st
 }
 
@@ -67,6 +76,11 @@ func (st *refPlastic[T]) vectors(p *Program[T], c *refConn[T], r *Rule[T], rates
 
 // traces pushes step t's values into every running average of instance k.
 func (st *refPlastic[T]) traces(p *Program[T], rates []T, k, t int) {
+	N := p.Units
+	for b := 0; b < p.Trials && st.l5win != nil; b++ {
+		kb := k*p.Trials + b
+		st.l5win[kb].Push(rates[kb*N : (kb+1)*N])
+	}
 	for _, c := range st.conns {
 		if c == nil {
 			continue
@@ -98,6 +112,9 @@ func (st *refPlastic[T]) beginUpdate() {
 func (st *refPlastic[T]) update(p *Program[T], key [2]uint32, rates []T, k, t int) *NonFiniteError {
 	B := p.Trials
 	gk := p.FirstInstance + k
+	if st.pl.L5 != nil {
+		return st.updateL5(p, k, t)
+	}
 	var first *NonFiniteError
 	for mb := 0; mb < st.M; mb++ {
 		// The trials whose terms this matrix sums.
@@ -150,6 +167,32 @@ func (st *refPlastic[T]) update(p *Program[T], key [2]uint32, rates []T, k, t in
 			trial = p.FirstTrial + mb
 		}
 		if e := FirstNonFiniteWeight(p, drive, readout, gk, trial, t); e != nil && e.Before(first) {
+			first = e
+		}
+	}
+	return first
+}
+
+// updateL5 applies the L5 update of step t to every matrix of instance k
+// (one per trial), trial by trial, and returns the first non-finite weight.
+func (st *refPlastic[T]) updateL5(p *Program[T], k, t int) *NonFiniteError {
+	l5 := st.pl.L5
+	if !l5.Learns(&st.pl.Schedule, t) {
+		return nil
+	}
+	B, N, I := p.Trials, p.Units, p.Inputs
+	rows := p.DriveRows()
+	W0 := p.Drive[k*rows*N : (k+1)*rows*N]
+	var first *NonFiniteError
+	for b := 0; b < B; b++ {
+		kb := k*B + b
+		drive, _ := st.Matrix(p, k, b)
+		l5.Update(st.l5s, drive, N, W0, st.l5win[kb].Rows(), st.u[kb*I:(kb+1)*I], t)
+		trial := -1
+		if st.pl.PerTrial {
+			trial = p.FirstTrial + b
+		}
+		if e := L5FirstNonFinite(drive, N, N, p.FirstInstance+k, trial, t); e != nil && e.Before(first) {
 			first = e
 		}
 	}

@@ -16,10 +16,11 @@ import "github.com/ratesim/ratesim/backend"
 type plastic[T backend.Float] struct {
 	pl *backend.Plasticity[T]
 	*backend.PlasticWeights[T]
+	l5win []*backend.L5Window[T] // L5: K × B windows (plasticl5.go)
 }
 
 func newPlastic[T backend.Float](p *backend.Program[T]) *plastic[T] {
-	return &plastic[T]{pl: p.Plasticity, PlasticWeights: backend.NewPlasticWeights(p)}
+	return &plastic[T]{pl: p.Plasticity, PlasticWeights: backend.NewPlasticWeights(p), l5win: newL5Windows(p)}
 }
 
 // taskPlastic is one task's plasticity state.
@@ -30,6 +31,7 @@ type taskPlastic[T backend.Float] struct {
 	sq         []T
 	pbar, stat []T // a rule's averages of one trial (backend.Rule.Means)
 	recW       int
+	l5s        *backend.L5Scratch[T] // L5 programs only
 }
 
 type taskConn[T backend.Float] struct {
@@ -76,6 +78,9 @@ func newTaskPlastic[T backend.Float](p *backend.Program[T], nb, matrices int) *t
 	}
 	tp.a, tp.c, tp.h = make([]T, maxA*nb), make([]T, nb*maxC), make([]T, maxA*maxC)
 	tp.sq, tp.pbar, tp.stat = make([]T, maxC), make([]T, maxA), make([]T, maxC)
+	if p.Plasticity.L5 != nil {
+		tp.l5s = backend.NewL5Scratch[T](p.Units)
+	}
 	return tp
 }
 
@@ -93,6 +98,9 @@ func (r *run[T]) vectors(t *task[T], c *taskConn[T], rule *backend.Rule[T], j in
 // the weight snapshot. It returns the first non-finite weight.
 func (r *run[T]) plasticStep(t *task[T], step int, out *backend.Chunk[T], mw, width int) *backend.NonFiniteError {
 	p, pp, tp := r.p, r.pl, t.pl
+	if pp.pl.L5 != nil {
+		return r.plasticStepL5(t, step)
+	}
 	nb := t.b1 - t.b0
 	// 1. Averages.
 	for _, c := range tp.conns {

@@ -88,6 +88,11 @@ func b2u(b bool) uint64 {
 // checkPlastic reports what the device cannot run.
 func checkPlastic[T backend.Float](p *backend.Program[T]) error {
 	pl := p.Plasticity
+	if pl.L5 != nil {
+		// The kernels have no L5 rules yet (window ring, Simpson threshold,
+		// RK4 on the weights): refuse rather than run the program static.
+		return backend.ErrNoL5Plasticity("cuda")
+	}
 	P, Q := 0, 0
 	for l, c := range pl.Connections() {
 		if c != nil {

@@ -242,7 +242,8 @@ func PlasticCases(short bool) []Case {
 // PlasticCases in both precisions in uneven chunks of steps, checks that
 // weights that blow up stop the run with the reference's error, and checks
 // partition invariance: chunks of steps, instance partitions, and for
-// per-trial weights trial partitions too. On one that does not, it checks
+// per-trial weights trial partitions too; then the L5 rules (L5Cases,
+// skipped with the reason on a backend that refuses them). On one that does not, it checks
 // that Start refuses a plastic program with backend.ErrNoPlasticity rather
 // than running it as a static one.
 func Plasticity(t *testing.T, b backend.Backend) {
@@ -259,6 +260,7 @@ func Plasticity(t *testing.T, b backend.Backend) {
 	t.Run("f64/nonfinite", func(t *testing.T) { testPlasticNonFinite[float64](t, b) })
 	t.Run("f32/partition", func(t *testing.T) { testPlasticPartition[float32](t, b) })
 	t.Run("f64/partition", func(t *testing.T) { testPlasticPartition[float64](t, b) })
+	t.Run("l5", func(t *testing.T) { testL5(t, b) })
 }
 
 // testPlasticCase runs one plastic case and checks that its weights moved.

@@ -1,0 +1,459 @@
+package backend
+
+import (
+	"fmt"
+
+	"github.com/ratesim/ratesim/backend/dmath"
+)
+
+// L5Rule selects the learning rule of the V1 layer-5 model
+// (Jieran-S/L5Neuron_RateModel, integration_methods.py), as
+// sim/circuit/doc.go ("Plasticity") specifies it.
+type L5Rule uint8
+
+const (
+	// L5None: G = 0; the weights are still integrated (RK4's ClipAtZero
+	// applies).
+	L5None L5Rule = iota
+	// L5BCM: θ_i = var_i + mean_i·mean_i over the window; G_ij =
+	// ((r_i·(r_i − θ_i))·I_j)/θ_i, no column flip.
+	L5BCM
+	// L5SlidingBCM: θ_i = (1/τ_θ)·simps(e_t·A_ti², dx = dt) (scipy ≤ 1.10
+	// even='avg'), G as L5BCM, then the inhibitory columns negated.
+	L5SlidingBCM
+	// L5Oja is L5's "Oja" (not Oja's rule): v_j = (r_j + I_j) − (W·r)_j
+	// with the weights being integrated, G_ij = r_i·v_j, inhibitory columns
+	// negated.
+	L5Oja
+	// L5Covariance: δ_i = r_i − mean_i, G_ij = δ_i·δ_j, inhibitory columns
+	// negated.
+	L5Covariance
+	numL5Rules
+)
+
+var l5RuleNames = [...]string{"none", "l5_bcm", "l5_sliding_bcm", "l5_oja", "l5_covariance"}
+
+func (r L5Rule) String() string {
+	if r < numL5Rules {
+		return l5RuleNames[r]
+	}
+	return fmt.Sprintf("L5Rule(%d)", uint8(r))
+}
+
+// flips reports whether the rule negates the inhibitory columns of G (L5
+// does so for every rule but its plain BCM).
+func (r L5Rule) flips() bool { return r == L5SlidingBCM || r == L5Oja || r == L5Covariance }
+
+// L5Integrator integrates the weights.
+type L5Integrator uint8
+
+const (
+	L5Euler L5Integrator = iota // W' = W + dt·(η·G)
+	L5RK4                       // classical RK4 on W with F(W) = η·G(W)
+	numL5Integrators
+)
+
+// L5Plasticity is the layer-5 model's plasticity of the recurrent weights
+// (Drive rows 0…N−1), a learning regime of its own: a program with it has
+// no other plastic connection (Plasticity.Recurrent, Input and Readout
+// nil), I = N (input j is the stimulus of unit j), per-trial weights or a
+// single trial, no Schedule.Phases and Every ≤ 1 (L5 learns every step from
+// Schedule.Warmup on), and records no weight snapshots (read the weights
+// with Weights).
+//
+// Orientation: G_ij is (post i, pre j) and lives at Drive[j][i].
+//
+// At step t (1-based; L5's k = t−1), for each trial after its dynamics, the
+// window A of the trial's last m = min(Window, t+1) rate vectors r_{t+1−m}
+// … r_t (r_0 included; Window 0: the whole history) has r_t pushed, every
+// step. Then, when t > Schedule.Warmup and the phase Phases[(t−1) mod
+// len(Phases)] is not Rest, with r = r_t and I = u_t, every operation
+// rounded to T, no fused multiply-add:
+//
+//	mean_i = (Σ_s↑ A_si)/m from +0;  var_i = (Σ_s↑ (A_si − mean_i)·(A_si − mean_i))/m from +0
+//	BCM θ_i = var_i + mean_i·mean_i
+//	sliding θ_i = ThetaRate·S_i (sim/circuit/doc.go: e_s = exp((s−m+1)·Dt·ThetaRate),
+//	          y_s = e_s·(A_si·A_si), Simpson with even='avg', sums from +0)
+//	G (see L5Rule), then columns j with Inhibitory[j] negated (rules that flip),
+//	then G_ij = +0 where !Pre[j], !Post[i], !phase.Post[i], or (Structural) W0_ij = ±0
+//	F(W)_ij = Eta·G_ij
+//	Euler: W'_ij = W_ij + Dt·F_ij
+//	RK4:   k1 = F(W), k2 = F(W + (0.5·k1)·Dt), k3 = F(W + (0.5·k2)·Dt), k4 = F(W + k3·Dt)
+//	       W' = W + Dt·((((s6·k1 + s3·k2) + s3·k3) + s6·k4)),  s6 = fl(1/6), s3 = fl(1/3)
+//	ClipAtZero: W' = max(W', 0) (NaN passes)
+//	Sign: W' = +0 where Sign[j] > 0 and W' < 0, or Sign[j] < 0 and W' > 0
+//
+// Only L5Oja's G depends on W (v_j = T(T(r_j + I_j) − Σ_l↑ T(W_jl·r_l))
+// from +0, W the stage's weights); for the other rules k1 = … = k4.
+// Structural synapses (W0_ij exactly ±0, W0 the program's Drive) are never
+// written. L5 itself is dense (Structural false), signs free (Sign nil),
+// and clips after RK4 only.
+type L5Plasticity[T Float] struct {
+	Rule       L5Rule
+	Integrator L5Integrator
+	// Window is L, the number of rate vectors in the window (0: all).
+	Window int
+	// Dt is the weight integration step, Eta = fl(1/τ_l) the learning
+	// rate (separate so that Dt·(Eta·G) rounds as L5), ThetaRate =
+	// fl(1/τ_θ) (sliding BCM).
+	Dt, Eta, ThetaRate T
+	ClipAtZero         bool
+	// Inhibitory marks the presynaptic columns that flipping rules negate
+	// (length N; nil: none). L5: j ≥ n_E.
+	Inhibitory []bool
+	// Pre and Post are the neuron masks: G_ij is zeroed unless Pre[j] and
+	// Post[i] (length N each; nil: all true).
+	Pre, Post []bool
+	// Phases cycle by step: step t uses Phases[(t−1) mod len] (L5's
+	// absolute index k mod len). Empty: every step learns every row.
+	Phases []L5Phase
+	// Structural leaves W0's absent synapses (exactly ±0) unchanged.
+	Structural bool
+	// Sign keeps presynaptic signs (length N; > 0 excitatory, < 0
+	// inhibitory, 0 free; nil: all free).
+	Sign []int8
+}
+
+// L5Phase is one entry of L5Plasticity.Phases.
+type L5Phase struct {
+	// Rest skips the update (the weights keep their bits).
+	Rest bool
+	// Post lists the rows that learn (length N; nil: all): L5's CS phase
+	// keeps only CS rows, CC only CC rows.
+	Post []bool
+}
+
+func (l *L5Plasticity[T]) validate(p *Program[T]) error {
+	pl := p.Plasticity
+	N := p.Units
+	switch {
+	case l.Rule >= numL5Rules || l.Integrator >= numL5Integrators:
+		return fmt.Errorf("plasticity L5: unknown rule %v or integrator %d", l.Rule, l.Integrator)
+	case pl.Recurrent != nil || pl.Input != nil || pl.Readout != nil:
+		return fmt.Errorf("plasticity L5: the L5 rules are the program's only plasticity (Recurrent, Input and Readout must be nil)")
+	case p.Inputs != N:
+		return fmt.Errorf("plasticity L5: needs as many inputs as units (%d inputs, %d units)", p.Inputs, N)
+	case !pl.PerTrial && p.Trials != 1:
+		return fmt.Errorf("plasticity L5: needs per-trial weights or one trial (%d trials share their weights)", p.Trials)
+	case len(pl.Schedule.Phases) != 0 || pl.Schedule.Every > 1:
+		return fmt.Errorf("plasticity L5: learns every step after the warm-up: use L5Plasticity.Phases, not Schedule.Phases or Every")
+	case pl.Record.Stride != 0:
+		return fmt.Errorf("plasticity L5: weight snapshots are not recorded (Record.Stride must be 0; read the weights with Weights)")
+	case l.Window < 0:
+		return fmt.Errorf("plasticity L5: window %d must be ≥ 0", l.Window)
+	case !IsFinite(l.Dt) || !IsFinite(l.Eta) || !IsFinite(l.ThetaRate):
+		return fmt.Errorf("plasticity L5: Dt, Eta and ThetaRate must be finite")
+	}
+	for _, m := range []struct {
+		name string
+		n    int
+	}{{"Inhibitory", len(l.Inhibitory)}, {"Pre", len(l.Pre)}, {"Post", len(l.Post)}, {"Sign", len(l.Sign)}} {
+		if m.n != 0 && m.n != N {
+			return fmt.Errorf("plasticity L5: %s has %d values, want %d", m.name, m.n, N)
+		}
+	}
+	for i, ph := range l.Phases {
+		if ph.Post != nil && len(ph.Post) != N {
+			return fmt.Errorf("plasticity L5: phase %d has %d rows, want %d", i, len(ph.Post), N)
+		}
+	}
+	return nil
+}
+
+// L5Window is one trial's window of the last Window rate vectors (all of
+// them for Window 0), oldest first.
+type L5Window[T Float] struct {
+	L    int // capacity, 0: unbounded
+	N    int
+	buf  []T // L × N ring, or the whole history
+	n    int // vectors held
+	head int // ring slot of the oldest vector
+	rows [][]T
+}
+
+// NewL5Window returns a window holding r0.
+func NewL5Window[T Float](L int, r0 []T) *L5Window[T] {
+	w := &L5Window[T]{L: L, N: len(r0)}
+	if L > 0 {
+		w.buf = make([]T, L*len(r0))
+	}
+	w.Push(r0)
+	return w
+}
+
+// Push appends r, dropping the oldest vector of a full window.
+func (w *L5Window[T]) Push(r []T) {
+	if w.L == 0 {
+		w.buf = append(w.buf, r...)
+		w.n++
+		return
+	}
+	slot := (w.head + w.n) % w.L
+	if w.n == w.L {
+		slot = w.head
+		w.head = (w.head + 1) % w.L
+	} else {
+		w.n++
+	}
+	copy(w.buf[slot*w.N:(slot+1)*w.N], r)
+}
+
+// Rows returns the held vectors, oldest first (valid until the next Push).
+func (w *L5Window[T]) Rows() [][]T {
+	w.rows = w.rows[:0]
+	for s := 0; s < w.n; s++ {
+		slot := s
+		if w.L > 0 {
+			slot = (w.head + s) % w.L
+		}
+		w.rows = append(w.rows, w.buf[slot*w.N:(slot+1)*w.N])
+	}
+	return w.rows
+}
+
+// L5InitialRates returns r_0 of trial kb of p: the window's first vector.
+func L5InitialRates[T Float](p *Program[T], kb int) []T {
+	N := p.Units
+	f := FuncsFor[T]()
+	r := make([]T, N)
+	for i := range r {
+		var v T
+		if p.Init != nil {
+			v = p.Init[kb*N+i]
+		}
+		r[i] = Activate(p.Activation, v, f)
+	}
+	return r
+}
+
+// L5Scratch holds one update's intermediate arrays (N × N and N).
+type L5Scratch[T Float] struct {
+	g, k1, k2, k3, k4, stage []T
+	theta, mean, v           []T
+	y                        [][]T
+}
+
+// NewL5Scratch returns scratch for n units.
+func NewL5Scratch[T Float](n int) *L5Scratch[T] {
+	nn := n * n
+	return &L5Scratch[T]{g: make([]T, nn), k1: make([]T, nn), k2: make([]T, nn), k3: make([]T, nn), k4: make([]T, nn),
+		stage: make([]T, nn), theta: make([]T, n), mean: make([]T, n), v: make([]T, n)}
+}
+
+// Learns reports whether step t (1-based) updates the weights.
+func (l *L5Plasticity[T]) Learns(s *Schedule, t int) bool {
+	if !s.Updates(t) {
+		return false
+	}
+	return len(l.Phases) == 0 || !l.Phases[(t-1)%len(l.Phases)].Rest
+}
+
+// Update applies step t's update (see L5Plasticity) to one trial's
+// recurrent weights W (W[j*ld+i] is W_ij, pre j, post i), with W0 the
+// program's recurrent weights of the instance (same layout), win the
+// trial's window (r_t last) and in its input u_t. The caller checks Learns
+// first.
+func (l *L5Plasticity[T]) Update(s *L5Scratch[T], W []T, ld int, W0 []T, win [][]T, in []T, t int) {
+	n := len(in)
+	r := win[len(win)-1]
+	switch l.Rule {
+	case L5BCM:
+		l5Means(win, s.mean)
+		for i := range n {
+			var v T // +0
+			for _, a := range win {
+				d := a[i] - s.mean[i]
+				v = v + T(d*d)
+			}
+			s.theta[i] = T(v/T(len(win))) + T(s.mean[i]*s.mean[i])
+		}
+	case L5SlidingBCM:
+		l5Sliding(win, l.Dt, l.ThetaRate, s)
+	case L5Covariance:
+		l5Means(win, s.mean)
+	}
+	var rows []bool
+	if len(l.Phases) > 0 {
+		rows = l.Phases[(t-1)%len(l.Phases)].Post
+	}
+	// F writes Eta·G(x) into out.
+	F := func(x, out []T) {
+		g := out
+		switch l.Rule {
+		case L5None:
+			clear(g)
+		case L5BCM, L5SlidingBCM:
+			for i := range n {
+				a := T(r[i] * (r[i] - s.theta[i]))
+				for j := range n {
+					g[j*n+i] = T(a*in[j]) / s.theta[i]
+				}
+			}
+		case L5Oja:
+			for j := range n {
+				var u T // +0
+				for q := range n {
+					u = u + T(x[q*ld+j]*r[q])
+				}
+				s.v[j] = T(r[j]+in[j]) - u
+			}
+			for j := range n {
+				for i := range n {
+					g[j*n+i] = T(r[i] * s.v[j])
+				}
+			}
+		case L5Covariance:
+			for i := range n {
+				s.v[i] = r[i] - s.mean[i]
+			}
+			for j := range n {
+				for i := range n {
+					g[j*n+i] = T(s.v[i] * s.v[j])
+				}
+			}
+		}
+		for j := range n {
+			flip := l.Rule.flips() && l.Inhibitory != nil && l.Inhibitory[j]
+			pre := l.Pre == nil || l.Pre[j]
+			for i := range n {
+				e := j*n + i
+				if flip {
+					g[e] = -g[e]
+				}
+				if !pre || l.Post != nil && !l.Post[i] || rows != nil && !rows[i] || l.Structural && W0[j*ld+i] == 0 {
+					g[e] = 0
+				}
+				g[e] = T(l.Eta * g[e])
+			}
+		}
+	}
+	dt := l.Dt
+	k1 := s.k1
+	F(W, k1)
+	write := func(j, i int, v T) {
+		if l.Structural && W0[j*ld+i] == 0 {
+			return
+		}
+		if l.ClipAtZero && !(v >= 0) && v == v {
+			v = 0
+		}
+		if l.Sign != nil && (l.Sign[j] > 0 && v < 0 || l.Sign[j] < 0 && v > 0) {
+			v = 0
+		}
+		W[j*ld+i] = v
+	}
+	if l.Integrator == L5Euler {
+		for j := range n {
+			for i := range n {
+				write(j, i, W[j*ld+i]+T(dt*k1[j*n+i]))
+			}
+		}
+		return
+	}
+	k2, k3, k4 := k1, k1, k1
+	if l.Rule == L5Oja {
+		stage := func(k []T, half bool, out []T) {
+			x := s.stage
+			for j := range n {
+				for i := range n {
+					e := j*n + i
+					if half {
+						x[j*ld+i] = W[j*ld+i] + T(T(0.5*k[e])*dt)
+					} else {
+						x[j*ld+i] = W[j*ld+i] + T(k[e]*dt)
+					}
+				}
+			}
+			F(x, out)
+		}
+		k2, k3, k4 = s.k2, s.k3, s.k4
+		stage(k1, true, k2)
+		stage(k2, true, k3)
+		stage(k3, false, k4)
+	}
+	s6, s3 := T(1.0/6.0), T(1.0/3.0)
+	for j := range n {
+		for i := range n {
+			e := j*n + i
+			sum := T(T(T(s6*k1[e])+T(s3*k2[e]))+T(s3*k3[e])) + T(s6*k4[e])
+			write(j, i, W[j*ld+i]+T(dt*sum))
+		}
+	}
+}
+
+// l5Means writes each unit's window mean, summed oldest first from +0.
+func l5Means[T Float](win [][]T, mean []T) {
+	clear(mean)
+	for _, a := range win {
+		for i, x := range a {
+			mean[i] = mean[i] + x
+		}
+	}
+	for i := range mean {
+		mean[i] = mean[i] / T(len(win))
+	}
+}
+
+// l5Sliding writes the sliding threshold into s.theta (sim/circuit/doc.go,
+// Slide_BCM): the weights e_s and the Simpson grouping depend on m, so the
+// whole window is reweighted every step.
+func l5Sliding[T Float](win [][]T, dt, rate T, s *L5Scratch[T]) {
+	m, n := len(win), len(win[0])
+	for len(s.y) < m {
+		s.y = append(s.y, make([]T, n))
+	}
+	y := s.y[:m]
+	for q := range m {
+		e := l5Exp(T(T(T(q-m+1)*dt) * rate))
+		for i, a := range win[q] {
+			y[q][i] = T(e * T(a*a))
+		}
+	}
+	third := T(dt / 3)
+	basic := func(start, stop, i int) T {
+		var out T // +0
+		for q := start; q < stop; q += 2 {
+			out = out + (T(y[q][i]+T(4*y[q+1][i])) + y[q+2][i])
+		}
+		return T(out * third)
+	}
+	half := T(0.5 * dt)
+	for i := range n {
+		if m%2 == 1 {
+			s.theta[i] = T(rate * basic(0, m-2, i))
+			continue
+		}
+		val := T(half * (y[m-1][i] + y[m-2][i]))
+		val = val + T(half*(y[1][i]+y[0][i]))
+		res := (basic(0, m-3, i) + basic(1, m-2, i)) / 2
+		s.theta[i] = T(rate * (res + val/2))
+	}
+}
+
+// l5Exp is dmath.Exp in T (dmath.Exp32 for float32).
+func l5Exp[T Float](x T) T {
+	if v, ok := any(x).(float32); ok {
+		return T(dmath.Exp32(v))
+	}
+	return T(dmath.Exp(float64(x)))
+}
+
+// L5FirstNonFinite returns the first non-finite recurrent weight of one
+// L5 matrix (pre-major) as an error at (instance k, trial, step t), or nil.
+func L5FirstNonFinite[T Float](W []T, ld, n, k, trial, t int) *NonFiniteError {
+	for j := range n {
+		for i := range n {
+			if x := W[j*ld+i]; !IsFinite(x) {
+				return &NonFiniteError{Instance: k, Trial: trial, Step: t, Unit: i, Pre: j,
+					Quantity: LayerRecurrent.String() + " weight", Value: float64(x)}
+			}
+		}
+	}
+	return nil
+}
+
+// ErrNoL5Plasticity is the error of a backend that runs plastic programs
+// but not the L5 rules (Plasticity.L5).
+func ErrNoL5Plasticity(backend string) error {
+	return fmt.Errorf("the L5 plasticity rules are not supported by backend %s", backend)
+}

@@ -1,0 +1,55 @@
+package cpu
+
+import "github.com/ratesim/ratesim/backend"
+
+// The layer-5 model's plasticity (backend.L5Plasticity) on the CPU: each
+// task pushes its trials' rates into their windows (run-wide, one per
+// instance and trial, each touched by the one task that owns the trial) and
+// updates each trial's matrix with backend.L5Plasticity.Update, the
+// reference's own arithmetic; the sliding threshold reweights the whole
+// window every step (O(L·N)).
+
+// newL5Windows returns one window per instance and trial, each holding r_0.
+func newL5Windows[T backend.Float](p *backend.Program[T]) []*backend.L5Window[T] {
+	l5 := p.Plasticity.L5
+	if l5 == nil {
+		return nil
+	}
+	w := make([]*backend.L5Window[T], p.Instances*p.Trials)
+	for kb := range w {
+		w[kb] = backend.NewL5Window(l5.Window, backend.L5InitialRates(p, kb))
+	}
+	return w
+}
+
+// plasticStepL5 is plasticStep for an L5 program: windows, then the update
+// of every trial of the task when step learns. It returns the first
+// non-finite weight.
+func (r *run[T]) plasticStepL5(t *task[T], step int) *backend.NonFiniteError {
+	p, pp := r.p, r.pl
+	l5 := pp.pl.L5
+	N, I, B, rows := p.Units, p.Inputs, p.Trials, p.DriveRows()
+	nb := t.b1 - t.b0
+	for j := 0; j < nb; j++ {
+		pp.l5win[t.k*B+t.b0+j].Push(t.z[j*rows : j*rows+N])
+	}
+	if !l5.Learns(&pp.pl.Schedule, step) {
+		return nil
+	}
+	W0 := p.Drive[t.k*rows*N : (t.k+1)*rows*N]
+	var first *backend.NonFiniteError
+	for j := 0; j < nb; j++ {
+		b := t.b0 + j
+		drive, _ := pp.Matrix(p, t.k, b) // M = B or B = 1
+		z := t.z[j*rows : (j+1)*rows]
+		l5.Update(t.pl.l5s, drive, N, W0, pp.l5win[t.k*B+b].Rows(), z[N:N+I], step)
+		trial := -1
+		if pp.pl.PerTrial {
+			trial = p.FirstTrial + b
+		}
+		if e := backend.L5FirstNonFinite(drive, N, N, p.FirstInstance+t.k, trial, step); e != nil && e.Before(first) {
+			first = e
+		}
+	}
+	return first
+}
