@@ -69,6 +69,7 @@ type task[T backend.Float] struct {
 	rowErr    []*backend.NonFiniteError
 	err       *backend.NonFiniteError
 	pl        *taskPlastic[T] // nil for a static program
+	rate      *rateBuffers[T] // the rate form's stage buffers; nil in the v-form
 	hist      *history[T]     // the gathered product's inputs; nil for Gemm
 }
 
@@ -119,13 +120,17 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 			t := &task[T]{k: k, b0: b0, b1: b1,
 				z: make([]T, n*rows), v: make([]T, n*N), x: make([]T, n*N), y: make([]T, n*O),
 				rowErr: make([]*backend.NonFiniteError, n)}
-			if p.Init != nil {
-				copy(t.v, p.Init[(k*B+b0)*N:(k*B+b1)*N])
+			if p.Form == backend.RateForm {
+				initRates(p, t, k, b0, b1)
+			} else {
+				if p.Init != nil {
+					copy(t.v, p.Init[(k*B+b0)*N:(k*B+b1)*N])
+				}
+				for j := 0; j < n; j++ {
+					initActivate(p, r.f, t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N])
+				}
 			}
 			for j := 0; j < n; j++ {
-				for i := 0; i < N; i++ {
-					t.z[j*rows+i] = backend.Activate(p.Activation, t.v[j*N+i], r.f)
-				}
 				t.z[j*rows+rows-1] = 1
 			}
 			if r.pl != nil {
@@ -144,6 +149,10 @@ func (r *run[T]) Done() int { return r.done }
 
 // SupportsPlasticity says that the CPU backend runs plastic programs.
 func (b *Backend) SupportsPlasticity() bool { return true }
+
+// SupportsRateForm says that the CPU backend runs rate-form programs and
+// per-unit activations (backend.RateFormCapable).
+func (b *Backend) SupportsRateForm() bool { return true }
 
 // SupportsDelays says that the CPU backend runs programs with synaptic
 // delays (backend.DelayCapable).
@@ -253,6 +262,11 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 	}
 	units := backend.UnitsOf(p, r.f, r.key, t.k)
 	gk := units.Instance
+	var rate *backend.RateUnits[T]
+	if p.Form == backend.RateForm {
+		ru := backend.RateUnitsOf(p, r.f, r.key, t.k)
+		rate = &ru
+	}
 	kin := t.k
 	if p.SharedInput {
 		kin = 0
@@ -272,23 +286,33 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 		}
 		if t.hist != nil {
 			t.hist.begin(step, t.z, rows)
-			r.csr[t.k].product(t.hist, t.x, N)
-		} else if perTrial {
-			for j := 0; j < nb; j++ {
-				Wj, _ := r.pl.Matrix(p, t.k, t.b0+j)
-				gemm(1, N, rows, t.z[j*rows:(j+1)*rows], rows, Wj, N, t.x[j*N:(j+1)*N], N)
+		}
+		// product sets x to the drive of the rates in z's first N columns.
+		product := func() {
+			if t.hist != nil {
+				r.csr[t.k].product(t.hist, t.x, N)
+			} else if perTrial {
+				for j := 0; j < nb; j++ {
+					Wj, _ := r.pl.Matrix(p, t.k, t.b0+j)
+					gemm(1, N, rows, t.z[j*rows:(j+1)*rows], rows, Wj, N, t.x[j*N:(j+1)*N], N)
+				}
+			} else {
+				gemm(nb, N, rows, t.z, rows, W, N, t.x, N)
 			}
-		} else {
-			gemm(nb, N, rows, t.z, rows, W, N, t.x, N)
 		}
 		var first *backend.NonFiniteError
-		// The leak, noise and activation: the reference's own code.
-		for j := 0; j < nb; j++ {
-			gb := p.FirstTrial + t.b0 + j
-			x, v, rr := t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N]
-			t.rowErr[j] = nil
-			if !unitStep(&units, gb, step, x, v, rr) {
-				t.rowErr[j] = backend.FirstNonFinite(v, rr, nil, gk, gb, step)
+		if rate != nil {
+			r.rateStep(t, rate, step, product)
+		} else {
+			product()
+			// The leak, noise and activation: the reference's own code.
+			for j := 0; j < nb; j++ {
+				gb := p.FirstTrial + t.b0 + j
+				x, v, rr := t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N]
+				t.rowErr[j] = nil
+				if !unitStep(&units, gb, step, x, v, rr) {
+					t.rowErr[j] = backend.FirstNonFinite(v, rr, nil, gk, gb, step)
+				}
 			}
 		}
 		if t.hist != nil {

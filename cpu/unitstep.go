@@ -7,8 +7,12 @@ import "github.com/ratesim/ratesim/backend"
 // must equal bit for bit (the conformance suite and TestUnitStep check it).
 // It is the one place the CPU backend calls the unit update. float32 runs
 // unitStep32, the same loop with the cheaper exact noise of
-// unitstep_normal.go; float64 runs backend.UnitStep itself.
+// unitstep_normal.go; float64 runs backend.UnitStep itself, and per-unit
+// activations (u.Ranges) backend.UnitStepRanges in both precisions.
 func unitStep[T backend.Float](u *backend.Units[T], trial, t int, x, v, r []T) (finite bool) {
+	if u.Ranges != nil {
+		return backend.UnitStepRanges(u, trial, t, x, v, r)
+	}
 	if u32, ok := any(u).(*backend.Units[float32]); ok {
 		return unitStep32(u32, trial, t, any(x).([]float32), any(v).([]float32), any(r).([]float32))
 	}

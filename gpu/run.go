@@ -140,6 +140,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if p.NeedsRateForm() {
+		return nil, backend.ErrNoRateForm(b.Name())
+	}
 	plastic := p.Plasticity != nil
 	if plastic {
 		if err := checkPlastic(p); err != nil {
