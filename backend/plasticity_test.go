@@ -561,3 +561,217 @@ func TestStartRefusesPlasticityWithoutSupport(t *testing.T) {
 		t.Fatalf("static program refused: %v", err)
 	}
 }
+
+// l5Program is an L5 program for the property tests: N identity units
+// relaxing toward their drive (α = 0.5), mixed-sign recurrent weights
+// (every third one absent, one at −0), identity input rows, positive
+// rates, and a positive input for steps steps.
+func l5Program(N, B int, l5 *L5Plasticity[float64], steps int) (*Program[float64], []float64) {
+	rng := rand.New(rand.NewPCG(uint64(N), uint64(B)))
+	p := linear[float64](1, B, N, N, 0, &Plasticity[float64]{PerTrial: B > 1, L5: l5})
+	for j := 0; j < N; j++ {
+		for i := 0; i < N; i++ {
+			if (j+2*i)%3 != 0 {
+				p.Drive[j*N+i] = (2*rng.Float64() - 1) * 0.5 / float64(N)
+			}
+		}
+		p.Drive[(N+j)*N+j] = 1 // input j drives unit j
+	}
+	p.Drive[1] = math.Copysign(0, -1)
+	for i := range p.Alpha {
+		p.Alpha[i], p.Decay[i] = 0.5, 0.5
+	}
+	p.Init = make([]float64, B*N)
+	for i := range p.Init {
+		p.Init[i] = 0.2 + rng.Float64()
+	}
+	in := make([]float64, p.InputLen(steps))
+	for i := range in {
+		in[i] = 0.5 + rng.Float64()
+	}
+	return p, in
+}
+
+func TestL5Validate(t *testing.T) {
+	ok := func() *Program[float64] {
+		p, _ := l5Program(4, 2, &L5Plasticity[float64]{Rule: L5BCM, Dt: 0.1, Eta: 0.1}, 1)
+		return p
+	}
+	if err := ok().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		want string
+		mod  func(p *Program[float64])
+	}{
+		{"unknown rule", func(p *Program[float64]) { p.Plasticity.L5.Rule = numL5Rules }},
+		{"only plasticity", func(p *Program[float64]) {
+			p.Plasticity.Input = &Connection[float64]{Rules: []Rule[float64]{{Kind: Oja, Rate: []float64{1}}}}
+		}},
+		{"as many inputs as units", func(p *Program[float64]) {
+			p.Inputs = 3
+			p.Drive = p.Drive[:p.DriveRows()*p.Units]
+		}},
+		{"per-trial weights or one trial", func(p *Program[float64]) { p.Plasticity.PerTrial = false }},
+		{"not Schedule.Phases", func(p *Program[float64]) { p.Plasticity.Schedule.Phases = []Phase{{Start: 1, Learn: 1}} }},
+		{"not Schedule.Phases", func(p *Program[float64]) { p.Plasticity.Schedule.Every = 2 }},
+		{"Record.Stride must be 0", func(p *Program[float64]) { p.Plasticity.Record.Stride = 1 }},
+		{"window -1", func(p *Program[float64]) { p.Plasticity.L5.Window = -1 }},
+		{"must be finite", func(p *Program[float64]) { p.Plasticity.L5.Eta = math.Inf(1) }},
+		{"Pre has 3 values", func(p *Program[float64]) { p.Plasticity.L5.Pre = make([]bool, 3) }},
+		{"Sign has 5 values", func(p *Program[float64]) { p.Plasticity.L5.Sign = make([]int8, 5) }},
+		{"phase 1 has 2 rows", func(p *Program[float64]) { p.Plasticity.L5.Phases = []L5Phase{{}, {Post: make([]bool, 2)}} }},
+	} {
+		p := ok()
+		c.mod(p)
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Validate() = %v, want an error containing %q", err, c.want)
+		}
+	}
+}
+
+// The window holds r_0 and then the last L pushed vectors, oldest first
+// (all of them for L = 0), across wrap-arounds.
+func TestL5WindowHoldsTheLastVectors(t *testing.T) {
+	for _, L := range []int{0, 1, 2, 5} {
+		hist := [][]float64{{0, 0.5}}
+		w := NewL5Window(L, hist[0])
+		for s := 1; s <= 13; s++ {
+			x := []float64{float64(s), -float64(s)}
+			hist = append(hist, x)
+			w.Push(x)
+			want := hist
+			if L > 0 && len(hist) > L {
+				want = hist[len(hist)-L:]
+			}
+			got := w.Rows()
+			if len(got) != len(want) {
+				t.Fatalf("L = %d after %d pushes: %d vectors, want %d", L, s, len(got), len(want))
+			}
+			for q := range want {
+				if got[q][0] != want[q][0] || got[q][1] != want[q][1] {
+					t.Fatalf("L = %d after %d pushes: vector %d = %v, want %v", L, s, q, got[q], want[q])
+				}
+			}
+		}
+	}
+}
+
+// Structural updates leave W0's absent synapses' bits alone (−0 included)
+// and change present ones; dense updates change absent ones too.
+func TestL5StructuralKeepsAbsentSynapses(t *testing.T) {
+	const N, steps = 6, 20
+	for _, structural := range []bool{false, true} {
+		l5 := &L5Plasticity[float64]{Rule: L5Oja, Integrator: L5RK4, Dt: 0.1, Eta: 0.02, Structural: structural}
+		p, in := l5Program(N, 1, l5, steps)
+		_, drive, _ := runPlastic(t, p, steps, in)
+		absentMoved, presentMoved := 0, 0
+		for e := 0; e < N*N; e++ {
+			moved := math.Float64bits(drive[e]) != math.Float64bits(p.Drive[e])
+			if p.Drive[e] == 0 && moved {
+				absentMoved++
+			}
+			if p.Drive[e] != 0 && moved {
+				presentMoved++
+			}
+		}
+		if presentMoved == 0 || structural != (absentMoved == 0) {
+			t.Errorf("structural %v: %d absent and %d present synapses changed", structural, absentMoved, presentMoved)
+		}
+	}
+}
+
+// With Sign, no excitatory presynaptic unit's weight ends negative and no
+// inhibitory one's positive; without it, the same run flips some.
+func TestL5SignKeepsPresynapticSigns(t *testing.T) {
+	const N, steps = 6, 30
+	for _, keep := range []bool{false, true} {
+		l5 := &L5Plasticity[float64]{Rule: L5Covariance, Window: 4, Dt: 0.1, Eta: 2,
+			Inhibitory: []bool{false, false, false, false, true, true}}
+		sign := []int8{1, 1, 1, 1, -1, -1}
+		if keep {
+			l5.Sign = sign
+		}
+		p, in := l5Program(N, 1, l5, steps)
+		for j := 0; j < N; j++ { // W0 obeys the signs
+			for i := 0; i < N; i++ {
+				if x := &p.Drive[j*N+i]; (*x < 0) != (sign[j] < 0) {
+					*x = -*x
+				}
+			}
+		}
+		_, drive, _ := runPlastic(t, p, steps, in)
+		wrong := 0
+		for j := 0; j < N; j++ {
+			for i := 0; i < N; i++ {
+				if w := drive[j*N+i]; sign[j] > 0 && w < 0 || sign[j] < 0 && w > 0 {
+					wrong++
+				}
+			}
+		}
+		if keep != (wrong == 0) {
+			t.Errorf("Sign kept %v: %d weights against their presynaptic sign", keep, wrong)
+		}
+	}
+}
+
+// Warm-up steps and Rest phases keep every weight's bits; a phase with
+// rows learns only those rows; the others learn at every step.
+func TestL5PhasesAndWarmup(t *testing.T) {
+	const N, steps, warmup = 5, 14, 3
+	rows := []bool{true, false, true, false, false}
+	l5 := &L5Plasticity[float64]{Rule: L5BCM, Window: 3, Dt: 0.1, Eta: 0.3,
+		Phases: []L5Phase{{}, {Rest: true}, {Post: rows}}}
+	p, in := l5Program(N, 1, l5, steps)
+	p.Plasticity.Schedule.Warmup = warmup
+	run, err := Start(Reference, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := append([]float64(nil), p.Drive...)
+	cur := make([]float64, len(p.Drive))
+	for st := 1; st <= steps; st++ {
+		c := NewChunkFor(p, st-1, 1)
+		if err := run.Advance(1, in[(st-1)*N:st*N], c); err != nil {
+			t.Fatal(err)
+		}
+		if err := Weights(run, cur, nil); err != nil {
+			t.Fatal(err)
+		}
+		phase := l5.Phases[(st-1)%3]
+		for j := 0; j < N; j++ {
+			for i := 0; i < N; i++ {
+				e := j*N + i
+				moved := math.Float64bits(cur[e]) != math.Float64bits(prev[e])
+				learns := st > warmup && !phase.Rest && (phase.Post == nil || phase.Post[i])
+				if moved != learns {
+					t.Fatalf("step %d, synapse (pre %d, post %d): moved %v, want %v", st, j, i, moved, learns)
+				}
+			}
+			if e := (N+j)*N + j; cur[e] != 1 {
+				t.Fatalf("step %d: input weight %d = %v: only the recurrent weights learn", st, j, cur[e])
+			}
+		}
+		copy(prev, cur)
+	}
+}
+
+// ClipAtZero leaves no negative weight after an RK4 step; without it the
+// same run keeps negative ones.
+func TestL5ClipAtZero(t *testing.T) {
+	const N, steps = 4, 3
+	for _, clip := range []bool{false, true} {
+		l5 := &L5Plasticity[float64]{Rule: L5None, Integrator: L5RK4, ClipAtZero: clip}
+		p, in := l5Program(N, 1, l5, steps)
+		_, drive, _ := runPlastic(t, p, steps, in)
+		neg := 0
+		for _, w := range drive[:N*N] {
+			if w < 0 {
+				neg++
+			}
+		}
+		if clip != (neg == 0) {
+			t.Errorf("ClipAtZero %v: %d negative weights", clip, neg)
+		}
+	}
+}
