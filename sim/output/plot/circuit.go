@@ -335,7 +335,7 @@ func (c *Circuit) directionsNote() string {
 	if len(c.Directions) == 1 {
 		return "direction " + directionName(c.Directions[0])
 	}
-	return fmt.Sprintf("mean ± std over the %d directions", len(c.Directions))
+	return fmt.Sprintf("mean ± std over %d directions", len(c.Directions))
 }
 
 // meanStd is the mean and the standard deviation (over n, not n−1) of xs's
@@ -378,7 +378,7 @@ func DrawCircuitWeights(c *Circuit, f Format) ([]byte, error) {
 		area := fig.title("Mean recurrent weight per population pair (pre → post)")
 		area.Min.X += px(12)
 		area.Min.Y += px(10)
-		const rightW = 260 // px: the legend
+		const rightW = 290 // px: the legend
 		main := area
 		main.Max.X -= px(rightW)
 		p := fig.newPlot("", "population pair (pre → post)", "mean weight")
@@ -391,6 +391,10 @@ func DrawCircuitWeights(c *Circuit, f Format) ([]byte, error) {
 			}
 		}
 		p.X.Tick.Marker = ticks
+		// P² pair names do not fit side by side: they slant.
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+		p.X.Tick.Length = 0 // a tick mark would run into its slanted label
 		p.X.Min, p.X.Max = -0.7, x(P-1, P-1)+0.7
 		p.Y.Tick.Marker = niceTicks{n: 8}
 		zero, _ := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: 0}, {X: p.X.Max, Y: 0}})
@@ -406,7 +410,6 @@ func DrawCircuitWeights(c *Circuit, f Format) ([]byte, error) {
 			es = append(es, entry{"initial", []plot.Thumbnailer{s}})
 		}
 		if c.FinalBlocks != nil {
-			var thumb *plotter.Scatter
 			for pre := 0; pre < P; pre++ {
 				xy := make(plotter.XYs, P)
 				errs := make([]float64, P)
@@ -418,12 +421,11 @@ func DrawCircuitWeights(c *Circuit, f Format) ([]byte, error) {
 					m, sd := meanStd(vals)
 					xy[post], errs[post] = plotter.XY{X: x(pre, post), Y: m}, sd
 				}
-				s := addPoints(p, xy, errs, draw.GlyphStyle{Color: c.popColour(pre), Radius: px(5), Shape: draw.CircleGlyph{}})
-				if thumb == nil {
-					thumb = s
-				}
+				addPoints(p, xy, errs, draw.GlyphStyle{Color: c.popColour(pre), Radius: px(5), Shape: draw.CircleGlyph{}})
 			}
-			es = append(es, entry{"final, " + c.directionsNote(), []plot.Thumbnailer{thumb}})
+			thumb, _ := plotter.NewScatter(plotter.XYs{{}})
+			thumb.GlyphStyle = draw.GlyphStyle{Color: color.Gray{60}, Radius: px(5), Shape: draw.CircleGlyph{}}
+			es = append(es, entry{"final: " + c.directionsNote(), []plot.Thumbnailer{thumb}})
 		}
 		if c.TargetBlocks != nil {
 			xy := make(plotter.XYs, P*P)
@@ -433,21 +435,54 @@ func DrawCircuitWeights(c *Circuit, f Format) ([]byte, error) {
 			s := addPoints(p, xy, nil, draw.GlyphStyle{Color: color.Black, Radius: px(5), Shape: dashGlyph{}})
 			es = append(es, entry{"target", []plot.Thumbnailer{s}})
 		}
+		if m := (p.Y.Max - p.Y.Min) * 0.05; m > 0 {
+			p.Y.Min, p.Y.Max = p.Y.Min-m, p.Y.Max+m
+		}
 		fig.drawAll(placed{p, main})
 		d := fig.dataRect(placed{p, main})
 		lr := vg.Rectangle{Min: vg.Point{X: d.Max.X + px(20), Y: d.Min.Y}, Max: vg.Point{X: area.Max.X, Y: d.Max.Y}}
-		fig.legendList(es, lr)
 		if c.FinalBlocks != nil {
-			var ce []entry
 			for q := 0; q < P; q++ {
 				s, _ := plotter.NewScatter(plotter.XYs{{}})
 				s.GlyphStyle = draw.GlyphStyle{Color: c.popColour(q), Radius: px(5), Shape: draw.CircleGlyph{}}
-				ce = append(ce, entry{"final, from " + c.Populations[q], []plot.Thumbnailer{s}})
+				es = append(es, entry{"final, from " + c.Populations[q], []plot.Thumbnailer{s}})
 			}
-			lr.Max.Y -= px(30) * vg.Length(len(es)+1)
-			fig.legendList(ce, lr)
+		}
+		fig.legendList(es, lr)
+		if gaps := c.weightGaps(); len(gaps) > 0 {
+			fig.note(vg.Point{X: lr.Min.X, Y: lr.Max.Y - px(18)*vg.Length(len(es)+1)}, "not finite, left out:\n"+strings.Join(gaps, "\n"))
 		}
 	})
+}
+
+// weightGaps names the block means that are not finite: the initial or
+// target one of a pair, or the final one in some directions (the mean is
+// then over the others).
+func (c *Circuit) weightGaps() []string {
+	P, D := len(c.Populations), len(c.Directions)
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	var gaps []string
+	for i := 0; i < P*P; i++ {
+		pair := c.pairName(i/P, i%P)
+		if c.InitialBlocks != nil && !finite(c.InitialBlocks[i]) {
+			gaps = append(gaps, "initial "+pair)
+		}
+		if c.FinalBlocks != nil {
+			bad := 0
+			for _, b := range c.FinalBlocks {
+				if !finite(b[i]) {
+					bad++
+				}
+			}
+			if bad > 0 {
+				gaps = append(gaps, fmt.Sprintf("final %s in %d of %d directions", pair, bad, D))
+			}
+		}
+		if c.TargetBlocks != nil && !finite(c.TargetBlocks[i]) {
+			gaps = append(gaps, "target "+pair)
+		}
+	}
+	return gaps
 }
 
 // DrawCircuitSelectivity draws picture (b), l5_selectivity, as a
@@ -519,6 +554,8 @@ func DrawCircuitSelectivity(c *Circuit, f Format) ([]byte, error) {
 			if len(missing) > 0 {
 				p.Title.Text = fig.txt(name + "\n(" + strings.Join(missing, "; ") + ")")
 			}
+			// The indices are fractions: from 0, unless a value is below.
+			p.Y.Min = math.Min(p.Y.Min, 0)
 			ps = append(ps, placed{p, rects[k]})
 		}
 		fig.alignY(ps)
@@ -583,7 +620,7 @@ func DrawCircuitActivity(c *Circuit, f Format) ([]byte, error) {
 		area := fig.title("Activity per direction: mean rate of each population ± std over its units")
 		area.Min.X += px(12)
 		area.Min.Y += px(10)
-		const rightW = 150 // px: the legend
+		const rightW = 190 // px: the legend
 		main := area
 		main.Max.X -= px(rightW)
 		cols := int(math.Ceil(math.Sqrt(float64(D))))
@@ -650,7 +687,7 @@ func DrawCircuitActivity(c *Circuit, f Format) ([]byte, error) {
 		}
 		fig.drawAll(ps...)
 		dr := fig.dataRect(ps[min(cols, D)-1])
-		es = append(es, entry{"± std over units (shaded)", nil})
+		es = append(es, entry{"shaded: ± std over units", nil})
 		fig.legendList(es, vg.Rectangle{Min: vg.Point{X: dr.Max.X + px(16), Y: dr.Min.Y}, Max: vg.Point{X: area.Max.X, Y: dr.Max.Y}})
 	})
 }
@@ -707,7 +744,13 @@ func DrawCircuitWeightsOverTime(c *Circuit, f Format) ([]byte, error) {
 				s := b.Series(pre*P+post, c.pairName(pre, post), 1)
 				xy := make(plotter.XYs, 0, len(s.T))
 				for k := range s.T {
-					xy = append(xy, plotter.XY{X: s.T[k], Y: s.Mean[k]})
+					if !math.IsNaN(s.Mean[k]) && !math.IsInf(s.Mean[k], 0) {
+						xy = append(xy, plotter.XY{X: s.T[k], Y: s.Mean[k]})
+					}
+				}
+				if len(xy) == 0 {
+					legends[post] = append(legends[post], entry{s.Name + " (not finite)", nil})
+					continue
 				}
 				l, err := plotter.NewLine(xy)
 				if err != nil {
@@ -729,6 +772,10 @@ func DrawCircuitWeightsOverTime(c *Circuit, f Format) ([]byte, error) {
 				tl, _ := plotter.NewLine(plotter.XYs{{}, {}})
 				tl.Color, tl.Width, tl.Dashes = color.Gray{60}, px(1.2), []vg.Length{px(6), px(4)}
 				legends[post] = append(legends[post], entry{"target", []plot.Thumbnailer{tl}})
+			}
+			// A margin, so that lines at the extremes stay clear of the axes.
+			if m := (p.Y.Max - p.Y.Min) * 0.06; m > 0 {
+				p.Y.Min, p.Y.Max = p.Y.Min-m, p.Y.Max+m
 			}
 			ps[post] = placed{p, rects[post]}
 		}
@@ -814,7 +861,7 @@ func DrawCircuitRates(c *Circuit, f Format) ([]byte, error) {
 			p.X.Tick.Marker = fig.namedTicks(dirs)
 			p.X.Min, p.X.Max = -0.6, float64(D)-0.4
 			col := c.popColour(q)
-			empty := 0
+			var empty []string
 			for d := 0; d < D; d++ {
 				var vals plotter.Values
 				for _, v := range means[d][c.Offsets[q]:c.Offsets[q+1]] {
@@ -823,7 +870,7 @@ func DrawCircuitRates(c *Circuit, f Format) ([]byte, error) {
 					}
 				}
 				if len(vals) == 0 {
-					empty++
+					empty = append(empty, dirs[d])
 					continue
 				}
 				sort.Float64s(vals)
@@ -837,8 +884,11 @@ func DrawCircuitRates(c *Circuit, f Format) ([]byte, error) {
 				box.GlyphStyle.Color, box.GlyphStyle.Radius = col, px(2.5)
 				p.Add(box)
 			}
-			if empty > 0 {
-				p.Title.Text = fig.txt(fmt.Sprintf("%s (no finite rate in %d direction(s))", c.Populations[q], empty))
+			if m := (p.Y.Max - p.Y.Min) * 0.05; m > 0 {
+				p.Y.Min, p.Y.Max = p.Y.Min-m, p.Y.Max+m
+			}
+			if len(empty) > 0 {
+				p.Title.Text = fig.txt(c.Populations[q] + "\n(no finite rate: " + strings.Join(empty, ", ") + ")")
 			}
 			ps = append(ps, placed{p, rects[q]})
 		}

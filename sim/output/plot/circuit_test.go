@@ -26,9 +26,14 @@ func testCircuit(sizes []int, dirs []float64, steps, weightSteps int) *Circuit {
 	for _, deg := range dirs {
 		r := make([]float64, steps*N)
 		for s := 0; s < steps; s++ {
-			for u := 0; u < N; u++ {
-				pref := float64(u) * 37
-				r[s*N+u] = math.Max(0, 2+float64(u%P)+math.Cos((deg-pref)*math.Pi/180)*(1-math.Exp(-float64(s)/300))+0.3*math.Sin(float64(s*(u+1))*0.1))
+			for p := 0; p < P; p++ {
+				for u := c.Offsets[p]; u < c.Offsets[p+1]; u++ {
+					// Population p's base rate, a preferred direction per
+					// unit whose tuning grows as it learns, a wiggle.
+					pref := float64(u) * 37
+					tuning := (0.5 + 0.5*float64(p)) * math.Cos((deg-pref)*math.Pi/180) * (1 - math.Exp(-float64(s)/300))
+					r[s*N+u] = math.Max(0, 1+1.5*float64(p)+tuning+0.3*math.Sin(float64(s*(u+1))*0.1))
+				}
 			}
 		}
 		c.Rates = append(c.Rates, r)
@@ -39,8 +44,8 @@ func testCircuit(sizes []int, dirs []float64, steps, weightSteps int) *Circuit {
 		if i/P >= 2 {
 			sign = -1 // inhibitory presynaptic populations
 		}
-		c.InitialBlocks[i] = sign * (0.2 + 0.05*float64(i%P))
-		c.TargetBlocks[i] = sign * (0.4 - 0.03*float64(i%P))
+		c.InitialBlocks[i] = sign * (0.2 + 0.05*float64(i%P) + 0.04*float64(i/P))
+		c.TargetBlocks[i] = sign * (0.4 - 0.03*float64(i%P) + 0.06*float64(i/P))
 	}
 	for d := range dirs {
 		final := make([]float64, P*P)
@@ -113,9 +118,9 @@ func TestCircuitPictures(t *testing.T) {
 	dirs := []string{"0°", "90°", "180°", "270°"}
 	// What each picture promises to write: axis labels, names, legend entries.
 	want := map[string][]string{
-		"l5_weights":      {"population pair (pre → post)", "mean weight", "initial", "final, mean ± std over the 4 directions", "target", "final, from CS", "final, from SST"},
+		"l5_weights":      {"population pair (pre → post)", "mean weight", "initial", "final: mean ± std over 4 directions", "target", "final, from CS", "final, from SST"},
 		"l5_selectivity":  {"OS", "DS", "OS_p", "population", "before learning", "after learning"},
-		"l5_activity":     {"time (ms)", "rate", "direction 0°", "direction 90°", "direction 180°", "direction 270°", "± std over units (shaded)"},
+		"l5_activity":     {"time (ms)", "rate", "direction 0°", "direction 90°", "direction 180°", "direction 270°", "shaded: ± std over units"},
 		"l5_weights_time": {"time (ms)", "mean weight", "mean over the directions", "target", "to CS", "to CC", "to PV", "to SST"},
 		"l5_rates":        {"direction", "mean rate", "300–400 ms"},
 	}
@@ -157,7 +162,7 @@ func TestCircuitPicturesOmitWhatIsMissing(t *testing.T) {
 	text := svgText(all["l5_selectivity"])
 	assert.Contains(t, text, "(no reliable unit: CC after; not computed before)", "OS: the NaN population is named")
 	assert.Contains(t, text, "(not computed before or after)", "DS")
-	assert.Contains(t, svgText(all["l5_weights"]), "final, direction 90°", "one direction: its value")
+	assert.Contains(t, svgText(all["l5_weights"]), "final: direction 90°", "one direction: its value")
 	assert.NotContains(t, svgText(all["l5_weights"]), "target")
 	for name, data := range all {
 		for _, d := range circuitDraws {
@@ -176,7 +181,7 @@ func TestCircuitPicturesOmitWhatIsMissing(t *testing.T) {
 
 func TestCircuitValidation(t *testing.T) {
 	for _, m := range []struct {
-		field string
+		field  string
 		break_ func(c *Circuit)
 	}{
 		{"Populations", func(c *Circuit) { c.Populations = nil }},
@@ -216,16 +221,27 @@ func TestCircuitNaNs(t *testing.T) {
 			c.Rates[1][s*N+u] = math.NaN()
 		}
 	}
-	c.FinalBlocks[0][5] = math.NaN()
+	c.FinalBlocks[0][5] = math.NaN() // [pre][post]: CC→CC
 	c.TargetBlocks[3] = math.NaN()
+	c.After[0].Mean[2], c.Before[1].Std[3] = math.NaN(), math.NaN()
 	for _, d := range circuitDraws {
 		data, err := d.draw(c, PNG)
 		require.NoError(t, err, d.name)
 		checkPicture(t, d.name+"-nan", data, PNG, d.size)
 	}
+	for k := 0; k < c.WeightSteps*4*4; k += 4 * 4 {
+		c.BlocksOverTime[0][k+1], c.BlocksOverTime[1][k+1] = math.NaN(), math.NaN() // CS→CC
+	}
 	data, err := DrawCircuitRates(c, SVG)
 	require.NoError(t, err)
-	assert.Contains(t, svgText(data), "SST (no finite rate in 1 direction(s))")
+	assert.Contains(t, svgText(data), "SST\n(no finite rate: 90°)")
+	data, err = DrawCircuitWeights(c, SVG)
+	require.NoError(t, err)
+	assert.Contains(t, svgText(data), "final CC→CC in 1 of 2 directions")
+	assert.Contains(t, svgText(data), "target CS→SST", "index 3 of [pre][post] is CS→SST")
+	data, err = DrawCircuitWeightsOverTime(c, SVG)
+	require.NoError(t, err)
+	assert.Contains(t, svgText(data), "CS→CC (not finite)")
 }
 
 // TestCircuitWindow checks the analysis window: a step in the rates shows
