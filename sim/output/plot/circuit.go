@@ -635,6 +635,7 @@ func DrawCircuitActivity(c *Circuit, f Format) ([]byte, error) {
 				p.Y.Min, p.Y.Max = lo, hi
 			}
 			var lines []plot.Plotter
+			var missing []string
 			for q := 0; q < P; q++ {
 				m, sd := stats[d].Series(2*q, "", 1), stats[d].Series(2*q+1, "", 1)
 				col := c.popColour(q)
@@ -651,6 +652,7 @@ func DrawCircuitActivity(c *Circuit, f Format) ([]byte, error) {
 					}
 				}
 				if len(xy) == 0 {
+					missing = append(missing, c.Populations[q])
 					continue
 				}
 				if poly, err := plotter.NewPolygon(ring); err == nil {
@@ -664,12 +666,17 @@ func DrawCircuitActivity(c *Circuit, f Format) ([]byte, error) {
 				}
 				l.Color, l.Width = col, px(1.8)
 				lines = append(lines, l)
-				if d == 0 {
-					es = append(es, entry{c.Populations[q], []plot.Thumbnailer{l}})
-				}
 			}
 			p.Add(lines...)
+			if len(missing) > 0 {
+				p.Title.Text = fig.txt("direction " + directionName(c.Directions[d]) + "\n(no finite rate: " + strings.Join(missing, ", ") + ")")
+			}
 			ps = append(ps, placed{p, rects[d]})
+		}
+		for q := 0; q < P; q++ {
+			l, _ := plotter.NewLine(plotter.XYs{{}, {}})
+			l.Color, l.Width = c.popColour(q), px(1.8)
+			es = append(es, entry{c.Populations[q], []plot.Thumbnailer{l}})
 		}
 		yTicks(ps)
 		for r := 0; r < rows; r++ {

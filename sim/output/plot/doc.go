@@ -27,8 +27,8 @@
 //     missing or not finite is left out and named in the picture.
 //
 // Every figure has a fixed size, whatever the run: RunSize, WeightsSize,
-// StructureSize and the Circuit…Size ones, in pixels for PNG (at DPI dots per inch) and in points for
-// SVG and PDF (pixels × 72/DPI). Long runs are aggregated into at most
+// StructureSize and the Circuit…Size ones, in pixels for PNG (at DPI dots
+// per inch) and in points for SVG and PDF (pixels × 72/DPI). Long runs are aggregated into at most
 // MaxBins time bins (mean, min and max), never thinned by sampling, so
 // nothing is missed and nothing aliases.
 package plot
