@@ -211,18 +211,38 @@ func RateForm(t *testing.T, b backend.Backend) {
 }
 
 func testRateCase[T backend.Float](t *testing.T, b backend.Backend, c RateCase) {
+	failOn(t, CheckRateCase[T](b, c))
+}
+
+// CheckRateCase runs c on b whole and in c.Chunks and returns the first
+// difference from the reference (or a degenerate case) as an error.
+func CheckRateCase[T backend.Float](b backend.Backend, c RateCase) error {
 	p := NewRateProgram[T](c)
 	in := NewInput(p, c.Steps, c.Seed)
-	want := Expect(t, b, p, in, c.Steps, nil)
+	want, err := RunChunked(backend.Reference, p, in, c.Steps, nil)
+	if err != nil {
+		return err
+	}
 	if want.Err != nil {
-		t.Fatalf("the reference run failed: %v (the case's weights are too large)", want.Err)
+		return fmt.Errorf("the reference run failed: %v (the case's weights are too large)", want.Err)
 	}
 	if c.Steps > 2 && allEqual(want.Rates) {
-		t.Fatalf("degenerate case: every recorded rate equals %v", want.Rates[0])
+		return fmt.Errorf("degenerate case: every recorded rate equals %v", want.Rates[0])
 	}
+	runs := [][]int{nil}
 	if c.Chunks != nil {
-		Expect(t, b, p, in, c.Steps, c.Chunks)
+		runs = append(runs, c.Chunks)
 	}
+	for _, sizes := range runs {
+		got, err := RunChunked(b, p, in, c.Steps, sizes)
+		if err != nil {
+			return err
+		}
+		if d := Compare(got, want, p.Record.Every()); d != nil {
+			return fmt.Errorf("%s vs reference (chunks %v): %s", b.Name(), sizes, d)
+		}
+	}
+	return nil
 }
 
 // testRateNonFinite runs rate-form programs whose instance 1 grows

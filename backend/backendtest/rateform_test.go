@@ -69,3 +69,74 @@ func TestRateCasesAreSensitive(t *testing.T) {
 		t.Fatalf("the first rate case is %v, want Euler without the clip", c)
 	}
 }
+
+// plantedRate is a rate-form backend with a planted bug: the reference
+// run on the program edit makes of each program it is given.
+type plantedRate struct {
+	name string
+	edit func(p *backend.Program[float32])
+}
+
+func (b plantedRate) Name() string                       { return b.name }
+func (b plantedRate) Devices() ([]backend.Device, error) { return backend.Reference.Devices() }
+func (b plantedRate) SupportsRateForm() bool             { return true }
+func (b plantedRate) SupportsDelays() bool               { return true }
+func (b plantedRate) Start32(p *backend.Program[float32]) (backend.Run[float32], error) {
+	q := *p
+	if q.Rate != nil {
+		r := *q.Rate
+		q.Rate = &r
+	}
+	q.UnitActivations = append([]backend.ActivationRange[float32](nil), p.UnitActivations...)
+	b.edit(&q)
+	return backend.Reference.Start32(&q)
+}
+func (b plantedRate) Start64(p *backend.Program[float64]) (backend.Run[float64], error) {
+	return backend.Reference.Start64(p)
+}
+
+// The rate cases fail on a backend that runs RK4 as Euler, one that
+// forgets the clip, one that puts a range boundary one unit late, and one
+// that computes integer powers with Pow of a power slightly off.
+func TestRateFormCatchesPlantedBugs(t *testing.T) {
+	var rk4, clip, ranges, power RateCase
+	for _, c := range RateCases(true) {
+		switch {
+		case c.Integrator == backend.RK4 && !c.VForm && rk4.Steps == 0:
+			rk4 = c
+		case c.Clip && c.Integrator == backend.Euler && c.Ranges == "" && clip.Steps == 0:
+			clip = c
+		case c.Ranges == "mixed" && !c.VForm && ranges.Steps == 0:
+			ranges = c
+		case c.Ranges == "power" && !c.VForm && power.Steps == 0:
+			power = c
+		}
+	}
+	for _, tc := range []struct {
+		b plantedRate
+		c RateCase
+	}{
+		{plantedRate{"rk4-as-euler", func(p *backend.Program[float32]) { p.Rate.Integrator = backend.Euler }}, rk4},
+		{plantedRate{"no-clip", func(p *backend.Program[float32]) { p.Rate.ClipAtZero = false }}, clip},
+		{plantedRate{"late-boundary", func(p *backend.Program[float32]) {
+			p.UnitActivations[0].End++
+			p.UnitActivations[1].Start++
+		}}, ranges},
+		{plantedRate{"pow-for-integers", func(p *backend.Program[float32]) {
+			for i := range p.UnitActivations {
+				if pw := p.UnitActivations[i].Power; pw == 2 || pw == 3 {
+					p.UnitActivations[i].Power = pw + 1.0/(1<<20) // Pow instead of repeated products, of a power 2^-20 off
+				}
+			}
+		}}, power},
+	} {
+		if tc.c.Steps == 0 {
+			t.Fatalf("%s: no suitable case in RateCases", tc.b.name)
+		}
+		if err := CheckRateCase[float32](tc.b, tc.c); err == nil {
+			t.Errorf("%s passed %v", tc.b.name, tc.c)
+		} else {
+			t.Logf("%s: %v", tc.b.name, err)
+		}
+	}
+}
