@@ -2,6 +2,9 @@ package plot
 
 import (
 	"bytes"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"strings"
 	"testing"
@@ -101,6 +104,20 @@ func svgText(data []byte) string {
 	return strings.NewReplacer("&gt;", ">", "&lt;", "<", "&amp;", "&").Replace(b.String())
 }
 
+// colourPixels counts the pixels of img of colour col.
+func colourPixels(img image.Image, col color.RGBA) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.RGBAModel.Convert(img.At(x, y)).(color.RGBA) == col {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func TestCircuitPictures(t *testing.T) {
 	c := testCircuit([]int{12, 10, 6, 5}, []float64{0, 90, 180, 270}, 400, 60)
 	for _, d := range circuitDraws {
@@ -108,6 +125,20 @@ func TestCircuitPictures(t *testing.T) {
 			data, err := d.draw(c, f)
 			require.NoError(t, err, d.name)
 			checkPicture(t, d.name, data, f, d.size)
+		}
+	}
+	// Every population is drawn in its colour in each picture, more than
+	// its legend entry would take.
+	pngs, err := CircuitPictures(c, PNG)
+	require.NoError(t, err)
+	// A legend entry takes under 100 pixels of the colour; each picture's
+	// data far more (lines across panels: thousands).
+	least := map[string]int{"l5_weights": 200, "l5_selectivity": 200, "l5_activity": 1500, "l5_weights_time": 1500, "l5_rates": 200}
+	for _, d := range circuitDraws {
+		img, err := png.Decode(bytes.NewReader(pngs[d.name]))
+		require.NoError(t, err)
+		for q, n := range c.Populations {
+			assert.Greater(t, colourPixels(img, c.popColour(q)), least[d.name], "%s: %s drawn in its colour", d.name, n)
 		}
 	}
 	all, err := CircuitPictures(c, SVG)
