@@ -211,17 +211,26 @@ func (w *L5Window[T]) Rows() [][]T {
 	return w.rows
 }
 
-// L5InitialRates returns r_0 of trial kb of p: the window's first vector.
+// L5InitialRates returns r_0 of trial kb of p, the window's first vector,
+// as the program's step defines it: Init itself in the rate form, f(Init)
+// in the v-form (per unit with UnitActivations); zero Init when nil.
 func L5InitialRates[T Float](p *Program[T], kb int) []T {
 	N := p.Units
+	v := make([]T, N)
+	if p.Init != nil {
+		copy(v, p.Init[kb*N:(kb+1)*N])
+	}
+	if p.Form == RateForm {
+		return v
+	}
 	f := FuncsFor[T]()
 	r := make([]T, N)
-	for i := range r {
-		var v T
-		if p.Init != nil {
-			v = p.Init[kb*N+i]
-		}
-		r[i] = Activate(p.Activation, v, f)
+	if p.UnitActivations != nil {
+		ActivateRanges(p.UnitActivations, v, r, f)
+		return r
+	}
+	for i, x := range v {
+		r[i] = Activate(p.Activation, x, f)
 	}
 	return r
 }

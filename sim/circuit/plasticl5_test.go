@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/cpu"
 )
 
 // l5Plasticity expresses p's learning rule as the backend's L5Plasticity,
@@ -152,5 +153,74 @@ func TestL5PlasticityIsL5Run(t *testing.T) {
 			}
 			t.Logf("%d steps, %d updates, %d of %d weights changed, every step's weights bit for bit", steps, updates, changed, n*n)
 		})
+	}
+}
+
+// TestL5PlasticProgramIsL5Run runs the whole learning model as a float64
+// rate-form backend program with Plasticity.L5 (the network as
+// l5Program lays it out: Drive's recurrent rows Wᵀ, the input rows the
+// identity), on the reference loop and the CPU backend, and requires
+// L5Run's rates and weights bit for bit after every step, for every rule ×
+// integrator × mask case of the original's fixtures.
+func TestL5PlasticProgramIsL5Run(t *testing.T) {
+	net, _ := loadNPZ(t, "net.npz")
+	n := 18
+	phases := map[string][]string{"No_Alter": repeat([]string{"all"}, 10), "CC_CS_Alter": repeat([]string{"CS", "CC", "Rest"}, 10),
+		"All_Alter": repeat([]string{"CS", "CC", "PV", "SST", "Rest"}, 10)}
+	for _, tc := range []struct{ rule, integ, neurons, phases string }{
+		{"None", "runge_kutta", "all", "No_Alter"},
+		{"BCM", "forward_euler", "all", "No_Alter"}, {"BCM", "runge_kutta", "all", "No_Alter"},
+		{"Slide_BCM", "forward_euler", "all", "No_Alter"}, {"Slide_BCM", "runge_kutta", "all", "No_Alter"},
+		{"Oja", "forward_euler", "all", "No_Alter"}, {"Oja", "runge_kutta", "all", "No_Alter"},
+		{"Cov", "forward_euler", "all", "No_Alter"}, {"Cov", "runge_kutta", "all", "No_Alter"},
+		{"BCM", "forward_euler", "excit_only", "CC_CS_Alter"},
+		{"Slide_BCM", "forward_euler", "inhibit_only", "All_Alter"},
+		{"Oja", "runge_kutta", "excit_only", "No_Alter"},
+	} {
+		for _, b := range []backend.Backend{backend.Reference, cpu.New()} {
+			t.Run(tc.rule+"_"+tc.integ+"_"+tc.neurons+"_"+tc.phases+"/"+b.Name(), func(t *testing.T) {
+				p := L5Defaults()
+				for i, s := range []int{3, 9, 3, 3} {
+					p.Populations[i].Size = s
+				}
+				pr := net["params"]
+				p.Dt, p.Tau, p.Ttau, p.Warmup, p.TauLearn, p.TauThreshold = pr[0], pr[1], pr[2], int(pr[3]), pr[4], pr[5]
+				p.Rule, p.Integrator, p.Neurons, p.Phases = tc.rule, tc.integ, tc.neurons, phases[tc.phases]
+				steps := p.Steps()
+				input := func(k int) []float64 { return net["inputs"][k*n : (k+1)*n] }
+				want, err := L5Run{P: p, W0: net["w0"], R0: net["r0"], Input: input, Keep: func(int) bool { return true }}.Run()
+				if err != nil {
+					t.Fatal(err)
+				}
+				prog := l5Program(p, net["w0"], net["r0"])
+				prog.Plasticity = &backend.Plasticity[float64]{Schedule: backend.Schedule{Warmup: p.Warmup}, L5: l5Plasticity(t, p)}
+				run, err := backend.Start(b, prog)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer run.Close()
+				drive := make([]float64, prog.DriveRows()*n)
+				for k := range steps {
+					chunk := backend.NewChunkFor(prog, k, 1)
+					if err := run.Advance(1, input(k), chunk); err != nil {
+						t.Fatalf("step %d: %v", k, err)
+					}
+					for i, got := range chunk.Rates {
+						if w := want.Rates[k*n+i]; math.Float64bits(got) != math.Float64bits(w) {
+							t.Fatalf("step %d unit %d: rate %v, L5Run %v", k, i, got, w)
+						}
+					}
+					if err := backend.Weights(run, drive, nil); err != nil {
+						t.Fatal(err)
+					}
+					got := transpose(drive[:n*n], n)
+					for e, w := range want.Weights[k] {
+						if math.Float64bits(got[e]) != math.Float64bits(w) {
+							t.Fatalf("step %d: weight (post %d, pre %d) = %v, L5Run %v", k, e/n, e%n, got[e], w)
+						}
+					}
+				}
+			})
+		}
 	}
 }
