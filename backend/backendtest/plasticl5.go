@@ -3,6 +3,7 @@ package backendtest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -22,10 +23,14 @@ type L5Case struct {
 	Structural bool
 	Signs      bool
 	PerTrial   bool // else one trial
-	Warmup     int
-	K, B, N    int
-	Steps      int
-	Seed       uint64
+	// Rate steps the rates in the rate form (L5's dynamics) with this
+	// integrator and the clip at zero, instead of the v-form.
+	Rate      bool
+	RateInteg backend.Integrator
+	Warmup    int
+	K, B, N   int
+	Steps     int
+	Seed      uint64
 }
 
 func (c L5Case) String() string {
@@ -34,7 +39,7 @@ func (c L5Case) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{c.Clip, "clip"}, {c.Masks, "masks"}, {c.Phases, "phases"}, {c.Structural, "structural"}, {c.Signs, "signs"}, {c.PerTrial, "pertrial"}} {
+	}{{c.Clip, "clip"}, {c.Masks, "masks"}, {c.Phases, "phases"}, {c.Structural, "structural"}, {c.Signs, "signs"}, {c.PerTrial, "pertrial"}, {c.Rate, "rateform"}} {
 		if f.on {
 			b.WriteString("_" + f.name)
 		}
@@ -60,6 +65,9 @@ func L5Cases() []L5Case {
 		{Rule: cov, Integrator: eu, Window: 6, Structural: true, Signs: true, Phases: true, K: 2, B: 2, N: 8, PerTrial: true, Steps: 60},
 		{Rule: cov, Integrator: rk, Window: 0, Masks: true, K: 1, B: 1, N: 12, Steps: 50},
 		{Rule: none, Integrator: rk, Clip: true, K: 1, B: 1, N: 6, Steps: 20},
+		{Rule: slide, Integrator: rk, Window: 12, Clip: true, Masks: true, Phases: true, Rate: true, RateInteg: backend.RK4,
+			K: 2, B: 2, N: 10, PerTrial: true, Warmup: 4, Steps: 50},
+		{Rule: oja, Integrator: eu, Window: 0, Rate: true, RateInteg: backend.Euler, K: 1, B: 1, N: 9, Steps: 40},
 	}
 	for i := range cs {
 		cs[i].Seed = 9100 + uint64(i)
@@ -69,12 +77,25 @@ func L5Cases() []L5Case {
 
 // NewL5Program builds c's program in T: a v-form network (the rules read
 // only the rates, however they were stepped) with I = N and sigmoid rates,
-// so BCM's θ stays positive.
+// so BCM's θ stays positive, or with Rate the same network in the rate form
+// (L5's dynamics), its r_0 positive.
 func NewL5Program[T backend.Float](c L5Case) *backend.Program[T] {
 	p := NewProgram[T](Case{Shape: backend.Shape{Instances: c.K, Trials: c.B, Units: c.N, Inputs: c.N},
 		Activation: backend.Sigmoid, Init: true, Sparse: c.Structural, Stride: 1, Steps: c.Steps, Seed: c.Seed})
 	rng := rand.New(rand.NewPCG(c.Seed, 0x15))
 	N := c.N
+	if c.Rate {
+		p.Form = backend.RateForm
+		p.Rate = &backend.RateDynamics[T]{Integrator: c.RateInteg, Dt: 0.1, InvTau: make([]T, c.K*N), ClipAtZero: true}
+		for i := range p.Rate.InvTau {
+			p.Rate.InvTau[i] = T(1 / (0.8 + 1.7*rng.Float64()))
+		}
+		clear(p.PreNoise)
+		p.Record.States = false
+		for i, x := range p.Init {
+			p.Init[i] = T(0.1 + 0.3*math.Abs(float64(x)))
+		}
+	}
 	l5 := &backend.L5Plasticity[T]{Rule: c.Rule, Integrator: c.Integrator, Window: c.Window,
 		Dt: T(0.1 + 0.1*rng.Float64()), Eta: T(0.02 + 0.05*rng.Float64()), ThetaRate: T(0.2 + rng.Float64()),
 		ClipAtZero: c.Clip, Structural: c.Structural}
@@ -124,6 +145,9 @@ func startsL5[T backend.Float](t *testing.T, b backend.Backend, p *backend.Progr
 	t.Helper()
 	run, err := backend.Start(b, p)
 	refusedL5(t, b, err)
+	if err != nil && p.Form == backend.RateForm && strings.Contains(err.Error(), backend.ErrNoRateForm(b.Name()).Error()) {
+		t.Skipf("%s refuses the rate form: %v", b.Name(), err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
