@@ -224,3 +224,62 @@ func TestL5PlasticProgramIsL5Run(t *testing.T) {
 		}
 	}
 }
+
+// The full-size default model (400 units, 2 500 Euler steps, sliding BCM
+// from step 500 with its 642-sample window) from the original's W0, r_0
+// and input, as one rate-form program on the CPU backend: L5Run's rates
+// and final weights bit for bit.
+func TestL5PlasticProgramFullSizeIsL5Run(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2 500 steps at 400 units, twice")
+	}
+	fx, _ := loadNPZ(t, "full.npz")
+	p := L5Defaults()
+	n, steps := p.Units(), p.Steps()
+	spatial, temporal := fx["spatial"], fx["temporal"]
+	input := make([]float64, steps*n)
+	for k := range steps {
+		for i := range n {
+			input[k*n+i] = float64(spatial[i] * temporal[k]) // the original's input, bit for bit
+		}
+	}
+	last := steps - 1
+	want, err := L5Run{P: p, W0: fx["w0"], R0: fx["r0"], Input: func(k int) []float64 { return input[k*n : (k+1)*n] },
+		Keep: func(k int) bool { return k == last }}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := l5Program(p, fx["w0"], fx["r0"])
+	prog.Plasticity = &backend.Plasticity[float64]{Schedule: backend.Schedule{Warmup: p.Warmup}, L5: l5Plasticity(t, p)}
+	run, err := backend.Start(cpu.New(), prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	chunk := backend.NewChunkFor(prog, 0, steps)
+	if err := run.Advance(steps, input, chunk); err != nil {
+		t.Fatal(err)
+	}
+	for e, got := range chunk.Rates {
+		if w := want.Rates[e]; math.Float64bits(got) != math.Float64bits(w) {
+			t.Fatalf("step %d unit %d: rate %v, L5Run %v", e/n, e%n, got, w)
+		}
+	}
+	drive := make([]float64, prog.DriveRows()*n)
+	if err := backend.Weights(run, drive, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, changed := transpose(drive[:n*n], n), 0
+	for e, w := range want.Weights[last] {
+		if math.Float64bits(got[e]) != math.Float64bits(w) {
+			t.Fatalf("final weight (post %d, pre %d) = %v, L5Run %v", e/n, e%n, got[e], w)
+		}
+		if w != fx["w0"][e] {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Fatal("degenerate run: no weight changed")
+	}
+	t.Logf("%d steps, window %d: rates and final weights bit for bit (%d of %d weights changed)", steps, p.ThresholdWindow(), changed, n*n)
+}
