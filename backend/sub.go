@@ -40,6 +40,9 @@ func (p *Program[T]) Sub(k0, k1, b0, b1 int) *Program[T] {
 	// r_0, so the parts' runs hold exactly the whole's buffers.
 	q.Delays = p.Delays.sub(k0, k1, N)
 	q.Sparse = p.Sparse.sub(k0, k1, N)
+	if p.Rate != nil {
+		q.Rate = p.SubRate(k0, k1)
+	}
 	return &q
 }
 

@@ -18,7 +18,7 @@ func TestMisuse(t *testing.T)     { conformance(t, backendtest.Misuse) }
 
 // Every entry point of the suite has its test above.
 func TestEntryPoints(t *testing.T) {
-	backendtest.Covers(t, TestDynamics, TestNonFinite, TestPartition, TestPlasticity, TestMisuse, TestDelays, TestSparse)
+	backendtest.Covers(t, TestDynamics, TestNonFinite, TestPartition, TestPlasticity, TestMisuse, TestDelays, TestSparse, TestRateForm)
 }
 
 // conformance runs one entry point of the suite on every configuration.

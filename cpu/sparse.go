@@ -63,7 +63,13 @@ func useGather[T backend.Float](p *backend.Program[T]) bool {
 // 8, where the dense path's four blocks of 4 would leave the kernels
 // idle).
 func gatherBlock(K, B, w int) int {
-	pieces := min(max(1, (w+K-1)/K), max(1, B/8))
+	want := max(1, (w+K-1)/K)
+	if B < 8 && want > 1 {
+		// Fewer than eight trials run one by one in Go (gatheredTrial):
+		// split them over the workers.
+		return (B + min(want, B) - 1) / min(want, B)
+	}
+	pieces := min(want, max(1, B/8))
 	block := (B + pieces - 1) / pieces
 	if block >= 8 {
 		block = (block + 7) / 8 * 8

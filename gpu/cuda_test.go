@@ -57,10 +57,11 @@ func TestPlasticity(t *testing.T) { conformance(t, backendtest.Plasticity) }
 func TestMisuse(t *testing.T)     { conformance(t, backendtest.Misuse) }
 func TestDelays(t *testing.T)     { conformance(t, backendtest.Delays) }
 func TestSparse(t *testing.T)     { conformance(t, backendtest.Sparse) }
+func TestRateForm(t *testing.T)   { conformance(t, backendtest.RateForm) }
 
 // Every entry point of the suite has its test above.
 func TestEntryPoints(t *testing.T) {
-	backendtest.Covers(t, TestDynamics, TestNonFinite, TestPartition, TestPlasticity, TestMisuse, TestDelays, TestSparse)
+	backendtest.Covers(t, TestDynamics, TestNonFinite, TestPartition, TestPlasticity, TestMisuse, TestDelays, TestSparse, TestRateForm)
 }
 
 // conformance runs one entry point of the suite on every configuration.

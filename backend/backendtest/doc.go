@@ -9,6 +9,7 @@
 //	func TestMisuse(t *testing.T)     { backendtest.Misuse(t, mybackend.New()) }
 //	func TestDelays(t *testing.T)     { backendtest.Delays(t, mybackend.New()) }
 //	func TestSparse(t *testing.T)     { backendtest.Sparse(t, mybackend.New()) }
+//	func TestRateForm(t *testing.T)   { backendtest.RateForm(t, mybackend.New()) }
 //
 // plus Covers, which fails when the suite has an entry point those tests
 // lack; or all of them at once:
@@ -45,6 +46,12 @@
 //     0.1, 0.5 and 1 around block edges, explicit zero entries), whole, in
 //     chunks and as partitions; every backend runs it (ignoring it is
 //     exact).
+//   - RateForm: the rate form τ dr/dt = −r + f(W r + I) (RateCases: Euler
+//     and RK4, clip at 0 on and off, per-unit supralinear and power-law
+//     activations, noise, sparse drives, Euler with delays, plastic
+//     programs, the L5 rules), whole, in chunks and as partitions, both
+//     precisions; on a backend that does not declare it, that Start
+//     refuses its programs.
 //
 // Optional features are declared by the backend (backend.Supports, through
 // backend.FeatureSupporter or for plasticity backend.PlasticityCapable;

@@ -31,6 +31,7 @@ func EntryPoints() []EntryPoint {
 		{"Misuse", Misuse},
 		{"Delays", Delays},
 		{"Sparse", Sparse},
+		{"RateForm", RateForm},
 	}
 }
 

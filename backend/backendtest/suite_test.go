@@ -66,7 +66,7 @@ func TestSupports(t *testing.T) {
 // Every entry point has its test here.
 func TestEntryPointsCovered(t *testing.T) {
 	Covers(t, TestReferenceDynamics, TestReferenceNonFinite, TestReferencePartition, TestReferencePlasticity, TestReferenceMisuse,
-		TestReferenceDelays, TestReferenceSparse)
+		TestReferenceDelays, TestReferenceSparse, TestReferenceRateForm)
 }
 
 // Test runs every entry point, each once, under its own name.

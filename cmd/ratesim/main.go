@@ -281,6 +281,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := output.CheckPlotFormat(*plotFormat); err != nil {
 		return usageError{fmt.Errorf("--plot-format: %w", err)}
 	}
+	if c, source, ok, err := loadCircuit(fs, rf, pos); ok {
+		if err != nil {
+			return err
+		}
+		return runCircuit(ctx, c, source, *rf.out, *plotFormat, *quiet, stdout, stderr)
+	}
 	pr, err := rf.prepare(fs, pos, sim.Check)
 	if err != nil {
 		return err

@@ -1,0 +1,172 @@
+package circuit
+
+import (
+	"fmt"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/sim/spec"
+)
+
+// Program is network net of circuit c as one backend program: the rate
+// form τ dr/dt = −r + f(W r + I) with the circuit's integrator, τ per
+// population and activation; the directions as trials, every one from the
+// network's r_0; the stimulus entering through identity input weights
+// (input j drives unit j, so the drive's single ascending sum adds I_i
+// after the recurrent part: L5's fl(fl(W·r) + I), see the package
+// documentation); and, with a learning rule, the L5 plasticity with
+// per-trial weights, so that learning restarts per direction from the same
+// W0. The input of step k is the grating's I(k), trials (directions)
+// × steps × units, the same for the one instance (SharedInput).
+func Program[T backend.Float](c *spec.Circuit, p L5Params, net *L5Network) (*backend.Program[T], error) {
+	n, D := p.Units(), len(p.Degrees)
+	if len(net.W) != n*n || len(net.R0) != n {
+		return nil, fmt.Errorf("circuit: network of %d weights and %d rates for %d units", len(net.W), len(net.R0), n)
+	}
+	prog := &backend.Program[T]{
+		Shape:       backend.Shape{Instances: 1, Trials: D, Units: n, Inputs: n},
+		Seed:        c.Seed,
+		Form:        backend.RateForm,
+		SharedInput: true,
+		Drive:       make([]T, (2*n+1)*n),
+		Decay:       make([]T, n), Alpha: make([]T, n), PreNoise: make([]T, n), PostNoise: make([]T, n),
+		Init:   make([]T, D*n),
+		Record: backend.Record{Rates: true},
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			prog.Drive[j*n+i] = T(net.W[i*n+j]) // W is (post, pre), Drive (pre, post)
+		}
+		prog.Drive[(n+i)*n+i] = 1
+	}
+	for d := 0; d < D; d++ {
+		for i, r := range net.R0 {
+			prog.Init[d*n+i] = T(r)
+		}
+	}
+	rk4 := c.Dynamics.Integrator == "rk4"
+	rate := &backend.RateDynamics[T]{Dt: T(p.Dt), InvTau: make([]T, n), ClipAtZero: c.Dynamics.Clip}
+	if rk4 {
+		rate.Integrator = backend.RK4
+	}
+	taus := c.Taus()
+	u := 0
+	for q, pop := range p.Populations {
+		inv := T(1 / taus[q]) // fl(1/τ) in float64, then to T
+		for range pop.Size {
+			rate.InvTau[u] = inv
+			u++
+		}
+	}
+	prog.Rate = rate
+	a := c.Dynamics.Activation
+	r := backend.ActivationRange[T]{Start: 0, End: n}
+	switch a.Kind {
+	case "supralinear":
+		r.Activation, r.Floor, r.Ceiling = backend.Supralinear, T(a.Floor), T(a.Ceiling)
+	case "power_law":
+		r.Activation, r.Gain, r.Power = backend.PowerLaw, T(a.Gain), T(a.Power)
+	default:
+		return nil, &spec.Error{File: c.File(), Field: "dynamics.activation.kind", Reason: fmt.Sprintf("unknown activation %q (supralinear or power_law)", a.Kind)}
+	}
+	prog.UnitActivations = []backend.ActivationRange[T]{r}
+	if l := plasticity[T](c, p); l != nil {
+		prog.Plasticity = &backend.Plasticity[T]{PerTrial: true, L5: l}
+		prog.Plasticity.Schedule.Warmup = p.Warmup
+	}
+	if prog.Plasticity == nil {
+		// A static network runs its drive gathered where that pays (the
+		// input's identity rows are half the dense product's rows, and W
+		// itself is sparse): the same bits (the contract's sum skips zero
+		// weights), the backend choosing by density.
+		prog.Sparse = backend.NewSparseDrive(prog.Shape, prog.Drive)
+	}
+	if err := prog.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.File(), err)
+	}
+	return prog, nil
+}
+
+// l5Rules are the circuit file's rule names as backend rules.
+var l5Rules = map[string]backend.L5Rule{"bcm": backend.L5BCM, "slide_bcm": backend.L5SlidingBCM,
+	"l5_oja": backend.L5Oja, "covariance": backend.L5Covariance}
+
+// plasticity is circuit c's learning rule as the backend's L5Plasticity
+// (nil for rule none: the weights stay fixed). The weights integrate with
+// the dynamics' integrator and dt, η = fl(1/τ_l), fl(1/τ_θ); the
+// inhibitory columns are the units of populations with sign I. Update
+// structural leaves W0's absent synapses alone and keep_signs projects
+// every weight onto its presynaptic population's sign. With update dense
+// and keep_signs false (L5's own setting) the run is L5's exactly: the
+// first n_I rows for inhibit_only, as L5 slices them (it meant the
+// inhibitory rows, which the other settings use), and RK4's weights
+// clipped at 0; its PV and SST phases mask nothing, as L5's.
+func plasticity[T backend.Float](c *spec.Circuit, p L5Params) *backend.L5Plasticity[T] {
+	pl := c.Plasticity
+	if pl == nil {
+		return nil
+	}
+	rule, ok := l5Rules[pl.Rule]
+	if !ok {
+		return nil
+	}
+	n := p.Units()
+	l5 := pl.Update == "dense" && (pl.KeepSigns == nil || !*pl.KeepSigns)
+	l := &backend.L5Plasticity[T]{Rule: rule, Window: p.ThresholdWindow(), Dt: T(p.Dt),
+		Eta: T(1 / p.TauLearn), ThetaRate: T(1 / p.TauThreshold), Structural: pl.Update != "dense"}
+	if c.Dynamics.Integrator == "rk4" {
+		l.Integrator, l.ClipAtZero = backend.L5RK4, l5
+	}
+	sign := make([]int8, n)
+	pop := make([]int, n)
+	u := 0
+	for q, ps := range p.Populations {
+		for range ps.Size {
+			sign[u], pop[u] = int8(ps.Sign), q
+			u++
+		}
+	}
+	units := func(in func(i int) bool) []bool {
+		m := make([]bool, n)
+		for i := range m {
+			m[i] = in(i)
+		}
+		return m
+	}
+	inhibitory := units(func(j int) bool { return sign[j] < 0 })
+	excitatory := units(func(j int) bool { return sign[j] > 0 })
+	l.Inhibitory = inhibitory
+	if pl.KeepSigns != nil && *pl.KeepSigns {
+		l.Sign = sign
+	}
+	switch p.Neurons {
+	case "excit_only":
+		l.Pre, l.Post = excitatory, excitatory
+	case "inhibit_only":
+		l.Pre, l.Post = inhibitory, excitatory
+		if l5 {
+			nI := 0
+			for _, s := range sign {
+				if s < 0 {
+					nI++
+				}
+			}
+			l.Post = units(func(i int) bool { return i >= nI })
+		}
+	}
+	for _, mode := range p.Phases {
+		var ph backend.L5Phase
+		switch mode {
+		case "Rest":
+			ph.Rest = true
+		case "all":
+		default: // a population's name: only its rows learn
+			for q, ps := range p.Populations {
+				if ps.Name == mode && !(l5 && ps.Sign < 0) { // L5's PV and SST phases mask nothing
+					ph.Post = units(func(i int) bool { return pop[i] == q })
+				}
+			}
+		}
+		l.Phases = append(l.Phases, ph)
+	}
+	return l
+}

@@ -1,0 +1,139 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratesim/ratesim/backend"
+	_ "github.com/ratesim/ratesim/cpu" // the backend the circuits run on
+	"github.com/ratesim/ratesim/sim/circuit"
+	"github.com/ratesim/ratesim/sim/output"
+	"github.com/ratesim/ratesim/sim/spec"
+)
+
+// smallL5 is the built-in l5 circuit with fewer units and steps, for tests.
+func smallL5(t testing.TB, rule, integrator string) *spec.Circuit {
+	c, err := spec.LoadCircuitExample("l5")
+	require.NoError(t, err)
+	for i, s := range []int{6, 18, 6, 6} {
+		c.Populations[i].Size = s
+	}
+	c.Steps, c.Plasticity.Warmup = 300, 100
+	c.Plasticity.Rule = rule
+	c.Dynamics.Integrator = integrator
+	return c
+}
+
+// TestCircuitRunIsL5Run checks the circuit runner end to end against the
+// host oracle circuit.L5Run (itself checked against the original model):
+// every direction's rates and final weights, float64, on the reference
+// and the CPU backend, bit for bit.
+func TestCircuitRunIsL5Run(t *testing.T) {
+	for _, tc := range []struct{ rule, integ string }{{"none", "euler"}, {"slide_bcm", "euler"}, {"bcm", "rk4"}, {"l5_oja", "rk4"}, {"covariance", "euler"}} {
+		c := smallL5(t, tc.rule, tc.integ)
+		c.Plasticity.Update = "dense" // L5's own setting: L5Run's
+		keep := false
+		c.Plasticity.KeepSigns = &keep
+		if tc.integ == "rk4" {
+			c.Dynamics.Clip = true
+		}
+		p, err := circuit.FromSpec(c)
+		require.NoError(t, err)
+		net, err := p.Network(c.Seed, 0)
+		require.NoError(t, err)
+		g := p.Grating(net)
+		for _, name := range []string{"reference", "cpu"} {
+			b, err := backend.Lookup(name)
+			require.NoError(t, err)
+			res, err := SimulateCircuit(context.Background(), c, b, nil)
+			require.NoError(t, err, "%s %s", tc.rule, name)
+			n := p.Units()
+			for d := range p.Degrees {
+				want, err := circuit.L5Run{P: p, W0: net.W, R0: net.R0, Input: func(k int) []float64 {
+					row := make([]float64, n)
+					g.Fill(d, k, row)
+					return row
+				}, Keep: func(k int) bool { return k == p.Steps()-1 }}.Run()
+				require.NoError(t, err)
+				got := res.Networks[0]
+				for x, v := range want.Rates {
+					if math.Float64bits(v) != math.Float64bits(got.Rates[d][x]) {
+						t.Fatalf("%s/%s on %s, direction %d: rate %d (step %d, unit %d) = %v, L5Run %v", tc.rule, tc.integ, name, d, x, x/n+1, x%n, got.Rates[d][x], v)
+					}
+				}
+				if tc.rule != "none" {
+					w := want.Weights[p.Steps()-1]
+					require.Len(t, w, n*n)
+					for x, v := range w {
+						if math.Float64bits(v) != math.Float64bits(got.Final[d][x]) {
+							t.Fatalf("%s/%s on %s, direction %d: final W[%d][%d] = %v, L5Run %v", tc.rule, tc.integ, name, d, x/n, x%n, got.Final[d][x], v)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestWriteCircuit runs the small circuit and writes it: the files it
+// promises exist, the pictures are there and meta.json names them.
+func TestWriteCircuit(t *testing.T) {
+	c := smallL5(t, "slide_bcm", "euler")
+	b, err := backend.Lookup("cpu")
+	require.NoError(t, err)
+	res, err := SimulateCircuit(context.Background(), c, b, nil)
+	require.NoError(t, err)
+	require.True(t, res.HasAnalysis)
+	dir := filepath.Join(t.TempDir(), "out")
+	st, err := output.Begin(dir, output.Hooks{})
+	require.NoError(t, err)
+	defer st.Close()
+	files, err := WriteCircuit(st, c, res, "test", "png")
+	require.NoError(t, err)
+	require.Len(t, files.Tables, 6)
+	require.Len(t, files.Pictures, 5)
+	for _, f := range append(append([]string{files.Result, files.Meta}, files.Tables...), files.Pictures...) {
+		fi, err := os.Stat(f)
+		require.NoError(t, err, f)
+		require.Positive(t, fi.Size(), f)
+	}
+}
+
+// BenchmarkCircuitL5 is the built-in layer-5 example (400 units, four
+// directions × 2 500 Euler steps, one network) on the CPU, with the
+// weights fixed and with sliding BCM, in float64 and float32: the ratesim
+// side of bench/peers/l5_numpy.py, timing what it times — the four
+// directions' runs of a drawn network, stimulus included (the network's
+// draw and the analysis are outside both).
+func BenchmarkCircuitL5(b *testing.B) {
+	for _, rule := range []string{"none", "slide_bcm"} {
+		for _, prec := range []string{"f64", "f32"} {
+			b.Run(rule+"/"+prec, func(b *testing.B) {
+				c, err := spec.LoadCircuitExample("l5")
+				require.NoError(b, err)
+				c.Plasticity.Rule, c.Precision = rule, prec
+				be, err := backend.Lookup("cpu")
+				require.NoError(b, err)
+				p, err := circuit.FromSpec(c)
+				require.NoError(b, err)
+				net, err := p.Network(c.Seed, 0)
+				require.NoError(b, err)
+				g := p.Grating(net)
+				run := runCircuitNetwork[float64]
+				if prec == "f32" {
+					run = runCircuitNetwork[float32]
+				}
+				for b.Loop() {
+					if _, err := run(context.Background(), c, p, net, g, be, func(int) {}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
