@@ -239,14 +239,81 @@ func L5InitialRates[T Float](p *Program[T], kb int) []T {
 type L5Scratch[T Float] struct {
 	g, k1, k2, k3, k4, stage []T
 	theta, mean, v           []T
+	acc0, acc1               []T
+	live                     []bool
 	y                        [][]T
+}
+
+// eulerOuter is Update's Euler step for the rules whose G is an outer
+// product of per-unit factors (BCM, sliding BCM, covariance): the same
+// operations on every synapse in the same order as F followed by the
+// Euler write — G, the column flip, the masks, Eta·G, W + Dt·(…), the
+// write's structural skip, clip and sign — in one pass over W with the
+// per-unit factors computed once, instead of G and k1 stored whole.
+func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, in []T, rows []bool) {
+	n := len(in)
+	a, live := s.v, s.live
+	bcm := l.Rule != L5Covariance
+	for i := range n {
+		if bcm {
+			a[i] = T(r[i] * (r[i] - s.theta[i]))
+		} else {
+			a[i] = r[i] - s.mean[i]
+		}
+		live[i] = (l.Post == nil || l.Post[i]) && (rows == nil || rows[i])
+	}
+	flips := l.Rule.flips() && l.Inhibitory != nil
+	eta, dt, theta := l.Eta, l.Dt, s.theta[:n]
+	a, live = a[:n], live[:n]
+	for j := range n {
+		flip := flips && l.Inhibitory[j]
+		pre := l.Pre == nil || l.Pre[j]
+		sign := int8(0)
+		if l.Sign != nil {
+			sign = l.Sign[j]
+		}
+		wj := W[j*ld : j*ld+n]
+		var w0j []T
+		if l.Structural {
+			w0j = W0[j*ld : j*ld+n]
+		}
+		bj := in[j]
+		if !bcm {
+			bj = a[j]
+		}
+		for i := range wj {
+			if l.Structural && w0j[i] == 0 {
+				continue // never written, as write skips it
+			}
+			var g T
+			if bcm {
+				g = T(a[i]*bj) / theta[i]
+			} else {
+				g = T(a[i] * bj)
+			}
+			if flip {
+				g = -g
+			}
+			if !pre || !live[i] {
+				g = 0
+			}
+			v := wj[i] + T(dt*T(eta*g))
+			if l.ClipAtZero && !(v >= 0) && v == v {
+				v = 0
+			}
+			if sign > 0 && v < 0 || sign < 0 && v > 0 {
+				v = 0
+			}
+			wj[i] = v
+		}
+	}
 }
 
 // NewL5Scratch returns scratch for n units.
 func NewL5Scratch[T Float](n int) *L5Scratch[T] {
 	nn := n * n
 	return &L5Scratch[T]{g: make([]T, nn), k1: make([]T, nn), k2: make([]T, nn), k3: make([]T, nn), k4: make([]T, nn),
-		stage: make([]T, nn), theta: make([]T, n), mean: make([]T, n), v: make([]T, n)}
+		stage: make([]T, nn), theta: make([]T, n), mean: make([]T, n), v: make([]T, n), acc0: make([]T, n), acc1: make([]T, n), live: make([]bool, n)}
 }
 
 // Learns reports whether step t (1-based) updates the weights.
@@ -284,6 +351,10 @@ func (l *L5Plasticity[T]) Update(s *L5Scratch[T], W []T, ld int, W0 []T, win [][
 	var rows []bool
 	if len(l.Phases) > 0 {
 		rows = l.Phases[(t-1)%len(l.Phases)].Post
+	}
+	if l.Integrator == L5Euler && (l.Rule == L5BCM || l.Rule == L5SlidingBCM || l.Rule == L5Covariance) {
+		l.eulerOuter(s, W, ld, W0, r, in, rows)
+		return
 	}
 	// F writes Eta·G(x) into out.
 	F := func(x, out []T) {
@@ -419,22 +490,36 @@ func l5Sliding[T Float](win [][]T, dt, rate T, s *L5Scratch[T]) {
 		}
 	}
 	third := T(dt / 3)
-	basic := func(start, stop, i int) T {
-		var out T // +0
+	// basic(start, stop) for every unit at once: each unit's terms still
+	// added in ascending q from +0 (the same sums), q outermost so that the
+	// rows of y are read in order.
+	basic := func(start, stop int, out []T) {
+		clear(out)
 		for q := start; q < stop; q += 2 {
-			out = out + (T(y[q][i]+T(4*y[q+1][i])) + y[q+2][i])
+			y0, y1, y2 := y[q][:n], y[q+1][:n], y[q+2][:n]
+			for i := range out {
+				out[i] = out[i] + (T(y0[i]+T(4*y1[i])) + y2[i])
+			}
 		}
-		return T(out * third)
+		for i := range out {
+			out[i] = T(out[i] * third)
+		}
 	}
+	b0, b1 := s.acc0[:n], s.acc1[:n]
+	if m%2 == 1 {
+		basic(0, m-2, b0)
+		for i := range n {
+			s.theta[i] = T(rate * b0[i])
+		}
+		return
+	}
+	basic(0, m-3, b0)
+	basic(1, m-2, b1)
 	half := T(0.5 * dt)
 	for i := range n {
-		if m%2 == 1 {
-			s.theta[i] = T(rate * basic(0, m-2, i))
-			continue
-		}
 		val := T(half * (y[m-1][i] + y[m-2][i]))
 		val = val + T(half*(y[1][i]+y[0][i]))
-		res := (basic(0, m-3, i) + basic(1, m-2, i)) / 2
+		res := (b0[i] + b1[i]) / 2
 		s.theta[i] = T(rate * (res + val/2))
 	}
 }
