@@ -241,8 +241,17 @@ type L5Scratch[T Float] struct {
 	theta, mean, v           []T
 	acc0, acc1               []T
 	live                     []bool
-	y                        [][]T
+	// support lists W0's nonzero synapses per row (supportStart, n+1
+	// offsets) for the structural update, built once per W0 (supportW0);
+	// allCols is 0 … n−1 for the dense one.
+	support, supportStart, allCols []int32
+	supportW0                      *T
+	y                              [][]T
 }
+
+// l5GenericEuler makes Update take the general path (G stored, then the
+// write) for every rule, so that tests can hold eulerOuter to it.
+var l5GenericEuler = false
 
 // eulerOuter is Update's Euler step for the rules whose G is an outer
 // product of per-unit factors (BCM, sliding BCM, covariance): the same
@@ -262,6 +271,14 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 		}
 		live[i] = (l.Post == nil || l.Post[i]) && (rows == nil || rows[i])
 	}
+	if l.Structural {
+		s.supportOf(W0, ld, n)
+	} else if len(s.allCols) < n {
+		s.allCols = make([]int32, n)
+		for i := range s.allCols {
+			s.allCols[i] = int32(i)
+		}
+	}
 	flips := l.Rule.flips() && l.Inhibitory != nil
 	eta, dt, theta := l.Eta, l.Dt, s.theta[:n]
 	a, live = a[:n], live[:n]
@@ -273,18 +290,20 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 			sign = l.Sign[j]
 		}
 		wj := W[j*ld : j*ld+n]
-		var w0j []T
-		if l.Structural {
-			w0j = W0[j*ld : j*ld+n]
-		}
 		bj := in[j]
 		if !bcm {
 			bj = a[j]
 		}
-		for i := range wj {
-			if l.Structural && w0j[i] == 0 {
-				continue // never written, as write skips it
-			}
+		// The synapses written: W0's support in row j when structural
+		// (the others are never written, as write skips them), else all.
+		var cols []int32
+		if l.Structural {
+			cols = s.support[s.supportStart[j]:s.supportStart[j+1]]
+		} else {
+			cols = s.allCols[:n]
+		}
+		for _, c := range cols {
+			i := int(c)
 			var g T
 			if bcm {
 				g = T(a[i]*bj) / theta[i]
@@ -306,6 +325,25 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 			}
 			wj[i] = v
 		}
+	}
+}
+
+// supportOf makes s.support the nonzero synapses of W0 (n × n, row
+// stride ld), row by row in ascending order, once per W0: a run's W0 is
+// its program's Drive, which does not change.
+func (s *L5Scratch[T]) supportOf(W0 []T, ld, n int) {
+	if s.supportW0 == &W0[0] && len(s.supportStart) == n+1 {
+		return
+	}
+	s.supportW0 = &W0[0]
+	s.support, s.supportStart = s.support[:0], append(s.supportStart[:0], 0)
+	for j := range n {
+		for i, w := range W0[j*ld : j*ld+n] {
+			if w != 0 {
+				s.support = append(s.support, int32(i))
+			}
+		}
+		s.supportStart = append(s.supportStart, int32(len(s.support)))
 	}
 }
 
@@ -352,7 +390,7 @@ func (l *L5Plasticity[T]) Update(s *L5Scratch[T], W []T, ld int, W0 []T, win [][
 	if len(l.Phases) > 0 {
 		rows = l.Phases[(t-1)%len(l.Phases)].Post
 	}
-	if l.Integrator == L5Euler && (l.Rule == L5BCM || l.Rule == L5SlidingBCM || l.Rule == L5Covariance) {
+	if l.Integrator == L5Euler && (l.Rule == L5BCM || l.Rule == L5SlidingBCM || l.Rule == L5Covariance) && !l5GenericEuler {
 		l.eulerOuter(s, W, ld, W0, r, in, rows)
 		return
 	}
