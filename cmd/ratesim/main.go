@@ -409,9 +409,17 @@ func cmdExamples(args []string, stdout io.Writer) error {
 		for _, n := range spec.Examples() {
 			fmt.Fprintln(stdout, n)
 		}
+		for _, n := range spec.BuiltInCircuits.Names() {
+			fmt.Fprintf(stdout, "%s (circuit)\n", n)
+		}
 		return nil
 	}
 	data, err := spec.Example(args[0])
+	if err != nil {
+		if c, cerr := spec.BuiltInCircuits.Read(args[0]); cerr == nil {
+			data, err = c, nil
+		}
+	}
 	if err != nil {
 		return err
 	}

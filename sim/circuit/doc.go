@@ -17,13 +17,17 @@
 //     checked against the original's runs (testdata/make_l5_circuit.py:
 //     every rule, Euler and RK4, the neuron masks and phase lists; rates and
 //     weights within 3.5e-13 relative over 400 steps, and the full-size
-//     default run within 3e-14).
+//     default run within 3e-14);
+//   - L5Params.Grating: the network's stimulus (sim/stimulus.Grating,
+//     counterphase with L5Compat as the original);
+//   - Program: a circuit file's network as one backend.Program in the rate
+//     form (Program.Form, Rate, UnitActivations), the directions as trials
+//     with per-trial L5 weights (backend.Plasticity.L5), the stimulus through
+//     identity input weights — what sim.SimulateCircuit (`ratesim run` of a
+//     circuit) runs on any backend; the backends give L5Run's bits.
 //
-// The grating (sim/stimulus.Grating with Form counterphase and L5Compat)
-// and the selectivity analysis (sim/analysis: BinMeans, L5Windows,
-// Selectivity, SelectivityTable, WeightSummary, Loss) are in their rooms;
-// this package is ranked beside sim/stimulus, so it cannot import the
-// grating yet (a rank above sim/stimulus would let L5Params build it).
+// The selectivity analysis (sim/analysis: BinMeans, Windows, Selectivity,
+// SelectivityTable, WeightSummary, Loss) is in its room.
 //
 // # The L5 model's dynamics: what the contract must compute
 //

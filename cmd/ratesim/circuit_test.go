@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratesim/ratesim/sim/spec"
+)
+
+// TestRunCircuitExample runs the built-in layer-5 circuit as a new user
+// would (shortened by --steps), and checks the summary, the files it names
+// and that a circuit refuses the flags that are for specs.
+func TestRunCircuitExample(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "l5")
+	code, stdout, stderr := runCLI(t, "run", "--example", "l5", "--steps", "750", "--out", out, "--quiet")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "circuit l5, 400 units in 4 populations, 4 directions × 750 steps")
+	for _, want := range []string{"population window", "CS         before", "SST        after", "tuning loss",
+		"selectivity.csv", "units.parquet", "l5_weights.png", "l5_activity.png", "meta.json"} {
+		require.Contains(t, stdout, want)
+	}
+	for _, f := range []string{"result.npz", "meta.json", "selectivity.csv", "weights.parquet", "l5_selectivity.png", "l5_weights_time.png", "l5_rates.png"} {
+		fi, err := os.Stat(filepath.Join(out, f))
+		require.NoError(t, err)
+		require.Positive(t, fi.Size(), f)
+	}
+	meta, err := os.ReadFile(filepath.Join(out, "meta.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(meta), `"populations": [`)
+
+	code, _, stderr = runCLI(t, "run", "--example", "l5", "--trials", "3")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "--trials is for specs")
+
+	code, stdout, _ = runCLI(t, "examples")
+	require.Equal(t, 0, code)
+	require.Contains(t, stdout, "l5 (circuit)")
+	code, stdout, _ = runCLI(t, "examples", "l5")
+	require.Equal(t, 0, code)
+	require.True(t, spec.IsCircuit([]byte(stdout)), strings.SplitN(stdout, "\n", 2)[0])
+}
