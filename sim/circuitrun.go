@@ -572,7 +572,7 @@ func circuitPictures(res *CircuitResult) *plot.Circuit {
 	p := res.Params
 	cn := res.Networks[0]
 	P, n := len(p.Populations), p.Units()
-	pc := &plot.Circuit{Offsets: res.Offsets, Directions: p.Degrees, DtMs: p.Dt, Rates: cn.Rates, Steps: p.Steps(), RateStride: 1}
+	pc := &plot.Circuit{Offsets: res.Offsets, Directions: p.Degrees, DtMs: p.Dt, TimeUnit: "model units, τ = " + strconv.FormatFloat(p.Tau, 'g', -1, 64), Rates: cn.Rates, Steps: p.Steps(), RateStride: 1}
 	for _, q := range p.Populations {
 		pc.Populations = append(pc.Populations, q.Name)
 	}

@@ -20,7 +20,11 @@ type Circuit struct {
 	Populations []string  // names, e.g. CS, CC, PV, SST
 	Offsets     []int     // len P+1: population p is units Offsets[p] … Offsets[p+1]−1
 	Directions  []float64 // degrees, one per condition
-	DtMs        float64   // the step, ms
+	DtMs        float64   // the step, ms (or in TimeUnit)
+	// TimeUnit names the time axis' unit when it is not ms ("" is ms): a
+	// model whose dt and τ are in its own unit (the layer-5 model's
+	// dt = 0.01, τ = 0.1) says so instead of pretending to be in ms.
+	TimeUnit string
 	// Rates[d] is condition d's recorded rates, Steps × N row-major, sample s at time (s+1)·RateStride·DtMs ms.
 	Rates      [][]float64
 	Steps      int
@@ -629,7 +633,7 @@ func DrawCircuitActivity(c *Circuit, f Format) ([]byte, error) {
 		var ps []placed
 		var es []entry
 		for d := 0; d < D; d++ {
-			p := fig.newPlot("direction "+directionName(c.Directions[d]), "time (ms)", "rate")
+			p := fig.newPlot("direction "+directionName(c.Directions[d]), "time ("+c.timeUnit()+")", "rate")
 			p.X.Min, p.X.Max = 0, t1
 			if hi > lo {
 				p.Y.Min, p.Y.Max = lo, hi
@@ -786,7 +790,7 @@ func DrawCircuitWeightsOverTime(c *Circuit, f Format) ([]byte, error) {
 			}
 			ps[post] = placed{p, rects[post]}
 		}
-		ps[P-1].p.X.Label.Text = "time (ms)"
+		ps[P-1].p.X.Label.Text = "time (" + c.timeUnit() + ")"
 		yTicks(ps)
 		fig.alignX(ps)
 		fig.drawAll(ps...)
@@ -857,7 +861,7 @@ func DrawCircuitRates(c *Circuit, f Format) ([]byte, error) {
 		dirs[d] = directionName(deg)
 	}
 	return circuitFigure(f, CircuitRatesSize, func(fig *figure) {
-		area := fig.title("Rates per population and direction: each unit's mean rate over " + ms(from) + "–" + ms(to) + " ms")
+		area := fig.title("Rates per population and direction: each unit's mean rate over " + ms(from) + "–" + ms(to) + " " + c.timeUnit())
 		area.Min.X += px(12)
 		area.Min.Y += px(10)
 		cols := P
@@ -903,4 +907,12 @@ func DrawCircuitRates(c *Circuit, f Format) ([]byte, error) {
 		fig.alignY(ps)
 		fig.drawAll(ps...)
 	})
+}
+
+// timeUnit is the time axis' unit.
+func (c *Circuit) timeUnit() string {
+	if c.TimeUnit == "" {
+		return "ms"
+	}
+	return c.TimeUnit
 }
