@@ -99,8 +99,13 @@ func simulateCircuit[T backend.Float](ctx context.Context, c *spec.Circuit, p ci
 	n, D, steps := p.Units(), len(p.Degrees), p.Steps()
 	prog := output.NewProgress(progress, fmt.Sprintf("%s: %d network(s) × %d directions", c.Name, c.Networks, D), int64(c.Networks*steps), "steps")
 	for s := 0; s < c.Networks; s++ {
-		net, err := p.Network(c.Seed, s)
-		if err != nil {
+		var net *circuit.L5Network
+		var err error
+		if path := c.NetworkPath(); path != "" {
+			if net, err = p.LoadNetwork(path); err != nil {
+				return nil, &spec.Error{File: c.File(), Field: "network.file", Reason: err.Error()}
+			}
+		} else if net, err = p.Network(c.Seed, s); err != nil {
 			return nil, &spec.Error{File: c.File(), Field: "connectivity", Reason: err.Error()}
 		}
 		g := p.Grating(net)

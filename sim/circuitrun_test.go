@@ -12,6 +12,7 @@ import (
 	"github.com/ratesim/ratesim/backend"
 	_ "github.com/ratesim/ratesim/cpu" // the backend the circuits run on
 	"github.com/ratesim/ratesim/sim/circuit"
+	"github.com/ratesim/ratesim/sim/npz"
 	"github.com/ratesim/ratesim/sim/output"
 	"github.com/ratesim/ratesim/sim/spec"
 )
@@ -106,17 +107,23 @@ func TestWriteCircuit(t *testing.T) {
 
 // BenchmarkCircuitL5 is the built-in layer-5 example (400 units, four
 // directions × 2 500 Euler steps, one network) on the CPU, with the
-// weights fixed and with sliding BCM, in float64 and float32: the ratesim
+// weights fixed and with sliding BCM (the example's structural update with
+// signs kept, and L5's own dense one, which computes what the original
+// does), in float64 and float32: the ratesim
 // side of bench/peers/l5_numpy.py, timing what it times — the four
 // directions' runs of a drawn network, stimulus included (the network's
 // draw and the analysis are outside both).
 func BenchmarkCircuitL5(b *testing.B) {
-	for _, rule := range []string{"none", "slide_bcm"} {
+	for _, rule := range []string{"none", "slide_bcm", "slide_bcm_dense"} {
 		for _, prec := range []string{"f64", "f32"} {
 			b.Run(rule+"/"+prec, func(b *testing.B) {
 				c, err := spec.LoadCircuitExample("l5")
 				require.NoError(b, err)
 				c.Plasticity.Rule, c.Precision = rule, prec
+				if rule == "slide_bcm_dense" { // L5's own setting: every entry learns, signs free
+					keep := false
+					c.Plasticity.Rule, c.Plasticity.Update, c.Plasticity.KeepSigns = "slide_bcm", "dense", &keep
+				}
 				be, err := backend.Lookup("cpu")
 				require.NoError(b, err)
 				p, err := circuit.FromSpec(c)
@@ -136,4 +143,51 @@ func BenchmarkCircuitL5(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestCircuitNetworkFile runs a circuit from a network file (network:
+// {file}) holding the network the circuit itself draws: the same bits as
+// the drawn run; and a malformed file is an error naming the file and the
+// array.
+func TestCircuitNetworkFile(t *testing.T) {
+	c := smallL5(t, "slide_bcm", "euler")
+	p, err := circuit.FromSpec(c)
+	require.NoError(t, err)
+	net, err := p.Network(c.Seed, 0)
+	require.NoError(t, err)
+	n := p.Units()
+	dir := t.TempDir()
+	write := func(name string, w0 []float64, wshape []int) string {
+		path := filepath.Join(dir, name)
+		w, err := npz.Create(path)
+		require.NoError(t, err)
+		require.NoError(t, w.Float64("w0", wshape, w0))
+		require.NoError(t, w.Float64("r0", []int{n}, net.R0))
+		require.NoError(t, w.Float64("x", []int{n}, net.X))
+		require.NoError(t, w.Float64("y", []int{n}, net.Y))
+		require.NoError(t, w.Close())
+		return path
+	}
+	b, err := backend.Lookup("cpu")
+	require.NoError(t, err)
+	drawn, err := SimulateCircuit(context.Background(), c, b, nil)
+	require.NoError(t, err)
+	c.Network = &spec.CircuitNetwork{File: write("net.npz", net.W, []int{n, n})}
+	loaded, err := SimulateCircuit(context.Background(), c, b, nil)
+	require.NoError(t, err)
+	for d := range drawn.Networks[0].Rates {
+		require.Equal(t, drawn.Networks[0].Rates[d], loaded.Networks[0].Rates[d])
+		require.Equal(t, drawn.Networks[0].Final[d], loaded.Networks[0].Final[d])
+	}
+	c.Network.File = write("bad.npz", net.W[:n*(n-1)], []int{n - 1, n})
+	_, err = SimulateCircuit(context.Background(), c, b, nil)
+	require.ErrorContains(t, err, "bad.npz: w0 has shape [35 36], want [36 36]")
+	nan := append([]float64(nil), net.W...)
+	nan[7] = math.NaN()
+	c.Network.File = write("nan.npz", nan, []int{n, n})
+	_, err = SimulateCircuit(context.Background(), c, b, nil)
+	require.ErrorContains(t, err, "nan.npz: w0[7] = NaN")
+	c.Network.File = filepath.Join(dir, "missing.npz")
+	_, err = SimulateCircuit(context.Background(), c, b, nil)
+	require.ErrorContains(t, err, "missing.npz")
 }

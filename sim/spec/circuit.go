@@ -44,6 +44,10 @@ type Circuit struct {
 	// networks drawn (L5's sim_number), each run in every direction.
 	Steps     int    `yaml:"steps" json:"steps"`
 	Networks  int    `yaml:"networks" json:"networks"`
+	// Network, when set, is the one network to run instead of drawing
+	// Networks of them: W0, r₀ and the positions from a file (another
+	// model's, e.g. the original layer-5 code's, to reproduce its runs).
+	Network *CircuitNetwork `yaml:"network,omitempty" json:"network,omitempty"`
 	Seed      uint64 `yaml:"seed" json:"seed"`
 	Precision string `yaml:"precision" json:"precision"`
 	Backend   string `yaml:"backend" json:"backend"`
@@ -141,6 +145,27 @@ type CircuitPlasticity struct {
 	Phases       []string `yaml:"phases,flow" json:"phases"`
 	Update       string   `yaml:"update" json:"update"`
 	KeepSigns    *bool    `yaml:"keep_signs,omitempty" json:"keep_signs,omitempty"`
+}
+
+// CircuitNetwork names a network file: an .npz with w0 (units × units,
+// post × pre, as the layer-5 model's weight matrix), r0 (units: the
+// initial rates, shared by every direction) and x, y (units: the positions
+// the grating is evaluated at). A relative path is from the circuit
+// file's directory.
+type CircuitNetwork struct {
+	File string `yaml:"file" json:"file"`
+}
+
+// NetworkPath is the network file's path (relative to the circuit's
+// directory when not absolute); "" without one.
+func (c *Circuit) NetworkPath() string {
+	if c.Network == nil || c.Network.File == "" {
+		return ""
+	}
+	if filepath.IsAbs(c.Network.File) {
+		return c.Network.File
+	}
+	return filepath.Join(c.dir, c.Network.File)
 }
 
 // CircuitAnalysis is the selectivity analysis: rates averaged in bins of
@@ -420,6 +445,14 @@ func (c *Circuit) validate() error {
 	}
 	if c.Steps < 1 {
 		return bad("steps", "must be ≥ 1, got %d", c.Steps)
+	}
+	if c.Network != nil {
+		if c.Network.File == "" {
+			return bad("network.file", "name the network's .npz (w0, r0, x, y)")
+		}
+		if c.Networks > 1 {
+			return bad("networks", "a network file gives one network; networks must be 1, got %d", c.Networks)
+		}
 	}
 	if c.Networks < 1 {
 		return bad("networks", "must be ≥ 1, got %d", c.Networks)
