@@ -42,15 +42,15 @@ type Circuit struct {
 	Analysis   CircuitAnalysis    `yaml:"analysis" json:"analysis"`
 	// Steps is the run length per direction; Networks the number of
 	// networks drawn (L5's sim_number), each run in every direction.
-	Steps     int    `yaml:"steps" json:"steps"`
-	Networks  int    `yaml:"networks" json:"networks"`
+	Steps    int `yaml:"steps" json:"steps"`
+	Networks int `yaml:"networks" json:"networks"`
 	// Network, when set, is the one network to run instead of drawing
 	// Networks of them: W0, r₀ and the positions from a file (another
 	// model's, e.g. the original layer-5 code's, to reproduce its runs).
-	Network *CircuitNetwork `yaml:"network,omitempty" json:"network,omitempty"`
-	Seed      uint64 `yaml:"seed" json:"seed"`
-	Precision string `yaml:"precision" json:"precision"`
-	Backend   string `yaml:"backend" json:"backend"`
+	Network   *CircuitNetwork `yaml:"network,omitempty" json:"network,omitempty"`
+	Seed      uint64          `yaml:"seed" json:"seed"`
+	Precision string          `yaml:"precision" json:"precision"`
+	Backend   string          `yaml:"backend" json:"backend"`
 
 	dir, file string
 }
