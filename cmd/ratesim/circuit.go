@@ -73,6 +73,14 @@ func runCircuit(ctx context.Context, c *spec.Circuit, source, out, plotFormat st
 	if err != nil {
 		return &spec.Error{File: c.File(), Field: "backend", Reason: err.Error()}
 	}
+	if (c.Backend == "" || c.Backend == "auto") && !backend.SupportsRateForm(b) {
+		// auto picks the fastest backend that sees a device; circuits need
+		// the rate form, which the CUDA kernels do not have yet.
+		fmt.Fprintf(stderr, "ratesim: backend %s does not run circuits (the rate form) yet; running on cpu\n", b.Name())
+		if b, err = backend.Lookup("cpu"); err != nil {
+			return &spec.Error{File: c.File(), Field: "backend", Reason: err.Error()}
+		}
+	}
 	if out == "" {
 		out = filepath.Join("ratesim-out", c.Name)
 	}

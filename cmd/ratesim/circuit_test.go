@@ -43,3 +43,18 @@ func TestRunCircuitExample(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.True(t, spec.IsCircuit([]byte(stdout)), strings.SplitN(stdout, "\n", 2)[0])
 }
+
+// TestInspectCircuit: inspect of the built-in circuit lists the
+// populations, every pair's in-degree and synapses, and the normalization
+// with the eigenvalues after it (max Re λ = 1 under max_real).
+func TestInspectCircuit(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "inspect", "--example", "l5")
+	require.Equal(t, 0, code, stderr)
+	for _, want := range []string{"circuit l5, 400 units in 4 populations", "CC            275    E 45–319",
+		"PV → CC", "SST → SST", "synapses, density", "divided by its largest real eigenvalue part", "now max Re λ = 1,"} {
+		require.Contains(t, stdout, want)
+	}
+	code, _, stderr = runCLI(t, "inspect", "--example", "l5", "--masks", t.TempDir())
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "--masks, --connections and --plot are for specs")
+}

@@ -27,6 +27,12 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if ok, err := inspectCircuit(pos, *example, stdout); ok {
+		if err == nil && (*masksDir != "" || *connDir != "" || *plotFile != "") {
+			err = usageError{fmt.Errorf("--masks, --connections and --plot are for specs; a circuit's network is in its run's result.npz (initial_weights)")}
+		}
+		return err
+	}
 	var sp *spec.Spec
 	var source string
 	switch {

@@ -29,6 +29,7 @@ func FromSpec(c *spec.Circuit) (L5Params, error) {
 		Dt: c.Dynamics.Dt, Tau: taus[0], StepCount: c.Steps,
 		WTarget: c.Connectivity.Weights, Prob: c.Connectivity.Probabilities, WCompare: c.Analysis.WCompare,
 		WNoise: c.Connectivity.WeightStd, BlockNoise: c.Connectivity.BlockNoise,
+		Normalize:  map[string]string{"max_real": connect.NormalizeMaxReal, "spectral_radius": connect.NormalizeSpectralRadius, "none": connect.NormalizeNone}[c.Connectivity.Normalize],
 		Activation: "supralinear", Gamma: 1, Floor: c.Dynamics.Activation.Floor, Ceiling: c.Dynamics.Activation.Ceiling,
 		Integrator: map[string]string{"euler": "forward_euler", "rk4": "runge_kutta"}[c.Dynamics.Integrator],
 		Degrees:    c.Stimulus.Directions, Amplitude: c.Stimulus.Amplitude, Steady: c.Stimulus.Steady,

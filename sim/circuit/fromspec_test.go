@@ -43,3 +43,24 @@ func TestFromSpecRefuses(t *testing.T) {
 		}
 	}
 }
+
+// The file's normalize reaches the drawn network: none leaves W as drawn
+// (scale 1), spectral_radius divides by max |λ|, max_real (L5's) by max Re λ.
+func TestFromSpecNormalize(t *testing.T) {
+	data, err := spec.BuiltInCircuits.Read("l5")
+	require.NoError(t, err)
+	scales := map[string]float64{}
+	for _, mode := range []string{"none", "spectral_radius", "max_real"} {
+		c, err := spec.ParseCircuit("x.yaml", []byte(strings.Replace(string(data), "normalize: max_real", "normalize: "+mode, 1)))
+		require.NoError(t, err)
+		p, err := FromSpec(c)
+		require.NoError(t, err)
+		net, err := p.Network(c.Seed, 0)
+		require.NoError(t, err)
+		scales[mode] = net.Scale
+	}
+	assert.Equal(t, 1.0, scales["none"])
+	assert.Greater(t, scales["spectral_radius"], 0.0)
+	assert.GreaterOrEqual(t, scales["spectral_radius"], scales["max_real"], "max |λ| ≥ max Re λ")
+	assert.NotEqual(t, scales["spectral_radius"], scales["max_real"])
+}

@@ -36,6 +36,9 @@ type L5Params struct {
 	// randomized block means (0.1 in run_simulation).
 	WTarget, Prob, WCompare [][]float64
 	WNoise, BlockNoise      float64
+	// Normalize is how W is scaled after the draw: connect.NormalizeMaxReal
+	// (L5's), NormalizeSpectralRadius or NormalizeNone.
+	Normalize string
 	// Activation: 'supralinear' with Gamma 1 is clip(x, Floor, Ceiling).
 	Activation     string
 	Gamma          float64
@@ -104,7 +107,8 @@ func L5Defaults() L5Params {
 			{0.09, 0.06, 0.22, 0.26},
 			{0.43, 0.38, 0.5, 0.14},
 			{0.52, 0.13, 0.29, 0.1}},
-		WNoise:       0.03, // w_noise, line 90
+		WNoise:       0.03,                     // w_noise, line 90
+		Normalize:    connect.NormalizeMaxReal, // w / max(eigvals(w).real), ds_os_model.py
 		BlockNoise:   0.1,
 		Activation:   "supralinear", // nonlinearity_rule, line 93
 		Gamma:        1,             // gamma, line 94
@@ -174,7 +178,7 @@ func (p L5Params) Connectivity() (connect.PopulationConnectivity, error) {
 	return connect.PopulationConnectivity{
 		Populations: p.Populations, Weight: p.WTarget, Prob: p.Prob,
 		WeightNoise: p.WNoise, BlockNoise: p.BlockNoise, RandomizeBlocks: set,
-		Normalize: connect.NormalizeMaxReal,
+		Normalize: p.Normalize,
 	}, nil
 }
 
