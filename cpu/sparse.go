@@ -1,5 +1,7 @@
 package cpu
 
+//go:generate sh -c "cd internal/asmgen && go run . -set gather -out ../../sparse_amd64.s -stubs ../../sparse_amd64.go -pkg cpu"
+
 import "github.com/ratesim/ratesim/backend"
 
 // csrDrive is one instance's drive as the gathered product runs it: for
