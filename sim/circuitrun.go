@@ -205,7 +205,8 @@ func runCircuitNetwork[T backend.Float](ctx context.Context, c *spec.Circuit, p 
 				return nil, err
 			}
 			for d := 0; d < D; d++ {
-				cn.BlockMeans[d] = append(cn.BlockMeans[d], blockMeans(drive[d*rows*n:], n, net.Offsets)...)
+				W := drive[d*rows*n:]
+				cn.BlockMeans[d] = append(cn.BlockMeans[d], blockMeans(net.Offsets, func(j, i int) float64 { return float64(W[j*n+i]) })...)
 			}
 		}
 		tick(done + m)
@@ -231,10 +232,11 @@ func runCircuitNetwork[T backend.Float](ctx context.Context, c *spec.Circuit, p 
 }
 
 // blockMeans are the mean recurrent weights of each (pre, post)
-// population block of a drive (pre rows, post columns), P × P pre-major,
-// each block's entries added pre-major from +0, absent synapses included
-// (the block's mean weight per pair of units, as L5's weight summary).
-func blockMeans[T backend.Float](drive []T, n int, offsets []int) []float64 {
+// population block, P × P pre-major, w(j, i) the weight from unit j to
+// unit i, each block's entries added pre-major from +0, absent synapses
+// included (the block's mean weight per pair of units, as L5's weight
+// summary).
+func blockMeans(offsets []int, w func(pre, post int) float64) []float64 {
 	P := len(offsets) - 1
 	out := make([]float64, P*P)
 	for a := range P {
@@ -242,7 +244,7 @@ func blockMeans[T backend.Float](drive []T, n int, offsets []int) []float64 {
 			var s float64
 			for j := offsets[a]; j < offsets[a+1]; j++ {
 				for i := offsets[b]; i < offsets[b+1]; i++ {
-					s += float64(drive[j*n+i])
+					s += w(j, i)
 				}
 			}
 			if cnt := (offsets[a+1] - offsets[a]) * (offsets[b+1] - offsets[b]); cnt > 0 {
@@ -585,21 +587,10 @@ func circuitPictures(res *CircuitResult) *plot.Circuit {
 	for _, q := range p.Populations {
 		pc.Populations = append(pc.Populations, q.Name)
 	}
-	w0 := make([]float64, n*n)
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			w0[j*n+i] = cn.Net.W[i*n+j]
-		}
-	}
-	pc.InitialBlocks = blockMeans(w0, n, res.Offsets)
+	postPre := func(w []float64) func(j, i int) float64 { return func(j, i int) float64 { return w[i*n+j] } }
+	pc.InitialBlocks = blockMeans(res.Offsets, postPre(cn.Net.W))
 	for _, f := range cn.Final {
-		ft := make([]float64, n*n)
-		for i := 0; i < n; i++ {
-			for j := 0; j < n; j++ {
-				ft[j*n+i] = f[i*n+j]
-			}
-		}
-		pc.FinalBlocks = append(pc.FinalBlocks, blockMeans(ft, n, res.Offsets))
+		pc.FinalBlocks = append(pc.FinalBlocks, blockMeans(res.Offsets, postPre(f)))
 	}
 	if p.WCompare != nil {
 		pc.TargetBlocks = make([]float64, 0, P*P)

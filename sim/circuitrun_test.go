@@ -191,3 +191,17 @@ func TestCircuitNetworkFile(t *testing.T) {
 	_, err = SimulateCircuit(context.Background(), c, b, nil)
 	require.ErrorContains(t, err, "missing.npz")
 }
+
+// blockMeans averages each pre → post block over all its unit pairs,
+// absent synapses included.
+func TestBlockMeans(t *testing.T) {
+	// 3 units: population 0 = {0}, population 1 = {1, 2}; W (post, pre).
+	W := []float64{
+		1, 2, 0,
+		3, 0, 4,
+		5, 6, 0,
+	}
+	got := blockMeans([]int{0, 1, 3}, func(j, i int) float64 { return W[i*3+j] })
+	// 0→0: W[0][0]; 0→1: (W[1][0]+W[2][0])/2; 1→0: (W[0][1]+W[0][2])/2; 1→1: (0+4+6+0)/4.
+	require.Equal(t, []float64{1, 4, 1, 2.5}, got)
+}

@@ -14,28 +14,37 @@ import (
 	"github.com/ratesim/ratesim/sim/spec"
 )
 
-// loadCircuit returns the circuit `ratesim run` was given — a file whose
-// top level has circuit:, or --example naming a built-in circuit — with
-// the run flags that apply to it (backend, seed, precision, steps); ok is
-// false for a spec.
-func loadCircuit(fs *flag.FlagSet, rf *runFlags, pos []string) (c *spec.Circuit, source string, ok bool, err error) {
-	if len(pos) == 1 {
+// readCircuit returns the circuit a command was given: the file pos[0]
+// when its top level has circuit:, else (no file) the built-in circuit
+// named example. ok is false when the input is not a circuit (a spec, or
+// a file that cannot be read: spec.Load reports that).
+func readCircuit(pos []string, example string) (c *spec.Circuit, source string, ok bool, err error) {
+	switch {
+	case len(pos) == 1:
 		data, rerr := os.ReadFile(pos[0])
 		if rerr != nil || !spec.IsCircuit(data) {
-			return nil, "", false, nil // spec.Load reports a missing file
+			return nil, "", false, nil
 		}
-		source = pos[0]
 		c, err = spec.ParseCircuit(pos[0], data)
-	} else {
-		data, rerr := spec.BuiltInCircuits.Read(*rf.example)
+		return c, pos[0], true, err
+	case len(pos) == 0 && example != "":
+		data, rerr := spec.BuiltInCircuits.Read(example)
 		if rerr != nil {
 			return nil, "", false, nil
 		}
-		source = "built-in example " + *rf.example
-		c, err = spec.ParseCircuit(*rf.example+".yaml", data)
+		c, err = spec.ParseCircuit(example+".yaml", data)
+		return c, "built-in example " + example, true, err
 	}
-	if err != nil {
-		return nil, source, true, err
+	return nil, "", false, nil
+}
+
+// loadCircuit returns the circuit `ratesim run` was given (readCircuit)
+// with the run flags that apply to it (backend, seed, precision, steps);
+// ok is false for a spec.
+func loadCircuit(fs *flag.FlagSet, rf *runFlags, pos []string) (c *spec.Circuit, source string, ok bool, err error) {
+	c, source, ok, err = readCircuit(pos, *rf.example)
+	if !ok || err != nil {
+		return nil, source, ok, err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"math/cmplx"
-	"os"
 
 	"github.com/ratesim/ratesim/sim/circuit"
 	"github.com/ratesim/ratesim/sim/connect"
@@ -18,28 +17,12 @@ import (
 // weight, the synapse count and the normalization with the eigenvalues
 // after it. ok is false when the input is not a circuit.
 func inspectCircuit(pos []string, example string, stdout io.Writer) (ok bool, err error) {
-	var c *spec.Circuit
-	source := ""
-	switch {
-	case len(pos) == 1 && example == "":
-		data, rerr := os.ReadFile(pos[0])
-		if rerr != nil || !spec.IsCircuit(data) {
-			return false, nil
-		}
-		source = pos[0]
-		c, err = spec.ParseCircuit(pos[0], data)
-	case len(pos) == 0 && example != "":
-		data, rerr := spec.BuiltInCircuits.Read(example)
-		if rerr != nil {
-			return false, nil
-		}
-		source = "example " + example
-		c, err = spec.ParseCircuit(example+".yaml", data)
-	default:
-		return false, nil
+	if len(pos) == 1 && example != "" {
+		return false, nil // cmdInspect refuses both
 	}
-	if err != nil {
-		return true, err
+	c, source, ok, err := readCircuit(pos, example)
+	if !ok || err != nil {
+		return ok, err
 	}
 	p, err := circuit.FromSpec(c)
 	if err != nil {

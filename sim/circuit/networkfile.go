@@ -3,6 +3,7 @@ package circuit
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/ratesim/ratesim/sim/npz"
 )
@@ -22,17 +23,8 @@ func (p L5Params) LoadNetwork(path string) (*L5Network, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		want := 1
-		for _, d := range shape {
-			want *= d
-		}
-		if len(arr.Shape) != len(shape) || arr.Size() != want {
+		if !slices.Equal(arr.Shape, shape) {
 			return nil, fmt.Errorf("%s: %s has shape %v, want %v (%d units)", path, name, arr.Shape, shape, n)
-		}
-		for i, d := range shape {
-			if arr.Shape[i] != d {
-				return nil, fmt.Errorf("%s: %s has shape %v, want %v (%d units)", path, name, arr.Shape, shape, n)
-			}
 		}
 		v, err := arr.Float64s()
 		if err != nil {
