@@ -621,6 +621,15 @@ func TestL5Validate(t *testing.T) {
 		{"Pre has 3 values", func(p *Program[float64]) { p.Plasticity.L5.Pre = make([]bool, 3) }},
 		{"Sign has 5 values", func(p *Program[float64]) { p.Plasticity.L5.Sign = make([]int8, 5) }},
 		{"phase 1 has 2 rows", func(p *Program[float64]) { p.Plasticity.L5.Phases = []L5Phase{{}, {Post: make([]bool, 2)}} }},
+		{"PerInstance has 2 values, want one per instance (1)", func(p *Program[float64]) {
+			p.Plasticity.L5.PerInstance = make([]L5Rates[float64], 2)
+		}},
+		{"PerInstance[0]: window -2", func(p *Program[float64]) {
+			p.Plasticity.L5.PerInstance = []L5Rates[float64]{{Window: -2}}
+		}},
+		{"PerInstance[0]: window 3 must be ≥ 0, Eta NaN", func(p *Program[float64]) {
+			p.Plasticity.L5.PerInstance = []L5Rates[float64]{{Window: 3, Eta: math.NaN()}}
+		}},
 	} {
 		p := ok()
 		c.mod(p)

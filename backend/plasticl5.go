@@ -112,6 +112,29 @@ type L5Plasticity[T Float] struct {
 	// Sign keeps presynaptic signs (length N; > 0 excitatory, < 0
 	// inhibitory, 0 free; nil: all free).
 	Sign []int8
+	// PerInstance, when set (one per instance), gives each instance its
+	// own Window, Eta and ThetaRate in place of the fields above: the
+	// points of a fit or sweep over τ_learn and τ_θ run as the instances
+	// of one program. Everything else is shared.
+	PerInstance []L5Rates[T]
+}
+
+// L5Rates are the per-instance values of L5Plasticity.PerInstance.
+type L5Rates[T Float] struct {
+	Window         int
+	Eta, ThetaRate T
+}
+
+// ForInstance returns the plasticity of instance k: l's values without
+// PerInstance, else with instance k's Window, Eta and ThetaRate. Backends
+// update instance k's weights with it.
+func (l *L5Plasticity[T]) ForInstance(k int) L5Plasticity[T] {
+	c := *l
+	if l.PerInstance != nil {
+		c.PerInstance = nil
+		c.Window, c.Eta, c.ThetaRate = l.PerInstance[k].Window, l.PerInstance[k].Eta, l.PerInstance[k].ThetaRate
+	}
+	return c
 }
 
 // L5Phase is one entry of L5Plasticity.Phases.
@@ -143,6 +166,13 @@ func (l *L5Plasticity[T]) validate(p *Program[T]) error {
 		return fmt.Errorf("plasticity L5: window %d must be ≥ 0", l.Window)
 	case !IsFinite(l.Dt) || !IsFinite(l.Eta) || !IsFinite(l.ThetaRate):
 		return fmt.Errorf("plasticity L5: Dt, Eta and ThetaRate must be finite")
+	case l.PerInstance != nil && len(l.PerInstance) != p.Instances:
+		return fmt.Errorf("plasticity L5: PerInstance has %d values, want one per instance (%d)", len(l.PerInstance), p.Instances)
+	}
+	for k, r := range l.PerInstance {
+		if r.Window < 0 || !IsFinite(r.Eta) || !IsFinite(r.ThetaRate) {
+			return fmt.Errorf("plasticity L5: PerInstance[%d]: window %d must be ≥ 0, Eta %v and ThetaRate %v finite", k, r.Window, r.Eta, r.ThetaRate)
+		}
 	}
 	for _, m := range []struct {
 		name string

@@ -60,7 +60,7 @@ func newRefPlastic[T Float](p *Program[T]) *refPlastic[T] {
 	if l5 := pl.L5; l5 != nil {
 		st.l5s = NewL5Scratch[T](p.Units)
 		for kb := 0; kb < K*B; kb++ {
-			st.l5win = append(st.l5win, NewL5Window(l5.Window, L5InitialRates(p, kb)))
+			st.l5win = append(st.l5win, NewL5Window(l5.ForInstance(kb/B).Window, L5InitialRates(p, kb)))
 		}
 	}
 	return st
@@ -176,7 +176,7 @@ func (st *refPlastic[T]) update(p *Program[T], key [2]uint32, rates []T, k, t in
 // updateL5 applies the L5 update of step t to every matrix of instance k
 // (one per trial), trial by trial, and returns the first non-finite weight.
 func (st *refPlastic[T]) updateL5(p *Program[T], k, t int) *NonFiniteError {
-	l5 := st.pl.L5
+	l5 := st.pl.L5.ForInstance(k)
 	if !l5.Learns(&st.pl.Schedule, t) {
 		return nil
 	}

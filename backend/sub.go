@@ -74,5 +74,10 @@ func (p *Program[T]) subPlasticity(k0, k1 int) *Plasticity[T] {
 		conns[l] = &cc
 	}
 	q.Recurrent, q.Input, q.Readout = conns[0], conns[1], conns[2]
+	if q.L5 != nil && q.L5.PerInstance != nil {
+		l5 := *q.L5
+		l5.PerInstance = l5.PerInstance[k0:k1]
+		q.L5 = &l5
+	}
 	return &q
 }

@@ -17,7 +17,7 @@ func newL5Windows[T backend.Float](p *backend.Program[T]) []*backend.L5Window[T]
 	}
 	w := make([]*backend.L5Window[T], p.Instances*p.Trials)
 	for kb := range w {
-		w[kb] = backend.NewL5Window(l5.Window, backend.L5InitialRates(p, kb))
+		w[kb] = backend.NewL5Window(l5.ForInstance(kb/p.Trials).Window, backend.L5InitialRates(p, kb))
 	}
 	return w
 }
@@ -27,7 +27,7 @@ func newL5Windows[T backend.Float](p *backend.Program[T]) []*backend.L5Window[T]
 // non-finite weight.
 func (r *run[T]) plasticStepL5(t *task[T], step int) *backend.NonFiniteError {
 	p, pp := r.p, r.pl
-	l5 := pp.pl.L5
+	l5 := pp.pl.L5.ForInstance(t.k) // a copy: instance k's window and rates
 	N, I, B, rows := p.Units, p.Inputs, p.Trials, p.DriveRows()
 	nb := t.b1 - t.b0
 	for j := 0; j < nb; j++ {

@@ -23,6 +23,9 @@ type L5Case struct {
 	Structural bool
 	Signs      bool
 	PerTrial   bool // else one trial
+	// PerInstance gives every instance its own window, Eta and ThetaRate
+	// (L5Plasticity.PerInstance), the first instance's window Window.
+	PerInstance bool
 	// Rate steps the rates in the rate form (L5's dynamics) with this
 	// integrator and the clip at zero, instead of the v-form.
 	Rate      bool
@@ -39,7 +42,7 @@ func (c L5Case) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{c.Clip, "clip"}, {c.Masks, "masks"}, {c.Phases, "phases"}, {c.Structural, "structural"}, {c.Signs, "signs"}, {c.PerTrial, "pertrial"}, {c.Rate, "rateform"}} {
+	}{{c.Clip, "clip"}, {c.Masks, "masks"}, {c.Phases, "phases"}, {c.Structural, "structural"}, {c.Signs, "signs"}, {c.PerTrial, "pertrial"}, {c.Rate, "rateform"}, {c.PerInstance, "perinstance"}} {
 		if f.on {
 			b.WriteString("_" + f.name)
 		}
@@ -68,6 +71,9 @@ func L5Cases() []L5Case {
 		{Rule: slide, Integrator: rk, Window: 12, Clip: true, Masks: true, Phases: true, Rate: true, RateInteg: backend.RK4,
 			K: 2, B: 2, N: 10, PerTrial: true, Warmup: 4, Steps: 50},
 		{Rule: oja, Integrator: eu, Window: 0, Rate: true, RateInteg: backend.Euler, K: 1, B: 1, N: 9, Steps: 40},
+		{Rule: slide, Integrator: eu, Window: 6, PerInstance: true, Masks: true, K: 3, B: 2, N: 9, PerTrial: true, Steps: 40},
+		{Rule: bcm, Integrator: rk, Window: 0, PerInstance: true, Structural: true, Rate: true, RateInteg: backend.Euler,
+			K: 2, B: 2, N: 8, PerTrial: true, Warmup: 3, Steps: 40},
 	}
 	for i := range cs {
 		cs[i].Seed = 9100 + uint64(i)
@@ -116,6 +122,13 @@ func NewL5Program[T backend.Float](c L5Case) *backend.Program[T] {
 	}
 	if c.Phases {
 		l5.Phases = []backend.L5Phase{{}, {Post: mask()}, {Rest: true}, {Post: mask()}, {Rest: true}}
+	}
+	if c.PerInstance {
+		// Windows shorter and longer than the run, and the whole history.
+		for k := 0; k < c.K; k++ {
+			l5.PerInstance = append(l5.PerInstance, backend.L5Rates[T]{Window: []int{c.Window, c.Window + 5, 0, 3 * c.Steps}[k%4],
+				Eta: T(0.02 + 0.05*rng.Float64()), ThetaRate: T(0.2 + rng.Float64())})
+		}
 	}
 	if c.Signs {
 		l5.Sign = make([]int8, N)
@@ -193,7 +206,7 @@ func testL5Case[T backend.Float](t *testing.T, b backend.Backend, c L5Case) {
 // instance partitions give the whole program's bits.
 func testL5Partition[T backend.Float](t *testing.T, b backend.Backend) {
 	c := L5Case{Rule: backend.L5SlidingBCM, Integrator: backend.L5RK4, Window: 7, Phases: true, Masks: true, Warmup: 3,
-		PerTrial: true, K: 3, B: 4, N: 9, Steps: 45, Seed: 9300}
+		PerTrial: true, PerInstance: true, K: 3, B: 4, N: 9, Steps: 45, Seed: 9300}
 	p := NewL5Program[T](c)
 	startsL5(t, b, p)
 	in := NewInput(p, c.Steps, c.Seed)
