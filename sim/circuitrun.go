@@ -78,26 +78,52 @@ func circuitDirectionsAnalysable(deg []float64) bool {
 // own plastic weights, so learning restarts per direction from the same
 // W0 and r_0, as the layer-5 model does), and analyses the rates.
 func SimulateCircuit(ctx context.Context, c *spec.Circuit, b backend.Backend, progress io.Writer) (*CircuitResult, error) {
-	p, err := circuit.FromSpec(c)
+	res, err := SimulateCircuits(ctx, []*spec.Circuit{c}, b, progress)
 	if err != nil {
 		return nil, err
 	}
-	prec, _ := backend.ParsePrecision(c.Precision)
-	if prec == backend.F32 {
-		return simulateCircuit[float32](ctx, c, p, b, progress)
-	}
-	return simulateCircuit[float64](ctx, c, p, b, progress)
+	return res[0], nil
 }
 
-func simulateCircuit[T backend.Float](ctx context.Context, c *spec.Circuit, p circuit.L5Params, b backend.Backend, progress io.Writer) (*CircuitResult, error) {
-	start := time.Now()
-	res := &CircuitResult{Params: p, Backend: b.Name()}
-	res.Offsets = []int{0}
-	for _, q := range p.Populations {
-		res.Offsets = append(res.Offsets, res.Offsets[len(res.Offsets)-1]+q.Size)
+// SimulateCircuits runs the circuits cs, which may differ only in
+// circuit.BatchFields (the points of a fit's generation), as the instances
+// of one program per network: every circuit's result has the bits
+// SimulateCircuit of that circuit alone gives. Wall is the batch's.
+func SimulateCircuits(ctx context.Context, cs []*spec.Circuit, b backend.Backend, progress io.Writer) ([]*CircuitResult, error) {
+	if err := circuit.CheckBatch(cs); err != nil {
+		return nil, err
 	}
-	n, D, steps := p.Units(), len(p.Degrees), p.Steps()
-	prog := output.NewProgress(progress, fmt.Sprintf("%s: %d network(s) × %d directions", c.Name, c.Networks, D), int64(c.Networks*steps), "steps")
+	ps := make([]circuit.L5Params, len(cs))
+	for k, c := range cs {
+		var err error
+		if ps[k], err = circuit.FromSpec(c); err != nil {
+			return nil, err
+		}
+	}
+	prec, _ := backend.ParsePrecision(cs[0].Precision)
+	if prec == backend.F32 {
+		return simulateCircuits[float32](ctx, cs, ps, b, progress)
+	}
+	return simulateCircuits[float64](ctx, cs, ps, b, progress)
+}
+
+func simulateCircuits[T backend.Float](ctx context.Context, cs []*spec.Circuit, ps []circuit.L5Params, b backend.Backend, progress io.Writer) ([]*CircuitResult, error) {
+	start := time.Now()
+	c, p := cs[0], ps[0]
+	offsets := []int{0}
+	for _, q := range p.Populations {
+		offsets = append(offsets, offsets[len(offsets)-1]+q.Size)
+	}
+	out := make([]*CircuitResult, len(cs))
+	for k := range out {
+		out[k] = &CircuitResult{Params: ps[k], Backend: b.Name(), Offsets: offsets}
+	}
+	D, steps := len(p.Degrees), p.Steps()
+	what := fmt.Sprintf("%s: %d network(s) × %d directions", c.Name, c.Networks, D)
+	if len(cs) > 1 {
+		what = fmt.Sprintf("%s: %d points × %d network(s) × %d directions", c.Name, len(cs), c.Networks, D)
+	}
+	prog := output.NewProgress(progress, what, int64(c.Networks*steps), "steps")
 	for s := 0; s < c.Networks; s++ {
 		var net *circuit.L5Network
 		var err error
@@ -108,21 +134,43 @@ func simulateCircuit[T backend.Float](ctx context.Context, c *spec.Circuit, p ci
 		} else if net, err = p.Network(c.Seed, s); err != nil {
 			return nil, &spec.Error{File: c.File(), Field: "connectivity", Reason: err.Error()}
 		}
-		g := p.Grating(net)
-		if err := g.Check(); err != nil {
-			return nil, &spec.Error{File: c.File(), Field: "stimulus", Reason: err.Error()}
+		gs := make([]*stimulus.Grating, len(cs))
+		for k := range cs {
+			gs[k] = ps[k].Grating(net)
+			if err := gs[k].Check(); err != nil {
+				return nil, &spec.Error{File: cs[k].File(), Field: "stimulus", Reason: err.Error()}
+			}
 		}
-		cn, err := runCircuitNetwork[T](ctx, c, p, net, g, b, func(done int) { prog.Update(int64(s*steps + done)) })
+		cns, err := runCircuitNetworks[T](ctx, cs, ps, net, gs, b, func(done int) { prog.Update(int64(s*steps + done)) })
 		if err != nil {
+			if c.Networks > 1 {
+				err = fmt.Errorf("network %d of %d: %w", s+1, c.Networks, err)
+			}
 			return nil, err
 		}
-		res.Networks = append(res.Networks, *cn)
+		for k, cn := range cns {
+			out[k].Networks = append(out[k].Networks, *cn)
+		}
 	}
 	prog.Finish()
-	res.Wall = time.Since(start)
-	if !circuitDirectionsAnalysable(p.Degrees) {
-		return res, nil
+	wall := time.Since(start)
+	for _, res := range out {
+		res.Wall = wall
+		if err := analyseCircuit(res); err != nil {
+			return nil, err
+		}
 	}
+	return out, nil
+}
+
+// analyseCircuit fills res's selectivity analysis, tables and loss from
+// its networks' rates and weights, when the directions allow it.
+func analyseCircuit(res *CircuitResult) error {
+	p := res.Params
+	if !circuitDirectionsAnalysable(p.Degrees) {
+		return nil
+	}
+	n, steps := p.Units(), p.Steps()
 	res.HasAnalysis = true
 	var after, before []analysis.SimSelectivity
 	var final, initial [][]float64
@@ -131,7 +179,7 @@ func simulateCircuit[T backend.Float](ctx context.Context, c *spec.Circuit, p ci
 		bw, aw := circuitWindows(p)
 		a, err := analysis.AnalyzeSimulation(cn.Rates, steps, n, p.BinWidth, res.Offsets, bw, aw, analysis.SelectivityOptions{Threshold: analysis.L5Threshold})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cn.Analysis = a
 		after, before = append(after, a.After), append(before, a.Before)
@@ -142,23 +190,35 @@ func simulateCircuit[T backend.Float](ctx context.Context, c *spec.Circuit, p ci
 	res.After, res.Before = analysis.SelectivityTable(after), analysis.SelectivityTable(before)
 	w, err := analysis.WeightSummary(final, initial, res.Offsets, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.Weights = w
 	if p.WCompare != nil {
 		res.Loss = analysis.Loss(w, p.WCompare, res.After, res.Before, false)
 	}
-	return res, nil
+	return nil
 }
 
 // circuitChunk is the steps per Advance call of a circuit run, and the
 // stride of the weights' block means over time.
 const circuitChunk = 50
 
-// runCircuitNetwork runs one network in every direction.
+// runCircuitNetwork runs one network of one circuit in every direction.
 func runCircuitNetwork[T backend.Float](ctx context.Context, c *spec.Circuit, p circuit.L5Params, net *circuit.L5Network, g *stimulus.Grating, b backend.Backend, tick func(done int)) (*CircuitNetwork, error) {
-	n, D, steps := p.Units(), len(p.Degrees), p.Steps()
-	prog, err := circuit.Program[T](c, p, net)
+	cns, err := runCircuitNetworks[T](ctx, []*spec.Circuit{c}, []circuit.L5Params{p}, net, []*stimulus.Grating{g}, b, tick)
+	if err != nil {
+		return nil, err
+	}
+	return cns[0], nil
+}
+
+// runCircuitNetworks runs one network in every direction for each of the
+// batched circuits cs (circuit.ProgramBatch: instance k is cs[k], with
+// grating gs[k]), and returns what each did.
+func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit, ps []circuit.L5Params, net *circuit.L5Network, gs []*stimulus.Grating, b backend.Backend, tick func(done int)) ([]*CircuitNetwork, error) {
+	c, p := cs[0], ps[0]
+	K, n, D, steps := len(cs), p.Units(), len(p.Degrees), p.Steps()
+	prog, err := circuit.ProgramBatch[T](cs, ps, net)
 	if err != nil {
 		return nil, err
 	}
@@ -167,68 +227,84 @@ func runCircuitNetwork[T backend.Float](ctx context.Context, c *spec.Circuit, p 
 		return nil, fmt.Errorf("%s: %w", c.File(), err)
 	}
 	defer run.Close()
-	cn := &CircuitNetwork{Net: net, Rates: make([][]float64, D)}
-	for d := range cn.Rates {
-		cn.Rates[d] = make([]float64, 0, steps*n)
+	cns := make([]*CircuitNetwork, K)
+	for k := range cns {
+		cn := &CircuitNetwork{Net: net, Rates: make([][]float64, D)}
+		for d := range cn.Rates {
+			cn.Rates[d] = make([]float64, 0, steps*n)
+		}
+		cns[k] = cn
 	}
 	plastic := prog.Plasticity != nil
 	rows := prog.DriveRows()
 	var drive []T
 	if plastic {
-		cn.BlockMeans = make([][]float64, D)
-		drive = make([]T, D*rows*n)
+		for _, cn := range cns {
+			cn.BlockMeans = make([][]float64, D)
+		}
+		drive = make([]T, K*D*rows*n)
 	}
-	in := make([]T, D*circuitChunk*n)
+	in := make([]T, K*D*circuitChunk*n)
 	row := make([]float64, circuitChunk*n)
 	for done := 0; done < steps; done += circuitChunk {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("interrupted: %w", err)
 		}
 		m := min(circuitChunk, steps-done)
-		for d := 0; d < D; d++ {
-			g.Fill(d, done, row[:m*n])
-			for x, v := range row[:m*n] {
-				in[d*m*n+x] = T(v)
+		for k, g := range gs {
+			for d := 0; d < D; d++ {
+				g.Fill(d, done, row[:m*n])
+				at := (k*D + d) * m * n
+				for x, v := range row[:m*n] {
+					in[at+x] = T(v)
+				}
 			}
 		}
 		out := backend.NewChunkFor(prog, done, m)
-		if err := run.Advance(m, in[:D*m*n], out); err != nil {
-			return nil, fmt.Errorf("%s: network %d: %w", c.File(), len(cn.Rates), err)
+		if err := run.Advance(m, in[:K*D*m*n], out); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.File(), err)
 		}
-		for d := 0; d < D; d++ {
-			for _, v := range out.Rates[d*m*n : (d+1)*m*n] {
-				cn.Rates[d] = append(cn.Rates[d], float64(v))
+		for k, cn := range cns {
+			for d := 0; d < D; d++ {
+				at := (k*D + d) * m * n
+				for _, v := range out.Rates[at : at+m*n] {
+					cn.Rates[d] = append(cn.Rates[d], float64(v))
+				}
 			}
 		}
 		if plastic {
 			if err := backend.Weights(run, drive, nil); err != nil {
 				return nil, err
 			}
-			for d := 0; d < D; d++ {
-				W := drive[d*rows*n:]
-				cn.BlockMeans[d] = append(cn.BlockMeans[d], blockMeans(net.Offsets, func(j, i int) float64 { return float64(W[j*n+i]) })...)
+			for k, cn := range cns {
+				for d := 0; d < D; d++ {
+					W := drive[(k*D+d)*rows*n:]
+					cn.BlockMeans[d] = append(cn.BlockMeans[d], blockMeans(net.Offsets, func(j, i int) float64 { return float64(W[j*n+i]) })...)
+				}
 			}
 		}
 		tick(done + m)
 	}
-	cn.Final = make([][]float64, D)
-	if !plastic {
-		for d := range cn.Final {
-			cn.Final[d] = net.W
-		}
-		return cn, nil
-	}
-	for d := range cn.Final {
-		W := drive[d*rows*n:]
-		f := make([]float64, n*n)
-		for i := 0; i < n; i++ {
-			for j := 0; j < n; j++ {
-				f[i*n+j] = float64(W[j*n+i])
+	for k, cn := range cns {
+		cn.Final = make([][]float64, D)
+		if !plastic {
+			for d := range cn.Final {
+				cn.Final[d] = net.W
 			}
+			continue
 		}
-		cn.Final[d] = f
+		for d := range cn.Final {
+			W := drive[(k*D+d)*rows*n:]
+			f := make([]float64, n*n)
+			for i := 0; i < n; i++ {
+				for j := 0; j < n; j++ {
+					f[i*n+j] = float64(W[j*n+i])
+				}
+			}
+			cn.Final[d] = f
+		}
 	}
-	return cn, nil
+	return cns, nil
 }
 
 // blockMeans are the mean recurrent weights of each (pre, post)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -204,4 +205,65 @@ func TestBlockMeans(t *testing.T) {
 	got := blockMeans([]int{0, 1, 3}, func(j, i int) float64 { return W[i*3+j] })
 	// 0→0: W[0][0]; 0→1: (W[1][0]+W[2][0])/2; 1→0: (W[0][1]+W[0][2])/2; 1→1: (0+4+6+0)/4.
 	require.Equal(t, []float64{1, 4, 1, 2.5}, got)
+}
+
+// TestSimulateCircuitsIsEachAlone: circuits that differ in the batch
+// fields (amplitudes, τ, τ_learn, τ_θ: windows shorter and longer than
+// the run) run as the instances of one program, and each gets the bits of
+// its own run alone — rates, weights over time, final weights and loss —
+// in both precisions; a circuit that differs elsewhere is refused.
+func TestSimulateCircuitsIsEachAlone(t *testing.T) {
+	be, err := backend.Lookup("cpu")
+	require.NoError(t, err)
+	for _, tc := range []struct{ rule, integ, prec string }{{"slide_bcm", "euler", "f64"}, {"bcm", "rk4", "f32"}, {"none", "euler", "f64"}} {
+		t.Run(tc.rule+"_"+tc.integ+"_"+tc.prec, func(t *testing.T) {
+			var cs []*spec.Circuit
+			for k, v := range []struct{ amp, tau, learn, theta float64 }{{6, 0.1, 1997, 2.79}, {3, 0.12, 1200, 0.3}, {11, 0.09, 1500, 0.5}} {
+				c := smallL5(t, tc.rule, tc.integ)
+				c.Steps, c.Precision = 200, tc.prec
+				c.Stimulus.Amplitude = []float64{v.amp, 5, 10 - float64(k), 5}
+				c.Dynamics.Tau = []float64{v.tau}
+				c.Plasticity.TauLearn, c.Plasticity.TauThreshold = v.learn, v.theta
+				cs = append(cs, c)
+			}
+			batch, err := SimulateCircuits(context.Background(), cs, be, nil)
+			require.NoError(t, err)
+			require.Len(t, batch, len(cs))
+			for k, c := range cs {
+				alone, err := SimulateCircuit(context.Background(), c, be, nil)
+				require.NoError(t, err)
+				got := batch[k]
+				require.Len(t, got.Networks, len(alone.Networks))
+				for s := range alone.Networks {
+					a, g := alone.Networks[s], got.Networks[s]
+					for d := range a.Rates {
+						requireSameBits(t, fmt.Sprintf("point %d direction %d rates", k, d), a.Rates[d], g.Rates[d])
+						requireSameBits(t, fmt.Sprintf("point %d direction %d final weights", k, d), a.Final[d], g.Final[d])
+						if a.BlockMeans != nil {
+							requireSameBits(t, fmt.Sprintf("point %d direction %d block means", k, d), a.BlockMeans[d], g.BlockMeans[d])
+						}
+					}
+				}
+				require.Equal(t, math.Float64bits(alone.Loss), math.Float64bits(got.Loss), "point %d loss", k)
+			}
+			// The points really differ (else the test would prove nothing).
+			require.NotEqual(t, batch[0].Networks[0].Rates[0], batch[1].Networks[0].Rates[0])
+		})
+	}
+	c0, c1 := smallL5(t, "bcm", "euler"), smallL5(t, "bcm", "euler")
+	c1.Seed = 7
+	_, err = SimulateCircuits(context.Background(), []*spec.Circuit{c0, c1}, be, nil)
+	require.ErrorContains(t, err, "point 1 differs from point 0 in more than")
+}
+
+// requireSameBits fails at the first value of got whose bits differ from
+// want's, naming it.
+func requireSameBits(t *testing.T, what string, want, got []float64) {
+	t.Helper()
+	require.Len(t, got, len(want), what)
+	for i := range want {
+		if math.Float64bits(want[i]) != math.Float64bits(got[i]) {
+			t.Fatalf("%s: first difference at %d: got %v, want %v", what, i, got[i], want[i])
+		}
+	}
 }
