@@ -31,6 +31,7 @@ type taskPlastic[T backend.Float] struct {
 	sq         []T
 	pbar, stat []T // a rule's averages of one trial (backend.Rule.Means)
 	recW       int
+	syn        *synScratch[T]
 	l5s        *backend.L5Scratch[T] // L5 programs only
 }
 
@@ -78,6 +79,7 @@ func newTaskPlastic[T backend.Float](p *backend.Program[T], nb, matrices int) *t
 	}
 	tp.a, tp.c, tp.h = make([]T, maxA*nb), make([]T, nb*maxC), make([]T, maxA*maxC)
 	tp.sq, tp.pbar, tp.stat = make([]T, maxC), make([]T, maxA), make([]T, maxC)
+	tp.syn = newSynScratch[T](maxA, maxC, nb)
 	if p.Plasticity.L5 != nil {
 		tp.l5s = backend.NewL5Scratch[T](p.Units)
 	}
@@ -190,18 +192,15 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 	r.pl.pl.Gates(c.l, rule, step, c.preOK, c.postOK)
 	h := tp.h[:a*b]
 	if rule.Kind == backend.Oja {
-		// Trials outermost: each h element still adds its terms in
-		// ascending trial order from +0.
-		clear(h)
-		for x := j0; x < j0+nt; x++ {
-			pre, post := r.vectors(t, c, rule, x)
-			for j := 0; j < a; j++ {
-				hj, wj, pj := h[j*b:(j+1)*b], W[j*ld:j*ld+b], pre[j]
-				for i, q := range post {
-					hj[i] = hj[i] + backend.OjaTerm(pj, q, wj[i])
-				}
-			}
+		// The trials' vectors side by side, then each h element adds its
+		// terms in ascending trial order from +0.
+		P, Q := tp.syn.pre[:nt*a], tp.syn.pst[:nt*b]
+		for x := 0; x < nt; x++ {
+			pre, post := r.vectors(t, c, rule, j0+x)
+			copy(P[x*a:(x+1)*a], pre)
+			copy(Q[x*b:(x+1)*b], post)
 		}
+		ojaTerms(a, b, nt, P, Q, h, W, ld)
 	} else {
 		// h = A·C with A (a × nt) and C (nt × b): the trial factors.
 		A, C := tp.a[:a*nt], tp.c[:nt*b]
@@ -242,5 +241,5 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 	if c.m[ri] != nil {
 		m, v = c.m[ri][lm*a*b:(lm+1)*a*b], c.v[ri][lm*a*b:(lm+1)*a*b]
 	}
-	return !sp.UpdateSynapses(c.c, t.k, c.preOK, c.postOK, h, W, ld, m, v)
+	return !updateSynapses(sp, c.c, t.k, c.preOK, c.postOK, h, W, ld, m, v, tp.syn)
 }

@@ -4,7 +4,9 @@
 // the exact drive product (below); -set normal writes cpu/normal_amd64.s
 // and cpu/normal_amd64.go, the unit step's float32 noise (normal.go says
 // how); -set gather writes cpu/sparse_amd64.s and cpu/sparse_amd64.go, the
-// gathered (CSR) product's row kernels for 8 and 16 trials (gather.go). Run it through `go generate ./cpu` (or `make generate`); `make
+// gathered (CSR) product's row kernels for 8 and 16 trials (gather.go); -set
+// plastic writes cpu/plastic_amd64.s and cpu/plastic_amd64.go, the
+// per-synapse pass of a plastic update and Oja's summed term (plastic.go). Run it through `go generate ./cpu` (or `make generate`); `make
 // generate-check` proves the committed files fresh.
 //
 // Why a module of its own (this directory's go.mod): the generator imports
