@@ -79,6 +79,7 @@ type run[T backend.Float] struct {
 	key     [2]uint32
 	workers int
 	tasks   []*task[T]
+	spare   int            // 1 + the workers without a task: the parts a task may split its work into
 	pl      *plastic[T]    // nil for a static program
 	csr     []*csrDrive[T] // per instance, when the drive runs gathered (delays, sparse)
 	done    int
@@ -142,6 +143,7 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 			r.tasks = append(r.tasks, t)
 		}
 	}
+	r.spare = max(1, w-len(r.tasks)+1)
 	return r, nil
 }
 
@@ -240,6 +242,10 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 	return nil
 }
 
+// unitMinWork is the number of units below which a part of a task's unit
+// step is not worth a goroutine.
+var unitMinWork = 4096
+
 // runTask advances one task by n steps.
 func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int) {
 	p := r.p
@@ -305,15 +311,20 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 			r.rateStep(t, rate, step, product)
 		} else {
 			product()
-			// The leak, noise and activation: the reference's own code.
-			for j := 0; j < nb; j++ {
-				gb := p.FirstTrial + t.b0 + j
-				x, v, rr := t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N]
-				t.rowErr[j] = nil
-				if !unitStep(&units, gb, step, x, v, rr) {
-					t.rowErr[j] = backend.FirstNonFinite(v, rr, nil, gk, gb, step)
+			// The leak, noise and activation: the reference's own code, the
+			// trials split over idle workers (a task of shared plastic
+			// weights holds all of an instance's trials).
+			splitRows(nb, nb*N, unitMinWork, r.spare, func(j0, j1 int) bool {
+				for j := j0; j < j1; j++ {
+					gb := p.FirstTrial + t.b0 + j
+					x, v, rr := t.x[j*N:(j+1)*N], t.v[j*N:(j+1)*N], t.z[j*rows:j*rows+N]
+					t.rowErr[j] = nil
+					if !unitStep(&units, gb, step, x, v, rr) {
+						t.rowErr[j] = backend.FirstNonFinite(v, rr, nil, gk, gb, step)
+					}
 				}
-			}
+				return true
+			})
 		}
 		if t.hist != nil {
 			t.hist.end(step, t.z, rows)

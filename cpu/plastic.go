@@ -200,7 +200,7 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 			copy(P[x*a:(x+1)*a], pre)
 			copy(Q[x*b:(x+1)*b], post)
 		}
-		ojaTerms(a, b, nt, P, Q, h, W, ld)
+		ojaTerms(a, b, nt, P, Q, h, W, ld, r.spare)
 	} else {
 		// h = A·C with A (a × nt) and C (nt × b): the trial factors.
 		A, C := tp.a[:a*nt], tp.c[:nt*b]
@@ -241,5 +241,5 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 	if c.m[ri] != nil {
 		m, v = c.m[ri][lm*a*b:(lm+1)*a*b], c.v[ri][lm*a*b:(lm+1)*a*b]
 	}
-	return !updateSynapses(sp, c.c, t.k, c.preOK, c.postOK, h, W, ld, m, v, tp.syn)
+	return !updateSynapses(sp, c.c, t.k, c.preOK, c.postOK, h, W, ld, m, v, tp.syn, r.spare)
 }

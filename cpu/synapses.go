@@ -182,8 +182,9 @@ func setParBits[T backend.Float](par []T, slot int, bits64 uint64) {
 
 // updateSynapses is sp.UpdateSynapses(c, k, preOK, postOK, h, W, ld, m, v)
 // on the plastic pass's current implementation, with the same bits and
-// the same report of whether every written weight is finite.
-func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[T], k int, preOK, postOK []bool, h, W []T, ld int, m, v []T, s *synScratch[T]) (finite bool) {
+// the same report of whether every written weight is finite, its rows in
+// at most most parts.
+func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[T], k int, preOK, postOK []bool, h, W []T, ld int, m, v []T, s *synScratch[T], most int) (finite bool) {
 	a, b := len(preOK), len(postOK)
 	kern, _, lanes := kernelsOf[T](plasticImpl(plasticPath.Load()))
 	cols := 0
@@ -191,7 +192,7 @@ func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[
 		cols = b - b%lanes
 	}
 	if cols == 0 {
-		return splitRows(a, a*b, func(j0, j1 int) bool {
+		return splitRows(a, a*b, synMinWork, most, func(j0, j1 int) bool {
 			return synapsesGo(sp, c, k, preOK, postOK, h, W, ld, m, v, j0, j1, 0, b)
 		})
 	}
@@ -267,7 +268,7 @@ func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[
 	}
 	setPar(par, parOne, 1)
 	setPar(par, parMinusOne, -1)
-	return splitRows(a, a*b, func(j0, j1 int) bool {
+	return splitRows(a, a*b, synMinWork, most, func(j0, j1 int) bool {
 		at := kern(j1-j0, cols, &h[j0*b], b, &W[j0*ld], ld, ptr(scale, j0*b), ptr(m, j0*b), ptr(v, j0*b), &ok[0], &rf[j0], &par[0], flags)
 		fin := true
 		if n := (j1 - j0) * cols; at < n {
@@ -331,7 +332,7 @@ func synapsesGo[T backend.Float](sp *backend.Step[T], c *backend.Connection[T], 
 // reference does. When some sum is NaN, all of h is summed again by
 // ojaTermsGo, whose NaN payloads are those of the Go code before the
 // kernels.
-func ojaTerms[T backend.Float](a, b, nt int, pre, pst, h, W []T, ld int) {
+func ojaTerms[T backend.Float](a, b, nt int, pre, pst, h, W []T, ld, most int) {
 	_, kern, lanes := kernelsOf[T](plasticImpl(plasticPath.Load()))
 	cols := 0
 	if kern != nil {
@@ -341,7 +342,7 @@ func ojaTerms[T backend.Float](a, b, nt int, pre, pst, h, W []T, ld int) {
 		ojaTermsGo(a, b, nt, pre, pst, h, W, ld)
 		return
 	}
-	finite := splitRows(a, a*b*max(nt, 1), func(j0, j1 int) bool {
+	finite := splitRows(a, a*b*max(nt, 1), synMinWork, most, func(j0, j1 int) bool {
 		if kern(j1-j0, cols, nt, &h[j0*b], b, &W[j0*ld], ld, ptr(pre, j0), a, ptr(pst, 0), b) {
 			return false
 		}
@@ -383,15 +384,16 @@ func ojaTermsGo[T backend.Float](a, b, nt int, pre, pst, h, W []T, ld int) {
 // not worth a goroutine (a few microseconds of the kernels).
 var synMinWork = 1 << 14
 
-// splitRows runs f on row ranges that tile [0, rows), on idle cores when
-// the work (in synapse updates) is large enough, and reports whether every
-// call did. It counts itself in flight as gemm does (gemmParts), so that
-// tasks running in parallel do not oversubscribe the cores.
-func splitRows(rows, work int, f func(j0, j1 int) bool) bool {
+// splitRows runs f on row ranges that tile [0, rows), in at most most
+// parts and on idle cores when the work (in units of minWork) is large
+// enough, and reports whether every call did. It counts itself in flight
+// as gemm does (gemmParts), so that its parts and other tasks' products do
+// not oversubscribe the cores.
+func splitRows(rows, work, minWork, most int, f func(j0, j1 int) bool) bool {
 	busy := int(gemmInFlight.Add(1))
 	defer gemmInFlight.Add(-1)
 	idle := runtime.GOMAXPROCS(0) - busy + 1
-	parts := max(1, min(idle, rows, work/synMinWork))
+	parts := max(1, min(idle, most, rows, work/minWork))
 	if parts == 1 {
 		return f(0, rows)
 	}

@@ -123,7 +123,7 @@ func testUpdateSynapses[T backend.Float](t *testing.T) {
 				gotW, gotM, gotV := append([]T(nil), W...), append([]T(nil), m...), append([]T(nil), v...)
 				var gotOK bool
 				withPlasticPath(t, p, func() {
-					gotOK = updateSynapses(&steps[0], c, k, preOK, postOK, h, gotW, ld, gotM, gotV, newSynScratch[T](a, b, 1))
+					gotOK = updateSynapses(&steps[0], c, k, preOK, postOK, h, gotW, ld, gotM, gotV, newSynScratch[T](a, b, 1), 4)
 				})
 				where := fmt.Sprintf("%s %v case %d (%d × %d, ld %d, parts of %d)", name, p, n, a, b, ld, work)
 				if gotOK != wantOK {
@@ -180,7 +180,7 @@ func testOjaTerms[T backend.Float](t *testing.T) {
 				for x := range got {
 					got[x] = 7 // overwritten
 				}
-				withPlasticPath(t, p, func() { ojaTerms(a, b, nt, pre, pst, got, W, ld) })
+				withPlasticPath(t, p, func() { ojaTerms(a, b, nt, pre, pst, got, W, ld, 4) })
 				for x := range want {
 					if backendtest.Bits(got[x]) != backendtest.Bits(want[x]) {
 						t.Fatalf("%T %v case %d (%d × %d, %d trials): h[%d] = %v, want %v", got[x], p, n, a, b, nt, x, got[x], want[x])
@@ -205,4 +205,13 @@ func TestConformancePlasticPaths(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestConformanceSplit runs the Plasticity entry point with every task's
+// unit step and plastic pass split into parts however small (the default
+// thresholds leave the suite's small programs whole).
+func TestConformanceSplit(t *testing.T) {
+	defer func(u, s int) { unitMinWork, synMinWork = u, s }(unitMinWork, synMinWork)
+	unitMinWork, synMinWork = 1, 1
+	backendtest.Plasticity(t, New(Workers(4)))
 }
