@@ -614,6 +614,19 @@ func L5FirstNonFinite[T Float](W []T, ld, n, k, trial, t int) *NonFiniteError {
 	return nil
 }
 
+// L5PlasticityCapable is implemented by backends that run the L5 rules
+// (Plasticity.L5). One that does not, or says no, refuses such programs at
+// Start with ErrNoL5Plasticity; front ends ask first (SupportsL5Plasticity)
+// to choose a backend that can.
+type L5PlasticityCapable interface{ SupportsL5Plasticity() bool }
+
+// SupportsL5Plasticity reports whether b declares that it runs the L5
+// rules.
+func SupportsL5Plasticity(b Backend) bool {
+	c, ok := b.(L5PlasticityCapable)
+	return ok && c.SupportsL5Plasticity()
+}
+
 // ErrNoL5Plasticity is the error of a backend that runs plastic programs
 // but not the L5 rules (Plasticity.L5).
 func ErrNoL5Plasticity(backend string) error {

@@ -85,6 +85,9 @@ func (run *refRun[T]) activate(i int, v T) T {
 // per-unit activations (RateFormCapable).
 func (reference) SupportsRateForm() bool { return true }
 
+// SupportsL5Plasticity reports that the reference runs the L5 rules.
+func (reference) SupportsL5Plasticity() bool { return true }
+
 // delayed returns z_j for synapse (j, i) of trial (k, b) at step t: the
 // rate r_{t-1-d}[j] of the ring buffer, d its delay (p.Delays is set and
 // j < N).

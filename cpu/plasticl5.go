@@ -9,6 +9,10 @@ import "github.com/ratesim/ratesim/backend"
 // reference's own arithmetic; the sliding threshold reweights the whole
 // window every step (O(L·N)).
 
+// SupportsL5Plasticity reports that the CPU backend runs the L5 rules
+// (backend.L5PlasticityCapable).
+func (b *Backend) SupportsL5Plasticity() bool { return true }
+
 // newL5Windows returns one window per instance and trial, each holding r_0.
 func newL5Windows[T backend.Float](p *backend.Program[T]) []*backend.L5Window[T] {
 	l5 := p.Plasticity.L5

@@ -73,6 +73,36 @@ func circuitDirectionsAnalysable(deg []float64) bool {
 	return len(deg) == 4 && deg[0] == 0 && deg[1] == 90 && deg[2] == 180 && deg[3] == 270
 }
 
+// CircuitBackend is the backend circuit c runs on: c.Backend, except
+// that auto (or no backend) falls back to cpu when the backend it picks
+// cannot run c's program — the rate form, or with a learning rule the L5
+// rules — and then says why in note (empty otherwise). A backend named
+// explicitly is used as it is, and refuses such a program at Start.
+func CircuitBackend(c *spec.Circuit) (b backend.Backend, note string, err error) {
+	b, err = backend.Lookup(c.Backend)
+	if err != nil {
+		return nil, "", &spec.Error{File: c.File(), Field: "backend", Reason: err.Error()}
+	}
+	if c.Backend != "" && c.Backend != "auto" {
+		return b, "", nil
+	}
+	learns := c.Plasticity != nil && c.Plasticity.Rule != "" && c.Plasticity.Rule != "none"
+	var lacks string
+	switch {
+	case !backend.SupportsRateForm(b):
+		lacks = "the rate form"
+	case learns && !backend.SupportsL5Plasticity(b):
+		lacks = "the L5 learning rules"
+	default:
+		return b, "", nil
+	}
+	cpu, err := backend.Lookup("cpu")
+	if err != nil {
+		return nil, "", &spec.Error{File: c.File(), Field: "backend", Reason: err.Error()}
+	}
+	return cpu, fmt.Sprintf("backend %s does not run circuits with %s yet; running on cpu", b.Name(), lacks), nil
+}
+
 // SimulateCircuit runs every network of circuit c in every direction on
 // backend b, the directions as the trials of one program (each with its
 // own plastic weights, so learning restarts per direction from the same
@@ -197,6 +227,42 @@ func analyseCircuit(res *CircuitResult) error {
 		res.Loss = analysis.Loss(w, p.WCompare, res.After, res.Before, false)
 	}
 	return nil
+}
+
+// CircuitLoss is res's tuning loss (l5.md §8; analysis.Loss) against the
+// circuit's w_compare target: the corrected one (res.Loss: true block
+// means, the "before" window that ends where learning starts) or, with
+// l5, the original's own formula (its block "means" that are stds, its
+// transient "before" window, Mean_std counted in), as its tuning loop
+// minimizes it. NaN without a target or without the four directions.
+func CircuitLoss(res *CircuitResult, l5 bool) (float64, error) {
+	p := res.Params
+	if !res.HasAnalysis || p.WCompare == nil {
+		return math.NaN(), nil
+	}
+	if !l5 {
+		return res.Loss, nil
+	}
+	n, steps := p.Units(), p.Steps()
+	bw, aw := analysis.L5Windows(steps/p.BinWidth, p.BinWidth, p.Warmup, p.Dt, p.Tau)
+	var after, before []analysis.SimSelectivity
+	var final, initial [][]float64
+	for i := range res.Networks {
+		cn := &res.Networks[i]
+		a, err := analysis.AnalyzeSimulation(cn.Rates, steps, n, p.BinWidth, res.Offsets, bw, aw, analysis.SelectivityOptions{Threshold: analysis.L5Threshold})
+		if err != nil {
+			return 0, err
+		}
+		after, before = append(after, a.After), append(before, a.Before)
+		for d := range cn.Final {
+			final, initial = append(final, cn.Final[d]), append(initial, cn.Net.W)
+		}
+	}
+	w, err := analysis.WeightSummary(final, initial, res.Offsets, true)
+	if err != nil {
+		return 0, err
+	}
+	return analysis.Loss(w, p.WCompare, analysis.SelectivityTable(after), analysis.SelectivityTable(before), true), nil
 }
 
 // circuitChunk is the steps per Advance call of a circuit run, and the

@@ -148,6 +148,9 @@ func NewL5Program[T backend.Float](c L5Case) *backend.Program[T] {
 func refusedL5(t *testing.T, b backend.Backend, err error) {
 	t.Helper()
 	if err != nil && strings.Contains(err.Error(), backend.ErrNoL5Plasticity(b.Name()).Error()) {
+		if backend.SupportsL5Plasticity(b) {
+			t.Fatalf("%s declares the L5 rules (backend.L5PlasticityCapable) but refuses them: %v", b.Name(), err)
+		}
 		t.Skipf("%s refuses the L5 rules: %v", b.Name(), err)
 	}
 }

@@ -78,17 +78,12 @@ func loadCircuit(fs *flag.FlagSet, rf *runFlags, pos []string) (c *spec.Circuit,
 // every direction, print the selectivity summary, write the tables,
 // result.npz, meta.json and the pictures.
 func runCircuit(ctx context.Context, c *spec.Circuit, source, out, plotFormat string, quiet bool, stdout, stderr io.Writer) error {
-	b, err := backend.Lookup(c.Backend)
+	b, note, err := sim.CircuitBackend(c)
 	if err != nil {
-		return &spec.Error{File: c.File(), Field: "backend", Reason: err.Error()}
+		return err
 	}
-	if (c.Backend == "" || c.Backend == "auto") && !backend.SupportsRateForm(b) {
-		// auto picks the fastest backend that sees a device; circuits need
-		// the rate form, which the CUDA kernels do not have yet.
-		fmt.Fprintf(stderr, "ratesim: backend %s does not run circuits (the rate form) yet; running on cpu\n", b.Name())
-		if b, err = backend.Lookup("cpu"); err != nil {
-			return &spec.Error{File: c.File(), Field: "backend", Reason: err.Error()}
-		}
+	if note != "" {
+		fmt.Fprintf(stderr, "ratesim: %s\n", note)
 	}
 	if out == "" {
 		out = filepath.Join("ratesim-out", c.Name)

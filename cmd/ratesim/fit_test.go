@@ -54,5 +54,33 @@ func TestFitCommandErrors(t *testing.T) {
 	assert.Equal(t, 2, code)
 	code, out, _ := runCLI(t, "fit", "examples")
 	assert.Equal(t, 0, code)
-	assert.Equal(t, "ctrnn_tau", strings.TrimSpace(out))
+	assert.Equal(t, "ctrnn_tau\nl5_tuning", strings.TrimSpace(out))
+}
+
+// `ratesim fit` over a circuit: each generation one batched program, the
+// files written, best.yaml a circuit that `ratesim run` runs.
+func TestFitCircuitCommand(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../sim/fit/testdata/l5_small.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "small.yaml"), data, 0o644))
+	fitText := "base: small.yaml\nparameters:\n  - {path: \"stimulus.amplitude[1]\", low: 0, high: 20}\n" +
+		"  - {path: plasticity.tau_learn, low: 1000, high: 2000}\n" +
+		"  - {path: plasticity.tau_threshold, factor_of: plasticity.tau_learn, low: 0.0002, high: 0.002}\n" +
+		"objective: {metric: l5_loss}\noptimizer: lhs\npopulation: 4\nbudget: 8\n"
+	path := filepath.Join(dir, "tune.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(fitText), 0o644))
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCLI(t, "fit", path, "--out", out, "--backend", "cpu")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "8 evaluations in 2 generations of 4, 2 batched programs on cpu")
+	assert.Contains(t, stdout, "plasticity.tau_threshold=")
+	assert.Contains(t, stderr, "generation 2/2: 4 points in 1 program(s)")
+	for _, f := range []string{"history.parquet", "history.csv", "best.yaml", "fit.png", "meta.json"} {
+		assert.FileExists(t, filepath.Join(out, f))
+	}
+	code, stdout, stderr = runCLI(t, "run", filepath.Join(out, "best.yaml"), "--out", filepath.Join(dir, "best"), "--quiet")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "loss")
+	assert.FileExists(t, filepath.Join(dir, "best", "result.npz"))
 }

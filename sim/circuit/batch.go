@@ -18,9 +18,9 @@ import (
 // point runs on the same drawn networks.
 var BatchFields = []string{"stimulus.amplitude", "dynamics.tau", "plasticity.tau_learn", "plasticity.tau_threshold"}
 
-// batchKey is c without its BatchFields, as JSON: circuits with equal keys
+// BatchKey is c without its BatchFields, as JSON: circuits with equal keys
 // batch.
-func batchKey(c *spec.Circuit) string {
+func BatchKey(c *spec.Circuit) string {
 	d := *c
 	d.Stimulus.Amplitude, d.Dynamics.Tau = nil, nil
 	if c.Plasticity != nil {
@@ -41,9 +41,9 @@ func CheckBatch(cs []*spec.Circuit) error {
 	if len(cs) == 0 {
 		return fmt.Errorf("circuit: an empty batch")
 	}
-	key := batchKey(cs[0])
+	key := BatchKey(cs[0])
 	for k, c := range cs[1:] {
-		if batchKey(c) != key {
+		if BatchKey(c) != key {
 			return fmt.Errorf("circuit: point %d differs from point 0 in more than %v, so they cannot run as one program", k+1, BatchFields)
 		}
 	}

@@ -26,7 +26,7 @@ func Example(name string) ([]byte, error) { return builtIn.Read(name) }
 var builtIn = spec.ExampleSet{FS: examples, What: "example fit"}
 
 // PrepareExample writes the example's fit file into dir as NAME.yaml, and
-// its target: the example's base spec, which holds the true parameter
+// for a fit over a spec its target: the example's base spec, which holds the true parameter
 // values, run once (all outputs, every step) into dir/target.npy, shaped
 // (trials, steps, outputs). It returns the loaded fit.
 func PrepareExample(ctx context.Context, name, dir, backendName string) (*Fit, error) {
@@ -40,6 +40,14 @@ func PrepareExample(ctx context.Context, name, dir, backendName string) (*Fit, e
 	var f File
 	if err := yaml.Unmarshal(data, &f); err != nil {
 		return nil, err
+	}
+	path := filepath.Join(dir, name+".yaml")
+	if f.Circuit != "" {
+		// A circuit fit's target is in its circuit (analysis.w_compare).
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return nil, err
+		}
+		return Load(path)
 	}
 	f.Base.Content = append(f.Base.Content,
 		&yaml.Node{Kind: yaml.ScalarNode, Value: "record"},
@@ -69,7 +77,6 @@ func PrepareExample(ctx context.Context, name, dir, backendName string) (*Fit, e
 	if err := npz.WriteNPY(filepath.Join(dir, "target.npy"), npz.Float64, []int{s.Trials, r.Recorded, s.Dims[2]}, r.Outputs); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ func Write(dir string, ft *Fit, res *Result) error {
 		return err
 	}
 	best := res.History[res.Best]
-	if err := writeAtomic(filepath.Join(dir, "best.yaml"), func(w io.Writer) error { _, err := w.Write(best.Point.YAML); return err }); err != nil {
+	if err := writeAtomic(filepath.Join(dir, "best.yaml"), func(w io.Writer) error { _, err := w.Write(best.Spec); return err }); err != nil {
 		return err
 	}
 	png, err := Picture(ft, res)

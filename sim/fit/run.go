@@ -6,8 +6,11 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
+	"github.com/ratesim/ratesim/sim"
+	"github.com/ratesim/ratesim/sim/spec"
 	"github.com/ratesim/ratesim/sim/sweep"
 )
 
@@ -36,7 +39,9 @@ type Evaluation struct {
 	Values     []float64 // the parameters' values, in the order of parameters
 	Loss       float64   // the objective; NaN when the point went non-finite
 	Status     string    // the sweep row's status: ok, or why there is no loss
-	Point      *sweep.Point
+	// Spec is the point's whole spec (or circuit) as YAML, runnable with
+	// `ratesim run`.
+	Spec []byte
 }
 
 // Result is a finished fit.
@@ -88,43 +93,80 @@ func Run(ctx context.Context, ft *Fit, opt Options) (*Result, error) {
 				points[k][i] = p.Value(u[i])
 			}
 		}
-		sw, err := ft.Sweep(points)
-		if err != nil {
-			return nil, err
-		}
 		g := res.Generations
-		var rows []*sweep.Row
+		var losses []float64
+		var status []string
+		var specs [][]byte
 		programs := 0
-		if g < len(replay) {
-			// Replayed: the optimizer drew this generation again from the
-			// same seed and losses; its points must be the recorded ones.
-			if err := replay[g].check(points); err != nil {
-				return nil, fmt.Errorf("%s: cannot resume from %s: generation %d: %v", ft.File, opt.Dir, g, err)
+		var err error
+		switch {
+		case ft.circuit != nil:
+			var cs []*spec.Circuit
+			if cs, specs, err = ft.circuit.circuits(ft, points); err != nil {
+				return nil, err
 			}
-			for k, p := range sw.Points {
-				rows = append(rows, &sweep.Row{Point: p, Status: replay[g].status[k], Metrics: []float64{replay[g].loss[k]}})
+			if g < len(replay) {
+				if err := replay[g].check(points); err != nil {
+					return nil, fmt.Errorf("%s: cannot resume from %s: generation %d: %v", ft.File, opt.Dir, g, err)
+				}
+				losses, status = slices.Clone(replay[g].loss), replay[g].status
+				res.Replayed++
+				if res.Backend == "" {
+					if b, _, err := sim.CircuitBackend(cs[0]); err == nil {
+						res.Backend = b.Name()
+					}
+				}
+				break
 			}
-			res.Replayed++
-			if res.Backend == "" {
-				res.Backend = sw.BackendName(sweep.Options{Backend: opt.Backend})
+			var name string
+			if losses, status, programs, name, err = ft.circuit.evaluate(ctx, ft, cs, opt.Backend, opt.Log); err != nil {
+				return nil, err
 			}
-		} else {
-			r, err := sweep.Run(ctx, sw, sweep.Options{Backend: opt.Backend})
+			res.Programs += programs
+			res.Backend = name
+		default:
+			sw, err := ft.Sweep(points)
 			if err != nil {
 				return nil, err
 			}
-			rows, programs = r.Rows, len(r.Chunks)
-			res.Programs += programs
-			res.Backend = r.Backend
+			var rows []*sweep.Row
+			if g < len(replay) {
+				// Replayed: the optimizer drew this generation again from the
+				// same seed and losses; its points must be the recorded ones.
+				if err := replay[g].check(points); err != nil {
+					return nil, fmt.Errorf("%s: cannot resume from %s: generation %d: %v", ft.File, opt.Dir, g, err)
+				}
+				for k, p := range sw.Points {
+					rows = append(rows, &sweep.Row{Point: p, Status: replay[g].status[k], Metrics: []float64{replay[g].loss[k]}})
+				}
+				res.Replayed++
+				if res.Backend == "" {
+					res.Backend = sw.BackendName(sweep.Options{Backend: opt.Backend})
+				}
+			} else {
+				r, err := sweep.Run(ctx, sw, sweep.Options{Backend: opt.Backend})
+				if err != nil {
+					return nil, err
+				}
+				rows, programs = r.Rows, len(r.Chunks)
+				res.Programs += programs
+				res.Backend = r.Backend
+			}
+			for _, row := range rows {
+				loss := math.NaN()
+				if row.Status == "ok" {
+					loss = row.Metrics[0]
+				}
+				losses, status, specs = append(losses, loss), append(status, row.Status), append(specs, row.Point.YAML)
+			}
 		}
-		losses := make([]float64, len(units))
-		for k, row := range rows {
-			loss := math.NaN()
-			if row.Status == "ok" {
-				loss = row.Metrics[0]
+		for k := range points {
+			loss := losses[k]
+			if status[k] != "ok" {
+				loss = math.NaN()
 			}
 			losses[k] = loss
-			e := Evaluation{Index: len(res.History), Generation: g, Values: points[k], Loss: loss, Status: row.Status, Point: row.Point}
+			e := Evaluation{Index: len(res.History), Generation: g, Values: points[k], Loss: loss, Status: status[k], Spec: specs[k]}
 			if !math.IsNaN(loss) && (res.Best < 0 || loss < res.History[res.Best].Loss) {
 				res.Best = e.Index
 			}

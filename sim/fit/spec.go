@@ -22,6 +22,11 @@ type File struct {
 	// built-in spec example instead.
 	Base       yaml.Node   `yaml:"base"`
 	Example    string      `yaml:"example"`
+	// Circuit names a built-in circuit model (ratesim examples) as the
+	// base; a base file or inline base with a circuit: key is one too.
+	// A circuit fit's parameters are the circuit's fields and its
+	// objective {metric: l5_loss, formula: corrected | l5}.
+	Circuit string `yaml:"circuit"`
 	Parameters []Parameter `yaml:"parameters"`
 	// Objective is one sweep metric (see sweep.Metric), minimized.
 	Objective yaml.Node `yaml:"objective"`
@@ -46,6 +51,11 @@ type Parameter struct {
 	// Scale is linear (default) or log (low > 0): the unit coordinate maps
 	// to the log of the value.
 	Scale string `yaml:"scale" json:"scale"`
+	// FactorOf names another fitted parameter: this one's value (between
+	// low and high) is a factor, and the field is set to factor × that
+	// parameter's value — L5's τ_θ = fac·τ_learn. The history records the
+	// factor.
+	FactorOf string `yaml:"factor_of" json:"factor_of,omitempty"`
 }
 
 // Fit is a parsed and checked fit spec.
@@ -56,6 +66,8 @@ type Fit struct {
 	Metric sweep.Metric
 	Seed   uint64
 	root   *yaml.Node
+	// circuit is set for a fit over a circuit model.
+	circuit *circuitFit
 }
 
 // Load reads and checks a fit file.
@@ -133,10 +145,34 @@ func Parse(name string, data []byte) (*Fit, error) {
 			return nil, bad(line, field+".scale", "%s: must be linear or log, got %q", p.Path, p.Scale)
 		}
 	}
+	for i, p := range f.Parameters {
+		if p.FactorOf == "" {
+			continue
+		}
+		field := fmt.Sprintf("parameters[%d].factor_of", i)
+		j := ft.paramIndex(p.FactorOf)
+		switch {
+		case j < 0:
+			return nil, bad(ft.line("parameters", i), field, "%s is not a fitted parameter (factor_of names another parameter's path)", p.FactorOf)
+		case j == i || f.Parameters[j].FactorOf != "":
+			return nil, bad(ft.line("parameters", i), field, "%s is itself a factor: factor_of names a parameter with a value of its own", p.FactorOf)
+		}
+	}
 	if f.Objective.Kind != yaml.MappingNode {
 		return nil, bad(ft.line("objective"), "objective", "give one metric, e.g. {metric: mse, of: outputs, target: {file: target.npy}}")
 	}
-	if err := f.Objective.Decode(&ft.Metric); err != nil {
+	cf, err := loadCircuitBase(ft)
+	if err != nil {
+		return nil, err
+	}
+	if cf != nil {
+		if err := cf.parseObjective(ft); err != nil {
+			return nil, err
+		}
+		ft.circuit = cf
+	} else if f.Circuit != "" {
+		return nil, bad(ft.line("circuit"), "circuit", "%q is not a built-in circuit", f.Circuit)
+	} else if err := f.Objective.Decode(&ft.Metric); err != nil {
 		return nil, bad(ft.line("objective"), "objective", "%v", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if f.Budget <= 0 {
@@ -165,11 +201,40 @@ func Parse(name string, data []byte) (*Fit, error) {
 	for i, p := range f.Parameters {
 		lows[i], highs[i] = *p.Low, *p.High
 	}
+	if ft.circuit != nil {
+		if _, _, err := ft.circuit.circuits(ft, [][]float64{lows, highs}); err != nil {
+			return nil, err
+		}
+		return ft, nil
+	}
 	if _, err := ft.Sweep([][]float64{lows, highs}); err != nil {
 		return nil, err
 	}
 	return ft, nil
 }
+
+// paramIndex is the index of the parameter with path, or −1.
+func (ft *Fit) paramIndex(path string) int {
+	for i, p := range ft.Spec.Parameters {
+		if p.Path == path {
+			return i
+		}
+	}
+	return -1
+}
+
+// fieldValue is the value parameter i sets its field to at point pt: its
+// own value, or with FactorOf that value times the other parameter's.
+func (ft *Fit) fieldValue(pt []float64, i int) float64 {
+	p := ft.Spec.Parameters[i]
+	if p.FactorOf == "" {
+		return pt[i]
+	}
+	return pt[i] * pt[ft.paramIndex(p.FactorOf)]
+}
+
+// IsCircuit reports whether the fit is over a circuit model.
+func (ft *Fit) IsCircuit() bool { return ft.circuit != nil }
 
 // line is the line of a top-level key's value, or of its i-th element.
 func (ft *Fit) line(key string, index ...int) int {
@@ -243,7 +308,7 @@ func (ft *Fit) Sweep(points [][]float64) (*sweep.Sweep, error) {
 	for i, p := range f.Parameters {
 		vals := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
 		for _, x := range points {
-			vals.Content = append(vals.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: formatFloat(x[i])})
+			vals.Content = append(vals.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: formatFloat(ft.fieldValue(x, i))})
 		}
 		axes.Content = append(axes.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("path"), str(p.Path), str("values"), vals}})
 	}
