@@ -20,13 +20,13 @@ type File struct {
 	// Base is the spec every evaluation starts from, as a sweep's base: a
 	// path (relative to the fit file) or an inline spec; Example names a
 	// built-in spec example instead.
-	Base       yaml.Node   `yaml:"base"`
-	Example    string      `yaml:"example"`
+	Base    yaml.Node `yaml:"base"`
+	Example string    `yaml:"example"`
 	// Circuit names a built-in circuit model (ratesim examples) as the
 	// base; a base file or inline base with a circuit: key is one too.
 	// A circuit fit's parameters are the circuit's fields and its
 	// objective {metric: l5_loss, formula: corrected | l5}.
-	Circuit string `yaml:"circuit"`
+	Circuit    string      `yaml:"circuit"`
 	Parameters []Parameter `yaml:"parameters"`
 	// Objective is one sweep metric (see sweep.Metric), minimized.
 	Objective yaml.Node `yaml:"objective"`
