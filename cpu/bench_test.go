@@ -85,3 +85,18 @@ func benchRun[T backend.Float](b *testing.B, p *backend.Program[T], n, trials in
 	b.ReportMetric(float64(b.N)/sec, "steps/s")
 	b.ReportMetric(2*float64(trials)*float64(n*n+n*4+n*2)*float64(b.N)/sec/1e9, "GFLOP/s")
 }
+
+// BenchmarkNoiseStep measures the relu step at the sizes where noise costs
+// most (large N and B), noise off and on (pre and post), for the cost of
+// the noisy unit step: on minus off.
+func BenchmarkNoiseStep(b *testing.B) {
+	for _, s := range []struct{ n, trials int }{{1024, 32}, {2048, 64}} {
+		for _, noise := range []bool{false, true} {
+			b.Run(fmt.Sprintf("f32/N=%d/B=%d/noise=%v", s.n, s.trials, noise), func(b *testing.B) {
+				c := backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: s.trials, Units: s.n, Inputs: 4, Outputs: 2},
+					Activation: backend.ReLU, Noise: noise, Stride: 1, Seed: 1}
+				benchRun(b, backendtest.NewProgram[float32](c), s.n, s.trials)
+			})
+		}
+	}
+}

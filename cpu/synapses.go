@@ -27,7 +27,7 @@ import (
 type plasticImpl int32
 
 const (
-	plasticGo     plasticImpl = iota // backend's Step.Apply and Connection.Project per synapse
+	plasticGo     plasticImpl = iota // synapsesFast and ojaTermsGo
 	plasticAVX2                      // plastic_amd64.s, 256-bit
 	plasticAVX512                    // plastic_amd64.s, 512-bit
 )
@@ -193,7 +193,7 @@ func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[
 	}
 	if cols == 0 {
 		return splitRows(a, a*b, synMinWork, most, func(j0, j1 int) bool {
-			return synapsesGo(sp, c, k, preOK, postOK, h, W, ld, m, v, j0, j1, 0, b)
+			return synapsesFast(sp, c, k, preOK, postOK, h, W, ld, m, v, j0, j1, 0, b)
 		})
 	}
 	r := sp.Rule
@@ -275,16 +275,140 @@ func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[
 			// The kernel stopped at a non-finite weight: the Go code
 			// finishes its row and the rows after it.
 			jb := j0 + at/cols
-			fin = synapsesGo(sp, c, k, preOK, postOK, h, W, ld, m, v, jb, jb+1, at%cols, b)
-			fin = synapsesGo(sp, c, k, preOK, postOK, h, W, ld, m, v, jb+1, j1, 0, b) && fin
+			fin = synapsesFast(sp, c, k, preOK, postOK, h, W, ld, m, v, jb, jb+1, at%cols, b)
+			fin = synapsesFast(sp, c, k, preOK, postOK, h, W, ld, m, v, jb+1, j1, 0, b) && fin
 			j1 = jb
 		}
 		if cols < b {
-			fin = synapsesGo(sp, c, k, preOK, postOK, h, W, ld, m, v, j0, j1, cols, b) && fin
+			fin = synapsesFast(sp, c, k, preOK, postOK, h, W, ld, m, v, j0, j1, cols, b) && fin
 		}
 		return fin
 	})
 }
+
+// synapsesFast is synapsesGo with the rule's and the connection's
+// constants read once and each row taken in blocks of up to fastBlock
+// synapses, one short loop per operation of Step.Apply and
+// Connection.Project in their order (each product rounded by its
+// conversion, no fused multiply-add), so that no loop carries the branches
+// of the others. A synapse whose new weight is not finite is left to
+// synapsesGo, from its unchanged weight and Adam state, for the NaN
+// payloads of the backend's code.
+func synapsesFast[T backend.Float](sp *backend.Step[T], c *backend.Connection[T], k int, preOK, postOK []bool, h, W []T, ld int, m, v []T, j0, j1, i0, i1 int) (finite bool) {
+	r := sp.Rule
+	lr := r.Rate[k]
+	a, b := len(preOK), len(postOK)
+	adam := r.Optimizer == backend.Adam
+	fin := true
+	var dBuf, nBuf, mBuf, vBuf [fastBlock]T
+	for j := j0; j < j1; j++ {
+		if !preOK[j] {
+			continue
+		}
+		sign := c.SignOf(k, a, j)
+		negate := r.NegateFor(sign)
+		for x0 := i0; x0 < i1; x0 += fastBlock {
+			x1 := min(x0+fastBlock, i1)
+			n := x1 - x0
+			w, d, nw := W[j*ld+x0:j*ld+x1], dBuf[:n], nBuf[:n]
+			copy(d, h[j*b+x0:j*b+x1])
+			if s := r.SoftBound; s != 0 {
+				for i, wi := range w {
+					if wi < 0 {
+						wi = -wi
+					}
+					d[i] = T(d[i] * T(s-wi))
+				}
+			}
+			if l1 := r.L1; l1 != 0 {
+				for i, wi := range w {
+					var sg T
+					if wi > 0 {
+						sg = 1
+					} else if wi < 0 {
+						sg = -1
+					}
+					d[i] = d[i] - T(l1*sg)
+				}
+			}
+			if l2 := r.L2; l2 != 0 {
+				for i, wi := range w {
+					d[i] = d[i] - T(l2*wi)
+				}
+			}
+			if negate {
+				for i := range d {
+					d[i] = -d[i]
+				}
+			}
+			var sc []T
+			if c.Scale != nil {
+				sc = c.Scale[(k*a+j)*b+x0 : (k*a+j)*b+x1]
+				for i, s := range sc {
+					d[i] = T(s * d[i]) // without a scale, 1·d = d
+				}
+			}
+			var mj, vj, mm, vv []T
+			if adam {
+				mj, vj, mm, vv = m[j*b+x0:j*b+x1], v[j*b+x0:j*b+x1], mBuf[:n], vBuf[:n]
+				b1, b2, omb1, omb2 := r.Beta1, r.Beta2, sp.OneMinusB1, sp.OneMinusB2
+				c1, c2, eps := sp.C1, sp.C2, r.Epsilon
+				for i, g := range d {
+					mm[i] = T(b1*mj[i]) + T(omb1*g)
+					vv[i] = T(b2*vj[i]) + T(omb2*T(g*g))
+					nw[i] = w[i] + T(lr*((mm[i]/c1)/(backend.Sqrt(vv[i]/c2)+eps)))
+				}
+			} else {
+				for i, g := range d {
+					nw[i] = w[i] + T(lr*g)
+				}
+			}
+			if sign > 0 {
+				for i, x := range nw {
+					if x < 0 {
+						nw[i] = 0
+					}
+				}
+			} else if sign < 0 {
+				for i, x := range nw {
+					if x > 0 {
+						nw[i] = 0
+					}
+				}
+			}
+			if c.Bounded {
+				lo, hi := c.Min, c.Max
+				for i, x := range nw {
+					if x < lo {
+						x = lo
+					}
+					if x > hi {
+						x = hi
+					}
+					nw[i] = x
+				}
+			}
+			ok := postOK[x0:x1]
+			for i, x := range nw {
+				if !ok[i] || sc != nil && sc[i] == 0 || c.FreezeZero && w[i] == 0 {
+					continue
+				}
+				if x-x != 0 {
+					fin = synapsesGo(sp, c, k, preOK, postOK, h, W, ld, m, v, j, j+1, x0+i, x0+i+1) && fin
+					continue
+				}
+				w[i] = x
+				if adam {
+					mj[i], vj[i] = mm[i], vv[i]
+				}
+			}
+		}
+	}
+	return fin
+}
+
+// fastBlock is the width of synapsesFast's blocks.
+const fastBlock = 256
 
 // synapsesGo is backend.Step.UpdateSynapses's loop on the rows [j0, j1)
 // and columns [i0, i1) of the matrix, the same calls of Step.Apply and

@@ -215,3 +215,52 @@ func TestConformanceSplit(t *testing.T) {
 	unitMinWork, synMinWork = 1, 1
 	backendtest.Plasticity(t, New(Workers(4)))
 }
+
+// BenchmarkUpdateSynapses measures the plastic pass on one 256 × 256
+// matrix (SGD, bounds; and Adam with a soft bound) on every implementation
+// and on backend.Step.UpdateSynapses, on one core.
+func BenchmarkUpdateSynapses(b *testing.B) {
+	const a, n = 256, 256
+	for _, adam := range []bool{false, true} {
+		rule := backend.Rule[float32]{Kind: backend.Hebbian, Rate: []float32{1e-4}}
+		if adam {
+			rule.Optimizer, rule.Beta1, rule.Beta2, rule.Epsilon, rule.SoftBound = backend.Adam, 0.9, 0.999, 1e-8, 1
+		}
+		c := &backend.Connection[float32]{Rules: []backend.Rule[float32]{rule}, Bounded: true, Min: -1, Max: 1}
+		steps := backend.NewSteps(c)
+		steps[0].Advance()
+		preOK, postOK := make([]bool, a), make([]bool, n)
+		for i := range preOK {
+			preOK[i] = true
+		}
+		for i := range postOK {
+			postOK[i] = true
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		h, W, m, v := make([]float32, a*n), make([]float32, a*n), make([]float32, a*n), make([]float32, a*n)
+		for i := range h {
+			h[i], W[i] = float32(r.NormFloat64()), float32(r.NormFloat64()*0.1)
+		}
+		name := "sgd"
+		if adam {
+			name = "adam"
+		}
+		b.Run(name+"/backend", func(b *testing.B) {
+			for range b.N {
+				steps[0].UpdateSynapses(c, 0, preOK, postOK, h, W, n, m, v)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(a*n), "ns/synapse")
+		})
+		for _, p := range plasticImpls() {
+			b.Run(name+"/"+p.String(), func(b *testing.B) {
+				s := newSynScratch[float32](a, n, 1)
+				withPlasticPath(b, p, func() {
+					for range b.N {
+						updateSynapses(&steps[0], c, 0, preOK, postOK, h, W, n, m, v, s, 1)
+					}
+				})
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(a*n), "ns/synapse")
+			})
+		}
+	}
+}
