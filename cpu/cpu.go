@@ -217,6 +217,8 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			busyCores.Add(1) // see claimCores
+			defer busyCores.Add(-1)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(r.tasks) {

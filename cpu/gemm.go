@@ -167,6 +167,7 @@ func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int,
 	// Columns: full tiles split into parts for idle cores, then the edge.
 	full := n / nr
 	parts := gemmParts(m, n, k, full)
+	defer releaseCores(parts - 1)
 	if parts > 1 {
 		var wg sync.WaitGroup
 		for p := 1; p < parts; p++ {
@@ -234,18 +235,43 @@ func gemmEdge[T backend.Float](ks *kernelSet[T], w *workspace[T], m, n, k int, a
 // product is not worth a goroutine (tens of microseconds).
 var gemmMinWork = 1 << 20
 
-// gemmInFlight counts the gemm calls running now: the cores beyond them are
-// idle (the backend's tasks are mostly inside gemm), so a large product may
-// use them — one large network with few trials has fewer tasks than cores.
-var gemmInFlight atomic.Int32
+// busyCores counts the goroutines doing a run's work now: Advance's
+// workers, each from its first task to its last, and the extra parts that
+// gemm and splitRows start. The cores beyond them are idle, so a large
+// product or pass may claim them — one large network with few trials has
+// fewer tasks than cores, and the last task of a step runs alone — but
+// never a core that another task is using: a part queued behind another
+// task's unit step would hold up its whole product.
+var busyCores atomic.Int32
+
+// claimCores claims up to want − 1 idle cores for the parts of a product or
+// pass beyond the caller's own and returns how many it got (a caller
+// outside Advance counts as one busy core); releaseCores gives them back.
+func claimCores(want int) int {
+	procs := int32(runtime.GOMAXPROCS(0))
+	for {
+		b := busyCores.Load()
+		extra := min(int32(want-1), procs-max(b, 1))
+		if extra <= 0 {
+			return 0
+		}
+		if busyCores.CompareAndSwap(b, b+extra) {
+			return int(extra)
+		}
+	}
+}
+
+func releaseCores(n int) {
+	if n > 0 {
+		busyCores.Add(int32(-n))
+	}
+}
 
 // gemmParts returns how many goroutines should share the tiles of a
-// product, and counts the call in flight until it is released.
+// product, claiming the cores of all but the first; the caller releases
+// them (releaseCores(parts − 1)) when the parts are done.
 func gemmParts(m, n, k, tiles int) int {
-	busy := int(gemmInFlight.Add(1))
-	defer gemmInFlight.Add(-1)
-	idle := runtime.GOMAXPROCS(0) - busy + 1
-	return max(1, min(idle, tiles, m*n*k/gemmMinWork))
+	return 1 + claimCores(min(tiles, m*n*k/gemmMinWork))
 }
 
 // workspace holds one gemm call's packed rows and scratch.

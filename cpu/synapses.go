@@ -5,7 +5,6 @@ package cpu
 import (
 	"math"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -509,15 +508,11 @@ func ojaTermsGo[T backend.Float](a, b, nt int, pre, pst, h, W []T, ld int) {
 var synMinWork = 1 << 14
 
 // splitRows runs f on row ranges that tile [0, rows), in at most most
-// parts and on idle cores when the work (in units of minWork) is large
-// enough, and reports whether every call did. It counts itself in flight
-// as gemm does (gemmParts), so that its parts and other tasks' products do
-// not oversubscribe the cores.
+// parts and on idle cores (claimCores) when the work (in units of minWork)
+// is large enough, and reports whether every call did.
 func splitRows(rows, work, minWork, most int, f func(j0, j1 int) bool) bool {
-	busy := int(gemmInFlight.Add(1))
-	defer gemmInFlight.Add(-1)
-	idle := runtime.GOMAXPROCS(0) - busy + 1
-	parts := max(1, min(idle, most, rows, work/minWork))
+	parts := 1 + claimCores(min(most, rows, work/minWork))
+	defer releaseCores(parts - 1)
 	if parts == 1 {
 		return f(0, rows)
 	}
