@@ -270,7 +270,11 @@ type L5Scratch[T Float] struct {
 	g, k1, k2, k3, k4, stage []T
 	theta, mean, v           []T
 	acc0, acc1               []T
-	live                     []bool
+	// ages are the sliding threshold's weights by age (ageWeights), for
+	// ageDt and ageRate.
+	ages           []T
+	ageDt, ageRate T
+	live           []bool
 	// support lists W0's nonzero synapses per row (supportStart, n+1
 	// offsets) for the structural update, built once per W0 (supportW0);
 	// allCols is 0 … n−1 for the dense one.
@@ -543,53 +547,93 @@ func l5Means[T Float](win [][]T, mean []T) {
 }
 
 // l5Sliding writes the sliding threshold into s.theta (sim/circuit/doc.go,
-// Slide_BCM): the weights e_s and the Simpson grouping depend on m, so the
-// whole window is reweighted every step.
+// Slide_BCM): y_q = e_q·(A_q·A_q) with e_q = exp((q−m+1)·Dt·ThetaRate),
+// then Simpson's rule with scipy ≤ 1.10's even='avg' over q. The weights
+// and the grouping depend on m, so the whole window is reweighted every
+// step: O(m·n), the sliding rule's cost.
+//
+// It runs in one pass over the window, a block of units at a time: y_q is
+// computed for the block as row q is read and added to the sums of the
+// Simpson panels it closes, each unit's panel sums still running over q
+// ascending from +0 — the bits of storing every y_q and summing after
+// (l5SlidingTwoPass in the tests), at a third of the memory traffic (the
+// window is larger than the caches at L5's sizes). The e_q are cached by
+// age m−1−q: they depend on nothing else.
 func l5Sliding[T Float](win [][]T, dt, rate T, s *L5Scratch[T]) {
 	m, n := len(win), len(win[0])
-	for len(s.y) < m {
-		s.y = append(s.y, make([]T, n))
+	e := s.ageWeights(m, dt, rate)
+	third, half := T(dt/3), T(0.5*dt)
+	even := m%2 == 0
+	// The panels (q, q+1, q+2) of b0 start at even q < stop0, those of b1
+	// (even m only) at odd q < m−2.
+	stop0 := m - 2
+	if even {
+		stop0 = m - 3
 	}
-	y := s.y[:m]
-	for q := range m {
-		e := l5Exp(T(T(T(q-m+1)*dt) * rate))
-		for i, a := range win[q] {
-			y[q][i] = T(e * T(a*a))
-		}
-	}
-	third := T(dt / 3)
-	// basic(start, stop) for every unit at once: each unit's terms still
-	// added in ascending q from +0 (the same sums), q outermost so that the
-	// rows of y are read in order.
-	basic := func(start, stop int, out []T) {
-		clear(out)
-		for q := start; q < stop; q += 2 {
-			y0, y1, y2 := y[q][:n], y[q+1][:n], y[q+2][:n]
-			for i := range out {
-				out[i] = out[i] + (T(y0[i]+T(4*y1[i])) + y2[i])
+	const blk = 64
+	var acc0, acc1, first0, first1 [blk]T
+	var ring [3][blk]T // y of the last three rows, row q in ring[q%3]
+	for i0 := 0; i0 < n; i0 += blk {
+		w := min(blk, n-i0)
+		clear(acc0[:w])
+		clear(acc1[:w])
+		for q := range m {
+			eq := e[m-1-q]
+			yq := ring[q%3][:w]
+			for l, a := range win[q][i0 : i0+w] {
+				yq[l] = T(eq * T(a*a))
+			}
+			switch q {
+			case 0:
+				copy(first0[:w], yq)
+			case 1:
+				copy(first1[:w], yq)
+			}
+			st := q - 2 // the panel row q closes
+			if st < 0 {
+				continue
+			}
+			y0, y1 := ring[st%3][:w], ring[(st+1)%3][:w]
+			switch {
+			case st%2 == 0 && st < stop0:
+				for l := range yq {
+					acc0[l] = acc0[l] + (T(y0[l]+T(4*y1[l])) + yq[l])
+				}
+			case st%2 == 1 && even && st < m-2:
+				for l := range yq {
+					acc1[l] = acc1[l] + (T(y0[l]+T(4*y1[l])) + yq[l])
+				}
 			}
 		}
-		for i := range out {
-			out[i] = T(out[i] * third)
+		theta := s.theta[i0 : i0+w]
+		if !even {
+			for l := range theta {
+				theta[l] = T(rate * T(acc0[l]*third))
+			}
+			continue
+		}
+		last, prev := ring[(m-1)%3][:w], ring[(m-2)%3][:w]
+		for l := range theta {
+			b0, b1 := T(acc0[l]*third), T(acc1[l]*third)
+			val := T(half * (last[l] + prev[l]))
+			val = val + T(half*(first1[l]+first0[l]))
+			res := (b0 + b1) / 2
+			theta[l] = T(rate * (res + val/2))
 		}
 	}
-	b0, b1 := s.acc0[:n], s.acc1[:n]
-	if m%2 == 1 {
-		basic(0, m-2, b0)
-		for i := range n {
-			s.theta[i] = T(rate * b0[i])
-		}
-		return
+}
+
+// ageWeights returns e[d] = exp(−d·Dt·ThetaRate) for the ages d < m as
+// l5Sliding's e_q (q = m−1−d) rounds it, T(T(T(q−m+1)·dt)·rate), cached
+// for the last (dt, rate) and grown as the window grows.
+func (s *L5Scratch[T]) ageWeights(m int, dt, rate T) []T {
+	if dt != s.ageDt || rate != s.ageRate { // finite (Validate)
+		s.ages, s.ageDt, s.ageRate = s.ages[:0], dt, rate
 	}
-	basic(0, m-3, b0)
-	basic(1, m-2, b1)
-	half := T(0.5 * dt)
-	for i := range n {
-		val := T(half * (y[m-1][i] + y[m-2][i]))
-		val = val + T(half*(y[1][i]+y[0][i]))
-		res := (b0[i] + b1[i]) / 2
-		s.theta[i] = T(rate * (res + val/2))
+	for d := len(s.ages); d < m; d++ {
+		s.ages = append(s.ages, l5Exp(T(T(T(-d)*dt)*rate)))
 	}
+	return s.ages
 }
 
 // l5Exp is dmath.Exp in T (dmath.Exp32 for float32).
