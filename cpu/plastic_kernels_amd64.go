@@ -2,13 +2,14 @@ package cpu
 
 import "golang.org/x/sys/cpu"
 
-// The kernels of plastic_amd64.s (cpu/internal/asmgen -set plastic) by
-// implementation.
+// The kernels of plastic_amd64.s and unitstep_amd64.s (cpu/internal/asmgen
+// -set plastic, -set unit) by implementation.
 var (
 	synapseKernels32 = [...]synapseKernel[float32]{plasticAVX2: synapsesSAVX2, plasticAVX512: synapsesSAVX512}
 	synapseKernels64 = [...]synapseKernel[float64]{plasticAVX2: synapsesDAVX2, plasticAVX512: synapsesDAVX512}
 	ojaKernels32     = [...]ojaKernel[float32]{plasticAVX2: ojaSAVX2, plasticAVX512: ojaSAVX512}
 	ojaKernels64     = [...]ojaKernel[float64]{plasticAVX2: ojaDAVX2, plasticAVX512: ojaDAVX512}
+	unitKernels      = [...]unitKernel{plasticAVX2: unitReLU32AVX2, plasticAVX512: unitReLU32AVX512}
 )
 
 // plasticAvailable reports whether this CPU (and its OS, which must save

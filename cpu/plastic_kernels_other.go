@@ -8,6 +8,7 @@ var (
 	synapseKernels64 [plasticAVX512 + 1]synapseKernel[float64]
 	ojaKernels32     [plasticAVX512 + 1]ojaKernel[float32]
 	ojaKernels64     [plasticAVX512 + 1]ojaKernel[float64]
+	unitKernels      [plasticAVX512 + 1]unitKernel
 )
 
 func plasticAvailable(p plasticImpl) bool { return p == plasticGo }

@@ -22,13 +22,14 @@ import (
 // across idle cores; each synapse is still one computation, so the bits do
 // not depend on the split.
 
-// plasticImpl names an implementation of the plastic pass.
+// plasticImpl names an implementation of the plastic pass (and of the
+// float32 relu unit step, whose kernels need the same instructions).
 type plasticImpl int32
 
 const (
-	plasticGo     plasticImpl = iota // synapsesFast and ojaTermsGo
-	plasticAVX2                      // plastic_amd64.s, 256-bit
-	plasticAVX512                    // plastic_amd64.s, 512-bit
+	plasticGo     plasticImpl = iota // synapsesFast and ojaTermsGo (unitStep32's loop)
+	plasticAVX2                      // plastic_amd64.s (unitstep_amd64.s), 256-bit
+	plasticAVX512                    // plastic_amd64.s (unitstep_amd64.s), 512-bit
 )
 
 var plasticImplNames = [...]string{plasticGo: "go", plasticAVX2: "avx2", plasticAVX512: "avx512"}
@@ -39,11 +40,15 @@ func (p plasticImpl) String() string { return plasticImplNames[p] }
 // CPU has, unless the environment variable RATESIM_CPU_PLASTIC names
 // another that it has ("go", "avx2", "avx512"). Tests set it to check every
 // path.
-var plasticPath = func() *atomic.Int32 {
+var plasticPath = implPath("RATESIM_CPU_PLASTIC")
+
+// implPath returns an implementation choice set to the best this CPU has,
+// or to the one the environment variable env names if the CPU has it.
+func implPath(env string) *atomic.Int32 {
 	var p atomic.Int32
 	best := bestPlastic()
 	p.Store(int32(best))
-	if want := os.Getenv("RATESIM_CPU_PLASTIC"); want != "" {
+	if want := os.Getenv(env); want != "" {
 		for q := plasticGo; q <= best; q++ {
 			if q.String() == want && plasticAvailable(q) {
 				p.Store(int32(q))
@@ -51,7 +56,7 @@ var plasticPath = func() *atomic.Int32 {
 		}
 	}
 	return &p
-}()
+}
 
 // bestPlastic is the fastest implementation this CPU runs.
 func bestPlastic() plasticImpl {

@@ -1,5 +1,7 @@
 package cpu
 
+//go:generate sh -c "cd internal/asmgen && go run . -set unit -out ../../unitstep_amd64.s -stubs ../../unitstep_amd64.go -pkg cpu"
+
 import "github.com/ratesim/ratesim/backend"
 
 // unitStep is the elementwise part of one step for one trial's units: the
@@ -24,9 +26,17 @@ func unitStep[T backend.Float](u *backend.Units[T], trial, t int, x, v, r []T) (
 // unit. The row goes in blocks of normalBlock units; a block's normals are
 // drawn first (all of them, when any unit of the block has noise: a draw
 // is a pure function of its coordinates, so drawing one that is not used
-// changes nothing), then its units are updated.
+// changes nothing), then its units are updated: with relu, on the kernels
+// of unitstep_amd64.s where the CPU has them (unitPath), up to the last
+// whole vector or the first vector with a non-finite value, and in Go
+// from there.
 func unitStep32(u *backend.Units[float32], trial, t int, x, v, r []float32) (finite bool) {
 	act, f := u.Activation, u.Funcs
+	var kern unitKernel
+	lanes := 0
+	if act == backend.ReLU {
+		kern, lanes = unitKernelOf(plasticImpl(unitPath.Load()))
+	}
 	decay, alpha, pre, post := u.Decay[:len(v)], u.Alpha[:len(v)], u.PreNoise[:len(v)], u.PostNoise[:len(v)]
 	x, r = x[:len(v)], r[:len(v)]
 	key, inst := u.Key, u.Instance
@@ -40,7 +50,11 @@ func unitStep32(u *backend.Units[float32], trial, t int, x, v, r []float32) (fin
 		if anyNonZero(post[i0:i1]) {
 			normals32(key, inst, trial, t, i0, backend.PurposePostNoise, zPost[:i1-i0])
 		}
-		for i := i0; i < i1; i++ {
+		i := i0
+		if n := (i1 - i0) / max(lanes, 1) * lanes; kern != nil && n > 0 {
+			i += kern(n, &decay[i0], &alpha[i0], &pre[i0], &post[i0], &x[i0], &v[i0], &r[i0], &zPre[0], &zPost[0])
+		}
+		for ; i < i1; i++ {
 			vi := float32(decay[i]*v[i]) + float32(alpha[i]*x[i])
 			if sp := pre[i]; sp != 0 {
 				vi = vi + float32(sp*zPre[i-i0])
@@ -71,4 +85,27 @@ func anyNonZero(s []float32) bool {
 		}
 	}
 	return false
+}
+
+// unitKernel is one of unitstep_amd64.s's kernels (cpu/internal/asmgen):
+// the relu unit step of units j < n, a multiple of its lanes, with the
+// block's normals zPre and zPost; it returns n, or the first unit of the
+// vector with a non-finite value, which it left unwritten.
+type unitKernel func(n int, decay, alpha, pre, post, x, v, r, zPre, zPost *float32) (at int)
+
+// unitPath is the implementation of the float32 relu unit step: the best
+// this CPU has, unless the environment variable RATESIM_CPU_UNIT names
+// another that it has ("go", "avx2", "avx512"). Tests set it to check every
+// path.
+var unitPath = implPath("RATESIM_CPU_UNIT")
+
+// unitKernelOf returns impl's kernel and its lanes (nil for Go).
+func unitKernelOf(impl plasticImpl) (unitKernel, int) {
+	switch impl {
+	case plasticAVX2:
+		return unitKernels[impl], 8
+	case plasticAVX512:
+		return unitKernels[impl], 16
+	}
+	return nil, 0
 }

@@ -59,9 +59,16 @@ func TestNormal32Exhaustive(t *testing.T) {
 // TestUnitStep compares unitStep with backend.UnitStep bit for bit for every
 // activation, both precisions, noise off, pre only, post only and both, and
 // rows with non-finite and signed-zero drives and states.
+// The float32 relu step runs on every implementation of unitPath.
 func TestUnitStep(t *testing.T) {
-	t.Run("float32", func(t *testing.T) { testUnitStep[float32](t) })
-	t.Run("float64", func(t *testing.T) { testUnitStep[float64](t) })
+	for _, p := range plasticImpls() {
+		t.Run(p.String(), func(t *testing.T) {
+			old := unitPath.Swap(int32(p))
+			defer unitPath.Store(old)
+			t.Run("float32", func(t *testing.T) { testUnitStep[float32](t) })
+			t.Run("float64", func(t *testing.T) { testUnitStep[float64](t) })
+		})
+	}
 }
 
 func testUnitStep[T backend.Float](t *testing.T) {

@@ -6,7 +6,9 @@
 // how); -set gather writes cpu/sparse_amd64.s and cpu/sparse_amd64.go, the
 // gathered (CSR) product's row kernels for 8 and 16 trials (gather.go); -set
 // plastic writes cpu/plastic_amd64.s and cpu/plastic_amd64.go, the
-// per-synapse pass of a plastic update and Oja's summed term (plastic.go). Run it through `go generate ./cpu` (or `make generate`); `make
+// per-synapse pass of a plastic update and Oja's summed term (plastic.go);
+// -set unit writes cpu/unitstep_amd64.s and cpu/unitstep_amd64.go, the
+// float32 relu unit step on drawn normals (unitstep.go). Run it through `go generate ./cpu` (or `make generate`); `make
 // generate-check` proves the committed files fresh.
 //
 // Why a module of its own (this directory's go.mod): the generator imports

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The unit kernels (-set unit: cpu/unitstep_amd64.s) are the float32 relu
+// unit step of cpu's unitStep32 on a block of units whose normals are
+// drawn (zPre, zPost): for each unit j < n, a multiple of the lanes,
+//
+//	v' = T(decay·v) + T(alpha·x)
+//	if pre ≠ 0:  v' = v' + T(pre·zPre)
+//	r' = v' if v' > 0, else +0
+//	if post ≠ 0: r' = r' + T(post·zPost)
+//
+// each product rounded by VMULPS and added by a separate VADDPS (no fused
+// multiply-add), the two branches on a unit's noise as lane masks (an
+// addition that is skipped keeps −0 and the value's bits), so every lane
+// has the Go code's bits. When v' or r' of some lane is not finite the
+// kernel stores nothing of that vector and returns its first unit (cpu then
+// finishes the block in Go, whose NaN payloads are the contract's);
+// otherwise it returns n.
+func unitKernels() {
+	for _, s := range plasticISAs {
+		unitReLU(s, plasticPrecs[0])
+	}
+}
+
+func unitReLU(s pisa, p pprec) {
+	lanes := s.bytes / p.size
+	name := "unitReLU32" + s.name
+	TEXT(name, NOSPLIT, "func(n int, decay, alpha, pre, post, x, v, r, zPre, zPost *float32) (at int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s runs the relu unit step on units < n (a multiple of %d) with the drawn normals zPre and zPost "+
+		"and returns where it stopped at a non-finite value, or n (see cpu/internal/asmgen). Requires %s.", name, lanes, s.name))
+	q := km{s, p}
+	n := Load(Param("n"), GP64())
+	ptrs := map[string]reg.Register{}
+	for _, a := range []string{"decay", "alpha", "pre", "post", "x", "v", "r", "zPre", "zPost"} {
+		ptrs[a] = Load(Param(a), GP64())
+	}
+	absMask, inf, zero := s.vec(), s.vec(), s.vec()
+	p.xor(zero, zero, zero)
+	// All ones, shifted: 0x7fffffff (|x|) and 0x7f800000 (+Inf).
+	t := GP32()
+	MOVL(U32(0x7fffffff), t)
+	if s.evex {
+		VPBROADCASTD(t, absMask)
+	} else {
+		x := XMM()
+		MOVD(t, x)
+		VPBROADCASTD(x, absMask)
+	}
+	MOVL(U32(0x7f800000), t)
+	if s.evex {
+		VPBROADCASTD(t, inf)
+	} else {
+		x := XMM()
+		MOVD(t, x)
+		VPBROADCASTD(x, inf)
+	}
+	i := GP64()
+	XORQ(i, i)
+	loop, done, bail := name+"_loop", name+"_done", name+"_bail"
+	TESTQ(n, n)
+	JZ(LabelRef(done))
+	Label(loop)
+	at := func(a string) Mem { return Mem{Base: ptrs[a], Index: i, Scale: 4} }
+	vi, u := s.vec(), s.vec()
+	p.mov(at("decay"), vi)
+	p.mul(at("v"), vi, vi) // decay·v
+	p.mov(at("alpha"), u)
+	p.mul(at("x"), u, u) // alpha·x
+	p.add(u, vi, vi)
+	noise := func(sigma, z string, dst reg.VecVirtual) {
+		sp, prod := s.vec(), s.vec()
+		p.mov(at(sigma), sp)
+		p.mul(at(z), sp, prod)
+		p.add(prod, dst, prod)
+		on := q.cmp(cmpNEQ, sp, zero)
+		q.sel(on, prod, dst)
+	}
+	noise("pre", "zPre", vi)
+	ri := s.vec()
+	p.xor(ri, ri, ri)
+	pos := q.cmp(cmpLT, zero, vi)
+	q.sel(pos, vi, ri)
+	noise("post", "zPost", ri)
+	// Stop before a vector with a non-finite v' or r'.
+	for _, x := range []reg.VecVirtual{vi, ri} {
+		a := s.vec()
+		p.and(absMask, x, a)
+		nf := q.cmp(cmpNLT, a, inf)
+		q.jumpIfAny(nf, bail)
+	}
+	p.mov(vi, at("v"))
+	p.mov(ri, at("r"))
+	ADDQ(U8(lanes), i)
+	CMPQ(i, n)
+	JL(LabelRef(loop))
+	Label(done)
+	Store(n, Return("at"))
+	VZEROUPPER()
+	RET()
+	Label(bail)
+	Store(i, Return("at"))
+	VZEROUPPER()
+	RET()
+}
