@@ -85,6 +85,9 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "best: evaluation %d, loss %.6g:", best.Index, best.Loss)
 	for i, p := range ft.Spec.Parameters {
 		fmt.Fprintf(stdout, " %s=%.6g", p.Path, best.Values[i])
+		if p.FactorOf != "" {
+			fmt.Fprintf(stdout, " (× %s = %.6g)", p.FactorOf, ft.FieldValue(best.Values, i))
+		}
 	}
 	fmt.Fprintln(stdout)
 	for _, f := range []string{"history.parquet", "history.csv", "best.yaml", "fit.png", "meta.json"} {

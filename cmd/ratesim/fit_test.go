@@ -75,6 +75,7 @@ func TestFitCircuitCommand(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "8 evaluations in 2 generations of 4, 2 batched programs on cpu")
 	assert.Contains(t, stdout, "plasticity.tau_threshold=")
+	assert.Contains(t, stdout, "(× plasticity.tau_learn = ")
 	assert.Contains(t, stderr, "generation 2/2: 4 points in 1 program(s)")
 	for _, f := range []string{"history.parquet", "history.csv", "best.yaml", "fit.png", "meta.json"} {
 		assert.FileExists(t, filepath.Join(out, f))

@@ -179,7 +179,7 @@ func (cf *circuitFit) circuits(ft *Fit, points [][]float64) ([]*spec.Circuit, []
 		}
 		root := doc.Content[0]
 		for i, p := range ft.Spec.Parameters {
-			if err := setPath(root, p.Path, ft.fieldValue(pt, i)); err != nil {
+			if err := setPath(root, p.Path, ft.FieldValue(pt, i)); err != nil {
 				return nil, nil, fmt.Errorf("%s: field parameters[%d].path: %v", ft.File, i, err)
 			}
 		}

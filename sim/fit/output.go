@@ -62,7 +62,10 @@ type Meta struct {
 	BestIndex   int                `json:"best_evaluation"`
 	BestLoss    float64            `json:"best_loss"`
 	Best        map[string]float64 `json:"best"`
-	WallS       float64            `json:"wall_s"`
+	// BestFields are the fields the best point set: Best, except that a
+	// factor_of parameter's field is the factor times its reference.
+	BestFields map[string]float64 `json:"best_fields"`
+	WallS      float64            `json:"wall_s"`
 }
 
 // Write writes DIR/history.parquet, history.csv (with fit.sha256, what a
@@ -95,8 +98,10 @@ func Write(dir string, ft *Fit, res *Result) error {
 		Objective: ft.Metric, Budget: ft.Spec.Budget, Population: ft.Spec.Population, Seed: ft.Seed,
 		Evaluations: len(res.History), Generations: res.Generations, Programs: res.Programs, Replayed: res.Replayed, Backend: res.Backend,
 		BestIndex: best.Index, BestLoss: best.Loss, Best: map[string]float64{}, WallS: res.Wall.Seconds()}
+	m.BestFields = map[string]float64{}
 	for i, p := range ft.Spec.Parameters {
 		m.Best[p.Path] = best.Values[i]
+		m.BestFields[p.Path] = ft.FieldValue(best.Values, i)
 	}
 	data, err := json.MarshalIndent(&m, "", "  ")
 	if err != nil {
@@ -113,6 +118,9 @@ func Picture(ft *Fit, res *Result) ([]byte, error) {
 	p.Title.Text = fmt.Sprintf("fit: %s, %d generations of %d", ft.Spec.Optimizer, res.Generations, ft.Spec.Population)
 	p.X.Label.Text = "evaluation"
 	p.Y.Label.Text = "loss (" + ft.Metric.Kind + ")"
+	if ft.circuit != nil {
+		p.Y.Label.Text = "tuning loss (" + ft.Metric.Kind + ", " + ft.circuit.objective.Formula + " formula)"
+	}
 	positive := true
 	var all, run plotter.XYs
 	best := math.Inf(1)

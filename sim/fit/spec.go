@@ -223,9 +223,9 @@ func (ft *Fit) paramIndex(path string) int {
 	return -1
 }
 
-// fieldValue is the value parameter i sets its field to at point pt: its
+// FieldValue is the value parameter i sets its field to at point pt: its
 // own value, or with FactorOf that value times the other parameter's.
-func (ft *Fit) fieldValue(pt []float64, i int) float64 {
+func (ft *Fit) FieldValue(pt []float64, i int) float64 {
 	p := ft.Spec.Parameters[i]
 	if p.FactorOf == "" {
 		return pt[i]
@@ -308,7 +308,7 @@ func (ft *Fit) Sweep(points [][]float64) (*sweep.Sweep, error) {
 	for i, p := range f.Parameters {
 		vals := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
 		for _, x := range points {
-			vals.Content = append(vals.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: formatFloat(ft.fieldValue(x, i))})
+			vals.Content = append(vals.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: formatFloat(ft.FieldValue(x, i))})
 		}
 		axes.Content = append(axes.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("path"), str(p.Path), str("values"), vals}})
 	}
