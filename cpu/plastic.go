@@ -191,6 +191,7 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 	a, b := c.pre, c.post
 	r.pl.pl.Gates(c.l, rule, step, c.preOK, c.postOK)
 	h := tp.h[:a*b]
+	var outerA, outerC []T
 	if rule.Kind == backend.Oja {
 		// The trials' vectors side by side, then each h element adds its
 		// terms in ascending trial order from +0.
@@ -220,7 +221,12 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 				finite = finite && backend.IsFinite(v)
 			}
 		}
-		if finite {
+		if nt == 1 && plasticPath.Load() != int32(plasticGo) {
+			// One trial: its outer product is formed by the kernels as
+			// they go (updateSynapses), +0 + T(A[j]·C[i]), which is what
+			// both sums below give for one trial.
+			outerA, outerC = A, C
+		} else if finite {
 			gemm(a, b, nt, A, nt, C, b, h, b)
 		} else {
 			// Gemm skips zero left-hand factors, which would hide 0·Inf:
@@ -241,5 +247,5 @@ func (r *run[T]) applyRule(t *task[T], c *taskConn[T], ri, step int, W []T, ld, 
 	if c.m[ri] != nil {
 		m, v = c.m[ri][lm*a*b:(lm+1)*a*b], c.v[ri][lm*a*b:(lm+1)*a*b]
 	}
-	return !updateSynapses(sp, c.c, t.k, c.preOK, c.postOK, h, W, ld, m, v, tp.syn, r.spare)
+	return !updateSynapses(sp, c.c, t.k, c.preOK, c.postOK, h, W, ld, m, v, outerA, outerC, tp.syn, r.spare)
 }

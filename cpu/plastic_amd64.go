@@ -5,22 +5,22 @@ package cpu
 // synapsesSAVX2 runs the per-synapse pass of a plastic update on rows < rows and columns < cols (a multiple of 8) and returns where it stopped at a non-finite weight, or rows·cols (see cpu/internal/asmgen). Requires AVX2.
 //
 //go:noescape
-func synapsesSAVX2(rows int, cols int, h *float32, ld int, w *float32, ldw int, scale *float32, m *float32, v *float32, ok *float32, rowFlags *uint8, par *float32, flags int) (at int)
+func synapsesSAVX2(rows int, cols int, h *float32, ldh int, a *float32, ld int, w *float32, ldw int, scale *float32, m *float32, v *float32, ok *float32, rowFlags *uint8, par *float32, flags int) (at int)
 
 // synapsesDAVX2 runs the per-synapse pass of a plastic update on rows < rows and columns < cols (a multiple of 4) and returns where it stopped at a non-finite weight, or rows·cols (see cpu/internal/asmgen). Requires AVX2.
 //
 //go:noescape
-func synapsesDAVX2(rows int, cols int, h *float64, ld int, w *float64, ldw int, scale *float64, m *float64, v *float64, ok *float64, rowFlags *uint8, par *float64, flags int) (at int)
+func synapsesDAVX2(rows int, cols int, h *float64, ldh int, a *float64, ld int, w *float64, ldw int, scale *float64, m *float64, v *float64, ok *float64, rowFlags *uint8, par *float64, flags int) (at int)
 
 // synapsesSAVX512 runs the per-synapse pass of a plastic update on rows < rows and columns < cols (a multiple of 16) and returns where it stopped at a non-finite weight, or rows·cols (see cpu/internal/asmgen). Requires AVX512.
 //
 //go:noescape
-func synapsesSAVX512(rows int, cols int, h *float32, ld int, w *float32, ldw int, scale *float32, m *float32, v *float32, ok *float32, rowFlags *uint8, par *float32, flags int) (at int)
+func synapsesSAVX512(rows int, cols int, h *float32, ldh int, a *float32, ld int, w *float32, ldw int, scale *float32, m *float32, v *float32, ok *float32, rowFlags *uint8, par *float32, flags int) (at int)
 
 // synapsesDAVX512 runs the per-synapse pass of a plastic update on rows < rows and columns < cols (a multiple of 8) and returns where it stopped at a non-finite weight, or rows·cols (see cpu/internal/asmgen). Requires AVX512.
 //
 //go:noescape
-func synapsesDAVX512(rows int, cols int, h *float64, ld int, w *float64, ldw int, scale *float64, m *float64, v *float64, ok *float64, rowFlags *uint8, par *float64, flags int) (at int)
+func synapsesDAVX512(rows int, cols int, h *float64, ldh int, a *float64, ld int, w *float64, ldw int, scale *float64, m *float64, v *float64, ok *float64, rowFlags *uint8, par *float64, flags int) (at int)
 
 // ojaSAVX2 sums Oja's term over nt trials for rows < rows and columns < cols (a multiple of 8) and reports whether some sum is NaN (see cpu/internal/asmgen). Requires AVX2.
 //

@@ -2,173 +2,188 @@
 
 #include "textflag.h"
 
-// func synapsesSAVX2(rows int, cols int, h *float32, ld int, w *float32, ldw int, scale *float32, m *float32, v *float32, ok *float32, rowFlags *uint8, par *float32, flags int) (at int)
+// func synapsesSAVX2(rows int, cols int, h *float32, ldh int, a *float32, ld int, w *float32, ldw int, scale *float32, m *float32, v *float32, ok *float32, rowFlags *uint8, par *float32, flags int) (at int)
 // Requires: AVX
-TEXT ·synapsesSAVX2(SB), NOSPLIT, $0-112
+TEXT ·synapsesSAVX2(SB), NOSPLIT, $0-128
 	MOVQ   cols+8(FP), AX
-	MOVQ   par+88(FP), CX
-	MOVQ   ok+72(FP), DX
+	MOVQ   par+104(FP), CX
+	MOVQ   ok+88(FP), DX
 	XORQ   BX, BX
 	VXORPS Y0, Y0, Y0
 
 synapsesSAVX2_row:
-	MOVQ    rows+0(FP), SI
-	CMPQ    BX, SI
-	JGE     synapsesSAVX2_done
-	MOVQ    rowFlags+80(FP), SI
-	MOVBQZX (SI)(BX*1), SI
-	TESTQ   $0x00000001, SI
-	JNZ     synapsesSAVX2_next
-	SHLQ    $0x08, SI
-	MOVQ    flags+96(FP), DI
-	ORQ     DI, SI
-	MOVQ    h+16(FP), DI
-	MOVQ    ld+24(FP), R8
-	IMULQ   BX, R8
-	SHLQ    $0x02, R8
-	ADDQ    R8, DI
-	MOVQ    w+32(FP), R8
-	MOVQ    ldw+40(FP), R9
-	IMULQ   BX, R9
-	SHLQ    $0x02, R9
-	ADDQ    R9, R8
-	MOVQ    scale+48(FP), R9
-	MOVQ    ld+24(FP), R10
-	IMULQ   BX, R10
-	SHLQ    $0x02, R10
-	ADDQ    R10, R9
-	MOVQ    m+56(FP), R10
-	MOVQ    ld+24(FP), R11
-	IMULQ   BX, R11
-	SHLQ    $0x02, R11
-	ADDQ    R11, R10
-	MOVQ    v+64(FP), R11
-	MOVQ    ld+24(FP), R12
-	IMULQ   BX, R12
-	SHLQ    $0x02, R12
-	ADDQ    R12, R11
-	XORQ    R12, R12
+	MOVQ         rows+0(FP), SI
+	CMPQ         BX, SI
+	JGE          synapsesSAVX2_done
+	MOVQ         rowFlags+96(FP), SI
+	MOVBQZX      (SI)(BX*1), SI
+	TESTQ        $0x00000001, SI
+	JNZ          synapsesSAVX2_next
+	SHLQ         $0x08, SI
+	MOVQ         flags+112(FP), DI
+	ORQ          DI, SI
+	MOVQ         h+16(FP), DI
+	MOVQ         ldh+24(FP), R8
+	IMULQ        BX, R8
+	SHLQ         $0x02, R8
+	ADDQ         R8, DI
+	TESTQ        $0x00000080, SI
+	JZ           synapsesSAVX2_inner
+	MOVQ         a+32(FP), R8
+	VBROADCASTSS (R8)(BX*4), Y1
+
+synapsesSAVX2_inner:
+	MOVQ  w+48(FP), R8
+	MOVQ  ldw+56(FP), R9
+	IMULQ BX, R9
+	SHLQ  $0x02, R9
+	ADDQ  R9, R8
+	MOVQ  scale+64(FP), R9
+	MOVQ  ld+40(FP), R10
+	IMULQ BX, R10
+	SHLQ  $0x02, R10
+	ADDQ  R10, R9
+	MOVQ  m+72(FP), R10
+	MOVQ  ld+40(FP), R11
+	IMULQ BX, R11
+	SHLQ  $0x02, R11
+	ADDQ  R11, R10
+	MOVQ  v+80(FP), R11
+	MOVQ  ld+40(FP), R12
+	IMULQ BX, R12
+	SHLQ  $0x02, R12
+	ADDQ  R12, R11
+	XORQ  R12, R12
 
 synapsesSAVX2_col:
-	VMOVUPS   (R8)(R12*4), Y1
-	VMOVUPS   (DI)(R12*4), Y2
+	VMOVUPS (R8)(R12*4), Y2
+	TESTQ   $0x00000080, SI
+	JNZ     synapsesSAVX2_outer
+	VMOVUPS (DI)(R12*4), Y3
+	JMP     synapsesSAVX2_term
+
+synapsesSAVX2_outer:
+	VMULPS (DI)(R12*4), Y1, Y3
+	VADDPS Y0, Y3, Y3
+
+synapsesSAVX2_term:
 	TESTQ     $0x00000001, SI
 	JZ        synapsesSAVX2_nosoft
-	VXORPS    832(CX), Y1, Y3
-	VCMPPS    $0x01, Y0, Y1, Y4
-	VMOVUPS   Y1, Y5
-	VBLENDVPS Y4, Y3, Y5, Y5
-	VMOVUPS   (CX), Y3
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y2, Y2
+	VXORPS    832(CX), Y2, Y4
+	VCMPPS    $0x01, Y0, Y2, Y5
+	VMOVUPS   Y2, Y6
+	VBLENDVPS Y5, Y4, Y6, Y6
+	VMOVUPS   (CX), Y4
+	VSUBPS    Y6, Y4, Y4
+	VMULPS    Y4, Y3, Y3
 
 synapsesSAVX2_nosoft:
 	TESTQ     $0x00000002, SI
 	JZ        synapsesSAVX2_nol1
-	VXORPS    Y3, Y3, Y3
-	VCMPPS    $0x01, Y1, Y0, Y4
-	VBLENDVPS Y4, 960(CX), Y3, Y3
-	VCMPPS    $0x01, Y0, Y1, Y4
-	VBLENDVPS Y4, 1024(CX), Y3, Y3
-	VMULPS    64(CX), Y3, Y3
-	VSUBPS    Y3, Y2, Y2
+	VXORPS    Y4, Y4, Y4
+	VCMPPS    $0x01, Y2, Y0, Y5
+	VBLENDVPS Y5, 960(CX), Y4, Y4
+	VCMPPS    $0x01, Y0, Y2, Y5
+	VBLENDVPS Y5, 1024(CX), Y4, Y4
+	VMULPS    64(CX), Y4, Y4
+	VSUBPS    Y4, Y3, Y3
 
 synapsesSAVX2_nol1:
 	TESTQ  $0x00000004, SI
 	JZ     synapsesSAVX2_nol2
-	VMULPS 128(CX), Y1, Y3
-	VSUBPS Y3, Y2, Y2
+	VMULPS 128(CX), Y2, Y4
+	VSUBPS Y4, Y3, Y3
 
 synapsesSAVX2_nol2:
 	TESTQ  $0x00000200, SI
 	JZ     synapsesSAVX2_noneg
-	VXORPS 832(CX), Y2, Y2
+	VXORPS 832(CX), Y3, Y3
 
 synapsesSAVX2_noneg:
 	TESTQ   $0x00000040, SI
 	JZ      synapsesSAVX2_noscale
-	VMOVUPS (R9)(R12*4), Y3
-	VMULPS  Y3, Y2, Y2
+	VMOVUPS (R9)(R12*4), Y4
+	VMULPS  Y4, Y3, Y3
 
 synapsesSAVX2_noscale:
 	TESTQ  $0x00000020, SI
 	JNZ    synapsesSAVX2_adam
-	VMULPS 192(CX), Y2, Y2
-	VADDPS Y2, Y1, Y2
+	VMULPS 192(CX), Y3, Y3
+	VADDPS Y3, Y2, Y3
 	JMP    synapsesSAVX2_project
 
 synapsesSAVX2_adam:
-	VMOVUPS (R10)(R12*4), Y6
-	VMULPS  384(CX), Y6, Y6
-	VMULPS  448(CX), Y2, Y3
-	VADDPS  Y3, Y6, Y6
-	VMOVUPS (R11)(R12*4), Y7
-	VMULPS  512(CX), Y7, Y7
-	VMULPS  Y2, Y2, Y2
-	VMULPS  576(CX), Y2, Y2
-	VADDPS  Y2, Y7, Y7
-	VDIVPS  640(CX), Y6, Y3
-	VDIVPS  704(CX), Y7, Y2
-	VSQRTPS Y2, Y2
-	VADDPS  768(CX), Y2, Y2
-	VDIVPS  Y2, Y3, Y3
-	VMULPS  192(CX), Y3, Y3
-	VADDPS  Y3, Y1, Y2
+	VMOVUPS (R10)(R12*4), Y7
+	VMULPS  384(CX), Y7, Y7
+	VMULPS  448(CX), Y3, Y4
+	VADDPS  Y4, Y7, Y7
+	VMOVUPS (R11)(R12*4), Y8
+	VMULPS  512(CX), Y8, Y8
+	VMULPS  Y3, Y3, Y3
+	VMULPS  576(CX), Y3, Y3
+	VADDPS  Y3, Y8, Y8
+	VDIVPS  640(CX), Y7, Y4
+	VDIVPS  704(CX), Y8, Y3
+	VSQRTPS Y3, Y3
+	VADDPS  768(CX), Y3, Y3
+	VDIVPS  Y3, Y4, Y4
+	VMULPS  192(CX), Y4, Y4
+	VADDPS  Y4, Y2, Y3
 
 synapsesSAVX2_project:
 	TESTQ     $0x00000400, SI
 	JZ        synapsesSAVX2_nopos
-	VCMPPS    $0x01, Y0, Y2, Y3
-	VBLENDVPS Y3, Y0, Y2, Y2
+	VCMPPS    $0x01, Y0, Y3, Y4
+	VBLENDVPS Y4, Y0, Y3, Y3
 
 synapsesSAVX2_nopos:
 	TESTQ     $0x00000800, SI
 	JZ        synapsesSAVX2_noneg2
-	VCMPPS    $0x01, Y2, Y0, Y3
-	VBLENDVPS Y3, Y0, Y2, Y2
+	VCMPPS    $0x01, Y3, Y0, Y4
+	VBLENDVPS Y4, Y0, Y3, Y3
 
 synapsesSAVX2_noneg2:
 	TESTQ     $0x00000008, SI
 	JZ        synapsesSAVX2_nobound
-	VMOVUPS   256(CX), Y3
-	VCMPPS    $0x01, Y3, Y2, Y4
-	VBLENDVPS Y4, Y3, Y2, Y2
-	VMOVUPS   320(CX), Y3
-	VCMPPS    $0x01, Y2, Y3, Y4
-	VBLENDVPS Y4, Y3, Y2, Y2
+	VMOVUPS   256(CX), Y4
+	VCMPPS    $0x01, Y4, Y3, Y5
+	VBLENDVPS Y5, Y4, Y3, Y3
+	VMOVUPS   320(CX), Y4
+	VCMPPS    $0x01, Y3, Y4, Y5
+	VBLENDVPS Y5, Y4, Y3, Y3
 
 synapsesSAVX2_nobound:
-	VMOVUPS (DX)(R12*4), Y3
-	VCMPPS  $0x04, Y0, Y3, Y3
+	VMOVUPS (DX)(R12*4), Y4
+	VCMPPS  $0x04, Y0, Y4, Y4
 	TESTQ   $0x00000040, SI
 	JZ      synapsesSAVX2_nozeroscale
-	VMOVUPS (R9)(R12*4), Y4
-	VCMPPS  $0x04, Y0, Y4, Y4
-	VANDPS  Y4, Y3, Y3
+	VMOVUPS (R9)(R12*4), Y5
+	VCMPPS  $0x04, Y0, Y5, Y5
+	VANDPS  Y5, Y4, Y4
 
 synapsesSAVX2_nozeroscale:
 	TESTQ   $0x00000010, SI
 	JZ      synapsesSAVX2_nofreeze
-	VCMPPS  $0x00, Y0, Y1, Y4
-	VANDNPS Y3, Y4, Y3
+	VCMPPS  $0x00, Y0, Y2, Y5
+	VANDNPS Y4, Y5, Y4
 
 synapsesSAVX2_nofreeze:
-	VANDPS    896(CX), Y2, Y4
-	VMOVUPS   1088(CX), Y5
-	VCMPPS    $0x05, Y5, Y4, Y4
-	VANDPS    Y3, Y4, Y4
-	VTESTPS   Y4, Y4
+	VANDPS    896(CX), Y3, Y5
+	VMOVUPS   1088(CX), Y6
+	VCMPPS    $0x05, Y6, Y5, Y5
+	VANDPS    Y4, Y5, Y5
+	VTESTPS   Y5, Y5
 	JNZ       synapsesSAVX2_bail
-	VBLENDVPS Y3, Y2, Y1, Y1
-	VMOVUPS   Y1, (R8)(R12*4)
+	VBLENDVPS Y4, Y3, Y2, Y2
+	VMOVUPS   Y2, (R8)(R12*4)
 	TESTQ     $0x00000020, SI
 	JZ        synapsesSAVX2_nostate
-	VMOVUPS   (R10)(R12*4), Y1
-	VBLENDVPS Y3, Y6, Y1, Y1
-	VMOVUPS   Y1, (R10)(R12*4)
-	VMOVUPS   (R11)(R12*4), Y1
-	VBLENDVPS Y3, Y7, Y1, Y1
-	VMOVUPS   Y1, (R11)(R12*4)
+	VMOVUPS   (R10)(R12*4), Y2
+	VBLENDVPS Y4, Y7, Y2, Y2
+	VMOVUPS   Y2, (R10)(R12*4)
+	VMOVUPS   (R11)(R12*4), Y2
+	VBLENDVPS Y4, Y8, Y2, Y2
+	VMOVUPS   Y2, (R11)(R12*4)
 
 synapsesSAVX2_nostate:
 	ADDQ $0x08, R12
@@ -182,184 +197,199 @@ synapsesSAVX2_next:
 synapsesSAVX2_bail:
 	IMULQ AX, BX
 	ADDQ  R12, BX
-	MOVQ  BX, at+104(FP)
+	MOVQ  BX, at+120(FP)
 	VZEROUPPER
 	RET
 
 synapsesSAVX2_done:
 	MOVQ  rows+0(FP), CX
 	IMULQ AX, CX
-	MOVQ  CX, at+104(FP)
+	MOVQ  CX, at+120(FP)
 	VZEROUPPER
 	RET
 
-// func synapsesDAVX2(rows int, cols int, h *float64, ld int, w *float64, ldw int, scale *float64, m *float64, v *float64, ok *float64, rowFlags *uint8, par *float64, flags int) (at int)
+// func synapsesDAVX2(rows int, cols int, h *float64, ldh int, a *float64, ld int, w *float64, ldw int, scale *float64, m *float64, v *float64, ok *float64, rowFlags *uint8, par *float64, flags int) (at int)
 // Requires: AVX
-TEXT ·synapsesDAVX2(SB), NOSPLIT, $0-112
+TEXT ·synapsesDAVX2(SB), NOSPLIT, $0-128
 	MOVQ   cols+8(FP), AX
-	MOVQ   par+88(FP), CX
-	MOVQ   ok+72(FP), DX
+	MOVQ   par+104(FP), CX
+	MOVQ   ok+88(FP), DX
 	XORQ   BX, BX
 	VXORPD Y0, Y0, Y0
 
 synapsesDAVX2_row:
-	MOVQ    rows+0(FP), SI
-	CMPQ    BX, SI
-	JGE     synapsesDAVX2_done
-	MOVQ    rowFlags+80(FP), SI
-	MOVBQZX (SI)(BX*1), SI
-	TESTQ   $0x00000001, SI
-	JNZ     synapsesDAVX2_next
-	SHLQ    $0x08, SI
-	MOVQ    flags+96(FP), DI
-	ORQ     DI, SI
-	MOVQ    h+16(FP), DI
-	MOVQ    ld+24(FP), R8
-	IMULQ   BX, R8
-	SHLQ    $0x03, R8
-	ADDQ    R8, DI
-	MOVQ    w+32(FP), R8
-	MOVQ    ldw+40(FP), R9
-	IMULQ   BX, R9
-	SHLQ    $0x03, R9
-	ADDQ    R9, R8
-	MOVQ    scale+48(FP), R9
-	MOVQ    ld+24(FP), R10
-	IMULQ   BX, R10
-	SHLQ    $0x03, R10
-	ADDQ    R10, R9
-	MOVQ    m+56(FP), R10
-	MOVQ    ld+24(FP), R11
-	IMULQ   BX, R11
-	SHLQ    $0x03, R11
-	ADDQ    R11, R10
-	MOVQ    v+64(FP), R11
-	MOVQ    ld+24(FP), R12
-	IMULQ   BX, R12
-	SHLQ    $0x03, R12
-	ADDQ    R12, R11
-	XORQ    R12, R12
+	MOVQ         rows+0(FP), SI
+	CMPQ         BX, SI
+	JGE          synapsesDAVX2_done
+	MOVQ         rowFlags+96(FP), SI
+	MOVBQZX      (SI)(BX*1), SI
+	TESTQ        $0x00000001, SI
+	JNZ          synapsesDAVX2_next
+	SHLQ         $0x08, SI
+	MOVQ         flags+112(FP), DI
+	ORQ          DI, SI
+	MOVQ         h+16(FP), DI
+	MOVQ         ldh+24(FP), R8
+	IMULQ        BX, R8
+	SHLQ         $0x03, R8
+	ADDQ         R8, DI
+	TESTQ        $0x00000080, SI
+	JZ           synapsesDAVX2_inner
+	MOVQ         a+32(FP), R8
+	VBROADCASTSD (R8)(BX*8), Y1
+
+synapsesDAVX2_inner:
+	MOVQ  w+48(FP), R8
+	MOVQ  ldw+56(FP), R9
+	IMULQ BX, R9
+	SHLQ  $0x03, R9
+	ADDQ  R9, R8
+	MOVQ  scale+64(FP), R9
+	MOVQ  ld+40(FP), R10
+	IMULQ BX, R10
+	SHLQ  $0x03, R10
+	ADDQ  R10, R9
+	MOVQ  m+72(FP), R10
+	MOVQ  ld+40(FP), R11
+	IMULQ BX, R11
+	SHLQ  $0x03, R11
+	ADDQ  R11, R10
+	MOVQ  v+80(FP), R11
+	MOVQ  ld+40(FP), R12
+	IMULQ BX, R12
+	SHLQ  $0x03, R12
+	ADDQ  R12, R11
+	XORQ  R12, R12
 
 synapsesDAVX2_col:
-	VMOVUPD   (R8)(R12*8), Y1
-	VMOVUPD   (DI)(R12*8), Y2
+	VMOVUPD (R8)(R12*8), Y2
+	TESTQ   $0x00000080, SI
+	JNZ     synapsesDAVX2_outer
+	VMOVUPD (DI)(R12*8), Y3
+	JMP     synapsesDAVX2_term
+
+synapsesDAVX2_outer:
+	VMULPD (DI)(R12*8), Y1, Y3
+	VADDPD Y0, Y3, Y3
+
+synapsesDAVX2_term:
 	TESTQ     $0x00000001, SI
 	JZ        synapsesDAVX2_nosoft
-	VXORPD    832(CX), Y1, Y3
-	VCMPPD    $0x01, Y0, Y1, Y4
-	VMOVUPD   Y1, Y5
-	VBLENDVPD Y4, Y3, Y5, Y5
-	VMOVUPD   (CX), Y3
-	VSUBPD    Y5, Y3, Y3
-	VMULPD    Y3, Y2, Y2
+	VXORPD    832(CX), Y2, Y4
+	VCMPPD    $0x01, Y0, Y2, Y5
+	VMOVUPD   Y2, Y6
+	VBLENDVPD Y5, Y4, Y6, Y6
+	VMOVUPD   (CX), Y4
+	VSUBPD    Y6, Y4, Y4
+	VMULPD    Y4, Y3, Y3
 
 synapsesDAVX2_nosoft:
 	TESTQ     $0x00000002, SI
 	JZ        synapsesDAVX2_nol1
-	VXORPD    Y3, Y3, Y3
-	VCMPPD    $0x01, Y1, Y0, Y4
-	VBLENDVPD Y4, 960(CX), Y3, Y3
-	VCMPPD    $0x01, Y0, Y1, Y4
-	VBLENDVPD Y4, 1024(CX), Y3, Y3
-	VMULPD    64(CX), Y3, Y3
-	VSUBPD    Y3, Y2, Y2
+	VXORPD    Y4, Y4, Y4
+	VCMPPD    $0x01, Y2, Y0, Y5
+	VBLENDVPD Y5, 960(CX), Y4, Y4
+	VCMPPD    $0x01, Y0, Y2, Y5
+	VBLENDVPD Y5, 1024(CX), Y4, Y4
+	VMULPD    64(CX), Y4, Y4
+	VSUBPD    Y4, Y3, Y3
 
 synapsesDAVX2_nol1:
 	TESTQ  $0x00000004, SI
 	JZ     synapsesDAVX2_nol2
-	VMULPD 128(CX), Y1, Y3
-	VSUBPD Y3, Y2, Y2
+	VMULPD 128(CX), Y2, Y4
+	VSUBPD Y4, Y3, Y3
 
 synapsesDAVX2_nol2:
 	TESTQ  $0x00000200, SI
 	JZ     synapsesDAVX2_noneg
-	VXORPD 832(CX), Y2, Y2
+	VXORPD 832(CX), Y3, Y3
 
 synapsesDAVX2_noneg:
 	TESTQ   $0x00000040, SI
 	JZ      synapsesDAVX2_noscale
-	VMOVUPD (R9)(R12*8), Y3
-	VMULPD  Y3, Y2, Y2
+	VMOVUPD (R9)(R12*8), Y4
+	VMULPD  Y4, Y3, Y3
 
 synapsesDAVX2_noscale:
 	TESTQ  $0x00000020, SI
 	JNZ    synapsesDAVX2_adam
-	VMULPD 192(CX), Y2, Y2
-	VADDPD Y2, Y1, Y2
+	VMULPD 192(CX), Y3, Y3
+	VADDPD Y3, Y2, Y3
 	JMP    synapsesDAVX2_project
 
 synapsesDAVX2_adam:
-	VMOVUPD (R10)(R12*8), Y6
-	VMULPD  384(CX), Y6, Y6
-	VMULPD  448(CX), Y2, Y3
-	VADDPD  Y3, Y6, Y6
-	VMOVUPD (R11)(R12*8), Y7
-	VMULPD  512(CX), Y7, Y7
-	VMULPD  Y2, Y2, Y2
-	VMULPD  576(CX), Y2, Y2
-	VADDPD  Y2, Y7, Y7
-	VDIVPD  640(CX), Y6, Y3
-	VDIVPD  704(CX), Y7, Y2
-	VSQRTPD Y2, Y2
-	VADDPD  768(CX), Y2, Y2
-	VDIVPD  Y2, Y3, Y3
-	VMULPD  192(CX), Y3, Y3
-	VADDPD  Y3, Y1, Y2
+	VMOVUPD (R10)(R12*8), Y7
+	VMULPD  384(CX), Y7, Y7
+	VMULPD  448(CX), Y3, Y4
+	VADDPD  Y4, Y7, Y7
+	VMOVUPD (R11)(R12*8), Y8
+	VMULPD  512(CX), Y8, Y8
+	VMULPD  Y3, Y3, Y3
+	VMULPD  576(CX), Y3, Y3
+	VADDPD  Y3, Y8, Y8
+	VDIVPD  640(CX), Y7, Y4
+	VDIVPD  704(CX), Y8, Y3
+	VSQRTPD Y3, Y3
+	VADDPD  768(CX), Y3, Y3
+	VDIVPD  Y3, Y4, Y4
+	VMULPD  192(CX), Y4, Y4
+	VADDPD  Y4, Y2, Y3
 
 synapsesDAVX2_project:
 	TESTQ     $0x00000400, SI
 	JZ        synapsesDAVX2_nopos
-	VCMPPD    $0x01, Y0, Y2, Y3
-	VBLENDVPD Y3, Y0, Y2, Y2
+	VCMPPD    $0x01, Y0, Y3, Y4
+	VBLENDVPD Y4, Y0, Y3, Y3
 
 synapsesDAVX2_nopos:
 	TESTQ     $0x00000800, SI
 	JZ        synapsesDAVX2_noneg2
-	VCMPPD    $0x01, Y2, Y0, Y3
-	VBLENDVPD Y3, Y0, Y2, Y2
+	VCMPPD    $0x01, Y3, Y0, Y4
+	VBLENDVPD Y4, Y0, Y3, Y3
 
 synapsesDAVX2_noneg2:
 	TESTQ     $0x00000008, SI
 	JZ        synapsesDAVX2_nobound
-	VMOVUPD   256(CX), Y3
-	VCMPPD    $0x01, Y3, Y2, Y4
-	VBLENDVPD Y4, Y3, Y2, Y2
-	VMOVUPD   320(CX), Y3
-	VCMPPD    $0x01, Y2, Y3, Y4
-	VBLENDVPD Y4, Y3, Y2, Y2
+	VMOVUPD   256(CX), Y4
+	VCMPPD    $0x01, Y4, Y3, Y5
+	VBLENDVPD Y5, Y4, Y3, Y3
+	VMOVUPD   320(CX), Y4
+	VCMPPD    $0x01, Y3, Y4, Y5
+	VBLENDVPD Y5, Y4, Y3, Y3
 
 synapsesDAVX2_nobound:
-	VMOVUPD (DX)(R12*8), Y3
-	VCMPPD  $0x04, Y0, Y3, Y3
+	VMOVUPD (DX)(R12*8), Y4
+	VCMPPD  $0x04, Y0, Y4, Y4
 	TESTQ   $0x00000040, SI
 	JZ      synapsesDAVX2_nozeroscale
-	VMOVUPD (R9)(R12*8), Y4
-	VCMPPD  $0x04, Y0, Y4, Y4
-	VANDPD  Y4, Y3, Y3
+	VMOVUPD (R9)(R12*8), Y5
+	VCMPPD  $0x04, Y0, Y5, Y5
+	VANDPD  Y5, Y4, Y4
 
 synapsesDAVX2_nozeroscale:
 	TESTQ   $0x00000010, SI
 	JZ      synapsesDAVX2_nofreeze
-	VCMPPD  $0x00, Y0, Y1, Y4
-	VANDNPD Y3, Y4, Y3
+	VCMPPD  $0x00, Y0, Y2, Y5
+	VANDNPD Y4, Y5, Y4
 
 synapsesDAVX2_nofreeze:
-	VANDPD    896(CX), Y2, Y4
-	VMOVUPD   1088(CX), Y5
-	VCMPPD    $0x05, Y5, Y4, Y4
-	VANDPD    Y3, Y4, Y4
-	VTESTPD   Y4, Y4
+	VANDPD    896(CX), Y3, Y5
+	VMOVUPD   1088(CX), Y6
+	VCMPPD    $0x05, Y6, Y5, Y5
+	VANDPD    Y4, Y5, Y5
+	VTESTPD   Y5, Y5
 	JNZ       synapsesDAVX2_bail
-	VBLENDVPD Y3, Y2, Y1, Y1
-	VMOVUPD   Y1, (R8)(R12*8)
+	VBLENDVPD Y4, Y3, Y2, Y2
+	VMOVUPD   Y2, (R8)(R12*8)
 	TESTQ     $0x00000020, SI
 	JZ        synapsesDAVX2_nostate
-	VMOVUPD   (R10)(R12*8), Y1
-	VBLENDVPD Y3, Y6, Y1, Y1
-	VMOVUPD   Y1, (R10)(R12*8)
-	VMOVUPD   (R11)(R12*8), Y1
-	VBLENDVPD Y3, Y7, Y1, Y1
-	VMOVUPD   Y1, (R11)(R12*8)
+	VMOVUPD   (R10)(R12*8), Y2
+	VBLENDVPD Y4, Y7, Y2, Y2
+	VMOVUPD   Y2, (R10)(R12*8)
+	VMOVUPD   (R11)(R12*8), Y2
+	VBLENDVPD Y4, Y8, Y2, Y2
+	VMOVUPD   Y2, (R11)(R12*8)
 
 synapsesDAVX2_nostate:
 	ADDQ $0x04, R12
@@ -373,184 +403,199 @@ synapsesDAVX2_next:
 synapsesDAVX2_bail:
 	IMULQ AX, BX
 	ADDQ  R12, BX
-	MOVQ  BX, at+104(FP)
+	MOVQ  BX, at+120(FP)
 	VZEROUPPER
 	RET
 
 synapsesDAVX2_done:
 	MOVQ  rows+0(FP), CX
 	IMULQ AX, CX
-	MOVQ  CX, at+104(FP)
+	MOVQ  CX, at+120(FP)
 	VZEROUPPER
 	RET
 
-// func synapsesSAVX512(rows int, cols int, h *float32, ld int, w *float32, ldw int, scale *float32, m *float32, v *float32, ok *float32, rowFlags *uint8, par *float32, flags int) (at int)
+// func synapsesSAVX512(rows int, cols int, h *float32, ldh int, a *float32, ld int, w *float32, ldw int, scale *float32, m *float32, v *float32, ok *float32, rowFlags *uint8, par *float32, flags int) (at int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·synapsesSAVX512(SB), NOSPLIT, $0-112
+TEXT ·synapsesSAVX512(SB), NOSPLIT, $0-128
 	MOVQ   cols+8(FP), AX
-	MOVQ   par+88(FP), CX
-	MOVQ   ok+72(FP), DX
+	MOVQ   par+104(FP), CX
+	MOVQ   ok+88(FP), DX
 	XORQ   BX, BX
 	VXORPS Z0, Z0, Z0
 
 synapsesSAVX512_row:
-	MOVQ    rows+0(FP), SI
-	CMPQ    BX, SI
-	JGE     synapsesSAVX512_done
-	MOVQ    rowFlags+80(FP), SI
-	MOVBQZX (SI)(BX*1), SI
-	TESTQ   $0x00000001, SI
-	JNZ     synapsesSAVX512_next
-	SHLQ    $0x08, SI
-	MOVQ    flags+96(FP), DI
-	ORQ     DI, SI
-	MOVQ    h+16(FP), DI
-	MOVQ    ld+24(FP), R8
-	IMULQ   BX, R8
-	SHLQ    $0x02, R8
-	ADDQ    R8, DI
-	MOVQ    w+32(FP), R8
-	MOVQ    ldw+40(FP), R9
-	IMULQ   BX, R9
-	SHLQ    $0x02, R9
-	ADDQ    R9, R8
-	MOVQ    scale+48(FP), R9
-	MOVQ    ld+24(FP), R10
-	IMULQ   BX, R10
-	SHLQ    $0x02, R10
-	ADDQ    R10, R9
-	MOVQ    m+56(FP), R10
-	MOVQ    ld+24(FP), R11
-	IMULQ   BX, R11
-	SHLQ    $0x02, R11
-	ADDQ    R11, R10
-	MOVQ    v+64(FP), R11
-	MOVQ    ld+24(FP), R12
-	IMULQ   BX, R12
-	SHLQ    $0x02, R12
-	ADDQ    R12, R11
-	XORQ    R12, R12
+	MOVQ         rows+0(FP), SI
+	CMPQ         BX, SI
+	JGE          synapsesSAVX512_done
+	MOVQ         rowFlags+96(FP), SI
+	MOVBQZX      (SI)(BX*1), SI
+	TESTQ        $0x00000001, SI
+	JNZ          synapsesSAVX512_next
+	SHLQ         $0x08, SI
+	MOVQ         flags+112(FP), DI
+	ORQ          DI, SI
+	MOVQ         h+16(FP), DI
+	MOVQ         ldh+24(FP), R8
+	IMULQ        BX, R8
+	SHLQ         $0x02, R8
+	ADDQ         R8, DI
+	TESTQ        $0x00000080, SI
+	JZ           synapsesSAVX512_inner
+	MOVQ         a+32(FP), R8
+	VBROADCASTSS (R8)(BX*4), Z1
+
+synapsesSAVX512_inner:
+	MOVQ  w+48(FP), R8
+	MOVQ  ldw+56(FP), R9
+	IMULQ BX, R9
+	SHLQ  $0x02, R9
+	ADDQ  R9, R8
+	MOVQ  scale+64(FP), R9
+	MOVQ  ld+40(FP), R10
+	IMULQ BX, R10
+	SHLQ  $0x02, R10
+	ADDQ  R10, R9
+	MOVQ  m+72(FP), R10
+	MOVQ  ld+40(FP), R11
+	IMULQ BX, R11
+	SHLQ  $0x02, R11
+	ADDQ  R11, R10
+	MOVQ  v+80(FP), R11
+	MOVQ  ld+40(FP), R12
+	IMULQ BX, R12
+	SHLQ  $0x02, R12
+	ADDQ  R12, R11
+	XORQ  R12, R12
 
 synapsesSAVX512_col:
-	VMOVUPS   (R8)(R12*4), Z1
-	VMOVUPS   (DI)(R12*4), Z2
+	VMOVUPS (R8)(R12*4), Z2
+	TESTQ   $0x00000080, SI
+	JNZ     synapsesSAVX512_outer
+	VMOVUPS (DI)(R12*4), Z3
+	JMP     synapsesSAVX512_term
+
+synapsesSAVX512_outer:
+	VMULPS (DI)(R12*4), Z1, Z3
+	VADDPS Z0, Z3, Z3
+
+synapsesSAVX512_term:
 	TESTQ     $0x00000001, SI
 	JZ        synapsesSAVX512_nosoft
-	VXORPS    832(CX), Z1, Z3
-	VCMPPS    $0x01, Z0, Z1, K1
-	VMOVUPS   Z1, Z4
-	VBLENDMPS Z3, Z4, K1, Z4
-	VMOVUPS   (CX), Z3
-	VSUBPS    Z4, Z3, Z3
-	VMULPS    Z3, Z2, Z2
+	VXORPS    832(CX), Z2, Z4
+	VCMPPS    $0x01, Z0, Z2, K1
+	VMOVUPS   Z2, Z5
+	VBLENDMPS Z4, Z5, K1, Z5
+	VMOVUPS   (CX), Z4
+	VSUBPS    Z5, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 
 synapsesSAVX512_nosoft:
 	TESTQ     $0x00000002, SI
 	JZ        synapsesSAVX512_nol1
-	VXORPS    Z3, Z3, Z3
-	VCMPPS    $0x01, Z1, Z0, K1
-	VBLENDMPS 960(CX), Z3, K1, Z3
-	VCMPPS    $0x01, Z0, Z1, K1
-	VBLENDMPS 1024(CX), Z3, K1, Z3
-	VMULPS    64(CX), Z3, Z3
-	VSUBPS    Z3, Z2, Z2
+	VXORPS    Z4, Z4, Z4
+	VCMPPS    $0x01, Z2, Z0, K1
+	VBLENDMPS 960(CX), Z4, K1, Z4
+	VCMPPS    $0x01, Z0, Z2, K1
+	VBLENDMPS 1024(CX), Z4, K1, Z4
+	VMULPS    64(CX), Z4, Z4
+	VSUBPS    Z4, Z3, Z3
 
 synapsesSAVX512_nol1:
 	TESTQ  $0x00000004, SI
 	JZ     synapsesSAVX512_nol2
-	VMULPS 128(CX), Z1, Z3
-	VSUBPS Z3, Z2, Z2
+	VMULPS 128(CX), Z2, Z4
+	VSUBPS Z4, Z3, Z3
 
 synapsesSAVX512_nol2:
 	TESTQ  $0x00000200, SI
 	JZ     synapsesSAVX512_noneg
-	VXORPS 832(CX), Z2, Z2
+	VXORPS 832(CX), Z3, Z3
 
 synapsesSAVX512_noneg:
 	TESTQ   $0x00000040, SI
 	JZ      synapsesSAVX512_noscale
-	VMOVUPS (R9)(R12*4), Z3
-	VMULPS  Z3, Z2, Z2
+	VMOVUPS (R9)(R12*4), Z4
+	VMULPS  Z4, Z3, Z3
 
 synapsesSAVX512_noscale:
 	TESTQ  $0x00000020, SI
 	JNZ    synapsesSAVX512_adam
-	VMULPS 192(CX), Z2, Z2
-	VADDPS Z2, Z1, Z2
+	VMULPS 192(CX), Z3, Z3
+	VADDPS Z3, Z2, Z3
 	JMP    synapsesSAVX512_project
 
 synapsesSAVX512_adam:
-	VMOVUPS (R10)(R12*4), Z5
-	VMULPS  384(CX), Z5, Z5
-	VMULPS  448(CX), Z2, Z3
-	VADDPS  Z3, Z5, Z5
-	VMOVUPS (R11)(R12*4), Z6
-	VMULPS  512(CX), Z6, Z6
-	VMULPS  Z2, Z2, Z2
-	VMULPS  576(CX), Z2, Z2
-	VADDPS  Z2, Z6, Z6
-	VDIVPS  640(CX), Z5, Z3
-	VDIVPS  704(CX), Z6, Z2
-	VSQRTPS Z2, Z2
-	VADDPS  768(CX), Z2, Z2
-	VDIVPS  Z2, Z3, Z3
-	VMULPS  192(CX), Z3, Z3
-	VADDPS  Z3, Z1, Z2
+	VMOVUPS (R10)(R12*4), Z6
+	VMULPS  384(CX), Z6, Z6
+	VMULPS  448(CX), Z3, Z4
+	VADDPS  Z4, Z6, Z6
+	VMOVUPS (R11)(R12*4), Z7
+	VMULPS  512(CX), Z7, Z7
+	VMULPS  Z3, Z3, Z3
+	VMULPS  576(CX), Z3, Z3
+	VADDPS  Z3, Z7, Z7
+	VDIVPS  640(CX), Z6, Z4
+	VDIVPS  704(CX), Z7, Z3
+	VSQRTPS Z3, Z3
+	VADDPS  768(CX), Z3, Z3
+	VDIVPS  Z3, Z4, Z4
+	VMULPS  192(CX), Z4, Z4
+	VADDPS  Z4, Z2, Z3
 
 synapsesSAVX512_project:
 	TESTQ     $0x00000400, SI
 	JZ        synapsesSAVX512_nopos
-	VCMPPS    $0x01, Z0, Z2, K1
-	VBLENDMPS Z0, Z2, K1, Z2
+	VCMPPS    $0x01, Z0, Z3, K1
+	VBLENDMPS Z0, Z3, K1, Z3
 
 synapsesSAVX512_nopos:
 	TESTQ     $0x00000800, SI
 	JZ        synapsesSAVX512_noneg2
-	VCMPPS    $0x01, Z2, Z0, K1
-	VBLENDMPS Z0, Z2, K1, Z2
+	VCMPPS    $0x01, Z3, Z0, K1
+	VBLENDMPS Z0, Z3, K1, Z3
 
 synapsesSAVX512_noneg2:
 	TESTQ     $0x00000008, SI
 	JZ        synapsesSAVX512_nobound
-	VMOVUPS   256(CX), Z3
-	VCMPPS    $0x01, Z3, Z2, K1
-	VBLENDMPS Z3, Z2, K1, Z2
-	VMOVUPS   320(CX), Z3
-	VCMPPS    $0x01, Z2, Z3, K1
-	VBLENDMPS Z3, Z2, K1, Z2
+	VMOVUPS   256(CX), Z4
+	VCMPPS    $0x01, Z4, Z3, K1
+	VBLENDMPS Z4, Z3, K1, Z3
+	VMOVUPS   320(CX), Z4
+	VCMPPS    $0x01, Z3, Z4, K1
+	VBLENDMPS Z4, Z3, K1, Z3
 
 synapsesSAVX512_nobound:
-	VMOVUPS (DX)(R12*4), Z3
-	VCMPPS  $0x04, Z0, Z3, K1
+	VMOVUPS (DX)(R12*4), Z4
+	VCMPPS  $0x04, Z0, Z4, K1
 	TESTQ   $0x00000040, SI
 	JZ      synapsesSAVX512_nozeroscale
-	VMOVUPS (R9)(R12*4), Z3
-	VCMPPS  $0x04, Z0, Z3, K2
+	VMOVUPS (R9)(R12*4), Z4
+	VCMPPS  $0x04, Z0, Z4, K2
 	KANDW   K2, K1, K1
 
 synapsesSAVX512_nozeroscale:
 	TESTQ  $0x00000010, SI
 	JZ     synapsesSAVX512_nofreeze
-	VCMPPS $0x00, Z0, Z1, K2
+	VCMPPS $0x00, Z0, Z2, K2
 	KANDNW K1, K2, K1
 
 synapsesSAVX512_nofreeze:
-	VANDPS    896(CX), Z2, Z3
-	VMOVUPS   1088(CX), Z4
-	VCMPPS    $0x05, Z4, Z3, K2
+	VANDPS    896(CX), Z3, Z4
+	VMOVUPS   1088(CX), Z5
+	VCMPPS    $0x05, Z5, Z4, K2
 	KANDW     K1, K2, K2
 	KORTESTW  K2, K2
 	JNZ       synapsesSAVX512_bail
-	VBLENDMPS Z2, Z1, K1, Z1
-	VMOVUPS   Z1, (R8)(R12*4)
+	VBLENDMPS Z3, Z2, K1, Z2
+	VMOVUPS   Z2, (R8)(R12*4)
 	TESTQ     $0x00000020, SI
 	JZ        synapsesSAVX512_nostate
-	VMOVUPS   (R10)(R12*4), Z1
-	VBLENDMPS Z5, Z1, K1, Z1
-	VMOVUPS   Z1, (R10)(R12*4)
-	VMOVUPS   (R11)(R12*4), Z1
-	VBLENDMPS Z6, Z1, K1, Z1
-	VMOVUPS   Z1, (R11)(R12*4)
+	VMOVUPS   (R10)(R12*4), Z2
+	VBLENDMPS Z6, Z2, K1, Z2
+	VMOVUPS   Z2, (R10)(R12*4)
+	VMOVUPS   (R11)(R12*4), Z2
+	VBLENDMPS Z7, Z2, K1, Z2
+	VMOVUPS   Z2, (R11)(R12*4)
 
 synapsesSAVX512_nostate:
 	ADDQ $0x10, R12
@@ -564,184 +609,199 @@ synapsesSAVX512_next:
 synapsesSAVX512_bail:
 	IMULQ AX, BX
 	ADDQ  R12, BX
-	MOVQ  BX, at+104(FP)
+	MOVQ  BX, at+120(FP)
 	VZEROUPPER
 	RET
 
 synapsesSAVX512_done:
 	MOVQ  rows+0(FP), CX
 	IMULQ AX, CX
-	MOVQ  CX, at+104(FP)
+	MOVQ  CX, at+120(FP)
 	VZEROUPPER
 	RET
 
-// func synapsesDAVX512(rows int, cols int, h *float64, ld int, w *float64, ldw int, scale *float64, m *float64, v *float64, ok *float64, rowFlags *uint8, par *float64, flags int) (at int)
+// func synapsesDAVX512(rows int, cols int, h *float64, ldh int, a *float64, ld int, w *float64, ldw int, scale *float64, m *float64, v *float64, ok *float64, rowFlags *uint8, par *float64, flags int) (at int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·synapsesDAVX512(SB), NOSPLIT, $0-112
+TEXT ·synapsesDAVX512(SB), NOSPLIT, $0-128
 	MOVQ   cols+8(FP), AX
-	MOVQ   par+88(FP), CX
-	MOVQ   ok+72(FP), DX
+	MOVQ   par+104(FP), CX
+	MOVQ   ok+88(FP), DX
 	XORQ   BX, BX
 	VXORPD Z0, Z0, Z0
 
 synapsesDAVX512_row:
-	MOVQ    rows+0(FP), SI
-	CMPQ    BX, SI
-	JGE     synapsesDAVX512_done
-	MOVQ    rowFlags+80(FP), SI
-	MOVBQZX (SI)(BX*1), SI
-	TESTQ   $0x00000001, SI
-	JNZ     synapsesDAVX512_next
-	SHLQ    $0x08, SI
-	MOVQ    flags+96(FP), DI
-	ORQ     DI, SI
-	MOVQ    h+16(FP), DI
-	MOVQ    ld+24(FP), R8
-	IMULQ   BX, R8
-	SHLQ    $0x03, R8
-	ADDQ    R8, DI
-	MOVQ    w+32(FP), R8
-	MOVQ    ldw+40(FP), R9
-	IMULQ   BX, R9
-	SHLQ    $0x03, R9
-	ADDQ    R9, R8
-	MOVQ    scale+48(FP), R9
-	MOVQ    ld+24(FP), R10
-	IMULQ   BX, R10
-	SHLQ    $0x03, R10
-	ADDQ    R10, R9
-	MOVQ    m+56(FP), R10
-	MOVQ    ld+24(FP), R11
-	IMULQ   BX, R11
-	SHLQ    $0x03, R11
-	ADDQ    R11, R10
-	MOVQ    v+64(FP), R11
-	MOVQ    ld+24(FP), R12
-	IMULQ   BX, R12
-	SHLQ    $0x03, R12
-	ADDQ    R12, R11
-	XORQ    R12, R12
+	MOVQ         rows+0(FP), SI
+	CMPQ         BX, SI
+	JGE          synapsesDAVX512_done
+	MOVQ         rowFlags+96(FP), SI
+	MOVBQZX      (SI)(BX*1), SI
+	TESTQ        $0x00000001, SI
+	JNZ          synapsesDAVX512_next
+	SHLQ         $0x08, SI
+	MOVQ         flags+112(FP), DI
+	ORQ          DI, SI
+	MOVQ         h+16(FP), DI
+	MOVQ         ldh+24(FP), R8
+	IMULQ        BX, R8
+	SHLQ         $0x03, R8
+	ADDQ         R8, DI
+	TESTQ        $0x00000080, SI
+	JZ           synapsesDAVX512_inner
+	MOVQ         a+32(FP), R8
+	VBROADCASTSD (R8)(BX*8), Z1
+
+synapsesDAVX512_inner:
+	MOVQ  w+48(FP), R8
+	MOVQ  ldw+56(FP), R9
+	IMULQ BX, R9
+	SHLQ  $0x03, R9
+	ADDQ  R9, R8
+	MOVQ  scale+64(FP), R9
+	MOVQ  ld+40(FP), R10
+	IMULQ BX, R10
+	SHLQ  $0x03, R10
+	ADDQ  R10, R9
+	MOVQ  m+72(FP), R10
+	MOVQ  ld+40(FP), R11
+	IMULQ BX, R11
+	SHLQ  $0x03, R11
+	ADDQ  R11, R10
+	MOVQ  v+80(FP), R11
+	MOVQ  ld+40(FP), R12
+	IMULQ BX, R12
+	SHLQ  $0x03, R12
+	ADDQ  R12, R11
+	XORQ  R12, R12
 
 synapsesDAVX512_col:
-	VMOVUPD   (R8)(R12*8), Z1
-	VMOVUPD   (DI)(R12*8), Z2
+	VMOVUPD (R8)(R12*8), Z2
+	TESTQ   $0x00000080, SI
+	JNZ     synapsesDAVX512_outer
+	VMOVUPD (DI)(R12*8), Z3
+	JMP     synapsesDAVX512_term
+
+synapsesDAVX512_outer:
+	VMULPD (DI)(R12*8), Z1, Z3
+	VADDPD Z0, Z3, Z3
+
+synapsesDAVX512_term:
 	TESTQ     $0x00000001, SI
 	JZ        synapsesDAVX512_nosoft
-	VXORPD    832(CX), Z1, Z3
-	VCMPPD    $0x01, Z0, Z1, K1
-	VMOVUPD   Z1, Z4
-	VBLENDMPD Z3, Z4, K1, Z4
-	VMOVUPD   (CX), Z3
-	VSUBPD    Z4, Z3, Z3
-	VMULPD    Z3, Z2, Z2
+	VXORPD    832(CX), Z2, Z4
+	VCMPPD    $0x01, Z0, Z2, K1
+	VMOVUPD   Z2, Z5
+	VBLENDMPD Z4, Z5, K1, Z5
+	VMOVUPD   (CX), Z4
+	VSUBPD    Z5, Z4, Z4
+	VMULPD    Z4, Z3, Z3
 
 synapsesDAVX512_nosoft:
 	TESTQ     $0x00000002, SI
 	JZ        synapsesDAVX512_nol1
-	VXORPD    Z3, Z3, Z3
-	VCMPPD    $0x01, Z1, Z0, K1
-	VBLENDMPD 960(CX), Z3, K1, Z3
-	VCMPPD    $0x01, Z0, Z1, K1
-	VBLENDMPD 1024(CX), Z3, K1, Z3
-	VMULPD    64(CX), Z3, Z3
-	VSUBPD    Z3, Z2, Z2
+	VXORPD    Z4, Z4, Z4
+	VCMPPD    $0x01, Z2, Z0, K1
+	VBLENDMPD 960(CX), Z4, K1, Z4
+	VCMPPD    $0x01, Z0, Z2, K1
+	VBLENDMPD 1024(CX), Z4, K1, Z4
+	VMULPD    64(CX), Z4, Z4
+	VSUBPD    Z4, Z3, Z3
 
 synapsesDAVX512_nol1:
 	TESTQ  $0x00000004, SI
 	JZ     synapsesDAVX512_nol2
-	VMULPD 128(CX), Z1, Z3
-	VSUBPD Z3, Z2, Z2
+	VMULPD 128(CX), Z2, Z4
+	VSUBPD Z4, Z3, Z3
 
 synapsesDAVX512_nol2:
 	TESTQ  $0x00000200, SI
 	JZ     synapsesDAVX512_noneg
-	VXORPD 832(CX), Z2, Z2
+	VXORPD 832(CX), Z3, Z3
 
 synapsesDAVX512_noneg:
 	TESTQ   $0x00000040, SI
 	JZ      synapsesDAVX512_noscale
-	VMOVUPD (R9)(R12*8), Z3
-	VMULPD  Z3, Z2, Z2
+	VMOVUPD (R9)(R12*8), Z4
+	VMULPD  Z4, Z3, Z3
 
 synapsesDAVX512_noscale:
 	TESTQ  $0x00000020, SI
 	JNZ    synapsesDAVX512_adam
-	VMULPD 192(CX), Z2, Z2
-	VADDPD Z2, Z1, Z2
+	VMULPD 192(CX), Z3, Z3
+	VADDPD Z3, Z2, Z3
 	JMP    synapsesDAVX512_project
 
 synapsesDAVX512_adam:
-	VMOVUPD (R10)(R12*8), Z5
-	VMULPD  384(CX), Z5, Z5
-	VMULPD  448(CX), Z2, Z3
-	VADDPD  Z3, Z5, Z5
-	VMOVUPD (R11)(R12*8), Z6
-	VMULPD  512(CX), Z6, Z6
-	VMULPD  Z2, Z2, Z2
-	VMULPD  576(CX), Z2, Z2
-	VADDPD  Z2, Z6, Z6
-	VDIVPD  640(CX), Z5, Z3
-	VDIVPD  704(CX), Z6, Z2
-	VSQRTPD Z2, Z2
-	VADDPD  768(CX), Z2, Z2
-	VDIVPD  Z2, Z3, Z3
-	VMULPD  192(CX), Z3, Z3
-	VADDPD  Z3, Z1, Z2
+	VMOVUPD (R10)(R12*8), Z6
+	VMULPD  384(CX), Z6, Z6
+	VMULPD  448(CX), Z3, Z4
+	VADDPD  Z4, Z6, Z6
+	VMOVUPD (R11)(R12*8), Z7
+	VMULPD  512(CX), Z7, Z7
+	VMULPD  Z3, Z3, Z3
+	VMULPD  576(CX), Z3, Z3
+	VADDPD  Z3, Z7, Z7
+	VDIVPD  640(CX), Z6, Z4
+	VDIVPD  704(CX), Z7, Z3
+	VSQRTPD Z3, Z3
+	VADDPD  768(CX), Z3, Z3
+	VDIVPD  Z3, Z4, Z4
+	VMULPD  192(CX), Z4, Z4
+	VADDPD  Z4, Z2, Z3
 
 synapsesDAVX512_project:
 	TESTQ     $0x00000400, SI
 	JZ        synapsesDAVX512_nopos
-	VCMPPD    $0x01, Z0, Z2, K1
-	VBLENDMPD Z0, Z2, K1, Z2
+	VCMPPD    $0x01, Z0, Z3, K1
+	VBLENDMPD Z0, Z3, K1, Z3
 
 synapsesDAVX512_nopos:
 	TESTQ     $0x00000800, SI
 	JZ        synapsesDAVX512_noneg2
-	VCMPPD    $0x01, Z2, Z0, K1
-	VBLENDMPD Z0, Z2, K1, Z2
+	VCMPPD    $0x01, Z3, Z0, K1
+	VBLENDMPD Z0, Z3, K1, Z3
 
 synapsesDAVX512_noneg2:
 	TESTQ     $0x00000008, SI
 	JZ        synapsesDAVX512_nobound
-	VMOVUPD   256(CX), Z3
-	VCMPPD    $0x01, Z3, Z2, K1
-	VBLENDMPD Z3, Z2, K1, Z2
-	VMOVUPD   320(CX), Z3
-	VCMPPD    $0x01, Z2, Z3, K1
-	VBLENDMPD Z3, Z2, K1, Z2
+	VMOVUPD   256(CX), Z4
+	VCMPPD    $0x01, Z4, Z3, K1
+	VBLENDMPD Z4, Z3, K1, Z3
+	VMOVUPD   320(CX), Z4
+	VCMPPD    $0x01, Z3, Z4, K1
+	VBLENDMPD Z4, Z3, K1, Z3
 
 synapsesDAVX512_nobound:
-	VMOVUPD (DX)(R12*8), Z3
-	VCMPPD  $0x04, Z0, Z3, K1
+	VMOVUPD (DX)(R12*8), Z4
+	VCMPPD  $0x04, Z0, Z4, K1
 	TESTQ   $0x00000040, SI
 	JZ      synapsesDAVX512_nozeroscale
-	VMOVUPD (R9)(R12*8), Z3
-	VCMPPD  $0x04, Z0, Z3, K2
+	VMOVUPD (R9)(R12*8), Z4
+	VCMPPD  $0x04, Z0, Z4, K2
 	KANDW   K2, K1, K1
 
 synapsesDAVX512_nozeroscale:
 	TESTQ  $0x00000010, SI
 	JZ     synapsesDAVX512_nofreeze
-	VCMPPD $0x00, Z0, Z1, K2
+	VCMPPD $0x00, Z0, Z2, K2
 	KANDNW K1, K2, K1
 
 synapsesDAVX512_nofreeze:
-	VANDPD    896(CX), Z2, Z3
-	VMOVUPD   1088(CX), Z4
-	VCMPPD    $0x05, Z4, Z3, K2
+	VANDPD    896(CX), Z3, Z4
+	VMOVUPD   1088(CX), Z5
+	VCMPPD    $0x05, Z5, Z4, K2
 	KANDW     K1, K2, K2
 	KORTESTW  K2, K2
 	JNZ       synapsesDAVX512_bail
-	VBLENDMPD Z2, Z1, K1, Z1
-	VMOVUPD   Z1, (R8)(R12*8)
+	VBLENDMPD Z3, Z2, K1, Z2
+	VMOVUPD   Z2, (R8)(R12*8)
 	TESTQ     $0x00000020, SI
 	JZ        synapsesDAVX512_nostate
-	VMOVUPD   (R10)(R12*8), Z1
-	VBLENDMPD Z5, Z1, K1, Z1
-	VMOVUPD   Z1, (R10)(R12*8)
-	VMOVUPD   (R11)(R12*8), Z1
-	VBLENDMPD Z6, Z1, K1, Z1
-	VMOVUPD   Z1, (R11)(R12*8)
+	VMOVUPD   (R10)(R12*8), Z2
+	VBLENDMPD Z6, Z2, K1, Z2
+	VMOVUPD   Z2, (R10)(R12*8)
+	VMOVUPD   (R11)(R12*8), Z2
+	VBLENDMPD Z7, Z2, K1, Z2
+	VMOVUPD   Z2, (R11)(R12*8)
 
 synapsesDAVX512_nostate:
 	ADDQ $0x08, R12
@@ -755,14 +815,14 @@ synapsesDAVX512_next:
 synapsesDAVX512_bail:
 	IMULQ AX, BX
 	ADDQ  R12, BX
-	MOVQ  BX, at+104(FP)
+	MOVQ  BX, at+120(FP)
 	VZEROUPPER
 	RET
 
 synapsesDAVX512_done:
 	MOVQ  rows+0(FP), CX
 	IMULQ AX, CX
-	MOVQ  CX, at+104(FP)
+	MOVQ  CX, at+120(FP)
 	VZEROUPPER
 	RET
 

@@ -72,7 +72,7 @@ func bestPlastic() plasticImpl {
 // of cpu/internal/asmgen): the pass on rows × cols synapses, cols a multiple
 // of the kernel's lanes; it returns rows·cols, or the position j·cols + i of
 // the vector whose new weight was not finite, which it left unwritten.
-type synapseKernel[T backend.Float] func(rows, cols int, h *T, ld int, w *T, ldw int, scale, m, v, ok *T, rowFlags *uint8, par *T, flags int) (at int)
+type synapseKernel[T backend.Float] func(rows, cols int, h *T, ldh int, a *T, ld int, w *T, ldw int, scale, m, v, ok *T, rowFlags *uint8, par *T, flags int) (at int)
 
 // ojaKernel is one of plastic_amd64.s's oja kernels: h[j·ldh+i] = Σ_x
 // T(q·T(p − T(q·w))) from +0, x < nt ascending, p = pre[x·ldp+j], q =
@@ -89,6 +89,7 @@ const (
 	synFreeze
 	synAdam
 	synScale
+	synOuter
 )
 
 const (
@@ -188,15 +189,27 @@ func setParBits[T backend.Float](par []T, slot int, bits64 uint64) {
 // on the plastic pass's current implementation, with the same bits and
 // the same report of whether every written weight is finite, its rows in
 // at most most parts.
-func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[T], k int, preOK, postOK []bool, h, W []T, ld int, m, v []T, s *synScratch[T], most int) (finite bool) {
+//
+// With A and C (one trial's pre and post factors; nil otherwise) the summed
+// term is that trial's alone, h[j][i] = +0 + T(A[j]·C[i]) — the value of
+// the trial sum of one trial, spelled out or by gemm — computed by the
+// kernels as they go and written into h (a × b) only where the Go code
+// needs it.
+func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[T], k int, preOK, postOK []bool, h, W []T, ld int, m, v, A, C []T, s *synScratch[T], most int) (finite bool) {
 	a, b := len(preOK), len(postOK)
 	kern, _, lanes := kernelsOf[T](plasticImpl(plasticPath.Load()))
 	cols := 0
 	if kern != nil {
 		cols = b - b%lanes
 	}
+	outer := func(j0, j1, i0, i1 int) {
+		if A != nil {
+			outerTerms(A, C, h, b, j0, j1, i0, i1)
+		}
+	}
 	if cols == 0 {
 		return splitRows(a, a*b, synMinWork, most, func(j0, j1 int) bool {
+			outer(j0, j1, 0, b)
 			return synapsesFast(sp, c, k, preOK, postOK, h, W, ld, m, v, j0, j1, 0, b)
 		})
 	}
@@ -272,22 +285,41 @@ func updateSynapses[T backend.Float](sp *backend.Step[T], c *backend.Connection[
 	}
 	setPar(par, parOne, 1)
 	setPar(par, parMinusOne, -1)
+	hk, ldh, ak := h, b, []T(nil)
+	if A != nil {
+		flags |= synOuter
+		hk, ldh, ak = C, 0, A
+	}
 	return splitRows(a, a*b, synMinWork, most, func(j0, j1 int) bool {
-		at := kern(j1-j0, cols, &h[j0*b], b, &W[j0*ld], ld, ptr(scale, j0*b), ptr(m, j0*b), ptr(v, j0*b), &ok[0], &rf[j0], &par[0], flags)
+		at := kern(j1-j0, cols, &hk[j0*ldh], ldh, ptr(ak, j0), b, &W[j0*ld], ld, ptr(scale, j0*b), ptr(m, j0*b), ptr(v, j0*b), &ok[0], &rf[j0], &par[0], flags)
 		fin := true
 		if n := (j1 - j0) * cols; at < n {
 			// The kernel stopped at a non-finite weight: the Go code
 			// finishes its row and the rows after it.
 			jb := j0 + at/cols
+			outer(jb, j1, 0, b)
 			fin = synapsesFast(sp, c, k, preOK, postOK, h, W, ld, m, v, jb, jb+1, at%cols, b)
 			fin = synapsesFast(sp, c, k, preOK, postOK, h, W, ld, m, v, jb+1, j1, 0, b) && fin
 			j1 = jb
 		}
 		if cols < b {
+			outer(j0, j1, cols, b)
 			fin = synapsesFast(sp, c, k, preOK, postOK, h, W, ld, m, v, j0, j1, cols, b) && fin
 		}
 		return fin
 	})
+}
+
+// outerTerms sets h[j·b+i] = +0 + T(A[j]·C[i]) for j in [j0, j1), i in
+// [i0, i1): one trial's summed term, as applyRule's spelled-out sum has it.
+func outerTerms[T backend.Float](A, C, h []T, b, j0, j1, i0, i1 int) {
+	for j := j0; j < j1; j++ {
+		aj, hj := A[j], h[j*b:(j+1)*b]
+		for i := i0; i < i1; i++ {
+			var acc T
+			hj[i] = acc + T(aj*C[i])
+		}
+	}
 }
 
 // synapsesFast is synapsesGo with the rule's and the connection's

@@ -115,6 +115,19 @@ func testUpdateSynapses[T backend.Float](t *testing.T) {
 		for range 1 + r.IntN(3) {
 			steps[0].Advance()
 		}
+		// Half the cases are one trial's outer product, formed by the
+		// kernels (and outerTerms where Go needs it).
+		var A, C []T
+		if r.IntN(2) == 0 {
+			A, C = make([]T, a), make([]T, b)
+			for x := range A {
+				A[x] = special[T](r, pSpecial)
+			}
+			for x := range C {
+				C[x] = special[T](r, pSpecial)
+			}
+			outerTerms(A, C, h, b, 0, a, 0, b)
+		}
 		wantW, wantM, wantV := append([]T(nil), W...), append([]T(nil), m...), append([]T(nil), v...)
 		wantOK := steps[0].UpdateSynapses(c, k, preOK, postOK, h, wantW, ld, wantM, wantV)
 		for _, p := range plasticImpls() {
@@ -122,10 +135,17 @@ func testUpdateSynapses[T backend.Float](t *testing.T) {
 				synMinWork = work
 				gotW, gotM, gotV := append([]T(nil), W...), append([]T(nil), m...), append([]T(nil), v...)
 				var gotOK bool
+				hh := h
+				if A != nil {
+					hh = make([]T, a*b) // scratch: what the Go code needs of it
+					for x := range hh {
+						hh[x] = 7
+					}
+				}
 				withPlasticPath(t, p, func() {
-					gotOK = updateSynapses(&steps[0], c, k, preOK, postOK, h, gotW, ld, gotM, gotV, newSynScratch[T](a, b, 1), 4)
+					gotOK = updateSynapses(&steps[0], c, k, preOK, postOK, hh, gotW, ld, gotM, gotV, A, C, newSynScratch[T](a, b, 1), 4)
 				})
-				where := fmt.Sprintf("%s %v case %d (%d × %d, ld %d, parts of %d)", name, p, n, a, b, ld, work)
+				where := fmt.Sprintf("%s %v case %d (%d × %d, ld %d, parts of %d, outer %v)", name, p, n, a, b, ld, work, A != nil)
 				if gotOK != wantOK {
 					t.Fatalf("%s: finite = %v, want %v", where, gotOK, wantOK)
 				}
@@ -256,7 +276,7 @@ func BenchmarkUpdateSynapses(b *testing.B) {
 				s := newSynScratch[float32](a, n, 1)
 				withPlasticPath(b, p, func() {
 					for range b.N {
-						updateSynapses(&steps[0], c, 0, preOK, postOK, h, W, n, m, v, s, 1)
+						updateSynapses(&steps[0], c, 0, preOK, postOK, h, W, n, m, v, nil, nil, s, 1)
 					}
 				})
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(a*n), "ns/synapse")

@@ -21,13 +21,16 @@ import (
 // synapse's own values turned into lane masks (|w|, sign(w), the
 // projection, which synapses are written). Its arguments:
 //
-//	h, scale, m, v  row j at j·ld (scale, m, v only with their flag)
+//	h               row j at j·ldh: the summed terms, or with flag 128
+//	                the post factors c (ldh 0)
+//	a               with flag 128, the pre factors: h[j][i] = +0 + T(a[j]·c[i])
+//	scale, m, v     row j at j·ld (scale, m, v only with their flag)
 //	w               row j at j·ldw
 //	ok              per column: 1 where the postsynaptic gate is open, else 0
 //	rowFlags[j]     1 row closed, 2 negate, 4 Dale sign > 0, 8 Dale sign < 0
 //	par             64-byte slots of one constant each (plasticPar in cpu)
 //	flags           1 soft bound, 2 L1, 4 L2, 8 bounded, 16 freeze zero,
-//	                32 Adam, 64 scale
+//	                32 Adam, 64 scale, 128 one trial's outer product
 //
 // A lane is written when its column's gate is open, its scale is not 0 and,
 // with freeze zero, its weight is not ±0; written lanes store the new weight
@@ -176,7 +179,7 @@ func (q km) jumpIfAny(m reg.Register, l string) {
 func synapsesKernel(s pisa, p pprec) {
 	lanes := s.bytes / p.size
 	name := fmt.Sprintf("synapses%s%s", p.suffix, s.name)
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(rows, cols int, h *%[1]s, ld int, w *%[1]s, ldw int, scale, m, v, ok *%[1]s, rowFlags *uint8, par *%[1]s, flags int) (at int)", p.name))
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(rows, cols int, h *%[1]s, ldh int, a *%[1]s, ld int, w *%[1]s, ldw int, scale, m, v, ok *%[1]s, rowFlags *uint8, par *%[1]s, flags int) (at int)", p.name))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s runs the per-synapse pass of a plastic update on rows < rows and columns < cols (a multiple of %d) "+
 		"and returns where it stopped at a non-finite weight, or rows·cols (see cpu/internal/asmgen). Requires %s.", name, lanes, s.name))
@@ -217,7 +220,17 @@ func synapsesKernel(s pisa, p pprec) {
 		ADDQ(ld, b)
 		return b
 	}
-	hp := rowPtr("h", "ld")
+	hp := rowPtr("h", "ldh")
+	// With the outer flag, h is the post factors c (ldh 0) and a[j] the
+	// row's pre factor.
+	af := s.vec()
+	TESTQ(U32(128), f)
+	JZ(LabelRef(name + "_inner"))
+	{
+		ap := Load(Param("a"), GP64())
+		p.bcast(Mem{Base: ap, Index: j, Scale: uint8(p.size)}, af)
+	}
+	Label(name + "_inner")
 	wp := rowPtr("w", "ldw")
 	sp := rowPtr("scale", "ld")
 	mp := rowPtr("m", "ld")
@@ -236,7 +249,14 @@ func synapsesKernel(s pisa, p pprec) {
 	wv := s.vec()
 	p.mov(at(wp), wv)
 	d := s.vec()
+	TESTQ(U32(128), f)
+	JNZ(LabelRef(label("outer")))
 	p.mov(at(hp), d)
+	JMP(LabelRef(label("term")))
+	Label(label("outer"))
+	p.mul(at(hp), af, d) // T(a·c), then +0 + it (the sum of one trial)
+	p.add(zero, d, d)
+	Label(label("term"))
 	// Soft bound: d = d·(SoftBound − |w|), |w| as the Go code takes it
 	// (−w where w < 0, so −0 and NaNs keep their sign).
 	skipIf(1, label("nosoft"))
