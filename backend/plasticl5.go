@@ -274,6 +274,9 @@ type L5Scratch[T Float] struct {
 	// ageDt and ageRate.
 	ages           []T
 	ageDt, ageRate T
+	// wroteNonFinite says that an Update since the last WroteNonFinite
+	// wrote a non-finite weight.
+	wroteNonFinite bool
 	live           []bool
 	// support lists W0's nonzero synapses per row (supportStart, n+1
 	// offsets) for the structural update, built once per W0 (supportW0);
@@ -357,6 +360,9 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 			if sign > 0 && v < 0 || sign < 0 && v > 0 {
 				v = 0
 			}
+			if v-v != 0 { // ±Inf or NaN
+				s.wroteNonFinite = true
+			}
 			wj[i] = v
 		}
 	}
@@ -386,6 +392,17 @@ func NewL5Scratch[T Float](n int) *L5Scratch[T] {
 	nn := n * n
 	return &L5Scratch[T]{g: make([]T, nn), k1: make([]T, nn), k2: make([]T, nn), k3: make([]T, nn), k4: make([]T, nn),
 		stage: make([]T, nn), theta: make([]T, n), mean: make([]T, n), v: make([]T, n), acc0: make([]T, n), acc1: make([]T, n), live: make([]bool, n)}
+}
+
+// WroteNonFinite reports whether an Update since the last call wrote a
+// non-finite weight, and clears it. Only written weights change, so a
+// matrix that was finite before an Update is finite after it when this
+// reports false: backends look for the first non-finite weight
+// (L5FirstNonFinite) only when it reports true.
+func (s *L5Scratch[T]) WroteNonFinite() bool {
+	w := s.wroteNonFinite
+	s.wroteNonFinite = false
+	return w
 }
 
 // Learns reports whether step t (1-based) updates the weights.
@@ -491,6 +508,9 @@ func (l *L5Plasticity[T]) Update(s *L5Scratch[T], W []T, ld int, W0 []T, win [][
 		}
 		if l.Sign != nil && (l.Sign[j] > 0 && v < 0 || l.Sign[j] < 0 && v > 0) {
 			v = 0
+		}
+		if v-v != 0 { // ±Inf or NaN
+			s.wroteNonFinite = true
 		}
 		W[j*ld+i] = v
 	}

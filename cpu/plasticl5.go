@@ -47,6 +47,9 @@ func (r *run[T]) plasticStepL5(t *task[T], step int) *backend.NonFiniteError {
 		drive, _ := pp.Matrix(p, t.k, b) // M = B or B = 1
 		z := t.z[j*rows : (j+1)*rows]
 		l5.Update(t.pl.l5s, drive, N, W0, pp.l5win[t.k*B+b].Rows(), z[N:N+I], step)
+		if !t.pl.l5s.WroteNonFinite() {
+			continue // the matrix was finite, and only the weights written changed
+		}
 		trial := -1
 		if pp.pl.PerTrial {
 			trial = p.FirstTrial + b
