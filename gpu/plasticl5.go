@@ -119,6 +119,38 @@ type l5Step struct {
 // variable so that tests make the ring grow).
 var l5FirstSlots = 64
 
+// l5Bytes is the device memory newL5Dev allocates for p, and what the
+// windows grow to by step steps (the whole history's ring holds steps+1
+// vectors then, rounded up to its doubling): the shard planner's estimate
+// of an L5 program's state beyond the plastic weights.
+func l5Bytes[T backend.Float](p *backend.Program[T], steps int) int64 {
+	l5 := p.Plasticity.L5
+	K, B, N := int64(p.Instances), int64(p.Trials), int64(p.Units)
+	elem := int64(unsafe.Sizeof(T(0)))
+	slots, whole := 0, false
+	for k := range p.Instances {
+		w := l5.ForInstance(k).Window
+		slots, whole = max(slots, w), whole || w == 0
+	}
+	if whole {
+		slots = max(slots, l5FirstSlots)
+		for slots < steps+1 {
+			slots *= 2
+		}
+	}
+	n := int64(N) // cols
+	if l5.Sign != nil {
+		n += N
+	}
+	n += int64(max(len(l5.Phases), 1)) * N // live rows
+	if l5.Structural {
+		n += K * N * N
+	}
+	n += K * 8                                                    // wins
+	n += elem * (K*B*l5FacWords*N + 2*K + int64(slots)*(K*B*N+K)) // fac, etas, thetas, ring, ew
+	return n
+}
+
 // newL5Dev uploads p's L5 plasticity (p.Plasticity.L5 non-nil).
 func newL5Dev[T backend.Float](c calls, p *backend.Program[T], elem int64) (*l5Dev[T], error) {
 	l5 := p.Plasticity.L5

@@ -274,11 +274,15 @@ func l5Check[T backend.Float](t *testing.T, c l5Case, seed uint64) {
 			return err
 		}
 		defer cl.destroyStream(st)
+		used := cl.(*emuDriver).used
 		d, err := newL5Dev(cl, p, elem)
 		if err != nil {
 			return err
 		}
 		defer d.release(cl)
+		if got, want := cl.(*emuDriver).used-used, l5Bytes(p, 0); got != want {
+			return fmt.Errorf("%v: newL5Dev allocated %d bytes, l5Bytes says %d", prec, got, want)
+		}
 		launch := func(kernel string, _ int, grid, block [3]uint32, shmem int, args kernels.Args) error {
 			return cl.launch(st, kernel, grid, block, shmem, args)
 		}
@@ -358,6 +362,9 @@ func l5Check[T backend.Float](t *testing.T, c l5Case, seed uint64) {
 		}
 		if c.huge {
 			return fmt.Errorf("%v: no weight overflowed", prec)
+		}
+		if got, want := cl.(*emuDriver).used-used, l5Bytes(p, c.steps); got != want {
+			return fmt.Errorf("%v: the L5 state holds %d bytes after %d steps, l5Bytes says %d", prec, got, c.steps, want)
 		}
 		// The case must have learned: a rule other than none moves some
 		// weight (none moves them only by the clip and the signs).
