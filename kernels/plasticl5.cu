@@ -41,7 +41,8 @@
 //
 // T constants arrive as float64 bits (exact for float32 values).
 // Parameters are pointers and 64-bit integers only (gen.sh refuses others).
-#include "model.cuh"
+// It includes dmath.cuh (and arith.cuh) only: nothing of the step model.
+#include "dmath.cuh"
 
 namespace rs {
 namespace l5 {
