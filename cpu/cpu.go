@@ -106,6 +106,13 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		r.pl = newPlastic(p)
 		if r.pl.M == 1 {
 			block = B // shared weights: one task sums all trials of an instance
+		} else if b.trialBlock <= 0 {
+			// Per-trial weights: each step reads a trial's matrix twice (the
+			// product, then the update), so a task's matrices should stay
+			// in a core's cache between the two.
+			var z T
+			matrix := (rows*N + (N+1)*O) * int(sizeOf(z))
+			block = min(block, max(1, plasticCache/matrix))
 		}
 	}
 	if useGather(p) {
@@ -243,6 +250,10 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 	r.done += n
 	return nil
 }
+
+// plasticCache is the bytes of per-trial weight matrices one task should
+// keep (about half of a core's L2 cache on current x86 and ARM cores).
+var plasticCache = 512 << 10
 
 // unitMinWork is the number of units below which a part of a task's unit
 // step is not worth a goroutine.
