@@ -37,7 +37,7 @@ fmt-check:
 # a module of its own so that avo stays out of ratesim's go.mod: the drive
 # product's kernels (cpu/gemm_amd64.s, declared in cpu/gemm_amd64.go) and
 # the unit step's noise (cpu/normal_amd64.s, cpu/normal_amd64.go).
-ASMGEN_OUT = cpu/gemm_amd64.s cpu/gemm_amd64.go cpu/normal_amd64.s cpu/normal_amd64.go cpu/sparse_amd64.s cpu/sparse_amd64.go cpu/plastic_amd64.s cpu/plastic_amd64.go cpu/unitstep_amd64.s cpu/unitstep_amd64.go
+ASMGEN_OUT = cpu/gemm_amd64.s cpu/gemm_amd64.go cpu/normal_amd64.s cpu/normal_amd64.go cpu/sparse_amd64.s cpu/sparse_amd64.go cpu/plastic_amd64.s cpu/plastic_amd64.go cpu/unitstep_amd64.s cpu/unitstep_amd64.go cpu/l5_amd64.s cpu/l5_amd64.go
 
 generate:
 	$(GO) generate ./cpu

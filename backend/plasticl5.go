@@ -274,6 +274,15 @@ type L5Scratch[T Float] struct {
 	// ageDt and ageRate.
 	ages           []T
 	ageDt, ageRate T
+	// Square and Panel, when set (package cpu sets vector kernels), run
+	// the sliding threshold's two element loops on a prefix of their
+	// elements and return its length; the rest runs in Go:
+	//	Square: y[l] = e·(a[l]·a[l])
+	//	Panel:  acc[l] = acc[l] + ((y0[l] + four·y1[l]) + y2[l])
+	// with every operation rounded in that order (no fused multiply-add).
+	Square func(e T, a, y []T) int
+	Panel  func(four T, acc, y0, y1, y2 []T) int
+	block  *slidingBlock[T] // l5Sliding's
 	// wroteNonFinite says that an Update since the last WroteNonFinite
 	// wrote a non-finite weight.
 	wroteNonFinite bool
@@ -580,67 +589,104 @@ func l5Means[T Float](win [][]T, mean []T) {
 // window is larger than the caches at L5's sizes). The e_q are cached by
 // age m−1−q: they depend on nothing else.
 func l5Sliding[T Float](win [][]T, dt, rate T, s *L5Scratch[T]) {
-	m, n := len(win), len(win[0])
-	e := s.ageWeights(m, dt, rate)
-	third, half := T(dt/3), T(0.5*dt)
+	n := len(win[0])
+	e := s.ageWeights(len(win), dt, rate)
+	if s.block == nil {
+		s.block = new(slidingBlock[T])
+	}
+	for i0 := 0; i0 < n; i0 += slideBlock {
+		w := min(slideBlock, n-i0)
+		if s.Square != nil && s.Panel != nil && s.block.run(win, e, dt, rate, i0, w, s.Square, s.Panel, s.theta) {
+			continue
+		}
+		// In Go: without kernels, or when the kernels' block has a NaN
+		// threshold (a NaN's payload may depend on the order of an
+		// operation's operands, which only the Go code fixes).
+		s.block.run(win, e, dt, rate, i0, w, noKernel[T], noPanel[T], s.theta)
+	}
+}
+
+// slideBlock is l5Sliding's block of units.
+const slideBlock = 256
+
+func noKernel[T Float](T, []T, []T) int          { return 0 }
+func noPanel[T Float](T, []T, []T, []T, []T) int { return 0 }
+
+// slidingBlock is one block's state in l5Sliding: the two Simpson sums, y
+// of the first two rows, and a ring of y of the last three.
+type slidingBlock[T Float] struct {
+	acc0, acc1, first0, first1 [slideBlock]T
+	ring                       [3][slideBlock]T // row q in ring[q%3]
+}
+
+// run computes the threshold of units i0 … i0+w−1 into theta, the element
+// loops' prefixes by square and panel (see L5Scratch.Square) and their
+// rests in Go, and reports whether every threshold of the block is a
+// number.
+func (sb *slidingBlock[T]) run(win [][]T, e []T, dt, rate T, i0, w int, square func(T, []T, []T) int, panel func(T, []T, []T, []T, []T) int, theta []T) bool {
+	m := len(win)
 	even := m%2 == 0
-	// The panels (q, q+1, q+2) of b0 start at even q < stop0, those of b1
-	// (even m only) at odd q < m−2.
+	// The panels (q, q+1, q+2) of acc0 start at even q < stop0, those of
+	// acc1 (even m only) at odd q < m−2.
 	stop0 := m - 2
 	if even {
 		stop0 = m - 3
 	}
-	const blk = 64
-	var acc0, acc1, first0, first1 [blk]T
-	var ring [3][blk]T // y of the last three rows, row q in ring[q%3]
-	for i0 := 0; i0 < n; i0 += blk {
-		w := min(blk, n-i0)
-		clear(acc0[:w])
-		clear(acc1[:w])
-		for q := range m {
-			eq := e[m-1-q]
-			yq := ring[q%3][:w]
-			for l, a := range win[q][i0 : i0+w] {
-				yq[l] = T(eq * T(a*a))
-			}
-			switch q {
-			case 0:
-				copy(first0[:w], yq)
-			case 1:
-				copy(first1[:w], yq)
-			}
-			st := q - 2 // the panel row q closes
-			if st < 0 {
-				continue
-			}
-			y0, y1 := ring[st%3][:w], ring[(st+1)%3][:w]
-			switch {
-			case st%2 == 0 && st < stop0:
-				for l := range yq {
-					acc0[l] = acc0[l] + (T(y0[l]+T(4*y1[l])) + yq[l])
-				}
-			case st%2 == 1 && even && st < m-2:
-				for l := range yq {
-					acc1[l] = acc1[l] + (T(y0[l]+T(4*y1[l])) + yq[l])
-				}
-			}
+	acc0, acc1 := sb.acc0[:w], sb.acc1[:w]
+	clear(acc0)
+	clear(acc1)
+	for q := range m {
+		eq := e[m-1-q]
+		yq, row := sb.ring[q%3][:w], win[q][i0:i0+w]
+		for l := square(eq, row, yq); l < w; l++ {
+			yq[l] = T(eq * T(row[l]*row[l]))
 		}
-		theta := s.theta[i0 : i0+w]
-		if !even {
-			for l := range theta {
-				theta[l] = T(rate * T(acc0[l]*third))
-			}
+		switch q {
+		case 0:
+			copy(sb.first0[:w], yq)
+		case 1:
+			copy(sb.first1[:w], yq)
+		}
+		st := q - 2 // the panel row q closes
+		var acc []T
+		switch {
+		case st < 0:
+			continue
+		case st%2 == 0 && st < stop0:
+			acc = acc0
+		case st%2 == 1 && even && st < m-2:
+			acc = acc1
+		default:
 			continue
 		}
-		last, prev := ring[(m-1)%3][:w], ring[(m-2)%3][:w]
-		for l := range theta {
-			b0, b1 := T(acc0[l]*third), T(acc1[l]*third)
-			val := T(half * (last[l] + prev[l]))
-			val = val + T(half*(first1[l]+first0[l]))
-			res := (b0 + b1) / 2
-			theta[l] = T(rate * (res + val/2))
+		y0, y1 := sb.ring[st%3][:w], sb.ring[(st+1)%3][:w]
+		for l := panel(4, acc, y0, y1, yq); l < w; l++ {
+			acc[l] = acc[l] + (T(y0[l]+T(4*y1[l])) + yq[l])
 		}
 	}
+	th := theta[i0 : i0+w]
+	third := T(dt / 3)
+	if !even {
+		for l := range th {
+			th[l] = T(rate * T(acc0[l]*third))
+		}
+	} else {
+		half := T(0.5 * dt)
+		last, prev := sb.ring[(m-1)%3][:w], sb.ring[(m-2)%3][:w]
+		for l := range th {
+			b0, b1 := T(acc0[l]*third), T(acc1[l]*third)
+			val := T(half * (last[l] + prev[l]))
+			val = val + T(half*(sb.first1[l]+sb.first0[l]))
+			res := (b0 + b1) / 2
+			th[l] = T(rate * (res + val/2))
+		}
+	}
+	for _, x := range th {
+		if x != x {
+			return false
+		}
+	}
+	return true
 }
 
 // ageWeights returns e[d] = exp(−d·Dt·ThetaRate) for the ages d < m as

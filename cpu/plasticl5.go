@@ -1,5 +1,7 @@
 package cpu
 
+//go:generate sh -c "cd internal/asmgen && go run . -set l5 -out ../../l5_amd64.s -stubs ../../l5_amd64.go -pkg cpu"
+
 import "github.com/ratesim/ratesim/backend"
 
 // The layer-5 model's plasticity (backend.L5Plasticity) on the CPU: each
@@ -12,6 +14,24 @@ import "github.com/ratesim/ratesim/backend"
 // SupportsL5Plasticity reports that the CPU backend runs the L5 rules
 // (backend.L5PlasticityCapable).
 func (b *Backend) SupportsL5Plasticity() bool { return true }
+
+// l5Path is the implementation of the sliding threshold's element loops
+// (l5_amd64.s): the best this CPU has, unless the environment variable
+// RATESIM_CPU_L5 names another it has ("go", "avx2", "avx512"). Tests set
+// it to check every path.
+var l5Path = implPath("RATESIM_CPU_L5")
+
+// useL5Kernels sets s's sliding-threshold kernels to l5Path's (none for
+// go): a NaN-free block has the Go loops' bits on every path.
+func useL5Kernels[T backend.Float](s *backend.L5Scratch[T]) {
+	impl := plasticImpl(l5Path.Load())
+	switch s := any(s).(type) {
+	case *backend.L5Scratch[float32]:
+		s.Square, s.Panel = l5Square32[impl], l5Panel32[impl]
+	case *backend.L5Scratch[float64]:
+		s.Square, s.Panel = l5Square64[impl], l5Panel64[impl]
+	}
+}
 
 // newL5Windows returns one window per instance and trial, each holding r_0.
 func newL5Windows[T backend.Float](p *backend.Program[T]) []*backend.L5Window[T] {
@@ -46,6 +66,7 @@ func (r *run[T]) plasticStepL5(t *task[T], step int) *backend.NonFiniteError {
 		b := t.b0 + j
 		drive, _ := pp.Matrix(p, t.k, b) // M = B or B = 1
 		z := t.z[j*rows : (j+1)*rows]
+		useL5Kernels(t.pl.l5s)
 		l5.Update(t.pl.l5s, drive, N, W0, pp.l5win[t.k*B+b].Rows(), z[N:N+I], step)
 		if !t.pl.l5s.WroteNonFinite() {
 			continue // the matrix was finite, and only the weights written changed

@@ -34,7 +34,7 @@ const vectors = 2 // vector registers per tile row: nr = vectors · lanes
 
 // set selects the kernels one run writes: each set has its own output
 // files (see the go:generate lines in cpu/gemm.go and cpu/normal.go).
-var set = flag.String("set", "gemm", "kernels to generate: gemm (cpu/gemm_amd64.s), normal (cpu/normal_amd64.s), gather (cpu/sparse_amd64.s), plastic (cpu/plastic_amd64.s) or unit (cpu/unitstep_amd64.s)")
+var set = flag.String("set", "gemm", "kernels to generate: gemm (cpu/gemm_amd64.s), normal (cpu/normal_amd64.s), gather (cpu/sparse_amd64.s), plastic (cpu/plastic_amd64.s), unit (cpu/unitstep_amd64.s) or l5 (cpu/l5_amd64.s)")
 
 func main() {
 	flag.Parse()
@@ -49,6 +49,8 @@ func main() {
 		plasticKernels()
 	case "unit":
 		unitKernels()
+	case "l5":
+		l5Kernels()
 	default:
 		log.Fatalf("asmgen: unknown -set %q", *set)
 	}

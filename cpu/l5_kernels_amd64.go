@@ -1,0 +1,34 @@
+package cpu
+
+// The L5 sliding threshold's element loops on the kernels of l5_amd64.s
+// (cpu/internal/asmgen -set l5), wrapped as backend.L5Scratch's Square and
+// Panel: each runs the largest multiple of its lanes and leaves the rest
+// to the Go loop.
+
+func squareOf[T any](lanes int, k func(int, T, *T, *T)) func(T, []T, []T) int {
+	return func(e T, a, y []T) int {
+		n := len(y) - len(y)%lanes
+		if n > 0 {
+			k(n, e, &a[0], &y[0])
+		}
+		return n
+	}
+}
+
+func panelOf[T any](lanes int, k func(int, T, *T, *T, *T, *T)) func(T, []T, []T, []T, []T) int {
+	return func(four T, acc, y0, y1, y2 []T) int {
+		n := len(acc) - len(acc)%lanes
+		if n > 0 {
+			_, _, _ = y0[n-1], y1[n-1], y2[n-1]
+			k(n, four, &acc[0], &y0[0], &y1[0], &y2[0])
+		}
+		return n
+	}
+}
+
+var (
+	l5Square32 = [...]func(float32, []float32, []float32) int{plasticAVX2: squareOf(8, l5SquareSAVX2), plasticAVX512: squareOf(16, l5SquareSAVX512)}
+	l5Square64 = [...]func(float64, []float64, []float64) int{plasticAVX2: squareOf(4, l5SquareDAVX2), plasticAVX512: squareOf(8, l5SquareDAVX512)}
+	l5Panel32  = [...]func(float32, []float32, []float32, []float32, []float32) int{plasticAVX2: panelOf(8, l5PanelSAVX2), plasticAVX512: panelOf(16, l5PanelSAVX512)}
+	l5Panel64  = [...]func(float64, []float64, []float64, []float64, []float64) int{plasticAVX2: panelOf(4, l5PanelDAVX2), plasticAVX512: panelOf(8, l5PanelDAVX512)}
+)

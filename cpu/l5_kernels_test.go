@@ -1,0 +1,119 @@
+package cpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ratesim/ratesim/backend"
+	"github.com/ratesim/ratesim/backend/backendtest"
+)
+
+// withL5Path runs f with the sliding threshold's kernels forced onto p.
+func withL5Path(t testing.TB, p plasticImpl, f func()) {
+	t.Helper()
+	old := l5Path.Swap(int32(p))
+	defer l5Path.Store(old)
+	f()
+}
+
+func availableImpls() []plasticImpl {
+	var ps []plasticImpl
+	for p := plasticGo; p <= plasticAVX512; p++ {
+		if plasticAvailable(p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// testL5KernelLoops holds the kernels' element loops to the Go loops of
+// backend's l5Sliding for every length up to a few vectors, on ordinary,
+// zero, subnormal, huge and infinite operands (NaN-free: a block with a
+// NaN threshold is recomputed in Go).
+func testL5KernelLoops[T backend.Float](t *testing.T, square []func(T, []T, []T) int, panel []func(T, []T, []T, []T, []T) int) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	draw := func() T {
+		switch rng.IntN(12) {
+		case 0:
+			return 0
+		case 1:
+			return T(math.Inf(1))
+		case 2:
+			return T(rng.Float64() * 1e-39) // a subnormal in float32, tiny in float64
+		case 3:
+			return T(1e30)
+		}
+		return T(rng.Float64() * 5)
+	}
+	vec := func(n int) []T {
+		v := make([]T, n)
+		for i := range v {
+			v[i] = draw()
+		}
+		return v
+	}
+	for _, impl := range availableImpls() {
+		if impl == plasticGo {
+			continue
+		}
+		for n := 0; n <= 70; n++ {
+			a, e := vec(n), T(rng.Float64())
+			got, want := make([]T, n), make([]T, n)
+			for l := square[impl](e, a, got); l < n; l++ {
+				got[l] = T(e * T(a[l]*a[l]))
+			}
+			for l := range want {
+				want[l] = T(e * T(a[l]*a[l]))
+			}
+			for l := range want {
+				if math.Float64bits(float64(got[l])) != math.Float64bits(float64(want[l])) {
+					t.Fatalf("%v square n %d: y[%d] = %v, want %v", impl, n, l, got[l], want[l])
+				}
+			}
+			y0, y1, y2, acc := vec(n), vec(n), vec(n), vec(n)
+			ref := append([]T(nil), acc...)
+			for l := panel[impl](4, acc, y0, y1, y2); l < n; l++ {
+				acc[l] = acc[l] + (T(y0[l]+T(4*y1[l])) + y2[l])
+			}
+			for l := range ref {
+				ref[l] = ref[l] + (T(y0[l]+T(4*y1[l])) + y2[l])
+				if math.Float64bits(float64(acc[l])) != math.Float64bits(float64(ref[l])) {
+					t.Fatalf("%v panel n %d: acc[%d] = %v, want %v", impl, n, l, acc[l], ref[l])
+				}
+			}
+		}
+	}
+}
+
+func TestL5KernelLoops(t *testing.T) {
+	t.Run("f32", func(t *testing.T) { testL5KernelLoops(t, l5Square32[:], l5Panel32[:]) })
+	t.Run("f64", func(t *testing.T) { testL5KernelLoops(t, l5Square64[:], l5Panel64[:]) })
+}
+
+// TestL5KernelPaths runs the suite's sliding-BCM programs with the
+// threshold's loops forced onto each implementation: the reference's bits
+// on every path.
+func TestL5KernelPaths(t *testing.T) {
+	b := New()
+	for _, impl := range availableImpls() {
+		// The suite's programs, and one wide enough for every kernel's lanes.
+		wide := backendtest.L5Case{Rule: backend.L5SlidingBCM, Integrator: backend.L5Euler, Window: 30, Masks: true,
+			PerTrial: true, K: 1, B: 2, N: 45, Steps: 50, Seed: 77}
+		for _, c := range append(backendtest.L5Cases(), wide) {
+			if c.Rule != backend.L5SlidingBCM {
+				continue
+			}
+			withL5Path(t, impl, func() {
+				t.Run(impl.String()+"/f64/"+c.String(), func(t *testing.T) {
+					p := backendtest.NewL5Program[float64](c)
+					backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
+				})
+				t.Run(impl.String()+"/f32/"+c.String(), func(t *testing.T) {
+					p := backendtest.NewL5Program[float32](c)
+					backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
+				})
+			})
+		}
+	}
+}
