@@ -784,3 +784,20 @@ func TestL5ClipAtZero(t *testing.T) {
 		}
 	}
 }
+
+// A window longer than any run (L5's τ_θ ≥ 1 gives L ≥ 230 000 steps)
+// holds only what was pushed: its buffer grows with the pushes instead of
+// being allocated at its capacity.
+func TestL5WindowGrowsWithThePushes(t *testing.T) {
+	w := NewL5Window(1<<40, []float64{1, 2})
+	for s := 1; s <= 3; s++ {
+		w.Push([]float64{float64(s), -float64(s)})
+	}
+	rows := w.Rows()
+	if len(rows) != 4 || rows[0][0] != 1 || rows[3][1] != -3 {
+		t.Fatalf("rows %v, want r_0 and the three pushed vectors", rows)
+	}
+	if c := cap(w.buf); c > 64 {
+		t.Fatalf("the window's buffer has capacity %d for 8 values", c)
+	}
+}

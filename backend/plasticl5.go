@@ -195,37 +195,30 @@ func (l *L5Plasticity[T]) validate(p *Program[T]) error {
 type L5Window[T Float] struct {
 	L    int // capacity, 0: unbounded
 	N    int
-	buf  []T // L × N ring, or the whole history
+	buf  []T // the vectors held, oldest at head once the ring is full
 	n    int // vectors held
 	head int // ring slot of the oldest vector
 	rows [][]T
 }
 
-// NewL5Window returns a window holding r0.
+// NewL5Window returns a window holding r0. Its buffer grows with the
+// vectors pushed up to L of them (a window longer than the run, L5's
+// τ_θ ≥ 1 gives L ≥ 230 000, never holds more than the run's steps + 1).
 func NewL5Window[T Float](L int, r0 []T) *L5Window[T] {
 	w := &L5Window[T]{L: L, N: len(r0)}
-	if L > 0 {
-		w.buf = make([]T, L*len(r0))
-	}
 	w.Push(r0)
 	return w
 }
 
 // Push appends r, dropping the oldest vector of a full window.
 func (w *L5Window[T]) Push(r []T) {
-	if w.L == 0 {
+	if w.L == 0 || w.n < w.L {
 		w.buf = append(w.buf, r...)
 		w.n++
 		return
 	}
-	slot := (w.head + w.n) % w.L
-	if w.n == w.L {
-		slot = w.head
-		w.head = (w.head + 1) % w.L
-	} else {
-		w.n++
-	}
-	copy(w.buf[slot*w.N:(slot+1)*w.N], r)
+	copy(w.buf[w.head*w.N:(w.head+1)*w.N], r)
+	w.head = (w.head + 1) % w.L
 }
 
 // Rows returns the held vectors, oldest first (valid until the next Push).
