@@ -52,7 +52,7 @@ import (
 //     plastic.cu's skipInstance does.
 //   - release(c) frees everything.
 //
-// The window of the whole history (Window 0) grows on the device: step (or
+// The windows' ring grows on the device: step (or
 // reserve, once per segment) doubles its ring when step t needs more slots,
 // with a copy launch and a free of the old ring (free waits for the work in
 // flight).
@@ -83,8 +83,10 @@ type l5Dev[T backend.Float] struct {
 	perTrial bool
 
 	// whole says that an instance's Window (L5Plasticity.ForInstance) is
-	// 0, the whole history.
-	whole bool
+	// 0, the whole history; maxSlots is otherwise the longest Window, the
+	// most slots the ring grows to.
+	whole    bool
+	maxSlots int
 	// ring holds slots × K·B rate vectors, slot-major (kernels/plasticl5.cu);
 	// ew the sliding threshold's weights, K × slots.
 	ring, ew dptr
@@ -132,10 +134,19 @@ func l5Bytes[T backend.Float](p *backend.Program[T], steps int) int64 {
 		w := l5.ForInstance(k).Window
 		slots, whole = max(slots, w), whole || w == 0
 	}
+	// The ring's capacity after steps steps (reserve's doubling).
+	limit := slots
 	if whole {
-		slots = max(slots, l5FirstSlots)
-		for slots < steps+1 {
-			slots *= 2
+		limit = 0
+	}
+	slots = l5FirstSlots
+	if limit > 0 {
+		slots = min(slots, limit)
+	}
+	for slots < steps+1 && (limit == 0 || slots < limit) {
+		slots *= 2
+		if limit > 0 {
+			slots = min(slots, limit)
 		}
 	}
 	n := int64(N) // cols
@@ -257,9 +268,16 @@ func (d *l5Dev[T]) upload(c calls, p *backend.Program[T]) error {
 	if d.thetas, err = up(unsafe.Pointer(&thetas[0]), int64(K)*d.elem, "L5 plasticity rates"); err != nil {
 		return err
 	}
-	// The windows: slot 0 holds r_0 of every trial.
+	// The windows: slot 0 holds r_0 of every trial. The ring starts small
+	// and grows with the steps (reserve) up to the longest window, which
+	// may be far longer than the run (L5's τ_θ ≥ 1: ≥ 230 000 steps).
+	d.maxSlots = d.slots
 	if d.whole {
-		d.slots = max(d.slots, l5FirstSlots)
+		d.maxSlots = 0
+	}
+	d.slots = l5FirstSlots
+	if d.maxSlots > 0 {
+		d.slots = min(d.slots, d.maxSlots)
 	}
 	if d.ring, err = c.alloc(int64(d.slots*K*B*N)*d.elem, "L5 plasticity window"); err != nil {
 		return err
@@ -294,13 +312,21 @@ func (d *l5Dev[T]) args(st l5Step) kernels.Plasticl5Args {
 	}
 }
 
-// reserve makes the whole-history windows hold the vectors of step t
-// (r_0 … r_t), growing the ring (doubling) with a copy launch.
+// reserve makes the ring hold the slots of step t (r_0 … r_t, or the
+// longest window's), growing it (doubling, at most to maxSlots) with a copy
+// launch.
 func (d *l5Dev[T]) reserve(c calls, t int, launch l5Launch) error {
-	if !d.whole || t+1 <= d.slots {
+	need := t + 1
+	if d.maxSlots > 0 {
+		need = min(need, d.maxSlots)
+	}
+	if need <= d.slots {
 		return nil
 	}
-	slots := max(2*d.slots, t+1)
+	slots := max(2*d.slots, need)
+	if d.maxSlots > 0 {
+		slots = min(slots, d.maxSlots)
+	}
 	kbn := d.K * d.B * d.N
 	ring, err := c.alloc(int64(slots*kbn)*d.elem, "L5 plasticity window")
 	if err != nil {
