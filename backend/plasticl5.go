@@ -275,7 +275,18 @@ type L5Scratch[T Float] struct {
 	// with every operation rounded in that order (no fused multiply-add).
 	Square func(e T, a, y []T) int
 	Panel  func(four T, acc, y0, y1, y2 []T) int
-	block  *slidingBlock[T] // l5Sliding's
+	// EulerRow, when set (package cpu sets vector kernels), runs the
+	// one-pass Euler step (eulerOuter) on row j of W for its columns
+	// 0 … start−1 and returns start: w and w0 are row j of W and W0, a,
+	// theta the per-unit factors, live 1 or 0 per unit, bj the row's
+	// factor, flags 1 divide by theta (BCM), 2 negate, 4 clip, 8 sign > 0,
+	// 16 sign < 0, 32 structural (write only where w0 ≠ ±0), 64 the
+	// column is masked; start is a multiple of its lanes and stops before
+	// the first vector with a non-finite new weight. The Go loop writes
+	// the rest.
+	EulerRow func(w, a, theta, live, w0 []T, bj, eta, dt T, flags int) int
+	liveT    []T
+	block    *slidingBlock[T] // l5Sliding's
 	// wroteNonFinite says that an Update since the last WroteNonFinite
 	// wrote a non-finite weight.
 	wroteNonFinite bool
@@ -321,6 +332,19 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 	flips := l.Rule.flips() && l.Inhibitory != nil
 	eta, dt, theta := l.Eta, l.Dt, s.theta[:n]
 	a, live = a[:n], live[:n]
+	var liveT []T
+	if s.EulerRow != nil {
+		if len(s.liveT) < n {
+			s.liveT = make([]T, n)
+		}
+		liveT = s.liveT[:n]
+		for i, ok := range live {
+			liveT[i] = 0
+			if ok {
+				liveT[i] = 1
+			}
+		}
+	}
 	for j := range n {
 		flip := flips && l.Inhibitory[j]
 		pre := l.Pre == nil || l.Pre[j]
@@ -340,6 +364,27 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 			cols = s.support[s.supportStart[j]:s.supportStart[j+1]]
 		} else {
 			cols = s.allCols[:n]
+		}
+		if s.EulerRow != nil {
+			// The kernel writes the columns before start; the rest (its
+			// tail, or from a non-finite weight on) are written below.
+			flags := 0
+			for _, f := range []struct {
+				on  bool
+				bit int
+			}{{bcm, 1}, {flip, 2}, {l.ClipAtZero, 4}, {sign > 0, 8}, {sign < 0, 16}, {l.Structural, 32}, {!pre, 64}} {
+				if f.on {
+					flags |= f.bit
+				}
+			}
+			w0 := wj
+			if l.Structural {
+				w0 = W0[j*ld : j*ld+n]
+			}
+			start := s.EulerRow(wj, a, theta, liveT, w0, bj, eta, dt, flags)
+			for len(cols) > 0 && int(cols[0]) < start {
+				cols = cols[1:]
+			}
 		}
 		for _, c := range cols {
 			i := int(c)

@@ -41,3 +41,23 @@ func l5SquareDAVX512(n int, e float64, a *float64, y *float64)
 //
 //go:noescape
 func l5PanelDAVX512(n int, four float64, acc *float64, y0 *float64, y1 *float64, y2 *float64)
+
+// l5EulerSAVX2 is the L5 rules' Euler step on one row of W, columns < n (a multiple of 8); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func l5EulerSAVX2(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, bj float32, eta float32, dt float32, negZero float32, flags int) (at int)
+
+// l5EulerDAVX2 is the L5 rules' Euler step on one row of W, columns < n (a multiple of 4); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func l5EulerDAVX2(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, bj float64, eta float64, dt float64, negZero float64, flags int) (at int)
+
+// l5EulerSAVX512 is the L5 rules' Euler step on one row of W, columns < n (a multiple of 16); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires AVX512.
+//
+//go:noescape
+func l5EulerSAVX512(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, bj float32, eta float32, dt float32, negZero float32, flags int) (at int)
+
+// l5EulerDAVX512 is the L5 rules' Euler step on one row of W, columns < n (a multiple of 8); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires AVX512.
+//
+//go:noescape
+func l5EulerDAVX512(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, bj float64, eta float64, dt float64, negZero float64, flags int) (at int)

@@ -229,3 +229,339 @@ l5PanelDAVX512_loop:
 l5PanelDAVX512_done:
 	VZEROUPPER
 	RET
+
+// func l5EulerSAVX2(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, bj float32, eta float32, dt float32, negZero float32, flags int) (at int)
+// Requires: AVX, AVX2, SSE
+TEXT ·l5EulerSAVX2(SB), NOSPLIT, $0-80
+	MOVQ         n+0(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         theta+24(FP), BX
+	MOVQ         live+32(FP), SI
+	MOVQ         w0+40(FP), DI
+	MOVQ         flags+64(FP), R8
+	MOVSS        bj+48(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        eta+52(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVSS        dt+56(FP), X2
+	VBROADCASTSS X2, Y2
+	MOVSS        negZero+60(FP), X3
+	VBROADCASTSS X3, Y3
+	VXORPS       Y4, Y4, Y4
+	XORQ         R9, R9
+
+l5EulerSAVX2_loop:
+	CMPQ    R9, AX
+	JGE     l5EulerSAVX2_done
+	VMOVUPS (DX)(R9*4), Y5
+	VMULPS  Y0, Y5, Y5
+	TESTQ   $0x00000001, R8
+	JZ      l5EulerSAVX2_nodiv
+	VDIVPS  (BX)(R9*4), Y5, Y5
+
+l5EulerSAVX2_nodiv:
+	TESTQ  $0x00000002, R8
+	JZ     l5EulerSAVX2_noflip
+	VXORPS Y3, Y5, Y5
+
+l5EulerSAVX2_noflip:
+	VCMPPS    $0x00, (SI)(R9*4), Y4, Y6
+	VBLENDVPS Y6, Y4, Y5, Y5
+	TESTQ     $0x00000040, R8
+	JZ        l5EulerSAVX2_open
+	VMOVUPS   Y4, Y5
+
+l5EulerSAVX2_open:
+	VMULPS    Y1, Y5, Y5
+	VMULPS    Y2, Y5, Y5
+	VMOVUPS   (CX)(R9*4), Y6
+	VADDPS    Y5, Y6, Y5
+	TESTQ     $0x0000000c, R8
+	JZ        l5EulerSAVX2_nolow
+	VCMPPS    $0x01, Y4, Y5, Y7
+	VBLENDVPS Y7, Y4, Y5, Y5
+
+l5EulerSAVX2_nolow:
+	TESTQ     $0x00000010, R8
+	JZ        l5EulerSAVX2_nohigh
+	VCMPPS    $0x01, Y5, Y4, Y7
+	VBLENDVPS Y7, Y4, Y5, Y5
+
+l5EulerSAVX2_nohigh:
+	VSUBPS    Y5, Y5, Y7
+	VCMPPS    $0x04, Y4, Y7, Y7
+	TESTQ     $0x00000020, R8
+	JZ        l5EulerSAVX2_dense
+	VCMPPS    $0x00, (DI)(R9*4), Y4, Y8
+	VANDNPS   Y7, Y8, Y7
+	VBLENDVPS Y8, Y6, Y5, Y5
+
+l5EulerSAVX2_dense:
+	VTESTPS Y7, Y7
+	JNZ     l5EulerSAVX2_bail
+	VMOVUPS Y5, (CX)(R9*4)
+	ADDQ    $0x08, R9
+	JMP     l5EulerSAVX2_loop
+
+l5EulerSAVX2_bail:
+	MOVQ R9, at+72(FP)
+	VZEROUPPER
+	RET
+
+l5EulerSAVX2_done:
+	MOVQ AX, at+72(FP)
+	VZEROUPPER
+	RET
+
+// func l5EulerDAVX2(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, bj float64, eta float64, dt float64, negZero float64, flags int) (at int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·l5EulerDAVX2(SB), NOSPLIT, $0-96
+	MOVQ         n+0(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         theta+24(FP), BX
+	MOVQ         live+32(FP), SI
+	MOVQ         w0+40(FP), DI
+	MOVQ         flags+80(FP), R8
+	MOVSD        bj+48(FP), X0
+	VBROADCASTSD X0, Y0
+	MOVSD        eta+56(FP), X1
+	VBROADCASTSD X1, Y1
+	MOVSD        dt+64(FP), X2
+	VBROADCASTSD X2, Y2
+	MOVSD        negZero+72(FP), X3
+	VBROADCASTSD X3, Y3
+	VXORPD       Y4, Y4, Y4
+	XORQ         R9, R9
+
+l5EulerDAVX2_loop:
+	CMPQ    R9, AX
+	JGE     l5EulerDAVX2_done
+	VMOVUPD (DX)(R9*8), Y5
+	VMULPD  Y0, Y5, Y5
+	TESTQ   $0x00000001, R8
+	JZ      l5EulerDAVX2_nodiv
+	VDIVPD  (BX)(R9*8), Y5, Y5
+
+l5EulerDAVX2_nodiv:
+	TESTQ  $0x00000002, R8
+	JZ     l5EulerDAVX2_noflip
+	VXORPD Y3, Y5, Y5
+
+l5EulerDAVX2_noflip:
+	VCMPPD    $0x00, (SI)(R9*8), Y4, Y6
+	VBLENDVPD Y6, Y4, Y5, Y5
+	TESTQ     $0x00000040, R8
+	JZ        l5EulerDAVX2_open
+	VMOVUPD   Y4, Y5
+
+l5EulerDAVX2_open:
+	VMULPD    Y1, Y5, Y5
+	VMULPD    Y2, Y5, Y5
+	VMOVUPD   (CX)(R9*8), Y6
+	VADDPD    Y5, Y6, Y5
+	TESTQ     $0x0000000c, R8
+	JZ        l5EulerDAVX2_nolow
+	VCMPPD    $0x01, Y4, Y5, Y7
+	VBLENDVPD Y7, Y4, Y5, Y5
+
+l5EulerDAVX2_nolow:
+	TESTQ     $0x00000010, R8
+	JZ        l5EulerDAVX2_nohigh
+	VCMPPD    $0x01, Y5, Y4, Y7
+	VBLENDVPD Y7, Y4, Y5, Y5
+
+l5EulerDAVX2_nohigh:
+	VSUBPD    Y5, Y5, Y7
+	VCMPPD    $0x04, Y4, Y7, Y7
+	TESTQ     $0x00000020, R8
+	JZ        l5EulerDAVX2_dense
+	VCMPPD    $0x00, (DI)(R9*8), Y4, Y8
+	VANDNPD   Y7, Y8, Y7
+	VBLENDVPD Y8, Y6, Y5, Y5
+
+l5EulerDAVX2_dense:
+	VTESTPD Y7, Y7
+	JNZ     l5EulerDAVX2_bail
+	VMOVUPD Y5, (CX)(R9*8)
+	ADDQ    $0x04, R9
+	JMP     l5EulerDAVX2_loop
+
+l5EulerDAVX2_bail:
+	MOVQ R9, at+88(FP)
+	VZEROUPPER
+	RET
+
+l5EulerDAVX2_done:
+	MOVQ AX, at+88(FP)
+	VZEROUPPER
+	RET
+
+// func l5EulerSAVX512(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, bj float32, eta float32, dt float32, negZero float32, flags int) (at int)
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·l5EulerSAVX512(SB), NOSPLIT, $0-80
+	MOVQ         n+0(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         theta+24(FP), BX
+	MOVQ         live+32(FP), SI
+	MOVQ         w0+40(FP), DI
+	MOVQ         flags+64(FP), R8
+	MOVSS        bj+48(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        eta+52(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        dt+56(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVSS        negZero+60(FP), X3
+	VBROADCASTSS X3, Z3
+	VXORPS       Z4, Z4, Z4
+	XORQ         R9, R9
+
+l5EulerSAVX512_loop:
+	CMPQ    R9, AX
+	JGE     l5EulerSAVX512_done
+	VMOVUPS (DX)(R9*4), Z5
+	VMULPS  Z0, Z5, Z5
+	TESTQ   $0x00000001, R8
+	JZ      l5EulerSAVX512_nodiv
+	VDIVPS  (BX)(R9*4), Z5, Z5
+
+l5EulerSAVX512_nodiv:
+	TESTQ  $0x00000002, R8
+	JZ     l5EulerSAVX512_noflip
+	VXORPS Z3, Z5, Z5
+
+l5EulerSAVX512_noflip:
+	VCMPPS    $0x00, (SI)(R9*4), Z4, K1
+	VBLENDMPS Z4, Z5, K1, Z5
+	TESTQ     $0x00000040, R8
+	JZ        l5EulerSAVX512_open
+	VMOVUPS   Z4, Z5
+
+l5EulerSAVX512_open:
+	VMULPS    Z1, Z5, Z5
+	VMULPS    Z2, Z5, Z5
+	VMOVUPS   (CX)(R9*4), Z6
+	VADDPS    Z5, Z6, Z5
+	TESTQ     $0x0000000c, R8
+	JZ        l5EulerSAVX512_nolow
+	VCMPPS    $0x01, Z4, Z5, K1
+	VBLENDMPS Z4, Z5, K1, Z5
+
+l5EulerSAVX512_nolow:
+	TESTQ     $0x00000010, R8
+	JZ        l5EulerSAVX512_nohigh
+	VCMPPS    $0x01, Z5, Z4, K1
+	VBLENDMPS Z4, Z5, K1, Z5
+
+l5EulerSAVX512_nohigh:
+	VSUBPS    Z5, Z5, Z7
+	VCMPPS    $0x04, Z4, Z7, K1
+	TESTQ     $0x00000020, R8
+	JZ        l5EulerSAVX512_dense
+	VCMPPS    $0x00, (DI)(R9*4), Z4, K2
+	KANDNW    K1, K2, K1
+	VBLENDMPS Z6, Z5, K2, Z5
+
+l5EulerSAVX512_dense:
+	KORTESTW K1, K1
+	JNZ      l5EulerSAVX512_bail
+	VMOVUPS  Z5, (CX)(R9*4)
+	ADDQ     $0x10, R9
+	JMP      l5EulerSAVX512_loop
+
+l5EulerSAVX512_bail:
+	MOVQ R9, at+72(FP)
+	VZEROUPPER
+	RET
+
+l5EulerSAVX512_done:
+	MOVQ AX, at+72(FP)
+	VZEROUPPER
+	RET
+
+// func l5EulerDAVX512(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, bj float64, eta float64, dt float64, negZero float64, flags int) (at int)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·l5EulerDAVX512(SB), NOSPLIT, $0-96
+	MOVQ         n+0(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         theta+24(FP), BX
+	MOVQ         live+32(FP), SI
+	MOVQ         w0+40(FP), DI
+	MOVQ         flags+80(FP), R8
+	MOVSD        bj+48(FP), X0
+	VBROADCASTSD X0, Z0
+	MOVSD        eta+56(FP), X1
+	VBROADCASTSD X1, Z1
+	MOVSD        dt+64(FP), X2
+	VBROADCASTSD X2, Z2
+	MOVSD        negZero+72(FP), X3
+	VBROADCASTSD X3, Z3
+	VXORPD       Z4, Z4, Z4
+	XORQ         R9, R9
+
+l5EulerDAVX512_loop:
+	CMPQ    R9, AX
+	JGE     l5EulerDAVX512_done
+	VMOVUPD (DX)(R9*8), Z5
+	VMULPD  Z0, Z5, Z5
+	TESTQ   $0x00000001, R8
+	JZ      l5EulerDAVX512_nodiv
+	VDIVPD  (BX)(R9*8), Z5, Z5
+
+l5EulerDAVX512_nodiv:
+	TESTQ  $0x00000002, R8
+	JZ     l5EulerDAVX512_noflip
+	VXORPD Z3, Z5, Z5
+
+l5EulerDAVX512_noflip:
+	VCMPPD    $0x00, (SI)(R9*8), Z4, K1
+	VBLENDMPD Z4, Z5, K1, Z5
+	TESTQ     $0x00000040, R8
+	JZ        l5EulerDAVX512_open
+	VMOVUPD   Z4, Z5
+
+l5EulerDAVX512_open:
+	VMULPD    Z1, Z5, Z5
+	VMULPD    Z2, Z5, Z5
+	VMOVUPD   (CX)(R9*8), Z6
+	VADDPD    Z5, Z6, Z5
+	TESTQ     $0x0000000c, R8
+	JZ        l5EulerDAVX512_nolow
+	VCMPPD    $0x01, Z4, Z5, K1
+	VBLENDMPD Z4, Z5, K1, Z5
+
+l5EulerDAVX512_nolow:
+	TESTQ     $0x00000010, R8
+	JZ        l5EulerDAVX512_nohigh
+	VCMPPD    $0x01, Z5, Z4, K1
+	VBLENDMPD Z4, Z5, K1, Z5
+
+l5EulerDAVX512_nohigh:
+	VSUBPD    Z5, Z5, Z7
+	VCMPPD    $0x04, Z4, Z7, K1
+	TESTQ     $0x00000020, R8
+	JZ        l5EulerDAVX512_dense
+	VCMPPD    $0x00, (DI)(R9*8), Z4, K2
+	KANDNW    K1, K2, K1
+	VBLENDMPD Z6, Z5, K2, Z5
+
+l5EulerDAVX512_dense:
+	KORTESTW K1, K1
+	JNZ      l5EulerDAVX512_bail
+	VMOVUPD  Z5, (CX)(R9*8)
+	ADDQ     $0x08, R9
+	JMP      l5EulerDAVX512_loop
+
+l5EulerDAVX512_bail:
+	MOVQ R9, at+88(FP)
+	VZEROUPPER
+	RET
+
+l5EulerDAVX512_done:
+	MOVQ AX, at+88(FP)
+	VZEROUPPER
+	RET

@@ -1,5 +1,7 @@
 package cpu
 
+import "math"
+
 // The L5 sliding threshold's element loops on the kernels of l5_amd64.s
 // (cpu/internal/asmgen -set l5), wrapped as backend.L5Scratch's Square and
 // Panel: each runs the largest multiple of its lanes and leaves the rest
@@ -26,7 +28,23 @@ func panelOf[T any](lanes int, k func(int, T, *T, *T, *T, *T)) func(T, []T, []T,
 	}
 }
 
+func eulerRowOf[T float32 | float64](lanes int, k func(int, *T, *T, *T, *T, *T, T, T, T, T, int) int) func([]T, []T, []T, []T, []T, T, T, T, int) int {
+	negZero := T(math.Copysign(0, -1))
+	return func(w, a, theta, live, w0 []T, bj, eta, dt T, flags int) int {
+		n := len(w) - len(w)%lanes
+		if n == 0 {
+			return 0
+		}
+		_, _, _, _ = a[n-1], theta[n-1], live[n-1], w0[n-1]
+		return k(n, &w[0], &a[0], &theta[0], &live[0], &w0[0], bj, eta, dt, negZero, flags)
+	}
+}
+
 var (
+	l5Euler32 = [...]func([]float32, []float32, []float32, []float32, []float32, float32, float32, float32, int) int{
+		plasticAVX2: eulerRowOf(8, l5EulerSAVX2), plasticAVX512: eulerRowOf(16, l5EulerSAVX512)}
+	l5Euler64 = [...]func([]float64, []float64, []float64, []float64, []float64, float64, float64, float64, int) int{
+		plasticAVX2: eulerRowOf(4, l5EulerDAVX2), plasticAVX512: eulerRowOf(8, l5EulerDAVX512)}
 	l5Square32 = [...]func(float32, []float32, []float32) int{plasticAVX2: squareOf(8, l5SquareSAVX2), plasticAVX512: squareOf(16, l5SquareSAVX512)}
 	l5Square64 = [...]func(float64, []float64, []float64) int{plasticAVX2: squareOf(4, l5SquareDAVX2), plasticAVX512: squareOf(8, l5SquareDAVX512)}
 	l5Panel32  = [...]func(float32, []float32, []float32, []float32, []float32) int{plasticAVX2: panelOf(8, l5PanelSAVX2), plasticAVX512: panelOf(16, l5PanelSAVX512)}

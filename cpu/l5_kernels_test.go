@@ -91,29 +91,45 @@ func TestL5KernelLoops(t *testing.T) {
 	t.Run("f64", func(t *testing.T) { testL5KernelLoops(t, l5Square64[:], l5Panel64[:]) })
 }
 
-// TestL5KernelPaths runs the suite's sliding-BCM programs with the
-// threshold's loops forced onto each implementation: the reference's bits
-// on every path.
+// TestL5KernelPaths runs the suite's L5 programs whose update is the
+// one-pass Euler step (BCM, sliding BCM, covariance), and wide ones that
+// fill every kernel's lanes (masks, phases, clip, signs, structural and
+// dense, and weights that blow up), with the kernels forced onto each
+// implementation: the reference's bits on every path.
 func TestL5KernelPaths(t *testing.T) {
 	b := New()
-	for _, impl := range availableImpls() {
-		// The suite's programs, and one wide enough for every kernel's lanes.
-		wide := backendtest.L5Case{Rule: backend.L5SlidingBCM, Integrator: backend.L5Euler, Window: 30, Masks: true,
-			PerTrial: true, K: 1, B: 2, N: 45, Steps: 50, Seed: 77}
-		for _, c := range append(backendtest.L5Cases(), wide) {
-			if c.Rule != backend.L5SlidingBCM {
-				continue
+	bcm, slide, cov := backend.L5BCM, backend.L5SlidingBCM, backend.L5Covariance
+	wide := []backendtest.L5Case{
+		{Rule: slide, Integrator: backend.L5Euler, Window: 30, Masks: true, PerTrial: true, K: 1, B: 2, N: 45, Steps: 50, Seed: 77},
+		{Rule: bcm, Integrator: backend.L5Euler, Window: 9, Masks: true, Signs: true, Structural: true, Clip: true, PerTrial: true, K: 2, B: 1, N: 37, Steps: 40, Seed: 78},
+		{Rule: cov, Integrator: backend.L5Euler, Window: 5, Phases: true, Signs: true, PerTrial: true, K: 1, B: 2, N: 40, Steps: 40, Seed: 79},
+		{Rule: slide, Integrator: backend.L5Euler, Window: 0, Structural: true, Masks: true, PerInstance: true, PerTrial: true, K: 2, B: 2, N: 33, Steps: 30, Seed: 80},
+	}
+	run := func(t *testing.T, c backendtest.L5Case, huge bool) {
+		t.Run("f64", func(t *testing.T) {
+			p := backendtest.NewL5Program[float64](c)
+			if huge {
+				p.Plasticity.L5.Eta = 1e300
 			}
-			withL5Path(t, impl, func() {
-				t.Run(impl.String()+"/f64/"+c.String(), func(t *testing.T) {
-					p := backendtest.NewL5Program[float64](c)
-					backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
-				})
-				t.Run(impl.String()+"/f32/"+c.String(), func(t *testing.T) {
-					p := backendtest.NewL5Program[float32](c)
-					backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
-				})
-			})
-		}
+			backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
+		})
+		t.Run("f32", func(t *testing.T) {
+			p := backendtest.NewL5Program[float32](c)
+			if huge {
+				p.Plasticity.L5.Eta = 1e30
+			}
+			backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
+		})
+	}
+	for _, impl := range availableImpls() {
+		withL5Path(t, impl, func() {
+			for _, c := range append(backendtest.L5Cases(), wide...) {
+				if c.Integrator != backend.L5Euler || (c.Rule != bcm && c.Rule != slide && c.Rule != cov) {
+					continue
+				}
+				t.Run(impl.String()+"/"+c.String(), func(t *testing.T) { run(t, c, false) })
+			}
+			t.Run(impl.String()+"/nonfinite", func(t *testing.T) { run(t, wide[1], true) })
+		})
 	}
 }

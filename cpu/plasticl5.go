@@ -21,15 +21,16 @@ func (b *Backend) SupportsL5Plasticity() bool { return true }
 // it to check every path.
 var l5Path = implPath("RATESIM_CPU_L5")
 
-// useL5Kernels sets s's sliding-threshold kernels to l5Path's (none for
-// go): a NaN-free block has the Go loops' bits on every path.
+// useL5Kernels sets s's kernels (the sliding threshold's loops, the
+// one-pass Euler step) to l5Path's (none for go): each has the Go code's
+// bits on every path (a NaN is left to the Go code).
 func useL5Kernels[T backend.Float](s *backend.L5Scratch[T]) {
 	impl := plasticImpl(l5Path.Load())
 	switch s := any(s).(type) {
 	case *backend.L5Scratch[float32]:
-		s.Square, s.Panel = l5Square32[impl], l5Panel32[impl]
+		s.Square, s.Panel, s.EulerRow = l5Square32[impl], l5Panel32[impl], l5Euler32[impl]
 	case *backend.L5Scratch[float64]:
-		s.Square, s.Panel = l5Square64[impl], l5Panel64[impl]
+		s.Square, s.Panel, s.EulerRow = l5Square64[impl], l5Panel64[impl], l5Euler64[impl]
 	}
 }
 

@@ -9,7 +9,8 @@ import (
 )
 
 // The L5 kernels (-set l5: cpu/l5_amd64.s) are the two element-wise loops
-// of the layer-5 model's sliding threshold (backend's l5Sliding), over n
+// of the layer-5 model's sliding threshold (backend's l5Sliding) and its
+// Euler step on a row of W (l5EulerKernel, below). The loops run over n
 // elements, n a multiple of the lanes (the caller runs the rest in Go):
 //
 //	l5Square{S,D}{AVX2,AVX512}(n, e, a, y):        y[l] = e·(a[l]·a[l])
@@ -33,6 +34,11 @@ func l5Kernels() {
 			lanes := isa.bytes / prec.size
 			l5Square(isa.name, prec.name, prec.typ, lanes, isa.vec)
 			l5Panel(isa.name, prec.name, prec.typ, lanes, isa.vec)
+		}
+	}
+	for _, s := range plasticISAs {
+		for _, p := range plasticPrecs {
+			l5EulerKernel(s, p)
 		}
 	}
 }
@@ -132,4 +138,106 @@ func log2(n int) int {
 		k++
 	}
 	return k
+}
+
+// l5Euler{S,D}{AVX2,AVX512}(n, w, a, theta, live, w0, bj, eta, dt, negZero,
+// flags) (at int) is the L5 rules' one-pass Euler step (backend's
+// eulerOuter) on one row j of W, lanes along the postsynaptic index i <
+// n (a multiple of the lanes):
+//
+//	g = T(a[i]·bj), then g / theta[i]   with flag 1 (BCM; not covariance)
+//	g = −g                              with flag 2 (an inhibitory column of a flipping rule)
+//	g = +0 where live[i] == 0, or everywhere with flag 64 (the column is masked)
+//	v = w[i] + T(dt·T(eta·g))
+//	v = +0 where v < 0                  with flag 4 (clip) or 8 (sign > 0)
+//	v = +0 where v > 0                  with flag 16 (sign < 0)
+//	w[i] = v, except where w0[i] == ±0  with flag 32 (structural: kept bits)
+//
+// each operation rounded (never a fused multiply-add). When a written
+// lane's v is not finite, it stores nothing of that vector and returns its
+// first index (the Go code finishes the row from there: a NaN's payload
+// may depend on operand order, which only the Go code fixes); otherwise it
+// returns n.
+func l5EulerKernel(s pisa, p pprec) {
+	lanes := s.bytes / p.size
+	name := fmt.Sprintf("l5Euler%s%s", p.suffix, s.name)
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(n int, w, a, theta, live, w0 *%[1]s, bj, eta, dt, negZero %[1]s, flags int) (at int)", p.name))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the L5 rules' Euler step on one row of W, columns < n (a multiple of %d); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires %s.", name, lanes, s.name))
+	q := km{s, p}
+	n := Load(Param("n"), GP64())
+	w := Load(Param("w"), GP64())
+	a := Load(Param("a"), GP64())
+	theta := Load(Param("theta"), GP64())
+	live := Load(Param("live"), GP64())
+	w0 := Load(Param("w0"), GP64())
+	flags := Load(Param("flags"), GP64())
+	bcast := func(name string) reg.VecVirtual {
+		x := Load(Param(name), XMM())
+		v := s.vec()
+		p.bcast(x, v)
+		return v
+	}
+	bj, eta, dt, neg := bcast("bj"), bcast("eta"), bcast("dt"), bcast("negZero")
+	zero := s.vec()
+	p.xor(zero, zero, zero)
+	i := GP64()
+	XORQ(i, i)
+	loop, done, bail := name+"_loop", name+"_done", name+"_bail"
+	skip := func(flag int, label string) {
+		TESTQ(U32(flag), flags)
+		JZ(LabelRef(label))
+	}
+	Label(loop)
+	CMPQ(i, n)
+	JGE(LabelRef(done))
+	at := func(base reg.Register) Mem { return Mem{Base: base, Index: i, Scale: uint8(p.size)} }
+	g := s.vec()
+	p.mov(at(a), g)
+	p.mul(bj, g, g) // T(a[i]·bj)
+	skip(1, name+"_nodiv")
+	p.div(at(theta), g, g) // / theta[i]
+	Label(name + "_nodiv")
+	skip(2, name+"_noflip")
+	p.xor(neg, g, g) // −g
+	Label(name + "_noflip")
+	dead := q.cmp(cmpEQ, zero, at(live)) // live[i] == 0
+	q.sel(dead, zero, g)
+	skip(64, name+"_open")
+	p.mov(zero, g)
+	Label(name + "_open")
+	p.mul(eta, g, g) // T(eta·g)
+	p.mul(dt, g, g)  // T(dt·…)
+	old, v := s.vec(), s.vec()
+	p.mov(at(w), old)
+	p.add(g, old, v) // w[i] + …
+	TESTQ(U32(4|8), flags)
+	JZ(LabelRef(name + "_nolow"))
+	neg0 := q.cmp(cmpLT, v, zero) // v < 0 (ordered: NaN stays)
+	q.sel(neg0, zero, v)
+	Label(name + "_nolow")
+	skip(16, name+"_nohigh")
+	pos := q.cmp(cmpLT, zero, v) // 0 < v
+	q.sel(pos, zero, v)
+	Label(name + "_nohigh")
+	d := s.vec()
+	p.sub(v, v, d)
+	bad := q.cmp(cmpNEQ, d, zero) // v − v ≠ 0: ±Inf or NaN
+	skip(32, name+"_dense")
+	absent := q.cmp(cmpEQ, zero, at(w0)) // W0 = ±0: never written
+	q.andNot(absent, bad)
+	q.sel(absent, old, v)
+	Label(name + "_dense")
+	q.jumpIfAny(bad, bail)
+	p.mov(v, at(w))
+	ADDQ(U8(lanes), i)
+	JMP(LabelRef(loop))
+	Label(bail)
+	Store(i, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+	Label(done)
+	Store(n, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
