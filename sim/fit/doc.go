@@ -29,6 +29,14 @@
 // generation; gonum's converges far more slowly on these problems, for
 // the reason cmaes_gonum.go gives with its measurements.
 //
+// A fit over a circuit model (circuit: NAME, or a base that is a circuit
+// file; circuit.go) fits the circuit's fields (parameters by field path,
+// key.key[index]; factor_of makes one parameter a factor of another's
+// value, L5's τ_θ = fac·τ_learn) to the layer-5 model's tuning loss
+// (objective {metric: l5_loss, formula: corrected | l5}; sim.CircuitLoss).
+// Its generations run through sim.SimulateCircuits: points that differ only
+// in circuit.BatchFields are the instances of one program per network.
+//
 // A fit run with Options.Dir keeps DIR/history.csv after every generation
 // and resumes from it by replay: the optimizer runs again from its seed,
 // taking the recorded losses of the generations it finds (their points
