@@ -24,7 +24,11 @@
 //     form (Program.Form, Rate, UnitActivations), the directions as trials
 //     with per-trial L5 weights (backend.Plasticity.L5), the stimulus through
 //     identity input weights — what sim.SimulateCircuit (`ratesim run` of a
-//     circuit) runs on any backend; the backends give L5Run's bits.
+//     circuit) runs on any backend; the backends give L5Run's bits;
+//   - ProgramBatch: circuits that differ only in BatchFields (amplitudes,
+//     τ, τ_learn, τ_θ: L5's tuning space) as the instances of one program
+//     (per-instance inputs, 1/τ and backend.L5Plasticity.PerInstance), what
+//     a fit's generation runs (sim.SimulateCircuits).
 //
 // The selectivity analysis (sim/analysis: BinMeans, Windows, Selectivity,
 // SelectivityTable, WeightSummary, Loss) is in its room.
