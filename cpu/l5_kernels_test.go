@@ -17,16 +17,6 @@ func withL5Path(t testing.TB, p plasticImpl, f func()) {
 	f()
 }
 
-func availableImpls() []plasticImpl {
-	var ps []plasticImpl
-	for p := plasticGo; p <= plasticAVX512; p++ {
-		if plasticAvailable(p) {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
 // testL5KernelLoops holds the kernels' element loops to the Go loops of
 // backend's l5Sliding for every length up to a few vectors, on ordinary,
 // zero, subnormal, huge and infinite operands (NaN-free: a block with a
@@ -53,7 +43,7 @@ func testL5KernelLoops[T backend.Float](t *testing.T, square []func(T, []T, []T)
 		}
 		return v
 	}
-	for _, impl := range availableImpls() {
+	for _, impl := range plasticImpls() {
 		if impl == plasticGo {
 			continue
 		}
@@ -121,7 +111,7 @@ func TestL5KernelPaths(t *testing.T) {
 			backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
 		})
 	}
-	for _, impl := range availableImpls() {
+	for _, impl := range plasticImpls() {
 		withL5Path(t, impl, func() {
 			for _, c := range append(backendtest.L5Cases(), wide...) {
 				if c.Integrator != backend.L5Euler || (c.Rule != bcm && c.Rule != slide && c.Rule != cov) {
