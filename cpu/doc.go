@@ -4,9 +4,12 @@
 // Each step's drive x = z·W (z = [r; u; 1] for every trial of an instance) is
 // one gonum Gemm with both operands untransposed: that path sums over the
 // presynaptic index in ascending order with separate multiply and add, which
-// is exactly the order of backend.Reference. The leak, noise, activation,
-// readout bias, non-finite check and recording are fused in one Go loop per
-// trial. Work is split into (instance, trial block) tasks run in parallel on
+// is exactly the order of backend.Reference (on amd64, the avo kernels of
+// gemm_amd64.s keep it). The leak, noise, activation, readout bias,
+// non-finite check and recording are fused in one loop per trial (for
+// float32 relu, the kernels of unitstep_amd64.s over the drawn normals).
+// Plastic programs update their weights after each step (plastic.go,
+// synapses.go). Work is split into (instance, trial block) tasks run in parallel on
 // a pool of goroutines; each task runs all of a call's steps on its own, so
 // results do not depend on the number of goroutines or the split.
 package cpu

@@ -6,11 +6,14 @@ import "github.com/ratesim/ratesim/backend"
 // of an instance with shared weights; a block of trials, each with its own
 // matrix, with per-trial weights) runs one fused update per matrix and rule:
 // the trial sum Σ_b a_bj·c_bi as one untransposed Gemm (ascending b from +0,
-// the contract's order; Oja's term, which is not an outer product, in a
-// plain loop), then a single pass over the synapses with gates, soft bound,
-// prior, sign, scale, optimizer and projection (backend.Step.UpdateSynapses),
-// then growth (Connection.Grow). Every factor, term and the whole tail are
-// the reference's own code (backend/plasticupdate.go); only the loops differ.
+// the contract's order; one trial's product formed inside the synapse pass;
+// Oja's term, which is not an outer product, by its own kernel), then a
+// single pass over the synapses with gates, soft bound, prior, sign, scale,
+// optimizer and projection (updateSynapses, synapses.go: the operations of
+// backend.Step.UpdateSynapses on avo kernels, or in short Go loops, with
+// the same bits), then growth (Connection.Grow). Every factor and term is
+// the reference's own code (backend/plasticupdate.go), and the tail its
+// operations in its order; only the loops differ.
 
 // plastic is the run-wide state: the weights every task updates in place.
 type plastic[T backend.Float] struct {

@@ -211,17 +211,20 @@ func testOjaTerms[T backend.Float](t *testing.T) {
 	}
 }
 
-// TestConformancePlasticPaths runs the Plasticity entry point on every
-// implementation of the plastic pass other than the best (which the
-// default run covers).
-func TestConformancePlasticPaths(t *testing.T) {
+// TestConformanceVectorPaths runs the Dynamics and Plasticity entry points
+// with the plastic pass and the float32 relu unit step forced onto every
+// implementation other than the best (which the default runs cover).
+func TestConformanceVectorPaths(t *testing.T) {
 	for _, p := range plasticImpls() {
 		if p == bestPlastic() {
 			continue
 		}
 		t.Run(p.String(), func(t *testing.T) {
+			old := unitPath.Swap(int32(p))
+			defer unitPath.Store(old)
 			withPlasticPath(t, p, func() {
-				backendtest.Plasticity(t, New(Workers(3), TrialBlock(2)))
+				t.Run("Dynamics", func(t *testing.T) { backendtest.Dynamics(t, New(Workers(3), TrialBlock(2))) })
+				t.Run("Plasticity", func(t *testing.T) { backendtest.Plasticity(t, New(Workers(3), TrialBlock(2))) })
 			})
 		})
 	}
