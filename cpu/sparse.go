@@ -185,8 +185,70 @@ func (c *csrDrive[T]) gathered(h *history[T], x []T, n int) {
 			x[(b0+4)*n+i], x[(b0+5)*n+i], x[(b0+6)*n+i], x[(b0+7)*n+i] = a4, a5, a6, a7
 		}
 	}
-	for b0 := nb - nb%8; b0 < nb; b0++ {
+	c.gatheredRest(h, x, n, nb-nb%8)
+}
+
+// gatheredRest is gathered for the trials from b0 on (fewer than eight):
+// pairs on the AVX pair kernels where the CPU has them, then one by one.
+func (c *csrDrive[T]) gatheredRest(h *history[T], x []T, n, b0 int) {
+	if hasGatherAVX && len(h.buf) < 1<<31 {
+		for ; b0+2 <= h.nb; b0 += 2 {
+			c.gatheredPair(h, x, n, b0)
+		}
+	}
+	for ; b0 < h.nb; b0++ {
 		c.gatheredTrial(h, x, n, b0)
+	}
+}
+
+// gatheredPair is gathered for trials b and b+1 (adjacent in the
+// history) on gatherPairs{S,D} (sparse_amd64.s): four rows side by side
+// for their common length, each weight read once for both trials, then
+// each row's rest in Go, continuing its chain — every sum still its row's
+// entries in order from +0 (gatheredTrial's bits).
+func (c *csrDrive[T]) gatheredPair(h *history[T], x []T, n, b int) {
+	buf, off := h.buf, h.offsets32(c)
+	val, rs := c.val, c.rowStart
+	var acc [8]T
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		l := [4]int32{rs[i], rs[i+1], rs[i+2], rs[i+3]}
+		m := min(l[1]-l[0], l[2]-l[1], l[3]-l[2], rs[i+4]-l[3])
+		clear(acc[:])
+		if m > 0 {
+			pairKernel(m, &val[l[0]], &val[l[1]], &val[l[2]], &val[l[3]], [4]*int32{&off[l[0]], &off[l[1]], &off[l[2]], &off[l[3]]}, &buf[b], &acc)
+		}
+		for r := range 4 {
+			a0, a1 := acc[2*r], acc[2*r+1]
+			for e := l[r] + m; e < rs[i+r+1]; e++ {
+				z := buf[int(off[e])+b : int(off[e])+b+2 : int(off[e])+b+2]
+				a0 = a0 + T(val[e]*z[0])
+				a1 = a1 + T(val[e]*z[1])
+			}
+			x[b*n+i+r], x[(b+1)*n+i+r] = a0, a1
+		}
+	}
+	for ; i < n; i++ {
+		var a0, a1 T // +0
+		for e := rs[i]; e < rs[i+1]; e++ {
+			z := buf[int(off[e])+b : int(off[e])+b+2 : int(off[e])+b+2]
+			a0 = a0 + T(val[e]*z[0])
+			a1 = a1 + T(val[e]*z[1])
+		}
+		x[b*n+i], x[(b+1)*n+i] = a0, a1
+	}
+}
+
+// pairKernel calls gatherPairsS or gatherPairsD on rows starting at
+// w0 … w3 with offsets off.
+func pairKernel[T backend.Float](m int32, w0, w1, w2, w3 *T, off [4]*int32, buf *T, acc *[8]T) {
+	switch w0 := any(w0).(type) {
+	case *float32:
+		w := [4]*float32{w0, any(w1).(*float32), any(w2).(*float32), any(w3).(*float32)}
+		gatherPairsS(int(m), &w, &off, any(buf).(*float32), any(acc).(*[8]float32))
+	case *float64:
+		w := [4]*float64{w0, any(w1).(*float64), any(w2).(*float64), any(w3).(*float64)}
+		gatherPairsD(int(m), &w, &off, any(buf).(*float64), any(acc).(*[8]float64))
 	}
 }
 
@@ -262,15 +324,7 @@ func (h *history[T]) offsets(c *csrDrive[T]) []int {
 // with delays, once per run without.
 func productAVX(c *csrDrive[float32], h *history[float32], x []float32, n int) {
 	nb, buf := h.nb, h.buf
-	if !h.offValid {
-		if len(h.off) != len(c.col) {
-			h.off = make([]int32, len(c.col))
-		}
-		for e, j := range c.col {
-			h.off[e] = int32(h.base[c.sel[e]] + int(j)*nb)
-		}
-		h.offValid = true
-	}
+	off := h.offsets32(c)
 	var acc [16]float32
 	for i := 0; i < n; i++ {
 		lo, hi := c.rowStart[i], c.rowStart[i+1]
@@ -281,22 +335,35 @@ func productAVX(c *csrDrive[float32], h *history[float32], x []float32, n int) {
 			}
 			continue
 		}
-		w, off := &c.val[lo], &h.off[lo]
+		w, o := &c.val[lo], &off[lo]
 		b0 := 0
 		for ; b0+16 <= nb; b0 += 16 {
-			gatherRow16(m, w, off, &buf[b0], &acc[0])
+			gatherRow16(m, w, o, &buf[b0], &acc[0])
 			for l, a := range acc {
 				x[(b0+l)*n+i] = a
 			}
 		}
 		if b0+8 <= nb {
-			gatherRow8(m, w, off, &buf[b0], &acc[0])
+			gatherRow8(m, w, o, &buf[b0], &acc[0])
 			for l, a := range acc[:8] {
 				x[(b0+l)*n+i] = a
 			}
 		}
 	}
-	for b := nb - nb%8; b < nb; b++ {
-		c.gatheredTrial(h, x, n, b)
+	c.gatheredRest(h, x, n, nb-nb%8)
+}
+
+// offsets32 is offsets as int32, for the AVX kernels (valid while
+// h.offValid, under offsets' rule).
+func (h *history[T]) offsets32(c *csrDrive[T]) []int32 {
+	if !h.offValid || len(h.off) != len(c.col) {
+		if len(h.off) != len(c.col) {
+			h.off = make([]int32, len(c.col))
+		}
+		for e, j := range c.col {
+			h.off[e] = int32(h.base[c.sel[e]] + int(j)*h.nb)
+		}
+		h.offValid = true
 	}
+	return h.off
 }

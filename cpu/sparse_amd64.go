@@ -11,3 +11,13 @@ func gatherRow8(n int, w *float32, off *int32, buf *float32, acc *float32)
 //
 //go:noescape
 func gatherRow16(n int, w *float32, off *int32, buf *float32, acc *float32)
+
+// gatherPairsS sums four CSR rows' common length m for two adjacent trials: acc[2r+l] += w[r][e]·buf[off[r][e]+l] for e < m in order, each product and sum rounded (no FMA). Requires AVX.
+//
+//go:noescape
+func gatherPairsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[8]float32)
+
+// gatherPairsD sums four CSR rows' common length m for two adjacent trials: acc[2r+l] += w[r][e]·buf[off[r][e]+l] for e < m in order, each product and sum rounded (no FMA). Requires AVX.
+//
+//go:noescape
+func gatherPairsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[8]float64)

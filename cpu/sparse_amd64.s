@@ -59,3 +59,123 @@ gatherRow16_done:
 	VMOVUPS Y1, 32(SI)
 	VZEROUPPER
 	RET
+
+// func gatherPairsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[8]float32)
+// Requires: AVX
+TEXT ·gatherPairsS(SB), NOSPLIT, $0-40
+	MOVQ   m+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   off+16(FP), DX
+	MOVQ   buf+24(FP), BX
+	MOVQ   acc+32(FP), SI
+	MOVQ   (CX), DI
+	MOVQ   (DX), R8
+	VMOVSD (SI), X0
+	MOVQ   8(CX), R9
+	MOVQ   8(DX), R10
+	VMOVSD 8(SI), X1
+	MOVQ   16(CX), R11
+	MOVQ   16(DX), R12
+	VMOVSD 16(SI), X2
+	MOVQ   24(CX), CX
+	MOVQ   24(DX), DX
+	VMOVSD 24(SI), X3
+	TESTQ  AX, AX
+	JZ     gatherPairsS_done
+
+gatherPairsS_loop:
+	MOVLQSX      (R8), R13
+	VBROADCASTSS (DI), X4
+	VMOVSD       (BX)(R13*4), X5
+	VMULPS       X5, X4, X5
+	VADDPS       X5, X0, X0
+	ADDQ         $0x04, DI
+	ADDQ         $0x04, R8
+	MOVLQSX      (R10), R13
+	VBROADCASTSS (R9), X4
+	VMOVSD       (BX)(R13*4), X5
+	VMULPS       X5, X4, X5
+	VADDPS       X5, X1, X1
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	MOVLQSX      (R12), R13
+	VBROADCASTSS (R11), X4
+	VMOVSD       (BX)(R13*4), X5
+	VMULPS       X5, X4, X5
+	VADDPS       X5, X2, X2
+	ADDQ         $0x04, R11
+	ADDQ         $0x04, R12
+	MOVLQSX      (DX), R13
+	VBROADCASTSS (CX), X4
+	VMOVSD       (BX)(R13*4), X5
+	VMULPS       X5, X4, X5
+	VADDPS       X5, X3, X3
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, DX
+	DECQ         AX
+	JNZ          gatherPairsS_loop
+
+gatherPairsS_done:
+	VMOVSD X0, (SI)
+	VMOVSD X1, 8(SI)
+	VMOVSD X2, 16(SI)
+	VMOVSD X3, 24(SI)
+	RET
+
+// func gatherPairsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[8]float64)
+// Requires: AVX
+TEXT ·gatherPairsD(SB), NOSPLIT, $0-40
+	MOVQ    m+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    off+16(FP), DX
+	MOVQ    buf+24(FP), BX
+	MOVQ    acc+32(FP), SI
+	MOVQ    (CX), DI
+	MOVQ    (DX), R8
+	VMOVUPD (SI), X0
+	MOVQ    8(CX), R9
+	MOVQ    8(DX), R10
+	VMOVUPD 16(SI), X1
+	MOVQ    16(CX), R11
+	MOVQ    16(DX), R12
+	VMOVUPD 32(SI), X2
+	MOVQ    24(CX), CX
+	MOVQ    24(DX), DX
+	VMOVUPD 48(SI), X3
+	TESTQ   AX, AX
+	JZ      gatherPairsD_done
+
+gatherPairsD_loop:
+	MOVLQSX  (R8), R13
+	VMOVDDUP (DI), X4
+	VMULPD   (BX)(R13*8), X4, X4
+	VADDPD   X4, X0, X0
+	ADDQ     $0x08, DI
+	ADDQ     $0x04, R8
+	MOVLQSX  (R10), R13
+	VMOVDDUP (R9), X4
+	VMULPD   (BX)(R13*8), X4, X4
+	VADDPD   X4, X1, X1
+	ADDQ     $0x08, R9
+	ADDQ     $0x04, R10
+	MOVLQSX  (R12), R13
+	VMOVDDUP (R11), X4
+	VMULPD   (BX)(R13*8), X4, X4
+	VADDPD   X4, X2, X2
+	ADDQ     $0x08, R11
+	ADDQ     $0x04, R12
+	MOVLQSX  (DX), R13
+	VMOVDDUP (CX), X4
+	VMULPD   (BX)(R13*8), X4, X4
+	VADDPD   X4, X3, X3
+	ADDQ     $0x08, CX
+	ADDQ     $0x04, DX
+	DECQ     AX
+	JNZ      gatherPairsD_loop
+
+gatherPairsD_done:
+	VMOVUPD X0, (SI)
+	VMOVUPD X1, 16(SI)
+	VMOVUPD X2, 32(SI)
+	VMOVUPD X3, 48(SI)
+	RET

@@ -71,11 +71,12 @@ func sparseProgram(n, trials int, density float64, csr bool) *backend.Program[fl
 }
 
 // BenchmarkSparseDrive measures the drive product alone, x = z·Drive for
-// one block of trials, dense (gemm) and gathered from CSR rows, without
+// one block of trials, dense (gemm) and gathered from CSR rows (with the
+// AVX row and pair kernels, and below 8 trials also in Go alone), without
 // the unit step that BenchmarkSparse's steps add to both.
 func BenchmarkSparseDrive(b *testing.B) {
 	const n, density = 4096, 0.05
-	for _, trials := range []int{1, 16} {
+	for _, trials := range []int{1, 2, 4, 16} {
 		p := sparseProgram(n, trials, density, true)
 		rows := p.DriveRows()
 		z := make([]float32, trials*rows)
@@ -100,5 +101,19 @@ func BenchmarkSparseDrive(b *testing.B) {
 				c.product(h, x, n)
 			}
 		})
+		if trials < 8 && hasGatherAVX {
+			// The Go rows alone, for the pair kernels' gain.
+			b.Run(fmt.Sprintf("f32/N=%d/density=%g/B=%d/csr-go", n, density, trials), func(b *testing.B) {
+				c := newCSRDrive(p, 0)
+				h := newHistory(p, z, trials)
+				h.begin(1, z, rows)
+				hasGatherAVX = false
+				defer func() { hasGatherAVX = true }()
+				b.ResetTimer()
+				for range b.N {
+					c.product(h, x, n)
+				}
+			})
+		}
 	}
 }

@@ -7,3 +7,9 @@ var hasGatherAVX = false
 
 func gatherRow8(n int, w *float32, off *int32, buf *float32, acc *float32)  { panic("unreachable") }
 func gatherRow16(n int, w *float32, off *int32, buf *float32, acc *float32) { panic("unreachable") }
+func gatherPairsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[8]float32) {
+	panic("unreachable")
+}
+func gatherPairsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[8]float64) {
+	panic("unreachable")
+}

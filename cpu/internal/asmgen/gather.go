@@ -19,6 +19,78 @@ func gatherKernels() {
 	for _, regs := range []int{1, 2} {
 		gatherRow(8 * regs)
 	}
+	gatherPairs("S")
+	gatherPairs("D")
+}
+
+// gatherPairs emits gatherPairs{S,D}(m, w, off, buf, acc): four CSR rows
+// side by side for a pair of adjacent trials — acc[2r+l] += w_r[e]·buf[off_r[e]+l]
+// for rows r < 4, trials l < 2 and e = 0 … m−1 in order, each product and
+// sum rounded (VMULP, VADDP; no FMA). w and off point at four rows'
+// entries: w[r] and off[r] are row r's (an array of 4 pointers each).
+// acc holds the rows' running sums (8 values, read and written), so the
+// caller adds each row's rest to the same chain. One broadcast of a weight
+// feeds both trials (the pair's values are adjacent in the history), and
+// four independent chains hide the additions' latency. Requires AVX.
+func gatherPairs(prec string) {
+	name := "gatherPairs" + prec
+	typ, size := "float32", 4
+	if prec == "D" {
+		typ, size = "float64", 8
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(m int, w *[4]*%[1]s, off *[4]*int32, buf *%[1]s, acc *[8]%[1]s)", typ))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sums four CSR rows' common length m for two adjacent trials: acc[2r+l] += w[r][e]·buf[off[r][e]+l] "+
+		"for e < m in order, each product and sum rounded (no FMA). Requires AVX.", name))
+	m := Load(Param("m"), GP64())
+	wp := Load(Param("w"), GP64())
+	op := Load(Param("off"), GP64())
+	buf := Load(Param("buf"), GP64())
+	acc := Load(Param("acc"), GP64())
+	var ws, os [4]reg.GPVirtual
+	sums := make([]reg.VecVirtual, 4)
+	for r := range 4 {
+		ws[r], os[r] = GP64(), GP64()
+		MOVQ(Mem{Base: wp, Disp: 8 * r}, ws[r])
+		MOVQ(Mem{Base: op, Disp: 8 * r}, os[r])
+		sums[r] = XMM()
+		if prec == "D" {
+			VMOVUPD(Mem{Base: acc, Disp: 16 * r}, sums[r])
+		} else {
+			VMOVSD(Mem{Base: acc, Disp: 8 * r}, sums[r]) // two floats, the upper lanes +0
+		}
+	}
+	done, loop := name+"_done", name+"_loop"
+	TESTQ(m, m)
+	JZ(LabelRef(done))
+	Label(loop)
+	for r := range 4 {
+		weight, z, at := XMM(), XMM(), GP64()
+		MOVLQSX(Mem{Base: os[r]}, at)
+		if prec == "D" {
+			VMOVDDUP(Mem{Base: ws[r]}, weight)
+			VMULPD(Mem{Base: buf, Index: at, Scale: uint8(size)}, weight, z)
+			VADDPD(z, sums[r], sums[r])
+		} else {
+			VBROADCASTSS(Mem{Base: ws[r]}, weight)
+			VMOVSD(Mem{Base: buf, Index: at, Scale: uint8(size)}, z) // the pair, upper lanes +0
+			VMULPS(z, weight, z)
+			VADDPS(z, sums[r], sums[r])
+		}
+		ADDQ(U8(size), ws[r])
+		ADDQ(U8(4), os[r])
+	}
+	DECQ(m)
+	JNZ(LabelRef(loop))
+	Label(done)
+	for r := range 4 {
+		if prec == "D" {
+			VMOVUPD(sums[r], Mem{Base: acc, Disp: 16 * r})
+		} else {
+			VMOVSD(sums[r], Mem{Base: acc, Disp: 8 * r})
+		}
+	}
+	RET()
 }
 
 func gatherRow(lanes int) {
