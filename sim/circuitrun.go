@@ -317,10 +317,15 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 			return nil, fmt.Errorf("interrupted: %w", err)
 		}
 		m := min(circuitChunk, steps-done)
+		in64, f64 := any(in).([]float64)
 		for k, g := range gs {
 			for d := 0; d < D; d++ {
-				g.Fill(d, done, row[:m*n])
 				at := (k*D + d) * m * n
+				if f64 {
+					g.Fill(d, done, in64[at:at+m*n])
+					continue
+				}
+				g.Fill(d, done, row[:m*n])
 				for x, v := range row[:m*n] {
 					in[at+x] = T(v)
 				}
@@ -330,9 +335,14 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 		if err := run.Advance(m, in[:K*D*m*n], out); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.File(), err)
 		}
+		r64, f64 := any(out.Rates).([]float64)
 		for k, cn := range cns {
 			for d := 0; d < D; d++ {
 				at := (k*D + d) * m * n
+				if f64 {
+					cn.Rates[d] = append(cn.Rates[d], r64[at:at+m*n]...)
+					continue
+				}
 				for _, v := range out.Rates[at : at+m*n] {
 					cn.Rates[d] = append(cn.Rates[d], float64(v))
 				}
