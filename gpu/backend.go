@@ -93,20 +93,15 @@ func (b *Backend) SupportsPlasticity() bool { return true }
 // delays (backend.DelayCapable), with the gathered-drive kernel.
 func (b *Backend) SupportsDelays() bool { return true }
 
-// The kernels run the v-form with one activation only: the rate form and
-// per-unit activations (backend.RateFormCapable) are refused at Start
-// until kernels/model.cuh has their step.
+// SupportsRateForm reports that the backend runs rate-form programs and
+// per-unit activations (backend.RateFormCapable): Euler on every kernel
+// path, RK4 on the step path (rateform.go).
+func (b *Backend) SupportsRateForm() bool { return true }
 
 func (b *Backend) Start32(p *backend.Program[float32]) (backend.Run[float32], error) {
-	if p.NeedsRateForm() {
-		return nil, backend.ErrNoRateForm(b.Name())
-	}
 	return startSharded(b, p)
 }
 
 func (b *Backend) Start64(p *backend.Program[float64]) (backend.Run[float64], error) {
-	if p.NeedsRateForm() {
-		return nil, backend.ErrNoRateForm(b.Name())
-	}
 	return startSharded(b, p)
 }

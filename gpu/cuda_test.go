@@ -49,7 +49,8 @@ func TestRegistered(t *testing.T) {
 // configuration (a subtest): the kernel chosen per program, each kernel
 // forced, segments so small that every Advance is cut into several
 // launches and partial copies, and a 1 MiB cap on a run, where the larger
-// programs split into shards.
+// programs split into shards (configurations). TestRateForm samples the
+// configurations on the emulator (rateFormEmulated).
 func TestDynamics(t *testing.T)   { conformance(t, backendtest.Dynamics) }
 func TestNonFinite(t *testing.T)  { conformance(t, backendtest.NonFinite) }
 func TestPartition(t *testing.T)  { conformance(t, backendtest.Partition) }
@@ -57,7 +58,13 @@ func TestPlasticity(t *testing.T) { conformance(t, backendtest.Plasticity) }
 func TestMisuse(t *testing.T)     { conformance(t, backendtest.Misuse) }
 func TestDelays(t *testing.T)     { conformance(t, backendtest.Delays) }
 func TestSparse(t *testing.T)     { conformance(t, backendtest.Sparse) }
-func TestRateForm(t *testing.T)   { conformance(t, backendtest.RateForm) }
+func TestRateForm(t *testing.T) {
+	if emulated {
+		rateFormEmulated(t)
+		return
+	}
+	conformance(t, backendtest.RateForm)
+}
 
 // Every entry point of the suite has its test above.
 func TestEntryPoints(t *testing.T) {
@@ -67,10 +74,60 @@ func TestEntryPoints(t *testing.T) {
 // conformance runs one entry point of the suite on every configuration.
 func conformance(t *testing.T, entry func(*testing.T, backend.Backend)) {
 	needDevice(t)
-	for _, c := range []struct {
-		name string
-		b    *Backend
-	}{
+	for _, c := range configurations() {
+		t.Run(c.name, func(t *testing.T) { entry(t, c.b) })
+	}
+}
+
+// rateFormEmulated is TestRateForm on the emulator, where the kernels run
+// on the host, far slower than on a device, and the whole entry point on
+// every configuration would take longer than the rest of the suite
+// together: the whole entry point on the step and persistent
+// configurations (between them every kernel path of the rate form: the
+// step tiles with RK4's stages, the gathered drive, the persistent
+// kernel's Euler step, the plastic launches), and every case of
+// backendtest.RateCases once more on one of the other configurations in
+// turn (case i on the (i mod 6)-th, both precisions), so that each case
+// also meets one of segments, trial blocks, Drive in global memory and
+// shards. On a GPU TestRateForm runs the whole entry point everywhere.
+func rateFormEmulated(t *testing.T) {
+	needDevice(t)
+	var others []config
+	for _, c := range configurations() {
+		if c.name == "step" || c.name == "persistent" {
+			t.Run(c.name, func(t *testing.T) { backendtest.RateForm(t, c.b) })
+			continue
+		}
+		others = append(others, c)
+	}
+	for i, rc := range backendtest.RateCases(testing.Short()) {
+		c := others[i%len(others)]
+		t.Run(c.name+"/f32/"+rc.String(), func(t *testing.T) {
+			if err := backendtest.CheckRateCase[float32](c.b, rc); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run(c.name+"/f64/"+rc.String(), func(t *testing.T) {
+			if err := backendtest.CheckRateCase[float64](c.b, rc); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// config is one configuration of the backend the suite runs on.
+type config struct {
+	name string
+	b    *Backend
+}
+
+// configurations are the suite's configurations: the kernel chosen per
+// program, each kernel forced, segments so small that every Advance is
+// cut into several launches and partial copies, the persistent kernel's
+// variants, and a 1 MiB cap on a run, where the larger programs split
+// into shards.
+func configurations() []config {
+	return []config{
 		{"auto", New()},
 		{"step", New(UseKernel(Step))},
 		{"persistent", New(UseKernel(Persistent))},
@@ -81,8 +138,6 @@ func conformance(t *testing.T, entry func(*testing.T, backend.Backend)) {
 		{"persistent-wglobal", forcePersistent(New(UseKernel(Persistent)), 0, true)},
 		{"persistent-tb3", forcePersistent(New(UseKernel(Persistent)), 3, false)},
 		{"shards", New(MaxRunBytes(1<<20), SegmentBytes(4<<10))},
-	} {
-		t.Run(c.name, func(t *testing.T) { entry(t, c.b) })
 	}
 }
 

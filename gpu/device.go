@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -276,7 +277,7 @@ func (d *cudaDriver) function(kernel string) (cu.Function, error) {
 		}
 		// The persistent kernels keep Drive in shared memory: let them
 		// use all a block may have (above 48 KiB needs this opt-in).
-		if k == "persistent_f32" || k == "persistent_f64" {
+		if strings.HasPrefix(k, "persistent_") {
 			if err := setMaxDynamicShared(fn, d.inf.maxSharedOpt); err != nil {
 				return cu.Function{}, fmt.Errorf("cuda: %s: cannot allow %d bytes of shared memory: %v", k, d.inf.maxSharedOpt, err)
 			}

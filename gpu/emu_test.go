@@ -44,7 +44,7 @@ func TestEmuLaunchChecksArgs(t *testing.T) {
 		args   kernels.Args
 		want   string
 	}{
-		{"step_f64_m", withoutField{kernels.StepArgs{}, "wPerTrial"}, "lacks wPerTrial (parameter 30)"},
+		{"step_f64_m", withoutField{kernels.StepArgs{}, "dtBits"}, "lacks dtBits (parameter 38)"},
 		{"persistent_f32", withoutField{kernels.PersistentArgs{}, "readout"}, "parameter 2 is readout, gpu.withoutField gives decay there"},
 		{"plastic_f32", withoutField{kernels.PlasticArgs{}, "nSyn"}, "parameter 24 is nSyn"},
 		{"readout_f32", kernels.StepArgs{}, "readout_f32 of readout.cu takes kernels.ReadoutArgs, got kernels.StepArgs"},

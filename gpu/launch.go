@@ -157,7 +157,10 @@ func isTooLarge(err error) bool { return errors.Is(err, errTooLarge) }
 // its own block (tb = 1: all the independent blocks the program has):
 // never a few blocks of grouped trials, each re-reading W from L2 every
 // step, while most of the device idles. Step and Persistent choose among
-// their own kernel's candidates.
+// their own kernel's candidates. The plan sees only the shape: start asks
+// for Step for programs the persistent kernel does not run (plastic ones,
+// gathered drives, and RK4 in the rate form, whose four products per step
+// run as four step launches: rateform.go), so those never get it.
 func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Kernel) (plan, error) {
 	return planOn(s, prec, modelOf(dev), want)
 }

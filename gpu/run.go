@@ -52,6 +52,9 @@ type run[T backend.Float] struct {
 	// gd is the gathered drive of a program with delays or a sparse drive
 	// (gather.go); nil when the tiled kernels read Drive.
 	gd *gatherDev
+	// rd is the rate form's and per-unit activations' state (rateform.go);
+	// its form is formV for a v-form program with one activation.
+	rd *rateDev
 
 	segSteps int
 	done     int
@@ -140,9 +143,6 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if p.NeedsRateForm() {
-		return nil, backend.ErrNoRateForm(b.Name())
-	}
 	plastic := p.Plasticity != nil
 	if plastic {
 		if err := checkPlastic(p); err != nil {
@@ -156,9 +156,10 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	prec := backend.PrecisionOf[T]()
 	want := b.kernel
 	gather := useGather(p)
-	if plastic || gather {
+	if plastic || gather || rateStages(p) > 1 {
 		// The plasticity kernel runs between steps, the gathered drive
-		// replaces the step tile: the step path.
+		// replaces the step tile, RK4 launches the step kernel once per
+		// stage (rateform.go): the step path.
 		want = Step
 	}
 	pl, err := choosePlan(p.Shape, prec, drv.info(), want)
@@ -186,6 +187,11 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	K, B, N, I, O := p.Instances, p.Trials, p.Units, p.Inputs, p.Outputs
 	if plastic {
 		pl.plastic = "plastic_" + prec.String()
+	}
+	if pl.kernel == Persistent && p.NeedsRateForm() {
+		// The same plan on the persistent kernel that also runs the rate
+		// form's Euler step and per-unit activations (kernels/persistent.cu).
+		pl.persistent = "persistent_rate_" + prec.String()
 	}
 	run := &run[T]{b: b, drv: drv, p: p, pl: pl, elem: int64(pl.elem), wPer: wPer}
 	kk := K
@@ -216,16 +222,8 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		stride:            p.Record.Every(),
 	}, b.budget/pipelineSlots, pl)
 
-	// v_0 and r_0 = f(v_0) on the host, with the reference's own code.
-	v0 := make([]T, K*B*N)
-	if p.Init != nil {
-		copy(v0, p.Init)
-	}
-	f := backend.FuncsFor[T]()
-	r0 := make([]T, len(v0))
-	for i, v := range v0 {
-		r0[i] = backend.Activate(p.Activation, v, f)
-	}
+	// v_0 and r_0 on the host, with the reference's own code.
+	v0, r0 := initialState(p)
 
 	// The weights: one copy per matrix (Program.Matrices).
 	drive, readout := p.Drive, p.Readout
@@ -289,6 +287,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		if gather && err == nil {
 			run.gd, err = uploadGather(c, p, r0)
 		}
+		if err == nil {
+			run.rd, err = uploadRate(c, p)
+		}
 		return err
 	})
 	if err != nil {
@@ -323,6 +324,9 @@ func (r *run[T]) release() {
 		}
 		if r.gd != nil {
 			r.gd.release(c)
+		}
+		if r.rd != nil {
+			r.rd.release(c)
 		}
 		for _, p := range ptrs {
 			if *p != 0 {
@@ -710,6 +714,7 @@ func (r *run[T]) enqueue(c calls, j *job, in []T, n int) error {
 			FirstK: int64(p.FirstInstance), FirstB: int64(p.FirstTrial),
 			T0: int64(t0), Ns: int64(ns), InShared: shared, Stride: int64(stride), RecOff: int64(recOff), M: int64(ms),
 			PerStep: pl.perStep, Tb: int64(pl.tb), WShared: b2i64(pl.wShared),
+			InvTau: r.rd.invTau, Acts: r.rd.acts, Form: r.rd.form, Clip: r.rd.clip, DtBits: r.rd.dtBits,
 		}
 		if err := launch(pl.persistent, t0, [3]uint32{uint32(pl.persistentBlocks), 1, 1}, [3]uint32{uint32(pl.threads), 1, 1}, pl.shmem, args); err != nil {
 			return err
@@ -760,20 +765,28 @@ func (r *run[T]) enqueue(c calls, j *job, in []T, n int) error {
 		if pd != nil && p.Plasticity.Record.Stride > 0 {
 			recW0 = (t0 - 1) / p.Plasticity.Record.Stride
 		}
+		stages := rateStages(p)
 		for s := 0; s < ns; s++ {
 			t := t0 + s
 			base := uint64(s) * pl.perStep
-			if pl.gather {
-				gather.Rprev, gather.Rnext = r.r[(t-1)&1], r.r[t&1]
-				gather.T, gather.S, gather.Base = int64(t), int64(s), base
-				if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{gatherThreads, 1, 1}, 0, gather); err != nil {
-					return err
+			// One launch per step, or RK4's stages 1 … 4 (rateform.go).
+			for st := 1; st <= stages; st++ {
+				stage := st
+				if stages == 1 {
+					stage = 0
 				}
-			} else {
-				step.Rprev, step.Rnext = r.r[(t-1)&1], r.r[t&1]
-				step.T, step.S, step.Base = int64(t), int64(s), base
-				if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{uint32(tl.tx), uint32(tl.ty), 1}, 0, step); err != nil {
-					return err
+				if pl.gather {
+					r.rd.setGather(&gather, r.r, t, stage)
+					gather.T, gather.S, gather.Base = int64(t), int64(s), base
+					if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{gatherThreads, 1, 1}, 0, gather); err != nil {
+						return err
+					}
+				} else {
+					r.rd.setStep(&step, r.r, t, stage)
+					step.T, step.S, step.Base = int64(t), int64(s), base
+					if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{uint32(tl.tx), uint32(tl.ty), 1}, 0, step); err != nil {
+						return err
+					}
 				}
 			}
 			if O > 0 {

@@ -41,6 +41,14 @@ type GatherArgs struct {
 	M        int64     // m: rs::i64
 	Base     uint64    // base: rs::u64
 	Slots    int64     // slots: rs::i64
+	InvTau   DevicePtr // invTau: const float * | const double *
+	Acts     DevicePtr // acts: const float * | const double *
+	R0       DevicePtr // r0: const float * | const double *
+	Ks       DevicePtr // ks: float * | double *
+	Form     int64     // form: rs::i64
+	Stage    int64     // stage: rs::i64
+	Clip     int64     // clip: rs::i64
+	DtBits   uint64    // dtBits: rs::u64
 }
 
 // Module returns "gather", the module of the kernels these arguments are
@@ -89,10 +97,18 @@ func (a GatherArgs) Pack() []uint64 {
 		uint64(a.M),
 		a.Base,
 		uint64(a.Slots),
+		uint64(a.InvTau),
+		uint64(a.Acts),
+		uint64(a.R0),
+		uint64(a.Ks),
+		uint64(a.Form),
+		uint64(a.Stage),
+		uint64(a.Clip),
+		a.DtBits,
 	}
 }
 
-var gatherParamNames = []string{"rowStart", "col", "val", "dsel", "decay", "alpha", "pre", "post", "v", "rprev", "rnext", "hist", "in", "recR", "recV", "err", "K", "B", "N", "I", "U", "act", "seed", "firstK", "firstB", "t", "s", "ns", "inShared", "stride", "recOff", "m", "base", "slots"}
+var gatherParamNames = []string{"rowStart", "col", "val", "dsel", "decay", "alpha", "pre", "post", "v", "rprev", "rnext", "hist", "in", "recR", "recV", "err", "K", "B", "N", "I", "U", "act", "seed", "firstK", "firstB", "t", "s", "ns", "inShared", "stride", "recOff", "m", "base", "slots", "invTau", "acts", "r0", "ks", "form", "stage", "clip", "dtBits"}
 
 // MathcheckArgs are the arguments of the kernels of mathcheck.cu
 // (mathcheck_f64, mathcheck_f32): one field per parameter, in the order of
@@ -129,9 +145,9 @@ func (a MathcheckArgs) Pack() []uint64 {
 var mathcheckParamNames = []string{"fn", "x", "y", "out", "n"}
 
 // PersistentArgs are the arguments of the kernels of persistent.cu
-// (persistent_f32, persistent_f64): one field per parameter, in the order
-// of their parameter list, each commented with the parameter's name and C
-// type.
+// (persistent_f32, persistent_f64, persistent_rate_f32,
+// persistent_rate_f64): one field per parameter, in the order of their
+// parameter list, each commented with the parameter's name and C type.
 type PersistentArgs struct {
 	Drive    DevicePtr // drive: const float * | const double *
 	Readout  DevicePtr // readout: const float * | const double *
@@ -166,6 +182,11 @@ type PersistentArgs struct {
 	PerStep  uint64    // perStep: rs::u64
 	Tb       int64     // tb: rs::i64
 	WShared  int64     // wShared: rs::i64
+	InvTau   DevicePtr // invTau: const float * | const double *
+	Acts     DevicePtr // acts: const float * | const double *
+	Form     int64     // form: rs::i64
+	Clip     int64     // clip: rs::i64
+	DtBits   uint64    // dtBits: rs::u64
 }
 
 // Module returns "persistent", the module of the kernels these arguments
@@ -213,10 +234,15 @@ func (a PersistentArgs) Pack() []uint64 {
 		a.PerStep,
 		uint64(a.Tb),
 		uint64(a.WShared),
+		uint64(a.InvTau),
+		uint64(a.Acts),
+		uint64(a.Form),
+		uint64(a.Clip),
+		a.DtBits,
 	}
 }
 
-var persistentParamNames = []string{"drive", "readout", "decay", "alpha", "pre", "post", "v", "rin", "rout", "in", "recR", "recV", "recY", "err", "K", "B", "N", "I", "O", "U", "act", "seed", "firstK", "firstB", "t0", "ns", "inShared", "stride", "recOff", "m", "perStep", "tb", "wShared"}
+var persistentParamNames = []string{"drive", "readout", "decay", "alpha", "pre", "post", "v", "rin", "rout", "in", "recR", "recV", "recY", "err", "K", "B", "N", "I", "O", "U", "act", "seed", "firstK", "firstB", "t0", "ns", "inShared", "stride", "recOff", "m", "perStep", "tb", "wShared", "invTau", "acts", "form", "clip", "dtBits"}
 
 // PlasticArgs are the arguments of the kernels of plastic.cu (plastic_f32,
 // plastic_f64): one field per parameter, in the order of their parameter
@@ -320,6 +346,106 @@ func (a PlasticArgs) Pack() []uint64 {
 }
 
 var plasticParamNames = []string{"phase", "conns", "rules", "avgs", "snaps", "drive", "readout", "rates", "in", "y", "pops", "recW", "err", "werr", "K", "B", "M", "N", "I", "O", "nConns", "nAvgs", "D", "nSyn", "width", "seed", "firstK", "firstB", "t", "s", "ns", "inShared", "learn", "upd", "rec", "ms", "base", "perStep", "P", "Q"}
+
+// Plasticl5Args are the arguments of the kernels of plasticl5.cu
+// (plasticl5_f32, plasticl5_f64): one field per parameter, in the order of
+// their parameter list, each commented with the parameter's name and C
+// type.
+type Plasticl5Args struct {
+	Phase    int64     // phase: rs::i64
+	Drive    DevicePtr // drive: float * | double *
+	Rates    DevicePtr // rates: const float * | const double *
+	In       DevicePtr // in: const float * | const double *
+	Ring     DevicePtr // ring: float * | double *
+	Ew       DevicePtr // ew: float * | double *
+	Fac      DevicePtr // fac: float * | double *
+	Wins     DevicePtr // wins: const rs::i64 *
+	Etas     DevicePtr // etas: const float * | const double *
+	Thetas   DevicePtr // thetas: const float * | const double *
+	Cols     DevicePtr // cols: const unsigned char *
+	Sign     DevicePtr // sign: const signed char *
+	Live     DevicePtr // live: const unsigned char *
+	Support  DevicePtr // support: const unsigned char *
+	Err      DevicePtr // err: rs::u64 *
+	Werr     DevicePtr // werr: rs::u64 *
+	Dst      DevicePtr // dst: float * | double *
+	Src      DevicePtr // src: const float * | const double *
+	Count    int64     // count: rs::i64
+	K        int64     // K: rs::i64
+	B        int64     // B: rs::i64
+	N        int64     // N: rs::i64
+	I        int64     // I: rs::i64
+	T        int64     // t: rs::i64
+	S        int64     // s: rs::i64
+	Ns       int64     // ns: rs::i64
+	InShared int64     // inShared: rs::i64
+	Slots    int64     // slots: rs::i64
+	Rule     int64     // rule: rs::i64
+	Rk4      int64     // rk4: rs::i64
+	Clip     int64     // clip: rs::i64
+	Learn    int64     // learn: rs::i64
+	Stage    int64     // stage: rs::i64
+	Dt       uint64    // dt: rs::u64
+	S6       uint64    // s6: rs::u64
+	S3       uint64    // s3: rs::u64
+	Base     uint64    // base: rs::u64
+	PerStep  uint64    // perStep: rs::u64
+}
+
+// Module returns "plasticl5", the module of the kernels these arguments are
+// for.
+func (Plasticl5Args) Module() string { return "plasticl5" }
+
+// ParamNames returns the parameters' names in the .cu source, in order
+// (the slice is shared: do not modify it).
+func (Plasticl5Args) ParamNames() []string { return plasticl5ParamNames }
+
+// Pack returns the arguments as the kernel takes them: one 8-byte word per
+// parameter, in order.
+func (a Plasticl5Args) Pack() []uint64 {
+	return []uint64{
+		uint64(a.Phase),
+		uint64(a.Drive),
+		uint64(a.Rates),
+		uint64(a.In),
+		uint64(a.Ring),
+		uint64(a.Ew),
+		uint64(a.Fac),
+		uint64(a.Wins),
+		uint64(a.Etas),
+		uint64(a.Thetas),
+		uint64(a.Cols),
+		uint64(a.Sign),
+		uint64(a.Live),
+		uint64(a.Support),
+		uint64(a.Err),
+		uint64(a.Werr),
+		uint64(a.Dst),
+		uint64(a.Src),
+		uint64(a.Count),
+		uint64(a.K),
+		uint64(a.B),
+		uint64(a.N),
+		uint64(a.I),
+		uint64(a.T),
+		uint64(a.S),
+		uint64(a.Ns),
+		uint64(a.InShared),
+		uint64(a.Slots),
+		uint64(a.Rule),
+		uint64(a.Rk4),
+		uint64(a.Clip),
+		uint64(a.Learn),
+		uint64(a.Stage),
+		a.Dt,
+		a.S6,
+		a.S3,
+		a.Base,
+		a.PerStep,
+	}
+}
+
+var plasticl5ParamNames = []string{"phase", "drive", "rates", "in", "ring", "ew", "fac", "wins", "etas", "thetas", "cols", "sign", "live", "support", "err", "werr", "dst", "src", "count", "K", "B", "N", "I", "t", "s", "ns", "inShared", "slots", "rule", "rk4", "clip", "learn", "stage", "dt", "s6", "s3", "base", "perStep"}
 
 // RandcheckArgs are the arguments of the kernels of randcheck.cu
 // (randcheck): one field per parameter, in the order of their parameter
@@ -446,6 +572,14 @@ type StepArgs struct {
 	M         int64     // m: rs::i64
 	Base      uint64    // base: rs::u64
 	WPerTrial int64     // wPerTrial: rs::i64
+	InvTau    DevicePtr // invTau: const float * | const double *
+	Acts      DevicePtr // acts: const float * | const double *
+	R0        DevicePtr // r0: const float * | const double *
+	Ks        DevicePtr // ks: float * | double *
+	Form      int64     // form: rs::i64
+	Stage     int64     // stage: rs::i64
+	Clip      int64     // clip: rs::i64
+	DtBits    uint64    // dtBits: rs::u64
 }
 
 // Module returns "step", the module of the kernels these arguments are for.
@@ -489,56 +623,72 @@ func (a StepArgs) Pack() []uint64 {
 		uint64(a.M),
 		a.Base,
 		uint64(a.WPerTrial),
+		uint64(a.InvTau),
+		uint64(a.Acts),
+		uint64(a.R0),
+		uint64(a.Ks),
+		uint64(a.Form),
+		uint64(a.Stage),
+		uint64(a.Clip),
+		a.DtBits,
 	}
 }
 
-var stepParamNames = []string{"drive", "decay", "alpha", "pre", "post", "v", "rprev", "rnext", "in", "recR", "recV", "err", "K", "B", "N", "I", "U", "act", "seed", "firstK", "firstB", "t", "s", "ns", "inShared", "stride", "recOff", "m", "base", "wPerTrial"}
+var stepParamNames = []string{"drive", "decay", "alpha", "pre", "post", "v", "rprev", "rnext", "in", "recR", "recV", "err", "K", "B", "N", "I", "U", "act", "seed", "firstK", "firstB", "t", "s", "ns", "inShared", "stride", "recOff", "m", "base", "wPerTrial", "invTau", "acts", "r0", "ks", "form", "stage", "clip", "dtBits"}
 
 // kernelParams holds every kernel's parameters as its .cu file declares them.
 var kernelParams = map[string][]Param{
-	"gather_f32":     gatherF32Params,
-	"gather_f64":     gatherF64Params,
-	"mathcheck_f32":  mathcheckF32Params,
-	"mathcheck_f64":  mathcheckF64Params,
-	"persistent_f32": persistentF32Params,
-	"persistent_f64": persistentF64Params,
-	"plastic_f32":    plasticF32Params,
-	"plastic_f64":    plasticF64Params,
-	"randcheck":      randcheckParams,
-	"readout_f32":    readoutF32Params,
-	"readout_f64":    readoutF64Params,
-	"step_f32_l":     stepF32LParams,
-	"step_f32_m":     stepF32LParams,
-	"step_f32_s":     stepF32LParams,
-	"step_f64_l":     stepF64LParams,
-	"step_f64_m":     stepF64LParams,
-	"step_f64_s":     stepF64LParams,
+	"gather_f32":          gatherF32Params,
+	"gather_f64":          gatherF64Params,
+	"mathcheck_f32":       mathcheckF32Params,
+	"mathcheck_f64":       mathcheckF64Params,
+	"persistent_f32":      persistentF32Params,
+	"persistent_f64":      persistentF64Params,
+	"persistent_rate_f32": persistentF32Params,
+	"persistent_rate_f64": persistentF64Params,
+	"plastic_f32":         plasticF32Params,
+	"plastic_f64":         plasticF64Params,
+	"plasticl5_f32":       plasticl5F32Params,
+	"plasticl5_f64":       plasticl5F64Params,
+	"randcheck":           randcheckParams,
+	"readout_f32":         readoutF32Params,
+	"readout_f64":         readoutF64Params,
+	"step_f32_l":          stepF32LParams,
+	"step_f32_m":          stepF32LParams,
+	"step_f32_s":          stepF32LParams,
+	"step_f64_l":          stepF64LParams,
+	"step_f64_m":          stepF64LParams,
+	"step_f64_s":          stepF64LParams,
 }
 
-var gatherF32Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const float *", "const unsigned short *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64")
-var gatherF64Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const double *", "const unsigned short *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64")
+var gatherF32Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const float *", "const unsigned short *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const float *", "const float *", "const float *", "float *", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
+var gatherF64Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const double *", "const unsigned short *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const double *", "const double *", "const double *", "double *", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
 var mathcheckF32Params = params(mathcheckParamNames, mathcheckParamKinds, "rs::i64", "const float *", "const float *", "float *", "rs::i64")
 var mathcheckF64Params = params(mathcheckParamNames, mathcheckParamKinds, "rs::i64", "const double *", "const double *", "double *", "rs::i64")
-var persistentF32Params = params(persistentParamNames, persistentParamKinds, "const float *", "const float *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "const float *", "float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64")
-var persistentF64Params = params(persistentParamNames, persistentParamKinds, "const double *", "const double *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "const double *", "double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64")
+var persistentF32Params = params(persistentParamNames, persistentParamKinds, "const float *", "const float *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "const float *", "float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "const float *", "const float *", "rs::i64", "rs::i64", "rs::u64")
+var persistentF64Params = params(persistentParamNames, persistentParamKinds, "const double *", "const double *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "const double *", "double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "const double *", "const double *", "rs::i64", "rs::i64", "rs::u64")
 var plasticF32Params = params(plasticParamNames, plasticParamKinds, "rs::i64", "const rs::u64 *", "const rs::u64 *", "const rs::u64 *", "const rs::u64 *", "float *", "float *", "const float *", "const float *", "const float *", "const unsigned char *", "float *", "rs::u64 *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::u64", "rs::i64", "rs::i64")
 var plasticF64Params = params(plasticParamNames, plasticParamKinds, "rs::i64", "const rs::u64 *", "const rs::u64 *", "const rs::u64 *", "const rs::u64 *", "double *", "double *", "const double *", "const double *", "const double *", "const unsigned char *", "double *", "rs::u64 *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::u64", "rs::i64", "rs::i64")
+var plasticl5F32Params = params(plasticl5ParamNames, plasticl5ParamKinds, "rs::i64", "float *", "const float *", "const float *", "float *", "float *", "float *", "const rs::i64 *", "const float *", "const float *", "const unsigned char *", "const signed char *", "const unsigned char *", "const unsigned char *", "rs::u64 *", "rs::u64 *", "float *", "const float *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::u64", "rs::u64", "rs::u64", "rs::u64")
+var plasticl5F64Params = params(plasticl5ParamNames, plasticl5ParamKinds, "rs::i64", "double *", "const double *", "const double *", "double *", "double *", "double *", "const rs::i64 *", "const double *", "const double *", "const unsigned char *", "const signed char *", "const unsigned char *", "const unsigned char *", "rs::u64 *", "rs::u64 *", "double *", "const double *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::u64", "rs::u64", "rs::u64", "rs::u64")
 var randcheckParams = params(randcheckParamNames, randcheckParamKinds, "const rs::i64 *", "rs::u64", "rs::u32 *", "float *", "double *", "rs::i64")
 var readoutF32Params = params(readoutParamNames, readoutParamKinds, "const float *", "const float *", "float *", "float *", "rs::i64", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
 var readoutF64Params = params(readoutParamNames, readoutParamKinds, "const double *", "const double *", "double *", "double *", "rs::i64", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
-var stepF32LParams = params(stepParamNames, stepParamKinds, "const float *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64")
-var stepF64LParams = params(stepParamNames, stepParamKinds, "const double *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64")
+var stepF32LParams = params(stepParamNames, stepParamKinds, "const float *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const float *", "const float *", "const float *", "float *", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
+var stepF64LParams = params(stepParamNames, stepParamKinds, "const double *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const double *", "const double *", "const double *", "double *", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
 
-var gatherParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64}
+var gatherParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Uint64}
 
 var mathcheckParamKinds = []Kind{Int64, Pointer, Pointer, Pointer, Int64}
 
-var persistentParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64}
+var persistentParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Pointer, Pointer, Int64, Int64, Uint64}
 
 var plasticParamKinds = []Kind{Int64, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Uint64, Uint64, Int64, Int64}
+
+var plasticl5ParamKinds = []Kind{Int64, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Uint64, Uint64, Uint64, Uint64}
 
 var randcheckParamKinds = []Kind{Pointer, Uint64, Pointer, Pointer, Pointer, Int64}
 
 var readoutParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Int64, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64}
 
-var stepParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64}
+var stepParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Uint64}

@@ -16,6 +16,12 @@
 // than the D+1 a step reads, so the slot this step writes r_t into holds
 // r_{t−2−D}, which no thread of the step reads.
 //
+// The rate form (form ≠ formV) ends with model.cuh's rateUnit as the step
+// kernel does (step.cu): Euler in one launch, RK4 (no delays: Validate
+// refuses them) in four stages, rprev the stage's rates, r0 r_{t−1}, ks
+// the stage velocities; only the launch that ends the step writes the
+// history, checks and records.
+//
 // rowStart (K × (N+1)) holds absolute offsets into col, val and dsel.
 // Parameters are pointers and 64-bit integers only (gen.sh).
 #include "model.cuh"
@@ -34,7 +40,9 @@ __device__ __forceinline__ void gatherStep(const int *__restrict__ rowStart, con
                                            const T *__restrict__ in, T *__restrict__ recR, T *__restrict__ recV,
                                            u64 *err, i64 K, i64 B, i64 N, i64 I, i64 U, i64 act, u64 seed, i64 firstK,
                                            i64 firstB, i64 t, i64 s, i64 ns, i64 inShared, i64 stride, i64 recOff,
-                                           i64 m, u64 base, i64 slots) {
+                                           i64 m, u64 base, i64 slots, const T *__restrict__ invTau,
+                                           const T *__restrict__ acts, const T *__restrict__ r0,
+                                           T *__restrict__ ks, i64 form, i64 stage, i64 clip, u64 dtBits) {
 	if (failedBefore(err, base)) {
 		return;
 	}
@@ -61,8 +69,22 @@ __device__ __forceinline__ void gatherStep(const int *__restrict__ rowStart, con
 	}
 	const i64 rec = recordIndex(t, stride, recOff);
 	const i64 u = k * N + i, at = kb * N + i;
+	if (form != formV) {
+		const rateForm<T> rf{form, clip != 0, (T)f64of(dtBits), invTau, act, acts};
+		const T ri = rateUnit(rf, stage, acc, rprev[at], r0, ks, at, K * B * N, u, i, post[u], seed, firstK + k,
+		                      firstB + b, t);
+		rnext[at] = ri;
+		if (form == formRK4 && stage != 4) {
+			return;
+		}
+		if (hist) {
+			hist[(kb * slots + historySlot(t, slots)) * N + i] = ri;
+		}
+		keepRate(recR, err, base, B, U, N, m, rec, k, b, i, ri);
+		return;
+	}
 	T vi = v[at], ri;
-	unitStep(acc, vi, ri, decay[u], alpha[u], pre[u], post[u], act, seed, firstK + k, firstB + b, t, i);
+	unitStep(acc, vi, ri, decay[u], alpha[u], pre[u], post[u], act, acts, seed, firstK + k, firstB + b, t, i);
 	v[at] = vi;
 	rnext[at] = ri;
 	if (hist) {
@@ -80,10 +102,11 @@ __device__ __forceinline__ void gatherStep(const int *__restrict__ rowStart, con
 	         const T *alpha, const T *pre, const T *post, T *v, const T *rprev, T *rnext, T *hist, const T *in,  \
 	         T *recR, T *recV, rs::u64 *err, rs::i64 K, rs::i64 B, rs::i64 N, rs::i64 I, rs::i64 U, rs::i64 act, \
 	         rs::u64 seed, rs::i64 firstK, rs::i64 firstB, rs::i64 t, rs::i64 s, rs::i64 ns, rs::i64 inShared,    \
-	         rs::i64 stride, rs::i64 recOff, rs::i64 m, rs::u64 base, rs::i64 slots) {                           \
+	         rs::i64 stride, rs::i64 recOff, rs::i64 m, rs::u64 base, rs::i64 slots, const T *invTau,            \
+	         const T *acts, const T *r0, T *ks, rs::i64 form, rs::i64 stage, rs::i64 clip, rs::u64 dtBits) {      \
 		rs::gatherStep<T>(rowStart, col, val, dsel, decay, alpha, pre, post, v, rprev, rnext, hist, in, recR,  \
 		                  recV, err, K, B, N, I, U, act, seed, firstK, firstB, t, s, ns, inShared, stride, recOff, \
-		                  m, base, slots);                                                                       \
+		                  m, base, slots, invTau, acts, r0, ks, form, stage, clip, dtBits);                      \
 	}
 
 GATHER_KERNEL(gather_f32, float)

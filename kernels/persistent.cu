@@ -13,6 +13,15 @@
 // arithmetic is the step and readout kernels' own, operation for operation
 // (model.cuh), so either path gives the same bits.
 //
+// Two kernels per precision: persistent_T runs the v-form with the
+// program's one activation (form and acts are ignored), persistent_rate_T
+// also the rate form's Euler step (form = formEuler: model.cuh's rateUnit
+// on the drive and r_{t−1}, no state) and per-unit activations (acts,
+// either form). They are one template (GENERAL): the v-form kernel keeps
+// the code, registers and dot loops it had before the rate form. RK4's
+// four products per step do not run here (package gpu runs it on the
+// step path).
+//
 // Shared memory (dynamic, T elements, the size package gpu computes:
 // 2·rows·tb + tb·N [+ rows·N]): [z_a: (N+I)·nb] [z_b: (N+I)·nb, aligned
 // for vector loads] [v: nb·N] [W: rows·N if wShared]. z is stored [j][trial]
@@ -169,13 +178,28 @@ __device__ __forceinline__ void dotDispatch(bool wShared, const T *ws, const T *
 	}
 }
 
-template <typename T, int TBMAX>
+// rateEulerUnit is the rate form's Euler update of one unit of one trial
+// (model.cuh's rateUnit, then keepRate): x, the drive of r_{t−1} = q, is
+// replaced by r_t; it reports whether r_t is non-finite. Not inlined: the
+// v-form's per-unit loop stays the code it was, and the rate form's loop
+// around this call is a few loads and a call.
+template <typename T>
+__device__ __noinline__ bool rateEulerUnit(const rateForm<T> rf, T *x, T q, i64 u, i64 i, T post, u64 seed, i64 gk,
+                                           i64 gb, i64 t, T *recR, u64 *err, u64 base, i64 B, i64 U, i64 N, i64 m,
+                                           i64 rec, i64 k, i64 b) {
+	const T ri = rateUnit(rf, 0, *x, q, (const T *)nullptr, (T *)nullptr, 0, 0, u, i, post, seed, gk, gb, t);
+	*x = ri;
+	return keepRate(recR, err, base, B, U, N, m, rec, k, b, i, ri);
+}
+
+template <typename T, int TBMAX, bool GENERAL>
 __device__ __forceinline__ void persistentBlock(
     const T *__restrict__ drive, const T *__restrict__ R, const T *__restrict__ decay,
     const T *__restrict__ alpha, const T *__restrict__ pre, const T *__restrict__ post, T *__restrict__ v,
     const T *rin, T *rout, const T *__restrict__ in, T *__restrict__ recR, T *__restrict__ recV,
     T *__restrict__ recY, u64 *err, i64 K, i64 B, i64 N64, i64 I64, i64 O64, i64 U, i64 act, u64 seed, i64 firstK,
-    i64 firstB, i64 t0, i64 ns, i64 inShared, i64 stride, i64 recOff, i64 m, u64 perStep, i64 tb, i64 wShared) {
+    i64 firstB, i64 t0, i64 ns, i64 inShared, i64 stride, i64 recOff, i64 m, u64 perStep, i64 tb, i64 wShared,
+    const T *__restrict__ invTau, const T *__restrict__ acts, i64 form, i64 clip, u64 dtBits) {
 	static_assert(TBMAX <= 16, "dotDispatchW has cases up to 16 trials");
 	DYNAMIC_SHARED(double, smemRaw); // double: 8-byte alignment for either T
 	T *sm = (T *)smemRaw;
@@ -227,17 +251,32 @@ __device__ __forceinline__ void persistentBlock(
 		// of zn, dead until now (the last readout read the other buffer).
 		dotDispatch<T>(wShared != 0, ws, wg, zc, zn, N, J, tid, nt, nb);
 		bool bad = false;
-		for (int i = tid; i < N; i += nt) {
-			const i64 u = k * N64 + i;
-			const T dec = decay[u], alp = alpha[u], pr = pre[u], po = post[u];
-			for (int bb = 0; bb < nb; bb++) {
-				const i64 b = b0 + bb;
-				T vi = vs[bb * N + i], ri;
-				unitStep(zn[i * nb + bb], vi, ri, dec, alp, pr, po, act, seed, firstK + k, firstB + b, t, i);
-				vs[bb * N + i] = vi;
-				zn[i * nb + bb] = ri;
-				if (keepUnit(recR, recV, err, base, B, U, N64, m, rec, k, b, i, vi, ri)) {
-					bad = true;
+		if (GENERAL && form != formV) {
+			const rateForm<T> rf{form, clip != 0, (T)f64of(dtBits), invTau, act, acts};
+			for (int i = tid; i < N; i += nt) {
+				const i64 u = k * N64 + i;
+				const T po = post[u];
+				for (int bb = 0; bb < nb; bb++) {
+					if (rateEulerUnit(rf, &zn[i * nb + bb], zc[i * nb + bb], u, i, po, seed, firstK + k,
+					                  firstB + b0 + bb, t, recR, err, base, B, U, N64, m, rec, k, b0 + bb)) {
+						bad = true;
+					}
+				}
+			}
+		} else {
+			for (int i = tid; i < N; i += nt) {
+				const i64 u = k * N64 + i;
+				const T dec = decay[u], alp = alpha[u], pr = pre[u], po = post[u];
+				for (int bb = 0; bb < nb; bb++) {
+					const i64 b = b0 + bb;
+					T vi = vs[bb * N + i], ri;
+					unitStep(zn[i * nb + bb], vi, ri, dec, alp, pr, po, act, GENERAL ? acts : nullptr, seed, firstK + k, firstB + b, t,
+					         i);
+					vs[bb * N + i] = vi;
+					zn[i * nb + bb] = ri;
+					if (keepUnit(recR, recV, err, base, B, U, N64, m, rec, k, b, i, vi, ri)) {
+						bad = true;
+					}
 				}
 			}
 		}
@@ -285,17 +324,20 @@ __device__ __forceinline__ void persistentBlock(
 // thread, two blocks of 256 threads a multiprocessor) the 16-trial sums
 // spill, so both precisions keep MINB = 1 (the static report, gen.sh
 // -report, proves that nothing spills).
-#define PERSISTENT_KERNEL(name, T, TBMAX, MINB)                                                                   \
+#define PERSISTENT_KERNEL(name, T, TBMAX, MINB, GENERAL)                                                                   \
 	extern "C" __global__ void __launch_bounds__(256, MINB)                                                       \
 	    name(const T *drive, const T *readout, const T *decay, const T *alpha, const T *pre, const T *post, T *v, \
 	         const T *rin, T *rout, const T *in, T *recR, T *recV, T *recY, rs::u64 *err, rs::i64 K,              \
 	         rs::i64 B, rs::i64 N, rs::i64 I, rs::i64 O, rs::i64 U, rs::i64 act, rs::u64 seed,                    \
 	         rs::i64 firstK, rs::i64 firstB, rs::i64 t0, rs::i64 ns, rs::i64 inShared, rs::i64 stride,            \
-	         rs::i64 recOff, rs::i64 m, rs::u64 perStep, rs::i64 tb, rs::i64 wShared) {                           \
-		rs::persistentBlock<T, TBMAX>(drive, readout, decay, alpha, pre, post, v, rin, rout, in, recR, recV,      \
+	         rs::i64 recOff, rs::i64 m, rs::u64 perStep, rs::i64 tb, rs::i64 wShared, const T *invTau,             \
+	         const T *acts, rs::i64 form, rs::i64 clip, rs::u64 dtBits) {                                         \
+		rs::persistentBlock<T, TBMAX, GENERAL>(drive, readout, decay, alpha, pre, post, v, rin, rout, in, recR, recV,      \
 		                              recY, err, K, B, N, I, O, U, act, seed, firstK, firstB, t0, ns, inShared,   \
-		                              stride, recOff, m, perStep, tb, wShared);                                   \
+		                              stride, recOff, m, perStep, tb, wShared, invTau, acts, form, clip, dtBits); \
 	}
 
-PERSISTENT_KERNEL(persistent_f32, float, 16, 1)
-PERSISTENT_KERNEL(persistent_f64, double, 16, 1)
+PERSISTENT_KERNEL(persistent_f32, float, 16, 1, false)
+PERSISTENT_KERNEL(persistent_f64, double, 16, 1, false)
+PERSISTENT_KERNEL(persistent_rate_f32, float, 16, 1, true)
+PERSISTENT_KERNEL(persistent_rate_f64, double, 16, 1, true)

@@ -67,8 +67,6 @@ enum { sMode, sLayer, sA, sB, sWords = 4 };
 enum { lRecurrent = 0, lInput = 1, lReadout = 2 };
 enum { kHebbian = 0, kBCM = 1, kOja = 2, kCovariance = 3 };
 
-__device__ __forceinline__ double f64of(u64 w) { return __longlong_as_double((long long)w); }
-
 template <typename T>
 struct plasticCtx {
 	T *drive, *readout;

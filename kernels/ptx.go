@@ -34,6 +34,12 @@ var ptxPlastic string
 //go:embed fatbin/plastic.fatbin
 var fatbinPlastic string
 
+//go:embed ptx/plasticl5.ptx
+var ptxPlasticl5 string
+
+//go:embed fatbin/plasticl5.fatbin
+var fatbinPlasticl5 string
+
 //go:embed ptx/randcheck.ptx
 var ptxRandcheck string
 
@@ -57,6 +63,7 @@ var modules = map[string]*string{
 	"mathcheck":  &ptxMathcheck,
 	"persistent": &ptxPersistent,
 	"plastic":    &ptxPlastic,
+	"plasticl5":  &ptxPlasticl5,
 	"randcheck":  &ptxRandcheck,
 	"readout":    &ptxReadout,
 	"step":       &ptxStep,
@@ -67,27 +74,32 @@ var images = map[string]*string{
 	"mathcheck":  &fatbinMathcheck,
 	"persistent": &fatbinPersistent,
 	"plastic":    &fatbinPlastic,
+	"plasticl5":  &fatbinPlasticl5,
 	"randcheck":  &fatbinRandcheck,
 	"readout":    &fatbinReadout,
 	"step":       &fatbinStep,
 }
 
 var kernelModule = map[string]string{
-	"gather_f32":     "gather",
-	"gather_f64":     "gather",
-	"mathcheck_f32":  "mathcheck",
-	"mathcheck_f64":  "mathcheck",
-	"persistent_f32": "persistent",
-	"persistent_f64": "persistent",
-	"plastic_f32":    "plastic",
-	"plastic_f64":    "plastic",
-	"randcheck":      "randcheck",
-	"readout_f32":    "readout",
-	"readout_f64":    "readout",
-	"step_f32_l":     "step",
-	"step_f32_m":     "step",
-	"step_f32_s":     "step",
-	"step_f64_l":     "step",
-	"step_f64_m":     "step",
-	"step_f64_s":     "step",
+	"gather_f32":          "gather",
+	"gather_f64":          "gather",
+	"mathcheck_f32":       "mathcheck",
+	"mathcheck_f64":       "mathcheck",
+	"persistent_f32":      "persistent",
+	"persistent_f64":      "persistent",
+	"persistent_rate_f32": "persistent",
+	"persistent_rate_f64": "persistent",
+	"plastic_f32":         "plastic",
+	"plastic_f64":         "plastic",
+	"plasticl5_f32":       "plasticl5",
+	"plasticl5_f64":       "plasticl5",
+	"randcheck":           "randcheck",
+	"readout_f32":         "readout",
+	"readout_f64":         "readout",
+	"step_f32_l":          "step",
+	"step_f32_m":          "step",
+	"step_f32_s":          "step",
+	"step_f64_l":          "step",
+	"step_f64_m":          "step",
+	"step_f64_s":          "step",
 }

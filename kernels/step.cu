@@ -3,6 +3,15 @@
 // activation, non-finite check and recording. The readout follows in
 // readout.cu (it needs the whole r_t of a trial).
 //
+// The rate form (form ≠ formV, model.cuh's rateUnit) runs the same product
+// on rprev and ends with the rate form's update instead: Euler in one
+// launch per step; RK4 in four (stage 1 … 4), each a product of the
+// stage's rates rprev (r_{t−1}, then the stage rates of the launch before)
+// with the weights and input held fixed. Stages 1–3 write the next stage's
+// rates to rnext and their velocity to ks; stage 4 writes r_t, checks and
+// records it. r0 is r_{t−1} for stages 2–4. Package gpu alternates the
+// stage buffers, so no launch reads the buffer it writes.
+//
 // A block computes a tile of TY·RB trials × TX·RN units of one instance;
 // each thread keeps an RB × RN register micro-tile of sums. Slabs of TJ
 // presynaptic rows of z and Drive are staged in shared memory, and every
@@ -23,7 +32,9 @@ __device__ __forceinline__ void stepTile(
     const T *__restrict__ pre, const T *__restrict__ post, T *__restrict__ v, const T *__restrict__ rprev,
     T *__restrict__ rnext, const T *__restrict__ in, T *__restrict__ recR, T *__restrict__ recV, u64 *err, i64 K,
     i64 B, i64 N, i64 I, i64 U, i64 act, u64 seed, i64 firstK, i64 firstB, i64 t, i64 s, i64 ns, i64 inShared,
-    i64 stride, i64 recOff, i64 m, u64 base, i64 wPerTrial) {
+    i64 stride, i64 recOff, i64 m, u64 base, i64 wPerTrial, const T *__restrict__ invTau,
+    const T *__restrict__ acts, const T *__restrict__ r0, T *__restrict__ ks, i64 form, i64 stage, i64 clip,
+    u64 dtBits) {
 	constexpr int TN = TX * RN; // units per tile
 	constexpr int TB = TY * RB; // trials per tile
 	// Slabs are stored j fastest ([unit][j], [trial][j]) so that a thread
@@ -117,6 +128,8 @@ __device__ __forceinline__ void stepTile(
 	}
 
 	const i64 rec = recordIndex(t, stride, recOff);
+	const rateForm<T> rf{form, clip != 0, (T)f64of(dtBits), invTau, act, acts};
+	const bool ends = form != formRK4 || stage == 4; // this launch ends the step
 #pragma unroll
 	for (int r = 0; r < RB; r++) {
 		const i64 b = b0 + ty + r * TY;
@@ -130,9 +143,18 @@ __device__ __forceinline__ void stepTile(
 				continue;
 			}
 			const i64 u = k * N + i, at = (k * B + b) * N + i;
+			if (form != formV) {
+				const T ri = rateUnit(rf, stage, acc[r][c], rprev[at], r0, ks, at, K * B * N, u, i, post[u], seed,
+				                      firstK + k, firstB + b, t);
+				rnext[at] = ri;
+				if (ends) {
+					keepRate(recR, err, base, B, U, N, m, rec, k, b, i, ri);
+				}
+				continue;
+			}
 			T vi = v[at], ri;
-			unitStep(acc[r][c], vi, ri, decay[u], alpha[u], pre[u], post[u], act, seed, firstK + k, firstB + b,
-			         t, i);
+			unitStep(acc[r][c], vi, ri, decay[u], alpha[u], pre[u], post[u], act, acts, seed, firstK + k,
+			         firstB + b, t, i);
 			v[at] = vi;
 			rnext[at] = ri;
 			keepUnit(recR, recV, err, base, B, U, N, m, rec, k, b, i, vi, ri);
@@ -148,10 +170,13 @@ __device__ __forceinline__ void stepTile(
 	const T *drive, const T *decay, const T *alpha, const T *pre, const T *post, T *v, const T *rprev,       \
 	    T *rnext, const T *in, T *recR, T *recV, rs::u64 *err, rs::i64 K, rs::i64 B, rs::i64 N, rs::i64 I,   \
 	    rs::i64 U, rs::i64 act, rs::u64 seed, rs::i64 firstK, rs::i64 firstB, rs::i64 t, rs::i64 s,          \
-	    rs::i64 ns, rs::i64 inShared, rs::i64 stride, rs::i64 recOff, rs::i64 m, rs::u64 base, rs::i64 wPerTrial
+	    rs::i64 ns, rs::i64 inShared, rs::i64 stride, rs::i64 recOff, rs::i64 m, rs::u64 base,                \
+	    rs::i64 wPerTrial, const T *invTau, const T *acts, const T *r0, T *ks, rs::i64 form, rs::i64 stage,     \
+	    rs::i64 clip, rs::u64 dtBits
 #define STEP_ARGS                                                                                             \
 	drive, decay, alpha, pre, post, v, rprev, rnext, in, recR, recV, err, K, B, N, I, U, act, seed, firstK,  \
-	    firstB, t, s, ns, inShared, stride, recOff, m, base, wPerTrial
+	    firstB, t, s, ns, inShared, stride, recOff, m, base, wPerTrial, invTau, acts, r0, ks, form, stage, clip, \
+	    dtBits
 
 // STEP_KERNEL instantiates one tile shape. The names encode precision and
 // tile (package gpu's launch.go holds the same table): s = one trial per

@@ -27,6 +27,7 @@ void *emu_dynamic_shared;
 #include "mathcheck.cu"
 #include "persistent.cu"
 #include "plastic.cu"
+#include "plasticl5.cu"
 #include "randcheck.cu"
 #include "readout.cu"
 #include "step.cu"
@@ -284,10 +285,12 @@ struct Entry {
 // Every kernel of kernels/*.cu (emu's tests compare the list with package
 // kernels').
 const Entry entries[] = {
-    ENTRY(gather_f32),     ENTRY(gather_f64),     ENTRY(mathcheck_f32),  ENTRY(mathcheck_f64),  ENTRY(persistent_f32),
-    ENTRY(persistent_f64), ENTRY(plastic_f32),    ENTRY(plastic_f64),    ENTRY(randcheck),      ENTRY(readout_f32),
-    ENTRY(readout_f64),    ENTRY(step_f32_l),     ENTRY(step_f32_m),     ENTRY(step_f32_s),     ENTRY(step_f64_l),
-    ENTRY(step_f64_m),     ENTRY(step_f64_s),
+    ENTRY(gather_f32),          ENTRY(gather_f64),          ENTRY(mathcheck_f32),  ENTRY(mathcheck_f64),
+    ENTRY(persistent_f32),      ENTRY(persistent_f64),      ENTRY(persistent_rate_f32),
+    ENTRY(persistent_rate_f64), ENTRY(plastic_f32),         ENTRY(plastic_f64),    ENTRY(plasticl5_f32),
+    ENTRY(plasticl5_f64),       ENTRY(randcheck),
+    ENTRY(readout_f32),         ENTRY(readout_f64),         ENTRY(step_f32_l),     ENTRY(step_f32_m),
+    ENTRY(step_f32_s),          ENTRY(step_f64_l),          ENTRY(step_f64_m),     ENTRY(step_f64_s),
 };
 constexpr int nentries = sizeof entries / sizeof entries[0];
 
