@@ -34,9 +34,11 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 # Regenerates the CPU backend's assembly with avo, from cpu/internal/asmgen,
-# a module of its own so that avo stays out of ratesim's go.mod: the drive
-# product's kernels (cpu/gemm_amd64.s, declared in cpu/gemm_amd64.go) and
-# the unit step's noise (cpu/normal_amd64.s, cpu/normal_amd64.go).
+# a module of its own so that avo stays out of ratesim's go.mod: each
+# kernel set's .s and its declarations (.go) — the drive product (gemm),
+# the unit step's noise (normal), the gathered product (sparse), the
+# plastic pass (plastic), the relu unit step (unitstep) and the L5 rules
+# (l5); cpu/*.go's go:generate lines say which -set writes which.
 ASMGEN_OUT = cpu/gemm_amd64.s cpu/gemm_amd64.go cpu/normal_amd64.s cpu/normal_amd64.go cpu/sparse_amd64.s cpu/sparse_amd64.go cpu/plastic_amd64.s cpu/plastic_amd64.go cpu/unitstep_amd64.s cpu/unitstep_amd64.go cpu/l5_amd64.s cpu/l5_amd64.go
 
 generate:
