@@ -94,8 +94,8 @@ func (b *Backend) SupportsPlasticity() bool { return true }
 func (b *Backend) SupportsDelays() bool { return true }
 
 // SupportsRateForm reports that the backend runs rate-form programs and
-// per-unit activations (backend.RateFormCapable): Euler on every kernel
-// path, RK4 on the step path (rateform.go).
+// per-unit activations (backend.RateFormCapable), Euler and RK4, on the
+// step and the persistent path (rateform.go).
 func (b *Backend) SupportsRateForm() bool { return true }
 
 func (b *Backend) Start32(p *backend.Program[float32]) (backend.Run[float32], error) {

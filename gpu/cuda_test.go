@@ -84,8 +84,9 @@ func conformance(t *testing.T, entry func(*testing.T, backend.Backend)) {
 // every configuration would take longer than the rest of the suite
 // together: the whole entry point on the step and persistent
 // configurations (between them every kernel path of the rate form: the
-// step tiles with RK4's stages, the gathered drive, the persistent
-// kernel's Euler step, the plastic launches), and every case of
+// step tiles with RK4's stage launches, the gathered drive, the
+// persistent kernel's Euler step and RK4 stages, the plastic launches),
+// and every case of
 // backendtest.RateCases once more on one of the other configurations in
 // turn (case i on the (i mod 6)-th, both precisions), so that each case
 // also meets one of segments, trial blocks, Drive in global memory and

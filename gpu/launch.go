@@ -159,8 +159,8 @@ func isTooLarge(err error) bool { return errors.Is(err, errTooLarge) }
 // step, while most of the device idles. Step and Persistent choose among
 // their own kernel's candidates. The plan sees only the shape: start asks
 // for Step for programs the persistent kernel does not run (plastic ones,
-// gathered drives, and RK4 in the rate form, whose four products per step
-// run as four step launches: rateform.go), so those never get it.
+// gathered drives), and sizes a persistent plan of an RK4 program anew
+// (withRateForm in rateform.go: its stages need more shared memory).
 func choosePlan(s backend.Shape, prec backend.Precision, dev deviceInfo, want Kernel) (plan, error) {
 	return planOn(s, prec, modelOf(dev), want)
 }

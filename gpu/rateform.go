@@ -19,16 +19,19 @@ import (
 //     drive (sparse drives, delays), the persistent kernel
 //     (persistent_rate_T, which also runs v-form programs with per-unit
 //     activations) and between the plasticity launches.
-//   - RK4 runs on the step path only, four launches of the step (or
+//   - RK4 runs on the step path as four launches of the step (or
 //     gathered) kernel per step, each a drive product of the stage's
-//     rates with the weights and input held fixed, then the readout: the
-//     planner is never asked for the persistent kernel (start), whose
-//     shared memory would have to hold r_{t−1} and k1 … k4 as well.
+//     rates with the weights and input held fixed, then the readout; and
+//     in the persistent kernel as four products a step with a barrier
+//     after each stage, its third z buffer and k1 … k3 in shared memory
+//     (withRateForm sizes it; the planner's candidates are sized for the
+//     v-form, so a plan that no longer fits falls back to Drive in global
+//     memory, then to the step path).
 //
-// The stage buffers alternate so that no launch reads what it writes:
-// stage 1 reads r_{t−1} and writes q[0], stage 2 q[0] → q[1], stage 3
-// q[1] → q[0], stage 4 q[0] → r_t; ks keeps k1, k2, k3 (K × B × N each)
-// for stage 4's combination.
+// On the step path the stage buffers alternate so that no launch reads
+// what it writes: stage 1 reads r_{t−1} and writes q[0], stage 2 q[0] →
+// q[1], stage 3 q[1] → q[0], stage 4 q[0] → r_t; ks keeps k1, k2, k3
+// (K × B × N each) for stage 4's combination.
 
 // rateDev is a run's rate-form and per-unit activation state on the
 // device.
@@ -100,6 +103,32 @@ func initialState[T backend.Float](p *backend.Program[T]) (v0, r0 []T) {
 		r0[i] = backend.Activate(p.Activation, v, f)
 	}
 	return v0, r0
+}
+
+// rk4Shared is the shared memory RK4 adds to the persistent kernel's
+// block of tb trials (kernels/persistent.cu): a third z buffer, aligned
+// (rows·tb + 4 values bound it), and k1 … k3 (3·tb·N values).
+func rk4Shared(s backend.Shape, elem, tb int) int {
+	return (s.DriveRows()*tb + 4 + 3*tb*s.Units) * elem
+}
+
+// withRateForm turns the persistent plan pl of the rate-form or per-unit
+// activation program p into one of persistent_rate_T, with RK4's shared
+// memory: pl itself when it fits, else with Drive in global memory, else
+// the step path's plan (dev's limit).
+func withRateForm[T backend.Float](p *backend.Program[T], pl plan, prec backend.Precision, dev deviceInfo) (plan, error) {
+	if rateStages(p) > 1 {
+		limit := pl.model.maxSharedOpt
+		if pl.wShared && pl.shmem+rk4Shared(p.Shape, pl.elem, pl.tb) > limit {
+			pl = pl.withPersistent(prec, pl.tb, false)
+		}
+		if pl.shmem+rk4Shared(p.Shape, pl.elem, pl.tb) > limit {
+			return choosePlan(p.Shape, prec, dev, Step)
+		}
+		pl.shmem += rk4Shared(p.Shape, pl.elem, pl.tb)
+	}
+	pl.persistent = "persistent_rate_" + prec.String()
+	return pl, nil
 }
 
 // rateBytes estimates the device memory p's rate form and per-unit

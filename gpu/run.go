@@ -156,10 +156,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	prec := backend.PrecisionOf[T]()
 	want := b.kernel
 	gather := useGather(p)
-	if plastic || gather || rateStages(p) > 1 {
+	if plastic || gather {
 		// The plasticity kernel runs between steps, the gathered drive
-		// replaces the step tile, RK4 launches the step kernel once per
-		// stage (rateform.go): the step path.
+		// replaces the step tile: the step path.
 		want = Step
 	}
 	pl, err := choosePlan(p.Shape, prec, drv.info(), want)
@@ -189,9 +188,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		pl.plastic = "plastic_" + prec.String()
 	}
 	if pl.kernel == Persistent && p.NeedsRateForm() {
-		// The same plan on the persistent kernel that also runs the rate
-		// form's Euler step and per-unit activations (kernels/persistent.cu).
-		pl.persistent = "persistent_rate_" + prec.String()
+		if pl, err = withRateForm(p, pl, prec, drv.info()); err != nil {
+			return nil, err
+		}
 	}
 	run := &run[T]{b: b, drv: drv, p: p, pl: pl, elem: int64(pl.elem), wPer: wPer}
 	kk := K

@@ -15,16 +15,21 @@
 //
 // Two kernels per precision: persistent_T runs the v-form with the
 // program's one activation (form and acts are ignored), persistent_rate_T
-// also the rate form's Euler step (form = formEuler: model.cuh's rateUnit
-// on the drive and r_{t−1}, no state) and per-unit activations (acts,
-// either form). They are one template (GENERAL): the v-form kernel keeps
-// the code, registers and dot loops it had before the rate form. RK4's
-// four products per step do not run here (package gpu runs it on the
-// step path).
+// also the rate form (model.cuh's rateUnit, no state) and per-unit
+// activations (acts, either form). They are one template (GENERAL): the
+// v-form kernel keeps the code, registers and dot loops it had before the
+// rate form. Euler is the v-form's step with rateUnit for unitStep. RK4
+// runs four products a step, each followed by the units' stage update and
+// a barrier: stage 1 sums z_a (r_{t−1}) into z_q and leaves the stage
+// rates there, stage 2 z_q into z_b, stage 3 z_b into z_q, stage 4 z_q
+// into z_b (r_t, as Euler and the v-form leave it); k1…k3 wait in ks.
+// Every stage buffer holds the step's inputs too, so each product is the
+// same dotUnits over [q; u_t].
 //
 // Shared memory (dynamic, T elements, the size package gpu computes:
-// 2·rows·tb + tb·N [+ rows·N]): [z_a: (N+I)·nb] [z_b: (N+I)·nb, aligned
-// for vector loads] [v: nb·N] [W: rows·N if wShared]. z is stored [j][trial]
+// 2·rows·tb + tb·N [+ rows·tb + 4 + 3·tb·N for RK4] [+ rows·N]): [z_a:
+// (N+I)·nb] [z_b: (N+I)·nb, aligned for vector loads] [v: nb·N] [RK4 only:
+// z_q: (N+I)·nb, aligned; ks: 3·nb·N] [W: rows·N if wShared]. z is stored [j][trial]
 // with stride nb, so that one j's trials are adjacent, every thread reads
 // the same address (a broadcast), and a run of rows is one contiguous,
 // aligned block that vector loads read. The bias row of ones is not
@@ -178,17 +183,23 @@ __device__ __forceinline__ void dotDispatch(bool wShared, const T *ws, const T *
 	}
 }
 
-// rateEulerUnit is the rate form's Euler update of one unit of one trial
-// (model.cuh's rateUnit, then keepRate): x, the drive of r_{t−1} = q, is
-// replaced by r_t; it reports whether r_t is non-finite. Not inlined: the
-// v-form's per-unit loop stays the code it was, and the rate form's loop
-// around this call is a few loads and a call.
+// rateStageUnit is the rate form's update of one unit of one trial at
+// one stage (model.cuh's rateUnit; stage 0 Euler, 1…4 RK4): x, the drive
+// of the stage rates q, is replaced by what the stage leaves (at is the
+// unit's slot in r0s, r_{t−1}, and in each of ks' KBN-value rows of
+// k1…k3). The stages that end the step (Euler, 4) check and record r_t
+// (keepRate) and report whether it is non-finite. Not inlined: the
+// v-form's per-unit loop stays the code it was, and the rate form's loops
+// around this call are a few loads and a call.
 template <typename T>
-__device__ __noinline__ bool rateEulerUnit(const rateForm<T> rf, T *x, T q, i64 u, i64 i, T post, u64 seed, i64 gk,
-                                           i64 gb, i64 t, T *recR, u64 *err, u64 base, i64 B, i64 U, i64 N, i64 m,
-                                           i64 rec, i64 k, i64 b) {
-	const T ri = rateUnit(rf, 0, *x, q, (const T *)nullptr, (T *)nullptr, 0, 0, u, i, post, seed, gk, gb, t);
+__device__ __noinline__ bool rateStageUnit(const rateForm<T> rf, i64 stage, T *x, T q, const T *r0s, T *ks, i64 at,
+                                           i64 KBN, i64 u, i64 i, T post, u64 seed, i64 gk, i64 gb, i64 t, T *recR,
+                                           u64 *err, u64 base, i64 B, i64 U, i64 N, i64 m, i64 rec, i64 k, i64 b) {
+	const T ri = rateUnit(rf, stage, *x, q, r0s, ks, at, KBN, u, i, post, seed, gk, gb, t);
 	*x = ri;
+	if (stage != 0 && stage != 4) {
+		return false;
+	}
 	return keepRate(recR, err, base, B, U, N, m, rec, k, b, i, ri);
 }
 
@@ -223,6 +234,14 @@ __device__ __forceinline__ void persistentBlock(
 	T *vs = zn + zlen;
 	const T *__restrict__ wg = drive + k * (i64)(J + 1) * N;
 	T *ws = vs + nb * N;
+	// RK4's third z buffer and k1…k3, between v and W.
+	const bool rk4 = GENERAL && form == formRK4;
+	T *zq = nullptr, *ks = nullptr;
+	if (rk4) {
+		zq = sm + zOffsetB<T>((int)(vs + nb * N - sm), nb);
+		ks = zq + zlen;
+		ws = ks + 3 * nb * N;
+	}
 	if (wShared) {
 		for (int e = tid; e < (J + 1) * N; e += nt) {
 			ws[e] = wg[e];
@@ -243,21 +262,55 @@ __device__ __forceinline__ void persistentBlock(
 		const i64 rec = recordIndex(t, stride, recOff);
 		for (int e = tid; e < nb * I; e += nt) {
 			const int bb = e / I, j = e % I;
-			zc[(N + j) * nb + bb] = in ? in[((kin * B + b0 + bb) * ns + s) * I + j] : T(0);
+			const T x = in ? in[((kin * B + b0 + bb) * ns + s) * I + j] : T(0);
+			zc[(N + j) * nb + bb] = x;
+			if (rk4) {
+				zn[(N + j) * nb + bb] = x;
+				zq[(N + j) * nb + bb] = x;
+			}
 		}
 		__syncthreads();
 
-		// The drives go where the new rates will: each thread's own slots
-		// of zn, dead until now (the last readout read the other buffer).
-		dotDispatch<T>(wShared != 0, ws, wg, zc, zn, N, J, tid, nt, nb);
 		bool bad = false;
+		const T *zsrc = zc; // the rates the last product reads
+		if (rk4) {
+			// Stages 1–3; each product writes the drives into its
+			// destination's own slots, which no thread reads until the
+			// barrier after the stage.
+			const rateForm<T> rf{form, clip != 0, (T)f64of(dtBits), invTau, act, acts};
+			T *src = zc, *dst = zq;
+			for (int st = 1; st <= 3; st++) {
+				dotDispatch<T>(wShared != 0, ws, wg, src, dst, N, J, tid, nt, nb);
+				for (int i = tid; i < N; i += nt) {
+					const i64 u = k * N64 + i;
+					const T po = post[u];
+					for (int bb = 0; bb < nb; bb++) {
+						const int at = i * nb + bb;
+						rateStageUnit(rf, st, &dst[at], src[at], zc, ks, at, nb * N, u, i, po, seed, firstK + k,
+						              firstB + b0 + bb, t, recR, err, base, B, U, N64, m, rec, k, b0 + bb);
+					}
+				}
+				__syncthreads();
+				T *done = dst;
+				dst = src == zc ? zn : zq;
+				src = done;
+			}
+			zsrc = src; // z_q: stage 3's rates
+		}
+
+		// The drives go where the new rates will: each thread's own slots
+		// of zn, dead until now (the last readout, and RK4's stage 3, read
+		// other buffers).
+		dotDispatch<T>(wShared != 0, ws, wg, zsrc, zn, N, J, tid, nt, nb);
 		if (GENERAL && form != formV) {
 			const rateForm<T> rf{form, clip != 0, (T)f64of(dtBits), invTau, act, acts};
+			const i64 stage = rk4 ? 4 : 0;
 			for (int i = tid; i < N; i += nt) {
 				const i64 u = k * N64 + i;
 				const T po = post[u];
 				for (int bb = 0; bb < nb; bb++) {
-					if (rateEulerUnit(rf, &zn[i * nb + bb], zc[i * nb + bb], u, i, po, seed, firstK + k,
+					const int at = i * nb + bb;
+					if (rateStageUnit(rf, stage, &zn[at], zsrc[at], zc, ks, at, nb * N, u, i, po, seed, firstK + k,
 					                  firstB + b0 + bb, t, recR, err, base, B, U, N64, m, rec, k, b0 + bb)) {
 						bad = true;
 					}
