@@ -71,3 +71,40 @@ func TestActTable(t *testing.T) {
 		t.Error("a table without per-unit activations")
 	}
 }
+
+// A persistent plan of an RK4 program holds RK4's shared memory as well
+// and stays within what a block may have: Drive moves to global memory,
+// or the program to the step path, where it does not fit.
+func TestWithRateFormFits(t *testing.T) {
+	dev := deviceInfo{name: "test", major: 9, sms: 132, maxSharedOpt: 227 << 10}
+	for _, prec := range []backend.Precision{backend.F32, backend.F64} {
+		for _, n := range []int{16, 100, 160, 236, 400, 1200, 3000, 9000} {
+			for _, trials := range []int{1, 3, 16} {
+				s := backend.Shape{Instances: 2, Trials: trials, Units: n, Inputs: 3, Outputs: 1}
+				p := &backend.Program[float32]{Shape: s, Form: backend.RateForm, Rate: &backend.RateDynamics[float32]{Integrator: backend.RK4}}
+				pl, err := choosePlan(s, prec, dev, Persistent)
+				if err != nil {
+					continue // no persistent plan for the v-form either
+				}
+				got, err := withRateForm(p, pl, prec, dev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case got.kernel == Step:
+					if persistentShared(s, pl.elem, pl.tb, false)+rk4Shared(s, pl.elem, pl.tb) <= dev.maxSharedOpt {
+						t.Errorf("%v N=%d B=%d: the step path, though Drive in global memory would fit", prec, n, trials)
+					}
+				case got.persistent != "persistent_rate_"+prec.String():
+					t.Errorf("%v N=%d B=%d: kernel %s", prec, n, trials, got.persistent)
+				case got.shmem != persistentShared(s, got.elem, got.tb, got.wShared)+rk4Shared(s, got.elem, got.tb):
+					t.Errorf("%v N=%d B=%d: %d B shared, want the v-form's and RK4's", prec, n, trials, got.shmem)
+				case got.shmem > dev.maxSharedOpt:
+					t.Errorf("%v N=%d B=%d: %d B shared, more than a block may have", prec, n, trials, got.shmem)
+				case got.wShared && !pl.wShared:
+					t.Errorf("%v N=%d B=%d: Drive moved into shared memory", prec, n, trials)
+				}
+			}
+		}
+	}
+}
