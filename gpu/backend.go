@@ -89,6 +89,10 @@ func (b *Backend) open() (driver, error) {
 // (backend.PlasticityCapable).
 func (b *Backend) SupportsPlasticity() bool { return true }
 
+// SupportsL5Plasticity reports that the backend runs the layer-5 model's
+// rules (backend.L5PlasticityCapable), with kernels/plasticl5.cu.
+func (b *Backend) SupportsL5Plasticity() bool { return true }
+
 // SupportsDelays reports that the backend runs programs with synaptic
 // delays (backend.DelayCapable), with the gathered-drive kernel.
 func (b *Backend) SupportsDelays() bool { return true }

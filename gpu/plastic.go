@@ -88,12 +88,10 @@ func b2u(b bool) uint64 {
 // checkPlastic reports what the device cannot run.
 func checkPlastic[T backend.Float](p *backend.Program[T]) error {
 	pl := p.Plasticity
-	if pl.L5 != nil {
-		// The kernels have no L5 rules yet (window ring, Simpson threshold,
-		// RK4 on the weights): refuse rather than run the program static.
-		return backend.ErrNoL5Plasticity("cuda")
-	}
 	P, Q := 0, 0
+	if pl.L5 != nil {
+		P, Q = p.Units, p.Units // the L5 kernel's recurrent weights (plasticl5.go)
+	}
 	for l, c := range pl.Connections() {
 		if c != nil {
 			a, b := p.Shape.LayerDims(backend.Layer(l))
@@ -114,6 +112,9 @@ func newPlasticDev[T backend.Float](c calls, p *backend.Program[T], elem int64) 
 	K, B, N, O := p.Instances, p.Trials, p.Units, p.Outputs
 	M := p.Matrices()
 	pd := &plasticDev[T]{pl: pl, M: M, width: p.WeightWidth()}
+	if pl.L5 != nil {
+		pd.P, pd.Q = N, N // the L5 kernel's weight error key (plasticl5.go)
+	}
 	upBytes := func(src unsafe.Pointer, n int64, what string) (dptr, error) {
 		if n == 0 {
 			return 0, nil

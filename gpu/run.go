@@ -47,7 +47,10 @@ type run[T backend.Float] struct {
 
 	// pd is the plasticity state of a plastic program (plastic.go); wPer
 	// says its weights are per trial.
-	pd   *plasticDev[T]
+	pd *plasticDev[T]
+	// l5 is the L5 plasticity's state (plasticl5.go) when the program has
+	// the L5 rules.
+	l5   *l5Dev[T]
 	wPer bool
 	// gd is the gathered drive of a program with delays or a sparse drive
 	// (gather.go); nil when the tiled kernels read Drive.
@@ -282,6 +285,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		}
 		if plastic {
 			run.pd, err = newPlasticDev(c, p, run.elem)
+			if err == nil && p.Plasticity.L5 != nil {
+				run.l5, err = newL5Dev(c, p, run.elem)
+			}
 		}
 		if gather && err == nil {
 			run.gd, err = uploadGather(c, p, r0)
@@ -320,6 +326,9 @@ func (r *run[T]) release() {
 		_ = c.sync()
 		if r.pd != nil {
 			r.pd.release(c)
+		}
+		if r.l5 != nil {
+			r.l5.release(c)
 		}
 		if r.gd != nil {
 			r.gd.release(c)
@@ -799,6 +808,13 @@ func (r *run[T]) enqueue(c calls, j *job, in []T, n int) error {
 					plastic.Rules = rulesPtr + dptr(int64(tab)*tabs.tableBytes())
 				}
 				if err := r.plasticStep(pd, plastic, t, s, base, recW0, launch); err != nil {
+					return err
+				}
+			}
+			if r.l5 != nil {
+				// The L5 rules after the step's dynamics (plasticl5.go's contract).
+				if err := r.l5.step(c, l5Step{T: t, Drive: r.drive, Rates: r.r[t&1], In: inPtr, S: s, Ns: ns, InShared: p.SharedInput,
+					Err: errKey, Werr: werr, Base: base, PerStep: pl.perStep}, launch); err != nil {
 					return err
 				}
 			}
