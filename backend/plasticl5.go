@@ -333,7 +333,16 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 	eta, dt, theta := l.Eta, l.Dt, s.theta[:n]
 	a, live = a[:n], live[:n]
 	var liveT []T
+	stepFlags := 0 // EulerRow's flags that hold for every row
 	if s.EulerRow != nil {
+		for _, f := range []struct {
+			on  bool
+			bit int
+		}{{bcm, 1}, {l.ClipAtZero, 4}, {l.Structural, 32}} {
+			if f.on {
+				stepFlags |= f.bit
+			}
+		}
 		if len(s.liveT) < n {
 			s.liveT = make([]T, n)
 		}
@@ -368,14 +377,17 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 		if s.EulerRow != nil {
 			// The kernel writes the columns before start; the rest (its
 			// tail, or from a non-finite weight on) are written below.
-			flags := 0
-			for _, f := range []struct {
-				on  bool
-				bit int
-			}{{bcm, 1}, {flip, 2}, {l.ClipAtZero, 4}, {sign > 0, 8}, {sign < 0, 16}, {l.Structural, 32}, {!pre, 64}} {
-				if f.on {
-					flags |= f.bit
-				}
+			flags := stepFlags
+			if flip {
+				flags |= 2
+			}
+			if sign > 0 {
+				flags |= 8
+			} else if sign < 0 {
+				flags |= 16
+			}
+			if !pre {
+				flags |= 64
 			}
 			w0 := wj
 			if l.Structural {

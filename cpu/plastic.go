@@ -85,6 +85,7 @@ func newTaskPlastic[T backend.Float](p *backend.Program[T], nb, matrices int) *t
 	tp.syn = newSynScratch[T](maxA, maxC, nb)
 	if p.Plasticity.L5 != nil {
 		tp.l5s = backend.NewL5Scratch[T](p.Units)
+		useL5Kernels(tp.l5s)
 	}
 	return tp
 }

@@ -22,8 +22,9 @@ func (b *Backend) SupportsL5Plasticity() bool { return true }
 var l5Path = implPath("RATESIM_CPU_L5")
 
 // useL5Kernels sets s's kernels (the sliding threshold's loops, the
-// one-pass Euler step) to l5Path's (none for go): each has the Go code's
-// bits on every path (a NaN is left to the Go code).
+// one-pass Euler step) to l5Path's (none for go), once when a task's
+// scratch is made: each has the Go code's bits on every path (a NaN is
+// left to the Go code).
 func useL5Kernels[T backend.Float](s *backend.L5Scratch[T]) {
 	impl := plasticImpl(l5Path.Load())
 	switch s := any(s).(type) {
@@ -67,7 +68,6 @@ func (r *run[T]) plasticStepL5(t *task[T], step int) *backend.NonFiniteError {
 		b := t.b0 + j
 		drive, _ := pp.Matrix(p, t.k, b) // M = B or B = 1
 		z := t.z[j*rows : (j+1)*rows]
-		useL5Kernels(t.pl.l5s)
 		l5.Update(t.pl.l5s, drive, N, W0, pp.l5win[t.k*B+b].Rows(), z[N:N+I], step)
 		if !t.pl.l5s.WroteNonFinite() {
 			continue // the matrix was finite, and only the weights written changed

@@ -200,33 +200,44 @@ func analyseCircuit(res *CircuitResult) error {
 	if !circuitDirectionsAnalysable(p.Degrees) {
 		return nil
 	}
-	n, steps := p.Units(), p.Steps()
 	res.HasAnalysis = true
-	var after, before []analysis.SimSelectivity
-	var final, initial [][]float64
-	for i := range res.Networks {
-		cn := &res.Networks[i]
-		bw, aw := circuitWindows(p)
-		a, err := analysis.AnalyzeSimulation(cn.Rates, steps, n, p.BinWidth, res.Offsets, bw, aw, analysis.SelectivityOptions{Threshold: analysis.L5Threshold})
-		if err != nil {
-			return err
-		}
-		cn.Analysis = a
-		after, before = append(after, a.After), append(before, a.Before)
-		for d := range cn.Final {
-			final, initial = append(final, cn.Final[d]), append(initial, cn.Net.W)
-		}
-	}
-	res.After, res.Before = analysis.SelectivityTable(after), analysis.SelectivityTable(before)
-	w, err := analysis.WeightSummary(final, initial, res.Offsets, false)
+	bw, aw := circuitWindows(p)
+	sims, after, before, w, err := circuitTablesOf(res, bw, aw, false)
 	if err != nil {
 		return err
 	}
-	res.Weights = w
+	for i := range res.Networks {
+		res.Networks[i].Analysis = sims[i]
+	}
+	res.After, res.Before, res.Weights = after, before, w
 	if p.WCompare != nil {
 		res.Loss = analysis.Loss(w, p.WCompare, res.After, res.Before, false)
 	}
 	return nil
+}
+
+// circuitTablesOf analyses every network of res over the windows bw, aw:
+// each network's analysis, the selectivity tables after and before, and
+// the weight summary (L5's own, whose means are stds, with l5).
+func circuitTablesOf(res *CircuitResult, bw, aw analysis.Window, l5 bool) (sims []*analysis.SimulationResult, after, before [12][]float64, w [9][]float64, err error) {
+	p := res.Params
+	n, steps := p.Units(), p.Steps()
+	var as, bs []analysis.SimSelectivity
+	var final, initial [][]float64
+	for i := range res.Networks {
+		cn := &res.Networks[i]
+		a, err := analysis.AnalyzeSimulation(cn.Rates, steps, n, p.BinWidth, res.Offsets, bw, aw, analysis.SelectivityOptions{Threshold: analysis.L5Threshold})
+		if err != nil {
+			return nil, after, before, w, err
+		}
+		sims = append(sims, a)
+		as, bs = append(as, a.After), append(bs, a.Before)
+		for d := range cn.Final {
+			final, initial = append(final, cn.Final[d]), append(initial, cn.Net.W)
+		}
+	}
+	w, err = analysis.WeightSummary(final, initial, res.Offsets, l5)
+	return sims, analysis.SelectivityTable(as), analysis.SelectivityTable(bs), w, err
 }
 
 // CircuitLoss is res's tuning loss (l5.md §8; analysis.Loss) against the
@@ -243,26 +254,12 @@ func CircuitLoss(res *CircuitResult, l5 bool) (float64, error) {
 	if !l5 {
 		return res.Loss, nil
 	}
-	n, steps := p.Units(), p.Steps()
-	bw, aw := analysis.L5Windows(steps/p.BinWidth, p.BinWidth, p.Warmup, p.Dt, p.Tau)
-	var after, before []analysis.SimSelectivity
-	var final, initial [][]float64
-	for i := range res.Networks {
-		cn := &res.Networks[i]
-		a, err := analysis.AnalyzeSimulation(cn.Rates, steps, n, p.BinWidth, res.Offsets, bw, aw, analysis.SelectivityOptions{Threshold: analysis.L5Threshold})
-		if err != nil {
-			return 0, err
-		}
-		after, before = append(after, a.After), append(before, a.Before)
-		for d := range cn.Final {
-			final, initial = append(final, cn.Final[d]), append(initial, cn.Net.W)
-		}
-	}
-	w, err := analysis.WeightSummary(final, initial, res.Offsets, true)
+	bw, aw := analysis.L5Windows(p.Steps()/p.BinWidth, p.BinWidth, p.Warmup, p.Dt, p.Tau)
+	_, after, before, w, err := circuitTablesOf(res, bw, aw, true)
 	if err != nil {
 		return 0, err
 	}
-	return analysis.Loss(w, p.WCompare, analysis.SelectivityTable(after), analysis.SelectivityTable(before), true), nil
+	return analysis.Loss(w, p.WCompare, after, before, true), nil
 }
 
 // circuitChunk is the steps per Advance call of a circuit run, and the

@@ -84,7 +84,8 @@ func loadCircuitBase(ft *Fit) (*circuitFit, error) {
 	return nil, nil
 }
 
-// parseCircuitObjective checks a circuit fit's objective.
+// parseObjective checks a circuit fit's objective and sets ft.Metric's
+// names from it (the picture's and meta.json's).
 func (cf *circuitFit) parseObjective(ft *Fit) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%s: field objective (line %d): %s", ft.File, ft.line("objective"), fmt.Sprintf(format, args...))

@@ -99,18 +99,23 @@ func Run(ctx context.Context, ft *Fit, opt Options) (*Result, error) {
 		var specs [][]byte
 		programs := 0
 		var err error
+		replayed := g < len(replay)
+		if replayed {
+			// Replayed: the optimizer drew this generation again from the
+			// same seed and losses; its points must be the recorded ones.
+			if err := replay[g].check(points); err != nil {
+				return nil, fmt.Errorf("%s: cannot resume from %s: generation %d: %v", ft.File, opt.Dir, g, err)
+			}
+			res.Replayed++
+		}
 		switch {
 		case ft.circuit != nil:
 			var cs []*spec.Circuit
 			if cs, specs, err = ft.circuit.circuits(ft, points); err != nil {
 				return nil, err
 			}
-			if g < len(replay) {
-				if err := replay[g].check(points); err != nil {
-					return nil, fmt.Errorf("%s: cannot resume from %s: generation %d: %v", ft.File, opt.Dir, g, err)
-				}
+			if replayed {
 				losses, status = slices.Clone(replay[g].loss), replay[g].status
-				res.Replayed++
 				if res.Backend == "" {
 					if b, _, err := sim.CircuitBackend(cs[0]); err == nil {
 						res.Backend = b.Name()
@@ -130,16 +135,10 @@ func Run(ctx context.Context, ft *Fit, opt Options) (*Result, error) {
 				return nil, err
 			}
 			var rows []*sweep.Row
-			if g < len(replay) {
-				// Replayed: the optimizer drew this generation again from the
-				// same seed and losses; its points must be the recorded ones.
-				if err := replay[g].check(points); err != nil {
-					return nil, fmt.Errorf("%s: cannot resume from %s: generation %d: %v", ft.File, opt.Dir, g, err)
-				}
+			if replayed {
 				for k, p := range sw.Points {
 					rows = append(rows, &sweep.Row{Point: p, Status: replay[g].status[k], Metrics: []float64{replay[g].loss[k]}})
 				}
-				res.Replayed++
 				if res.Backend == "" {
 					res.Backend = sw.BackendName(sweep.Options{Backend: opt.Backend})
 				}
@@ -172,12 +171,12 @@ func Run(ctx context.Context, ft *Fit, opt Options) (*Result, error) {
 			}
 			res.History = append(res.History, e)
 		}
-		if opt.Dir != "" && g >= len(replay) {
+		if opt.Dir != "" && !replayed {
 			if err := writeHistory(opt.Dir, ft, res); err != nil {
 				return nil, err
 			}
 		}
-		if opt.Log != nil && g >= len(replay) {
+		if opt.Log != nil && !replayed {
 			best := math.NaN()
 			if res.Best >= 0 {
 				best = res.History[res.Best].Loss
