@@ -82,6 +82,7 @@ type run[T backend.Float] struct {
 	spare   int            // 1 + the workers without a task: the parts a task may split its work into
 	pl      *plastic[T]    // nil for a static program
 	csr     []*csrDrive[T] // per instance, when the drive runs gathered (delays, sparse)
+	packed  []*packedB[T]  // per instance, a static drive packed for the kernels (nil entries: none)
 	done    int
 	err     error
 	closed  bool
@@ -119,6 +120,13 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		r.csr = make([]*csrDrive[T], K)
 		for k := range r.csr {
 			r.csr[k] = newCSRDrive(p, k)
+		}
+	} else if r.pl == nil {
+		// A static drive is the same matrix every step: its copy in the
+		// kernels' panels (packedB) is made once, here.
+		r.packed = make([]*packedB[T], K)
+		for k := range r.packed {
+			r.packed[k] = packB(rows, N, p.Drive[k*rows*N:(k+1)*rows*N], N)
 		}
 	}
 	for k := 0; k < K; k++ {
@@ -182,7 +190,7 @@ func (r *run[T]) Weights(drive, readout []T) error {
 
 func (r *run[T]) Close() error {
 	r.closed = true
-	r.tasks = nil
+	r.tasks, r.packed = nil, nil
 	return nil
 }
 
@@ -271,6 +279,10 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 		R = p.Readout[t.k*(N+1)*O : (t.k+1)*(N+1)*O]
 	}
 	perTrial := false
+	var packed *packedB[T]
+	if r.packed != nil {
+		packed = r.packed[t.k]
+	}
 	if r.pl != nil {
 		W, R = r.pl.Matrix(p, t.k, 0)
 		perTrial = r.pl.M > 1
@@ -316,7 +328,7 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 					gemm(1, N, rows, t.z[j*rows:(j+1)*rows], rows, Wj, N, t.x[j*N:(j+1)*N], N)
 				}
 			} else {
-				gemm(nb, N, rows, t.z, rows, W, N, t.x, N)
+				gemmPacked(nb, N, rows, t.z, rows, W, N, packed, t.x, N)
 			}
 		}
 		var first *backend.NonFiniteError

@@ -41,10 +41,67 @@ func gemm[T backend.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, l
 		return
 	}
 	if ks := kernelsFor[T](kernelPath.Load()); ks != nil {
-		gemmBlocked(ks, m, n, k, a, lda, b, ldb, c, ldc)
+		gemmBlocked(ks, m, n, k, a, lda, b, ldb, nil, c, ldc)
 		return
 	}
 	gemmGonum(m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// packedB is a k×n right-hand factor b copied into the column panels the
+// tile kernels read: tile t's k rows of nr columns contiguous at t·k·nr, the
+// last, partial tile zero-padded to nr columns. A static network multiplies
+// the same weights every step, and the kernels read one panel per tile many
+// times (once per block of trials): rows of b a whole matrix row apart map
+// to a few cache sets and one page each, so at N = 2048 a panel did not stay
+// in cache between two blocks and the product ran from memory at half its
+// speed; a contiguous panel does (measured in bench/RESULTS.md, "the packed
+// drive"). Packing is a pure copy, so the sums are unchanged.
+type packedB[T backend.Float] struct {
+	path   int32 // the path whose nr the panels have
+	k, n   int
+	panels []T
+}
+
+// packB returns b packed for the kernels of the current path, or nil when
+// that path is gonum's (which reads b in place).
+func packB[T backend.Float](k, n int, b []T, ldb int) *packedB[T] {
+	p := kernelPath.Load()
+	ks := kernelsFor[T](p)
+	if ks == nil || k == 0 || n == 0 {
+		return nil
+	}
+	if ldb < n || len(b) < (k-1)*ldb+n {
+		panic("cpu: packB: matrix shorter than its shape and stride")
+	}
+	nr := ks.nr
+	tiles := (n + nr - 1) / nr
+	pb := &packedB[T]{path: p, k: k, n: n, panels: make([]T, tiles*k*nr)}
+	for t := 0; t < tiles; t++ {
+		j0, j1 := t*nr, min(n, (t+1)*nr)
+		panel := pb.panels[t*k*nr : (t+1)*k*nr]
+		for l := 0; l < k; l++ {
+			copy(panel[l*nr:l*nr+j1-j0], b[l*ldb+j0:l*ldb+j1])
+		}
+	}
+	return pb
+}
+
+// gemmPacked is gemm with b also given packed (pb, from packB(k, n, b,
+// ldb); nil for none). The panels serve while the path they were packed for
+// is the current one; otherwise, as for pb == nil, it is gemm on b.
+func gemmPacked[T backend.Float](m, n, k int, a []T, lda int, b []T, ldb int, pb *packedB[T], c []T, ldc int) {
+	p := kernelPath.Load()
+	if pb == nil || pb.path != p || m == 0 {
+		gemm(m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	if pb.k != k || pb.n != n {
+		panic("cpu: gemmPacked: packed factor of another shape")
+	}
+	if lda < k || ldc < n || len(a) < (m-1)*lda+k || len(c) < (m-1)*ldc+n {
+		panic("cpu: gemm: matrix shorter than its shape and stride")
+	}
+	gemmBlocked(kernelsFor[T](p), m, n, k, a, lda, b, ldb, pb, c, ldc)
 }
 
 // gemmGonum is gemm on gonum's exact-order Sgemm/Dgemm (4-wide SSE on
@@ -134,7 +191,10 @@ func kernelsFor[T backend.Float](p int32) *kernelSet[T] {
 // recomputed by gonum (rare: only where a run turns non-finite). Columns come
 // in tiles of nr; a last partial tile runs on a zero-padded copy of its b
 // columns into a scratch tile when it has enough work, else on gonum.
-func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+//
+// With pb (b packed, see packedB) the kernels read its panels instead of b;
+// gonum's NaN recomputation still reads b.
+func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int, b []T, ldb int, pb *packedB[T], c []T, ldc int) {
 	mrMax, nr := len(ks.tiles), ks.nr
 	w := getWorkspace[T]()
 	defer putWorkspace(w)
@@ -174,28 +234,32 @@ func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int,
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				gemmTiles(ks, w, m, k, a, lda, b, ldb, c, ldc, full*p/parts, full*(p+1)/parts)
+				gemmTiles(ks, w, m, k, a, lda, b, ldb, pb, c, ldc, full*p/parts, full*(p+1)/parts)
 			}()
 		}
-		gemmTiles(ks, w, m, k, a, lda, b, ldb, c, ldc, 0, full/parts)
+		gemmTiles(ks, w, m, k, a, lda, b, ldb, pb, c, ldc, 0, full/parts)
 		wg.Wait()
 	} else {
-		gemmTiles(ks, w, m, k, a, lda, b, ldb, c, ldc, 0, full)
+		gemmTiles(ks, w, m, k, a, lda, b, ldb, pb, c, ldc, 0, full)
 	}
 	if j0 := full * nr; j0 < n {
-		gemmEdge(ks, w, m, n, k, a, lda, b, ldb, c, ldc, j0)
+		gemmEdge(ks, w, m, n, k, a, lda, b, ldb, pb, c, ldc, j0)
 	}
 }
 
 // gemmTiles runs the column tiles [t0, t1) of every row block.
-func gemmTiles[T backend.Float](ks *kernelSet[T], w *workspace[T], m, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, t0, t1 int) {
+func gemmTiles[T backend.Float](ks *kernelSet[T], w *workspace[T], m, k int, a []T, lda int, b []T, ldb int, pb *packedB[T], c []T, ldc int, t0, t1 int) {
 	mrMax, nr := len(ks.tiles), ks.nr
 	for t := t0; t < t1; t++ {
 		j := t * nr
+		panel, ld := &b[j], ldb
+		if pb != nil {
+			panel, ld = &pb.panels[t*k*nr], nr
+		}
 		for ib, i0 := 0, 0; i0 < m; ib, i0 = ib+1, i0+mrMax {
 			mr := min(mrMax, m-i0)
 			kept := w.kept[ib]
-			if ks.tiles[mr-1](kept, ptr(w.ap, i0*k), ptr(w.rows, ib*k), &b[j], ldb, &c[i0*ldc+j], ldc) {
+			if ks.tiles[mr-1](kept, ptr(w.ap, i0*k), ptr(w.rows, ib*k), panel, ld, &c[i0*ldc+j], ldc) {
 				gemmGonum(mr, nr, k, a[i0*lda:], lda, b[j:], ldb, c[i0*ldc+j:], ldc)
 			}
 		}
@@ -203,24 +267,30 @@ func gemmTiles[T backend.Float](ks *kernelSet[T], w *workspace[T], m, k int, a [
 }
 
 // gemmEdge computes the columns [j0, n), fewer than one tile.
-func gemmEdge[T backend.Float](ks *kernelSet[T], w *workspace[T], m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, j0 int) {
+func gemmEdge[T backend.Float](ks *kernelSet[T], w *workspace[T], m, n, k int, a []T, lda int, b []T, ldb int, pb *packedB[T], c []T, ldc int, j0 int) {
 	mrMax, nr := len(ks.tiles), ks.nr
 	cols := n - j0
-	if m*cols < nr {
+	var panel []T
+	switch {
+	case pb != nil:
+		panel = pb.panels[j0/nr*k*nr:]
+	case m*cols < nr:
 		// Less work than copying the padded panel.
 		gemmGonum(m, cols, k, a, lda, b[j0:], ldb, c[j0:], ldc)
 		return
-	}
-	w.bp = grow(w.bp, k*nr)
-	for l := 0; l < k; l++ {
-		row := w.bp[l*nr : (l+1)*nr]
-		copy(row, b[l*ldb+j0:l*ldb+n])
-		clear(row[cols:])
+	default:
+		w.bp = grow(w.bp, k*nr)
+		for l := 0; l < k; l++ {
+			row := w.bp[l*nr : (l+1)*nr]
+			copy(row, b[l*ldb+j0:l*ldb+n])
+			clear(row[cols:])
+		}
+		panel = w.bp
 	}
 	w.ct = grow(w.ct, mrMax*nr)
 	for ib, i0 := 0, 0; i0 < m; ib, i0 = ib+1, i0+mrMax {
 		mr := min(mrMax, m-i0)
-		if ks.tiles[mr-1](w.kept[ib], ptr(w.ap, i0*k), ptr(w.rows, ib*k), &w.bp[0], nr, &w.ct[0], nr) {
+		if ks.tiles[mr-1](w.kept[ib], ptr(w.ap, i0*k), ptr(w.rows, ib*k), &panel[0], nr, &w.ct[0], nr) {
 			// The padding may be what is NaN; gonum writes the real columns.
 			gemmGonum(mr, cols, k, a[i0*lda:], lda, b[j0:], ldb, c[i0*ldc+j0:], ldc)
 			continue

@@ -123,14 +123,23 @@ func testGemmPaths[T backend.Float](t *testing.T) {
 				for i := range b {
 					b[i] = special[T](r, pSpecial)
 				}
-				got, want, ref := make([]T, (s.m-1)*ldc+s.n), make([]T, (s.m-1)*ldc+s.n), make([]T, (s.m-1)*ldc+s.n)
+				size := (s.m-1)*ldc + s.n
+				got, packed, want, ref := make([]T, size), make([]T, size), make([]T, size), make([]T, size)
 				for i := range got {
-					got[i], want[i], ref[i] = guard, guard, guard
+					got[i], packed[i], want[i], ref[i] = guard, guard, guard, guard
 				}
-				withPath(t, p, func() { gemm(s.m, s.n, s.k, a, lda, b, ldb, got, ldc) })
+				withPath(t, p, func() {
+					gemm(s.m, s.n, s.k, a, lda, b, ldb, got, ldc)
+					gemmPacked(s.m, s.n, s.k, a, lda, b, ldb, packB(s.k, s.n, b, ldb), packed, ldc)
+				})
 				gemmGonum(s.m, s.n, s.k, a, lda, b, ldb, want, ldc)
 				gemmRef(s.m, s.n, s.k, a, lda, b, ldb, ref, ldc)
 				for i := range got {
+					if backendtest.Bits(packed[i]) != backendtest.Bits(want[i]) {
+						t.Fatalf("packed b, m=%d n=%d k=%d lda=%d ldb=%d ldc=%d special=%v: c[%d][%d] = %v (%#x), gonum %v (%#x)",
+							s.m, s.n, s.k, lda, ldb, ldc, pSpecial, i/ldc, i%ldc,
+							packed[i], backendtest.Bits(packed[i]), want[i], backendtest.Bits(want[i]))
+					}
 					// Bit for bit with gonum, NaN payloads included; with the
 					// contract's Go spelling too, except which NaN: Go's
 					// scalar code and gonum's SSE propagate different
@@ -211,11 +220,48 @@ func TestGemmSplit(t *testing.T) {
 	for _, p := range paths() {
 		for _, work := range []int{m * n * k, m * n * k / 2, m * n * k / 3, m * n * k / 5} {
 			gemmMinWork = work
-			got := make([]float32, m*n)
-			withPath(t, p, func() { gemm(m, n, k, a, k, b, n, got, n) })
+			got, packed := make([]float32, m*n), make([]float32, m*n)
+			withPath(t, p, func() {
+				gemm(m, n, k, a, k, b, n, got, n)
+				gemmPacked(m, n, k, a, k, b, n, packB(k, n, b, n), packed, n)
+			})
 			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v, %d parts: c[%d] = %v, want %v", p, m*n*k/work, i, got[i], want[i])
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(packed[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v, %d parts: c[%d] = %v, packed b %v, want %v", p, m*n*k/work, i, got[i], packed[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestPackedOtherPath checks that panels packed for one path are not read
+// by another (whose tiles have other widths): the product falls back to b
+// and keeps its bits.
+func TestPackedOtherPath(t *testing.T) {
+	ps := paths()
+	r := rand.New(rand.NewPCG(7, 8))
+	m, n, k := 13, 70, 40
+	a, b := make([]float64, m*k), make([]float64, k*n)
+	for i := range a {
+		a[i] = r.NormFloat64()
+	}
+	for i := range b {
+		b[i] = r.NormFloat64()
+	}
+	want := make([]float64, m*n)
+	gemmGonum(m, n, k, a, k, b, n, want, n)
+	for _, packFor := range ps {
+		var pb *packedB[float64]
+		withPath(t, packFor, func() { pb = packB(k, n, b, n) })
+		if (pb == nil) != (packFor == pathGonum) {
+			t.Fatalf("packB on %v: packed %v", packFor, pb != nil)
+		}
+		for _, use := range ps {
+			got := make([]float64, m*n)
+			withPath(t, use, func() { gemmPacked(m, n, k, a, k, b, n, pb, got, n) })
+			for i := range got {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("packed for %v, run on %v: c[%d] = %v, want %v", packFor, use, i, got[i], want[i])
 				}
 			}
 		}

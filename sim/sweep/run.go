@@ -153,15 +153,19 @@ func pointBytes(s *spec.Spec, sw *Sweep) int64 {
 	// A plastic point's learning state: its weights (per trial with
 	// weights: per_trial), scales and the rules' averages and moments,
 	// about four copies of its connections.
-	var plastic int64
+	var plastic, packed int64
 	if s.Plasticity != nil {
 		copies := int64(4)
 		if s.Plasticity.Weights == "per_trial" {
 			copies += B
 		}
 		plastic = copies * ((N+I)*N + N*O) * elem
+	} else {
+		// The CPU backend keeps a static drive a second time, packed for its
+		// kernels.
+		packed = (N + I) * (N + 31) * elem
 	}
-	return prog + calls + rows + acc + net + arrays + plastic + B*N*(2*elem+16)
+	return prog + calls + rows + acc + net + arrays + plastic + packed + B*N*(2*elem+16)
 }
 
 // callSteps is the steps per backend call of a program of k points: about
