@@ -83,6 +83,7 @@ type run[T backend.Float] struct {
 	pl      *plastic[T]    // nil for a static program
 	csr     []*csrDrive[T] // per instance, when the drive runs gathered (delays, sparse)
 	packed  []*packedB[T]  // per instance, a static drive packed for the kernels (nil entries: none)
+	packedR []*packedB[T]  // per instance, a static readout packed likewise (nil entries: none)
 	done    int
 	err     error
 	closed  bool
@@ -127,6 +128,15 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		r.packed = make([]*packedB[T], K)
 		for k := range r.packed {
 			r.packed[k] = packB(rows, N, p.Drive[k*rows*N:(k+1)*rows*N], N)
+		}
+		// The readout has few columns (O ≪ nr): unpacked, a task's product
+		// of a few trials fell to gonum's one-column-at-a-time loop, a fifth
+		// of a step at N = 256; its padded panel runs on the kernels.
+		if O > 0 {
+			r.packedR = make([]*packedB[T], K)
+			for k := range r.packedR {
+				r.packedR[k] = packB(N, O, p.Readout[k*(N+1)*O:k*(N+1)*O+N*O], O)
+			}
 		}
 	}
 	for k := 0; k < K; k++ {
@@ -190,7 +200,7 @@ func (r *run[T]) Weights(drive, readout []T) error {
 
 func (r *run[T]) Close() error {
 	r.closed = true
-	r.tasks, r.packed = nil, nil
+	r.tasks, r.packed, r.packedR = nil, nil, nil
 	return nil
 }
 
@@ -279,9 +289,12 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 		R = p.Readout[t.k*(N+1)*O : (t.k+1)*(N+1)*O]
 	}
 	perTrial := false
-	var packed *packedB[T]
+	var packed, packedR *packedB[T]
 	if r.packed != nil {
 		packed = r.packed[t.k]
+	}
+	if r.packedR != nil {
+		packedR = r.packedR[t.k]
 	}
 	if r.pl != nil {
 		W, R = r.pl.Matrix(p, t.k, 0)
@@ -364,7 +377,7 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 				}
 			}
 		} else if O > 0 {
-			gemm(nb, O, N, t.z, rows, R, O, t.y, O)
+			gemmPacked(nb, O, N, t.z, rows, R, O, packedR, t.y, O)
 			bias := R[N*O : (N+1)*O]
 			for j := 0; j < nb; j++ {
 				y := t.y[j*O : (j+1)*O]

@@ -293,8 +293,9 @@ func TestConformancePaths(t *testing.T) {
 
 func BenchmarkGemm(b *testing.B) {
 	for _, s := range []struct{ m, n, k int }{{1, 2048, 2048}, {32, 1024, 1028}, {64, 2048, 2052}, {256, 256, 256}} {
-		for _, p := range paths() {
-			b.Run(fmt.Sprintf("f32/%dx%dx%d/%v", s.m, s.n, s.k, p), func(b *testing.B) {
+		for _, v := range benchGemmVariants() {
+			p, packed := v.p, v.packed
+			b.Run(fmt.Sprintf("f32/%dx%dx%d/%v", s.m, s.n, s.k, v.name), func(b *testing.B) {
 				r := rand.New(rand.NewPCG(5, 6))
 				a, bb, c := make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
 				for i := range a {
@@ -305,12 +306,40 @@ func BenchmarkGemm(b *testing.B) {
 				}
 				old := kernelPath.Swap(int32(p))
 				defer kernelPath.Store(old)
+				var pb *packedB[float32]
+				if packed {
+					pb = packB(s.k, s.n, bb, s.n)
+				}
 				b.ResetTimer()
 				for range b.N {
-					gemm(s.m, s.n, s.k, a, s.k, bb, s.n, c, s.n)
+					gemmPacked(s.m, s.n, s.k, a, s.k, bb, s.n, pb, c, s.n)
 				}
 				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}
+}
+
+// benchGemmVariants is every kernel path, and each kernel path again with
+// b packed once beforehand (as a static run's drive is).
+func benchGemmVariants() (vs []struct {
+	name   string
+	p      path
+	packed bool
+}) {
+	for _, p := range paths() {
+		vs = append(vs, struct {
+			name   string
+			p      path
+			packed bool
+		}{p.String(), p, false})
+		if p != pathGonum {
+			vs = append(vs, struct {
+				name   string
+				p      path
+				packed bool
+			}{p.String() + "-packed", p, true})
+		}
+	}
+	return vs
 }

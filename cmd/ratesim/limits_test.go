@@ -39,7 +39,7 @@ func limitCases(dir string) []limitCase {
 		{"steps 1e12", "steps: 1e12\n", nil, 1, []string{"SPEC.yaml", "memory", "record fewer steps"}},
 		{"trials 1e9", "trials: 1e9\n", nil, 1, []string{"SPEC.yaml", "TB of memory", "fewer trials"}},
 		{"units 300000", "dims: [2, 300000, 1]\n", nil, 1, []string{"SPEC.yaml", "dims", "300000 hidden units", "at most 65536"}},
-		{"units 65536 under an 8 GB limit", "dims: [2, 65536, 1]\n", []string{"--memory-limit", "8"}, 1, []string{"68.8 GB", "the drive packed for the CPU's kernels 17.2 GB", "8 GB", "--memory-limit", sz}},
+		{"units 65536 under an 8 GB limit", "dims: [2, 65536, 1]\n", []string{"--memory-limit", "8"}, 1, []string{"68.8 GB", "the weights packed for the CPU's kernels 17.2 GB", "8 GB", "--memory-limit", sz}},
 		{"inputs 1e9", "dims: [1000000000, 16, 1]\n", nil, 1, []string{"dims", "1000000000 inputs", "at most"}},
 		{"outputs 1e9", "dims: [2, 16, 1000000000]\n", nil, 1, []string{"dims", "1000000000 outputs", "at most"}},
 		{"steps 1e9 streamed to disk", "steps: 1e9\nrecord: {every: 1}\n", []string{"--memory-limit", "100"}, 1, []string{"SPEC.yaml", "needs about"}},

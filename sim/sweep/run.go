@@ -161,9 +161,9 @@ func pointBytes(s *spec.Spec, sw *Sweep) int64 {
 		}
 		plastic = copies * ((N+I)*N + N*O) * elem
 	} else {
-		// The CPU backend keeps a static drive a second time, packed for its
-		// kernels.
-		packed = (N + I) * (N + 31) * elem
+		// The CPU backend keeps a static drive and readout a second time,
+		// packed for its kernels.
+		packed = ((N+I)*(N+31) + N*(O+31)) * elem
 	}
 	return prog + calls + rows + acc + net + arrays + plastic + packed + B*N*(2*elem+16)
 }
