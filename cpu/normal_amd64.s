@@ -676,79 +676,151 @@ normals32AVX2_log:
 normals32AVX2_cos:
 	VMOVUPD    1024(R8), Y0
 	VMOVUPD    1056(R8), Y1
+	VMOVUPD    1088(R8), Y2
+	VMOVUPD    1120(R8), Y3
 	VMULPD     normalconsts<>+1216(SB), Y0, Y0
-	VMOVDQU    normalconsts<>+768(SB), Y2
-	VSUBPD     Y0, Y2, Y2
-	VPAND      normalconsts<>+1472(SB), Y2, Y2
+	VMOVDQU    normalconsts<>+768(SB), Y4
+	VSUBPD     Y0, Y4, Y4
+	VPAND      normalconsts<>+1472(SB), Y4, Y4
 	VMOVDQU    normalconsts<>+832(SB), Y0
-	VSUBPD     Y2, Y0, Y0
-	VMULPD     normalconsts<>+1600(SB), Y0, Y2
-	VMULPD     Y2, Y2, Y4
+	VSUBPD     Y4, Y0, Y0
+	VMULPD     normalconsts<>+1600(SB), Y0, Y4
+	VMULPD     Y4, Y4, Y8
 	VMULPD     normalconsts<>+1216(SB), Y1, Y1
-	VMOVDQU    normalconsts<>+768(SB), Y3
-	VSUBPD     Y1, Y3, Y3
-	VPAND      normalconsts<>+1472(SB), Y3, Y3
+	VMOVDQU    normalconsts<>+768(SB), Y5
+	VSUBPD     Y1, Y5, Y5
+	VPAND      normalconsts<>+1472(SB), Y5, Y5
 	VMOVDQU    normalconsts<>+832(SB), Y1
-	VSUBPD     Y3, Y1, Y1
-	VMULPD     normalconsts<>+1600(SB), Y1, Y3
-	VMULPD     Y3, Y3, Y5
-	VMULPD     normalconsts<>+2112(SB), Y4, Y0
-	VMULPD     normalconsts<>+2112(SB), Y5, Y1
+	VSUBPD     Y5, Y1, Y1
+	VMULPD     normalconsts<>+1600(SB), Y1, Y5
+	VMULPD     Y5, Y5, Y9
+	VMULPD     normalconsts<>+1216(SB), Y2, Y2
+	VMOVDQU    normalconsts<>+768(SB), Y6
+	VSUBPD     Y2, Y6, Y6
+	VPAND      normalconsts<>+1472(SB), Y6, Y6
+	VMOVDQU    normalconsts<>+832(SB), Y2
+	VSUBPD     Y6, Y2, Y2
+	VMULPD     normalconsts<>+1600(SB), Y2, Y6
+	VMULPD     Y6, Y6, Y10
+	VMULPD     normalconsts<>+1216(SB), Y3, Y3
+	VMOVDQU    normalconsts<>+768(SB), Y7
+	VSUBPD     Y3, Y7, Y7
+	VPAND      normalconsts<>+1472(SB), Y7, Y7
+	VMOVDQU    normalconsts<>+832(SB), Y3
+	VSUBPD     Y7, Y3, Y3
+	VMULPD     normalconsts<>+1600(SB), Y3, Y7
+	VMULPD     Y7, Y7, Y11
+	VMULPD     normalconsts<>+2112(SB), Y8, Y0
+	VMULPD     normalconsts<>+2112(SB), Y9, Y1
+	VMULPD     normalconsts<>+2112(SB), Y10, Y2
+	VMULPD     normalconsts<>+2112(SB), Y11, Y3
 	VADDPD     normalconsts<>+2176(SB), Y0, Y0
 	VADDPD     normalconsts<>+2176(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2176(SB), Y2, Y2
+	VADDPD     normalconsts<>+2176(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2240(SB), Y0, Y0
 	VADDPD     normalconsts<>+2240(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2240(SB), Y2, Y2
+	VADDPD     normalconsts<>+2240(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2304(SB), Y0, Y0
 	VADDPD     normalconsts<>+2304(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2304(SB), Y2, Y2
+	VADDPD     normalconsts<>+2304(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2368(SB), Y0, Y0
 	VADDPD     normalconsts<>+2368(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2368(SB), Y2, Y2
+	VADDPD     normalconsts<>+2368(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2432(SB), Y0, Y0
 	VADDPD     normalconsts<>+2432(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2432(SB), Y2, Y2
+	VADDPD     normalconsts<>+2432(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2496(SB), Y0, Y0
 	VADDPD     normalconsts<>+2496(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2496(SB), Y2, Y2
+	VADDPD     normalconsts<>+2496(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2560(SB), Y0, Y0
 	VADDPD     normalconsts<>+2560(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2560(SB), Y2, Y2
+	VADDPD     normalconsts<>+2560(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2624(SB), Y0, Y0
 	VADDPD     normalconsts<>+2624(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2624(SB), Y2, Y2
+	VADDPD     normalconsts<>+2624(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2688(SB), Y0, Y0
 	VADDPD     normalconsts<>+2688(SB), Y1, Y1
-	VMULPD     Y4, Y0, Y0
-	VMULPD     Y5, Y1, Y1
+	VADDPD     normalconsts<>+2688(SB), Y2, Y2
+	VADDPD     normalconsts<>+2688(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
 	VADDPD     normalconsts<>+2752(SB), Y0, Y0
 	VADDPD     normalconsts<>+2752(SB), Y1, Y1
+	VADDPD     normalconsts<>+2752(SB), Y2, Y2
+	VADDPD     normalconsts<>+2752(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
 	VMULPD     Y4, Y0, Y0
-	VMULPD     Y2, Y0, Y0
-	VADDPD     Y2, Y0, Y0
+	VADDPD     Y4, Y0, Y0
 	VPXOR      normalconsts<>+1536(SB), Y0, Y0
 	VCVTPD2PSY Y0, X0
+	VMULPD     Y9, Y1, Y1
 	VMULPD     Y5, Y1, Y1
-	VMULPD     Y3, Y1, Y1
-	VADDPD     Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
 	VPXOR      normalconsts<>+1536(SB), Y1, Y1
 	VCVTPD2PSY Y1, X1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y6, Y2, Y2
+	VADDPD     Y6, Y2, Y2
+	VPXOR      normalconsts<>+1536(SB), Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMULPD     Y11, Y3, Y3
+	VMULPD     Y7, Y3, Y3
+	VADDPD     Y7, Y3, Y3
+	VPXOR      normalconsts<>+1536(SB), Y3, Y3
+	VCVTPD2PSY Y3, X3
 	VMULPS     (DX), X0, X0
 	VMOVUPS    X0, (DX)
 	VMULPS     16(DX), X1, X1
 	VMOVUPS    X1, 16(DX)
-	ADDQ       $0x00000040, R8
-	ADDQ       $0x00000020, DX
-	SUBQ       $0x00000008, R9
+	VMULPS     32(DX), X2, X2
+	VMOVUPS    X2, 32(DX)
+	VMULPS     48(DX), X3, X3
+	VMOVUPS    X3, 48(DX)
+	ADDQ       $0x00000080, R8
+	ADDQ       $0x00000040, DX
+	SUBQ       $0x00000010, R9
 	JNZ        normals32AVX2_cos
 
 normals32AVX2_done:
