@@ -19,7 +19,9 @@ TEXT ·gemmSAVX2_1x16(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmSAVX2_1x16_store
 
-gemmSAVX2_1x16_loop:
+gemmSAVX2_1x16_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmSAVX2_1x16_rest
 	MOVQ         (DX), R8
 	IMULQ        SI, R8
 	VMOVUPS      (BX)(R8*1), Y2
@@ -32,6 +34,34 @@ gemmSAVX2_1x16_loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmSAVX2_1x16_peel
+
+gemmSAVX2_1x16_rest:
+	TESTQ AX, AX
+	JZ    gemmSAVX2_1x16_store
+
+gemmSAVX2_1x16_loop:
+	MOVQ         (DX), R8
+	IMULQ        SI, R8
+	VMOVUPS      (BX)(R8*1), Y2
+	VMOVUPS      32(BX)(R8*1), Y3
+	VBROADCASTSS (CX), Y4
+	VMULPS       Y2, Y4, Y2
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y3, Y4, Y2
+	VADDPS       Y2, Y1, Y1
+	MOVQ         8(DX), R8
+	IMULQ        SI, R8
+	VMOVUPS      (BX)(R8*1), Y2
+	VMOVUPS      32(BX)(R8*1), Y3
+	VBROADCASTSS 4(CX), Y4
+	VMULPS       Y2, Y4, Y2
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y3, Y4, Y2
+	VADDPS       Y2, Y1, Y1
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_1x16_loop
 
 gemmSAVX2_1x16_store:
@@ -67,7 +97,9 @@ TEXT ·gemmSAVX2_2x16(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmSAVX2_2x16_store
 
-gemmSAVX2_2x16_loop:
+gemmSAVX2_2x16_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmSAVX2_2x16_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPS      (BX)(R9*1), Y4
@@ -85,6 +117,44 @@ gemmSAVX2_2x16_loop:
 	ADDQ         $0x00000008, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmSAVX2_2x16_peel
+
+gemmSAVX2_2x16_rest:
+	TESTQ AX, AX
+	JZ    gemmSAVX2_2x16_store
+
+gemmSAVX2_2x16_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y4
+	VMOVUPS      32(BX)(R9*1), Y5
+	VBROADCASTSS (CX), Y6
+	VMULPS       Y4, Y6, Y7
+	VADDPS       Y7, Y0, Y0
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+	VBROADCASTSS 4(CX), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y2, Y2
+	VMULPS       Y5, Y6, Y4
+	VADDPS       Y4, Y3, Y3
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y4
+	VMOVUPS      32(BX)(R9*1), Y5
+	VBROADCASTSS 8(CX), Y6
+	VMULPS       Y4, Y6, Y7
+	VADDPS       Y7, Y0, Y0
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+	VBROADCASTSS 12(CX), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y2, Y2
+	VMULPS       Y5, Y6, Y4
+	VADDPS       Y4, Y3, Y3
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_2x16_loop
 
 gemmSAVX2_2x16_store:
@@ -129,7 +199,9 @@ TEXT ·gemmSAVX2_3x16(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmSAVX2_3x16_store
 
-gemmSAVX2_3x16_loop:
+gemmSAVX2_3x16_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmSAVX2_3x16_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPS      (BX)(R9*1), Y6
@@ -152,6 +224,54 @@ gemmSAVX2_3x16_loop:
 	ADDQ         $0x0000000c, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmSAVX2_3x16_peel
+
+gemmSAVX2_3x16_rest:
+	TESTQ AX, AX
+	JZ    gemmSAVX2_3x16_store
+
+gemmSAVX2_3x16_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y6
+	VMOVUPS      32(BX)(R9*1), Y7
+	VBROADCASTSS (CX), Y8
+	VMULPS       Y6, Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y1, Y1
+	VBROADCASTSS 4(CX), Y8
+	VMULPS       Y6, Y8, Y9
+	VADDPS       Y9, Y2, Y2
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VBROADCASTSS 8(CX), Y8
+	VMULPS       Y6, Y8, Y6
+	VADDPS       Y6, Y4, Y4
+	VMULPS       Y7, Y8, Y6
+	VADDPS       Y6, Y5, Y5
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y6
+	VMOVUPS      32(BX)(R9*1), Y7
+	VBROADCASTSS 12(CX), Y8
+	VMULPS       Y6, Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y1, Y1
+	VBROADCASTSS 16(CX), Y8
+	VMULPS       Y6, Y8, Y9
+	VADDPS       Y9, Y2, Y2
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VBROADCASTSS 20(CX), Y8
+	VMULPS       Y6, Y8, Y6
+	VADDPS       Y6, Y4, Y4
+	VMULPS       Y7, Y8, Y6
+	VADDPS       Y6, Y5, Y5
+	ADDQ         $0x00000018, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_3x16_loop
 
 gemmSAVX2_3x16_store:
@@ -205,7 +325,9 @@ TEXT ·gemmSAVX2_4x16(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmSAVX2_4x16_store
 
-gemmSAVX2_4x16_loop:
+gemmSAVX2_4x16_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmSAVX2_4x16_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPS      (BX)(R9*1), Y8
@@ -233,6 +355,64 @@ gemmSAVX2_4x16_loop:
 	ADDQ         $0x00000010, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmSAVX2_4x16_peel
+
+gemmSAVX2_4x16_rest:
+	TESTQ AX, AX
+	JZ    gemmSAVX2_4x16_store
+
+gemmSAVX2_4x16_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y8
+	VMOVUPS      32(BX)(R9*1), Y9
+	VBROADCASTSS (CX), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y0, Y0
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y1, Y1
+	VBROADCASTSS 4(CX), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y2, Y2
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VBROADCASTSS 8(CX), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y4, Y4
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VBROADCASTSS 12(CX), Y10
+	VMULPS       Y8, Y10, Y8
+	VADDPS       Y8, Y6, Y6
+	VMULPS       Y9, Y10, Y8
+	VADDPS       Y8, Y7, Y7
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y8
+	VMOVUPS      32(BX)(R9*1), Y9
+	VBROADCASTSS 16(CX), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y0, Y0
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y1, Y1
+	VBROADCASTSS 20(CX), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y2, Y2
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VBROADCASTSS 24(CX), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y4, Y4
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VBROADCASTSS 28(CX), Y10
+	VMULPS       Y8, Y10, Y8
+	VADDPS       Y8, Y6, Y6
+	VMULPS       Y9, Y10, Y8
+	VADDPS       Y8, Y7, Y7
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_4x16_loop
 
 gemmSAVX2_4x16_store:
@@ -295,7 +475,9 @@ TEXT ·gemmSAVX2_5x16(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmSAVX2_5x16_store
 
-gemmSAVX2_5x16_loop:
+gemmSAVX2_5x16_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmSAVX2_5x16_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPS      (BX)(R9*1), Y10
@@ -328,6 +510,74 @@ gemmSAVX2_5x16_loop:
 	ADDQ         $0x00000014, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmSAVX2_5x16_peel
+
+gemmSAVX2_5x16_rest:
+	TESTQ AX, AX
+	JZ    gemmSAVX2_5x16_store
+
+gemmSAVX2_5x16_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y10
+	VMOVUPS      32(BX)(R9*1), Y11
+	VBROADCASTSS (CX), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y0, Y0
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS 4(CX), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y2, Y2
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS 8(CX), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS 12(CX), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y6, Y6
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS 16(CX), Y12
+	VMULPS       Y10, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y11, Y12, Y10
+	VADDPS       Y10, Y9, Y9
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y10
+	VMOVUPS      32(BX)(R9*1), Y11
+	VBROADCASTSS 20(CX), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y0, Y0
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS 24(CX), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y2, Y2
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS 28(CX), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS 32(CX), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y6, Y6
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS 36(CX), Y12
+	VMULPS       Y10, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y11, Y12, Y10
+	VADDPS       Y10, Y9, Y9
+	ADDQ         $0x00000028, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_5x16_loop
 
 gemmSAVX2_5x16_store:
@@ -399,7 +649,9 @@ TEXT ·gemmSAVX2_6x16(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmSAVX2_6x16_store
 
-gemmSAVX2_6x16_loop:
+gemmSAVX2_6x16_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmSAVX2_6x16_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPS      (BX)(R9*1), Y12
@@ -437,6 +689,84 @@ gemmSAVX2_6x16_loop:
 	ADDQ         $0x00000018, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmSAVX2_6x16_peel
+
+gemmSAVX2_6x16_rest:
+	TESTQ AX, AX
+	JZ    gemmSAVX2_6x16_store
+
+gemmSAVX2_6x16_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y12
+	VMOVUPS      32(BX)(R9*1), Y13
+	VBROADCASTSS (CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y0, Y0
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS 4(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y2, Y2
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS 8(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y4, Y4
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS 12(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y6, Y6
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS 16(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y8, Y8
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	VBROADCASTSS 20(CX), Y14
+	VMULPS       Y12, Y14, Y12
+	VADDPS       Y12, Y10, Y10
+	VMULPS       Y13, Y14, Y12
+	VADDPS       Y12, Y11, Y11
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPS      (BX)(R9*1), Y12
+	VMOVUPS      32(BX)(R9*1), Y13
+	VBROADCASTSS 24(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y0, Y0
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS 28(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y2, Y2
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS 32(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y4, Y4
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS 36(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y6, Y6
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS 40(CX), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y8, Y8
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	VBROADCASTSS 44(CX), Y14
+	VMULPS       Y12, Y14, Y12
+	VADDPS       Y12, Y10, Y10
+	VMULPS       Y13, Y14, Y12
+	VADDPS       Y12, Y11, Y11
+	ADDQ         $0x00000030, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_6x16_loop
 
 gemmSAVX2_6x16_store:
@@ -505,7 +835,9 @@ TEXT ·gemmDAVX2_1x8(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmDAVX2_1x8_store
 
-gemmDAVX2_1x8_loop:
+gemmDAVX2_1x8_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmDAVX2_1x8_rest
 	MOVQ         (DX), R8
 	IMULQ        SI, R8
 	VMOVUPD      (BX)(R8*1), Y2
@@ -518,6 +850,34 @@ gemmDAVX2_1x8_loop:
 	ADDQ         $0x00000008, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmDAVX2_1x8_peel
+
+gemmDAVX2_1x8_rest:
+	TESTQ AX, AX
+	JZ    gemmDAVX2_1x8_store
+
+gemmDAVX2_1x8_loop:
+	MOVQ         (DX), R8
+	IMULQ        SI, R8
+	VMOVUPD      (BX)(R8*1), Y2
+	VMOVUPD      32(BX)(R8*1), Y3
+	VBROADCASTSD (CX), Y4
+	VMULPD       Y2, Y4, Y2
+	VADDPD       Y2, Y0, Y0
+	VMULPD       Y3, Y4, Y2
+	VADDPD       Y2, Y1, Y1
+	MOVQ         8(DX), R8
+	IMULQ        SI, R8
+	VMOVUPD      (BX)(R8*1), Y2
+	VMOVUPD      32(BX)(R8*1), Y3
+	VBROADCASTSD 8(CX), Y4
+	VMULPD       Y2, Y4, Y2
+	VADDPD       Y2, Y0, Y0
+	VMULPD       Y3, Y4, Y2
+	VADDPD       Y2, Y1, Y1
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_1x8_loop
 
 gemmDAVX2_1x8_store:
@@ -553,7 +913,9 @@ TEXT ·gemmDAVX2_2x8(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmDAVX2_2x8_store
 
-gemmDAVX2_2x8_loop:
+gemmDAVX2_2x8_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmDAVX2_2x8_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPD      (BX)(R9*1), Y4
@@ -571,6 +933,44 @@ gemmDAVX2_2x8_loop:
 	ADDQ         $0x00000010, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmDAVX2_2x8_peel
+
+gemmDAVX2_2x8_rest:
+	TESTQ AX, AX
+	JZ    gemmDAVX2_2x8_store
+
+gemmDAVX2_2x8_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y4
+	VMOVUPD      32(BX)(R9*1), Y5
+	VBROADCASTSD (CX), Y6
+	VMULPD       Y4, Y6, Y7
+	VADDPD       Y7, Y0, Y0
+	VMULPD       Y5, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VBROADCASTSD 8(CX), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y2, Y2
+	VMULPD       Y5, Y6, Y4
+	VADDPD       Y4, Y3, Y3
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y4
+	VMOVUPD      32(BX)(R9*1), Y5
+	VBROADCASTSD 16(CX), Y6
+	VMULPD       Y4, Y6, Y7
+	VADDPD       Y7, Y0, Y0
+	VMULPD       Y5, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VBROADCASTSD 24(CX), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y2, Y2
+	VMULPD       Y5, Y6, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_2x8_loop
 
 gemmDAVX2_2x8_store:
@@ -615,7 +1015,9 @@ TEXT ·gemmDAVX2_3x8(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmDAVX2_3x8_store
 
-gemmDAVX2_3x8_loop:
+gemmDAVX2_3x8_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmDAVX2_3x8_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPD      (BX)(R9*1), Y6
@@ -638,6 +1040,54 @@ gemmDAVX2_3x8_loop:
 	ADDQ         $0x00000018, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmDAVX2_3x8_peel
+
+gemmDAVX2_3x8_rest:
+	TESTQ AX, AX
+	JZ    gemmDAVX2_3x8_store
+
+gemmDAVX2_3x8_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y6
+	VMOVUPD      32(BX)(R9*1), Y7
+	VBROADCASTSD (CX), Y8
+	VMULPD       Y6, Y8, Y9
+	VADDPD       Y9, Y0, Y0
+	VMULPD       Y7, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VBROADCASTSD 8(CX), Y8
+	VMULPD       Y6, Y8, Y9
+	VADDPD       Y9, Y2, Y2
+	VMULPD       Y7, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VBROADCASTSD 16(CX), Y8
+	VMULPD       Y6, Y8, Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y7, Y8, Y6
+	VADDPD       Y6, Y5, Y5
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y6
+	VMOVUPD      32(BX)(R9*1), Y7
+	VBROADCASTSD 24(CX), Y8
+	VMULPD       Y6, Y8, Y9
+	VADDPD       Y9, Y0, Y0
+	VMULPD       Y7, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VBROADCASTSD 32(CX), Y8
+	VMULPD       Y6, Y8, Y9
+	VADDPD       Y9, Y2, Y2
+	VMULPD       Y7, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VBROADCASTSD 40(CX), Y8
+	VMULPD       Y6, Y8, Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y7, Y8, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000030, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_3x8_loop
 
 gemmDAVX2_3x8_store:
@@ -691,7 +1141,9 @@ TEXT ·gemmDAVX2_4x8(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmDAVX2_4x8_store
 
-gemmDAVX2_4x8_loop:
+gemmDAVX2_4x8_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmDAVX2_4x8_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPD      (BX)(R9*1), Y8
@@ -719,6 +1171,64 @@ gemmDAVX2_4x8_loop:
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmDAVX2_4x8_peel
+
+gemmDAVX2_4x8_rest:
+	TESTQ AX, AX
+	JZ    gemmDAVX2_4x8_store
+
+gemmDAVX2_4x8_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y8
+	VMOVUPD      32(BX)(R9*1), Y9
+	VBROADCASTSD (CX), Y10
+	VMULPD       Y8, Y10, Y11
+	VADDPD       Y11, Y0, Y0
+	VMULPD       Y9, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VBROADCASTSD 8(CX), Y10
+	VMULPD       Y8, Y10, Y11
+	VADDPD       Y11, Y2, Y2
+	VMULPD       Y9, Y10, Y10
+	VADDPD       Y10, Y3, Y3
+	VBROADCASTSD 16(CX), Y10
+	VMULPD       Y8, Y10, Y11
+	VADDPD       Y11, Y4, Y4
+	VMULPD       Y9, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VBROADCASTSD 24(CX), Y10
+	VMULPD       Y8, Y10, Y8
+	VADDPD       Y8, Y6, Y6
+	VMULPD       Y9, Y10, Y8
+	VADDPD       Y8, Y7, Y7
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y8
+	VMOVUPD      32(BX)(R9*1), Y9
+	VBROADCASTSD 32(CX), Y10
+	VMULPD       Y8, Y10, Y11
+	VADDPD       Y11, Y0, Y0
+	VMULPD       Y9, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VBROADCASTSD 40(CX), Y10
+	VMULPD       Y8, Y10, Y11
+	VADDPD       Y11, Y2, Y2
+	VMULPD       Y9, Y10, Y10
+	VADDPD       Y10, Y3, Y3
+	VBROADCASTSD 48(CX), Y10
+	VMULPD       Y8, Y10, Y11
+	VADDPD       Y11, Y4, Y4
+	VMULPD       Y9, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VBROADCASTSD 56(CX), Y10
+	VMULPD       Y8, Y10, Y8
+	VADDPD       Y8, Y6, Y6
+	VMULPD       Y9, Y10, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_4x8_loop
 
 gemmDAVX2_4x8_store:
@@ -781,7 +1291,9 @@ TEXT ·gemmDAVX2_5x8(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmDAVX2_5x8_store
 
-gemmDAVX2_5x8_loop:
+gemmDAVX2_5x8_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmDAVX2_5x8_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPD      (BX)(R9*1), Y10
@@ -814,6 +1326,74 @@ gemmDAVX2_5x8_loop:
 	ADDQ         $0x00000028, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmDAVX2_5x8_peel
+
+gemmDAVX2_5x8_rest:
+	TESTQ AX, AX
+	JZ    gemmDAVX2_5x8_store
+
+gemmDAVX2_5x8_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y10
+	VMOVUPD      32(BX)(R9*1), Y11
+	VBROADCASTSD (CX), Y12
+	VMULPD       Y10, Y12, Y13
+	VADDPD       Y13, Y0, Y0
+	VMULPD       Y11, Y12, Y12
+	VADDPD       Y12, Y1, Y1
+	VBROADCASTSD 8(CX), Y12
+	VMULPD       Y10, Y12, Y13
+	VADDPD       Y13, Y2, Y2
+	VMULPD       Y11, Y12, Y12
+	VADDPD       Y12, Y3, Y3
+	VBROADCASTSD 16(CX), Y12
+	VMULPD       Y10, Y12, Y13
+	VADDPD       Y13, Y4, Y4
+	VMULPD       Y11, Y12, Y12
+	VADDPD       Y12, Y5, Y5
+	VBROADCASTSD 24(CX), Y12
+	VMULPD       Y10, Y12, Y13
+	VADDPD       Y13, Y6, Y6
+	VMULPD       Y11, Y12, Y12
+	VADDPD       Y12, Y7, Y7
+	VBROADCASTSD 32(CX), Y12
+	VMULPD       Y10, Y12, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y11, Y12, Y10
+	VADDPD       Y10, Y9, Y9
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y10
+	VMOVUPD      32(BX)(R9*1), Y11
+	VBROADCASTSD 40(CX), Y12
+	VMULPD       Y10, Y12, Y13
+	VADDPD       Y13, Y0, Y0
+	VMULPD       Y11, Y12, Y12
+	VADDPD       Y12, Y1, Y1
+	VBROADCASTSD 48(CX), Y12
+	VMULPD       Y10, Y12, Y13
+	VADDPD       Y13, Y2, Y2
+	VMULPD       Y11, Y12, Y12
+	VADDPD       Y12, Y3, Y3
+	VBROADCASTSD 56(CX), Y12
+	VMULPD       Y10, Y12, Y13
+	VADDPD       Y13, Y4, Y4
+	VMULPD       Y11, Y12, Y12
+	VADDPD       Y12, Y5, Y5
+	VBROADCASTSD 64(CX), Y12
+	VMULPD       Y10, Y12, Y13
+	VADDPD       Y13, Y6, Y6
+	VMULPD       Y11, Y12, Y12
+	VADDPD       Y12, Y7, Y7
+	VBROADCASTSD 72(CX), Y12
+	VMULPD       Y10, Y12, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y11, Y12, Y10
+	VADDPD       Y10, Y9, Y9
+	ADDQ         $0x00000050, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_5x8_loop
 
 gemmDAVX2_5x8_store:
@@ -885,7 +1465,9 @@ TEXT ·gemmDAVX2_6x8(SB), NOSPLIT, $0-57
 	TESTQ  AX, AX
 	JZ     gemmDAVX2_6x8_store
 
-gemmDAVX2_6x8_loop:
+gemmDAVX2_6x8_peel:
+	TESTQ        $0x00000001, AX
+	JZ           gemmDAVX2_6x8_rest
 	MOVQ         (DX), R9
 	IMULQ        SI, R9
 	VMOVUPD      (BX)(R9*1), Y12
@@ -923,6 +1505,84 @@ gemmDAVX2_6x8_loop:
 	ADDQ         $0x00000030, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
+	JMP          gemmDAVX2_6x8_peel
+
+gemmDAVX2_6x8_rest:
+	TESTQ AX, AX
+	JZ    gemmDAVX2_6x8_store
+
+gemmDAVX2_6x8_loop:
+	MOVQ         (DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y12
+	VMOVUPD      32(BX)(R9*1), Y13
+	VBROADCASTSD (CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y0, Y0
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y1, Y1
+	VBROADCASTSD 8(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y2, Y2
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y3, Y3
+	VBROADCASTSD 16(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y4, Y4
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y5, Y5
+	VBROADCASTSD 24(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y6, Y6
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y7, Y7
+	VBROADCASTSD 32(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y8, Y8
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y9, Y9
+	VBROADCASTSD 40(CX), Y14
+	VMULPD       Y12, Y14, Y12
+	VADDPD       Y12, Y10, Y10
+	VMULPD       Y13, Y14, Y12
+	VADDPD       Y12, Y11, Y11
+	MOVQ         8(DX), R9
+	IMULQ        SI, R9
+	VMOVUPD      (BX)(R9*1), Y12
+	VMOVUPD      32(BX)(R9*1), Y13
+	VBROADCASTSD 48(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y0, Y0
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y1, Y1
+	VBROADCASTSD 56(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y2, Y2
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y3, Y3
+	VBROADCASTSD 64(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y4, Y4
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y5, Y5
+	VBROADCASTSD 72(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y6, Y6
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y7, Y7
+	VBROADCASTSD 80(CX), Y14
+	VMULPD       Y12, Y14, Y15
+	VADDPD       Y15, Y8, Y8
+	VMULPD       Y13, Y14, Y14
+	VADDPD       Y14, Y9, Y9
+	VBROADCASTSD 88(CX), Y14
+	VMULPD       Y12, Y14, Y12
+	VADDPD       Y12, Y10, Y10
+	VMULPD       Y13, Y14, Y12
+	VADDPD       Y12, Y11, Y11
+	ADDQ         $0x00000060, CX
+	ADDQ         $0x00000010, DX
+	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_6x8_loop
 
 gemmDAVX2_6x8_store:

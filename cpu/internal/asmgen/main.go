@@ -17,6 +17,11 @@ type isa struct {
 	vec   func() reg.VecVirtual
 	mrMax int  // rows of the largest tile
 	mask  bool // comparisons write opmask registers (AVX-512)
+	// unroll is the rows of b per loop iteration. AVX2's 6×16 tile issues
+	// 24 floating-point operations a row of b, four pipes' worth for 6
+	// cycles, and 7 others (the row's index and its loop): two rows an
+	// iteration leave fewer of those to dispatch beside them.
+	unroll int
 }
 
 // prec is one precision's instructions.
@@ -62,9 +67,9 @@ func gemmKernels() {
 	isas := []isa{
 		// 16 YMM registers: 6×2 accumulators, 2 rows of b, the broadcast
 		// factor and one product.
-		{"AVX2", 32, YMM, 6, false},
+		{"AVX2", 32, YMM, 6, false, 2},
 		// 32 ZMM registers: 12×2 accumulators leave room to spare.
-		{"AVX512", 64, ZMM, 12, true},
+		{"AVX512", 64, ZMM, 12, true, 1},
 	}
 	precs := []prec{
 		{"float32", 4, VBROADCASTSS, VMULPS, VADDPS, VMOVUPS, VXORPS, VCMPPS, VORPS},
@@ -106,30 +111,55 @@ func kernel(s isa, p prec, mr int) {
 		}
 	}
 	loop, store := name+"_loop", name+"_store"
-	TESTQ(k, k)
-	JZ(LabelRef(store))
-	Label(loop)
-	// The next row of b: its index times the stride.
-	off := GP64()
-	MOVQ(Mem{Base: rows}, off)
-	IMULQ(ldb, off)
-	var row [vectors]reg.VecVirtual
-	for v := range row {
-		row[v] = s.vec()
-		p.mov(Mem{Base: b, Index: off, Scale: 1, Disp: v * s.bytes}, row[v])
-	}
-	for i := 0; i < mr; i++ {
-		f := s.vec()
-		p.bcast(Mem{Base: a, Disp: i * p.size}, f)
+	// step adds the products of the u-th next listed row of b.
+	step := func(u int) {
+		// The row of b: its index times the stride.
+		off := GP64()
+		MOVQ(Mem{Base: rows, Disp: 8 * u}, off)
+		IMULQ(ldb, off)
+		var row [vectors]reg.VecVirtual
 		for v := range row {
-			prod := s.vec()
-			p.mul(row[v], f, prod)            // the rounded product,
-			p.add(prod, acc[i][v], acc[i][v]) // then the sum, in row order
+			row[v] = s.vec()
+			p.mov(Mem{Base: b, Index: off, Scale: 1, Disp: v * s.bytes}, row[v])
+		}
+		for i := 0; i < mr; i++ {
+			f := s.vec()
+			p.bcast(Mem{Base: a, Disp: (u*mr + i) * p.size}, f)
+			for v := range row {
+				prod := s.vec()
+				p.mul(row[v], f, prod)            // the rounded product,
+				p.add(prod, acc[i][v], acc[i][v]) // then the sum, in row order
+			}
 		}
 	}
-	ADDQ(U32(mr*p.size), a)
-	ADDQ(U32(8), rows)
-	DECQ(k)
+	TESTQ(k, k)
+	JZ(LabelRef(store))
+	if s.unroll > 1 {
+		// The first k mod unroll rows one at a time, then unroll a loop.
+		peel, rest := name+"_peel", name+"_rest"
+		Label(peel)
+		TESTQ(U32(s.unroll-1), k)
+		JZ(LabelRef(rest))
+		step(0)
+		ADDQ(U32(mr*p.size), a)
+		ADDQ(U32(8), rows)
+		DECQ(k)
+		JMP(LabelRef(peel))
+		Label(rest)
+		TESTQ(k, k)
+		JZ(LabelRef(store))
+	}
+	Label(loop)
+	for u := 0; u < s.unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(s.unroll*mr*p.size), a)
+	ADDQ(U32(8*s.unroll), rows)
+	if s.unroll == 1 {
+		DECQ(k)
+	} else {
+		SUBQ(U32(s.unroll), k)
+	}
 	JNZ(LabelRef(loop))
 	Label(store)
 	for i := 0; i < mr; i++ {
