@@ -364,13 +364,13 @@ TEXT ·normals32AVX2(SB), NOSPLIT, $0-48
 	MOVQ         plan+16(FP), DX
 	MOVQ         logT+24(FP), BX
 	MOVQ         invT+32(FP), SI
-	MOVQ         scratch+40(FP), DI
+	MOVQ         scratch+40(FP), SI
 	TESTQ        CX, CX
 	JZ           normals32AVX2_done
 	VPBROADCASTQ (DX), Y0
 	VPBROADCASTQ normalconsts<>+64(SB), Y1
-	MOVQ         DI, R8
-	MOVQ         CX, R9
+	MOVQ         SI, DI
+	MOVQ         CX, R8
 
 normals32AVX2_philox:
 	VPADDD       normalconsts<>+0(SB), Y0, Y2
@@ -538,8 +538,8 @@ normals32AVX2_philox:
 	VPOR         normalconsts<>+384(SB), Y3, Y3
 	VSUBPD       normalconsts<>+512(SB), Y4, Y4
 	VSUBPD       normalconsts<>+512(SB), Y3, Y3
-	VMOVUPD      Y4, (R8)
-	VMOVUPD      Y3, 32(R8)
+	VMOVUPD      Y4, (DI)
+	VMOVUPD      Y3, 32(DI)
 	VPSRLD       $0x08, Y6, Y3
 	VPAND        normalconsts<>+320(SB), Y3, Y3
 	VPOR         normalconsts<>+384(SB), Y3, Y3
@@ -548,19 +548,19 @@ normals32AVX2_philox:
 	VPOR         normalconsts<>+384(SB), Y2, Y2
 	VSUBPD       normalconsts<>+512(SB), Y3, Y3
 	VSUBPD       normalconsts<>+512(SB), Y2, Y2
-	VMOVUPD      Y3, 1024(R8)
-	VMOVUPD      Y2, 1056(R8)
+	VMOVUPD      Y3, 1024(DI)
+	VMOVUPD      Y2, 1056(DI)
 	VPADDD       Y1, Y0, Y0
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000008, R9
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000008, R8
 	JNZ          normals32AVX2_philox
-	MOVQ         DI, R8
+	MOVQ         SI, DI
 	MOVQ         AX, DX
-	MOVQ         CX, R9
+	MOVQ         CX, R8
 
 normals32AVX2_log:
-	VMOVUPD     (R8), Y0
-	VMOVUPD     32(R8), Y1
+	VMOVUPD     (DI), Y0
+	VMOVUPD     32(DI), Y1
 	VMULPD      normalconsts<>+1152(SB), Y0, Y0
 	VMULPD      normalconsts<>+1152(SB), Y1, Y1
 	VPAND       normalconsts<>+640(SB), Y0, Y2
@@ -597,15 +597,13 @@ normals32AVX2_log:
 	VSUBPD      normalconsts<>+1024(SB), Y3, Y3
 	VMULPD      normalconsts<>+1088(SB), Y3, Y3
 	VADDPD      normalconsts<>+768(SB), Y3, Y3
-	VPXOR       Y8, Y8, Y8
-	VPCMPEQQ    Y9, Y9, Y9
-	VGATHERDPD  Y9, (SI)(X6*8), Y8
+	VMOVUPD     normalconsts<>+768(SB), Y8
+	VDIVPD      Y2, Y8, Y8
 	VPXOR       Y9, Y9, Y9
 	VPCMPEQQ    Y10, Y10, Y10
 	VGATHERDPD  Y10, (BX)(X6*8), Y9
-	VPXOR       Y6, Y6, Y6
-	VPCMPEQQ    Y10, Y10, Y10
-	VGATHERDPD  Y10, (SI)(X7*8), Y6
+	VMOVUPD     normalconsts<>+768(SB), Y6
+	VDIVPD      Y3, Y6, Y6
 	VPXOR       Y10, Y10, Y10
 	VPCMPEQQ    Y11, Y11, Y11
 	VGATHERDPD  Y11, (BX)(X7*8), Y10
@@ -665,19 +663,19 @@ normals32AVX2_log:
 	VSQRTPD     Y0, Y0
 	VCVTPD2PSY  Y0, X0
 	VMOVUPS     X0, 16(DX)
-	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000020, DX
-	SUBQ        $0x00000008, R9
+	SUBQ        $0x00000008, R8
 	JNZ         normals32AVX2_log
-	MOVQ        DI, R8
+	MOVQ        SI, DI
 	MOVQ        AX, DX
-	MOVQ        CX, R9
+	MOVQ        CX, R8
 
 normals32AVX2_cos:
-	VMOVUPD    1024(R8), Y0
-	VMOVUPD    1056(R8), Y1
-	VMOVUPD    1088(R8), Y2
-	VMOVUPD    1120(R8), Y3
+	VMOVUPD    1024(DI), Y0
+	VMOVUPD    1056(DI), Y1
+	VMOVUPD    1088(DI), Y2
+	VMOVUPD    1120(DI), Y3
 	VMULPD     normalconsts<>+1216(SB), Y0, Y0
 	VMOVDQU    normalconsts<>+768(SB), Y4
 	VSUBPD     Y0, Y4, Y4
@@ -818,9 +816,9 @@ normals32AVX2_cos:
 	VMOVUPS    X2, 32(DX)
 	VMULPS     48(DX), X3, X3
 	VMOVUPS    X3, 48(DX)
-	ADDQ       $0x00000080, R8
+	ADDQ       $0x00000080, DI
 	ADDQ       $0x00000040, DX
-	SUBQ       $0x00000010, R9
+	SUBQ       $0x00000010, R8
 	JNZ        normals32AVX2_cos
 
 normals32AVX2_done:
@@ -1214,9 +1212,8 @@ normalPieces32AVX2_loop:
 	VSUBPD      normalconsts<>+1024(SB), Y2, Y2
 	VMULPD      normalconsts<>+1088(SB), Y2, Y2
 	VADDPD      normalconsts<>+768(SB), Y2, Y2
-	VPXOR       Y5, Y5, Y5
-	VPCMPEQQ    Y6, Y6, Y6
-	VGATHERDPD  Y6, (DI)(X4*8), Y5
+	VMOVUPD     normalconsts<>+768(SB), Y5
+	VDIVPD      Y2, Y5, Y5
 	VPXOR       Y6, Y6, Y6
 	VPCMPEQQ    Y7, Y7, Y7
 	VGATHERDPD  Y7, (SI)(X4*8), Y6
