@@ -152,6 +152,9 @@ type Result struct {
 	Noise     bool    `json:"noise"`
 	Record    string  `json:"record,omitempty"` // what ratesim recorded and copied to the host
 	Extra     string  `json:"extra,omitempty"`
+	// BLAS is the BLAS libraries a CPU peer's process had loaded, as it
+	// reports them (comma-separated real paths).
+	BLAS string `json:"blas,omitempty"`
 	// Plastic names the rule of a plastic measurement (see Plastic).
 	Plastic string `json:"plastic,omitempty"`
 }

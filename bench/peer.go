@@ -180,6 +180,21 @@ func parsePeerOutput(what string, out []byte, cfg Config) ([]Result, error) {
 	return res, nil
 }
 
+// ReferenceBLAS returns the first of results whose peer ran on the
+// unblocked reference BLAS (Debian's libblas3, which torch falls back to
+// when no optimized BLAS is installed: roughly 10× slower than what users
+// run, which would flatter every ratio against it), or nil.
+func ReferenceBLAS(results []Result) *Result {
+	for i, r := range results {
+		for _, lib := range strings.Split(r.BLAS, ",") {
+			if strings.Contains(lib, "/blas/libblas.so") {
+				return &results[i]
+			}
+		}
+	}
+	return nil
+}
+
 func lastLines(s string, n int) string {
 	l := strings.Split(s, "\n")
 	if len(l) > n {

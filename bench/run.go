@@ -304,6 +304,10 @@ func Run(ctx context.Context, b backend.Backend, o Options, out io.Writer) error
 			}
 			res, err := RunPeer(pctx, o.Python, script, cfg, part.sizes, pl.device)
 			cancel()
+			if ref := ReferenceBLAS(res); ref != nil {
+				fmt.Fprintf(out, "peer %s: warning: it ran on the reference BLAS (%s), about 10x slower than an optimized one; "+
+					"install OpenBLAS (make bench-deps, or apt-get install libopenblas0-pthread) for a fair comparison\n", name, ref.BLAS)
+			}
 			peerRes = append(peerRes, res...)
 			if e := emit(res...); e != nil {
 				return e

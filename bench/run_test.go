@@ -290,3 +290,28 @@ func TestReplay(t *testing.T) {
 		})
 	}
 }
+
+// A CPU peer that ran on Debian's reference BLAS is flagged next to its
+// table; one on OpenBLAS is not.
+func TestRunWarnsOfReferenceBLAS(t *testing.T) {
+	for _, c := range []struct {
+		blas string
+		warn bool
+	}{
+		{"/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0", true},
+		{"/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3,/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so", false},
+	} {
+		line := `{"peer": "torch-loop", "device": "cpu", "dtype": "f32", "N": 8, "B": 2, "I": 4, "O": 2, "T": 10, "reps": 1, ` +
+			`"median_us_per_step": 50, "min_us_per_step": 50, "steps_per_s": 20000, "gflops": 0.1, "blas": "` + c.blas + `"}`
+		py := fakePython(t, `echo '`+line+`'`)
+		out, _, err := run(t, cpuBackend(t), Options{Config: quick(), Sizes: []Size{{N: 8, B: 2}}, Peers: []string{"torch"}, Python: py})
+		require.NoError(t, err)
+		if c.warn {
+			assert.Contains(t, out, "peer torch: warning: it ran on the reference BLAS ("+c.blas+")")
+			assert.Contains(t, out, "libopenblas0-pthread")
+		} else {
+			assert.NotContains(t, out, "warning")
+		}
+		assert.Contains(t, out, "torch-loop", "the peer's row is still shown")
+	}
+}
