@@ -267,6 +267,9 @@ func packRows32(a []float32, lda, mr, k int, ap []float32, rows []int) int {
 	return kept
 }
 
+// packRows64 is packRows32 in float64. Two copies because a value's bits
+// are read by math.Float32bits or Float64bits, and a generic body would
+// reach them through an interface conversion per element.
 func packRows64(a []float64, lda, mr, k int, ap []float64, rows []int) int {
 	_ = a[(mr-1)*lda+k-1]
 	_ = ap[mr*k-1]
