@@ -8,8 +8,13 @@
 // gemm_amd64.s keep it). The leak, noise, activation, readout bias,
 // non-finite check and recording are fused in one loop per trial (for
 // float32 relu, the kernels of unitstep_amd64.s over the drawn normals).
-// Plastic programs update their weights after each step (plastic.go,
-// synapses.go). Work is split into (instance, trial block) tasks run in parallel on
-// a pool of goroutines; each task runs all of a call's steps on its own, so
-// results do not depend on the number of goroutines or the split.
+// A static program's drive and readout are copied once per run into the
+// kernels' column panels (packedB), since they are the same matrices every
+// step. Plastic programs update their weights after each step (plastic.go,
+// synapses.go). Work is split into (instance, trial block) tasks run in
+// parallel on a pool of goroutines — fewer and larger tasks for a large
+// static drive, which each task reads whole every step — and a task's large
+// product or unit step claims idle cores; each task runs all of a call's
+// steps on its own, so results do not depend on the number of goroutines or
+// the split.
 package cpu
