@@ -286,7 +286,7 @@ var plasticCache = 512 << 10
 // trials run as one task (above what a core's share of the last-level cache
 // keeps between tasks: at N = 2048 in float32, 16 MB, one task a step was
 // 13–17 % faster than four on two cores, at N = 1024 four were faster).
-var largeDrive = 8 << 20
+const largeDrive = 8 << 20
 
 // largeDriveRows is the trials per task from which a large drive's tasks
 // are not merged: at N = B = 2048 one task ran the step 40 % slower than

@@ -3,7 +3,6 @@ package cpu
 //go:generate sh -c "cd internal/asmgen && go run . -out ../../gemm_amd64.s -stubs ../../gemm_amd64.go -pkg cpu"
 
 import (
-	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -240,57 +239,31 @@ func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int,
 // group unconditionally and kept by advancing the count; a column not kept
 // is overwritten by the next.
 func packRows[T backend.Float](a []T, lda, mr, k int, ap []T, rows []int) int {
-	switch a := any(a).(type) {
-	case []float32:
-		return packRows32(a, lda, mr, k, any(ap).([]float32), rows)
-	default:
-		return packRows64(any(a).([]float64), lda, mr, k, any(ap).([]float64), rows)
-	}
-}
-
-func packRows32(a []float32, lda, mr, k int, ap []float32, rows []int) int {
 	_ = a[(mr-1)*lda+k-1]
 	_ = ap[mr*k-1]
 	_ = rows[k-1]
 	kept := 0
 	for l := 0; l < k; l++ {
 		group := ap[kept*mr : kept*mr+mr]
-		var bits uint32
+		nz := 0
 		for i := range group {
 			x := a[i*lda+l]
 			group[i] = x
-			bits |= math.Float32bits(x)
+			nz |= oneIf(x != 0) // NaN ≠ 0 is kept; −0 is not
 		}
 		rows[kept] = l
-		kept += nonZero(uint64(bits << 1))
+		kept += nz
 	}
 	return kept
 }
 
-// packRows64 is packRows32 in float64. Two copies because a value's bits
-// are read by math.Float32bits or Float64bits, and a generic body would
-// reach them through an interface conversion per element.
-func packRows64(a []float64, lda, mr, k int, ap []float64, rows []int) int {
-	_ = a[(mr-1)*lda+k-1]
-	_ = ap[mr*k-1]
-	_ = rows[k-1]
-	kept := 0
-	for l := 0; l < k; l++ {
-		group := ap[kept*mr : kept*mr+mr]
-		var bits uint64
-		for i := range group {
-			x := a[i*lda+l]
-			group[i] = x
-			bits |= math.Float64bits(x)
-		}
-		rows[kept] = l
-		kept += nonZero(bits << 1)
+// oneIf is 1 for true, else 0 (compiled to a flag set, not a branch).
+func oneIf(b bool) int {
+	if b {
+		return 1
 	}
-	return kept
+	return 0
 }
-
-// nonZero is 1 for x ≠ 0, else 0, without a branch.
-func nonZero(x uint64) int { return int((x | -x) >> 63) }
 
 // gemmTiles runs the column tiles [t0, t1) of every row block.
 func gemmTiles[T backend.Float](ks *kernelSet[T], w *workspace[T], m, k int, a []T, lda int, b []T, ldb int, pb *packedB[T], c []T, ldc int, t0, t1 int) {

@@ -320,25 +320,21 @@ func BenchmarkGemm(b *testing.B) {
 	}
 }
 
-// benchGemmVariants is every kernel path, and each kernel path again with
-// b packed once beforehand (as a static run's drive is).
-func benchGemmVariants() (vs []struct {
+// gemmVariant is one kernel path, with b packed once beforehand (as a
+// static run's drive is) or not.
+type gemmVariant struct {
 	name   string
 	p      path
 	packed bool
-}) {
+}
+
+// benchGemmVariants is every kernel path, and each kernel path again with
+// b packed.
+func benchGemmVariants() (vs []gemmVariant) {
 	for _, p := range paths() {
-		vs = append(vs, struct {
-			name   string
-			p      path
-			packed bool
-		}{p.String(), p, false})
+		vs = append(vs, gemmVariant{p.String(), p, false})
 		if p != pathGonum {
-			vs = append(vs, struct {
-				name   string
-				p      path
-				packed bool
-			}{p.String() + "-packed", p, true})
+			vs = append(vs, gemmVariant{p.String() + "-packed", p, true})
 		}
 	}
 	return vs

@@ -183,10 +183,10 @@ func Estimate(r RunSize) *Footprint {
 	}
 	host("the weights in the run's precision", f(N+I+1, N, T)+f(N+1, O, T)+f(4, N, T), hintsF32...)
 	if r.Plasticity == nil {
-		// The CPU backend keeps a static drive and readout a second time,
-		// packed in its kernels' column panels (at most 31 columns of
-		// padding each).
-		host("the weights packed for the CPU's kernels", f(N+I, N+31, T)+f(N, O+31, T), hintsF32...)
+		// The CPU backend keeps a static drive (N+I+1 rows: with the bias)
+		// and readout a second time, packed in its kernels' column panels
+		// (at most 31 columns of padding each).
+		host("the weights packed for the CPU's kernels", f(N+I+1, N+31, T)+f(N, O+31, T), hintsF32...)
 	}
 
 	// Initial states: B × N in the run's precision, and in float64 when

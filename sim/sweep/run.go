@@ -163,7 +163,7 @@ func pointBytes(s *spec.Spec, sw *Sweep) int64 {
 	} else {
 		// The CPU backend keeps a static drive and readout a second time,
 		// packed for its kernels.
-		packed = ((N+I)*(N+31) + N*(O+31)) * elem
+		packed = ((N+I+1)*(N+31) + N*(O+31)) * elem
 	}
 	return prog + calls + rows + acc + net + arrays + plastic + packed + B*N*(2*elem+16)
 }

@@ -55,10 +55,10 @@ type visa struct {
 	cways int                   // the same for the cosines' pass
 }
 
-// AVX2 has 16 registers: Philox and the logarithm (its two gathers per
-// vector) fit two ways, the cosine four (11.4 -> 10.0 ns a normal on a
-// 2-core AMD EPYC without AVX-512, BenchmarkNormals32). AVX-512's stay at
-// two until they are measured on a CPU that has it.
+// AVX2 has 16 registers: Philox and the logarithm (its gather, division
+// and table factors) fit two ways, the cosine four (11.4 -> 10.0 ns a
+// normal on a 2-core AMD EPYC without AVX-512, BenchmarkNormals32). AVX-512's
+// stay at two until they are measured on a CPU that has it.
 var normalISAs = []visa{
 	{"AVX2", 4, YMM, XMM, false, 2, 2, 4},
 	{"AVX512", 8, ZMM, YMM, true, 2, 2, 2},
