@@ -7,7 +7,7 @@ package cpu
 //go:noescape
 func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
 
-// normals32AVX512 sets z[j] to normal32 of unit plan[0]+j (the counters and key in plan, see cpu/internal/asmgen) for j < n, a multiple of 16 up to 128, with scratch space for 2n float64. Requires AVX512.
+// normals32AVX512 sets z[j] to normal32 of unit plan[0]+j (the counters and key in plan, see cpu/internal/asmgen) for j < n, a multiple of 32 up to 128, with scratch space for 2n float64. Requires AVX512.
 //
 //go:noescape
 func normals32AVX512(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)

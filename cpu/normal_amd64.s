@@ -26,335 +26,351 @@ DATA normalconsts<>+160(SB)/8, $0x0000000000000014
 DATA normalconsts<>+168(SB)/8, $0x0000000000000015
 DATA normalconsts<>+176(SB)/8, $0x0000000000000016
 DATA normalconsts<>+184(SB)/8, $0x0000000000000017
-DATA normalconsts<>+192(SB)/8, $0x00000000d2511f53
-DATA normalconsts<>+200(SB)/8, $0x00000000d2511f53
-DATA normalconsts<>+208(SB)/8, $0x00000000d2511f53
-DATA normalconsts<>+216(SB)/8, $0x00000000d2511f53
-DATA normalconsts<>+224(SB)/8, $0x00000000d2511f53
-DATA normalconsts<>+232(SB)/8, $0x00000000d2511f53
-DATA normalconsts<>+240(SB)/8, $0x00000000d2511f53
-DATA normalconsts<>+248(SB)/8, $0x00000000d2511f53
-DATA normalconsts<>+256(SB)/8, $0x00000000cd9e8d57
-DATA normalconsts<>+264(SB)/8, $0x00000000cd9e8d57
-DATA normalconsts<>+272(SB)/8, $0x00000000cd9e8d57
-DATA normalconsts<>+280(SB)/8, $0x00000000cd9e8d57
-DATA normalconsts<>+288(SB)/8, $0x00000000cd9e8d57
-DATA normalconsts<>+296(SB)/8, $0x00000000cd9e8d57
-DATA normalconsts<>+304(SB)/8, $0x00000000cd9e8d57
-DATA normalconsts<>+312(SB)/8, $0x00000000cd9e8d57
-DATA normalconsts<>+320(SB)/8, $0x0000000000ffffff
-DATA normalconsts<>+328(SB)/8, $0x0000000000ffffff
-DATA normalconsts<>+336(SB)/8, $0x0000000000ffffff
-DATA normalconsts<>+344(SB)/8, $0x0000000000ffffff
-DATA normalconsts<>+352(SB)/8, $0x0000000000ffffff
-DATA normalconsts<>+360(SB)/8, $0x0000000000ffffff
-DATA normalconsts<>+368(SB)/8, $0x0000000000ffffff
-DATA normalconsts<>+376(SB)/8, $0x0000000000ffffff
-DATA normalconsts<>+384(SB)/8, $0x4330000000000001
-DATA normalconsts<>+392(SB)/8, $0x4330000000000001
-DATA normalconsts<>+400(SB)/8, $0x4330000000000001
-DATA normalconsts<>+408(SB)/8, $0x4330000000000001
-DATA normalconsts<>+416(SB)/8, $0x4330000000000001
-DATA normalconsts<>+424(SB)/8, $0x4330000000000001
-DATA normalconsts<>+432(SB)/8, $0x4330000000000001
-DATA normalconsts<>+440(SB)/8, $0x4330000000000001
-DATA normalconsts<>+448(SB)/8, $0x4330000000000000
-DATA normalconsts<>+456(SB)/8, $0x4330000000000000
-DATA normalconsts<>+464(SB)/8, $0x4330000000000000
-DATA normalconsts<>+472(SB)/8, $0x4330000000000000
-DATA normalconsts<>+480(SB)/8, $0x4330000000000000
-DATA normalconsts<>+488(SB)/8, $0x4330000000000000
-DATA normalconsts<>+496(SB)/8, $0x4330000000000000
-DATA normalconsts<>+504(SB)/8, $0x4330000000000000
-DATA normalconsts<>+512(SB)/8, $0x4330000000000000
-DATA normalconsts<>+520(SB)/8, $0x4330000000000000
-DATA normalconsts<>+528(SB)/8, $0x4330000000000000
-DATA normalconsts<>+536(SB)/8, $0x4330000000000000
-DATA normalconsts<>+544(SB)/8, $0x4330000000000000
-DATA normalconsts<>+552(SB)/8, $0x4330000000000000
-DATA normalconsts<>+560(SB)/8, $0x4330000000000000
-DATA normalconsts<>+568(SB)/8, $0x4330000000000000
-DATA normalconsts<>+576(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+584(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+592(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+600(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+608(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+616(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+624(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+632(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+640(SB)/8, $0x0008000000000000
-DATA normalconsts<>+648(SB)/8, $0x0008000000000000
-DATA normalconsts<>+656(SB)/8, $0x0008000000000000
-DATA normalconsts<>+664(SB)/8, $0x0008000000000000
-DATA normalconsts<>+672(SB)/8, $0x0008000000000000
-DATA normalconsts<>+680(SB)/8, $0x0008000000000000
-DATA normalconsts<>+688(SB)/8, $0x0008000000000000
-DATA normalconsts<>+696(SB)/8, $0x0008000000000000
-DATA normalconsts<>+704(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+712(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+720(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+728(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+736(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+744(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+752(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+760(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+768(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+776(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+784(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+792(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+800(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+808(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+816(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+824(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+832(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+840(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+848(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+856(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+864(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+872(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+880(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+888(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+896(SB)/8, $0x4050000000000000
-DATA normalconsts<>+904(SB)/8, $0x4050000000000000
-DATA normalconsts<>+912(SB)/8, $0x4050000000000000
-DATA normalconsts<>+920(SB)/8, $0x4050000000000000
-DATA normalconsts<>+928(SB)/8, $0x4050000000000000
-DATA normalconsts<>+936(SB)/8, $0x4050000000000000
-DATA normalconsts<>+944(SB)/8, $0x4050000000000000
-DATA normalconsts<>+952(SB)/8, $0x4050000000000000
-DATA normalconsts<>+960(SB)/8, $0x4030800000000000
-DATA normalconsts<>+968(SB)/8, $0x4030800000000000
-DATA normalconsts<>+976(SB)/8, $0x4030800000000000
-DATA normalconsts<>+984(SB)/8, $0x4030800000000000
-DATA normalconsts<>+992(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1000(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1008(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1016(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1024(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1032(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1040(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1048(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1056(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1064(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1072(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1080(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1088(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1096(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1104(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1112(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1120(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1128(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1136(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1144(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1152(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1160(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1168(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1176(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1184(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1192(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1200(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1208(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1216(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1224(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1232(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1240(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1248(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1256(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1264(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1272(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1280(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1288(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1296(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1304(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1312(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1320(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1328(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1336(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1344(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1352(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1360(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1368(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1376(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1384(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1392(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1400(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1408(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1416(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1424(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1432(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1440(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1448(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1456(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1464(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1472(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1480(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1488(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1496(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1504(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1512(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1520(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1528(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1536(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1544(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1552(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1560(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1568(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1576(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1584(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1592(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1600(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1608(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1616(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1624(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1632(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1640(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1648(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1656(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1664(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1672(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1680(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1688(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1696(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1704(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1712(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1720(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1728(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1736(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1744(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1752(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1760(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1768(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1776(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1784(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1792(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1800(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1808(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1816(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1824(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1832(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1840(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1848(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1856(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1864(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1872(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1880(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1888(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1896(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1904(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1912(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1920(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+1928(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+1936(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+1944(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+1952(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+1960(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+1968(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+1976(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+1984(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+1992(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2000(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2008(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2016(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2024(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2032(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2040(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2048(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2056(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2064(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2072(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2080(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2088(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2096(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2104(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2112(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2120(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2128(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2136(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2144(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2152(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2160(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2168(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2176(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2184(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2192(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2200(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2208(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2216(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2224(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2232(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2240(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2248(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2256(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2264(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2272(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2280(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2288(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2296(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2304(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2312(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2320(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2328(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2336(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2344(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2352(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2360(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2368(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2376(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2384(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2392(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2400(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2408(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2416(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2424(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2432(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2440(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2448(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2456(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2464(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2472(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2480(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2488(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2496(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2504(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2512(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2520(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2528(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2536(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2544(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2552(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2560(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2568(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2576(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2584(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2592(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2600(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2608(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2616(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2624(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2632(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2640(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2648(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2656(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2664(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2672(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2680(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2688(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2696(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2704(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2712(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2720(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2728(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2736(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2744(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2752(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2760(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2768(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2776(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2784(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2792(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2800(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2808(SB)/8, $0xbfc5555555555555
-GLOBL normalconsts<>(SB), RODATA|NOPTR, $2816
+DATA normalconsts<>+192(SB)/8, $0x0000000000000018
+DATA normalconsts<>+200(SB)/8, $0x0000000000000019
+DATA normalconsts<>+208(SB)/8, $0x000000000000001a
+DATA normalconsts<>+216(SB)/8, $0x000000000000001b
+DATA normalconsts<>+224(SB)/8, $0x000000000000001c
+DATA normalconsts<>+232(SB)/8, $0x000000000000001d
+DATA normalconsts<>+240(SB)/8, $0x000000000000001e
+DATA normalconsts<>+248(SB)/8, $0x000000000000001f
+DATA normalconsts<>+256(SB)/8, $0x0000000000000020
+DATA normalconsts<>+264(SB)/8, $0x0000000000000021
+DATA normalconsts<>+272(SB)/8, $0x0000000000000022
+DATA normalconsts<>+280(SB)/8, $0x0000000000000023
+DATA normalconsts<>+288(SB)/8, $0x0000000000000024
+DATA normalconsts<>+296(SB)/8, $0x0000000000000025
+DATA normalconsts<>+304(SB)/8, $0x0000000000000026
+DATA normalconsts<>+312(SB)/8, $0x0000000000000027
+DATA normalconsts<>+320(SB)/8, $0x00000000d2511f53
+DATA normalconsts<>+328(SB)/8, $0x00000000d2511f53
+DATA normalconsts<>+336(SB)/8, $0x00000000d2511f53
+DATA normalconsts<>+344(SB)/8, $0x00000000d2511f53
+DATA normalconsts<>+352(SB)/8, $0x00000000d2511f53
+DATA normalconsts<>+360(SB)/8, $0x00000000d2511f53
+DATA normalconsts<>+368(SB)/8, $0x00000000d2511f53
+DATA normalconsts<>+376(SB)/8, $0x00000000d2511f53
+DATA normalconsts<>+384(SB)/8, $0x00000000cd9e8d57
+DATA normalconsts<>+392(SB)/8, $0x00000000cd9e8d57
+DATA normalconsts<>+400(SB)/8, $0x00000000cd9e8d57
+DATA normalconsts<>+408(SB)/8, $0x00000000cd9e8d57
+DATA normalconsts<>+416(SB)/8, $0x00000000cd9e8d57
+DATA normalconsts<>+424(SB)/8, $0x00000000cd9e8d57
+DATA normalconsts<>+432(SB)/8, $0x00000000cd9e8d57
+DATA normalconsts<>+440(SB)/8, $0x00000000cd9e8d57
+DATA normalconsts<>+448(SB)/8, $0x0000000000ffffff
+DATA normalconsts<>+456(SB)/8, $0x0000000000ffffff
+DATA normalconsts<>+464(SB)/8, $0x0000000000ffffff
+DATA normalconsts<>+472(SB)/8, $0x0000000000ffffff
+DATA normalconsts<>+480(SB)/8, $0x0000000000ffffff
+DATA normalconsts<>+488(SB)/8, $0x0000000000ffffff
+DATA normalconsts<>+496(SB)/8, $0x0000000000ffffff
+DATA normalconsts<>+504(SB)/8, $0x0000000000ffffff
+DATA normalconsts<>+512(SB)/8, $0x4330000000000001
+DATA normalconsts<>+520(SB)/8, $0x4330000000000001
+DATA normalconsts<>+528(SB)/8, $0x4330000000000001
+DATA normalconsts<>+536(SB)/8, $0x4330000000000001
+DATA normalconsts<>+544(SB)/8, $0x4330000000000001
+DATA normalconsts<>+552(SB)/8, $0x4330000000000001
+DATA normalconsts<>+560(SB)/8, $0x4330000000000001
+DATA normalconsts<>+568(SB)/8, $0x4330000000000001
+DATA normalconsts<>+576(SB)/8, $0x4330000000000000
+DATA normalconsts<>+584(SB)/8, $0x4330000000000000
+DATA normalconsts<>+592(SB)/8, $0x4330000000000000
+DATA normalconsts<>+600(SB)/8, $0x4330000000000000
+DATA normalconsts<>+608(SB)/8, $0x4330000000000000
+DATA normalconsts<>+616(SB)/8, $0x4330000000000000
+DATA normalconsts<>+624(SB)/8, $0x4330000000000000
+DATA normalconsts<>+632(SB)/8, $0x4330000000000000
+DATA normalconsts<>+640(SB)/8, $0x4330000000000000
+DATA normalconsts<>+648(SB)/8, $0x4330000000000000
+DATA normalconsts<>+656(SB)/8, $0x4330000000000000
+DATA normalconsts<>+664(SB)/8, $0x4330000000000000
+DATA normalconsts<>+672(SB)/8, $0x4330000000000000
+DATA normalconsts<>+680(SB)/8, $0x4330000000000000
+DATA normalconsts<>+688(SB)/8, $0x4330000000000000
+DATA normalconsts<>+696(SB)/8, $0x4330000000000000
+DATA normalconsts<>+704(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+712(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+720(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+728(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+736(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+744(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+752(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+760(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+768(SB)/8, $0x0008000000000000
+DATA normalconsts<>+776(SB)/8, $0x0008000000000000
+DATA normalconsts<>+784(SB)/8, $0x0008000000000000
+DATA normalconsts<>+792(SB)/8, $0x0008000000000000
+DATA normalconsts<>+800(SB)/8, $0x0008000000000000
+DATA normalconsts<>+808(SB)/8, $0x0008000000000000
+DATA normalconsts<>+816(SB)/8, $0x0008000000000000
+DATA normalconsts<>+824(SB)/8, $0x0008000000000000
+DATA normalconsts<>+832(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+840(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+848(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+856(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+864(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+872(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+880(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+888(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+896(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+904(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+912(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+920(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+928(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+936(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+944(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+952(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+960(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+968(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+976(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+984(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+992(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1000(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1008(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1016(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1024(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1032(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1040(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1048(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1056(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1064(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1072(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1080(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1088(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1096(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1104(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1112(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1120(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1128(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1136(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1144(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1152(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1160(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1168(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1176(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1184(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1192(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1200(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1208(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1216(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1224(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1232(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1240(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1248(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1256(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1264(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1272(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1280(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1288(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1296(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1304(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1312(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1320(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1328(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1336(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1344(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1352(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1360(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1368(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1376(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1384(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1392(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1400(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1408(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1416(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1424(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1432(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1440(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1448(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1456(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1464(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1472(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1480(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1488(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1496(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1504(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1512(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1520(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1528(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1536(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1544(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1552(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1560(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1568(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1576(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1584(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1592(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1600(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1608(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1616(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1624(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1632(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1640(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1648(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1656(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1664(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1672(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1680(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1688(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1696(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1704(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1712(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1720(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1728(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1736(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1744(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1752(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1760(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1768(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1776(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1784(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1792(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1800(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1808(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1816(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1824(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1832(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1840(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1848(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1856(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1864(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1872(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1880(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1888(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1896(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1904(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1912(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1920(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1928(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1936(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1944(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1952(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1960(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1968(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1976(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1984(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+1992(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2000(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2008(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2016(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2024(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2032(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2040(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2048(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2056(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2064(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2072(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2080(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2088(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2096(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2104(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2112(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2120(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2128(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2136(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2144(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2152(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2160(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2168(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2176(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2184(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2192(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2200(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2208(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2216(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2224(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2232(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2240(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2248(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2256(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2264(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2272(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2280(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2288(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2296(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2304(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2312(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2320(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2328(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2336(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2344(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2352(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2360(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2368(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2376(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2384(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2392(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2400(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2408(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2416(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2424(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2432(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2440(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2448(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2456(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2464(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2472(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2480(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2488(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2496(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2504(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2512(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2520(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2528(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2536(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2544(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2552(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2560(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2568(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2576(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2584(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2592(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2600(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2608(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2616(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2624(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2632(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2640(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2648(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2656(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2664(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2672(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2680(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2688(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2696(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2704(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2712(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2720(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2728(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2736(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2744(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2752(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2760(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2768(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2776(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2784(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2792(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2800(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2808(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2816(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2824(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2832(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2840(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2848(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2856(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2864(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2872(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2880(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2888(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2896(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2904(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2912(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2920(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2928(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2936(SB)/8, $0xbfc5555555555555
+GLOBL normalconsts<>(SB), RODATA|NOPTR, $2944
 
 // func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
 // Requires: AVX, AVX2
@@ -375,8 +391,8 @@ TEXT ·normals32AVX2(SB), NOSPLIT, $0-48
 normals32AVX2_philox:
 	VPADDD       normalconsts<>+0(SB), Y0, Y2
 	VPADDD       normalconsts<>+32(SB), Y0, Y3
-	VMOVDQU      normalconsts<>+192(SB), Y4
-	VMOVDQU      normalconsts<>+256(SB), Y5
+	VMOVDQU      normalconsts<>+320(SB), Y4
+	VMOVDQU      normalconsts<>+384(SB), Y5
 	VPBROADCASTQ 8(DX), Y6
 	VPMULUDQ     Y4, Y2, Y8
 	VPSRLQ       $0x20, Y8, Y2
@@ -531,23 +547,23 @@ normals32AVX2_philox:
 	VPXOR        Y4, Y3, Y3
 	VPXOR        Y7, Y3, Y3
 	VPSRLD       $0x08, Y5, Y4
-	VPAND        normalconsts<>+320(SB), Y4, Y4
-	VPOR         normalconsts<>+384(SB), Y4, Y4
+	VPAND        normalconsts<>+448(SB), Y4, Y4
+	VPOR         normalconsts<>+512(SB), Y4, Y4
 	VPSRLD       $0x08, Y3, Y3
-	VPAND        normalconsts<>+320(SB), Y3, Y3
-	VPOR         normalconsts<>+384(SB), Y3, Y3
-	VSUBPD       normalconsts<>+512(SB), Y4, Y4
-	VSUBPD       normalconsts<>+512(SB), Y3, Y3
+	VPAND        normalconsts<>+448(SB), Y3, Y3
+	VPOR         normalconsts<>+512(SB), Y3, Y3
+	VSUBPD       normalconsts<>+640(SB), Y4, Y4
+	VSUBPD       normalconsts<>+640(SB), Y3, Y3
 	VMOVUPD      Y4, (DI)
 	VMOVUPD      Y3, 32(DI)
 	VPSRLD       $0x08, Y6, Y3
-	VPAND        normalconsts<>+320(SB), Y3, Y3
-	VPOR         normalconsts<>+384(SB), Y3, Y3
+	VPAND        normalconsts<>+448(SB), Y3, Y3
+	VPOR         normalconsts<>+512(SB), Y3, Y3
 	VPSRLD       $0x08, Y2, Y2
-	VPAND        normalconsts<>+320(SB), Y2, Y2
-	VPOR         normalconsts<>+384(SB), Y2, Y2
-	VSUBPD       normalconsts<>+512(SB), Y3, Y3
-	VSUBPD       normalconsts<>+512(SB), Y2, Y2
+	VPAND        normalconsts<>+448(SB), Y2, Y2
+	VPOR         normalconsts<>+512(SB), Y2, Y2
+	VSUBPD       normalconsts<>+640(SB), Y3, Y3
+	VSUBPD       normalconsts<>+640(SB), Y2, Y2
 	VMOVUPD      Y3, 1024(DI)
 	VMOVUPD      Y2, 1056(DI)
 	VPADDD       Y1, Y0, Y0
@@ -561,48 +577,48 @@ normals32AVX2_philox:
 normals32AVX2_log:
 	VMOVUPD     (DI), Y0
 	VMOVUPD     32(DI), Y1
-	VMULPD      normalconsts<>+1152(SB), Y0, Y0
-	VMULPD      normalconsts<>+1152(SB), Y1, Y1
-	VPAND       normalconsts<>+640(SB), Y0, Y2
+	VMULPD      normalconsts<>+1280(SB), Y0, Y0
+	VMULPD      normalconsts<>+1280(SB), Y1, Y1
+	VPAND       normalconsts<>+768(SB), Y0, Y2
 	VPSLLQ      $0x01, Y2, Y2
-	VPAND       normalconsts<>+640(SB), Y1, Y3
+	VPAND       normalconsts<>+768(SB), Y1, Y3
 	VPSLLQ      $0x01, Y3, Y3
 	VPADDQ      Y2, Y0, Y4
 	VPSRLQ      $0x34, Y4, Y4
-	VPOR        normalconsts<>+448(SB), Y4, Y4
-	VSUBPD      normalconsts<>+576(SB), Y4, Y4
+	VPOR        normalconsts<>+576(SB), Y4, Y4
+	VSUBPD      normalconsts<>+704(SB), Y4, Y4
 	VPADDQ      Y3, Y1, Y5
 	VPSRLQ      $0x34, Y5, Y5
-	VPOR        normalconsts<>+448(SB), Y5, Y5
-	VSUBPD      normalconsts<>+576(SB), Y5, Y5
-	VPAND       normalconsts<>+704(SB), Y0, Y0
-	VPOR        normalconsts<>+768(SB), Y0, Y0
+	VPOR        normalconsts<>+576(SB), Y5, Y5
+	VSUBPD      normalconsts<>+704(SB), Y5, Y5
+	VPAND       normalconsts<>+832(SB), Y0, Y0
+	VPOR        normalconsts<>+896(SB), Y0, Y0
 	VPSUBQ      Y2, Y0, Y0
-	VPAND       normalconsts<>+704(SB), Y1, Y1
-	VPOR        normalconsts<>+768(SB), Y1, Y1
+	VPAND       normalconsts<>+832(SB), Y1, Y1
+	VPOR        normalconsts<>+896(SB), Y1, Y1
 	VPSUBQ      Y3, Y1, Y1
-	VSUBPD      normalconsts<>+768(SB), Y0, Y2
-	VMULPD      normalconsts<>+896(SB), Y2, Y2
-	VADDPD      normalconsts<>+960(SB), Y2, Y2
+	VSUBPD      normalconsts<>+896(SB), Y0, Y2
+	VMULPD      normalconsts<>+1024(SB), Y2, Y2
+	VADDPD      normalconsts<>+1088(SB), Y2, Y2
 	VCVTTPD2DQY Y2, X6
-	VSUBPD      normalconsts<>+768(SB), Y1, Y3
-	VMULPD      normalconsts<>+896(SB), Y3, Y3
-	VADDPD      normalconsts<>+960(SB), Y3, Y3
+	VSUBPD      normalconsts<>+896(SB), Y1, Y3
+	VMULPD      normalconsts<>+1024(SB), Y3, Y3
+	VADDPD      normalconsts<>+1088(SB), Y3, Y3
 	VCVTTPD2DQY Y3, X7
 	VCVTDQ2PD   X6, Y2
-	VSUBPD      normalconsts<>+1024(SB), Y2, Y2
-	VMULPD      normalconsts<>+1088(SB), Y2, Y2
-	VADDPD      normalconsts<>+768(SB), Y2, Y2
+	VSUBPD      normalconsts<>+1152(SB), Y2, Y2
+	VMULPD      normalconsts<>+1216(SB), Y2, Y2
+	VADDPD      normalconsts<>+896(SB), Y2, Y2
 	VCVTDQ2PD   X7, Y3
-	VSUBPD      normalconsts<>+1024(SB), Y3, Y3
-	VMULPD      normalconsts<>+1088(SB), Y3, Y3
-	VADDPD      normalconsts<>+768(SB), Y3, Y3
-	VMOVUPD     normalconsts<>+768(SB), Y8
+	VSUBPD      normalconsts<>+1152(SB), Y3, Y3
+	VMULPD      normalconsts<>+1216(SB), Y3, Y3
+	VADDPD      normalconsts<>+896(SB), Y3, Y3
+	VMOVUPD     normalconsts<>+896(SB), Y8
 	VDIVPD      Y2, Y8, Y8
 	VPXOR       Y9, Y9, Y9
 	VPCMPEQQ    Y10, Y10, Y10
 	VGATHERDPD  Y10, (BX)(X6*8), Y9
-	VMOVUPD     normalconsts<>+768(SB), Y6
+	VMOVUPD     normalconsts<>+896(SB), Y6
 	VDIVPD      Y3, Y6, Y6
 	VPXOR       Y10, Y10, Y10
 	VPCMPEQQ    Y11, Y11, Y11
@@ -613,16 +629,8 @@ normals32AVX2_log:
 	VSUBPD      Y3, Y1, Y3
 	VMULPD      Y6, Y3, Y3
 	VMULPD      Y3, Y3, Y1
-	VMULPD      normalconsts<>+1664(SB), Y2, Y8
-	VMULPD      normalconsts<>+1664(SB), Y3, Y6
-	VADDPD      normalconsts<>+1728(SB), Y8, Y8
-	VADDPD      normalconsts<>+1728(SB), Y6, Y6
-	VMULPD      Y2, Y8, Y8
-	VMULPD      Y3, Y6, Y6
-	VADDPD      normalconsts<>+1792(SB), Y8, Y8
-	VADDPD      normalconsts<>+1792(SB), Y6, Y6
-	VMULPD      Y2, Y8, Y8
-	VMULPD      Y3, Y6, Y6
+	VMULPD      normalconsts<>+1792(SB), Y2, Y8
+	VMULPD      normalconsts<>+1792(SB), Y3, Y6
 	VADDPD      normalconsts<>+1856(SB), Y8, Y8
 	VADDPD      normalconsts<>+1856(SB), Y6, Y6
 	VMULPD      Y2, Y8, Y8
@@ -637,29 +645,37 @@ normals32AVX2_log:
 	VMULPD      Y3, Y6, Y6
 	VADDPD      normalconsts<>+2048(SB), Y8, Y8
 	VADDPD      normalconsts<>+2048(SB), Y6, Y6
+	VMULPD      Y2, Y8, Y8
+	VMULPD      Y3, Y6, Y6
+	VADDPD      normalconsts<>+2112(SB), Y8, Y8
+	VADDPD      normalconsts<>+2112(SB), Y6, Y6
+	VMULPD      Y2, Y8, Y8
+	VMULPD      Y3, Y6, Y6
+	VADDPD      normalconsts<>+2176(SB), Y8, Y8
+	VADDPD      normalconsts<>+2176(SB), Y6, Y6
 	VMULPD      Y0, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMULPD      normalconsts<>+1408(SB), Y4, Y0
+	VMULPD      normalconsts<>+1536(SB), Y4, Y0
 	VADDPD      Y0, Y8, Y8
-	VMULPD      normalconsts<>+1344(SB), Y4, Y4
+	VMULPD      normalconsts<>+1472(SB), Y4, Y4
 	VADDPD      Y9, Y4, Y4
 	VADDPD      Y8, Y4, Y4
 	VCVTPD2PSY  Y4, X0
 	VMULPD      Y1, Y6, Y6
 	VADDPD      Y3, Y6, Y6
-	VMULPD      normalconsts<>+1408(SB), Y5, Y1
+	VMULPD      normalconsts<>+1536(SB), Y5, Y1
 	VADDPD      Y1, Y6, Y6
-	VMULPD      normalconsts<>+1344(SB), Y5, Y5
+	VMULPD      normalconsts<>+1472(SB), Y5, Y5
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y6, Y5, Y5
 	VCVTPD2PSY  Y5, X1
 	VCVTPS2PD   X0, Y0
-	VMULPD      normalconsts<>+1280(SB), Y0, Y0
+	VMULPD      normalconsts<>+1408(SB), Y0, Y0
 	VSQRTPD     Y0, Y0
 	VCVTPD2PSY  Y0, X0
 	VMOVUPS     X0, (DX)
 	VCVTPS2PD   X1, Y0
-	VMULPD      normalconsts<>+1280(SB), Y0, Y0
+	VMULPD      normalconsts<>+1408(SB), Y0, Y0
 	VSQRTPD     Y0, Y0
 	VCVTPD2PSY  Y0, X0
 	VMOVUPS     X0, 16(DX)
@@ -676,58 +692,42 @@ normals32AVX2_cos:
 	VMOVUPD    1056(DI), Y1
 	VMOVUPD    1088(DI), Y2
 	VMOVUPD    1120(DI), Y3
-	VMULPD     normalconsts<>+1216(SB), Y0, Y0
-	VMOVDQU    normalconsts<>+768(SB), Y4
+	VMULPD     normalconsts<>+1344(SB), Y0, Y0
+	VMOVDQU    normalconsts<>+896(SB), Y4
 	VSUBPD     Y0, Y4, Y4
-	VPAND      normalconsts<>+1472(SB), Y4, Y4
-	VMOVDQU    normalconsts<>+832(SB), Y0
+	VPAND      normalconsts<>+1600(SB), Y4, Y4
+	VMOVDQU    normalconsts<>+960(SB), Y0
 	VSUBPD     Y4, Y0, Y0
-	VMULPD     normalconsts<>+1600(SB), Y0, Y4
+	VMULPD     normalconsts<>+1728(SB), Y0, Y4
 	VMULPD     Y4, Y4, Y8
-	VMULPD     normalconsts<>+1216(SB), Y1, Y1
-	VMOVDQU    normalconsts<>+768(SB), Y5
+	VMULPD     normalconsts<>+1344(SB), Y1, Y1
+	VMOVDQU    normalconsts<>+896(SB), Y5
 	VSUBPD     Y1, Y5, Y5
-	VPAND      normalconsts<>+1472(SB), Y5, Y5
-	VMOVDQU    normalconsts<>+832(SB), Y1
+	VPAND      normalconsts<>+1600(SB), Y5, Y5
+	VMOVDQU    normalconsts<>+960(SB), Y1
 	VSUBPD     Y5, Y1, Y1
-	VMULPD     normalconsts<>+1600(SB), Y1, Y5
+	VMULPD     normalconsts<>+1728(SB), Y1, Y5
 	VMULPD     Y5, Y5, Y9
-	VMULPD     normalconsts<>+1216(SB), Y2, Y2
-	VMOVDQU    normalconsts<>+768(SB), Y6
+	VMULPD     normalconsts<>+1344(SB), Y2, Y2
+	VMOVDQU    normalconsts<>+896(SB), Y6
 	VSUBPD     Y2, Y6, Y6
-	VPAND      normalconsts<>+1472(SB), Y6, Y6
-	VMOVDQU    normalconsts<>+832(SB), Y2
+	VPAND      normalconsts<>+1600(SB), Y6, Y6
+	VMOVDQU    normalconsts<>+960(SB), Y2
 	VSUBPD     Y6, Y2, Y2
-	VMULPD     normalconsts<>+1600(SB), Y2, Y6
+	VMULPD     normalconsts<>+1728(SB), Y2, Y6
 	VMULPD     Y6, Y6, Y10
-	VMULPD     normalconsts<>+1216(SB), Y3, Y3
-	VMOVDQU    normalconsts<>+768(SB), Y7
+	VMULPD     normalconsts<>+1344(SB), Y3, Y3
+	VMOVDQU    normalconsts<>+896(SB), Y7
 	VSUBPD     Y3, Y7, Y7
-	VPAND      normalconsts<>+1472(SB), Y7, Y7
-	VMOVDQU    normalconsts<>+832(SB), Y3
+	VPAND      normalconsts<>+1600(SB), Y7, Y7
+	VMOVDQU    normalconsts<>+960(SB), Y3
 	VSUBPD     Y7, Y3, Y3
-	VMULPD     normalconsts<>+1600(SB), Y3, Y7
+	VMULPD     normalconsts<>+1728(SB), Y3, Y7
 	VMULPD     Y7, Y7, Y11
-	VMULPD     normalconsts<>+2112(SB), Y8, Y0
-	VMULPD     normalconsts<>+2112(SB), Y9, Y1
-	VMULPD     normalconsts<>+2112(SB), Y10, Y2
-	VMULPD     normalconsts<>+2112(SB), Y11, Y3
-	VADDPD     normalconsts<>+2176(SB), Y0, Y0
-	VADDPD     normalconsts<>+2176(SB), Y1, Y1
-	VADDPD     normalconsts<>+2176(SB), Y2, Y2
-	VADDPD     normalconsts<>+2176(SB), Y3, Y3
-	VMULPD     Y8, Y0, Y0
-	VMULPD     Y9, Y1, Y1
-	VMULPD     Y10, Y2, Y2
-	VMULPD     Y11, Y3, Y3
-	VADDPD     normalconsts<>+2240(SB), Y0, Y0
-	VADDPD     normalconsts<>+2240(SB), Y1, Y1
-	VADDPD     normalconsts<>+2240(SB), Y2, Y2
-	VADDPD     normalconsts<>+2240(SB), Y3, Y3
-	VMULPD     Y8, Y0, Y0
-	VMULPD     Y9, Y1, Y1
-	VMULPD     Y10, Y2, Y2
-	VMULPD     Y11, Y3, Y3
+	VMULPD     normalconsts<>+2240(SB), Y8, Y0
+	VMULPD     normalconsts<>+2240(SB), Y9, Y1
+	VMULPD     normalconsts<>+2240(SB), Y10, Y2
+	VMULPD     normalconsts<>+2240(SB), Y11, Y3
 	VADDPD     normalconsts<>+2304(SB), Y0, Y0
 	VADDPD     normalconsts<>+2304(SB), Y1, Y1
 	VADDPD     normalconsts<>+2304(SB), Y2, Y2
@@ -789,24 +789,40 @@ normals32AVX2_cos:
 	VADDPD     normalconsts<>+2752(SB), Y2, Y2
 	VADDPD     normalconsts<>+2752(SB), Y3, Y3
 	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
+	VADDPD     normalconsts<>+2816(SB), Y0, Y0
+	VADDPD     normalconsts<>+2816(SB), Y1, Y1
+	VADDPD     normalconsts<>+2816(SB), Y2, Y2
+	VADDPD     normalconsts<>+2816(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
+	VADDPD     normalconsts<>+2880(SB), Y0, Y0
+	VADDPD     normalconsts<>+2880(SB), Y1, Y1
+	VADDPD     normalconsts<>+2880(SB), Y2, Y2
+	VADDPD     normalconsts<>+2880(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
 	VMULPD     Y4, Y0, Y0
 	VADDPD     Y4, Y0, Y0
-	VPXOR      normalconsts<>+1536(SB), Y0, Y0
+	VPXOR      normalconsts<>+1664(SB), Y0, Y0
 	VCVTPD2PSY Y0, X0
 	VMULPD     Y9, Y1, Y1
 	VMULPD     Y5, Y1, Y1
 	VADDPD     Y5, Y1, Y1
-	VPXOR      normalconsts<>+1536(SB), Y1, Y1
+	VPXOR      normalconsts<>+1664(SB), Y1, Y1
 	VCVTPD2PSY Y1, X1
 	VMULPD     Y10, Y2, Y2
 	VMULPD     Y6, Y2, Y2
 	VADDPD     Y6, Y2, Y2
-	VPXOR      normalconsts<>+1536(SB), Y2, Y2
+	VPXOR      normalconsts<>+1664(SB), Y2, Y2
 	VCVTPD2PSY Y2, X2
 	VMULPD     Y11, Y3, Y3
 	VMULPD     Y7, Y3, Y3
 	VADDPD     Y7, Y3, Y3
-	VPXOR      normalconsts<>+1536(SB), Y3, Y3
+	VPXOR      normalconsts<>+1664(SB), Y3, Y3
 	VCVTPD2PSY Y3, X3
 	VMULPS     (DX), X0, X0
 	VMOVUPS    X0, (DX)
@@ -833,343 +849,643 @@ TEXT ·normals32AVX512(SB), NOSPLIT, $0-48
 	MOVQ         plan+16(FP), DX
 	MOVQ         logT+24(FP), BX
 	MOVQ         invT+32(FP), SI
-	MOVQ         scratch+40(FP), DI
+	MOVQ         scratch+40(FP), SI
 	TESTQ        CX, CX
 	JZ           normals32AVX512_done
 	VPBROADCASTQ (DX), Z0
-	VPBROADCASTQ normalconsts<>+128(SB), Z1
-	MOVQ         DI, R8
-	MOVQ         CX, R9
+	VPBROADCASTQ normalconsts<>+256(SB), Z1
+	MOVQ         SI, DI
+	MOVQ         CX, R8
 
 normals32AVX512_philox:
 	VPADDD          normalconsts<>+0(SB), Z0, Z2
 	VPADDD          normalconsts<>+64(SB), Z0, Z3
-	VMOVDQU64       normalconsts<>+192(SB), Z4
-	VMOVDQU64       normalconsts<>+256(SB), Z5
-	VPMULUDQ        Z4, Z2, Z8
-	VPSRLQ          $0x20, Z8, Z2
+	VPADDD          normalconsts<>+128(SB), Z0, Z4
+	VPADDD          normalconsts<>+192(SB), Z0, Z5
+	VMOVDQU64       normalconsts<>+320(SB), Z6
+	VMOVDQU64       normalconsts<>+384(SB), Z7
+	VPMULUDQ        Z6, Z2, Z12
+	VPSRLQ          $0x20, Z12, Z2
 	VPXORQ.BCST     8(DX), Z2, Z2
-	VPMULUDQ        Z4, Z3, Z9
-	VPSRLQ          $0x20, Z9, Z3
+	VPMULUDQ        Z6, Z3, Z13
+	VPSRLQ          $0x20, Z13, Z3
 	VPXORQ.BCST     8(DX), Z3, Z3
-	VPMULUDQ        Z5, Z2, Z6
-	VPSRLQ          $0x20, Z6, Z2
+	VPMULUDQ        Z6, Z4, Z14
+	VPSRLQ          $0x20, Z14, Z4
+	VPXORQ.BCST     8(DX), Z4, Z4
+	VPMULUDQ        Z6, Z5, Z15
+	VPSRLQ          $0x20, Z15, Z5
+	VPXORQ.BCST     8(DX), Z5, Z5
+	VPMULUDQ        Z7, Z2, Z8
+	VPSRLQ          $0x20, Z8, Z2
 	VPXORQ.BCST     16(DX), Z2, Z2
-	VPMULUDQ        Z5, Z3, Z7
-	VPSRLQ          $0x20, Z7, Z3
+	VPMULUDQ        Z7, Z3, Z9
+	VPSRLQ          $0x20, Z9, Z3
 	VPXORQ.BCST     16(DX), Z3, Z3
-	VPXORQ.BCST     24(DX), Z8, Z8
-	VPXORQ.BCST     24(DX), Z9, Z9
-	VPBROADCASTQ    32(DX), Z14
-	VPMULUDQ        Z4, Z2, Z2
-	VPMULUDQ        Z5, Z8, Z8
-	VPMULUDQ        Z4, Z3, Z3
-	VPMULUDQ        Z5, Z9, Z9
-	VPSRLQ          $0x20, Z8, Z15
-	VPTERNLOGQ.BCST $0x96, 40(DX), Z6, Z15
-	VPSRLQ          $0x20, Z9, Z6
-	VPTERNLOGQ.BCST $0x96, 40(DX), Z7, Z6
-	VPSRLQ          $0x20, Z2, Z7
-	VPTERNLOGQ.BCST $0x96, 48(DX), Z14, Z7
-	VPSRLQ          $0x20, Z3, Z16
-	VPTERNLOGQ.BCST $0x96, 48(DX), Z14, Z16
-	VPMULUDQ        Z4, Z15, Z14
-	VPMULUDQ        Z5, Z7, Z7
-	VPMULUDQ        Z4, Z6, Z6
-	VPMULUDQ        Z5, Z16, Z15
-	VPSRLQ          $0x20, Z7, Z16
-	VPTERNLOGQ.BCST $0x96, 56(DX), Z8, Z16
-	VPSRLQ          $0x20, Z15, Z8
-	VPTERNLOGQ.BCST $0x96, 56(DX), Z9, Z8
+	VPMULUDQ        Z7, Z4, Z10
+	VPSRLQ          $0x20, Z10, Z4
+	VPXORQ.BCST     16(DX), Z4, Z4
+	VPMULUDQ        Z7, Z5, Z11
+	VPSRLQ          $0x20, Z11, Z5
+	VPXORQ.BCST     16(DX), Z5, Z5
+	VPXORQ.BCST     24(DX), Z12, Z12
+	VPXORQ.BCST     24(DX), Z13, Z13
+	VPXORQ.BCST     24(DX), Z14, Z14
+	VPXORQ.BCST     24(DX), Z15, Z15
+	VPBROADCASTQ    32(DX), Z20
+	VPMULUDQ        Z6, Z2, Z2
+	VPMULUDQ        Z7, Z12, Z12
+	VPMULUDQ        Z6, Z3, Z3
+	VPMULUDQ        Z7, Z13, Z13
+	VPMULUDQ        Z6, Z4, Z4
+	VPMULUDQ        Z7, Z14, Z14
+	VPMULUDQ        Z6, Z5, Z5
+	VPMULUDQ        Z7, Z15, Z15
+	VPSRLQ          $0x20, Z12, Z21
+	VPTERNLOGQ.BCST $0x96, 40(DX), Z8, Z21
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGQ.BCST $0x96, 40(DX), Z9, Z8
 	VPSRLQ          $0x20, Z14, Z9
-	VPTERNLOGQ.BCST $0x96, 64(DX), Z2, Z9
-	VPSRLQ          $0x20, Z6, Z2
+	VPTERNLOGQ.BCST $0x96, 40(DX), Z10, Z9
+	VPSRLQ          $0x20, Z15, Z10
+	VPTERNLOGQ.BCST $0x96, 40(DX), Z11, Z10
+	VPSRLQ          $0x20, Z2, Z11
+	VPTERNLOGQ.BCST $0x96, 48(DX), Z20, Z11
+	VPSRLQ          $0x20, Z3, Z22
+	VPTERNLOGQ.BCST $0x96, 48(DX), Z20, Z22
+	VPSRLQ          $0x20, Z4, Z23
+	VPTERNLOGQ.BCST $0x96, 48(DX), Z20, Z23
+	VPSRLQ          $0x20, Z5, Z24
+	VPTERNLOGQ.BCST $0x96, 48(DX), Z20, Z24
+	VPMULUDQ        Z6, Z21, Z20
+	VPMULUDQ        Z7, Z11, Z11
+	VPMULUDQ        Z6, Z8, Z8
+	VPMULUDQ        Z7, Z22, Z21
+	VPMULUDQ        Z6, Z9, Z9
+	VPMULUDQ        Z7, Z23, Z22
+	VPMULUDQ        Z6, Z10, Z10
+	VPMULUDQ        Z7, Z24, Z23
+	VPSRLQ          $0x20, Z11, Z24
+	VPTERNLOGQ.BCST $0x96, 56(DX), Z12, Z24
+	VPSRLQ          $0x20, Z21, Z12
+	VPTERNLOGQ.BCST $0x96, 56(DX), Z13, Z12
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGQ.BCST $0x96, 56(DX), Z14, Z13
+	VPSRLQ          $0x20, Z23, Z14
+	VPTERNLOGQ.BCST $0x96, 56(DX), Z15, Z14
+	VPSRLQ          $0x20, Z20, Z15
+	VPTERNLOGQ.BCST $0x96, 64(DX), Z2, Z15
+	VPSRLQ          $0x20, Z8, Z2
 	VPTERNLOGQ.BCST $0x96, 64(DX), Z3, Z2
-	VPMULUDQ        Z4, Z16, Z3
-	VPMULUDQ        Z5, Z9, Z9
-	VPMULUDQ        Z4, Z8, Z8
-	VPMULUDQ        Z5, Z2, Z2
-	VPSRLQ          $0x20, Z9, Z16
-	VPTERNLOGQ.BCST $0x96, 72(DX), Z7, Z16
-	VPSRLQ          $0x20, Z2, Z7
-	VPTERNLOGQ.BCST $0x96, 72(DX), Z15, Z7
-	VPSRLQ          $0x20, Z3, Z15
-	VPTERNLOGQ.BCST $0x96, 80(DX), Z14, Z15
-	VPSRLQ          $0x20, Z8, Z14
-	VPTERNLOGQ.BCST $0x96, 80(DX), Z6, Z14
-	VPMULUDQ        Z4, Z16, Z6
-	VPMULUDQ        Z5, Z15, Z15
-	VPMULUDQ        Z4, Z7, Z7
-	VPMULUDQ        Z5, Z14, Z14
-	VPSRLQ          $0x20, Z15, Z16
-	VPTERNLOGQ.BCST $0x96, 88(DX), Z9, Z16
+	VPSRLQ          $0x20, Z9, Z3
+	VPTERNLOGQ.BCST $0x96, 64(DX), Z4, Z3
+	VPSRLQ          $0x20, Z10, Z4
+	VPTERNLOGQ.BCST $0x96, 64(DX), Z5, Z4
+	VPMULUDQ        Z6, Z24, Z5
+	VPMULUDQ        Z7, Z15, Z15
+	VPMULUDQ        Z6, Z12, Z12
+	VPMULUDQ        Z7, Z2, Z2
+	VPMULUDQ        Z6, Z13, Z13
+	VPMULUDQ        Z7, Z3, Z3
+	VPMULUDQ        Z6, Z14, Z14
+	VPMULUDQ        Z7, Z4, Z4
+	VPSRLQ          $0x20, Z15, Z24
+	VPTERNLOGQ.BCST $0x96, 72(DX), Z11, Z24
+	VPSRLQ          $0x20, Z2, Z11
+	VPTERNLOGQ.BCST $0x96, 72(DX), Z21, Z11
+	VPSRLQ          $0x20, Z3, Z21
+	VPTERNLOGQ.BCST $0x96, 72(DX), Z22, Z21
+	VPSRLQ          $0x20, Z4, Z22
+	VPTERNLOGQ.BCST $0x96, 72(DX), Z23, Z22
+	VPSRLQ          $0x20, Z5, Z23
+	VPTERNLOGQ.BCST $0x96, 80(DX), Z20, Z23
+	VPSRLQ          $0x20, Z12, Z20
+	VPTERNLOGQ.BCST $0x96, 80(DX), Z8, Z20
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGQ.BCST $0x96, 80(DX), Z9, Z8
 	VPSRLQ          $0x20, Z14, Z9
-	VPTERNLOGQ.BCST $0x96, 88(DX), Z2, Z9
-	VPSRLQ          $0x20, Z6, Z2
-	VPTERNLOGQ.BCST $0x96, 96(DX), Z3, Z2
-	VPSRLQ          $0x20, Z7, Z3
-	VPTERNLOGQ.BCST $0x96, 96(DX), Z8, Z3
-	VPMULUDQ        Z4, Z16, Z8
-	VPMULUDQ        Z5, Z2, Z2
-	VPMULUDQ        Z4, Z9, Z9
-	VPMULUDQ        Z5, Z3, Z3
-	VPSRLQ          $0x20, Z2, Z16
-	VPTERNLOGQ.BCST $0x96, 104(DX), Z15, Z16
-	VPSRLQ          $0x20, Z3, Z15
-	VPTERNLOGQ.BCST $0x96, 104(DX), Z14, Z15
-	VPSRLQ          $0x20, Z8, Z14
-	VPTERNLOGQ.BCST $0x96, 112(DX), Z6, Z14
-	VPSRLQ          $0x20, Z9, Z6
-	VPTERNLOGQ.BCST $0x96, 112(DX), Z7, Z6
-	VPMULUDQ        Z4, Z16, Z7
-	VPMULUDQ        Z5, Z14, Z14
-	VPMULUDQ        Z4, Z15, Z15
-	VPMULUDQ        Z5, Z6, Z6
-	VPSRLQ          $0x20, Z14, Z16
-	VPTERNLOGQ.BCST $0x96, 120(DX), Z2, Z16
-	VPSRLQ          $0x20, Z6, Z2
-	VPTERNLOGQ.BCST $0x96, 120(DX), Z3, Z2
-	VPSRLQ          $0x20, Z7, Z3
-	VPTERNLOGQ.BCST $0x96, 128(DX), Z8, Z3
-	VPSRLQ          $0x20, Z15, Z8
-	VPTERNLOGQ.BCST $0x96, 128(DX), Z9, Z8
-	VPMULUDQ        Z4, Z16, Z9
-	VPMULUDQ        Z5, Z3, Z3
-	VPMULUDQ        Z4, Z2, Z2
-	VPMULUDQ        Z5, Z8, Z4
-	VPSRLQ          $0x20, Z3, Z8
-	VPTERNLOGQ.BCST $0x96, 136(DX), Z14, Z8
+	VPTERNLOGQ.BCST $0x96, 80(DX), Z10, Z9
+	VPMULUDQ        Z6, Z24, Z10
+	VPMULUDQ        Z7, Z23, Z23
+	VPMULUDQ        Z6, Z11, Z11
+	VPMULUDQ        Z7, Z20, Z20
+	VPMULUDQ        Z6, Z21, Z21
+	VPMULUDQ        Z7, Z8, Z8
+	VPMULUDQ        Z6, Z22, Z22
+	VPMULUDQ        Z7, Z9, Z9
+	VPSRLQ          $0x20, Z23, Z24
+	VPTERNLOGQ.BCST $0x96, 88(DX), Z15, Z24
+	VPSRLQ          $0x20, Z20, Z15
+	VPTERNLOGQ.BCST $0x96, 88(DX), Z2, Z15
+	VPSRLQ          $0x20, Z8, Z2
+	VPTERNLOGQ.BCST $0x96, 88(DX), Z3, Z2
+	VPSRLQ          $0x20, Z9, Z3
+	VPTERNLOGQ.BCST $0x96, 88(DX), Z4, Z3
+	VPSRLQ          $0x20, Z10, Z4
+	VPTERNLOGQ.BCST $0x96, 96(DX), Z5, Z4
+	VPSRLQ          $0x20, Z11, Z5
+	VPTERNLOGQ.BCST $0x96, 96(DX), Z12, Z5
+	VPSRLQ          $0x20, Z21, Z12
+	VPTERNLOGQ.BCST $0x96, 96(DX), Z13, Z12
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGQ.BCST $0x96, 96(DX), Z14, Z13
+	VPMULUDQ        Z6, Z24, Z14
+	VPMULUDQ        Z7, Z4, Z4
+	VPMULUDQ        Z6, Z15, Z15
+	VPMULUDQ        Z7, Z5, Z5
+	VPMULUDQ        Z6, Z2, Z2
+	VPMULUDQ        Z7, Z12, Z12
+	VPMULUDQ        Z6, Z3, Z3
+	VPMULUDQ        Z7, Z13, Z13
+	VPSRLQ          $0x20, Z4, Z24
+	VPTERNLOGQ.BCST $0x96, 104(DX), Z23, Z24
+	VPSRLQ          $0x20, Z5, Z23
+	VPTERNLOGQ.BCST $0x96, 104(DX), Z20, Z23
+	VPSRLQ          $0x20, Z12, Z20
+	VPTERNLOGQ.BCST $0x96, 104(DX), Z8, Z20
+	VPSRLQ          $0x20, Z13, Z8
+	VPTERNLOGQ.BCST $0x96, 104(DX), Z9, Z8
+	VPSRLQ          $0x20, Z14, Z9
+	VPTERNLOGQ.BCST $0x96, 112(DX), Z10, Z9
+	VPSRLQ          $0x20, Z15, Z10
+	VPTERNLOGQ.BCST $0x96, 112(DX), Z11, Z10
+	VPSRLQ          $0x20, Z2, Z11
+	VPTERNLOGQ.BCST $0x96, 112(DX), Z21, Z11
+	VPSRLQ          $0x20, Z3, Z21
+	VPTERNLOGQ.BCST $0x96, 112(DX), Z22, Z21
+	VPMULUDQ        Z6, Z24, Z22
+	VPMULUDQ        Z7, Z9, Z9
+	VPMULUDQ        Z6, Z23, Z23
+	VPMULUDQ        Z7, Z10, Z10
+	VPMULUDQ        Z6, Z20, Z20
+	VPMULUDQ        Z7, Z11, Z11
+	VPMULUDQ        Z6, Z8, Z8
+	VPMULUDQ        Z7, Z21, Z21
+	VPSRLQ          $0x20, Z9, Z24
+	VPTERNLOGQ.BCST $0x96, 120(DX), Z4, Z24
+	VPSRLQ          $0x20, Z10, Z4
+	VPTERNLOGQ.BCST $0x96, 120(DX), Z5, Z4
+	VPSRLQ          $0x20, Z11, Z5
+	VPTERNLOGQ.BCST $0x96, 120(DX), Z12, Z5
+	VPSRLQ          $0x20, Z21, Z12
+	VPTERNLOGQ.BCST $0x96, 120(DX), Z13, Z12
+	VPSRLQ          $0x20, Z22, Z13
+	VPTERNLOGQ.BCST $0x96, 128(DX), Z14, Z13
+	VPSRLQ          $0x20, Z23, Z14
+	VPTERNLOGQ.BCST $0x96, 128(DX), Z15, Z14
+	VPSRLQ          $0x20, Z20, Z15
+	VPTERNLOGQ.BCST $0x96, 128(DX), Z2, Z15
+	VPSRLQ          $0x20, Z8, Z2
+	VPTERNLOGQ.BCST $0x96, 128(DX), Z3, Z2
+	VPMULUDQ        Z6, Z24, Z3
+	VPMULUDQ        Z7, Z13, Z13
+	VPMULUDQ        Z6, Z4, Z4
+	VPMULUDQ        Z7, Z14, Z14
+	VPMULUDQ        Z6, Z5, Z5
+	VPMULUDQ        Z7, Z15, Z15
+	VPMULUDQ        Z6, Z12, Z6
+	VPMULUDQ        Z7, Z2, Z2
+	VPSRLQ          $0x20, Z13, Z12
+	VPTERNLOGQ.BCST $0x96, 136(DX), Z9, Z12
+	VPSRLQ          $0x20, Z14, Z9
+	VPTERNLOGQ.BCST $0x96, 136(DX), Z10, Z9
+	VPSRLQ          $0x20, Z15, Z9
+	VPTERNLOGQ.BCST $0x96, 136(DX), Z11, Z9
+	VPSRLQ          $0x20, Z2, Z9
+	VPTERNLOGQ.BCST $0x96, 136(DX), Z21, Z9
+	VPSRLQ          $0x20, Z3, Z3
+	VPTERNLOGQ.BCST $0x96, 144(DX), Z22, Z3
+	VPSRLQ          $0x20, Z4, Z4
+	VPTERNLOGQ.BCST $0x96, 144(DX), Z23, Z4
+	VPSRLQ          $0x20, Z5, Z5
+	VPTERNLOGQ.BCST $0x96, 144(DX), Z20, Z5
+	VPSRLQ          $0x20, Z6, Z6
+	VPTERNLOGQ.BCST $0x96, 144(DX), Z8, Z6
+	VPMULUDQ        Z7, Z3, Z3
+	VPMULUDQ        Z7, Z4, Z4
+	VPMULUDQ        Z7, Z5, Z5
+	VPMULUDQ        Z7, Z6, Z6
+	VPSRLQ          $0x20, Z3, Z7
+	VPTERNLOGQ.BCST $0x96, 152(DX), Z13, Z7
 	VPSRLQ          $0x20, Z4, Z8
-	VPTERNLOGQ.BCST $0x96, 136(DX), Z6, Z8
-	VPSRLQ          $0x20, Z9, Z6
-	VPTERNLOGQ.BCST $0x96, 144(DX), Z7, Z6
-	VPSRLQ          $0x20, Z2, Z2
-	VPTERNLOGQ.BCST $0x96, 144(DX), Z15, Z2
-	VPMULUDQ        Z5, Z6, Z6
-	VPMULUDQ        Z5, Z2, Z2
-	VPSRLQ          $0x20, Z6, Z5
-	VPTERNLOGQ.BCST $0x96, 152(DX), Z3, Z5
-	VPSRLQ          $0x20, Z2, Z3
-	VPTERNLOGQ.BCST $0x96, 152(DX), Z4, Z3
+	VPTERNLOGQ.BCST $0x96, 152(DX), Z14, Z8
+	VPSRLQ          $0x20, Z5, Z9
+	VPTERNLOGQ.BCST $0x96, 152(DX), Z15, Z9
+	VPSRLQ          $0x20, Z6, Z10
+	VPTERNLOGQ.BCST $0x96, 152(DX), Z2, Z10
+	VPSRLD          $0x08, Z7, Z2
+	VMOVDQU64       normalconsts<>+448(SB), Z7
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z7, Z2
+	VPSRLD          $0x08, Z8, Z7
+	VMOVDQU64       normalconsts<>+448(SB), Z8
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z8, Z7
+	VPSRLD          $0x08, Z9, Z8
+	VMOVDQU64       normalconsts<>+448(SB), Z9
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z9, Z8
+	VPSRLD          $0x08, Z10, Z9
+	VMOVDQU64       normalconsts<>+448(SB), Z10
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z10, Z9
+	VSUBPD          normalconsts<>+640(SB), Z2, Z2
+	VSUBPD          normalconsts<>+640(SB), Z7, Z7
+	VSUBPD          normalconsts<>+640(SB), Z8, Z8
+	VSUBPD          normalconsts<>+640(SB), Z9, Z9
+	VMOVUPD         Z2, (DI)
+	VMOVUPD         Z7, 64(DI)
+	VMOVUPD         Z8, 128(DI)
+	VMOVUPD         Z9, 192(DI)
+	VPSRLD          $0x08, Z3, Z2
+	VMOVDQU64       normalconsts<>+448(SB), Z3
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z3, Z2
+	VPSRLD          $0x08, Z4, Z3
+	VMOVDQU64       normalconsts<>+448(SB), Z4
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z4, Z3
 	VPSRLD          $0x08, Z5, Z4
-	VMOVDQU64       normalconsts<>+320(SB), Z5
-	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z5, Z4
-	VPSRLD          $0x08, Z3, Z3
-	VMOVDQU64       normalconsts<>+320(SB), Z5
-	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z5, Z3
-	VSUBPD          normalconsts<>+512(SB), Z4, Z4
-	VSUBPD          normalconsts<>+512(SB), Z3, Z3
-	VMOVUPD         Z4, (R8)
-	VMOVUPD         Z3, 64(R8)
-	VPSRLD          $0x08, Z6, Z3
-	VMOVDQU64       normalconsts<>+320(SB), Z4
-	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z4, Z3
-	VPSRLD          $0x08, Z2, Z2
-	VMOVDQU64       normalconsts<>+320(SB), Z4
-	VPTERNLOGQ      $0xea, normalconsts<>+384(SB), Z4, Z2
-	VSUBPD          normalconsts<>+512(SB), Z3, Z3
-	VSUBPD          normalconsts<>+512(SB), Z2, Z2
-	VMOVUPD         Z3, 1024(R8)
-	VMOVUPD         Z2, 1088(R8)
+	VMOVDQU64       normalconsts<>+448(SB), Z5
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z5, Z4
+	VPSRLD          $0x08, Z6, Z5
+	VMOVDQU64       normalconsts<>+448(SB), Z6
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z6, Z5
+	VSUBPD          normalconsts<>+640(SB), Z2, Z2
+	VSUBPD          normalconsts<>+640(SB), Z3, Z3
+	VSUBPD          normalconsts<>+640(SB), Z4, Z4
+	VSUBPD          normalconsts<>+640(SB), Z5, Z5
+	VMOVUPD         Z2, 1024(DI)
+	VMOVUPD         Z3, 1088(DI)
+	VMOVUPD         Z4, 1152(DI)
+	VMOVUPD         Z5, 1216(DI)
 	VPADDD          Z1, Z0, Z0
-	ADDQ            $0x00000080, R8
-	SUBQ            $0x00000010, R9
+	ADDQ            $0x00000100, DI
+	SUBQ            $0x00000020, R8
 	JNZ             normals32AVX512_philox
-	MOVQ            DI, R8
+	MOVQ            SI, DI
 	MOVQ            AX, DX
-	MOVQ            CX, R9
+	MOVQ            CX, R8
 
 normals32AVX512_log:
-	VMOVUPD    (R8), Z0
-	VMOVUPD    64(R8), Z1
-	VMULPD     normalconsts<>+1152(SB), Z0, Z0
-	VMULPD     normalconsts<>+1152(SB), Z1, Z1
-	VPANDQ     normalconsts<>+640(SB), Z0, Z2
-	VPSLLQ     $0x01, Z2, Z2
-	VPANDQ     normalconsts<>+640(SB), Z1, Z3
-	VPSLLQ     $0x01, Z3, Z3
-	VPADDQ     Z2, Z0, Z4
-	VPSRLQ     $0x34, Z4, Z4
-	VPORQ      normalconsts<>+448(SB), Z4, Z4
-	VSUBPD     normalconsts<>+576(SB), Z4, Z4
-	VPADDQ     Z3, Z1, Z5
-	VPSRLQ     $0x34, Z5, Z5
-	VPORQ      normalconsts<>+448(SB), Z5, Z5
-	VSUBPD     normalconsts<>+576(SB), Z5, Z5
-	VMOVDQU64  normalconsts<>+704(SB), Z6
-	VPTERNLOGQ $0xea, normalconsts<>+768(SB), Z6, Z0
-	VPSUBQ     Z2, Z0, Z0
-	VMOVDQU64  normalconsts<>+704(SB), Z2
-	VPTERNLOGQ $0xea, normalconsts<>+768(SB), Z2, Z1
-	VPSUBQ     Z3, Z1, Z1
-	VSUBPD     normalconsts<>+768(SB), Z0, Z2
-	VMULPD     normalconsts<>+896(SB), Z2, Z2
-	VADDPD     normalconsts<>+960(SB), Z2, Z2
-	VCVTTPD2DQ Z2, Y6
-	VSUBPD     normalconsts<>+768(SB), Z1, Z3
-	VMULPD     normalconsts<>+896(SB), Z3, Z3
-	VADDPD     normalconsts<>+960(SB), Z3, Z3
-	VCVTTPD2DQ Z3, Y7
-	VCVTDQ2PD  Y6, Z2
-	VSUBPD     normalconsts<>+1024(SB), Z2, Z2
-	VMULPD     normalconsts<>+1088(SB), Z2, Z2
-	VADDPD     normalconsts<>+768(SB), Z2, Z2
-	VCVTDQ2PD  Y7, Z3
-	VSUBPD     normalconsts<>+1024(SB), Z3, Z3
-	VMULPD     normalconsts<>+1088(SB), Z3, Z3
-	VADDPD     normalconsts<>+768(SB), Z3, Z3
-	VPXORQ     Z10, Z10, Z10
-	KXNORW     K1, K1, K1
-	VGATHERDPD (SI)(Y6*8), K1, Z10
-	VPXORQ     Z11, Z11, Z11
-	KXNORW     K2, K2, K2
-	VGATHERDPD (BX)(Y6*8), K2, Z11
-	VPXORQ     Z12, Z12, Z12
-	KXNORW     K3, K3, K3
-	VGATHERDPD (SI)(Y7*8), K3, Z12
-	VPXORQ     Z13, Z13, Z13
-	KXNORW     K4, K4, K4
-	VGATHERDPD (BX)(Y7*8), K4, Z13
-	VSUBPD     Z2, Z0, Z2
-	VMULPD     Z10, Z2, Z2
-	VMULPD     Z2, Z2, Z0
-	VSUBPD     Z3, Z1, Z3
-	VMULPD     Z12, Z3, Z3
-	VMULPD     Z3, Z3, Z1
-	VMULPD     normalconsts<>+1664(SB), Z2, Z10
-	VMULPD     normalconsts<>+1664(SB), Z3, Z12
-	VADDPD     normalconsts<>+1728(SB), Z10, Z10
-	VADDPD     normalconsts<>+1728(SB), Z12, Z12
-	VMULPD     Z2, Z10, Z10
-	VMULPD     Z3, Z12, Z12
-	VADDPD     normalconsts<>+1792(SB), Z10, Z10
-	VADDPD     normalconsts<>+1792(SB), Z12, Z12
-	VMULPD     Z2, Z10, Z10
-	VMULPD     Z3, Z12, Z12
-	VADDPD     normalconsts<>+1856(SB), Z10, Z10
-	VADDPD     normalconsts<>+1856(SB), Z12, Z12
-	VMULPD     Z2, Z10, Z10
-	VMULPD     Z3, Z12, Z12
-	VADDPD     normalconsts<>+1920(SB), Z10, Z10
-	VADDPD     normalconsts<>+1920(SB), Z12, Z12
-	VMULPD     Z2, Z10, Z10
-	VMULPD     Z3, Z12, Z12
-	VADDPD     normalconsts<>+1984(SB), Z10, Z10
-	VADDPD     normalconsts<>+1984(SB), Z12, Z12
-	VMULPD     Z2, Z10, Z10
-	VMULPD     Z3, Z12, Z12
-	VADDPD     normalconsts<>+2048(SB), Z10, Z10
-	VADDPD     normalconsts<>+2048(SB), Z12, Z12
-	VMULPD     Z0, Z10, Z10
-	VADDPD     Z2, Z10, Z10
-	VMULPD     normalconsts<>+1408(SB), Z4, Z0
-	VADDPD     Z0, Z10, Z10
-	VMULPD     normalconsts<>+1344(SB), Z4, Z4
-	VADDPD     Z11, Z4, Z4
-	VADDPD     Z10, Z4, Z4
-	VCVTPD2PS  Z4, Y0
-	VMULPD     Z1, Z12, Z12
-	VADDPD     Z3, Z12, Z12
-	VMULPD     normalconsts<>+1408(SB), Z5, Z1
-	VADDPD     Z1, Z12, Z12
-	VMULPD     normalconsts<>+1344(SB), Z5, Z5
-	VADDPD     Z13, Z5, Z5
-	VADDPD     Z12, Z5, Z5
-	VCVTPD2PS  Z5, Y1
-	VCVTPS2PD  Y0, Z0
+	VMOVUPD    (DI), Z0
+	VMOVUPD    64(DI), Z1
+	VMOVUPD    128(DI), Z2
+	VMOVUPD    192(DI), Z3
 	VMULPD     normalconsts<>+1280(SB), Z0, Z0
+	VMULPD     normalconsts<>+1280(SB), Z1, Z1
+	VMULPD     normalconsts<>+1280(SB), Z2, Z2
+	VMULPD     normalconsts<>+1280(SB), Z3, Z3
+	VPANDQ     normalconsts<>+768(SB), Z0, Z4
+	VPSLLQ     $0x01, Z4, Z4
+	VPANDQ     normalconsts<>+768(SB), Z1, Z5
+	VPSLLQ     $0x01, Z5, Z5
+	VPANDQ     normalconsts<>+768(SB), Z2, Z6
+	VPSLLQ     $0x01, Z6, Z6
+	VPANDQ     normalconsts<>+768(SB), Z3, Z7
+	VPSLLQ     $0x01, Z7, Z7
+	VPADDQ     Z4, Z0, Z8
+	VPSRLQ     $0x34, Z8, Z8
+	VPORQ      normalconsts<>+576(SB), Z8, Z8
+	VSUBPD     normalconsts<>+704(SB), Z8, Z8
+	VPADDQ     Z5, Z1, Z9
+	VPSRLQ     $0x34, Z9, Z9
+	VPORQ      normalconsts<>+576(SB), Z9, Z9
+	VSUBPD     normalconsts<>+704(SB), Z9, Z9
+	VPADDQ     Z6, Z2, Z10
+	VPSRLQ     $0x34, Z10, Z10
+	VPORQ      normalconsts<>+576(SB), Z10, Z10
+	VSUBPD     normalconsts<>+704(SB), Z10, Z10
+	VPADDQ     Z7, Z3, Z11
+	VPSRLQ     $0x34, Z11, Z11
+	VPORQ      normalconsts<>+576(SB), Z11, Z11
+	VSUBPD     normalconsts<>+704(SB), Z11, Z11
+	VMOVDQU64  normalconsts<>+832(SB), Z12
+	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z12, Z0
+	VPSUBQ     Z4, Z0, Z0
+	VMOVDQU64  normalconsts<>+832(SB), Z4
+	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z4, Z1
+	VPSUBQ     Z5, Z1, Z1
+	VMOVDQU64  normalconsts<>+832(SB), Z4
+	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z4, Z2
+	VPSUBQ     Z6, Z2, Z2
+	VMOVDQU64  normalconsts<>+832(SB), Z4
+	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z4, Z3
+	VPSUBQ     Z7, Z3, Z3
+	VSUBPD     normalconsts<>+896(SB), Z0, Z4
+	VMULPD     normalconsts<>+1024(SB), Z4, Z4
+	VADDPD     normalconsts<>+1088(SB), Z4, Z4
+	VCVTTPD2DQ Z4, Y12
+	VSUBPD     normalconsts<>+896(SB), Z1, Z5
+	VMULPD     normalconsts<>+1024(SB), Z5, Z5
+	VADDPD     normalconsts<>+1088(SB), Z5, Z5
+	VCVTTPD2DQ Z5, Y13
+	VSUBPD     normalconsts<>+896(SB), Z2, Z6
+	VMULPD     normalconsts<>+1024(SB), Z6, Z6
+	VADDPD     normalconsts<>+1088(SB), Z6, Z6
+	VCVTTPD2DQ Z6, Y14
+	VSUBPD     normalconsts<>+896(SB), Z3, Z7
+	VMULPD     normalconsts<>+1024(SB), Z7, Z7
+	VADDPD     normalconsts<>+1088(SB), Z7, Z7
+	VCVTTPD2DQ Z7, Y15
+	VCVTDQ2PD  Y12, Z4
+	VSUBPD     normalconsts<>+1152(SB), Z4, Z4
+	VMULPD     normalconsts<>+1216(SB), Z4, Z4
+	VADDPD     normalconsts<>+896(SB), Z4, Z4
+	VCVTDQ2PD  Y13, Z5
+	VSUBPD     normalconsts<>+1152(SB), Z5, Z5
+	VMULPD     normalconsts<>+1216(SB), Z5, Z5
+	VADDPD     normalconsts<>+896(SB), Z5, Z5
+	VCVTDQ2PD  Y14, Z6
+	VSUBPD     normalconsts<>+1152(SB), Z6, Z6
+	VMULPD     normalconsts<>+1216(SB), Z6, Z6
+	VADDPD     normalconsts<>+896(SB), Z6, Z6
+	VCVTDQ2PD  Y15, Z7
+	VSUBPD     normalconsts<>+1152(SB), Z7, Z7
+	VMULPD     normalconsts<>+1216(SB), Z7, Z7
+	VADDPD     normalconsts<>+896(SB), Z7, Z7
+	VMOVUPD    normalconsts<>+896(SB), Z20
+	VDIVPD     Z4, Z20, Z20
+	VPXORQ     Z16, Z16, Z16
+	KXNORW     K1, K1, K1
+	VGATHERDPD (BX)(Y12*8), K1, Z16
+	VMOVUPD    normalconsts<>+896(SB), Z12
+	VDIVPD     Z5, Z12, Z12
+	VPXORQ     Z17, Z17, Z17
+	KXNORW     K2, K2, K2
+	VGATHERDPD (BX)(Y13*8), K2, Z17
+	VMOVUPD    normalconsts<>+896(SB), Z13
+	VDIVPD     Z6, Z13, Z13
+	VPXORQ     Z18, Z18, Z18
+	KXNORW     K3, K3, K3
+	VGATHERDPD (BX)(Y14*8), K3, Z18
+	VMOVUPD    normalconsts<>+896(SB), Z14
+	VDIVPD     Z7, Z14, Z14
+	VPXORQ     Z19, Z19, Z19
+	KXNORW     K4, K4, K4
+	VGATHERDPD (BX)(Y15*8), K4, Z19
+	VSUBPD     Z4, Z0, Z4
+	VMULPD     Z20, Z4, Z4
+	VMULPD     Z4, Z4, Z0
+	VSUBPD     Z5, Z1, Z5
+	VMULPD     Z12, Z5, Z5
+	VMULPD     Z5, Z5, Z1
+	VSUBPD     Z6, Z2, Z6
+	VMULPD     Z13, Z6, Z6
+	VMULPD     Z6, Z6, Z2
+	VSUBPD     Z7, Z3, Z7
+	VMULPD     Z14, Z7, Z7
+	VMULPD     Z7, Z7, Z3
+	VMULPD     normalconsts<>+1792(SB), Z4, Z20
+	VMULPD     normalconsts<>+1792(SB), Z5, Z12
+	VMULPD     normalconsts<>+1792(SB), Z6, Z13
+	VMULPD     normalconsts<>+1792(SB), Z7, Z14
+	VADDPD     normalconsts<>+1856(SB), Z20, Z20
+	VADDPD     normalconsts<>+1856(SB), Z12, Z12
+	VADDPD     normalconsts<>+1856(SB), Z13, Z13
+	VADDPD     normalconsts<>+1856(SB), Z14, Z14
+	VMULPD     Z4, Z20, Z20
+	VMULPD     Z5, Z12, Z12
+	VMULPD     Z6, Z13, Z13
+	VMULPD     Z7, Z14, Z14
+	VADDPD     normalconsts<>+1920(SB), Z20, Z20
+	VADDPD     normalconsts<>+1920(SB), Z12, Z12
+	VADDPD     normalconsts<>+1920(SB), Z13, Z13
+	VADDPD     normalconsts<>+1920(SB), Z14, Z14
+	VMULPD     Z4, Z20, Z20
+	VMULPD     Z5, Z12, Z12
+	VMULPD     Z6, Z13, Z13
+	VMULPD     Z7, Z14, Z14
+	VADDPD     normalconsts<>+1984(SB), Z20, Z20
+	VADDPD     normalconsts<>+1984(SB), Z12, Z12
+	VADDPD     normalconsts<>+1984(SB), Z13, Z13
+	VADDPD     normalconsts<>+1984(SB), Z14, Z14
+	VMULPD     Z4, Z20, Z20
+	VMULPD     Z5, Z12, Z12
+	VMULPD     Z6, Z13, Z13
+	VMULPD     Z7, Z14, Z14
+	VADDPD     normalconsts<>+2048(SB), Z20, Z20
+	VADDPD     normalconsts<>+2048(SB), Z12, Z12
+	VADDPD     normalconsts<>+2048(SB), Z13, Z13
+	VADDPD     normalconsts<>+2048(SB), Z14, Z14
+	VMULPD     Z4, Z20, Z20
+	VMULPD     Z5, Z12, Z12
+	VMULPD     Z6, Z13, Z13
+	VMULPD     Z7, Z14, Z14
+	VADDPD     normalconsts<>+2112(SB), Z20, Z20
+	VADDPD     normalconsts<>+2112(SB), Z12, Z12
+	VADDPD     normalconsts<>+2112(SB), Z13, Z13
+	VADDPD     normalconsts<>+2112(SB), Z14, Z14
+	VMULPD     Z4, Z20, Z20
+	VMULPD     Z5, Z12, Z12
+	VMULPD     Z6, Z13, Z13
+	VMULPD     Z7, Z14, Z14
+	VADDPD     normalconsts<>+2176(SB), Z20, Z20
+	VADDPD     normalconsts<>+2176(SB), Z12, Z12
+	VADDPD     normalconsts<>+2176(SB), Z13, Z13
+	VADDPD     normalconsts<>+2176(SB), Z14, Z14
+	VMULPD     Z0, Z20, Z20
+	VADDPD     Z4, Z20, Z20
+	VMULPD     normalconsts<>+1536(SB), Z8, Z0
+	VADDPD     Z0, Z20, Z20
+	VMULPD     normalconsts<>+1472(SB), Z8, Z8
+	VADDPD     Z16, Z8, Z8
+	VADDPD     Z20, Z8, Z8
+	VCVTPD2PS  Z8, Y0
+	VMULPD     Z1, Z12, Z12
+	VADDPD     Z5, Z12, Z12
+	VMULPD     normalconsts<>+1536(SB), Z9, Z1
+	VADDPD     Z1, Z12, Z12
+	VMULPD     normalconsts<>+1472(SB), Z9, Z9
+	VADDPD     Z17, Z9, Z9
+	VADDPD     Z12, Z9, Z9
+	VCVTPD2PS  Z9, Y1
+	VMULPD     Z2, Z13, Z13
+	VADDPD     Z6, Z13, Z13
+	VMULPD     normalconsts<>+1536(SB), Z10, Z2
+	VADDPD     Z2, Z13, Z13
+	VMULPD     normalconsts<>+1472(SB), Z10, Z10
+	VADDPD     Z18, Z10, Z10
+	VADDPD     Z13, Z10, Z10
+	VCVTPD2PS  Z10, Y2
+	VMULPD     Z3, Z14, Z14
+	VADDPD     Z7, Z14, Z14
+	VMULPD     normalconsts<>+1536(SB), Z11, Z3
+	VADDPD     Z3, Z14, Z14
+	VMULPD     normalconsts<>+1472(SB), Z11, Z11
+	VADDPD     Z19, Z11, Z11
+	VADDPD     Z14, Z11, Z11
+	VCVTPD2PS  Z11, Y3
+	VCVTPS2PD  Y0, Z0
+	VMULPD     normalconsts<>+1408(SB), Z0, Z0
 	VSQRTPD    Z0, Z0
 	VCVTPD2PS  Z0, Y0
 	VMOVUPS    Y0, (DX)
 	VCVTPS2PD  Y1, Z0
-	VMULPD     normalconsts<>+1280(SB), Z0, Z0
+	VMULPD     normalconsts<>+1408(SB), Z0, Z0
 	VSQRTPD    Z0, Z0
 	VCVTPD2PS  Z0, Y0
 	VMOVUPS    Y0, 32(DX)
-	ADDQ       $0x00000080, R8
-	ADDQ       $0x00000040, DX
-	SUBQ       $0x00000010, R9
+	VCVTPS2PD  Y2, Z0
+	VMULPD     normalconsts<>+1408(SB), Z0, Z0
+	VSQRTPD    Z0, Z0
+	VCVTPD2PS  Z0, Y0
+	VMOVUPS    Y0, 64(DX)
+	VCVTPS2PD  Y3, Z0
+	VMULPD     normalconsts<>+1408(SB), Z0, Z0
+	VSQRTPD    Z0, Z0
+	VCVTPD2PS  Z0, Y0
+	VMOVUPS    Y0, 96(DX)
+	ADDQ       $0x00000100, DI
+	ADDQ       $0x00000080, DX
+	SUBQ       $0x00000020, R8
 	JNZ        normals32AVX512_log
-	MOVQ       DI, R8
+	MOVQ       SI, DI
 	MOVQ       AX, DX
-	MOVQ       CX, R9
+	MOVQ       CX, R8
 
 normals32AVX512_cos:
-	VMOVUPD   1024(R8), Z0
-	VMOVUPD   1088(R8), Z1
-	VMULPD    normalconsts<>+1216(SB), Z0, Z0
-	VMOVDQU64 normalconsts<>+768(SB), Z2
-	VSUBPD    Z0, Z2, Z2
-	VPANDQ    normalconsts<>+1472(SB), Z2, Z2
-	VMOVDQU64 normalconsts<>+832(SB), Z0
-	VSUBPD    Z2, Z0, Z0
-	VMULPD    normalconsts<>+1600(SB), Z0, Z2
-	VMULPD    Z2, Z2, Z4
-	VMULPD    normalconsts<>+1216(SB), Z1, Z1
-	VMOVDQU64 normalconsts<>+768(SB), Z3
-	VSUBPD    Z1, Z3, Z3
-	VPANDQ    normalconsts<>+1472(SB), Z3, Z3
-	VMOVDQU64 normalconsts<>+832(SB), Z1
-	VSUBPD    Z3, Z1, Z1
-	VMULPD    normalconsts<>+1600(SB), Z1, Z3
-	VMULPD    Z3, Z3, Z5
-	VMULPD    normalconsts<>+2112(SB), Z4, Z0
-	VMULPD    normalconsts<>+2112(SB), Z5, Z1
-	VADDPD    normalconsts<>+2176(SB), Z0, Z0
-	VADDPD    normalconsts<>+2176(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
-	VADDPD    normalconsts<>+2240(SB), Z0, Z0
-	VADDPD    normalconsts<>+2240(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
+	VMOVUPD   1024(DI), Z0
+	VMOVUPD   1088(DI), Z1
+	VMOVUPD   1152(DI), Z2
+	VMOVUPD   1216(DI), Z3
+	VMULPD    normalconsts<>+1344(SB), Z0, Z0
+	VMOVDQU64 normalconsts<>+896(SB), Z4
+	VSUBPD    Z0, Z4, Z4
+	VPANDQ    normalconsts<>+1600(SB), Z4, Z4
+	VMOVDQU64 normalconsts<>+960(SB), Z0
+	VSUBPD    Z4, Z0, Z0
+	VMULPD    normalconsts<>+1728(SB), Z0, Z4
+	VMULPD    Z4, Z4, Z8
+	VMULPD    normalconsts<>+1344(SB), Z1, Z1
+	VMOVDQU64 normalconsts<>+896(SB), Z5
+	VSUBPD    Z1, Z5, Z5
+	VPANDQ    normalconsts<>+1600(SB), Z5, Z5
+	VMOVDQU64 normalconsts<>+960(SB), Z1
+	VSUBPD    Z5, Z1, Z1
+	VMULPD    normalconsts<>+1728(SB), Z1, Z5
+	VMULPD    Z5, Z5, Z9
+	VMULPD    normalconsts<>+1344(SB), Z2, Z2
+	VMOVDQU64 normalconsts<>+896(SB), Z6
+	VSUBPD    Z2, Z6, Z6
+	VPANDQ    normalconsts<>+1600(SB), Z6, Z6
+	VMOVDQU64 normalconsts<>+960(SB), Z2
+	VSUBPD    Z6, Z2, Z2
+	VMULPD    normalconsts<>+1728(SB), Z2, Z6
+	VMULPD    Z6, Z6, Z10
+	VMULPD    normalconsts<>+1344(SB), Z3, Z3
+	VMOVDQU64 normalconsts<>+896(SB), Z7
+	VSUBPD    Z3, Z7, Z7
+	VPANDQ    normalconsts<>+1600(SB), Z7, Z7
+	VMOVDQU64 normalconsts<>+960(SB), Z3
+	VSUBPD    Z7, Z3, Z3
+	VMULPD    normalconsts<>+1728(SB), Z3, Z7
+	VMULPD    Z7, Z7, Z11
+	VMULPD    normalconsts<>+2240(SB), Z8, Z0
+	VMULPD    normalconsts<>+2240(SB), Z9, Z1
+	VMULPD    normalconsts<>+2240(SB), Z10, Z2
+	VMULPD    normalconsts<>+2240(SB), Z11, Z3
 	VADDPD    normalconsts<>+2304(SB), Z0, Z0
 	VADDPD    normalconsts<>+2304(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2304(SB), Z2, Z2
+	VADDPD    normalconsts<>+2304(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
 	VADDPD    normalconsts<>+2368(SB), Z0, Z0
 	VADDPD    normalconsts<>+2368(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2368(SB), Z2, Z2
+	VADDPD    normalconsts<>+2368(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
 	VADDPD    normalconsts<>+2432(SB), Z0, Z0
 	VADDPD    normalconsts<>+2432(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2432(SB), Z2, Z2
+	VADDPD    normalconsts<>+2432(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
 	VADDPD    normalconsts<>+2496(SB), Z0, Z0
 	VADDPD    normalconsts<>+2496(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2496(SB), Z2, Z2
+	VADDPD    normalconsts<>+2496(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
 	VADDPD    normalconsts<>+2560(SB), Z0, Z0
 	VADDPD    normalconsts<>+2560(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2560(SB), Z2, Z2
+	VADDPD    normalconsts<>+2560(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
 	VADDPD    normalconsts<>+2624(SB), Z0, Z0
 	VADDPD    normalconsts<>+2624(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2624(SB), Z2, Z2
+	VADDPD    normalconsts<>+2624(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
 	VADDPD    normalconsts<>+2688(SB), Z0, Z0
 	VADDPD    normalconsts<>+2688(SB), Z1, Z1
-	VMULPD    Z4, Z0, Z0
-	VMULPD    Z5, Z1, Z1
+	VADDPD    normalconsts<>+2688(SB), Z2, Z2
+	VADDPD    normalconsts<>+2688(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
 	VADDPD    normalconsts<>+2752(SB), Z0, Z0
 	VADDPD    normalconsts<>+2752(SB), Z1, Z1
+	VADDPD    normalconsts<>+2752(SB), Z2, Z2
+	VADDPD    normalconsts<>+2752(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
+	VADDPD    normalconsts<>+2816(SB), Z0, Z0
+	VADDPD    normalconsts<>+2816(SB), Z1, Z1
+	VADDPD    normalconsts<>+2816(SB), Z2, Z2
+	VADDPD    normalconsts<>+2816(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
+	VADDPD    normalconsts<>+2880(SB), Z0, Z0
+	VADDPD    normalconsts<>+2880(SB), Z1, Z1
+	VADDPD    normalconsts<>+2880(SB), Z2, Z2
+	VADDPD    normalconsts<>+2880(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
 	VMULPD    Z4, Z0, Z0
-	VMULPD    Z2, Z0, Z0
-	VADDPD    Z2, Z0, Z0
-	VPXORQ    normalconsts<>+1536(SB), Z0, Z0
+	VADDPD    Z4, Z0, Z0
+	VPXORQ    normalconsts<>+1664(SB), Z0, Z0
 	VCVTPD2PS Z0, Y0
+	VMULPD    Z9, Z1, Z1
 	VMULPD    Z5, Z1, Z1
-	VMULPD    Z3, Z1, Z1
-	VADDPD    Z3, Z1, Z1
-	VPXORQ    normalconsts<>+1536(SB), Z1, Z1
+	VADDPD    Z5, Z1, Z1
+	VPXORQ    normalconsts<>+1664(SB), Z1, Z1
 	VCVTPD2PS Z1, Y1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z6, Z2, Z2
+	VADDPD    Z6, Z2, Z2
+	VPXORQ    normalconsts<>+1664(SB), Z2, Z2
+	VCVTPD2PS Z2, Y2
+	VMULPD    Z11, Z3, Z3
+	VMULPD    Z7, Z3, Z3
+	VADDPD    Z7, Z3, Z3
+	VPXORQ    normalconsts<>+1664(SB), Z3, Z3
+	VCVTPD2PS Z3, Y3
 	VMULPS    (DX), Y0, Y0
 	VMOVUPS   Y0, (DX)
 	VMULPS    32(DX), Y1, Y1
 	VMOVUPS   Y1, 32(DX)
-	ADDQ      $0x00000080, R8
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, R9
+	VMULPS    64(DX), Y2, Y2
+	VMOVUPS   Y2, 64(DX)
+	VMULPS    96(DX), Y3, Y3
+	VMOVUPS   Y3, 96(DX)
+	ADDQ      $0x00000100, DI
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000020, R8
 	JNZ       normals32AVX512_cos
 
 normals32AVX512_done:
@@ -1191,28 +1507,28 @@ TEXT ·normalPieces32AVX2(SB), NOSPLIT, $0-48
 normalPieces32AVX2_loop:
 	VPMOVZXDQ   (AX), Y0
 	VPSRLD      $0x08, Y0, Y1
-	VPAND       normalconsts<>+320(SB), Y1, Y1
-	VPOR        normalconsts<>+384(SB), Y1, Y1
-	VSUBPD      normalconsts<>+512(SB), Y1, Y1
-	VMULPD      normalconsts<>+1152(SB), Y1, Y1
-	VPAND       normalconsts<>+640(SB), Y1, Y2
+	VPAND       normalconsts<>+448(SB), Y1, Y1
+	VPOR        normalconsts<>+512(SB), Y1, Y1
+	VSUBPD      normalconsts<>+640(SB), Y1, Y1
+	VMULPD      normalconsts<>+1280(SB), Y1, Y1
+	VPAND       normalconsts<>+768(SB), Y1, Y2
 	VPSLLQ      $0x01, Y2, Y2
 	VPADDQ      Y2, Y1, Y3
 	VPSRLQ      $0x34, Y3, Y3
-	VPOR        normalconsts<>+448(SB), Y3, Y3
-	VSUBPD      normalconsts<>+576(SB), Y3, Y3
-	VPAND       normalconsts<>+704(SB), Y1, Y1
-	VPOR        normalconsts<>+768(SB), Y1, Y1
+	VPOR        normalconsts<>+576(SB), Y3, Y3
+	VSUBPD      normalconsts<>+704(SB), Y3, Y3
+	VPAND       normalconsts<>+832(SB), Y1, Y1
+	VPOR        normalconsts<>+896(SB), Y1, Y1
 	VPSUBQ      Y2, Y1, Y1
-	VSUBPD      normalconsts<>+768(SB), Y1, Y2
-	VMULPD      normalconsts<>+896(SB), Y2, Y2
-	VADDPD      normalconsts<>+960(SB), Y2, Y2
+	VSUBPD      normalconsts<>+896(SB), Y1, Y2
+	VMULPD      normalconsts<>+1024(SB), Y2, Y2
+	VADDPD      normalconsts<>+1088(SB), Y2, Y2
 	VCVTTPD2DQY Y2, X4
 	VCVTDQ2PD   X4, Y2
-	VSUBPD      normalconsts<>+1024(SB), Y2, Y2
-	VMULPD      normalconsts<>+1088(SB), Y2, Y2
-	VADDPD      normalconsts<>+768(SB), Y2, Y2
-	VMOVUPD     normalconsts<>+768(SB), Y5
+	VSUBPD      normalconsts<>+1152(SB), Y2, Y2
+	VMULPD      normalconsts<>+1216(SB), Y2, Y2
+	VADDPD      normalconsts<>+896(SB), Y2, Y2
+	VMOVUPD     normalconsts<>+896(SB), Y5
 	VDIVPD      Y2, Y5, Y5
 	VPXOR       Y6, Y6, Y6
 	VPCMPEQQ    Y7, Y7, Y7
@@ -1220,11 +1536,7 @@ normalPieces32AVX2_loop:
 	VSUBPD      Y2, Y1, Y2
 	VMULPD      Y5, Y2, Y2
 	VMULPD      Y2, Y2, Y1
-	VMULPD      normalconsts<>+1664(SB), Y2, Y5
-	VADDPD      normalconsts<>+1728(SB), Y5, Y5
-	VMULPD      Y2, Y5, Y5
-	VADDPD      normalconsts<>+1792(SB), Y5, Y5
-	VMULPD      Y2, Y5, Y5
+	VMULPD      normalconsts<>+1792(SB), Y2, Y5
 	VADDPD      normalconsts<>+1856(SB), Y5, Y5
 	VMULPD      Y2, Y5, Y5
 	VADDPD      normalconsts<>+1920(SB), Y5, Y5
@@ -1232,32 +1544,32 @@ normalPieces32AVX2_loop:
 	VADDPD      normalconsts<>+1984(SB), Y5, Y5
 	VMULPD      Y2, Y5, Y5
 	VADDPD      normalconsts<>+2048(SB), Y5, Y5
+	VMULPD      Y2, Y5, Y5
+	VADDPD      normalconsts<>+2112(SB), Y5, Y5
+	VMULPD      Y2, Y5, Y5
+	VADDPD      normalconsts<>+2176(SB), Y5, Y5
 	VMULPD      Y1, Y5, Y5
 	VADDPD      Y2, Y5, Y5
-	VMULPD      normalconsts<>+1408(SB), Y3, Y1
+	VMULPD      normalconsts<>+1536(SB), Y3, Y1
 	VADDPD      Y1, Y5, Y5
-	VMULPD      normalconsts<>+1344(SB), Y3, Y3
+	VMULPD      normalconsts<>+1472(SB), Y3, Y3
 	VADDPD      Y6, Y3, Y3
 	VADDPD      Y5, Y3, Y3
 	VCVTPD2PSY  Y3, X1
 	VMOVUPS     X1, (DX)
 	VPSRLD      $0x08, Y0, Y0
-	VPAND       normalconsts<>+320(SB), Y0, Y0
-	VPOR        normalconsts<>+384(SB), Y0, Y0
-	VSUBPD      normalconsts<>+512(SB), Y0, Y0
-	VMULPD      normalconsts<>+1216(SB), Y0, Y0
-	VMOVDQU     normalconsts<>+768(SB), Y1
+	VPAND       normalconsts<>+448(SB), Y0, Y0
+	VPOR        normalconsts<>+512(SB), Y0, Y0
+	VSUBPD      normalconsts<>+640(SB), Y0, Y0
+	VMULPD      normalconsts<>+1344(SB), Y0, Y0
+	VMOVDQU     normalconsts<>+896(SB), Y1
 	VSUBPD      Y0, Y1, Y1
-	VPAND       normalconsts<>+1472(SB), Y1, Y1
-	VMOVDQU     normalconsts<>+832(SB), Y0
+	VPAND       normalconsts<>+1600(SB), Y1, Y1
+	VMOVDQU     normalconsts<>+960(SB), Y0
 	VSUBPD      Y1, Y0, Y0
-	VMULPD      normalconsts<>+1600(SB), Y0, Y1
+	VMULPD      normalconsts<>+1728(SB), Y0, Y1
 	VMULPD      Y1, Y1, Y2
-	VMULPD      normalconsts<>+2112(SB), Y2, Y0
-	VADDPD      normalconsts<>+2176(SB), Y0, Y0
-	VMULPD      Y2, Y0, Y0
-	VADDPD      normalconsts<>+2240(SB), Y0, Y0
-	VMULPD      Y2, Y0, Y0
+	VMULPD      normalconsts<>+2240(SB), Y2, Y0
 	VADDPD      normalconsts<>+2304(SB), Y0, Y0
 	VMULPD      Y2, Y0, Y0
 	VADDPD      normalconsts<>+2368(SB), Y0, Y0
@@ -1274,9 +1586,13 @@ normalPieces32AVX2_loop:
 	VMULPD      Y2, Y0, Y0
 	VADDPD      normalconsts<>+2752(SB), Y0, Y0
 	VMULPD      Y2, Y0, Y0
+	VADDPD      normalconsts<>+2816(SB), Y0, Y0
+	VMULPD      Y2, Y0, Y0
+	VADDPD      normalconsts<>+2880(SB), Y0, Y0
+	VMULPD      Y2, Y0, Y0
 	VMULPD      Y1, Y0, Y0
 	VADDPD      Y1, Y0, Y0
-	VPXOR       normalconsts<>+1536(SB), Y0, Y0
+	VPXOR       normalconsts<>+1664(SB), Y0, Y0
 	VCVTPD2PSY  Y0, X0
 	VMOVUPS     X0, (BX)
 	ADDQ        $0x00000010, AX
@@ -1304,74 +1620,69 @@ TEXT ·normalPieces32AVX512(SB), NOSPLIT, $0-48
 normalPieces32AVX512_loop:
 	VPMOVZXDQ  (AX), Z0
 	VPSRLD     $0x08, Z0, Z1
-	VMOVDQU64  normalconsts<>+320(SB), Z2
-	VPTERNLOGQ $0xea, normalconsts<>+384(SB), Z2, Z1
-	VSUBPD     normalconsts<>+512(SB), Z1, Z1
-	VMULPD     normalconsts<>+1152(SB), Z1, Z1
-	VPANDQ     normalconsts<>+640(SB), Z1, Z2
+	VMOVDQU64  normalconsts<>+448(SB), Z2
+	VPTERNLOGQ $0xea, normalconsts<>+512(SB), Z2, Z1
+	VSUBPD     normalconsts<>+640(SB), Z1, Z1
+	VMULPD     normalconsts<>+1280(SB), Z1, Z1
+	VPANDQ     normalconsts<>+768(SB), Z1, Z2
 	VPSLLQ     $0x01, Z2, Z2
-	VPADDQ     Z2, Z1, Z5
-	VPSRLQ     $0x34, Z5, Z5
-	VPORQ      normalconsts<>+448(SB), Z5, Z5
-	VSUBPD     normalconsts<>+576(SB), Z5, Z5
-	VMOVDQU64  normalconsts<>+704(SB), Z6
-	VPTERNLOGQ $0xea, normalconsts<>+768(SB), Z6, Z1
+	VPADDQ     Z2, Z1, Z4
+	VPSRLQ     $0x34, Z4, Z4
+	VPORQ      normalconsts<>+576(SB), Z4, Z4
+	VSUBPD     normalconsts<>+704(SB), Z4, Z4
+	VMOVDQU64  normalconsts<>+832(SB), Z5
+	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z5, Z1
 	VPSUBQ     Z2, Z1, Z1
-	VSUBPD     normalconsts<>+768(SB), Z1, Z2
-	VMULPD     normalconsts<>+896(SB), Z2, Z2
-	VADDPD     normalconsts<>+960(SB), Z2, Z2
-	VCVTTPD2DQ Z2, Y6
-	VCVTDQ2PD  Y6, Z2
-	VSUBPD     normalconsts<>+1024(SB), Z2, Z2
-	VMULPD     normalconsts<>+1088(SB), Z2, Z2
-	VADDPD     normalconsts<>+768(SB), Z2, Z2
+	VSUBPD     normalconsts<>+896(SB), Z1, Z2
+	VMULPD     normalconsts<>+1024(SB), Z2, Z2
+	VADDPD     normalconsts<>+1088(SB), Z2, Z2
+	VCVTTPD2DQ Z2, Y5
+	VCVTDQ2PD  Y5, Z2
+	VSUBPD     normalconsts<>+1152(SB), Z2, Z2
+	VMULPD     normalconsts<>+1216(SB), Z2, Z2
+	VADDPD     normalconsts<>+896(SB), Z2, Z2
+	VMOVUPD    normalconsts<>+896(SB), Z6
+	VDIVPD     Z2, Z6, Z6
 	VPXORQ     Z3, Z3, Z3
 	KXNORW     K1, K1, K1
-	VGATHERDPD (DI)(Y6*8), K1, Z3
-	VPXORQ     Z4, Z4, Z4
-	KXNORW     K2, K2, K2
-	VGATHERDPD (SI)(Y6*8), K2, Z4
+	VGATHERDPD (SI)(Y5*8), K1, Z3
 	VSUBPD     Z2, Z1, Z2
-	VMULPD     Z3, Z2, Z2
+	VMULPD     Z6, Z2, Z2
 	VMULPD     Z2, Z2, Z1
-	VMULPD     normalconsts<>+1664(SB), Z2, Z3
-	VADDPD     normalconsts<>+1728(SB), Z3, Z3
-	VMULPD     Z2, Z3, Z3
-	VADDPD     normalconsts<>+1792(SB), Z3, Z3
-	VMULPD     Z2, Z3, Z3
-	VADDPD     normalconsts<>+1856(SB), Z3, Z3
-	VMULPD     Z2, Z3, Z3
-	VADDPD     normalconsts<>+1920(SB), Z3, Z3
-	VMULPD     Z2, Z3, Z3
-	VADDPD     normalconsts<>+1984(SB), Z3, Z3
-	VMULPD     Z2, Z3, Z3
-	VADDPD     normalconsts<>+2048(SB), Z3, Z3
-	VMULPD     Z1, Z3, Z3
-	VADDPD     Z2, Z3, Z3
-	VMULPD     normalconsts<>+1408(SB), Z5, Z1
-	VADDPD     Z1, Z3, Z3
-	VMULPD     normalconsts<>+1344(SB), Z5, Z5
-	VADDPD     Z4, Z5, Z5
-	VADDPD     Z3, Z5, Z5
-	VCVTPD2PS  Z5, Y1
+	VMULPD     normalconsts<>+1792(SB), Z2, Z6
+	VADDPD     normalconsts<>+1856(SB), Z6, Z6
+	VMULPD     Z2, Z6, Z6
+	VADDPD     normalconsts<>+1920(SB), Z6, Z6
+	VMULPD     Z2, Z6, Z6
+	VADDPD     normalconsts<>+1984(SB), Z6, Z6
+	VMULPD     Z2, Z6, Z6
+	VADDPD     normalconsts<>+2048(SB), Z6, Z6
+	VMULPD     Z2, Z6, Z6
+	VADDPD     normalconsts<>+2112(SB), Z6, Z6
+	VMULPD     Z2, Z6, Z6
+	VADDPD     normalconsts<>+2176(SB), Z6, Z6
+	VMULPD     Z1, Z6, Z6
+	VADDPD     Z2, Z6, Z6
+	VMULPD     normalconsts<>+1536(SB), Z4, Z1
+	VADDPD     Z1, Z6, Z6
+	VMULPD     normalconsts<>+1472(SB), Z4, Z4
+	VADDPD     Z3, Z4, Z4
+	VADDPD     Z6, Z4, Z4
+	VCVTPD2PS  Z4, Y1
 	VMOVUPS    Y1, (DX)
 	VPSRLD     $0x08, Z0, Z0
-	VMOVDQU64  normalconsts<>+320(SB), Z1
-	VPTERNLOGQ $0xea, normalconsts<>+384(SB), Z1, Z0
-	VSUBPD     normalconsts<>+512(SB), Z0, Z0
-	VMULPD     normalconsts<>+1216(SB), Z0, Z0
-	VMOVDQU64  normalconsts<>+768(SB), Z1
+	VMOVDQU64  normalconsts<>+448(SB), Z1
+	VPTERNLOGQ $0xea, normalconsts<>+512(SB), Z1, Z0
+	VSUBPD     normalconsts<>+640(SB), Z0, Z0
+	VMULPD     normalconsts<>+1344(SB), Z0, Z0
+	VMOVDQU64  normalconsts<>+896(SB), Z1
 	VSUBPD     Z0, Z1, Z1
-	VPANDQ     normalconsts<>+1472(SB), Z1, Z1
-	VMOVDQU64  normalconsts<>+832(SB), Z0
+	VPANDQ     normalconsts<>+1600(SB), Z1, Z1
+	VMOVDQU64  normalconsts<>+960(SB), Z0
 	VSUBPD     Z1, Z0, Z0
-	VMULPD     normalconsts<>+1600(SB), Z0, Z1
+	VMULPD     normalconsts<>+1728(SB), Z0, Z1
 	VMULPD     Z1, Z1, Z2
-	VMULPD     normalconsts<>+2112(SB), Z2, Z0
-	VADDPD     normalconsts<>+2176(SB), Z0, Z0
-	VMULPD     Z2, Z0, Z0
-	VADDPD     normalconsts<>+2240(SB), Z0, Z0
-	VMULPD     Z2, Z0, Z0
+	VMULPD     normalconsts<>+2240(SB), Z2, Z0
 	VADDPD     normalconsts<>+2304(SB), Z0, Z0
 	VMULPD     Z2, Z0, Z0
 	VADDPD     normalconsts<>+2368(SB), Z0, Z0
@@ -1388,9 +1699,13 @@ normalPieces32AVX512_loop:
 	VMULPD     Z2, Z0, Z0
 	VADDPD     normalconsts<>+2752(SB), Z0, Z0
 	VMULPD     Z2, Z0, Z0
+	VADDPD     normalconsts<>+2816(SB), Z0, Z0
+	VMULPD     Z2, Z0, Z0
+	VADDPD     normalconsts<>+2880(SB), Z0, Z0
+	VMULPD     Z2, Z0, Z0
 	VMULPD     Z1, Z0, Z0
 	VADDPD     Z1, Z0, Z0
-	VPXORQ     normalconsts<>+1536(SB), Z0, Z0
+	VPXORQ     normalconsts<>+1664(SB), Z0, Z0
 	VCVTPD2PS  Z0, Y0
 	VMOVUPS    Y0, (BX)
 	ADDQ       $0x00000020, AX

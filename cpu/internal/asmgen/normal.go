@@ -53,15 +53,19 @@ type visa struct {
 	ways  int                   // independent vectors in flight per iteration of Philox's pass
 	lways int                   // the same for the logarithms' pass
 	cways int                   // the same for the cosines' pass
+	div   bool                  // the logarithm's 1/c by a division, not a gather from its table
 }
 
-// AVX2 has 16 registers: Philox and the logarithm (its gather, division
-// and table factors) fit two ways, the cosine four (11.4 -> 10.0 ns a
-// normal on a 2-core AMD EPYC without AVX-512, BenchmarkNormals32). AVX-512's
-// stay at two until they are measured on a CPU that has it.
+// AVX2 has 16 registers: Philox and the logarithm (its division and table
+// factors) fit two ways, the cosine four (11.4 -> 10.0 ns a normal on a
+// 2-core AMD EPYC without AVX-512, BenchmarkNormals32). AVX-512's 32 fit
+// four ways in every pass once the logarithm divides instead of gathering
+// 1/c (two ways and the gather: 4.8 ns a normal on one Zen 4 core; four
+// ways and the division: 3.9–4.0 ns; eight cosines a pass gained under 3 %
+// and the gather with four ways does not fit).
 var normalISAs = []visa{
-	{"AVX2", 4, YMM, XMM, false, 2, 2, 4},
-	{"AVX512", 8, ZMM, YMM, true, 2, 2, 2},
+	{"AVX2", 4, YMM, XMM, false, 2, 2, 4, true},
+	{"AVX512", 8, ZMM, YMM, true, 4, 4, 4, true},
 }
 
 // The constants: each is a 64-byte slot (a value repeated 8 times, or 8 lane
@@ -75,7 +79,13 @@ type constant struct {
 func f64(x float64) uint64 { return math.Float64bits(x) }
 
 var normalConstants = func() []constant {
-	iota := make([]uint64, 24) // three slots: 0 … 23
+	// 0, 1, …: Philox's pass adds lanes·w + the lane to way w's counters
+	// and broadcasts lanes·ways as its step, so iota runs to lanes·(ways+1).
+	most := 0
+	for _, s := range normalISAs {
+		most = max(most, s.lanes*(s.ways+1))
+	}
+	iota := make([]uint64, (most+7)/8*8)
 	for i := range iota {
 		iota[i] = uint64(i)
 	}
@@ -415,11 +425,11 @@ func log32(s visa, logT, invT reg.Register, x []reg.VecVirtual) []reg.VecVirtual
 	})
 	inv, lt := make([]reg.VecVirtual, n), make([]reg.VecVirtual, n)
 	each(idx, func(i int, j reg.VecVirtual) {
-		if !s.evex {
+		if s.div {
 			// 1/c correctly rounded, as the table holds it (c = 1 + j/64
-			// is exact): on AVX2 one division costs less than a gather
-			// (10.5 -> 8.9 ns a normal on a 2-core AMD EPYC). AVX-512 keeps
-			// its gather until measured on a CPU that has it.
+			// is exact): one division costs less than a gather (AVX2:
+			// 10.5 -> 8.9 ns a normal on a 2-core AMD EPYC) and needs no
+			// index and mask registers, which lets AVX-512 run four ways.
 			inv[i] = s.vec()
 			VMOVUPD(k("one"), inv[i])
 			VDIVPD(c[i], inv[i], inv[i])
