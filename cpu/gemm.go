@@ -155,14 +155,19 @@ func GemmPath() string { return path(kernelPath.Load()).String() }
 
 // tileKernel computes one tile of c = a·b (gemm_amd64.s; the contract of
 // cpu/internal/asmgen): mr rows (the kernel's own) × nr columns (its set's),
-// summing over the k rows of b whose indices rows lists, in that order, with
-// a packed as k groups of mr values; it reports whether the tile holds a NaN.
-type tileKernel[T backend.Float] func(k int, a *T, rows *int, b *T, ldb int, c *T, ldc int) (nan bool)
+// summing over the k columns l of a (row i at a + i·lda) that rows lists, in
+// that order, and the same rows l of b; it reports whether the tile holds a
+// NaN.
+type tileKernel[T backend.Float] func(k int, a *T, lda int, rows *int, b *T, ldb int, c *T, ldc int) (nan bool)
 
 // kernelSet is one instruction set's kernels of one precision.
 type kernelSet[T backend.Float] struct {
 	nr    int             // columns of every tile
 	tiles []tileKernel[T] // tiles[mr-1] has mr rows
+	// nonzero sets bit b of masks[g] when a[i][g·lanes+b] ≠ ±0 (or NaN)
+	// for some row i < mr of a, for g < groups (lanes ≤ 32).
+	nonzero func(a *T, lda, mr, groups int, masks *uint32)
+	lanes   int
 }
 
 // kernelsFor returns the kernels of p in T, or nil for pathGonum.
@@ -176,10 +181,10 @@ func kernelsFor[T backend.Float](p int32) *kernelSet[T] {
 
 // gemmBlocked is gemm on the tile kernels of ks. Rows are taken in blocks of
 // up to mrMax; for each block, the l with a[i][l] ≠ 0 for some row i of the
-// block are listed and their factors packed (a pure copy). A kernel then sums,
-// for every row of the block, the products of all listed l — including the
-// few where its own a[i][l] is ±0, which gonum skips. That adds the same sum
-// bit for bit unless the sum is NaN:
+// block are listed. A kernel then sums, for every row of the block, the
+// products of all listed l, read from a in place — including the few where
+// its own a[i][l] is ±0, which gonum skips. That adds the same sum bit for
+// bit unless the sum is NaN:
 //
 //   - the sum starts at +0 and is therefore never −0 (x + y is −0 in round
 //     to nearest only when both are −0), and s + (±0) = s for every s ≠ −0,
@@ -199,13 +204,13 @@ func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int,
 	w := getWorkspace[T]()
 	defer putWorkspace(w)
 	nblocks := (m + mrMax - 1) / mrMax
-	w.ap = grow(w.ap, m*k)
 	w.rows = grow(w.rows, nblocks*k)
+	w.masks = grow(w.masks, k/ks.lanes)
 	w.kept = grow(w.kept, nblocks)
 	for ib := 0; ib < nblocks; ib++ {
 		i0 := ib * mrMax
 		mr := min(mrMax, m-i0)
-		w.kept[ib] = packRows(a[i0*lda:], lda, mr, k, w.ap[i0*k:], w.rows[ib*k:])
+		w.kept[ib] = listColumns(ks, a[i0*lda:], lda, mr, k, w.rows[ib*k:], w.masks)
 	}
 
 	// Columns: full tiles split into parts for idle cores, then the edge.
@@ -231,27 +236,36 @@ func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int,
 	}
 }
 
-// packRows lists the l < k where some row i < mr of a has a[i][l] ≠ ±0
-// in rows, packs those columns' factors as groups of mr in ap, and returns
-// how many it listed. It has no data-dependent branch: a relu network's rates
-// are ±0 about half the time, and a branch per column on them was a quarter
-// of a step at N = 256 (mispredicted). Each column is copied into the next
-// group unconditionally and kept by advancing the count; a column not kept
+// listColumns lists in cols the l < k where some row i < mr of a has
+// a[i][l] ≠ ±0 (NaN ≠ 0 is listed; −0 is not), and returns how many it
+// listed: ks's nonzero kernel marks the columns a vector at a time (the
+// scalar loop below, alone, was 8 % of a step at N = 1024, B = 64), then
+// the marks are listed without a data-dependent branch (a relu network's
+// rates are ±0 about half the time, and a branch per column on them was a
+// quarter of a step at N = 256, mispredicted): each l is written into the
+// next place unconditionally and kept by advancing the count; an l not kept
 // is overwritten by the next.
-func packRows[T backend.Float](a []T, lda, mr, k int, ap []T, rows []int) int {
+func listColumns[T backend.Float](ks *kernelSet[T], a []T, lda, mr, k int, cols []int, masks []uint32) int {
 	_ = a[(mr-1)*lda+k-1]
-	_ = ap[mr*k-1]
-	_ = rows[k-1]
-	kept := 0
-	for l := 0; l < k; l++ {
-		group := ap[kept*mr : kept*mr+mr]
-		nz := 0
-		for i := range group {
-			x := a[i*lda+l]
-			group[i] = x
-			nz |= oneIf(x != 0) // NaN ≠ 0 is kept; −0 is not
+	_ = cols[k-1]
+	kept, l := 0, 0
+	if groups := k / ks.lanes; groups > 0 {
+		masks = masks[:groups]
+		ks.nonzero(&a[0], lda, mr, groups, &masks[0])
+		for _, m := range masks {
+			for b := 0; b < ks.lanes; b++ {
+				cols[kept] = l
+				kept += int(m >> b & 1)
+				l++
+			}
 		}
-		rows[kept] = l
+	}
+	for ; l < k; l++ {
+		nz := 0
+		for i := 0; i < mr; i++ {
+			nz |= oneIf(a[i*lda+l] != 0)
+		}
+		cols[kept] = l
 		kept += nz
 	}
 	return kept
@@ -277,7 +291,7 @@ func gemmTiles[T backend.Float](ks *kernelSet[T], w *workspace[T], m, k int, a [
 		for ib, i0 := 0, 0; i0 < m; ib, i0 = ib+1, i0+mrMax {
 			mr := min(mrMax, m-i0)
 			kept := w.kept[ib]
-			if ks.tiles[mr-1](kept, ptr(w.ap, i0*k), ptr(w.rows, ib*k), panel, ld, &c[i0*ldc+j], ldc) {
+			if ks.tiles[mr-1](kept, &a[i0*lda], lda, ptr(w.rows, ib*k), panel, ld, &c[i0*ldc+j], ldc) {
 				gemmGonum(mr, nr, k, a[i0*lda:], lda, b[j:], ldb, c[i0*ldc+j:], ldc)
 			}
 		}
@@ -308,7 +322,7 @@ func gemmEdge[T backend.Float](ks *kernelSet[T], w *workspace[T], m, n, k int, a
 	w.ct = grow(w.ct, mrMax*nr)
 	for ib, i0 := 0, 0; i0 < m; ib, i0 = ib+1, i0+mrMax {
 		mr := min(mrMax, m-i0)
-		if ks.tiles[mr-1](w.kept[ib], ptr(w.ap, i0*k), ptr(w.rows, ib*k), &panel[0], nr, &w.ct[0], nr) {
+		if ks.tiles[mr-1](w.kept[ib], &a[i0*lda], lda, ptr(w.rows, ib*k), &panel[0], nr, &w.ct[0], nr) {
 			// The padding may be what is NaN; gonum writes the real columns.
 			gemmGonum(mr, cols, k, a[i0*lda:], lda, b[j0:], ldb, c[i0*ldc+j0:], ldc)
 			continue
@@ -364,10 +378,10 @@ func gemmParts(m, n, k, tiles int) int {
 
 // workspace holds one gemm call's packed rows and scratch.
 type workspace[T backend.Float] struct {
-	ap     []T   // packed factors: block ib at ib·mrMax·k, kept groups of mr
-	rows   []int // block ib's listed rows of b at ib·k
-	kept   []int // listed rows per block
-	bp, ct []T   // edge: padded b columns, scratch tile
+	rows   []int    // block ib's listed columns of a (rows of b) at ib·k
+	masks  []uint32 // listColumns' marks
+	kept   []int    // listed rows per block
+	bp, ct []T      // edge: padded b columns, scratch tile
 }
 
 var workspaces32, workspaces64 sync.Pool

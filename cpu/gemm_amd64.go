@@ -2,110 +2,122 @@
 
 package cpu
 
-// gemmSAVX2_1x16 computes the 1×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 1; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmSAVX2_1x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX2_1x16 computes the 1×16 tile c = a·b over the k columns l of a (1 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmSAVX2_1x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX2_2x16 computes the 2×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 2; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmSAVX2_2x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX2_2x16 computes the 2×16 tile c = a·b over the k columns l of a (2 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmSAVX2_2x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX2_3x16 computes the 3×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 3; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmSAVX2_3x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX2_3x16 computes the 3×16 tile c = a·b over the k columns l of a (3 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmSAVX2_3x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX2_4x16 computes the 4×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 4; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmSAVX2_4x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX2_4x16 computes the 4×16 tile c = a·b over the k columns l of a (4 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmSAVX2_4x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX2_5x16 computes the 5×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 5; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmSAVX2_5x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX2_5x16 computes the 5×16 tile c = a·b over the k columns l of a (5 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmSAVX2_5x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX2_6x16 computes the 6×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 6; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmSAVX2_6x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX2_6x16 computes the 6×16 tile c = a·b over the k columns l of a (6 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmSAVX2_6x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmDAVX2_1x8 computes the 1×8 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 1; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmDAVX2_1x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// nonzeroSAVX2 sets bit b of masks[g] when a[i][g·8+b] ≠ ±0 (or is NaN) for some row i < mr ≥ 1 of a (stride lda), for g < groups. Requires AVX2.
+func nonzeroSAVX2(a *float32, lda int, mr int, groups int, masks *uint32)
 
-// gemmDAVX2_2x8 computes the 2×8 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 2; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmDAVX2_2x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX2_1x8 computes the 1×8 tile c = a·b over the k columns l of a (1 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmDAVX2_1x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX2_3x8 computes the 3×8 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 3; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmDAVX2_3x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX2_2x8 computes the 2×8 tile c = a·b over the k columns l of a (2 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmDAVX2_2x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX2_4x8 computes the 4×8 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 4; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmDAVX2_4x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX2_3x8 computes the 3×8 tile c = a·b over the k columns l of a (3 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmDAVX2_3x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX2_5x8 computes the 5×8 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 5; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmDAVX2_5x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX2_4x8 computes the 4×8 tile c = a·b over the k columns l of a (4 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmDAVX2_4x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX2_6x8 computes the 6×8 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 6; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX2.
-func gemmDAVX2_6x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX2_5x8 computes the 5×8 tile c = a·b over the k columns l of a (5 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmDAVX2_5x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmSAVX512_1x32 computes the 1×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 1; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_1x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmDAVX2_6x8 computes the 6×8 tile c = a·b over the k columns l of a (6 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX2.
+func gemmDAVX2_6x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmSAVX512_2x32 computes the 2×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 2; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_2x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// nonzeroDAVX2 sets bit b of masks[g] when a[i][g·4+b] ≠ ±0 (or is NaN) for some row i < mr ≥ 1 of a (stride lda), for g < groups. Requires AVX2.
+func nonzeroDAVX2(a *float64, lda int, mr int, groups int, masks *uint32)
 
-// gemmSAVX512_3x32 computes the 3×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 3; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_3x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_1x32 computes the 1×32 tile c = a·b over the k columns l of a (1 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_1x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_4x32 computes the 4×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 4; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_4x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_2x32 computes the 2×32 tile c = a·b over the k columns l of a (2 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_2x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_5x32 computes the 5×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 5; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_5x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_3x32 computes the 3×32 tile c = a·b over the k columns l of a (3 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_3x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_6x32 computes the 6×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 6; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_6x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_4x32 computes the 4×32 tile c = a·b over the k columns l of a (4 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_4x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_7x32 computes the 7×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 7; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_7x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_5x32 computes the 5×32 tile c = a·b over the k columns l of a (5 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_5x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_8x32 computes the 8×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 8; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_8x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_6x32 computes the 6×32 tile c = a·b over the k columns l of a (6 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_6x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_9x32 computes the 9×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 9; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_9x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_7x32 computes the 7×32 tile c = a·b over the k columns l of a (7 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_7x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_10x32 computes the 10×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 10; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_10x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_8x32 computes the 8×32 tile c = a·b over the k columns l of a (8 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_8x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_11x32 computes the 11×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 11; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_11x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_9x32 computes the 9×32 tile c = a·b over the k columns l of a (9 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_9x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmSAVX512_12x32 computes the 12×32 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 12; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmSAVX512_12x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// gemmSAVX512_10x32 computes the 10×32 tile c = a·b over the k columns l of a (10 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_10x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmDAVX512_1x16 computes the 1×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 1; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_1x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmSAVX512_11x32 computes the 11×32 tile c = a·b over the k columns l of a (11 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_11x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmDAVX512_2x16 computes the 2×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 2; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_2x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmSAVX512_12x32 computes the 12×32 tile c = a·b over the k columns l of a (12 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmSAVX512_12x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 
-// gemmDAVX512_3x16 computes the 3×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 3; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_3x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// nonzeroSAVX512 sets bit b of masks[g] when a[i][g·16+b] ≠ ±0 (or is NaN) for some row i < mr ≥ 1 of a (stride lda), for g < groups. Requires AVX512.
+func nonzeroSAVX512(a *float32, lda int, mr int, groups int, masks *uint32)
 
-// gemmDAVX512_4x16 computes the 4×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 4; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_4x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_1x16 computes the 1×16 tile c = a·b over the k columns l of a (1 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_1x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX512_5x16 computes the 5×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 5; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_5x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_2x16 computes the 2×16 tile c = a·b over the k columns l of a (2 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_2x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX512_6x16 computes the 6×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 6; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_6x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_3x16 computes the 3×16 tile c = a·b over the k columns l of a (3 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_3x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX512_7x16 computes the 7×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 7; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_7x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_4x16 computes the 4×16 tile c = a·b over the k columns l of a (4 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_4x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX512_8x16 computes the 8×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 8; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_8x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_5x16 computes the 5×16 tile c = a·b over the k columns l of a (5 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_5x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX512_9x16 computes the 9×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 9; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_9x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_6x16 computes the 6×16 tile c = a·b over the k columns l of a (6 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_6x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX512_10x16 computes the 10×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 10; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_10x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_7x16 computes the 7×16 tile c = a·b over the k columns l of a (7 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_7x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX512_11x16 computes the 11×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 11; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_11x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_8x16 computes the 8×16 tile c = a·b over the k columns l of a (8 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_8x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 
-// gemmDAVX512_12x16 computes the 12×16 tile c = a·b over the k rows of b listed in rows (a packed, k groups of 12; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires AVX512.
-func gemmDAVX512_12x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// gemmDAVX512_9x16 computes the 9×16 tile c = a·b over the k columns l of a (9 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_9x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+
+// gemmDAVX512_10x16 computes the 10×16 tile c = a·b over the k columns l of a (10 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_10x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+
+// gemmDAVX512_11x16 computes the 11×16 tile c = a·b over the k columns l of a (11 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_11x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+
+// gemmDAVX512_12x16 computes the 12×16 tile c = a·b over the k columns l of a (12 rows, stride lda) listed in rows, and the same rows l of b, and reports whether the tile holds a NaN. Requires AVX512.
+func gemmDAVX512_12x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+
+// nonzeroDAVX512 sets bit b of masks[g] when a[i][g·8+b] ≠ ±0 (or is NaN) for some row i < mr ≥ 1 of a (stride lda), for g < groups. Requires AVX512.
+func nonzeroDAVX512(a *float64, lda int, mr int, groups int, masks *uint32)

@@ -2,18 +2,20 @@
 
 #include "textflag.h"
 
-// func gemmSAVX2_1x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX2_1x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmSAVX2_1x16(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX2_1x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	TESTQ  AX, AX
@@ -22,17 +24,17 @@ TEXT ·gemmSAVX2_1x16(SB), NOSPLIT, $0-57
 gemmSAVX2_1x16_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmSAVX2_1x16_rest
-	MOVQ         (DX), R8
-	IMULQ        SI, R8
-	VMOVUPS      (BX)(R8*1), Y2
-	VMOVUPS      32(BX)(R8*1), Y3
-	VBROADCASTSS (CX), Y4
+	MOVQ         (BX), DX
+	LEAQ         (CX)(DX*4), R9
+	IMULQ        DI, DX
+	VMOVUPS      (SI)(DX*1), Y2
+	VMOVUPS      32(SI)(DX*1), Y3
+	VBROADCASTSS (R9), Y4
 	VMULPS       Y2, Y4, Y2
 	VADDPS       Y2, Y0, Y0
 	VMULPS       Y3, Y4, Y2
 	VADDPS       Y2, Y1, Y1
-	ADDQ         $0x00000004, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmSAVX2_1x16_peel
 
@@ -41,32 +43,33 @@ gemmSAVX2_1x16_rest:
 	JZ    gemmSAVX2_1x16_store
 
 gemmSAVX2_1x16_loop:
-	MOVQ         (DX), R8
-	IMULQ        SI, R8
-	VMOVUPS      (BX)(R8*1), Y2
-	VMOVUPS      32(BX)(R8*1), Y3
-	VBROADCASTSS (CX), Y4
+	MOVQ         (BX), DX
+	LEAQ         (CX)(DX*4), R9
+	IMULQ        DI, DX
+	VMOVUPS      (SI)(DX*1), Y2
+	VMOVUPS      32(SI)(DX*1), Y3
+	VBROADCASTSS (R9), Y4
 	VMULPS       Y2, Y4, Y2
 	VADDPS       Y2, Y0, Y0
 	VMULPS       Y3, Y4, Y2
 	VADDPS       Y2, Y1, Y1
-	MOVQ         8(DX), R8
-	IMULQ        SI, R8
-	VMOVUPS      (BX)(R8*1), Y2
-	VMOVUPS      32(BX)(R8*1), Y3
-	VBROADCASTSS 4(CX), Y4
+	MOVQ         8(BX), DX
+	LEAQ         (CX)(DX*4), R9
+	IMULQ        DI, DX
+	VMOVUPS      (SI)(DX*1), Y2
+	VMOVUPS      32(SI)(DX*1), Y3
+	VBROADCASTSS (R9), Y4
 	VMULPS       Y2, Y4, Y2
 	VADDPS       Y2, Y0, Y0
 	VMULPS       Y3, Y4, Y2
 	VADDPS       Y2, Y1, Y1
-	ADDQ         $0x00000008, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_1x16_loop
 
 gemmSAVX2_1x16_store:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
 	VXORPS  Y2, Y2, Y2
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VORPS   Y0, Y2, Y2
@@ -74,22 +77,24 @@ gemmSAVX2_1x16_store:
 	VORPS   Y0, Y2, Y2
 	VPTEST  Y2, Y2
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX2_2x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX2_2x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmSAVX2_2x16(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX2_2x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -100,22 +105,22 @@ TEXT ·gemmSAVX2_2x16(SB), NOSPLIT, $0-57
 gemmSAVX2_2x16_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmSAVX2_2x16_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y4
-	VMOVUPS      32(BX)(R9*1), Y5
-	VBROADCASTSS (CX), Y6
+	MOVQ         (BX), R10
+	LEAQ         (CX)(R10*4), R11
+	IMULQ        DI, R10
+	VMOVUPS      (SI)(R10*1), Y4
+	VMOVUPS      32(SI)(R10*1), Y5
+	VBROADCASTSS (R11), Y6
 	VMULPS       Y4, Y6, Y7
 	VADDPS       Y7, Y0, Y0
 	VMULPS       Y5, Y6, Y6
 	VADDPS       Y6, Y1, Y1
-	VBROADCASTSS 4(CX), Y6
+	VBROADCASTSS (R11)(DX*1), Y6
 	VMULPS       Y4, Y6, Y4
 	VADDPS       Y4, Y2, Y2
 	VMULPS       Y5, Y6, Y4
 	VADDPS       Y4, Y3, Y3
-	ADDQ         $0x00000008, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmSAVX2_2x16_peel
 
@@ -124,45 +129,46 @@ gemmSAVX2_2x16_rest:
 	JZ    gemmSAVX2_2x16_store
 
 gemmSAVX2_2x16_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y4
-	VMOVUPS      32(BX)(R9*1), Y5
-	VBROADCASTSS (CX), Y6
+	MOVQ         (BX), R10
+	LEAQ         (CX)(R10*4), R11
+	IMULQ        DI, R10
+	VMOVUPS      (SI)(R10*1), Y4
+	VMOVUPS      32(SI)(R10*1), Y5
+	VBROADCASTSS (R11), Y6
 	VMULPS       Y4, Y6, Y7
 	VADDPS       Y7, Y0, Y0
 	VMULPS       Y5, Y6, Y6
 	VADDPS       Y6, Y1, Y1
-	VBROADCASTSS 4(CX), Y6
+	VBROADCASTSS (R11)(DX*1), Y6
 	VMULPS       Y4, Y6, Y4
 	VADDPS       Y4, Y2, Y2
 	VMULPS       Y5, Y6, Y4
 	VADDPS       Y4, Y3, Y3
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y4
-	VMOVUPS      32(BX)(R9*1), Y5
-	VBROADCASTSS 8(CX), Y6
+	MOVQ         8(BX), R10
+	LEAQ         (CX)(R10*4), R11
+	IMULQ        DI, R10
+	VMOVUPS      (SI)(R10*1), Y4
+	VMOVUPS      32(SI)(R10*1), Y5
+	VBROADCASTSS (R11), Y6
 	VMULPS       Y4, Y6, Y7
 	VADDPS       Y7, Y0, Y0
 	VMULPS       Y5, Y6, Y6
 	VADDPS       Y6, Y1, Y1
-	VBROADCASTSS 12(CX), Y6
+	VBROADCASTSS (R11)(DX*1), Y6
 	VMULPS       Y4, Y6, Y4
 	VADDPS       Y4, Y2, Y2
 	VMULPS       Y5, Y6, Y4
 	VADDPS       Y4, Y3, Y3
-	ADDQ         $0x00000010, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_2x16_loop
 
 gemmSAVX2_2x16_store:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y3, 32(DI)
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
 	VXORPS  Y4, Y4, Y4
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VORPS   Y0, Y4, Y4
@@ -174,22 +180,24 @@ gemmSAVX2_2x16_store:
 	VORPS   Y0, Y4, Y4
 	VPTEST  Y4, Y4
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX2_3x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX2_3x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmSAVX2_3x16(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX2_3x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -202,27 +210,27 @@ TEXT ·gemmSAVX2_3x16(SB), NOSPLIT, $0-57
 gemmSAVX2_3x16_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmSAVX2_3x16_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y6
-	VMOVUPS      32(BX)(R9*1), Y7
-	VBROADCASTSS (CX), Y8
+	MOVQ         (BX), R10
+	LEAQ         (CX)(R10*4), R11
+	IMULQ        DI, R10
+	VMOVUPS      (SI)(R10*1), Y6
+	VMOVUPS      32(SI)(R10*1), Y7
+	VBROADCASTSS (R11), Y8
 	VMULPS       Y6, Y8, Y9
 	VADDPS       Y9, Y0, Y0
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y1, Y1
-	VBROADCASTSS 4(CX), Y8
+	VBROADCASTSS (R11)(DX*1), Y8
 	VMULPS       Y6, Y8, Y9
 	VADDPS       Y9, Y2, Y2
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y3, Y3
-	VBROADCASTSS 8(CX), Y8
+	VBROADCASTSS (R11)(DX*2), Y8
 	VMULPS       Y6, Y8, Y6
 	VADDPS       Y6, Y4, Y4
 	VMULPS       Y7, Y8, Y6
 	VADDPS       Y6, Y5, Y5
-	ADDQ         $0x0000000c, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmSAVX2_3x16_peel
 
@@ -231,58 +239,59 @@ gemmSAVX2_3x16_rest:
 	JZ    gemmSAVX2_3x16_store
 
 gemmSAVX2_3x16_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y6
-	VMOVUPS      32(BX)(R9*1), Y7
-	VBROADCASTSS (CX), Y8
+	MOVQ         (BX), R10
+	LEAQ         (CX)(R10*4), R11
+	IMULQ        DI, R10
+	VMOVUPS      (SI)(R10*1), Y6
+	VMOVUPS      32(SI)(R10*1), Y7
+	VBROADCASTSS (R11), Y8
 	VMULPS       Y6, Y8, Y9
 	VADDPS       Y9, Y0, Y0
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y1, Y1
-	VBROADCASTSS 4(CX), Y8
+	VBROADCASTSS (R11)(DX*1), Y8
 	VMULPS       Y6, Y8, Y9
 	VADDPS       Y9, Y2, Y2
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y3, Y3
-	VBROADCASTSS 8(CX), Y8
+	VBROADCASTSS (R11)(DX*2), Y8
 	VMULPS       Y6, Y8, Y6
 	VADDPS       Y6, Y4, Y4
 	VMULPS       Y7, Y8, Y6
 	VADDPS       Y6, Y5, Y5
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y6
-	VMOVUPS      32(BX)(R9*1), Y7
-	VBROADCASTSS 12(CX), Y8
+	MOVQ         8(BX), R10
+	LEAQ         (CX)(R10*4), R11
+	IMULQ        DI, R10
+	VMOVUPS      (SI)(R10*1), Y6
+	VMOVUPS      32(SI)(R10*1), Y7
+	VBROADCASTSS (R11), Y8
 	VMULPS       Y6, Y8, Y9
 	VADDPS       Y9, Y0, Y0
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y1, Y1
-	VBROADCASTSS 16(CX), Y8
+	VBROADCASTSS (R11)(DX*1), Y8
 	VMULPS       Y6, Y8, Y9
 	VADDPS       Y9, Y2, Y2
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y3, Y3
-	VBROADCASTSS 20(CX), Y8
+	VBROADCASTSS (R11)(DX*2), Y8
 	VMULPS       Y6, Y8, Y6
 	VADDPS       Y6, Y4, Y4
 	VMULPS       Y7, Y8, Y6
 	VADDPS       Y6, Y5, Y5
-	ADDQ         $0x00000018, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_3x16_loop
 
 gemmSAVX2_3x16_store:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y3, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y4, (DI)
-	VMOVUPS Y5, 32(DI)
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
 	VXORPS  Y6, Y6, Y6
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VORPS   Y0, Y6, Y6
@@ -298,22 +307,25 @@ gemmSAVX2_3x16_store:
 	VORPS   Y0, Y6, Y6
 	VPTEST  Y6, Y6
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX2_4x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX2_4x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmSAVX2_4x16(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX2_4x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -328,32 +340,32 @@ TEXT ·gemmSAVX2_4x16(SB), NOSPLIT, $0-57
 gemmSAVX2_4x16_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmSAVX2_4x16_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y8
-	VMOVUPS      32(BX)(R9*1), Y9
-	VBROADCASTSS (CX), Y10
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*4), R12
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y8
+	VMOVUPS      32(SI)(R11*1), Y9
+	VBROADCASTSS (R12), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y0, Y0
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y1, Y1
-	VBROADCASTSS 4(CX), Y10
+	VBROADCASTSS (R12)(DX*1), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y2, Y2
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y3, Y3
-	VBROADCASTSS 8(CX), Y10
+	VBROADCASTSS (R12)(DX*2), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y4, Y4
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y5, Y5
-	VBROADCASTSS 12(CX), Y10
+	VBROADCASTSS (R12)(R10*1), Y10
 	VMULPS       Y8, Y10, Y8
 	VADDPS       Y8, Y6, Y6
 	VMULPS       Y9, Y10, Y8
 	VADDPS       Y8, Y7, Y7
-	ADDQ         $0x00000010, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmSAVX2_4x16_peel
 
@@ -362,71 +374,72 @@ gemmSAVX2_4x16_rest:
 	JZ    gemmSAVX2_4x16_store
 
 gemmSAVX2_4x16_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y8
-	VMOVUPS      32(BX)(R9*1), Y9
-	VBROADCASTSS (CX), Y10
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*4), R12
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y8
+	VMOVUPS      32(SI)(R11*1), Y9
+	VBROADCASTSS (R12), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y0, Y0
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y1, Y1
-	VBROADCASTSS 4(CX), Y10
+	VBROADCASTSS (R12)(DX*1), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y2, Y2
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y3, Y3
-	VBROADCASTSS 8(CX), Y10
+	VBROADCASTSS (R12)(DX*2), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y4, Y4
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y5, Y5
-	VBROADCASTSS 12(CX), Y10
+	VBROADCASTSS (R12)(R10*1), Y10
 	VMULPS       Y8, Y10, Y8
 	VADDPS       Y8, Y6, Y6
 	VMULPS       Y9, Y10, Y8
 	VADDPS       Y8, Y7, Y7
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y8
-	VMOVUPS      32(BX)(R9*1), Y9
-	VBROADCASTSS 16(CX), Y10
+	MOVQ         8(BX), R11
+	LEAQ         (CX)(R11*4), R12
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y8
+	VMOVUPS      32(SI)(R11*1), Y9
+	VBROADCASTSS (R12), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y0, Y0
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y1, Y1
-	VBROADCASTSS 20(CX), Y10
+	VBROADCASTSS (R12)(DX*1), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y2, Y2
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y3, Y3
-	VBROADCASTSS 24(CX), Y10
+	VBROADCASTSS (R12)(DX*2), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y4, Y4
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y5, Y5
-	VBROADCASTSS 28(CX), Y10
+	VBROADCASTSS (R12)(R10*1), Y10
 	VMULPS       Y8, Y10, Y8
 	VADDPS       Y8, Y6, Y6
 	VMULPS       Y9, Y10, Y8
 	VADDPS       Y8, Y7, Y7
-	ADDQ         $0x00000020, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_4x16_loop
 
 gemmSAVX2_4x16_store:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y3, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y4, (DI)
-	VMOVUPS Y5, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y6, (DI)
-	VMOVUPS Y7, 32(DI)
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y6, (R8)
+	VMOVUPS Y7, 32(R8)
 	VXORPS  Y8, Y8, Y8
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VORPS   Y0, Y8, Y8
@@ -446,22 +459,25 @@ gemmSAVX2_4x16_store:
 	VORPS   Y0, Y8, Y8
 	VPTEST  Y8, Y8
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX2_5x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX2_5x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmSAVX2_5x16(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX2_5x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -478,37 +494,38 @@ TEXT ·gemmSAVX2_5x16(SB), NOSPLIT, $0-57
 gemmSAVX2_5x16_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmSAVX2_5x16_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y10
-	VMOVUPS      32(BX)(R9*1), Y11
-	VBROADCASTSS (CX), Y12
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*4), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y10
+	VMOVUPS      32(SI)(R11*1), Y11
+	VBROADCASTSS (R12), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y0, Y0
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y1, Y1
-	VBROADCASTSS 4(CX), Y12
+	VBROADCASTSS (R12)(DX*1), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y2, Y2
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y3, Y3
-	VBROADCASTSS 8(CX), Y12
+	VBROADCASTSS (R12)(DX*2), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y4, Y4
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y5, Y5
-	VBROADCASTSS 12(CX), Y12
+	VBROADCASTSS (R12)(R10*1), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y6, Y6
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y7, Y7
-	VBROADCASTSS 16(CX), Y12
+	VBROADCASTSS (R13), Y12
 	VMULPS       Y10, Y12, Y10
 	VADDPS       Y10, Y8, Y8
 	VMULPS       Y11, Y12, Y10
 	VADDPS       Y10, Y9, Y9
-	ADDQ         $0x00000014, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmSAVX2_5x16_peel
 
@@ -517,84 +534,87 @@ gemmSAVX2_5x16_rest:
 	JZ    gemmSAVX2_5x16_store
 
 gemmSAVX2_5x16_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y10
-	VMOVUPS      32(BX)(R9*1), Y11
-	VBROADCASTSS (CX), Y12
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*4), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y10
+	VMOVUPS      32(SI)(R11*1), Y11
+	VBROADCASTSS (R12), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y0, Y0
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y1, Y1
-	VBROADCASTSS 4(CX), Y12
+	VBROADCASTSS (R12)(DX*1), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y2, Y2
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y3, Y3
-	VBROADCASTSS 8(CX), Y12
+	VBROADCASTSS (R12)(DX*2), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y4, Y4
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y5, Y5
-	VBROADCASTSS 12(CX), Y12
+	VBROADCASTSS (R12)(R10*1), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y6, Y6
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y7, Y7
-	VBROADCASTSS 16(CX), Y12
+	VBROADCASTSS (R13), Y12
 	VMULPS       Y10, Y12, Y10
 	VADDPS       Y10, Y8, Y8
 	VMULPS       Y11, Y12, Y10
 	VADDPS       Y10, Y9, Y9
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y10
-	VMOVUPS      32(BX)(R9*1), Y11
-	VBROADCASTSS 20(CX), Y12
+	MOVQ         8(BX), R11
+	LEAQ         (CX)(R11*4), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y10
+	VMOVUPS      32(SI)(R11*1), Y11
+	VBROADCASTSS (R12), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y0, Y0
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y1, Y1
-	VBROADCASTSS 24(CX), Y12
+	VBROADCASTSS (R12)(DX*1), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y2, Y2
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y3, Y3
-	VBROADCASTSS 28(CX), Y12
+	VBROADCASTSS (R12)(DX*2), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y4, Y4
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y5, Y5
-	VBROADCASTSS 32(CX), Y12
+	VBROADCASTSS (R12)(R10*1), Y12
 	VMULPS       Y10, Y12, Y13
 	VADDPS       Y13, Y6, Y6
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y12, Y7, Y7
-	VBROADCASTSS 36(CX), Y12
+	VBROADCASTSS (R13), Y12
 	VMULPS       Y10, Y12, Y10
 	VADDPS       Y10, Y8, Y8
 	VMULPS       Y11, Y12, Y10
 	VADDPS       Y10, Y9, Y9
-	ADDQ         $0x00000028, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_5x16_loop
 
 gemmSAVX2_5x16_store:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y3, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y4, (DI)
-	VMOVUPS Y5, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y6, (DI)
-	VMOVUPS Y7, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y8, (DI)
-	VMOVUPS Y9, 32(DI)
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y6, (R8)
+	VMOVUPS Y7, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y8, (R8)
+	VMOVUPS Y9, 32(R8)
 	VXORPS  Y10, Y10, Y10
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VORPS   Y0, Y10, Y10
@@ -618,22 +638,25 @@ gemmSAVX2_5x16_store:
 	VORPS   Y0, Y10, Y10
 	VPTEST  Y10, Y10
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX2_6x16(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX2_6x16(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmSAVX2_6x16(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX2_6x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -652,42 +675,43 @@ TEXT ·gemmSAVX2_6x16(SB), NOSPLIT, $0-57
 gemmSAVX2_6x16_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmSAVX2_6x16_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y12
-	VMOVUPS      32(BX)(R9*1), Y13
-	VBROADCASTSS (CX), Y14
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*4), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y12
+	VMOVUPS      32(SI)(R11*1), Y13
+	VBROADCASTSS (R12), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y0, Y0
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y1, Y1
-	VBROADCASTSS 4(CX), Y14
+	VBROADCASTSS (R12)(DX*1), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y2, Y2
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y3, Y3
-	VBROADCASTSS 8(CX), Y14
+	VBROADCASTSS (R12)(DX*2), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y4, Y4
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y5, Y5
-	VBROADCASTSS 12(CX), Y14
+	VBROADCASTSS (R12)(R10*1), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y6, Y6
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y7, Y7
-	VBROADCASTSS 16(CX), Y14
+	VBROADCASTSS (R13), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y8, Y8
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y9, Y9
-	VBROADCASTSS 20(CX), Y14
+	VBROADCASTSS (R13)(DX*1), Y14
 	VMULPS       Y12, Y14, Y12
 	VADDPS       Y12, Y10, Y10
 	VMULPS       Y13, Y14, Y12
 	VADDPS       Y12, Y11, Y11
-	ADDQ         $0x00000018, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmSAVX2_6x16_peel
 
@@ -696,97 +720,100 @@ gemmSAVX2_6x16_rest:
 	JZ    gemmSAVX2_6x16_store
 
 gemmSAVX2_6x16_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y12
-	VMOVUPS      32(BX)(R9*1), Y13
-	VBROADCASTSS (CX), Y14
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*4), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y12
+	VMOVUPS      32(SI)(R11*1), Y13
+	VBROADCASTSS (R12), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y0, Y0
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y1, Y1
-	VBROADCASTSS 4(CX), Y14
+	VBROADCASTSS (R12)(DX*1), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y2, Y2
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y3, Y3
-	VBROADCASTSS 8(CX), Y14
+	VBROADCASTSS (R12)(DX*2), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y4, Y4
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y5, Y5
-	VBROADCASTSS 12(CX), Y14
+	VBROADCASTSS (R12)(R10*1), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y6, Y6
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y7, Y7
-	VBROADCASTSS 16(CX), Y14
+	VBROADCASTSS (R13), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y8, Y8
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y9, Y9
-	VBROADCASTSS 20(CX), Y14
+	VBROADCASTSS (R13)(DX*1), Y14
 	VMULPS       Y12, Y14, Y12
 	VADDPS       Y12, Y10, Y10
 	VMULPS       Y13, Y14, Y12
 	VADDPS       Y12, Y11, Y11
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPS      (BX)(R9*1), Y12
-	VMOVUPS      32(BX)(R9*1), Y13
-	VBROADCASTSS 24(CX), Y14
+	MOVQ         8(BX), R11
+	LEAQ         (CX)(R11*4), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPS      (SI)(R11*1), Y12
+	VMOVUPS      32(SI)(R11*1), Y13
+	VBROADCASTSS (R12), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y0, Y0
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y1, Y1
-	VBROADCASTSS 28(CX), Y14
+	VBROADCASTSS (R12)(DX*1), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y2, Y2
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y3, Y3
-	VBROADCASTSS 32(CX), Y14
+	VBROADCASTSS (R12)(DX*2), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y4, Y4
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y5, Y5
-	VBROADCASTSS 36(CX), Y14
+	VBROADCASTSS (R12)(R10*1), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y6, Y6
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y7, Y7
-	VBROADCASTSS 40(CX), Y14
+	VBROADCASTSS (R13), Y14
 	VMULPS       Y12, Y14, Y15
 	VADDPS       Y15, Y8, Y8
 	VMULPS       Y13, Y14, Y14
 	VADDPS       Y14, Y9, Y9
-	VBROADCASTSS 44(CX), Y14
+	VBROADCASTSS (R13)(DX*1), Y14
 	VMULPS       Y12, Y14, Y12
 	VADDPS       Y12, Y10, Y10
 	VMULPS       Y13, Y14, Y12
 	VADDPS       Y12, Y11, Y11
-	ADDQ         $0x00000030, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmSAVX2_6x16_loop
 
 gemmSAVX2_6x16_store:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y3, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y4, (DI)
-	VMOVUPS Y5, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y6, (DI)
-	VMOVUPS Y7, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y8, (DI)
-	VMOVUPS Y9, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPS Y10, (DI)
-	VMOVUPS Y11, 32(DI)
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y6, (R8)
+	VMOVUPS Y7, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y8, (R8)
+	VMOVUPS Y9, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPS Y10, (R8)
+	VMOVUPS Y11, 32(R8)
 	VXORPS  Y12, Y12, Y12
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VORPS   Y0, Y12, Y12
@@ -814,22 +841,60 @@ gemmSAVX2_6x16_store:
 	VORPS   Y0, Y12, Y12
 	VPTEST  Y12, Y12
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX2_1x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func nonzeroSAVX2(a *float32, lda int, mr int, groups int, masks *uint32)
 // Requires: AVX
-TEXT ·gemmDAVX2_1x8(SB), NOSPLIT, $0-57
+TEXT ·nonzeroSAVX2(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), AX
+	MOVQ   lda+8(FP), CX
+	MOVQ   mr+16(FP), DX
+	MOVQ   groups+24(FP), BX
+	MOVQ   masks+32(FP), SI
+	SHLQ   $0x02, CX
+	VXORPS Y0, Y0, Y0
+	TESTQ  BX, BX
+	JZ     nonzeroSAVX2_done
+
+nonzeroSAVX2_group:
+	XORL DI, DI
+	MOVQ AX, R8
+	MOVQ DX, R9
+
+nonzeroSAVX2_row:
+	VMOVUPS   (R8), Y1
+	VCMPPS    $0x04, Y0, Y1, Y1
+	VMOVMSKPS Y1, R10
+	ORL       R10, DI
+	ADDQ      CX, R8
+	DECQ      R9
+	JNZ       nonzeroSAVX2_row
+	MOVL      DI, (SI)
+	ADDQ      $0x00000004, SI
+	ADDQ      $0x00000020, AX
+	DECQ      BX
+	JNZ       nonzeroSAVX2_group
+
+nonzeroSAVX2_done:
+	VZEROUPPER
+	RET
+
+// func gemmDAVX2_1x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// Requires: AVX
+TEXT ·gemmDAVX2_1x8(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	TESTQ  AX, AX
@@ -838,17 +903,17 @@ TEXT ·gemmDAVX2_1x8(SB), NOSPLIT, $0-57
 gemmDAVX2_1x8_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmDAVX2_1x8_rest
-	MOVQ         (DX), R8
-	IMULQ        SI, R8
-	VMOVUPD      (BX)(R8*1), Y2
-	VMOVUPD      32(BX)(R8*1), Y3
-	VBROADCASTSD (CX), Y4
+	MOVQ         (BX), DX
+	LEAQ         (CX)(DX*8), R9
+	IMULQ        DI, DX
+	VMOVUPD      (SI)(DX*1), Y2
+	VMOVUPD      32(SI)(DX*1), Y3
+	VBROADCASTSD (R9), Y4
 	VMULPD       Y2, Y4, Y2
 	VADDPD       Y2, Y0, Y0
 	VMULPD       Y3, Y4, Y2
 	VADDPD       Y2, Y1, Y1
-	ADDQ         $0x00000008, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmDAVX2_1x8_peel
 
@@ -857,32 +922,33 @@ gemmDAVX2_1x8_rest:
 	JZ    gemmDAVX2_1x8_store
 
 gemmDAVX2_1x8_loop:
-	MOVQ         (DX), R8
-	IMULQ        SI, R8
-	VMOVUPD      (BX)(R8*1), Y2
-	VMOVUPD      32(BX)(R8*1), Y3
-	VBROADCASTSD (CX), Y4
+	MOVQ         (BX), DX
+	LEAQ         (CX)(DX*8), R9
+	IMULQ        DI, DX
+	VMOVUPD      (SI)(DX*1), Y2
+	VMOVUPD      32(SI)(DX*1), Y3
+	VBROADCASTSD (R9), Y4
 	VMULPD       Y2, Y4, Y2
 	VADDPD       Y2, Y0, Y0
 	VMULPD       Y3, Y4, Y2
 	VADDPD       Y2, Y1, Y1
-	MOVQ         8(DX), R8
-	IMULQ        SI, R8
-	VMOVUPD      (BX)(R8*1), Y2
-	VMOVUPD      32(BX)(R8*1), Y3
-	VBROADCASTSD 8(CX), Y4
+	MOVQ         8(BX), DX
+	LEAQ         (CX)(DX*8), R9
+	IMULQ        DI, DX
+	VMOVUPD      (SI)(DX*1), Y2
+	VMOVUPD      32(SI)(DX*1), Y3
+	VBROADCASTSD (R9), Y4
 	VMULPD       Y2, Y4, Y2
 	VADDPD       Y2, Y0, Y0
 	VMULPD       Y3, Y4, Y2
 	VADDPD       Y2, Y1, Y1
-	ADDQ         $0x00000010, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_1x8_loop
 
 gemmDAVX2_1x8_store:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y1, 32(R8)
 	VXORPD  Y2, Y2, Y2
 	VCMPPD  $0x03, Y0, Y0, Y0
 	VORPD   Y0, Y2, Y2
@@ -890,22 +956,24 @@ gemmDAVX2_1x8_store:
 	VORPD   Y0, Y2, Y2
 	VPTEST  Y2, Y2
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX2_2x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX2_2x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmDAVX2_2x8(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX2_2x8(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -916,22 +984,22 @@ TEXT ·gemmDAVX2_2x8(SB), NOSPLIT, $0-57
 gemmDAVX2_2x8_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmDAVX2_2x8_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y4
-	VMOVUPD      32(BX)(R9*1), Y5
-	VBROADCASTSD (CX), Y6
+	MOVQ         (BX), R10
+	LEAQ         (CX)(R10*8), R11
+	IMULQ        DI, R10
+	VMOVUPD      (SI)(R10*1), Y4
+	VMOVUPD      32(SI)(R10*1), Y5
+	VBROADCASTSD (R11), Y6
 	VMULPD       Y4, Y6, Y7
 	VADDPD       Y7, Y0, Y0
 	VMULPD       Y5, Y6, Y6
 	VADDPD       Y6, Y1, Y1
-	VBROADCASTSD 8(CX), Y6
+	VBROADCASTSD (R11)(DX*1), Y6
 	VMULPD       Y4, Y6, Y4
 	VADDPD       Y4, Y2, Y2
 	VMULPD       Y5, Y6, Y4
 	VADDPD       Y4, Y3, Y3
-	ADDQ         $0x00000010, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmDAVX2_2x8_peel
 
@@ -940,45 +1008,46 @@ gemmDAVX2_2x8_rest:
 	JZ    gemmDAVX2_2x8_store
 
 gemmDAVX2_2x8_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y4
-	VMOVUPD      32(BX)(R9*1), Y5
-	VBROADCASTSD (CX), Y6
+	MOVQ         (BX), R10
+	LEAQ         (CX)(R10*8), R11
+	IMULQ        DI, R10
+	VMOVUPD      (SI)(R10*1), Y4
+	VMOVUPD      32(SI)(R10*1), Y5
+	VBROADCASTSD (R11), Y6
 	VMULPD       Y4, Y6, Y7
 	VADDPD       Y7, Y0, Y0
 	VMULPD       Y5, Y6, Y6
 	VADDPD       Y6, Y1, Y1
-	VBROADCASTSD 8(CX), Y6
+	VBROADCASTSD (R11)(DX*1), Y6
 	VMULPD       Y4, Y6, Y4
 	VADDPD       Y4, Y2, Y2
 	VMULPD       Y5, Y6, Y4
 	VADDPD       Y4, Y3, Y3
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y4
-	VMOVUPD      32(BX)(R9*1), Y5
-	VBROADCASTSD 16(CX), Y6
+	MOVQ         8(BX), R10
+	LEAQ         (CX)(R10*8), R11
+	IMULQ        DI, R10
+	VMOVUPD      (SI)(R10*1), Y4
+	VMOVUPD      32(SI)(R10*1), Y5
+	VBROADCASTSD (R11), Y6
 	VMULPD       Y4, Y6, Y7
 	VADDPD       Y7, Y0, Y0
 	VMULPD       Y5, Y6, Y6
 	VADDPD       Y6, Y1, Y1
-	VBROADCASTSD 24(CX), Y6
+	VBROADCASTSD (R11)(DX*1), Y6
 	VMULPD       Y4, Y6, Y4
 	VADDPD       Y4, Y2, Y2
 	VMULPD       Y5, Y6, Y4
 	VADDPD       Y4, Y3, Y3
-	ADDQ         $0x00000020, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_2x8_loop
 
 gemmDAVX2_2x8_store:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y2, (DI)
-	VMOVUPD Y3, 32(DI)
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y2, (R8)
+	VMOVUPD Y3, 32(R8)
 	VXORPD  Y4, Y4, Y4
 	VCMPPD  $0x03, Y0, Y0, Y0
 	VORPD   Y0, Y4, Y4
@@ -990,22 +1059,24 @@ gemmDAVX2_2x8_store:
 	VORPD   Y0, Y4, Y4
 	VPTEST  Y4, Y4
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX2_3x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX2_3x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmDAVX2_3x8(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX2_3x8(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1018,27 +1089,27 @@ TEXT ·gemmDAVX2_3x8(SB), NOSPLIT, $0-57
 gemmDAVX2_3x8_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmDAVX2_3x8_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y6
-	VMOVUPD      32(BX)(R9*1), Y7
-	VBROADCASTSD (CX), Y8
+	MOVQ         (BX), R10
+	LEAQ         (CX)(R10*8), R11
+	IMULQ        DI, R10
+	VMOVUPD      (SI)(R10*1), Y6
+	VMOVUPD      32(SI)(R10*1), Y7
+	VBROADCASTSD (R11), Y8
 	VMULPD       Y6, Y8, Y9
 	VADDPD       Y9, Y0, Y0
 	VMULPD       Y7, Y8, Y8
 	VADDPD       Y8, Y1, Y1
-	VBROADCASTSD 8(CX), Y8
+	VBROADCASTSD (R11)(DX*1), Y8
 	VMULPD       Y6, Y8, Y9
 	VADDPD       Y9, Y2, Y2
 	VMULPD       Y7, Y8, Y8
 	VADDPD       Y8, Y3, Y3
-	VBROADCASTSD 16(CX), Y8
+	VBROADCASTSD (R11)(DX*2), Y8
 	VMULPD       Y6, Y8, Y6
 	VADDPD       Y6, Y4, Y4
 	VMULPD       Y7, Y8, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000018, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmDAVX2_3x8_peel
 
@@ -1047,58 +1118,59 @@ gemmDAVX2_3x8_rest:
 	JZ    gemmDAVX2_3x8_store
 
 gemmDAVX2_3x8_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y6
-	VMOVUPD      32(BX)(R9*1), Y7
-	VBROADCASTSD (CX), Y8
+	MOVQ         (BX), R10
+	LEAQ         (CX)(R10*8), R11
+	IMULQ        DI, R10
+	VMOVUPD      (SI)(R10*1), Y6
+	VMOVUPD      32(SI)(R10*1), Y7
+	VBROADCASTSD (R11), Y8
 	VMULPD       Y6, Y8, Y9
 	VADDPD       Y9, Y0, Y0
 	VMULPD       Y7, Y8, Y8
 	VADDPD       Y8, Y1, Y1
-	VBROADCASTSD 8(CX), Y8
+	VBROADCASTSD (R11)(DX*1), Y8
 	VMULPD       Y6, Y8, Y9
 	VADDPD       Y9, Y2, Y2
 	VMULPD       Y7, Y8, Y8
 	VADDPD       Y8, Y3, Y3
-	VBROADCASTSD 16(CX), Y8
+	VBROADCASTSD (R11)(DX*2), Y8
 	VMULPD       Y6, Y8, Y6
 	VADDPD       Y6, Y4, Y4
 	VMULPD       Y7, Y8, Y6
 	VADDPD       Y6, Y5, Y5
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y6
-	VMOVUPD      32(BX)(R9*1), Y7
-	VBROADCASTSD 24(CX), Y8
+	MOVQ         8(BX), R10
+	LEAQ         (CX)(R10*8), R11
+	IMULQ        DI, R10
+	VMOVUPD      (SI)(R10*1), Y6
+	VMOVUPD      32(SI)(R10*1), Y7
+	VBROADCASTSD (R11), Y8
 	VMULPD       Y6, Y8, Y9
 	VADDPD       Y9, Y0, Y0
 	VMULPD       Y7, Y8, Y8
 	VADDPD       Y8, Y1, Y1
-	VBROADCASTSD 32(CX), Y8
+	VBROADCASTSD (R11)(DX*1), Y8
 	VMULPD       Y6, Y8, Y9
 	VADDPD       Y9, Y2, Y2
 	VMULPD       Y7, Y8, Y8
 	VADDPD       Y8, Y3, Y3
-	VBROADCASTSD 40(CX), Y8
+	VBROADCASTSD (R11)(DX*2), Y8
 	VMULPD       Y6, Y8, Y6
 	VADDPD       Y6, Y4, Y4
 	VMULPD       Y7, Y8, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000030, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_3x8_loop
 
 gemmDAVX2_3x8_store:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y2, (DI)
-	VMOVUPD Y3, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y4, (DI)
-	VMOVUPD Y5, 32(DI)
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y2, (R8)
+	VMOVUPD Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
 	VXORPD  Y6, Y6, Y6
 	VCMPPD  $0x03, Y0, Y0, Y0
 	VORPD   Y0, Y6, Y6
@@ -1114,22 +1186,25 @@ gemmDAVX2_3x8_store:
 	VORPD   Y0, Y6, Y6
 	VPTEST  Y6, Y6
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX2_4x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX2_4x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmDAVX2_4x8(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX2_4x8(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1144,32 +1219,32 @@ TEXT ·gemmDAVX2_4x8(SB), NOSPLIT, $0-57
 gemmDAVX2_4x8_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmDAVX2_4x8_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y8
-	VMOVUPD      32(BX)(R9*1), Y9
-	VBROADCASTSD (CX), Y10
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*8), R12
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y8
+	VMOVUPD      32(SI)(R11*1), Y9
+	VBROADCASTSD (R12), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y0, Y0
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y1, Y1
-	VBROADCASTSD 8(CX), Y10
+	VBROADCASTSD (R12)(DX*1), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y2, Y2
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y3, Y3
-	VBROADCASTSD 16(CX), Y10
+	VBROADCASTSD (R12)(DX*2), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y4, Y4
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VBROADCASTSD 24(CX), Y10
+	VBROADCASTSD (R12)(R10*1), Y10
 	VMULPD       Y8, Y10, Y8
 	VADDPD       Y8, Y6, Y6
 	VMULPD       Y9, Y10, Y8
 	VADDPD       Y8, Y7, Y7
-	ADDQ         $0x00000020, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmDAVX2_4x8_peel
 
@@ -1178,71 +1253,72 @@ gemmDAVX2_4x8_rest:
 	JZ    gemmDAVX2_4x8_store
 
 gemmDAVX2_4x8_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y8
-	VMOVUPD      32(BX)(R9*1), Y9
-	VBROADCASTSD (CX), Y10
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*8), R12
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y8
+	VMOVUPD      32(SI)(R11*1), Y9
+	VBROADCASTSD (R12), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y0, Y0
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y1, Y1
-	VBROADCASTSD 8(CX), Y10
+	VBROADCASTSD (R12)(DX*1), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y2, Y2
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y3, Y3
-	VBROADCASTSD 16(CX), Y10
+	VBROADCASTSD (R12)(DX*2), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y4, Y4
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VBROADCASTSD 24(CX), Y10
+	VBROADCASTSD (R12)(R10*1), Y10
 	VMULPD       Y8, Y10, Y8
 	VADDPD       Y8, Y6, Y6
 	VMULPD       Y9, Y10, Y8
 	VADDPD       Y8, Y7, Y7
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y8
-	VMOVUPD      32(BX)(R9*1), Y9
-	VBROADCASTSD 32(CX), Y10
+	MOVQ         8(BX), R11
+	LEAQ         (CX)(R11*8), R12
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y8
+	VMOVUPD      32(SI)(R11*1), Y9
+	VBROADCASTSD (R12), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y0, Y0
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y1, Y1
-	VBROADCASTSD 40(CX), Y10
+	VBROADCASTSD (R12)(DX*1), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y2, Y2
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y3, Y3
-	VBROADCASTSD 48(CX), Y10
+	VBROADCASTSD (R12)(DX*2), Y10
 	VMULPD       Y8, Y10, Y11
 	VADDPD       Y11, Y4, Y4
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VBROADCASTSD 56(CX), Y10
+	VBROADCASTSD (R12)(R10*1), Y10
 	VMULPD       Y8, Y10, Y8
 	VADDPD       Y8, Y6, Y6
 	VMULPD       Y9, Y10, Y8
 	VADDPD       Y8, Y7, Y7
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_4x8_loop
 
 gemmDAVX2_4x8_store:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y2, (DI)
-	VMOVUPD Y3, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y4, (DI)
-	VMOVUPD Y5, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y6, (DI)
-	VMOVUPD Y7, 32(DI)
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y2, (R8)
+	VMOVUPD Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y6, (R8)
+	VMOVUPD Y7, 32(R8)
 	VXORPD  Y8, Y8, Y8
 	VCMPPD  $0x03, Y0, Y0, Y0
 	VORPD   Y0, Y8, Y8
@@ -1262,22 +1338,25 @@ gemmDAVX2_4x8_store:
 	VORPD   Y0, Y8, Y8
 	VPTEST  Y8, Y8
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX2_5x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX2_5x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmDAVX2_5x8(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX2_5x8(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1294,37 +1373,38 @@ TEXT ·gemmDAVX2_5x8(SB), NOSPLIT, $0-57
 gemmDAVX2_5x8_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmDAVX2_5x8_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y10
-	VMOVUPD      32(BX)(R9*1), Y11
-	VBROADCASTSD (CX), Y12
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*8), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y10
+	VMOVUPD      32(SI)(R11*1), Y11
+	VBROADCASTSD (R12), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y0, Y0
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y1, Y1
-	VBROADCASTSD 8(CX), Y12
+	VBROADCASTSD (R12)(DX*1), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y2, Y2
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y3, Y3
-	VBROADCASTSD 16(CX), Y12
+	VBROADCASTSD (R12)(DX*2), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y4, Y4
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y5, Y5
-	VBROADCASTSD 24(CX), Y12
+	VBROADCASTSD (R12)(R10*1), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y6, Y6
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y7, Y7
-	VBROADCASTSD 32(CX), Y12
+	VBROADCASTSD (R13), Y12
 	VMULPD       Y10, Y12, Y10
 	VADDPD       Y10, Y8, Y8
 	VMULPD       Y11, Y12, Y10
 	VADDPD       Y10, Y9, Y9
-	ADDQ         $0x00000028, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmDAVX2_5x8_peel
 
@@ -1333,84 +1413,87 @@ gemmDAVX2_5x8_rest:
 	JZ    gemmDAVX2_5x8_store
 
 gemmDAVX2_5x8_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y10
-	VMOVUPD      32(BX)(R9*1), Y11
-	VBROADCASTSD (CX), Y12
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*8), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y10
+	VMOVUPD      32(SI)(R11*1), Y11
+	VBROADCASTSD (R12), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y0, Y0
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y1, Y1
-	VBROADCASTSD 8(CX), Y12
+	VBROADCASTSD (R12)(DX*1), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y2, Y2
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y3, Y3
-	VBROADCASTSD 16(CX), Y12
+	VBROADCASTSD (R12)(DX*2), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y4, Y4
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y5, Y5
-	VBROADCASTSD 24(CX), Y12
+	VBROADCASTSD (R12)(R10*1), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y6, Y6
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y7, Y7
-	VBROADCASTSD 32(CX), Y12
+	VBROADCASTSD (R13), Y12
 	VMULPD       Y10, Y12, Y10
 	VADDPD       Y10, Y8, Y8
 	VMULPD       Y11, Y12, Y10
 	VADDPD       Y10, Y9, Y9
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y10
-	VMOVUPD      32(BX)(R9*1), Y11
-	VBROADCASTSD 40(CX), Y12
+	MOVQ         8(BX), R11
+	LEAQ         (CX)(R11*8), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y10
+	VMOVUPD      32(SI)(R11*1), Y11
+	VBROADCASTSD (R12), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y0, Y0
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y1, Y1
-	VBROADCASTSD 48(CX), Y12
+	VBROADCASTSD (R12)(DX*1), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y2, Y2
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y3, Y3
-	VBROADCASTSD 56(CX), Y12
+	VBROADCASTSD (R12)(DX*2), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y4, Y4
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y5, Y5
-	VBROADCASTSD 64(CX), Y12
+	VBROADCASTSD (R12)(R10*1), Y12
 	VMULPD       Y10, Y12, Y13
 	VADDPD       Y13, Y6, Y6
 	VMULPD       Y11, Y12, Y12
 	VADDPD       Y12, Y7, Y7
-	VBROADCASTSD 72(CX), Y12
+	VBROADCASTSD (R13), Y12
 	VMULPD       Y10, Y12, Y10
 	VADDPD       Y10, Y8, Y8
 	VMULPD       Y11, Y12, Y10
 	VADDPD       Y10, Y9, Y9
-	ADDQ         $0x00000050, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_5x8_loop
 
 gemmDAVX2_5x8_store:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y2, (DI)
-	VMOVUPD Y3, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y4, (DI)
-	VMOVUPD Y5, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y6, (DI)
-	VMOVUPD Y7, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y8, (DI)
-	VMOVUPD Y9, 32(DI)
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y2, (R8)
+	VMOVUPD Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y6, (R8)
+	VMOVUPD Y7, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y8, (R8)
+	VMOVUPD Y9, 32(R8)
 	VXORPD  Y10, Y10, Y10
 	VCMPPD  $0x03, Y0, Y0, Y0
 	VORPD   Y0, Y10, Y10
@@ -1434,22 +1517,25 @@ gemmDAVX2_5x8_store:
 	VORPD   Y0, Y10, Y10
 	VPTEST  Y10, Y10
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX2_6x8(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX2_6x8(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX
-TEXT ·gemmDAVX2_6x8(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX2_6x8(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1468,42 +1554,43 @@ TEXT ·gemmDAVX2_6x8(SB), NOSPLIT, $0-57
 gemmDAVX2_6x8_peel:
 	TESTQ        $0x00000001, AX
 	JZ           gemmDAVX2_6x8_rest
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y12
-	VMOVUPD      32(BX)(R9*1), Y13
-	VBROADCASTSD (CX), Y14
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*8), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y12
+	VMOVUPD      32(SI)(R11*1), Y13
+	VBROADCASTSD (R12), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y0, Y0
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y1, Y1
-	VBROADCASTSD 8(CX), Y14
+	VBROADCASTSD (R12)(DX*1), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y2, Y2
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y3, Y3
-	VBROADCASTSD 16(CX), Y14
+	VBROADCASTSD (R12)(DX*2), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y4, Y4
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y5, Y5
-	VBROADCASTSD 24(CX), Y14
+	VBROADCASTSD (R12)(R10*1), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y6, Y6
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y7, Y7
-	VBROADCASTSD 32(CX), Y14
+	VBROADCASTSD (R13), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y8, Y8
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y9, Y9
-	VBROADCASTSD 40(CX), Y14
+	VBROADCASTSD (R13)(DX*1), Y14
 	VMULPD       Y12, Y14, Y12
 	VADDPD       Y12, Y10, Y10
 	VMULPD       Y13, Y14, Y12
 	VADDPD       Y12, Y11, Y11
-	ADDQ         $0x00000030, CX
-	ADDQ         $0x00000008, DX
+	ADDQ         $0x00000008, BX
 	DECQ         AX
 	JMP          gemmDAVX2_6x8_peel
 
@@ -1512,97 +1599,100 @@ gemmDAVX2_6x8_rest:
 	JZ    gemmDAVX2_6x8_store
 
 gemmDAVX2_6x8_loop:
-	MOVQ         (DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y12
-	VMOVUPD      32(BX)(R9*1), Y13
-	VBROADCASTSD (CX), Y14
+	MOVQ         (BX), R11
+	LEAQ         (CX)(R11*8), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y12
+	VMOVUPD      32(SI)(R11*1), Y13
+	VBROADCASTSD (R12), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y0, Y0
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y1, Y1
-	VBROADCASTSD 8(CX), Y14
+	VBROADCASTSD (R12)(DX*1), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y2, Y2
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y3, Y3
-	VBROADCASTSD 16(CX), Y14
+	VBROADCASTSD (R12)(DX*2), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y4, Y4
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y5, Y5
-	VBROADCASTSD 24(CX), Y14
+	VBROADCASTSD (R12)(R10*1), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y6, Y6
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y7, Y7
-	VBROADCASTSD 32(CX), Y14
+	VBROADCASTSD (R13), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y8, Y8
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y9, Y9
-	VBROADCASTSD 40(CX), Y14
+	VBROADCASTSD (R13)(DX*1), Y14
 	VMULPD       Y12, Y14, Y12
 	VADDPD       Y12, Y10, Y10
 	VMULPD       Y13, Y14, Y12
 	VADDPD       Y12, Y11, Y11
-	MOVQ         8(DX), R9
-	IMULQ        SI, R9
-	VMOVUPD      (BX)(R9*1), Y12
-	VMOVUPD      32(BX)(R9*1), Y13
-	VBROADCASTSD 48(CX), Y14
+	MOVQ         8(BX), R11
+	LEAQ         (CX)(R11*8), R12
+	LEAQ         (R12)(DX*4), R13
+	IMULQ        DI, R11
+	VMOVUPD      (SI)(R11*1), Y12
+	VMOVUPD      32(SI)(R11*1), Y13
+	VBROADCASTSD (R12), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y0, Y0
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y1, Y1
-	VBROADCASTSD 56(CX), Y14
+	VBROADCASTSD (R12)(DX*1), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y2, Y2
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y3, Y3
-	VBROADCASTSD 64(CX), Y14
+	VBROADCASTSD (R12)(DX*2), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y4, Y4
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y5, Y5
-	VBROADCASTSD 72(CX), Y14
+	VBROADCASTSD (R12)(R10*1), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y6, Y6
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y7, Y7
-	VBROADCASTSD 80(CX), Y14
+	VBROADCASTSD (R13), Y14
 	VMULPD       Y12, Y14, Y15
 	VADDPD       Y15, Y8, Y8
 	VMULPD       Y13, Y14, Y14
 	VADDPD       Y14, Y9, Y9
-	VBROADCASTSD 88(CX), Y14
+	VBROADCASTSD (R13)(DX*1), Y14
 	VMULPD       Y12, Y14, Y12
 	VADDPD       Y12, Y10, Y10
 	VMULPD       Y13, Y14, Y12
 	VADDPD       Y12, Y11, Y11
-	ADDQ         $0x00000060, CX
-	ADDQ         $0x00000010, DX
+	ADDQ         $0x00000010, BX
 	SUBQ         $0x00000002, AX
 	JNZ          gemmDAVX2_6x8_loop
 
 gemmDAVX2_6x8_store:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y2, (DI)
-	VMOVUPD Y3, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y4, (DI)
-	VMOVUPD Y5, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y6, (DI)
-	VMOVUPD Y7, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y8, (DI)
-	VMOVUPD Y9, 32(DI)
-	ADDQ    R8, DI
-	VMOVUPD Y10, (DI)
-	VMOVUPD Y11, 32(DI)
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y2, (R8)
+	VMOVUPD Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y6, (R8)
+	VMOVUPD Y7, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y8, (R8)
+	VMOVUPD Y9, 32(R8)
+	ADDQ    R9, R8
+	VMOVUPD Y10, (R8)
+	VMOVUPD Y11, 32(R8)
 	VXORPD  Y12, Y12, Y12
 	VCMPPD  $0x03, Y0, Y0, Y0
 	VORPD   Y0, Y12, Y12
@@ -1630,44 +1720,82 @@ gemmDAVX2_6x8_store:
 	VORPD   Y0, Y12, Y12
 	VPTEST  Y12, Y12
 	SETNE   AL
-	MOVB    AL, nan+56(FP)
+	MOVB    AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_1x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func nonzeroDAVX2(a *float64, lda int, mr int, groups int, masks *uint32)
+// Requires: AVX
+TEXT ·nonzeroDAVX2(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), AX
+	MOVQ   lda+8(FP), CX
+	MOVQ   mr+16(FP), DX
+	MOVQ   groups+24(FP), BX
+	MOVQ   masks+32(FP), SI
+	SHLQ   $0x03, CX
+	VXORPD Y0, Y0, Y0
+	TESTQ  BX, BX
+	JZ     nonzeroDAVX2_done
+
+nonzeroDAVX2_group:
+	XORL DI, DI
+	MOVQ AX, R8
+	MOVQ DX, R9
+
+nonzeroDAVX2_row:
+	VMOVUPD   (R8), Y1
+	VCMPPD    $0x04, Y0, Y1, Y1
+	VMOVMSKPD Y1, R10
+	ORL       R10, DI
+	ADDQ      CX, R8
+	DECQ      R9
+	JNZ       nonzeroDAVX2_row
+	MOVL      DI, (SI)
+	ADDQ      $0x00000004, SI
+	ADDQ      $0x00000020, AX
+	DECQ      BX
+	JNZ       nonzeroDAVX2_group
+
+nonzeroDAVX2_done:
+	VZEROUPPER
+	RET
+
+// func gemmSAVX512_1x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_1x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_1x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	TESTQ  AX, AX
 	JZ     gemmSAVX512_1x32_store
 
 gemmSAVX512_1x32_loop:
-	MOVQ        (DX), R8
-	IMULQ       SI, R8
-	VMOVUPS     (BX)(R8*1), Z2
-	VMOVUPS     64(BX)(R8*1), Z3
-	VMULPS.BCST (CX), Z2, Z2
+	MOVQ        (BX), DX
+	LEAQ        (CX)(DX*4), R9
+	IMULQ       DI, DX
+	VMOVUPS     (SI)(DX*1), Z2
+	VMOVUPS     64(SI)(DX*1), Z3
+	VMULPS.BCST (R9), Z2, Z2
 	VADDPS      Z2, Z0, Z0
-	VMULPS.BCST (CX), Z3, Z2
+	VMULPS.BCST (R9), Z3, Z2
 	VADDPS      Z2, Z1, Z1
-	ADDQ        $0x00000004, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_1x32_loop
 
 gemmSAVX512_1x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -1675,22 +1803,24 @@ gemmSAVX512_1x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_2x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_2x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_2x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_2x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1699,29 +1829,29 @@ TEXT ·gemmSAVX512_2x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_2x32_store
 
 gemmSAVX512_2x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z4
-	VMOVUPS     64(BX)(R9*1), Z5
-	VMULPS.BCST (CX), Z4, Z6
+	MOVQ        (BX), R10
+	LEAQ        (CX)(R10*4), R11
+	IMULQ       DI, R10
+	VMOVUPS     (SI)(R10*1), Z4
+	VMOVUPS     64(SI)(R10*1), Z5
+	VMULPS.BCST (R11), Z4, Z6
 	VADDPS      Z6, Z0, Z0
-	VMULPS.BCST (CX), Z5, Z6
+	VMULPS.BCST (R11), Z5, Z6
 	VADDPS      Z6, Z1, Z1
-	VMULPS.BCST 4(CX), Z4, Z4
+	VMULPS.BCST (R11)(DX*1), Z4, Z4
 	VADDPS      Z4, Z2, Z2
-	VMULPS.BCST 4(CX), Z5, Z4
+	VMULPS.BCST (R11)(DX*1), Z5, Z4
 	VADDPS      Z4, Z3, Z3
-	ADDQ        $0x00000008, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_2x32_loop
 
 gemmSAVX512_2x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -1733,22 +1863,24 @@ gemmSAVX512_2x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_3x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_3x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_3x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_3x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1759,36 +1891,36 @@ TEXT ·gemmSAVX512_3x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_3x32_store
 
 gemmSAVX512_3x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z6
-	VMOVUPS     64(BX)(R9*1), Z7
-	VMULPS.BCST (CX), Z6, Z8
+	MOVQ        (BX), R10
+	LEAQ        (CX)(R10*4), R11
+	IMULQ       DI, R10
+	VMOVUPS     (SI)(R10*1), Z6
+	VMOVUPS     64(SI)(R10*1), Z7
+	VMULPS.BCST (R11), Z6, Z8
 	VADDPS      Z8, Z0, Z0
-	VMULPS.BCST (CX), Z7, Z8
+	VMULPS.BCST (R11), Z7, Z8
 	VADDPS      Z8, Z1, Z1
-	VMULPS.BCST 4(CX), Z6, Z8
+	VMULPS.BCST (R11)(DX*1), Z6, Z8
 	VADDPS      Z8, Z2, Z2
-	VMULPS.BCST 4(CX), Z7, Z8
+	VMULPS.BCST (R11)(DX*1), Z7, Z8
 	VADDPS      Z8, Z3, Z3
-	VMULPS.BCST 8(CX), Z6, Z6
+	VMULPS.BCST (R11)(DX*2), Z6, Z6
 	VADDPS      Z6, Z4, Z4
-	VMULPS.BCST 8(CX), Z7, Z6
+	VMULPS.BCST (R11)(DX*2), Z7, Z6
 	VADDPS      Z6, Z5, Z5
-	ADDQ        $0x0000000c, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_3x32_loop
 
 gemmSAVX512_3x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -1804,22 +1936,25 @@ gemmSAVX512_3x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_4x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_4x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_4x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_4x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1832,43 +1967,43 @@ TEXT ·gemmSAVX512_4x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_4x32_store
 
 gemmSAVX512_4x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z8
-	VMOVUPS     64(BX)(R9*1), Z9
-	VMULPS.BCST (CX), Z8, Z10
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z8
+	VMOVUPS     64(SI)(R11*1), Z9
+	VMULPS.BCST (R12), Z8, Z10
 	VADDPS      Z10, Z0, Z0
-	VMULPS.BCST (CX), Z9, Z10
+	VMULPS.BCST (R12), Z9, Z10
 	VADDPS      Z10, Z1, Z1
-	VMULPS.BCST 4(CX), Z8, Z10
+	VMULPS.BCST (R12)(DX*1), Z8, Z10
 	VADDPS      Z10, Z2, Z2
-	VMULPS.BCST 4(CX), Z9, Z10
+	VMULPS.BCST (R12)(DX*1), Z9, Z10
 	VADDPS      Z10, Z3, Z3
-	VMULPS.BCST 8(CX), Z8, Z10
+	VMULPS.BCST (R12)(DX*2), Z8, Z10
 	VADDPS      Z10, Z4, Z4
-	VMULPS.BCST 8(CX), Z9, Z10
+	VMULPS.BCST (R12)(DX*2), Z9, Z10
 	VADDPS      Z10, Z5, Z5
-	VMULPS.BCST 12(CX), Z8, Z8
+	VMULPS.BCST (R12)(R10*1), Z8, Z8
 	VADDPS      Z8, Z6, Z6
-	VMULPS.BCST 12(CX), Z9, Z8
+	VMULPS.BCST (R12)(R10*1), Z9, Z8
 	VADDPS      Z8, Z7, Z7
-	ADDQ        $0x00000010, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_4x32_loop
 
 gemmSAVX512_4x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -1888,22 +2023,25 @@ gemmSAVX512_4x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_5x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_5x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_5x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_5x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1918,50 +2056,51 @@ TEXT ·gemmSAVX512_5x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_5x32_store
 
 gemmSAVX512_5x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z10
-	VMOVUPS     64(BX)(R9*1), Z11
-	VMULPS.BCST (CX), Z10, Z12
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	LEAQ        (R12)(DX*4), R13
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z10
+	VMOVUPS     64(SI)(R11*1), Z11
+	VMULPS.BCST (R12), Z10, Z12
 	VADDPS      Z12, Z0, Z0
-	VMULPS.BCST (CX), Z11, Z12
+	VMULPS.BCST (R12), Z11, Z12
 	VADDPS      Z12, Z1, Z1
-	VMULPS.BCST 4(CX), Z10, Z12
+	VMULPS.BCST (R12)(DX*1), Z10, Z12
 	VADDPS      Z12, Z2, Z2
-	VMULPS.BCST 4(CX), Z11, Z12
+	VMULPS.BCST (R12)(DX*1), Z11, Z12
 	VADDPS      Z12, Z3, Z3
-	VMULPS.BCST 8(CX), Z10, Z12
+	VMULPS.BCST (R12)(DX*2), Z10, Z12
 	VADDPS      Z12, Z4, Z4
-	VMULPS.BCST 8(CX), Z11, Z12
+	VMULPS.BCST (R12)(DX*2), Z11, Z12
 	VADDPS      Z12, Z5, Z5
-	VMULPS.BCST 12(CX), Z10, Z12
+	VMULPS.BCST (R12)(R10*1), Z10, Z12
 	VADDPS      Z12, Z6, Z6
-	VMULPS.BCST 12(CX), Z11, Z12
+	VMULPS.BCST (R12)(R10*1), Z11, Z12
 	VADDPS      Z12, Z7, Z7
-	VMULPS.BCST 16(CX), Z10, Z10
+	VMULPS.BCST (R13), Z10, Z10
 	VADDPS      Z10, Z8, Z8
-	VMULPS.BCST 16(CX), Z11, Z10
+	VMULPS.BCST (R13), Z11, Z10
 	VADDPS      Z10, Z9, Z9
-	ADDQ        $0x00000014, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_5x32_loop
 
 gemmSAVX512_5x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z8, (DI)
-	VMOVUPS  Z9, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z8, (R8)
+	VMOVUPS  Z9, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -1985,22 +2124,25 @@ gemmSAVX512_5x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_6x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_6x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_6x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_6x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2017,57 +2159,58 @@ TEXT ·gemmSAVX512_6x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_6x32_store
 
 gemmSAVX512_6x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z12
-	VMOVUPS     64(BX)(R9*1), Z13
-	VMULPS.BCST (CX), Z12, Z14
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	LEAQ        (R12)(DX*4), R13
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z12
+	VMOVUPS     64(SI)(R11*1), Z13
+	VMULPS.BCST (R12), Z12, Z14
 	VADDPS      Z14, Z0, Z0
-	VMULPS.BCST (CX), Z13, Z14
+	VMULPS.BCST (R12), Z13, Z14
 	VADDPS      Z14, Z1, Z1
-	VMULPS.BCST 4(CX), Z12, Z14
+	VMULPS.BCST (R12)(DX*1), Z12, Z14
 	VADDPS      Z14, Z2, Z2
-	VMULPS.BCST 4(CX), Z13, Z14
+	VMULPS.BCST (R12)(DX*1), Z13, Z14
 	VADDPS      Z14, Z3, Z3
-	VMULPS.BCST 8(CX), Z12, Z14
+	VMULPS.BCST (R12)(DX*2), Z12, Z14
 	VADDPS      Z14, Z4, Z4
-	VMULPS.BCST 8(CX), Z13, Z14
+	VMULPS.BCST (R12)(DX*2), Z13, Z14
 	VADDPS      Z14, Z5, Z5
-	VMULPS.BCST 12(CX), Z12, Z14
+	VMULPS.BCST (R12)(R10*1), Z12, Z14
 	VADDPS      Z14, Z6, Z6
-	VMULPS.BCST 12(CX), Z13, Z14
+	VMULPS.BCST (R12)(R10*1), Z13, Z14
 	VADDPS      Z14, Z7, Z7
-	VMULPS.BCST 16(CX), Z12, Z14
+	VMULPS.BCST (R13), Z12, Z14
 	VADDPS      Z14, Z8, Z8
-	VMULPS.BCST 16(CX), Z13, Z14
+	VMULPS.BCST (R13), Z13, Z14
 	VADDPS      Z14, Z9, Z9
-	VMULPS.BCST 20(CX), Z12, Z12
+	VMULPS.BCST (R13)(DX*1), Z12, Z12
 	VADDPS      Z12, Z10, Z10
-	VMULPS.BCST 20(CX), Z13, Z12
+	VMULPS.BCST (R13)(DX*1), Z13, Z12
 	VADDPS      Z12, Z11, Z11
-	ADDQ        $0x00000018, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_6x32_loop
 
 gemmSAVX512_6x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z8, (DI)
-	VMOVUPS  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z10, (DI)
-	VMOVUPS  Z11, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z8, (R8)
+	VMOVUPS  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z10, (R8)
+	VMOVUPS  Z11, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -2095,22 +2238,25 @@ gemmSAVX512_6x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_7x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_7x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_7x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_7x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2129,64 +2275,65 @@ TEXT ·gemmSAVX512_7x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_7x32_store
 
 gemmSAVX512_7x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z14
-	VMOVUPS     64(BX)(R9*1), Z15
-	VMULPS.BCST (CX), Z14, Z16
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	LEAQ        (R12)(DX*4), R13
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z14
+	VMOVUPS     64(SI)(R11*1), Z15
+	VMULPS.BCST (R12), Z14, Z16
 	VADDPS      Z16, Z0, Z0
-	VMULPS.BCST (CX), Z15, Z16
+	VMULPS.BCST (R12), Z15, Z16
 	VADDPS      Z16, Z1, Z1
-	VMULPS.BCST 4(CX), Z14, Z16
+	VMULPS.BCST (R12)(DX*1), Z14, Z16
 	VADDPS      Z16, Z2, Z2
-	VMULPS.BCST 4(CX), Z15, Z16
+	VMULPS.BCST (R12)(DX*1), Z15, Z16
 	VADDPS      Z16, Z3, Z3
-	VMULPS.BCST 8(CX), Z14, Z16
+	VMULPS.BCST (R12)(DX*2), Z14, Z16
 	VADDPS      Z16, Z4, Z4
-	VMULPS.BCST 8(CX), Z15, Z16
+	VMULPS.BCST (R12)(DX*2), Z15, Z16
 	VADDPS      Z16, Z5, Z5
-	VMULPS.BCST 12(CX), Z14, Z16
+	VMULPS.BCST (R12)(R10*1), Z14, Z16
 	VADDPS      Z16, Z6, Z6
-	VMULPS.BCST 12(CX), Z15, Z16
+	VMULPS.BCST (R12)(R10*1), Z15, Z16
 	VADDPS      Z16, Z7, Z7
-	VMULPS.BCST 16(CX), Z14, Z16
+	VMULPS.BCST (R13), Z14, Z16
 	VADDPS      Z16, Z8, Z8
-	VMULPS.BCST 16(CX), Z15, Z16
+	VMULPS.BCST (R13), Z15, Z16
 	VADDPS      Z16, Z9, Z9
-	VMULPS.BCST 20(CX), Z14, Z16
+	VMULPS.BCST (R13)(DX*1), Z14, Z16
 	VADDPS      Z16, Z10, Z10
-	VMULPS.BCST 20(CX), Z15, Z16
+	VMULPS.BCST (R13)(DX*1), Z15, Z16
 	VADDPS      Z16, Z11, Z11
-	VMULPS.BCST 24(CX), Z14, Z14
+	VMULPS.BCST (R13)(DX*2), Z14, Z14
 	VADDPS      Z14, Z12, Z12
-	VMULPS.BCST 24(CX), Z15, Z14
+	VMULPS.BCST (R13)(DX*2), Z15, Z14
 	VADDPS      Z14, Z13, Z13
-	ADDQ        $0x0000001c, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_7x32_loop
 
 gemmSAVX512_7x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z8, (DI)
-	VMOVUPS  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z10, (DI)
-	VMOVUPS  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z12, (DI)
-	VMOVUPS  Z13, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z8, (R8)
+	VMOVUPS  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z10, (R8)
+	VMOVUPS  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z12, (R8)
+	VMOVUPS  Z13, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -2218,22 +2365,25 @@ gemmSAVX512_7x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_8x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_8x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_8x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_8x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2254,71 +2404,72 @@ TEXT ·gemmSAVX512_8x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_8x32_store
 
 gemmSAVX512_8x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z16
-	VMOVUPS     64(BX)(R9*1), Z17
-	VMULPS.BCST (CX), Z16, Z18
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	LEAQ        (R12)(DX*4), R13
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z16
+	VMOVUPS     64(SI)(R11*1), Z17
+	VMULPS.BCST (R12), Z16, Z18
 	VADDPS      Z18, Z0, Z0
-	VMULPS.BCST (CX), Z17, Z18
+	VMULPS.BCST (R12), Z17, Z18
 	VADDPS      Z18, Z1, Z1
-	VMULPS.BCST 4(CX), Z16, Z18
+	VMULPS.BCST (R12)(DX*1), Z16, Z18
 	VADDPS      Z18, Z2, Z2
-	VMULPS.BCST 4(CX), Z17, Z18
+	VMULPS.BCST (R12)(DX*1), Z17, Z18
 	VADDPS      Z18, Z3, Z3
-	VMULPS.BCST 8(CX), Z16, Z18
+	VMULPS.BCST (R12)(DX*2), Z16, Z18
 	VADDPS      Z18, Z4, Z4
-	VMULPS.BCST 8(CX), Z17, Z18
+	VMULPS.BCST (R12)(DX*2), Z17, Z18
 	VADDPS      Z18, Z5, Z5
-	VMULPS.BCST 12(CX), Z16, Z18
+	VMULPS.BCST (R12)(R10*1), Z16, Z18
 	VADDPS      Z18, Z6, Z6
-	VMULPS.BCST 12(CX), Z17, Z18
+	VMULPS.BCST (R12)(R10*1), Z17, Z18
 	VADDPS      Z18, Z7, Z7
-	VMULPS.BCST 16(CX), Z16, Z18
+	VMULPS.BCST (R13), Z16, Z18
 	VADDPS      Z18, Z8, Z8
-	VMULPS.BCST 16(CX), Z17, Z18
+	VMULPS.BCST (R13), Z17, Z18
 	VADDPS      Z18, Z9, Z9
-	VMULPS.BCST 20(CX), Z16, Z18
+	VMULPS.BCST (R13)(DX*1), Z16, Z18
 	VADDPS      Z18, Z10, Z10
-	VMULPS.BCST 20(CX), Z17, Z18
+	VMULPS.BCST (R13)(DX*1), Z17, Z18
 	VADDPS      Z18, Z11, Z11
-	VMULPS.BCST 24(CX), Z16, Z18
+	VMULPS.BCST (R13)(DX*2), Z16, Z18
 	VADDPS      Z18, Z12, Z12
-	VMULPS.BCST 24(CX), Z17, Z18
+	VMULPS.BCST (R13)(DX*2), Z17, Z18
 	VADDPS      Z18, Z13, Z13
-	VMULPS.BCST 28(CX), Z16, Z16
+	VMULPS.BCST (R13)(R10*1), Z16, Z16
 	VADDPS      Z16, Z14, Z14
-	VMULPS.BCST 28(CX), Z17, Z16
+	VMULPS.BCST (R13)(R10*1), Z17, Z16
 	VADDPS      Z16, Z15, Z15
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_8x32_loop
 
 gemmSAVX512_8x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z8, (DI)
-	VMOVUPS  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z10, (DI)
-	VMOVUPS  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z12, (DI)
-	VMOVUPS  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z14, (DI)
-	VMOVUPS  Z15, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z8, (R8)
+	VMOVUPS  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z10, (R8)
+	VMOVUPS  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z12, (R8)
+	VMOVUPS  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z14, (R8)
+	VMOVUPS  Z15, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -2354,22 +2505,25 @@ gemmSAVX512_8x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_9x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_9x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_9x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_9x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2392,78 +2546,80 @@ TEXT ·gemmSAVX512_9x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_9x32_store
 
 gemmSAVX512_9x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z18
-	VMOVUPS     64(BX)(R9*1), Z19
-	VMULPS.BCST (CX), Z18, Z20
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	LEAQ        (R12)(DX*4), R13
+	LEAQ        (R13)(DX*4), R14
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z18
+	VMOVUPS     64(SI)(R11*1), Z19
+	VMULPS.BCST (R12), Z18, Z20
 	VADDPS      Z20, Z0, Z0
-	VMULPS.BCST (CX), Z19, Z20
+	VMULPS.BCST (R12), Z19, Z20
 	VADDPS      Z20, Z1, Z1
-	VMULPS.BCST 4(CX), Z18, Z20
+	VMULPS.BCST (R12)(DX*1), Z18, Z20
 	VADDPS      Z20, Z2, Z2
-	VMULPS.BCST 4(CX), Z19, Z20
+	VMULPS.BCST (R12)(DX*1), Z19, Z20
 	VADDPS      Z20, Z3, Z3
-	VMULPS.BCST 8(CX), Z18, Z20
+	VMULPS.BCST (R12)(DX*2), Z18, Z20
 	VADDPS      Z20, Z4, Z4
-	VMULPS.BCST 8(CX), Z19, Z20
+	VMULPS.BCST (R12)(DX*2), Z19, Z20
 	VADDPS      Z20, Z5, Z5
-	VMULPS.BCST 12(CX), Z18, Z20
+	VMULPS.BCST (R12)(R10*1), Z18, Z20
 	VADDPS      Z20, Z6, Z6
-	VMULPS.BCST 12(CX), Z19, Z20
+	VMULPS.BCST (R12)(R10*1), Z19, Z20
 	VADDPS      Z20, Z7, Z7
-	VMULPS.BCST 16(CX), Z18, Z20
+	VMULPS.BCST (R13), Z18, Z20
 	VADDPS      Z20, Z8, Z8
-	VMULPS.BCST 16(CX), Z19, Z20
+	VMULPS.BCST (R13), Z19, Z20
 	VADDPS      Z20, Z9, Z9
-	VMULPS.BCST 20(CX), Z18, Z20
+	VMULPS.BCST (R13)(DX*1), Z18, Z20
 	VADDPS      Z20, Z10, Z10
-	VMULPS.BCST 20(CX), Z19, Z20
+	VMULPS.BCST (R13)(DX*1), Z19, Z20
 	VADDPS      Z20, Z11, Z11
-	VMULPS.BCST 24(CX), Z18, Z20
+	VMULPS.BCST (R13)(DX*2), Z18, Z20
 	VADDPS      Z20, Z12, Z12
-	VMULPS.BCST 24(CX), Z19, Z20
+	VMULPS.BCST (R13)(DX*2), Z19, Z20
 	VADDPS      Z20, Z13, Z13
-	VMULPS.BCST 28(CX), Z18, Z20
+	VMULPS.BCST (R13)(R10*1), Z18, Z20
 	VADDPS      Z20, Z14, Z14
-	VMULPS.BCST 28(CX), Z19, Z20
+	VMULPS.BCST (R13)(R10*1), Z19, Z20
 	VADDPS      Z20, Z15, Z15
-	VMULPS.BCST 32(CX), Z18, Z18
+	VMULPS.BCST (R14), Z18, Z18
 	VADDPS      Z18, Z16, Z16
-	VMULPS.BCST 32(CX), Z19, Z18
+	VMULPS.BCST (R14), Z19, Z18
 	VADDPS      Z18, Z17, Z17
-	ADDQ        $0x00000024, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_9x32_loop
 
 gemmSAVX512_9x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z8, (DI)
-	VMOVUPS  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z10, (DI)
-	VMOVUPS  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z12, (DI)
-	VMOVUPS  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z14, (DI)
-	VMOVUPS  Z15, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z16, (DI)
-	VMOVUPS  Z17, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z8, (R8)
+	VMOVUPS  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z10, (R8)
+	VMOVUPS  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z12, (R8)
+	VMOVUPS  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z14, (R8)
+	VMOVUPS  Z15, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z16, (R8)
+	VMOVUPS  Z17, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -2503,22 +2659,25 @@ gemmSAVX512_9x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_10x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_10x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_10x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_10x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2543,85 +2702,87 @@ TEXT ·gemmSAVX512_10x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_10x32_store
 
 gemmSAVX512_10x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z20
-	VMOVUPS     64(BX)(R9*1), Z21
-	VMULPS.BCST (CX), Z20, Z22
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	LEAQ        (R12)(DX*4), R13
+	LEAQ        (R13)(DX*4), R14
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z20
+	VMOVUPS     64(SI)(R11*1), Z21
+	VMULPS.BCST (R12), Z20, Z22
 	VADDPS      Z22, Z0, Z0
-	VMULPS.BCST (CX), Z21, Z22
+	VMULPS.BCST (R12), Z21, Z22
 	VADDPS      Z22, Z1, Z1
-	VMULPS.BCST 4(CX), Z20, Z22
+	VMULPS.BCST (R12)(DX*1), Z20, Z22
 	VADDPS      Z22, Z2, Z2
-	VMULPS.BCST 4(CX), Z21, Z22
+	VMULPS.BCST (R12)(DX*1), Z21, Z22
 	VADDPS      Z22, Z3, Z3
-	VMULPS.BCST 8(CX), Z20, Z22
+	VMULPS.BCST (R12)(DX*2), Z20, Z22
 	VADDPS      Z22, Z4, Z4
-	VMULPS.BCST 8(CX), Z21, Z22
+	VMULPS.BCST (R12)(DX*2), Z21, Z22
 	VADDPS      Z22, Z5, Z5
-	VMULPS.BCST 12(CX), Z20, Z22
+	VMULPS.BCST (R12)(R10*1), Z20, Z22
 	VADDPS      Z22, Z6, Z6
-	VMULPS.BCST 12(CX), Z21, Z22
+	VMULPS.BCST (R12)(R10*1), Z21, Z22
 	VADDPS      Z22, Z7, Z7
-	VMULPS.BCST 16(CX), Z20, Z22
+	VMULPS.BCST (R13), Z20, Z22
 	VADDPS      Z22, Z8, Z8
-	VMULPS.BCST 16(CX), Z21, Z22
+	VMULPS.BCST (R13), Z21, Z22
 	VADDPS      Z22, Z9, Z9
-	VMULPS.BCST 20(CX), Z20, Z22
+	VMULPS.BCST (R13)(DX*1), Z20, Z22
 	VADDPS      Z22, Z10, Z10
-	VMULPS.BCST 20(CX), Z21, Z22
+	VMULPS.BCST (R13)(DX*1), Z21, Z22
 	VADDPS      Z22, Z11, Z11
-	VMULPS.BCST 24(CX), Z20, Z22
+	VMULPS.BCST (R13)(DX*2), Z20, Z22
 	VADDPS      Z22, Z12, Z12
-	VMULPS.BCST 24(CX), Z21, Z22
+	VMULPS.BCST (R13)(DX*2), Z21, Z22
 	VADDPS      Z22, Z13, Z13
-	VMULPS.BCST 28(CX), Z20, Z22
+	VMULPS.BCST (R13)(R10*1), Z20, Z22
 	VADDPS      Z22, Z14, Z14
-	VMULPS.BCST 28(CX), Z21, Z22
+	VMULPS.BCST (R13)(R10*1), Z21, Z22
 	VADDPS      Z22, Z15, Z15
-	VMULPS.BCST 32(CX), Z20, Z22
+	VMULPS.BCST (R14), Z20, Z22
 	VADDPS      Z22, Z16, Z16
-	VMULPS.BCST 32(CX), Z21, Z22
+	VMULPS.BCST (R14), Z21, Z22
 	VADDPS      Z22, Z17, Z17
-	VMULPS.BCST 36(CX), Z20, Z20
+	VMULPS.BCST (R14)(DX*1), Z20, Z20
 	VADDPS      Z20, Z18, Z18
-	VMULPS.BCST 36(CX), Z21, Z20
+	VMULPS.BCST (R14)(DX*1), Z21, Z20
 	VADDPS      Z20, Z19, Z19
-	ADDQ        $0x00000028, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_10x32_loop
 
 gemmSAVX512_10x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z8, (DI)
-	VMOVUPS  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z10, (DI)
-	VMOVUPS  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z12, (DI)
-	VMOVUPS  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z14, (DI)
-	VMOVUPS  Z15, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z16, (DI)
-	VMOVUPS  Z17, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z18, (DI)
-	VMOVUPS  Z19, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z8, (R8)
+	VMOVUPS  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z10, (R8)
+	VMOVUPS  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z12, (R8)
+	VMOVUPS  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z14, (R8)
+	VMOVUPS  Z15, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z16, (R8)
+	VMOVUPS  Z17, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z18, (R8)
+	VMOVUPS  Z19, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -2665,22 +2826,25 @@ gemmSAVX512_10x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_11x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_11x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_11x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_11x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2707,92 +2871,94 @@ TEXT ·gemmSAVX512_11x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_11x32_store
 
 gemmSAVX512_11x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z22
-	VMOVUPS     64(BX)(R9*1), Z23
-	VMULPS.BCST (CX), Z22, Z24
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	LEAQ        (R12)(DX*4), R13
+	LEAQ        (R13)(DX*4), R14
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z22
+	VMOVUPS     64(SI)(R11*1), Z23
+	VMULPS.BCST (R12), Z22, Z24
 	VADDPS      Z24, Z0, Z0
-	VMULPS.BCST (CX), Z23, Z24
+	VMULPS.BCST (R12), Z23, Z24
 	VADDPS      Z24, Z1, Z1
-	VMULPS.BCST 4(CX), Z22, Z24
+	VMULPS.BCST (R12)(DX*1), Z22, Z24
 	VADDPS      Z24, Z2, Z2
-	VMULPS.BCST 4(CX), Z23, Z24
+	VMULPS.BCST (R12)(DX*1), Z23, Z24
 	VADDPS      Z24, Z3, Z3
-	VMULPS.BCST 8(CX), Z22, Z24
+	VMULPS.BCST (R12)(DX*2), Z22, Z24
 	VADDPS      Z24, Z4, Z4
-	VMULPS.BCST 8(CX), Z23, Z24
+	VMULPS.BCST (R12)(DX*2), Z23, Z24
 	VADDPS      Z24, Z5, Z5
-	VMULPS.BCST 12(CX), Z22, Z24
+	VMULPS.BCST (R12)(R10*1), Z22, Z24
 	VADDPS      Z24, Z6, Z6
-	VMULPS.BCST 12(CX), Z23, Z24
+	VMULPS.BCST (R12)(R10*1), Z23, Z24
 	VADDPS      Z24, Z7, Z7
-	VMULPS.BCST 16(CX), Z22, Z24
+	VMULPS.BCST (R13), Z22, Z24
 	VADDPS      Z24, Z8, Z8
-	VMULPS.BCST 16(CX), Z23, Z24
+	VMULPS.BCST (R13), Z23, Z24
 	VADDPS      Z24, Z9, Z9
-	VMULPS.BCST 20(CX), Z22, Z24
+	VMULPS.BCST (R13)(DX*1), Z22, Z24
 	VADDPS      Z24, Z10, Z10
-	VMULPS.BCST 20(CX), Z23, Z24
+	VMULPS.BCST (R13)(DX*1), Z23, Z24
 	VADDPS      Z24, Z11, Z11
-	VMULPS.BCST 24(CX), Z22, Z24
+	VMULPS.BCST (R13)(DX*2), Z22, Z24
 	VADDPS      Z24, Z12, Z12
-	VMULPS.BCST 24(CX), Z23, Z24
+	VMULPS.BCST (R13)(DX*2), Z23, Z24
 	VADDPS      Z24, Z13, Z13
-	VMULPS.BCST 28(CX), Z22, Z24
+	VMULPS.BCST (R13)(R10*1), Z22, Z24
 	VADDPS      Z24, Z14, Z14
-	VMULPS.BCST 28(CX), Z23, Z24
+	VMULPS.BCST (R13)(R10*1), Z23, Z24
 	VADDPS      Z24, Z15, Z15
-	VMULPS.BCST 32(CX), Z22, Z24
+	VMULPS.BCST (R14), Z22, Z24
 	VADDPS      Z24, Z16, Z16
-	VMULPS.BCST 32(CX), Z23, Z24
+	VMULPS.BCST (R14), Z23, Z24
 	VADDPS      Z24, Z17, Z17
-	VMULPS.BCST 36(CX), Z22, Z24
+	VMULPS.BCST (R14)(DX*1), Z22, Z24
 	VADDPS      Z24, Z18, Z18
-	VMULPS.BCST 36(CX), Z23, Z24
+	VMULPS.BCST (R14)(DX*1), Z23, Z24
 	VADDPS      Z24, Z19, Z19
-	VMULPS.BCST 40(CX), Z22, Z22
+	VMULPS.BCST (R14)(DX*2), Z22, Z22
 	VADDPS      Z22, Z20, Z20
-	VMULPS.BCST 40(CX), Z23, Z22
+	VMULPS.BCST (R14)(DX*2), Z23, Z22
 	VADDPS      Z22, Z21, Z21
-	ADDQ        $0x0000002c, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_11x32_loop
 
 gemmSAVX512_11x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z8, (DI)
-	VMOVUPS  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z10, (DI)
-	VMOVUPS  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z12, (DI)
-	VMOVUPS  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z14, (DI)
-	VMOVUPS  Z15, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z16, (DI)
-	VMOVUPS  Z17, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z18, (DI)
-	VMOVUPS  Z19, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z20, (DI)
-	VMOVUPS  Z21, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z8, (R8)
+	VMOVUPS  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z10, (R8)
+	VMOVUPS  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z12, (R8)
+	VMOVUPS  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z14, (R8)
+	VMOVUPS  Z15, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z16, (R8)
+	VMOVUPS  Z17, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z18, (R8)
+	VMOVUPS  Z19, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z20, (R8)
+	VMOVUPS  Z21, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -2840,22 +3006,25 @@ gemmSAVX512_11x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmSAVX512_12x32(k int, a *float32, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
+// func gemmSAVX512_12x32(k int, a *float32, lda int, rows *int, b *float32, ldb int, c *float32, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmSAVX512_12x32(SB), NOSPLIT, $0-57
+TEXT ·gemmSAVX512_12x32(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2884,99 +3053,101 @@ TEXT ·gemmSAVX512_12x32(SB), NOSPLIT, $0-57
 	JZ     gemmSAVX512_12x32_store
 
 gemmSAVX512_12x32_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPS     (BX)(R9*1), Z24
-	VMOVUPS     64(BX)(R9*1), Z25
-	VMULPS.BCST (CX), Z24, Z26
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*4), R12
+	LEAQ        (R12)(DX*4), R13
+	LEAQ        (R13)(DX*4), R14
+	IMULQ       DI, R11
+	VMOVUPS     (SI)(R11*1), Z24
+	VMOVUPS     64(SI)(R11*1), Z25
+	VMULPS.BCST (R12), Z24, Z26
 	VADDPS      Z26, Z0, Z0
-	VMULPS.BCST (CX), Z25, Z26
+	VMULPS.BCST (R12), Z25, Z26
 	VADDPS      Z26, Z1, Z1
-	VMULPS.BCST 4(CX), Z24, Z26
+	VMULPS.BCST (R12)(DX*1), Z24, Z26
 	VADDPS      Z26, Z2, Z2
-	VMULPS.BCST 4(CX), Z25, Z26
+	VMULPS.BCST (R12)(DX*1), Z25, Z26
 	VADDPS      Z26, Z3, Z3
-	VMULPS.BCST 8(CX), Z24, Z26
+	VMULPS.BCST (R12)(DX*2), Z24, Z26
 	VADDPS      Z26, Z4, Z4
-	VMULPS.BCST 8(CX), Z25, Z26
+	VMULPS.BCST (R12)(DX*2), Z25, Z26
 	VADDPS      Z26, Z5, Z5
-	VMULPS.BCST 12(CX), Z24, Z26
+	VMULPS.BCST (R12)(R10*1), Z24, Z26
 	VADDPS      Z26, Z6, Z6
-	VMULPS.BCST 12(CX), Z25, Z26
+	VMULPS.BCST (R12)(R10*1), Z25, Z26
 	VADDPS      Z26, Z7, Z7
-	VMULPS.BCST 16(CX), Z24, Z26
+	VMULPS.BCST (R13), Z24, Z26
 	VADDPS      Z26, Z8, Z8
-	VMULPS.BCST 16(CX), Z25, Z26
+	VMULPS.BCST (R13), Z25, Z26
 	VADDPS      Z26, Z9, Z9
-	VMULPS.BCST 20(CX), Z24, Z26
+	VMULPS.BCST (R13)(DX*1), Z24, Z26
 	VADDPS      Z26, Z10, Z10
-	VMULPS.BCST 20(CX), Z25, Z26
+	VMULPS.BCST (R13)(DX*1), Z25, Z26
 	VADDPS      Z26, Z11, Z11
-	VMULPS.BCST 24(CX), Z24, Z26
+	VMULPS.BCST (R13)(DX*2), Z24, Z26
 	VADDPS      Z26, Z12, Z12
-	VMULPS.BCST 24(CX), Z25, Z26
+	VMULPS.BCST (R13)(DX*2), Z25, Z26
 	VADDPS      Z26, Z13, Z13
-	VMULPS.BCST 28(CX), Z24, Z26
+	VMULPS.BCST (R13)(R10*1), Z24, Z26
 	VADDPS      Z26, Z14, Z14
-	VMULPS.BCST 28(CX), Z25, Z26
+	VMULPS.BCST (R13)(R10*1), Z25, Z26
 	VADDPS      Z26, Z15, Z15
-	VMULPS.BCST 32(CX), Z24, Z26
+	VMULPS.BCST (R14), Z24, Z26
 	VADDPS      Z26, Z16, Z16
-	VMULPS.BCST 32(CX), Z25, Z26
+	VMULPS.BCST (R14), Z25, Z26
 	VADDPS      Z26, Z17, Z17
-	VMULPS.BCST 36(CX), Z24, Z26
+	VMULPS.BCST (R14)(DX*1), Z24, Z26
 	VADDPS      Z26, Z18, Z18
-	VMULPS.BCST 36(CX), Z25, Z26
+	VMULPS.BCST (R14)(DX*1), Z25, Z26
 	VADDPS      Z26, Z19, Z19
-	VMULPS.BCST 40(CX), Z24, Z26
+	VMULPS.BCST (R14)(DX*2), Z24, Z26
 	VADDPS      Z26, Z20, Z20
-	VMULPS.BCST 40(CX), Z25, Z26
+	VMULPS.BCST (R14)(DX*2), Z25, Z26
 	VADDPS      Z26, Z21, Z21
-	VMULPS.BCST 44(CX), Z24, Z24
+	VMULPS.BCST (R14)(R10*1), Z24, Z24
 	VADDPS      Z24, Z22, Z22
-	VMULPS.BCST 44(CX), Z25, Z24
+	VMULPS.BCST (R14)(R10*1), Z25, Z24
 	VADDPS      Z24, Z23, Z23
-	ADDQ        $0x00000030, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmSAVX512_12x32_loop
 
 gemmSAVX512_12x32_store:
-	VMOVUPS  Z0, (DI)
-	VMOVUPS  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z2, (DI)
-	VMOVUPS  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z4, (DI)
-	VMOVUPS  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z6, (DI)
-	VMOVUPS  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z8, (DI)
-	VMOVUPS  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z10, (DI)
-	VMOVUPS  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z12, (DI)
-	VMOVUPS  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z14, (DI)
-	VMOVUPS  Z15, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z16, (DI)
-	VMOVUPS  Z17, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z18, (DI)
-	VMOVUPS  Z19, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z20, (DI)
-	VMOVUPS  Z21, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPS  Z22, (DI)
-	VMOVUPS  Z23, 64(DI)
+	VMOVUPS  Z0, (R8)
+	VMOVUPS  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z2, (R8)
+	VMOVUPS  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z4, (R8)
+	VMOVUPS  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z6, (R8)
+	VMOVUPS  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z8, (R8)
+	VMOVUPS  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z10, (R8)
+	VMOVUPS  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z12, (R8)
+	VMOVUPS  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z14, (R8)
+	VMOVUPS  Z15, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z16, (R8)
+	VMOVUPS  Z17, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z18, (R8)
+	VMOVUPS  Z19, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z20, (R8)
+	VMOVUPS  Z21, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPS  Z22, (R8)
+	VMOVUPS  Z23, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPS   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3028,44 +3199,82 @@ gemmSAVX512_12x32_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_1x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func nonzeroSAVX512(a *float32, lda int, mr int, groups int, masks *uint32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_1x16(SB), NOSPLIT, $0-57
+TEXT ·nonzeroSAVX512(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), AX
+	MOVQ   lda+8(FP), CX
+	MOVQ   mr+16(FP), DX
+	MOVQ   groups+24(FP), BX
+	MOVQ   masks+32(FP), SI
+	SHLQ   $0x02, CX
+	VXORPS Z0, Z0, Z0
+	TESTQ  BX, BX
+	JZ     nonzeroSAVX512_done
+
+nonzeroSAVX512_group:
+	XORL DI, DI
+	MOVQ AX, R8
+	MOVQ DX, R9
+
+nonzeroSAVX512_row:
+	VMOVUPS (R8), Z1
+	VCMPPS  $0x04, Z0, Z1, K1
+	KMOVW   K1, R10
+	ORL     R10, DI
+	ADDQ    CX, R8
+	DECQ    R9
+	JNZ     nonzeroSAVX512_row
+	MOVL    DI, (SI)
+	ADDQ    $0x00000004, SI
+	ADDQ    $0x00000040, AX
+	DECQ    BX
+	JNZ     nonzeroSAVX512_group
+
+nonzeroSAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemmDAVX512_1x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·gemmDAVX512_1x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	TESTQ  AX, AX
 	JZ     gemmDAVX512_1x16_store
 
 gemmDAVX512_1x16_loop:
-	MOVQ        (DX), R8
-	IMULQ       SI, R8
-	VMOVUPD     (BX)(R8*1), Z2
-	VMOVUPD     64(BX)(R8*1), Z3
-	VMULPD.BCST (CX), Z2, Z2
+	MOVQ        (BX), DX
+	LEAQ        (CX)(DX*8), R9
+	IMULQ       DI, DX
+	VMOVUPD     (SI)(DX*1), Z2
+	VMOVUPD     64(SI)(DX*1), Z3
+	VMULPD.BCST (R9), Z2, Z2
 	VADDPD      Z2, Z0, Z0
-	VMULPD.BCST (CX), Z3, Z2
+	VMULPD.BCST (R9), Z3, Z2
 	VADDPD      Z2, Z1, Z1
-	ADDQ        $0x00000008, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_1x16_loop
 
 gemmDAVX512_1x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3073,22 +3282,24 @@ gemmDAVX512_1x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_2x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_2x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_2x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_2x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3097,29 +3308,29 @@ TEXT ·gemmDAVX512_2x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_2x16_store
 
 gemmDAVX512_2x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z4
-	VMOVUPD     64(BX)(R9*1), Z5
-	VMULPD.BCST (CX), Z4, Z6
+	MOVQ        (BX), R10
+	LEAQ        (CX)(R10*8), R11
+	IMULQ       DI, R10
+	VMOVUPD     (SI)(R10*1), Z4
+	VMOVUPD     64(SI)(R10*1), Z5
+	VMULPD.BCST (R11), Z4, Z6
 	VADDPD      Z6, Z0, Z0
-	VMULPD.BCST (CX), Z5, Z6
+	VMULPD.BCST (R11), Z5, Z6
 	VADDPD      Z6, Z1, Z1
-	VMULPD.BCST 8(CX), Z4, Z4
+	VMULPD.BCST (R11)(DX*1), Z4, Z4
 	VADDPD      Z4, Z2, Z2
-	VMULPD.BCST 8(CX), Z5, Z4
+	VMULPD.BCST (R11)(DX*1), Z5, Z4
 	VADDPD      Z4, Z3, Z3
-	ADDQ        $0x00000010, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_2x16_loop
 
 gemmDAVX512_2x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3131,22 +3342,24 @@ gemmDAVX512_2x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_3x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_3x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_3x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_3x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3157,36 +3370,36 @@ TEXT ·gemmDAVX512_3x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_3x16_store
 
 gemmDAVX512_3x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z6
-	VMOVUPD     64(BX)(R9*1), Z7
-	VMULPD.BCST (CX), Z6, Z8
+	MOVQ        (BX), R10
+	LEAQ        (CX)(R10*8), R11
+	IMULQ       DI, R10
+	VMOVUPD     (SI)(R10*1), Z6
+	VMOVUPD     64(SI)(R10*1), Z7
+	VMULPD.BCST (R11), Z6, Z8
 	VADDPD      Z8, Z0, Z0
-	VMULPD.BCST (CX), Z7, Z8
+	VMULPD.BCST (R11), Z7, Z8
 	VADDPD      Z8, Z1, Z1
-	VMULPD.BCST 8(CX), Z6, Z8
+	VMULPD.BCST (R11)(DX*1), Z6, Z8
 	VADDPD      Z8, Z2, Z2
-	VMULPD.BCST 8(CX), Z7, Z8
+	VMULPD.BCST (R11)(DX*1), Z7, Z8
 	VADDPD      Z8, Z3, Z3
-	VMULPD.BCST 16(CX), Z6, Z6
+	VMULPD.BCST (R11)(DX*2), Z6, Z6
 	VADDPD      Z6, Z4, Z4
-	VMULPD.BCST 16(CX), Z7, Z6
+	VMULPD.BCST (R11)(DX*2), Z7, Z6
 	VADDPD      Z6, Z5, Z5
-	ADDQ        $0x00000018, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_3x16_loop
 
 gemmDAVX512_3x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3202,22 +3415,25 @@ gemmDAVX512_3x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_4x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_4x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_4x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_4x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3230,43 +3446,43 @@ TEXT ·gemmDAVX512_4x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_4x16_store
 
 gemmDAVX512_4x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z8
-	VMOVUPD     64(BX)(R9*1), Z9
-	VMULPD.BCST (CX), Z8, Z10
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z8
+	VMOVUPD     64(SI)(R11*1), Z9
+	VMULPD.BCST (R12), Z8, Z10
 	VADDPD      Z10, Z0, Z0
-	VMULPD.BCST (CX), Z9, Z10
+	VMULPD.BCST (R12), Z9, Z10
 	VADDPD      Z10, Z1, Z1
-	VMULPD.BCST 8(CX), Z8, Z10
+	VMULPD.BCST (R12)(DX*1), Z8, Z10
 	VADDPD      Z10, Z2, Z2
-	VMULPD.BCST 8(CX), Z9, Z10
+	VMULPD.BCST (R12)(DX*1), Z9, Z10
 	VADDPD      Z10, Z3, Z3
-	VMULPD.BCST 16(CX), Z8, Z10
+	VMULPD.BCST (R12)(DX*2), Z8, Z10
 	VADDPD      Z10, Z4, Z4
-	VMULPD.BCST 16(CX), Z9, Z10
+	VMULPD.BCST (R12)(DX*2), Z9, Z10
 	VADDPD      Z10, Z5, Z5
-	VMULPD.BCST 24(CX), Z8, Z8
+	VMULPD.BCST (R12)(R10*1), Z8, Z8
 	VADDPD      Z8, Z6, Z6
-	VMULPD.BCST 24(CX), Z9, Z8
+	VMULPD.BCST (R12)(R10*1), Z9, Z8
 	VADDPD      Z8, Z7, Z7
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_4x16_loop
 
 gemmDAVX512_4x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3286,22 +3502,25 @@ gemmDAVX512_4x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_5x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_5x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_5x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_5x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3316,50 +3535,51 @@ TEXT ·gemmDAVX512_5x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_5x16_store
 
 gemmDAVX512_5x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z10
-	VMOVUPD     64(BX)(R9*1), Z11
-	VMULPD.BCST (CX), Z10, Z12
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	LEAQ        (R12)(DX*4), R13
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z10
+	VMOVUPD     64(SI)(R11*1), Z11
+	VMULPD.BCST (R12), Z10, Z12
 	VADDPD      Z12, Z0, Z0
-	VMULPD.BCST (CX), Z11, Z12
+	VMULPD.BCST (R12), Z11, Z12
 	VADDPD      Z12, Z1, Z1
-	VMULPD.BCST 8(CX), Z10, Z12
+	VMULPD.BCST (R12)(DX*1), Z10, Z12
 	VADDPD      Z12, Z2, Z2
-	VMULPD.BCST 8(CX), Z11, Z12
+	VMULPD.BCST (R12)(DX*1), Z11, Z12
 	VADDPD      Z12, Z3, Z3
-	VMULPD.BCST 16(CX), Z10, Z12
+	VMULPD.BCST (R12)(DX*2), Z10, Z12
 	VADDPD      Z12, Z4, Z4
-	VMULPD.BCST 16(CX), Z11, Z12
+	VMULPD.BCST (R12)(DX*2), Z11, Z12
 	VADDPD      Z12, Z5, Z5
-	VMULPD.BCST 24(CX), Z10, Z12
+	VMULPD.BCST (R12)(R10*1), Z10, Z12
 	VADDPD      Z12, Z6, Z6
-	VMULPD.BCST 24(CX), Z11, Z12
+	VMULPD.BCST (R12)(R10*1), Z11, Z12
 	VADDPD      Z12, Z7, Z7
-	VMULPD.BCST 32(CX), Z10, Z10
+	VMULPD.BCST (R13), Z10, Z10
 	VADDPD      Z10, Z8, Z8
-	VMULPD.BCST 32(CX), Z11, Z10
+	VMULPD.BCST (R13), Z11, Z10
 	VADDPD      Z10, Z9, Z9
-	ADDQ        $0x00000028, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_5x16_loop
 
 gemmDAVX512_5x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z8, (DI)
-	VMOVUPD  Z9, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z8, (R8)
+	VMOVUPD  Z9, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3383,22 +3603,25 @@ gemmDAVX512_5x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_6x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_6x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_6x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_6x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3415,57 +3638,58 @@ TEXT ·gemmDAVX512_6x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_6x16_store
 
 gemmDAVX512_6x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z12
-	VMOVUPD     64(BX)(R9*1), Z13
-	VMULPD.BCST (CX), Z12, Z14
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	LEAQ        (R12)(DX*4), R13
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z12
+	VMOVUPD     64(SI)(R11*1), Z13
+	VMULPD.BCST (R12), Z12, Z14
 	VADDPD      Z14, Z0, Z0
-	VMULPD.BCST (CX), Z13, Z14
+	VMULPD.BCST (R12), Z13, Z14
 	VADDPD      Z14, Z1, Z1
-	VMULPD.BCST 8(CX), Z12, Z14
+	VMULPD.BCST (R12)(DX*1), Z12, Z14
 	VADDPD      Z14, Z2, Z2
-	VMULPD.BCST 8(CX), Z13, Z14
+	VMULPD.BCST (R12)(DX*1), Z13, Z14
 	VADDPD      Z14, Z3, Z3
-	VMULPD.BCST 16(CX), Z12, Z14
+	VMULPD.BCST (R12)(DX*2), Z12, Z14
 	VADDPD      Z14, Z4, Z4
-	VMULPD.BCST 16(CX), Z13, Z14
+	VMULPD.BCST (R12)(DX*2), Z13, Z14
 	VADDPD      Z14, Z5, Z5
-	VMULPD.BCST 24(CX), Z12, Z14
+	VMULPD.BCST (R12)(R10*1), Z12, Z14
 	VADDPD      Z14, Z6, Z6
-	VMULPD.BCST 24(CX), Z13, Z14
+	VMULPD.BCST (R12)(R10*1), Z13, Z14
 	VADDPD      Z14, Z7, Z7
-	VMULPD.BCST 32(CX), Z12, Z14
+	VMULPD.BCST (R13), Z12, Z14
 	VADDPD      Z14, Z8, Z8
-	VMULPD.BCST 32(CX), Z13, Z14
+	VMULPD.BCST (R13), Z13, Z14
 	VADDPD      Z14, Z9, Z9
-	VMULPD.BCST 40(CX), Z12, Z12
+	VMULPD.BCST (R13)(DX*1), Z12, Z12
 	VADDPD      Z12, Z10, Z10
-	VMULPD.BCST 40(CX), Z13, Z12
+	VMULPD.BCST (R13)(DX*1), Z13, Z12
 	VADDPD      Z12, Z11, Z11
-	ADDQ        $0x00000030, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_6x16_loop
 
 gemmDAVX512_6x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z8, (DI)
-	VMOVUPD  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z10, (DI)
-	VMOVUPD  Z11, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z8, (R8)
+	VMOVUPD  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z10, (R8)
+	VMOVUPD  Z11, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3493,22 +3717,25 @@ gemmDAVX512_6x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_7x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_7x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_7x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_7x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3527,64 +3754,65 @@ TEXT ·gemmDAVX512_7x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_7x16_store
 
 gemmDAVX512_7x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z14
-	VMOVUPD     64(BX)(R9*1), Z15
-	VMULPD.BCST (CX), Z14, Z16
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	LEAQ        (R12)(DX*4), R13
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z14
+	VMOVUPD     64(SI)(R11*1), Z15
+	VMULPD.BCST (R12), Z14, Z16
 	VADDPD      Z16, Z0, Z0
-	VMULPD.BCST (CX), Z15, Z16
+	VMULPD.BCST (R12), Z15, Z16
 	VADDPD      Z16, Z1, Z1
-	VMULPD.BCST 8(CX), Z14, Z16
+	VMULPD.BCST (R12)(DX*1), Z14, Z16
 	VADDPD      Z16, Z2, Z2
-	VMULPD.BCST 8(CX), Z15, Z16
+	VMULPD.BCST (R12)(DX*1), Z15, Z16
 	VADDPD      Z16, Z3, Z3
-	VMULPD.BCST 16(CX), Z14, Z16
+	VMULPD.BCST (R12)(DX*2), Z14, Z16
 	VADDPD      Z16, Z4, Z4
-	VMULPD.BCST 16(CX), Z15, Z16
+	VMULPD.BCST (R12)(DX*2), Z15, Z16
 	VADDPD      Z16, Z5, Z5
-	VMULPD.BCST 24(CX), Z14, Z16
+	VMULPD.BCST (R12)(R10*1), Z14, Z16
 	VADDPD      Z16, Z6, Z6
-	VMULPD.BCST 24(CX), Z15, Z16
+	VMULPD.BCST (R12)(R10*1), Z15, Z16
 	VADDPD      Z16, Z7, Z7
-	VMULPD.BCST 32(CX), Z14, Z16
+	VMULPD.BCST (R13), Z14, Z16
 	VADDPD      Z16, Z8, Z8
-	VMULPD.BCST 32(CX), Z15, Z16
+	VMULPD.BCST (R13), Z15, Z16
 	VADDPD      Z16, Z9, Z9
-	VMULPD.BCST 40(CX), Z14, Z16
+	VMULPD.BCST (R13)(DX*1), Z14, Z16
 	VADDPD      Z16, Z10, Z10
-	VMULPD.BCST 40(CX), Z15, Z16
+	VMULPD.BCST (R13)(DX*1), Z15, Z16
 	VADDPD      Z16, Z11, Z11
-	VMULPD.BCST 48(CX), Z14, Z14
+	VMULPD.BCST (R13)(DX*2), Z14, Z14
 	VADDPD      Z14, Z12, Z12
-	VMULPD.BCST 48(CX), Z15, Z14
+	VMULPD.BCST (R13)(DX*2), Z15, Z14
 	VADDPD      Z14, Z13, Z13
-	ADDQ        $0x00000038, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_7x16_loop
 
 gemmDAVX512_7x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z8, (DI)
-	VMOVUPD  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z10, (DI)
-	VMOVUPD  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z12, (DI)
-	VMOVUPD  Z13, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z8, (R8)
+	VMOVUPD  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z10, (R8)
+	VMOVUPD  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z12, (R8)
+	VMOVUPD  Z13, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3616,22 +3844,25 @@ gemmDAVX512_7x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_8x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_8x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_8x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_8x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3652,71 +3883,72 @@ TEXT ·gemmDAVX512_8x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_8x16_store
 
 gemmDAVX512_8x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z16
-	VMOVUPD     64(BX)(R9*1), Z17
-	VMULPD.BCST (CX), Z16, Z18
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	LEAQ        (R12)(DX*4), R13
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z16
+	VMOVUPD     64(SI)(R11*1), Z17
+	VMULPD.BCST (R12), Z16, Z18
 	VADDPD      Z18, Z0, Z0
-	VMULPD.BCST (CX), Z17, Z18
+	VMULPD.BCST (R12), Z17, Z18
 	VADDPD      Z18, Z1, Z1
-	VMULPD.BCST 8(CX), Z16, Z18
+	VMULPD.BCST (R12)(DX*1), Z16, Z18
 	VADDPD      Z18, Z2, Z2
-	VMULPD.BCST 8(CX), Z17, Z18
+	VMULPD.BCST (R12)(DX*1), Z17, Z18
 	VADDPD      Z18, Z3, Z3
-	VMULPD.BCST 16(CX), Z16, Z18
+	VMULPD.BCST (R12)(DX*2), Z16, Z18
 	VADDPD      Z18, Z4, Z4
-	VMULPD.BCST 16(CX), Z17, Z18
+	VMULPD.BCST (R12)(DX*2), Z17, Z18
 	VADDPD      Z18, Z5, Z5
-	VMULPD.BCST 24(CX), Z16, Z18
+	VMULPD.BCST (R12)(R10*1), Z16, Z18
 	VADDPD      Z18, Z6, Z6
-	VMULPD.BCST 24(CX), Z17, Z18
+	VMULPD.BCST (R12)(R10*1), Z17, Z18
 	VADDPD      Z18, Z7, Z7
-	VMULPD.BCST 32(CX), Z16, Z18
+	VMULPD.BCST (R13), Z16, Z18
 	VADDPD      Z18, Z8, Z8
-	VMULPD.BCST 32(CX), Z17, Z18
+	VMULPD.BCST (R13), Z17, Z18
 	VADDPD      Z18, Z9, Z9
-	VMULPD.BCST 40(CX), Z16, Z18
+	VMULPD.BCST (R13)(DX*1), Z16, Z18
 	VADDPD      Z18, Z10, Z10
-	VMULPD.BCST 40(CX), Z17, Z18
+	VMULPD.BCST (R13)(DX*1), Z17, Z18
 	VADDPD      Z18, Z11, Z11
-	VMULPD.BCST 48(CX), Z16, Z18
+	VMULPD.BCST (R13)(DX*2), Z16, Z18
 	VADDPD      Z18, Z12, Z12
-	VMULPD.BCST 48(CX), Z17, Z18
+	VMULPD.BCST (R13)(DX*2), Z17, Z18
 	VADDPD      Z18, Z13, Z13
-	VMULPD.BCST 56(CX), Z16, Z16
+	VMULPD.BCST (R13)(R10*1), Z16, Z16
 	VADDPD      Z16, Z14, Z14
-	VMULPD.BCST 56(CX), Z17, Z16
+	VMULPD.BCST (R13)(R10*1), Z17, Z16
 	VADDPD      Z16, Z15, Z15
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_8x16_loop
 
 gemmDAVX512_8x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z8, (DI)
-	VMOVUPD  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z10, (DI)
-	VMOVUPD  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z12, (DI)
-	VMOVUPD  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z14, (DI)
-	VMOVUPD  Z15, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z8, (R8)
+	VMOVUPD  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z10, (R8)
+	VMOVUPD  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z12, (R8)
+	VMOVUPD  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z14, (R8)
+	VMOVUPD  Z15, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3752,22 +3984,25 @@ gemmDAVX512_8x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_9x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_9x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_9x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_9x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3790,78 +4025,80 @@ TEXT ·gemmDAVX512_9x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_9x16_store
 
 gemmDAVX512_9x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z18
-	VMOVUPD     64(BX)(R9*1), Z19
-	VMULPD.BCST (CX), Z18, Z20
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	LEAQ        (R12)(DX*4), R13
+	LEAQ        (R13)(DX*4), R14
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z18
+	VMOVUPD     64(SI)(R11*1), Z19
+	VMULPD.BCST (R12), Z18, Z20
 	VADDPD      Z20, Z0, Z0
-	VMULPD.BCST (CX), Z19, Z20
+	VMULPD.BCST (R12), Z19, Z20
 	VADDPD      Z20, Z1, Z1
-	VMULPD.BCST 8(CX), Z18, Z20
+	VMULPD.BCST (R12)(DX*1), Z18, Z20
 	VADDPD      Z20, Z2, Z2
-	VMULPD.BCST 8(CX), Z19, Z20
+	VMULPD.BCST (R12)(DX*1), Z19, Z20
 	VADDPD      Z20, Z3, Z3
-	VMULPD.BCST 16(CX), Z18, Z20
+	VMULPD.BCST (R12)(DX*2), Z18, Z20
 	VADDPD      Z20, Z4, Z4
-	VMULPD.BCST 16(CX), Z19, Z20
+	VMULPD.BCST (R12)(DX*2), Z19, Z20
 	VADDPD      Z20, Z5, Z5
-	VMULPD.BCST 24(CX), Z18, Z20
+	VMULPD.BCST (R12)(R10*1), Z18, Z20
 	VADDPD      Z20, Z6, Z6
-	VMULPD.BCST 24(CX), Z19, Z20
+	VMULPD.BCST (R12)(R10*1), Z19, Z20
 	VADDPD      Z20, Z7, Z7
-	VMULPD.BCST 32(CX), Z18, Z20
+	VMULPD.BCST (R13), Z18, Z20
 	VADDPD      Z20, Z8, Z8
-	VMULPD.BCST 32(CX), Z19, Z20
+	VMULPD.BCST (R13), Z19, Z20
 	VADDPD      Z20, Z9, Z9
-	VMULPD.BCST 40(CX), Z18, Z20
+	VMULPD.BCST (R13)(DX*1), Z18, Z20
 	VADDPD      Z20, Z10, Z10
-	VMULPD.BCST 40(CX), Z19, Z20
+	VMULPD.BCST (R13)(DX*1), Z19, Z20
 	VADDPD      Z20, Z11, Z11
-	VMULPD.BCST 48(CX), Z18, Z20
+	VMULPD.BCST (R13)(DX*2), Z18, Z20
 	VADDPD      Z20, Z12, Z12
-	VMULPD.BCST 48(CX), Z19, Z20
+	VMULPD.BCST (R13)(DX*2), Z19, Z20
 	VADDPD      Z20, Z13, Z13
-	VMULPD.BCST 56(CX), Z18, Z20
+	VMULPD.BCST (R13)(R10*1), Z18, Z20
 	VADDPD      Z20, Z14, Z14
-	VMULPD.BCST 56(CX), Z19, Z20
+	VMULPD.BCST (R13)(R10*1), Z19, Z20
 	VADDPD      Z20, Z15, Z15
-	VMULPD.BCST 64(CX), Z18, Z18
+	VMULPD.BCST (R14), Z18, Z18
 	VADDPD      Z18, Z16, Z16
-	VMULPD.BCST 64(CX), Z19, Z18
+	VMULPD.BCST (R14), Z19, Z18
 	VADDPD      Z18, Z17, Z17
-	ADDQ        $0x00000048, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_9x16_loop
 
 gemmDAVX512_9x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z8, (DI)
-	VMOVUPD  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z10, (DI)
-	VMOVUPD  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z12, (DI)
-	VMOVUPD  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z14, (DI)
-	VMOVUPD  Z15, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z16, (DI)
-	VMOVUPD  Z17, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z8, (R8)
+	VMOVUPD  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z10, (R8)
+	VMOVUPD  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z12, (R8)
+	VMOVUPD  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z14, (R8)
+	VMOVUPD  Z15, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z16, (R8)
+	VMOVUPD  Z17, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -3901,22 +4138,25 @@ gemmDAVX512_9x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_10x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_10x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_10x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_10x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3941,85 +4181,87 @@ TEXT ·gemmDAVX512_10x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_10x16_store
 
 gemmDAVX512_10x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z20
-	VMOVUPD     64(BX)(R9*1), Z21
-	VMULPD.BCST (CX), Z20, Z22
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	LEAQ        (R12)(DX*4), R13
+	LEAQ        (R13)(DX*4), R14
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z20
+	VMOVUPD     64(SI)(R11*1), Z21
+	VMULPD.BCST (R12), Z20, Z22
 	VADDPD      Z22, Z0, Z0
-	VMULPD.BCST (CX), Z21, Z22
+	VMULPD.BCST (R12), Z21, Z22
 	VADDPD      Z22, Z1, Z1
-	VMULPD.BCST 8(CX), Z20, Z22
+	VMULPD.BCST (R12)(DX*1), Z20, Z22
 	VADDPD      Z22, Z2, Z2
-	VMULPD.BCST 8(CX), Z21, Z22
+	VMULPD.BCST (R12)(DX*1), Z21, Z22
 	VADDPD      Z22, Z3, Z3
-	VMULPD.BCST 16(CX), Z20, Z22
+	VMULPD.BCST (R12)(DX*2), Z20, Z22
 	VADDPD      Z22, Z4, Z4
-	VMULPD.BCST 16(CX), Z21, Z22
+	VMULPD.BCST (R12)(DX*2), Z21, Z22
 	VADDPD      Z22, Z5, Z5
-	VMULPD.BCST 24(CX), Z20, Z22
+	VMULPD.BCST (R12)(R10*1), Z20, Z22
 	VADDPD      Z22, Z6, Z6
-	VMULPD.BCST 24(CX), Z21, Z22
+	VMULPD.BCST (R12)(R10*1), Z21, Z22
 	VADDPD      Z22, Z7, Z7
-	VMULPD.BCST 32(CX), Z20, Z22
+	VMULPD.BCST (R13), Z20, Z22
 	VADDPD      Z22, Z8, Z8
-	VMULPD.BCST 32(CX), Z21, Z22
+	VMULPD.BCST (R13), Z21, Z22
 	VADDPD      Z22, Z9, Z9
-	VMULPD.BCST 40(CX), Z20, Z22
+	VMULPD.BCST (R13)(DX*1), Z20, Z22
 	VADDPD      Z22, Z10, Z10
-	VMULPD.BCST 40(CX), Z21, Z22
+	VMULPD.BCST (R13)(DX*1), Z21, Z22
 	VADDPD      Z22, Z11, Z11
-	VMULPD.BCST 48(CX), Z20, Z22
+	VMULPD.BCST (R13)(DX*2), Z20, Z22
 	VADDPD      Z22, Z12, Z12
-	VMULPD.BCST 48(CX), Z21, Z22
+	VMULPD.BCST (R13)(DX*2), Z21, Z22
 	VADDPD      Z22, Z13, Z13
-	VMULPD.BCST 56(CX), Z20, Z22
+	VMULPD.BCST (R13)(R10*1), Z20, Z22
 	VADDPD      Z22, Z14, Z14
-	VMULPD.BCST 56(CX), Z21, Z22
+	VMULPD.BCST (R13)(R10*1), Z21, Z22
 	VADDPD      Z22, Z15, Z15
-	VMULPD.BCST 64(CX), Z20, Z22
+	VMULPD.BCST (R14), Z20, Z22
 	VADDPD      Z22, Z16, Z16
-	VMULPD.BCST 64(CX), Z21, Z22
+	VMULPD.BCST (R14), Z21, Z22
 	VADDPD      Z22, Z17, Z17
-	VMULPD.BCST 72(CX), Z20, Z20
+	VMULPD.BCST (R14)(DX*1), Z20, Z20
 	VADDPD      Z20, Z18, Z18
-	VMULPD.BCST 72(CX), Z21, Z20
+	VMULPD.BCST (R14)(DX*1), Z21, Z20
 	VADDPD      Z20, Z19, Z19
-	ADDQ        $0x00000050, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_10x16_loop
 
 gemmDAVX512_10x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z8, (DI)
-	VMOVUPD  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z10, (DI)
-	VMOVUPD  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z12, (DI)
-	VMOVUPD  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z14, (DI)
-	VMOVUPD  Z15, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z16, (DI)
-	VMOVUPD  Z17, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z18, (DI)
-	VMOVUPD  Z19, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z8, (R8)
+	VMOVUPD  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z10, (R8)
+	VMOVUPD  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z12, (R8)
+	VMOVUPD  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z14, (R8)
+	VMOVUPD  Z15, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z16, (R8)
+	VMOVUPD  Z17, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z18, (R8)
+	VMOVUPD  Z19, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -4063,22 +4305,25 @@ gemmDAVX512_10x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_11x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_11x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_11x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_11x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -4105,92 +4350,94 @@ TEXT ·gemmDAVX512_11x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_11x16_store
 
 gemmDAVX512_11x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z22
-	VMOVUPD     64(BX)(R9*1), Z23
-	VMULPD.BCST (CX), Z22, Z24
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	LEAQ        (R12)(DX*4), R13
+	LEAQ        (R13)(DX*4), R14
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z22
+	VMOVUPD     64(SI)(R11*1), Z23
+	VMULPD.BCST (R12), Z22, Z24
 	VADDPD      Z24, Z0, Z0
-	VMULPD.BCST (CX), Z23, Z24
+	VMULPD.BCST (R12), Z23, Z24
 	VADDPD      Z24, Z1, Z1
-	VMULPD.BCST 8(CX), Z22, Z24
+	VMULPD.BCST (R12)(DX*1), Z22, Z24
 	VADDPD      Z24, Z2, Z2
-	VMULPD.BCST 8(CX), Z23, Z24
+	VMULPD.BCST (R12)(DX*1), Z23, Z24
 	VADDPD      Z24, Z3, Z3
-	VMULPD.BCST 16(CX), Z22, Z24
+	VMULPD.BCST (R12)(DX*2), Z22, Z24
 	VADDPD      Z24, Z4, Z4
-	VMULPD.BCST 16(CX), Z23, Z24
+	VMULPD.BCST (R12)(DX*2), Z23, Z24
 	VADDPD      Z24, Z5, Z5
-	VMULPD.BCST 24(CX), Z22, Z24
+	VMULPD.BCST (R12)(R10*1), Z22, Z24
 	VADDPD      Z24, Z6, Z6
-	VMULPD.BCST 24(CX), Z23, Z24
+	VMULPD.BCST (R12)(R10*1), Z23, Z24
 	VADDPD      Z24, Z7, Z7
-	VMULPD.BCST 32(CX), Z22, Z24
+	VMULPD.BCST (R13), Z22, Z24
 	VADDPD      Z24, Z8, Z8
-	VMULPD.BCST 32(CX), Z23, Z24
+	VMULPD.BCST (R13), Z23, Z24
 	VADDPD      Z24, Z9, Z9
-	VMULPD.BCST 40(CX), Z22, Z24
+	VMULPD.BCST (R13)(DX*1), Z22, Z24
 	VADDPD      Z24, Z10, Z10
-	VMULPD.BCST 40(CX), Z23, Z24
+	VMULPD.BCST (R13)(DX*1), Z23, Z24
 	VADDPD      Z24, Z11, Z11
-	VMULPD.BCST 48(CX), Z22, Z24
+	VMULPD.BCST (R13)(DX*2), Z22, Z24
 	VADDPD      Z24, Z12, Z12
-	VMULPD.BCST 48(CX), Z23, Z24
+	VMULPD.BCST (R13)(DX*2), Z23, Z24
 	VADDPD      Z24, Z13, Z13
-	VMULPD.BCST 56(CX), Z22, Z24
+	VMULPD.BCST (R13)(R10*1), Z22, Z24
 	VADDPD      Z24, Z14, Z14
-	VMULPD.BCST 56(CX), Z23, Z24
+	VMULPD.BCST (R13)(R10*1), Z23, Z24
 	VADDPD      Z24, Z15, Z15
-	VMULPD.BCST 64(CX), Z22, Z24
+	VMULPD.BCST (R14), Z22, Z24
 	VADDPD      Z24, Z16, Z16
-	VMULPD.BCST 64(CX), Z23, Z24
+	VMULPD.BCST (R14), Z23, Z24
 	VADDPD      Z24, Z17, Z17
-	VMULPD.BCST 72(CX), Z22, Z24
+	VMULPD.BCST (R14)(DX*1), Z22, Z24
 	VADDPD      Z24, Z18, Z18
-	VMULPD.BCST 72(CX), Z23, Z24
+	VMULPD.BCST (R14)(DX*1), Z23, Z24
 	VADDPD      Z24, Z19, Z19
-	VMULPD.BCST 80(CX), Z22, Z22
+	VMULPD.BCST (R14)(DX*2), Z22, Z22
 	VADDPD      Z22, Z20, Z20
-	VMULPD.BCST 80(CX), Z23, Z22
+	VMULPD.BCST (R14)(DX*2), Z23, Z22
 	VADDPD      Z22, Z21, Z21
-	ADDQ        $0x00000058, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_11x16_loop
 
 gemmDAVX512_11x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z8, (DI)
-	VMOVUPD  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z10, (DI)
-	VMOVUPD  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z12, (DI)
-	VMOVUPD  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z14, (DI)
-	VMOVUPD  Z15, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z16, (DI)
-	VMOVUPD  Z17, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z18, (DI)
-	VMOVUPD  Z19, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z20, (DI)
-	VMOVUPD  Z21, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z8, (R8)
+	VMOVUPD  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z10, (R8)
+	VMOVUPD  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z12, (R8)
+	VMOVUPD  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z14, (R8)
+	VMOVUPD  Z15, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z16, (R8)
+	VMOVUPD  Z17, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z18, (R8)
+	VMOVUPD  Z19, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z20, (R8)
+	VMOVUPD  Z21, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -4238,22 +4485,25 @@ gemmDAVX512_11x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
 	VZEROUPPER
 	RET
 
-// func gemmDAVX512_12x16(k int, a *float64, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
+// func gemmDAVX512_12x16(k int, a *float64, lda int, rows *int, b *float64, ldb int, c *float64, ldc int) (nan bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmDAVX512_12x16(SB), NOSPLIT, $0-57
+TEXT ·gemmDAVX512_12x16(SB), NOSPLIT, $0-65
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
-	MOVQ   rows+16(FP), DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	MOVQ   c+40(FP), DI
-	MOVQ   ldc+48(FP), R8
-	SHLQ   $0x03, SI
-	SHLQ   $0x03, R8
+	MOVQ   lda+16(FP), DX
+	MOVQ   rows+24(FP), BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	MOVQ   c+48(FP), R8
+	MOVQ   ldc+56(FP), R9
+	SHLQ   $0x03, DI
+	SHLQ   $0x03, R9
+	SHLQ   $0x03, DX
+	LEAQ   (DX)(DX*2), R10
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -4282,99 +4532,101 @@ TEXT ·gemmDAVX512_12x16(SB), NOSPLIT, $0-57
 	JZ     gemmDAVX512_12x16_store
 
 gemmDAVX512_12x16_loop:
-	MOVQ        (DX), R9
-	IMULQ       SI, R9
-	VMOVUPD     (BX)(R9*1), Z24
-	VMOVUPD     64(BX)(R9*1), Z25
-	VMULPD.BCST (CX), Z24, Z26
+	MOVQ        (BX), R11
+	LEAQ        (CX)(R11*8), R12
+	LEAQ        (R12)(DX*4), R13
+	LEAQ        (R13)(DX*4), R14
+	IMULQ       DI, R11
+	VMOVUPD     (SI)(R11*1), Z24
+	VMOVUPD     64(SI)(R11*1), Z25
+	VMULPD.BCST (R12), Z24, Z26
 	VADDPD      Z26, Z0, Z0
-	VMULPD.BCST (CX), Z25, Z26
+	VMULPD.BCST (R12), Z25, Z26
 	VADDPD      Z26, Z1, Z1
-	VMULPD.BCST 8(CX), Z24, Z26
+	VMULPD.BCST (R12)(DX*1), Z24, Z26
 	VADDPD      Z26, Z2, Z2
-	VMULPD.BCST 8(CX), Z25, Z26
+	VMULPD.BCST (R12)(DX*1), Z25, Z26
 	VADDPD      Z26, Z3, Z3
-	VMULPD.BCST 16(CX), Z24, Z26
+	VMULPD.BCST (R12)(DX*2), Z24, Z26
 	VADDPD      Z26, Z4, Z4
-	VMULPD.BCST 16(CX), Z25, Z26
+	VMULPD.BCST (R12)(DX*2), Z25, Z26
 	VADDPD      Z26, Z5, Z5
-	VMULPD.BCST 24(CX), Z24, Z26
+	VMULPD.BCST (R12)(R10*1), Z24, Z26
 	VADDPD      Z26, Z6, Z6
-	VMULPD.BCST 24(CX), Z25, Z26
+	VMULPD.BCST (R12)(R10*1), Z25, Z26
 	VADDPD      Z26, Z7, Z7
-	VMULPD.BCST 32(CX), Z24, Z26
+	VMULPD.BCST (R13), Z24, Z26
 	VADDPD      Z26, Z8, Z8
-	VMULPD.BCST 32(CX), Z25, Z26
+	VMULPD.BCST (R13), Z25, Z26
 	VADDPD      Z26, Z9, Z9
-	VMULPD.BCST 40(CX), Z24, Z26
+	VMULPD.BCST (R13)(DX*1), Z24, Z26
 	VADDPD      Z26, Z10, Z10
-	VMULPD.BCST 40(CX), Z25, Z26
+	VMULPD.BCST (R13)(DX*1), Z25, Z26
 	VADDPD      Z26, Z11, Z11
-	VMULPD.BCST 48(CX), Z24, Z26
+	VMULPD.BCST (R13)(DX*2), Z24, Z26
 	VADDPD      Z26, Z12, Z12
-	VMULPD.BCST 48(CX), Z25, Z26
+	VMULPD.BCST (R13)(DX*2), Z25, Z26
 	VADDPD      Z26, Z13, Z13
-	VMULPD.BCST 56(CX), Z24, Z26
+	VMULPD.BCST (R13)(R10*1), Z24, Z26
 	VADDPD      Z26, Z14, Z14
-	VMULPD.BCST 56(CX), Z25, Z26
+	VMULPD.BCST (R13)(R10*1), Z25, Z26
 	VADDPD      Z26, Z15, Z15
-	VMULPD.BCST 64(CX), Z24, Z26
+	VMULPD.BCST (R14), Z24, Z26
 	VADDPD      Z26, Z16, Z16
-	VMULPD.BCST 64(CX), Z25, Z26
+	VMULPD.BCST (R14), Z25, Z26
 	VADDPD      Z26, Z17, Z17
-	VMULPD.BCST 72(CX), Z24, Z26
+	VMULPD.BCST (R14)(DX*1), Z24, Z26
 	VADDPD      Z26, Z18, Z18
-	VMULPD.BCST 72(CX), Z25, Z26
+	VMULPD.BCST (R14)(DX*1), Z25, Z26
 	VADDPD      Z26, Z19, Z19
-	VMULPD.BCST 80(CX), Z24, Z26
+	VMULPD.BCST (R14)(DX*2), Z24, Z26
 	VADDPD      Z26, Z20, Z20
-	VMULPD.BCST 80(CX), Z25, Z26
+	VMULPD.BCST (R14)(DX*2), Z25, Z26
 	VADDPD      Z26, Z21, Z21
-	VMULPD.BCST 88(CX), Z24, Z24
+	VMULPD.BCST (R14)(R10*1), Z24, Z24
 	VADDPD      Z24, Z22, Z22
-	VMULPD.BCST 88(CX), Z25, Z24
+	VMULPD.BCST (R14)(R10*1), Z25, Z24
 	VADDPD      Z24, Z23, Z23
-	ADDQ        $0x00000060, CX
-	ADDQ        $0x00000008, DX
+	ADDQ        $0x00000008, BX
 	DECQ        AX
 	JNZ         gemmDAVX512_12x16_loop
 
 gemmDAVX512_12x16_store:
-	VMOVUPD  Z0, (DI)
-	VMOVUPD  Z1, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z2, (DI)
-	VMOVUPD  Z3, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z4, (DI)
-	VMOVUPD  Z5, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z6, (DI)
-	VMOVUPD  Z7, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z8, (DI)
-	VMOVUPD  Z9, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z10, (DI)
-	VMOVUPD  Z11, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z12, (DI)
-	VMOVUPD  Z13, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z14, (DI)
-	VMOVUPD  Z15, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z16, (DI)
-	VMOVUPD  Z17, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z18, (DI)
-	VMOVUPD  Z19, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z20, (DI)
-	VMOVUPD  Z21, 64(DI)
-	ADDQ     R8, DI
-	VMOVUPD  Z22, (DI)
-	VMOVUPD  Z23, 64(DI)
+	VMOVUPD  Z0, (R8)
+	VMOVUPD  Z1, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z2, (R8)
+	VMOVUPD  Z3, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z4, (R8)
+	VMOVUPD  Z5, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z6, (R8)
+	VMOVUPD  Z7, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z8, (R8)
+	VMOVUPD  Z9, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z10, (R8)
+	VMOVUPD  Z11, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z12, (R8)
+	VMOVUPD  Z13, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z14, (R8)
+	VMOVUPD  Z15, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z16, (R8)
+	VMOVUPD  Z17, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z18, (R8)
+	VMOVUPD  Z19, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z20, (R8)
+	VMOVUPD  Z21, 64(R8)
+	ADDQ     R9, R8
+	VMOVUPD  Z22, (R8)
+	VMOVUPD  Z23, 64(R8)
 	KXORW    K1, K1, K1
 	VCMPPD   $0x03, Z0, Z0, K2
 	KORW     K2, K1, K1
@@ -4426,6 +4678,42 @@ gemmDAVX512_12x16_store:
 	KORW     K2, K1, K1
 	KORTESTW K1, K1
 	SETNE    AL
-	MOVB     AL, nan+56(FP)
+	MOVB     AL, nan+64(FP)
+	VZEROUPPER
+	RET
+
+// func nonzeroDAVX512(a *float64, lda int, mr int, groups int, masks *uint32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·nonzeroDAVX512(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), AX
+	MOVQ   lda+8(FP), CX
+	MOVQ   mr+16(FP), DX
+	MOVQ   groups+24(FP), BX
+	MOVQ   masks+32(FP), SI
+	SHLQ   $0x03, CX
+	VXORPD Z0, Z0, Z0
+	TESTQ  BX, BX
+	JZ     nonzeroDAVX512_done
+
+nonzeroDAVX512_group:
+	XORL DI, DI
+	MOVQ AX, R8
+	MOVQ DX, R9
+
+nonzeroDAVX512_row:
+	VMOVUPD (R8), Z1
+	VCMPPD  $0x04, Z0, Z1, K1
+	KMOVW   K1, R10
+	ORL     R10, DI
+	ADDQ    CX, R8
+	DECQ    R9
+	JNZ     nonzeroDAVX512_row
+	MOVL    DI, (SI)
+	ADDQ    $0x00000004, SI
+	ADDQ    $0x00000040, AX
+	DECQ    BX
+	JNZ     nonzeroDAVX512_group
+
+nonzeroDAVX512_done:
 	VZEROUPPER
 	RET

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/ratesim/ratesim/backend"
@@ -338,4 +339,76 @@ func benchGemmVariants() (vs []gemmVariant) {
 		}
 	}
 	return vs
+}
+
+// TestListColumns checks every path's column list against its definition —
+// the l where some row of the block has a[i][l] ≠ ±0, NaN included — on
+// blocks whose columns are often all zero (of either sign) or hold a lone
+// NaN, subnormal or −0, for every block height and widths around the
+// kernels' vectors.
+func TestListColumns(t *testing.T) {
+	t.Run("float32", func(t *testing.T) { testListColumns[float32](t) })
+	t.Run("float64", func(t *testing.T) { testListColumns[float64](t) })
+}
+
+func testListColumns[T backend.Float](t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, p := range paths() {
+		ks := kernelsFor[T](int32(p))
+		if ks == nil {
+			continue
+		}
+		for mr := 1; mr <= len(ks.tiles); mr++ {
+			for _, k := range []int{1, ks.lanes - 1, ks.lanes, ks.lanes + 1, 3*ks.lanes + 5, 70} {
+				lda := k + r.IntN(3)
+				a := make([]T, (mr-1)*lda+k)
+				for l := 0; l < k; l++ {
+					// A third of the columns ±0 only, a third ±0 but for one
+					// row, a third drawn entry by entry.
+					kind, lone := r.IntN(3), r.IntN(mr)
+					for i := 0; i < mr; i++ {
+						x := T(math.Copysign(0, float64(r.IntN(2)*2-1)))
+						if kind == 2 || kind == 1 && i == lone {
+							x = listOperand[T](r)
+						}
+						a[i*lda+l] = x
+					}
+				}
+				var want []int
+				for l := 0; l < k; l++ {
+					for i := 0; i < mr; i++ {
+						if a[i*lda+l] != 0 {
+							want = append(want, l)
+							break
+						}
+					}
+				}
+				cols, masks := make([]int, k), make([]uint32, k/ks.lanes)
+				got := cols[:listColumns(ks, a, lda, mr, k, cols, masks)]
+				if !slices.Equal(got, want) {
+					t.Fatalf("%v %T mr=%d k=%d: listed %v, want %v", p, a[0], mr, k, got, want)
+				}
+			}
+		}
+	}
+}
+
+// listOperand draws NaN, the smallest subnormal, 1, −0 or +0.
+func listOperand[T backend.Float](r *rand.Rand) T {
+	var z T
+	_, single := any(z).(float32)
+	switch r.IntN(5) {
+	case 0:
+		return T(math.NaN())
+	case 1:
+		if single {
+			return T(math.SmallestNonzeroFloat32)
+		}
+		return T(math.SmallestNonzeroFloat64)
+	case 2:
+		return 1
+	case 3:
+		return T(math.Copysign(0, -1))
+	}
+	return 0
 }

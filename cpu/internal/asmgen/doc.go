@@ -22,15 +22,15 @@
 // the output is reproducible; `make generate-check` vets this module and
 // checks that it is tidy too.
 //
-// Every gemm kernel computes one tile of c = a·b over the k rows of b that a
-// list names, r[0] < r[1] < … < r[k−1] (the Go driver lists the rows l where
-// some row of a's block has a[i][l] ≠ 0):
+// Every gemm kernel computes one tile of c = a·b over the k columns of a
+// (rows of b) that a list names, r[0] < r[1] < … < r[k−1] (the Go driver
+// lists the l where some row of a's block has a[i][l] ≠ 0):
 //
-//	c[i][j] = (…((+0 + a[0][i]·b[r[0]][j]) + a[1][i]·b[r[1]][j]) + …) + a[k−1][i]·b[r[k−1]][j]
+//	c[i][j] = (…((+0 + a[i][r[0]]·b[r[0]][j]) + a[i][r[1]]·b[r[1]][j]) + …) + a[i][r[k−1]]·b[r[k−1]][j]
 //
-// for i < mr rows and j < nr columns, where a is packed (k groups of mr
-// values: a[l][i] at a[l·mr+i]) and b and c are row-major with strides ldb,
-// ldc (in elements); it reports whether any c[i][j] of the tile is NaN. The
+// for i < mr rows and j < nr columns, where a, b and c are row-major with
+// strides lda, ldb, ldc (in elements; a is read in place, four rows from
+// each base register); it reports whether any c[i][j] of the tile is NaN. The
 // sum runs in list order from +0 in registers, each product rounded by VMULP
 // and added by a separate VADDP (never a fused multiply-add), so every
 // element is the contract's ascending sum. A row of a block whose own factor

@@ -40,6 +40,7 @@ type prec struct {
 	// core's 64×2048×2052 packed product went from 73 to 108 GFLOP/s
 	// (BenchmarkGemm, -cpu 1). The product is the same rounded one.
 	mulBcst func(ops ...Op)
+	movmsk  func(xy, r Op) // AVX2's sign bits of a comparison into a general register
 }
 
 const vectors = 2 // vector registers per tile row: nr = vectors · lanes
@@ -79,14 +80,15 @@ func gemmKernels() {
 		{"AVX512", 64, ZMM, 12, true, 1},
 	}
 	precs := []prec{
-		{"float32", 4, VBROADCASTSS, VMULPS, VADDPS, VMOVUPS, VXORPS, VCMPPS, VORPS, VMULPS_BCST},
-		{"float64", 8, VBROADCASTSD, VMULPD, VADDPD, VMOVUPD, VXORPD, VCMPPD, VORPD, VMULPD_BCST},
+		{"float32", 4, VBROADCASTSS, VMULPS, VADDPS, VMOVUPS, VXORPS, VCMPPS, VORPS, VMULPS_BCST, VMOVMSKPS},
+		{"float64", 8, VBROADCASTSD, VMULPD, VADDPD, VMOVUPD, VXORPD, VCMPPD, VORPD, VMULPD_BCST, VMOVMSKPD},
 	}
 	for _, s := range isas {
 		for _, p := range precs {
 			for mr := 1; mr <= s.mrMax; mr++ {
 				kernel(s, p, mr)
 			}
+			nonzeroKernel(s, p)
 		}
 	}
 }
@@ -95,12 +97,13 @@ func gemmKernels() {
 func kernel(s isa, p prec, mr int) {
 	lanes := s.bytes / p.size
 	name := fmt.Sprintf("gemm%s%s_%dx%d", map[string]string{"float32": "S", "float64": "D"}[p.name], s.name, mr, vectors*lanes)
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, rows *int, b *%[1]s, ldb int, c *%[1]s, ldc int) (nan bool)", p.name))
-	Doc(fmt.Sprintf("%s computes the %d×%d tile c = a·b over the k rows of b listed in rows "+
-		"(a packed, k groups of %d; see cpu/internal/asmgen) and reports whether the tile holds a NaN. Requires %s.",
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, lda int, rows *int, b *%[1]s, ldb int, c *%[1]s, ldc int) (nan bool)", p.name))
+	Doc(fmt.Sprintf("%s computes the %d×%d tile c = a·b over the k columns l of a (%d rows, stride lda) listed in rows, "+
+		"and the same rows l of b, and reports whether the tile holds a NaN. Requires %s.",
 		name, mr, vectors*lanes, mr, s.name))
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
 	rows := Load(Param("rows"), GP64())
 	b := Load(Param("b"), GP64())
 	ldb := Load(Param("ldb"), GP64())
@@ -109,6 +112,23 @@ func kernel(s isa, p prec, mr int) {
 	shift := U8(map[int]int{4: 2, 8: 3}[p.size])
 	SHLQ(shift, ldb)
 	SHLQ(shift, ldc)
+	// Row i of a is at a + i·lda: rows come in groups of four, each group
+	// from its own base, at 0, lda, 2·lda and 3·lda from it.
+	SHLQ(shift, lda)
+	var lda3 reg.GPVirtual
+	if mr > 3 {
+		lda3 = GP64()
+		LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	}
+	rowOf := func(base reg.Register, j int) Mem {
+		switch j {
+		case 0:
+			return Mem{Base: base}
+		case 3:
+			return Mem{Base: base, Index: lda3, Scale: 1}
+		}
+		return Mem{Base: base, Index: lda, Scale: uint8(j)}
+	}
 
 	acc := make([][vectors]reg.VecVirtual, mr)
 	for i := range acc {
@@ -120,9 +140,15 @@ func kernel(s isa, p prec, mr int) {
 	loop, store := name+"_loop", name+"_store"
 	// step adds the products of the u-th next listed row of b.
 	step := func(u int) {
-		// The row of b: its index times the stride.
+		// Column l of a, and row l of b: l times the stride.
 		off := GP64()
 		MOVQ(Mem{Base: rows, Disp: 8 * u}, off)
+		bases := []reg.Register{GP64()}
+		LEAQ(Mem{Base: a, Index: off, Scale: uint8(p.size)}, bases[0])
+		for g := 1; g < (mr+3)/4; g++ {
+			bases = append(bases, GP64())
+			LEAQ(Mem{Base: bases[g-1], Index: lda, Scale: 4}, bases[g])
+		}
 		IMULQ(ldb, off)
 		var row [vectors]reg.VecVirtual
 		for v := range row {
@@ -130,7 +156,7 @@ func kernel(s isa, p prec, mr int) {
 			p.mov(Mem{Base: b, Index: off, Scale: 1, Disp: v * s.bytes}, row[v])
 		}
 		for i := 0; i < mr; i++ {
-			fa := Mem{Base: a, Disp: (u*mr + i) * p.size}
+			fa := rowOf(bases[i/4], i%4)
 			if s.mask {
 				for v := range row {
 					prod := s.vec()
@@ -157,7 +183,6 @@ func kernel(s isa, p prec, mr int) {
 		TESTQ(U32(s.unroll-1), k)
 		JZ(LabelRef(rest))
 		step(0)
-		ADDQ(U32(mr*p.size), a)
 		ADDQ(U32(8), rows)
 		DECQ(k)
 		JMP(LabelRef(peel))
@@ -169,7 +194,6 @@ func kernel(s isa, p prec, mr int) {
 	for u := 0; u < s.unroll; u++ {
 		step(u)
 	}
-	ADDQ(U32(s.unroll*mr*p.size), a)
 	ADDQ(U32(8*s.unroll), rows)
 	if s.unroll == 1 {
 		DECQ(k)
@@ -213,6 +237,57 @@ func kernel(s isa, p prec, mr int) {
 	}
 	SETNE(nan)
 	Store(nan, Return("nan"))
+	VZEROUPPER()
+	RET()
+}
+
+// nonzeroKernel emits the kernel that marks the columns of a row block
+// that hold a factor ≠ ±0 (NaN included), a vector of columns at a time:
+// the list of columns the tile kernels sum over (cpu's listColumns).
+func nonzeroKernel(s isa, p prec) {
+	lanes := s.bytes / p.size
+	name := fmt.Sprintf("nonzero%s%s", map[string]string{"float32": "S", "float64": "D"}[p.name], s.name)
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(a *%s, lda, mr, groups int, masks *uint32)", p.name))
+	Doc(fmt.Sprintf("%s sets bit b of masks[g] when a[i][g·%d+b] ≠ ±0 (or is NaN) for some row i < mr ≥ 1 of a "+
+		"(stride lda), for g < groups. Requires %s.", name, lanes, s.name))
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	mr := Load(Param("mr"), GP64())
+	groups := Load(Param("groups"), GP64())
+	masks := Load(Param("masks"), GP64())
+	SHLQ(U8(map[int]int{4: 2, 8: 3}[p.size]), lda)
+	zero := s.vec()
+	p.xor(zero, zero, zero)
+	done := name + "_done"
+	TESTQ(groups, groups)
+	JZ(LabelRef(done))
+	Label(name + "_group")
+	acc, at, cnt := GP32(), GP64(), GP64()
+	XORL(acc, acc)
+	MOVQ(a, at)
+	MOVQ(mr, cnt)
+	Label(name + "_row")
+	v, bits := s.vec(), GP32()
+	p.mov(Mem{Base: at}, v)
+	if s.mask {
+		m := K()
+		p.cmp(U8(4), zero, v, m) // NEQ_UQ: ≠ 0 or NaN; −0 equals 0
+		KMOVW(m, bits)
+	} else {
+		m := s.vec()
+		p.cmp(U8(4), zero, v, m)
+		p.movmsk(m, bits)
+	}
+	ORL(bits, acc)
+	ADDQ(lda, at)
+	DECQ(cnt)
+	JNZ(LabelRef(name + "_row"))
+	MOVL(acc, Mem{Base: masks})
+	ADDQ(U32(4), masks)
+	ADDQ(U32(s.bytes), a)
+	DECQ(groups)
+	JNZ(LabelRef(name + "_group"))
+	Label(done)
 	VZEROUPPER()
 	RET()
 }
