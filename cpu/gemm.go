@@ -204,6 +204,18 @@ func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int,
 	w := getWorkspace[T]()
 	defer putWorkspace(w)
 	nblocks := (m + mrMax - 1) / mrMax
+	if ld := copyStride[T](lda, k); ld != lda && m > 1 {
+		// Rows a multiple of 4 KiB apart (give or take a cache line) share
+		// one set of a core's L1 cache, which holds 8 lines: a tile's 12
+		// rows, read side by side, would evict each other (at N = 1024 and
+		// 2048 a relu network's state rows are 4116 and 8212 bytes). Their
+		// copy at a stride that spreads them over the sets costs one pass.
+		w.ap = grow(w.ap, (m-1)*ld+k)
+		for i := 0; i < m; i++ {
+			copy(w.ap[i*ld:i*ld+k], a[i*lda:i*lda+k])
+		}
+		a, lda = w.ap, ld
+	}
 	w.rows = grow(w.rows, nblocks*k)
 	w.masks = grow(w.masks, k/ks.lanes)
 	w.kept = grow(w.kept, nblocks)
@@ -234,6 +246,19 @@ func gemmBlocked[T backend.Float](ks *kernelSet[T], m, n, k int, a []T, lda int,
 	if j0 := full * nr; j0 < n {
 		gemmEdge(ks, w, m, n, k, a, lda, b, ldb, pb, c, ldc, j0)
 	}
+}
+
+// copyStride returns lda when rows lda elements apart fall in distinct L1
+// cache sets (a 4 KiB way of 64-byte lines), else the least stride ≥ k
+// whose rows are 5 lines apart in the sets.
+func copyStride[T backend.Float](lda, k int) int {
+	var z T
+	size := int(sizeOf(z))
+	if off := lda * size % 4096; off >= 256 && off <= 4096-256 {
+		return lda
+	}
+	ld := (k*size + 4096 - 1) / 4096 * 4096 // bytes
+	return (ld + 5*64) / size
 }
 
 // listColumns lists in cols the l < k where some row i < mr of a has
@@ -378,6 +403,7 @@ func gemmParts(m, n, k, tiles int) int {
 
 // workspace holds one gemm call's packed rows and scratch.
 type workspace[T backend.Float] struct {
+	ap     []T      // a copied at copyStride, when its own stride is not
 	rows   []int    // block ib's listed columns of a (rows of b) at ib·k
 	masks  []uint32 // listColumns' marks
 	kept   []int    // listed rows per block

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/backend/backendtest"
+	"github.com/stretchr/testify/require"
 )
 
 // gemmRef spells out gemm's contract as plain Go: from +0, l ascending,
@@ -411,4 +412,46 @@ func listOperand[T backend.Float](r *rand.Rand) T {
 		return T(math.Copysign(0, -1))
 	}
 	return 0
+}
+
+// TestGemmAliasedStride runs products whose rows of a are a multiple of
+// 4 KiB apart (give or take a line), which gemmBlocked copies at another
+// stride first, on every path: the same bits as gonum, specials included.
+func TestGemmAliasedStride(t *testing.T) {
+	t.Run("float32", func(t *testing.T) { testGemmAliasedStride[float32](t) })
+	t.Run("float64", func(t *testing.T) { testGemmAliasedStride[float64](t) })
+}
+
+func testGemmAliasedStride[T backend.Float](t *testing.T) {
+	var z T
+	size := int(sizeOf(z))
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, bytes := range []int{4096, 4096 + 16, 2*4096 - 64, 3*4096 + 200} {
+		lda := bytes / size
+		k := lda - r.IntN(5)
+		ld := copyStride[T](lda, k)
+		require.NotEqual(t, lda, ld, "stride %d bytes: not copied", bytes)
+		require.Equal(t, 5*64, ld*size%4096, "copy stride %d", ld)
+		require.GreaterOrEqual(t, ld, k)
+		const m, n = 25, 40
+		a, b := make([]T, (m-1)*lda+k), make([]T, k*n)
+		for i := range a {
+			a[i] = special[T](r, 0.02)
+		}
+		for i := range b {
+			b[i] = special[T](r, 0.02)
+		}
+		want := make([]T, m*n)
+		gemmGonum(m, n, k, a, lda, b, n, want, n)
+		for _, p := range paths() {
+			got := make([]T, m*n)
+			withPath(t, p, func() { gemmPacked(m, n, k, a, lda, b, n, packB(k, n, b, n), got, n) })
+			for i := range got {
+				if backendtest.Bits(got[i]) != backendtest.Bits(want[i]) {
+					t.Fatalf("%v, lda %d: c[%d][%d] = %v, gonum %v", p, lda, i/n, i%n, got[i], want[i])
+				}
+			}
+		}
+	}
+	require.Equal(t, 1100, copyStride[T](1100, 1090), "a stride off the sets' period is kept")
 }
