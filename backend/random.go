@@ -17,19 +17,45 @@ func Uniform64(w0, w1 uint32) float64 {
 	return (float64(k) + 0.5) * 0x1p-52
 }
 
-// Normal32 is one standard normal number by Box–Muller from one Philox block:
-// sqrt(−2·log u₁)·cos(2π u₂) with u₁, u₂ from words 0 and 1, every operation
-// rounded to float32 and the transcendentals from dmath.
-func Normal32(w [4]uint32) float32 {
-	u1, u2 := Uniform32(w[0]), Uniform32(w[1])
+// Normal32 is one of the pair of standard normal numbers Box–Muller makes
+// from one Philox block: sqrt(−2·log u₁)·cos(2π u₂), or with sine set
+// sqrt(−2·log u₁)·sin(2π u₂), with u₁, u₂ from words 0 and 1, every
+// operation rounded to float32 and the transcendentals from dmath. The sine
+// is the cosine a quarter turn back, taken exactly on u₂'s grid: 2u₂ is
+// j·2⁻²³ for odd j < 2²⁴, and sin(π j 2⁻²³) = cos(π j′ 2⁻²³) with
+// j′ = (j + 3·2²²) mod 2²⁴, so both halves are CosPi32 of an exact argument.
+func Normal32(w [4]uint32, sine bool) float32 {
+	u1 := Uniform32(w[0])
 	l := dmath.Log32(u1) * -2 // exact scaling by −2
 	s := float32(math.Sqrt(float64(l)))
 	// The square root of a float32 computed in float64 and rounded once is
 	// correctly rounded (53 ≥ 2·24+2), as CUDA's __fsqrt_rn is.
-	return float32(s * dmath.CosPi32(2*u2))
+	return float32(s * dmath.CosPi32(CosArg32(w[1], sine)))
 }
 
-// Normal64 is Normal32 in float64, with u₁ from words 0–1 and u₂ from 2–3.
+// CosArg32 is 2u₂ for u₂ = Uniform32(w) (sine false), or the argument of the
+// cosine that is sin(2π u₂) (sine true; see Normal32): j·2⁻²³, exact, with
+// j = 2(w>>9)+1, shifted by 3·2²² mod 2²⁴ for the sine.
+func CosArg32(w uint32, sine bool) float32 {
+	k := w >> 9
+	if sine {
+		k = (k + 3<<21) & (1<<23 - 1)
+	}
+	return float32(2*k+1) * 0x1p-23
+}
+
+// NormalPair32 maps a unit to its Philox block and its half of the block's
+// Box–Muller pair for float32 noise: units u and u+8 of each aligned group
+// of 16 share block 8·(u/16) + u mod 8, u the cosine and u+8 the sine. (Half
+// the blocks, logarithms and square roots of one normal per block; the
+// pairing 8 apart lets a vector of 8 or 4 blocks fill whole vectors of
+// units without shuffles.)
+func NormalPair32(unit int) (block int, sine bool) {
+	return unit>>4<<3 | unit&7, unit&8 != 0
+}
+
+// Normal64 is Normal32's cosine in float64, with u₁ from words 0–1 and u₂
+// from 2–3.
 func Normal64(w [4]uint32) float64 {
 	u1, u2 := Uniform64(w[0], w[1]), Uniform64(w[2], w[3])
 	l := dmath.Log(u1) * -2
@@ -37,13 +63,16 @@ func Normal64(w [4]uint32) float64 {
 }
 
 // Normal returns the standard normal number at the given coordinates in T.
+//
+// float32 draws one block per two units (NormalPair32), float64 one per unit
+// (its uniforms take all four words).
 func Normal[T Float](key [2]uint32, instance, trial, step, unit int, p Purpose) T {
-	w := Philox4x32(Counter(instance, trial, step, unit, p), key)
 	var z T
 	if _, ok := any(z).(float32); ok {
-		return T(Normal32(w))
+		block, sine := NormalPair32(unit)
+		return T(Normal32(Philox4x32(Counter(instance, trial, step, block, p), key), sine))
 	}
-	return T(Normal64(w))
+	return T(Normal64(Philox4x32(Counter(instance, trial, step, unit, p), key)))
 }
 
 // HostUniform and HostNormal draw initialization numbers on the host (weights,

@@ -132,3 +132,47 @@ func TestValidateNamesTheField(t *testing.T) {
 		t.Errorf("Validate() = %v, want an error naming Drive[1]", err)
 	}
 }
+
+// TestNormal32Pairs checks the float32 noise's Box–Muller pairs: units u and
+// u+8 of an aligned 16 share a block and every block serves exactly two
+// units; the sine half is s·sin(2πu₂) (within float32 rounding of the
+// float64 value); a pair's two numbers are uncorrelated, and so are
+// neighbours, over many draws.
+func TestNormal32Pairs(t *testing.T) {
+	uses := map[int]int{}
+	for u := 0; u < 4096; u++ {
+		b, sine := NormalPair32(u)
+		uses[b]++
+		if b2, sine2 := NormalPair32(u ^ 8); b2 != b || sine2 == sine {
+			t.Fatalf("units %d and %d: blocks %d, %d, sines %v, %v", u, u^8, b, b2, sine, sine2)
+		}
+	}
+	for b, n := range uses {
+		if n != 2 || b < 0 || b >= 2048 {
+			t.Fatalf("block %d serves %d units", b, n)
+		}
+	}
+	key := SeedKey(99)
+	for i := 0; i < 20000; i++ {
+		w := Philox4x32(Counter(1, 2, i, i, PurposePreNoise), key)
+		s := math.Sqrt(-2 * float64(float32(math.Log(float64(Uniform32(w[0]))))))
+		want := s * math.Sin(2*math.Pi*float64(Uniform32(w[1])))
+		if got := float64(Normal32(w, true)); math.Abs(got-want) > 2e-6*math.Max(1, math.Abs(want)) {
+			t.Fatalf("Normal32(%x, sine) = %v, s·sin(2πu₂) = %v", w, got, want)
+		}
+		if got, want := float64(Normal32(w, false)), s*math.Cos(2*math.Pi*float64(Uniform32(w[1]))); math.Abs(got-want) > 2e-6*math.Max(1, math.Abs(want)) {
+			t.Fatalf("Normal32(%x, cosine) = %v, s·cos(2πu₂) = %v", w, got, want)
+		}
+	}
+	const n = 100000
+	var pair, next float64
+	for i := 0; i < n; i++ {
+		u := i/8*16 + i%8
+		z, zs, zn := Normal[float32](key, 0, 1, i/512, u, PurposePostNoise), Normal[float32](key, 0, 1, i/512, u+8, PurposePostNoise), Normal[float32](key, 0, 1, i/512, u+1, PurposePostNoise)
+		pair += float64(z) * float64(zs)
+		next += float64(z) * float64(zn)
+	}
+	if math.Abs(pair/n) > 0.015 || math.Abs(next/n) > 0.015 {
+		t.Errorf("correlation of a pair's halves %v, of neighbours %v: not independent", pair/n, next/n)
+	}
+}

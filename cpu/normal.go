@@ -62,7 +62,7 @@ func NormalPath() string { return normalImpl(normalPath.Load()).String() }
 func normals32(key [2]uint32, instance, trial, step, u0 int, p backend.Purpose, z []float32) {
 	impl := normalImpl(normalPath.Load())
 	width := normalWidth[impl]
-	if width == 0 {
+	if width == 0 || u0%16 != 0 { // the kernels start at a group of 16 units (backend.NormalPair32)
 		normals32Go(key, instance, trial, step, u0, p, z)
 		return
 	}
@@ -72,7 +72,8 @@ func normals32(key [2]uint32, instance, trial, step, u0 int, p backend.Purpose, 
 		full += width
 	}
 	if full > 0 {
-		plan := newNormalPlan(key, uint32(u0), uint32(step), uint32(trial), uint32(instance)<<4|uint32(p)&15)
+		block, _ := backend.NormalPair32(u0)
+		plan := newNormalPlan(key, uint32(block), uint32(step), uint32(trial), uint32(instance)<<4|uint32(p)&15)
 		normalKernel32(impl, z[:full], &plan)
 	}
 	if full < n {

@@ -2,12 +2,12 @@
 
 package cpu
 
-// normals32AVX2 sets z[j] to normal32 of unit plan[0]+j (the counters and key in plan, see cpu/internal/asmgen) for j < n, a multiple of 16 up to 128, with scratch space for 2n float64. Requires AVX2.
+// normals32AVX2 sets z[j] to normal32 of unit 2·plan[0]+j (plan[0] the first unit's block, a multiple of 8; the counters and key in plan, see cpu/internal/asmgen) for j < n, a multiple of 16 up to 128, with scratch space for 3n/2 float64. Requires AVX2.
 //
 //go:noescape
 func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
 
-// normals32AVX512 sets z[j] to normal32 of unit plan[0]+j (the counters and key in plan, see cpu/internal/asmgen) for j < n, a multiple of 32 up to 128, with scratch space for 2n float64. Requires AVX512.
+// normals32AVX512 sets z[j] to normal32 of unit 2·plan[0]+j (plan[0] the first unit's block, a multiple of 8; the counters and key in plan, see cpu/internal/asmgen) for j < n, a multiple of 64 up to 128, with scratch space for 3n/2 float64. Requires AVX512.
 //
 //go:noescape
 func normals32AVX512(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)

@@ -74,14 +74,14 @@ DATA normalconsts<>+544(SB)/8, $0x4330000000000001
 DATA normalconsts<>+552(SB)/8, $0x4330000000000001
 DATA normalconsts<>+560(SB)/8, $0x4330000000000001
 DATA normalconsts<>+568(SB)/8, $0x4330000000000001
-DATA normalconsts<>+576(SB)/8, $0x4330000000000000
-DATA normalconsts<>+584(SB)/8, $0x4330000000000000
-DATA normalconsts<>+592(SB)/8, $0x4330000000000000
-DATA normalconsts<>+600(SB)/8, $0x4330000000000000
-DATA normalconsts<>+608(SB)/8, $0x4330000000000000
-DATA normalconsts<>+616(SB)/8, $0x4330000000000000
-DATA normalconsts<>+624(SB)/8, $0x4330000000000000
-DATA normalconsts<>+632(SB)/8, $0x4330000000000000
+DATA normalconsts<>+576(SB)/8, $0x0000000000c00000
+DATA normalconsts<>+584(SB)/8, $0x0000000000c00000
+DATA normalconsts<>+592(SB)/8, $0x0000000000c00000
+DATA normalconsts<>+600(SB)/8, $0x0000000000c00000
+DATA normalconsts<>+608(SB)/8, $0x0000000000c00000
+DATA normalconsts<>+616(SB)/8, $0x0000000000c00000
+DATA normalconsts<>+624(SB)/8, $0x0000000000c00000
+DATA normalconsts<>+632(SB)/8, $0x0000000000c00000
 DATA normalconsts<>+640(SB)/8, $0x4330000000000000
 DATA normalconsts<>+648(SB)/8, $0x4330000000000000
 DATA normalconsts<>+656(SB)/8, $0x4330000000000000
@@ -90,287 +90,295 @@ DATA normalconsts<>+672(SB)/8, $0x4330000000000000
 DATA normalconsts<>+680(SB)/8, $0x4330000000000000
 DATA normalconsts<>+688(SB)/8, $0x4330000000000000
 DATA normalconsts<>+696(SB)/8, $0x4330000000000000
-DATA normalconsts<>+704(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+712(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+720(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+728(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+736(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+744(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+752(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+760(SB)/8, $0x43300000000003ff
-DATA normalconsts<>+768(SB)/8, $0x0008000000000000
-DATA normalconsts<>+776(SB)/8, $0x0008000000000000
-DATA normalconsts<>+784(SB)/8, $0x0008000000000000
-DATA normalconsts<>+792(SB)/8, $0x0008000000000000
-DATA normalconsts<>+800(SB)/8, $0x0008000000000000
-DATA normalconsts<>+808(SB)/8, $0x0008000000000000
-DATA normalconsts<>+816(SB)/8, $0x0008000000000000
-DATA normalconsts<>+824(SB)/8, $0x0008000000000000
-DATA normalconsts<>+832(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+840(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+848(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+856(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+864(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+872(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+880(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+888(SB)/8, $0x000fffffffffffff
-DATA normalconsts<>+896(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+904(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+912(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+920(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+928(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+936(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+944(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+952(SB)/8, $0x3ff0000000000000
-DATA normalconsts<>+960(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+968(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+976(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+984(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+992(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+1000(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+1008(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+1016(SB)/8, $0x3fe0000000000000
-DATA normalconsts<>+1024(SB)/8, $0x4050000000000000
-DATA normalconsts<>+1032(SB)/8, $0x4050000000000000
-DATA normalconsts<>+1040(SB)/8, $0x4050000000000000
-DATA normalconsts<>+1048(SB)/8, $0x4050000000000000
-DATA normalconsts<>+1056(SB)/8, $0x4050000000000000
-DATA normalconsts<>+1064(SB)/8, $0x4050000000000000
-DATA normalconsts<>+1072(SB)/8, $0x4050000000000000
-DATA normalconsts<>+1080(SB)/8, $0x4050000000000000
-DATA normalconsts<>+1088(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1096(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1104(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1112(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1120(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1128(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1136(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1144(SB)/8, $0x4030800000000000
-DATA normalconsts<>+1152(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1160(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1168(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1176(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1184(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1192(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1200(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1208(SB)/8, $0x4030000000000000
-DATA normalconsts<>+1216(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1224(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1232(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1240(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1248(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1256(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1264(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1272(SB)/8, $0x3f90000000000000
-DATA normalconsts<>+1280(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1288(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1296(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1304(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1312(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1320(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1328(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1336(SB)/8, $0x3e70000000000000
-DATA normalconsts<>+1344(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1352(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1360(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1368(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1376(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1384(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1392(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1400(SB)/8, $0x3e80000000000000
-DATA normalconsts<>+1408(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1416(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1424(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1432(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1440(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1448(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1456(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1464(SB)/8, $0xc000000000000000
-DATA normalconsts<>+1472(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1480(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1488(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1496(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1504(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1512(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1520(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1528(SB)/8, $0x3fe62e42fefa4000
-DATA normalconsts<>+1536(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1544(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1552(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1560(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1568(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1576(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1584(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1592(SB)/8, $0xbd48432a1b0e2634
-DATA normalconsts<>+1600(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1608(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1616(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1624(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1632(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1640(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1648(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1656(SB)/8, $0x7fffffffffffffff
-DATA normalconsts<>+1664(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1672(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1680(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1688(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1696(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1704(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1712(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1720(SB)/8, $0x8000000000000000
-DATA normalconsts<>+1728(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1736(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1744(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1752(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1760(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1768(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1776(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1784(SB)/8, $0x400921fb54442d18
-DATA normalconsts<>+1792(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1800(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1808(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1816(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1824(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1832(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1840(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1848(SB)/8, $0xbfc0000000000000
-DATA normalconsts<>+1856(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1864(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1872(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1880(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1888(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1896(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1904(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1912(SB)/8, $0x3fc2492492492492
-DATA normalconsts<>+1920(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1928(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1936(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1944(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1952(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1960(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1968(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1976(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+1984(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+1992(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+2000(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+2008(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+2016(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+2024(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+2032(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+2040(SB)/8, $0x3fc999999999999a
-DATA normalconsts<>+2048(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+2056(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+2064(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+2072(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+2080(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+2088(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+2096(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+2104(SB)/8, $0xbfd0000000000000
-DATA normalconsts<>+2112(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2120(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2128(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2136(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2144(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2152(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2160(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2168(SB)/8, $0x3fd5555555555555
-DATA normalconsts<>+2176(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2184(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2192(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2200(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2208(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2216(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2224(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2232(SB)/8, $0xbfe0000000000000
-DATA normalconsts<>+2240(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2248(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2256(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2264(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2272(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2280(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2288(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2296(SB)/8, $0xbb4761b41316381a
-DATA normalconsts<>+2304(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2312(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2320(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2328(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2336(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2344(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2352(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2360(SB)/8, $0x3bd71b8ef6dcf572
-DATA normalconsts<>+2368(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2376(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2384(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2392(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2400(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2408(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2416(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2424(SB)/8, $0xbc62f49b46814157
-DATA normalconsts<>+2432(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2440(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2448(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2456(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2464(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2472(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2480(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2488(SB)/8, $0x3ce952c77030ad4a
-DATA normalconsts<>+2496(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2504(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2512(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2520(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2528(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2536(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2544(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2552(SB)/8, $0xbd6ae7f3e733b81f
-DATA normalconsts<>+2560(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2568(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2576(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2584(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2592(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2600(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2608(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2616(SB)/8, $0x3de6124613a86d09
-DATA normalconsts<>+2624(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2632(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2640(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2648(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2656(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2664(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2672(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2680(SB)/8, $0xbe5ae64567f544e4
-DATA normalconsts<>+2688(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2696(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2704(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2712(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2720(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2728(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2736(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2744(SB)/8, $0x3ec71de3a556c734
-DATA normalconsts<>+2752(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2760(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2768(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2776(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2784(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2792(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2800(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2808(SB)/8, $0xbf2a01a01a01a01a
-DATA normalconsts<>+2816(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2824(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2832(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2840(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2848(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2856(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2864(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2872(SB)/8, $0x3f81111111111111
-DATA normalconsts<>+2880(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2888(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2896(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2904(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2912(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2920(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2928(SB)/8, $0xbfc5555555555555
-DATA normalconsts<>+2936(SB)/8, $0xbfc5555555555555
-GLOBL normalconsts<>(SB), RODATA|NOPTR, $2944
+DATA normalconsts<>+704(SB)/8, $0x4330000000000000
+DATA normalconsts<>+712(SB)/8, $0x4330000000000000
+DATA normalconsts<>+720(SB)/8, $0x4330000000000000
+DATA normalconsts<>+728(SB)/8, $0x4330000000000000
+DATA normalconsts<>+736(SB)/8, $0x4330000000000000
+DATA normalconsts<>+744(SB)/8, $0x4330000000000000
+DATA normalconsts<>+752(SB)/8, $0x4330000000000000
+DATA normalconsts<>+760(SB)/8, $0x4330000000000000
+DATA normalconsts<>+768(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+776(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+784(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+792(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+800(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+808(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+816(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+824(SB)/8, $0x43300000000003ff
+DATA normalconsts<>+832(SB)/8, $0x0008000000000000
+DATA normalconsts<>+840(SB)/8, $0x0008000000000000
+DATA normalconsts<>+848(SB)/8, $0x0008000000000000
+DATA normalconsts<>+856(SB)/8, $0x0008000000000000
+DATA normalconsts<>+864(SB)/8, $0x0008000000000000
+DATA normalconsts<>+872(SB)/8, $0x0008000000000000
+DATA normalconsts<>+880(SB)/8, $0x0008000000000000
+DATA normalconsts<>+888(SB)/8, $0x0008000000000000
+DATA normalconsts<>+896(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+904(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+912(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+920(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+928(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+936(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+944(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+952(SB)/8, $0x000fffffffffffff
+DATA normalconsts<>+960(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+968(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+976(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+984(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+992(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+1000(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+1008(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+1016(SB)/8, $0x3ff0000000000000
+DATA normalconsts<>+1024(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1032(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1040(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1048(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1056(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1064(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1072(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1080(SB)/8, $0x3fe0000000000000
+DATA normalconsts<>+1088(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1096(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1104(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1112(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1120(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1128(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1136(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1144(SB)/8, $0x4050000000000000
+DATA normalconsts<>+1152(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1160(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1168(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1176(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1184(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1192(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1200(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1208(SB)/8, $0x4030800000000000
+DATA normalconsts<>+1216(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1224(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1232(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1240(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1248(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1256(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1264(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1272(SB)/8, $0x4030000000000000
+DATA normalconsts<>+1280(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1288(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1296(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1304(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1312(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1320(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1328(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1336(SB)/8, $0x3f90000000000000
+DATA normalconsts<>+1344(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1352(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1360(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1368(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1376(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1384(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1392(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1400(SB)/8, $0x3e70000000000000
+DATA normalconsts<>+1408(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1416(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1424(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1432(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1440(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1448(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1456(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1464(SB)/8, $0x3e80000000000000
+DATA normalconsts<>+1472(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1480(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1488(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1496(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1504(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1512(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1520(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1528(SB)/8, $0xc000000000000000
+DATA normalconsts<>+1536(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1544(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1552(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1560(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1568(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1576(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1584(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1592(SB)/8, $0x3fe62e42fefa4000
+DATA normalconsts<>+1600(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1608(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1616(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1624(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1632(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1640(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1648(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1656(SB)/8, $0xbd48432a1b0e2634
+DATA normalconsts<>+1664(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1672(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1680(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1688(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1696(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1704(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1712(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1720(SB)/8, $0x7fffffffffffffff
+DATA normalconsts<>+1728(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1736(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1744(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1752(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1760(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1768(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1776(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1784(SB)/8, $0x8000000000000000
+DATA normalconsts<>+1792(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1800(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1808(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1816(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1824(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1832(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1840(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1848(SB)/8, $0x400921fb54442d18
+DATA normalconsts<>+1856(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1864(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1872(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1880(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1888(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1896(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1904(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1912(SB)/8, $0xbfc0000000000000
+DATA normalconsts<>+1920(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1928(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1936(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1944(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1952(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1960(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1968(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1976(SB)/8, $0x3fc2492492492492
+DATA normalconsts<>+1984(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+1992(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2000(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2008(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2016(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2024(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2032(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2040(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2048(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2056(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2064(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2072(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2080(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2088(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2096(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2104(SB)/8, $0x3fc999999999999a
+DATA normalconsts<>+2112(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2120(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2128(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2136(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2144(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2152(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2160(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2168(SB)/8, $0xbfd0000000000000
+DATA normalconsts<>+2176(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2184(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2192(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2200(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2208(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2216(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2224(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2232(SB)/8, $0x3fd5555555555555
+DATA normalconsts<>+2240(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2248(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2256(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2264(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2272(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2280(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2288(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2296(SB)/8, $0xbfe0000000000000
+DATA normalconsts<>+2304(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2312(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2320(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2328(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2336(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2344(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2352(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2360(SB)/8, $0xbb4761b41316381a
+DATA normalconsts<>+2368(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2376(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2384(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2392(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2400(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2408(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2416(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2424(SB)/8, $0x3bd71b8ef6dcf572
+DATA normalconsts<>+2432(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2440(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2448(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2456(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2464(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2472(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2480(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2488(SB)/8, $0xbc62f49b46814157
+DATA normalconsts<>+2496(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2504(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2512(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2520(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2528(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2536(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2544(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2552(SB)/8, $0x3ce952c77030ad4a
+DATA normalconsts<>+2560(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2568(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2576(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2584(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2592(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2600(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2608(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2616(SB)/8, $0xbd6ae7f3e733b81f
+DATA normalconsts<>+2624(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2632(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2640(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2648(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2656(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2664(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2672(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2680(SB)/8, $0x3de6124613a86d09
+DATA normalconsts<>+2688(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2696(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2704(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2712(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2720(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2728(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2736(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2744(SB)/8, $0xbe5ae64567f544e4
+DATA normalconsts<>+2752(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2760(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2768(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2776(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2784(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2792(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2800(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2808(SB)/8, $0x3ec71de3a556c734
+DATA normalconsts<>+2816(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2824(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2832(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2840(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2848(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2856(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2864(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2872(SB)/8, $0xbf2a01a01a01a01a
+DATA normalconsts<>+2880(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2888(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2896(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2904(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2912(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2920(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2928(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2936(SB)/8, $0x3f81111111111111
+DATA normalconsts<>+2944(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2952(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2960(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2968(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2976(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2984(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+2992(SB)/8, $0xbfc5555555555555
+DATA normalconsts<>+3000(SB)/8, $0xbfc5555555555555
+GLOBL normalconsts<>(SB), RODATA|NOPTR, $3008
 
 // func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
 // Requires: AVX, AVX2
@@ -383,10 +391,13 @@ TEXT ·normals32AVX2(SB), NOSPLIT, $0-48
 	MOVQ         scratch+40(FP), SI
 	TESTQ        CX, CX
 	JZ           normals32AVX2_done
+	MOVQ         CX, DI
+	SHRQ         $0x01, DI
 	VPBROADCASTQ (DX), Y0
 	VPBROADCASTQ normalconsts<>+64(SB), Y1
-	MOVQ         SI, DI
-	MOVQ         CX, R8
+	MOVQ         SI, R8
+	LEAQ         1024(SI), R9
+	MOVQ         DI, R10
 
 normals32AVX2_philox:
 	VPADDD       normalconsts<>+0(SB), Y0, Y2
@@ -552,73 +563,86 @@ normals32AVX2_philox:
 	VPSRLD       $0x08, Y3, Y3
 	VPAND        normalconsts<>+448(SB), Y3, Y3
 	VPOR         normalconsts<>+512(SB), Y3, Y3
-	VSUBPD       normalconsts<>+640(SB), Y4, Y4
-	VSUBPD       normalconsts<>+640(SB), Y3, Y3
-	VMOVUPD      Y4, (DI)
-	VMOVUPD      Y3, 32(DI)
+	VSUBPD       normalconsts<>+704(SB), Y4, Y4
+	VSUBPD       normalconsts<>+704(SB), Y3, Y3
+	VMOVUPD      Y4, (R8)
+	VMOVUPD      Y3, 32(R8)
 	VPSRLD       $0x08, Y6, Y3
 	VPAND        normalconsts<>+448(SB), Y3, Y3
 	VPOR         normalconsts<>+512(SB), Y3, Y3
+	VPSRLD       $0x08, Y2, Y4
+	VPAND        normalconsts<>+448(SB), Y4, Y4
+	VPOR         normalconsts<>+512(SB), Y4, Y4
+	VSUBPD       normalconsts<>+704(SB), Y3, Y3
+	VSUBPD       normalconsts<>+704(SB), Y4, Y4
+	VMOVUPD      Y3, (R9)
+	VMOVUPD      Y4, 32(R9)
+	VPSRLD       $0x08, Y6, Y3
+	VPADDD       normalconsts<>+576(SB), Y3, Y3
+	VPAND        normalconsts<>+448(SB), Y3, Y3
+	VPOR         normalconsts<>+512(SB), Y3, Y3
 	VPSRLD       $0x08, Y2, Y2
+	VPADDD       normalconsts<>+576(SB), Y2, Y2
 	VPAND        normalconsts<>+448(SB), Y2, Y2
 	VPOR         normalconsts<>+512(SB), Y2, Y2
-	VSUBPD       normalconsts<>+640(SB), Y3, Y3
-	VSUBPD       normalconsts<>+640(SB), Y2, Y2
-	VMOVUPD      Y3, 1024(DI)
-	VMOVUPD      Y2, 1056(DI)
+	VSUBPD       normalconsts<>+704(SB), Y3, Y3
+	VSUBPD       normalconsts<>+704(SB), Y2, Y2
+	VMOVUPD      Y3, 64(R9)
+	VMOVUPD      Y2, 96(R9)
 	VPADDD       Y1, Y0, Y0
-	ADDQ         $0x00000040, DI
-	SUBQ         $0x00000008, R8
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000080, R9
+	SUBQ         $0x00000008, R10
 	JNZ          normals32AVX2_philox
-	MOVQ         SI, DI
+	MOVQ         SI, R8
 	MOVQ         AX, DX
-	MOVQ         CX, R8
+	MOVQ         DI, R10
 
 normals32AVX2_log:
-	VMOVUPD     (DI), Y0
-	VMOVUPD     32(DI), Y1
-	VMULPD      normalconsts<>+1280(SB), Y0, Y0
-	VMULPD      normalconsts<>+1280(SB), Y1, Y1
-	VPAND       normalconsts<>+768(SB), Y0, Y2
+	VMOVUPD     (R8), Y0
+	VMOVUPD     32(R8), Y1
+	VMULPD      normalconsts<>+1344(SB), Y0, Y0
+	VMULPD      normalconsts<>+1344(SB), Y1, Y1
+	VPAND       normalconsts<>+832(SB), Y0, Y2
 	VPSLLQ      $0x01, Y2, Y2
-	VPAND       normalconsts<>+768(SB), Y1, Y3
+	VPAND       normalconsts<>+832(SB), Y1, Y3
 	VPSLLQ      $0x01, Y3, Y3
 	VPADDQ      Y2, Y0, Y4
 	VPSRLQ      $0x34, Y4, Y4
-	VPOR        normalconsts<>+576(SB), Y4, Y4
-	VSUBPD      normalconsts<>+704(SB), Y4, Y4
+	VPOR        normalconsts<>+640(SB), Y4, Y4
+	VSUBPD      normalconsts<>+768(SB), Y4, Y4
 	VPADDQ      Y3, Y1, Y5
 	VPSRLQ      $0x34, Y5, Y5
-	VPOR        normalconsts<>+576(SB), Y5, Y5
-	VSUBPD      normalconsts<>+704(SB), Y5, Y5
-	VPAND       normalconsts<>+832(SB), Y0, Y0
-	VPOR        normalconsts<>+896(SB), Y0, Y0
+	VPOR        normalconsts<>+640(SB), Y5, Y5
+	VSUBPD      normalconsts<>+768(SB), Y5, Y5
+	VPAND       normalconsts<>+896(SB), Y0, Y0
+	VPOR        normalconsts<>+960(SB), Y0, Y0
 	VPSUBQ      Y2, Y0, Y0
-	VPAND       normalconsts<>+832(SB), Y1, Y1
-	VPOR        normalconsts<>+896(SB), Y1, Y1
+	VPAND       normalconsts<>+896(SB), Y1, Y1
+	VPOR        normalconsts<>+960(SB), Y1, Y1
 	VPSUBQ      Y3, Y1, Y1
-	VSUBPD      normalconsts<>+896(SB), Y0, Y2
-	VMULPD      normalconsts<>+1024(SB), Y2, Y2
-	VADDPD      normalconsts<>+1088(SB), Y2, Y2
+	VSUBPD      normalconsts<>+960(SB), Y0, Y2
+	VMULPD      normalconsts<>+1088(SB), Y2, Y2
+	VADDPD      normalconsts<>+1152(SB), Y2, Y2
 	VCVTTPD2DQY Y2, X6
-	VSUBPD      normalconsts<>+896(SB), Y1, Y3
-	VMULPD      normalconsts<>+1024(SB), Y3, Y3
-	VADDPD      normalconsts<>+1088(SB), Y3, Y3
+	VSUBPD      normalconsts<>+960(SB), Y1, Y3
+	VMULPD      normalconsts<>+1088(SB), Y3, Y3
+	VADDPD      normalconsts<>+1152(SB), Y3, Y3
 	VCVTTPD2DQY Y3, X7
 	VCVTDQ2PD   X6, Y2
-	VSUBPD      normalconsts<>+1152(SB), Y2, Y2
-	VMULPD      normalconsts<>+1216(SB), Y2, Y2
-	VADDPD      normalconsts<>+896(SB), Y2, Y2
+	VSUBPD      normalconsts<>+1216(SB), Y2, Y2
+	VMULPD      normalconsts<>+1280(SB), Y2, Y2
+	VADDPD      normalconsts<>+960(SB), Y2, Y2
 	VCVTDQ2PD   X7, Y3
-	VSUBPD      normalconsts<>+1152(SB), Y3, Y3
-	VMULPD      normalconsts<>+1216(SB), Y3, Y3
-	VADDPD      normalconsts<>+896(SB), Y3, Y3
-	VMOVUPD     normalconsts<>+896(SB), Y8
+	VSUBPD      normalconsts<>+1216(SB), Y3, Y3
+	VMULPD      normalconsts<>+1280(SB), Y3, Y3
+	VADDPD      normalconsts<>+960(SB), Y3, Y3
+	VMOVUPD     normalconsts<>+960(SB), Y8
 	VDIVPD      Y2, Y8, Y8
 	VPXOR       Y9, Y9, Y9
 	VPCMPEQQ    Y10, Y10, Y10
 	VGATHERDPD  Y10, (BX)(X6*8), Y9
-	VMOVUPD     normalconsts<>+896(SB), Y6
+	VMOVUPD     normalconsts<>+960(SB), Y6
 	VDIVPD      Y3, Y6, Y6
 	VPXOR       Y10, Y10, Y10
 	VPCMPEQQ    Y11, Y11, Y11
@@ -629,12 +653,8 @@ normals32AVX2_log:
 	VSUBPD      Y3, Y1, Y3
 	VMULPD      Y6, Y3, Y3
 	VMULPD      Y3, Y3, Y1
-	VMULPD      normalconsts<>+1792(SB), Y2, Y8
-	VMULPD      normalconsts<>+1792(SB), Y3, Y6
-	VADDPD      normalconsts<>+1856(SB), Y8, Y8
-	VADDPD      normalconsts<>+1856(SB), Y6, Y6
-	VMULPD      Y2, Y8, Y8
-	VMULPD      Y3, Y6, Y6
+	VMULPD      normalconsts<>+1856(SB), Y2, Y8
+	VMULPD      normalconsts<>+1856(SB), Y3, Y6
 	VADDPD      normalconsts<>+1920(SB), Y8, Y8
 	VADDPD      normalconsts<>+1920(SB), Y6, Y6
 	VMULPD      Y2, Y8, Y8
@@ -653,89 +673,87 @@ normals32AVX2_log:
 	VMULPD      Y3, Y6, Y6
 	VADDPD      normalconsts<>+2176(SB), Y8, Y8
 	VADDPD      normalconsts<>+2176(SB), Y6, Y6
+	VMULPD      Y2, Y8, Y8
+	VMULPD      Y3, Y6, Y6
+	VADDPD      normalconsts<>+2240(SB), Y8, Y8
+	VADDPD      normalconsts<>+2240(SB), Y6, Y6
 	VMULPD      Y0, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMULPD      normalconsts<>+1536(SB), Y4, Y0
+	VMULPD      normalconsts<>+1600(SB), Y4, Y0
 	VADDPD      Y0, Y8, Y8
-	VMULPD      normalconsts<>+1472(SB), Y4, Y4
+	VMULPD      normalconsts<>+1536(SB), Y4, Y4
 	VADDPD      Y9, Y4, Y4
 	VADDPD      Y8, Y4, Y4
 	VCVTPD2PSY  Y4, X0
 	VMULPD      Y1, Y6, Y6
 	VADDPD      Y3, Y6, Y6
-	VMULPD      normalconsts<>+1536(SB), Y5, Y1
+	VMULPD      normalconsts<>+1600(SB), Y5, Y1
 	VADDPD      Y1, Y6, Y6
-	VMULPD      normalconsts<>+1472(SB), Y5, Y5
+	VMULPD      normalconsts<>+1536(SB), Y5, Y5
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y6, Y5, Y5
 	VCVTPD2PSY  Y5, X1
 	VCVTPS2PD   X0, Y0
-	VMULPD      normalconsts<>+1408(SB), Y0, Y0
+	VMULPD      normalconsts<>+1472(SB), Y0, Y0
 	VSQRTPD     Y0, Y0
 	VCVTPD2PSY  Y0, X0
 	VMOVUPS     X0, (DX)
+	VMOVUPS     X0, 32(DX)
 	VCVTPS2PD   X1, Y0
-	VMULPD      normalconsts<>+1408(SB), Y0, Y0
+	VMULPD      normalconsts<>+1472(SB), Y0, Y0
 	VSQRTPD     Y0, Y0
 	VCVTPD2PSY  Y0, X0
 	VMOVUPS     X0, 16(DX)
-	ADDQ        $0x00000040, DI
-	ADDQ        $0x00000020, DX
-	SUBQ        $0x00000008, R8
+	VMOVUPS     X0, 48(DX)
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000008, R10
 	JNZ         normals32AVX2_log
-	MOVQ        SI, DI
+	MOVQ        SI, R8
 	MOVQ        AX, DX
-	MOVQ        CX, R8
+	MOVQ        CX, R10
 
 normals32AVX2_cos:
-	VMOVUPD    1024(DI), Y0
-	VMOVUPD    1056(DI), Y1
-	VMOVUPD    1088(DI), Y2
-	VMOVUPD    1120(DI), Y3
-	VMULPD     normalconsts<>+1344(SB), Y0, Y0
-	VMOVDQU    normalconsts<>+896(SB), Y4
+	VMOVUPD    1024(R8), Y0
+	VMOVUPD    1056(R8), Y1
+	VMOVUPD    1088(R8), Y2
+	VMOVUPD    1120(R8), Y3
+	VMULPD     normalconsts<>+1408(SB), Y0, Y0
+	VMOVDQU    normalconsts<>+960(SB), Y4
 	VSUBPD     Y0, Y4, Y4
-	VPAND      normalconsts<>+1600(SB), Y4, Y4
-	VMOVDQU    normalconsts<>+960(SB), Y0
+	VPAND      normalconsts<>+1664(SB), Y4, Y4
+	VMOVDQU    normalconsts<>+1024(SB), Y0
 	VSUBPD     Y4, Y0, Y0
-	VMULPD     normalconsts<>+1728(SB), Y0, Y4
+	VMULPD     normalconsts<>+1792(SB), Y0, Y4
 	VMULPD     Y4, Y4, Y8
-	VMULPD     normalconsts<>+1344(SB), Y1, Y1
-	VMOVDQU    normalconsts<>+896(SB), Y5
+	VMULPD     normalconsts<>+1408(SB), Y1, Y1
+	VMOVDQU    normalconsts<>+960(SB), Y5
 	VSUBPD     Y1, Y5, Y5
-	VPAND      normalconsts<>+1600(SB), Y5, Y5
-	VMOVDQU    normalconsts<>+960(SB), Y1
+	VPAND      normalconsts<>+1664(SB), Y5, Y5
+	VMOVDQU    normalconsts<>+1024(SB), Y1
 	VSUBPD     Y5, Y1, Y1
-	VMULPD     normalconsts<>+1728(SB), Y1, Y5
+	VMULPD     normalconsts<>+1792(SB), Y1, Y5
 	VMULPD     Y5, Y5, Y9
-	VMULPD     normalconsts<>+1344(SB), Y2, Y2
-	VMOVDQU    normalconsts<>+896(SB), Y6
+	VMULPD     normalconsts<>+1408(SB), Y2, Y2
+	VMOVDQU    normalconsts<>+960(SB), Y6
 	VSUBPD     Y2, Y6, Y6
-	VPAND      normalconsts<>+1600(SB), Y6, Y6
-	VMOVDQU    normalconsts<>+960(SB), Y2
+	VPAND      normalconsts<>+1664(SB), Y6, Y6
+	VMOVDQU    normalconsts<>+1024(SB), Y2
 	VSUBPD     Y6, Y2, Y2
-	VMULPD     normalconsts<>+1728(SB), Y2, Y6
+	VMULPD     normalconsts<>+1792(SB), Y2, Y6
 	VMULPD     Y6, Y6, Y10
-	VMULPD     normalconsts<>+1344(SB), Y3, Y3
-	VMOVDQU    normalconsts<>+896(SB), Y7
+	VMULPD     normalconsts<>+1408(SB), Y3, Y3
+	VMOVDQU    normalconsts<>+960(SB), Y7
 	VSUBPD     Y3, Y7, Y7
-	VPAND      normalconsts<>+1600(SB), Y7, Y7
-	VMOVDQU    normalconsts<>+960(SB), Y3
+	VPAND      normalconsts<>+1664(SB), Y7, Y7
+	VMOVDQU    normalconsts<>+1024(SB), Y3
 	VSUBPD     Y7, Y3, Y3
-	VMULPD     normalconsts<>+1728(SB), Y3, Y7
+	VMULPD     normalconsts<>+1792(SB), Y3, Y7
 	VMULPD     Y7, Y7, Y11
-	VMULPD     normalconsts<>+2240(SB), Y8, Y0
-	VMULPD     normalconsts<>+2240(SB), Y9, Y1
-	VMULPD     normalconsts<>+2240(SB), Y10, Y2
-	VMULPD     normalconsts<>+2240(SB), Y11, Y3
-	VADDPD     normalconsts<>+2304(SB), Y0, Y0
-	VADDPD     normalconsts<>+2304(SB), Y1, Y1
-	VADDPD     normalconsts<>+2304(SB), Y2, Y2
-	VADDPD     normalconsts<>+2304(SB), Y3, Y3
-	VMULPD     Y8, Y0, Y0
-	VMULPD     Y9, Y1, Y1
-	VMULPD     Y10, Y2, Y2
-	VMULPD     Y11, Y3, Y3
+	VMULPD     normalconsts<>+2304(SB), Y8, Y0
+	VMULPD     normalconsts<>+2304(SB), Y9, Y1
+	VMULPD     normalconsts<>+2304(SB), Y10, Y2
+	VMULPD     normalconsts<>+2304(SB), Y11, Y3
 	VADDPD     normalconsts<>+2368(SB), Y0, Y0
 	VADDPD     normalconsts<>+2368(SB), Y1, Y1
 	VADDPD     normalconsts<>+2368(SB), Y2, Y2
@@ -805,24 +823,32 @@ normals32AVX2_cos:
 	VADDPD     normalconsts<>+2880(SB), Y2, Y2
 	VADDPD     normalconsts<>+2880(SB), Y3, Y3
 	VMULPD     Y8, Y0, Y0
+	VMULPD     Y9, Y1, Y1
+	VMULPD     Y10, Y2, Y2
+	VMULPD     Y11, Y3, Y3
+	VADDPD     normalconsts<>+2944(SB), Y0, Y0
+	VADDPD     normalconsts<>+2944(SB), Y1, Y1
+	VADDPD     normalconsts<>+2944(SB), Y2, Y2
+	VADDPD     normalconsts<>+2944(SB), Y3, Y3
+	VMULPD     Y8, Y0, Y0
 	VMULPD     Y4, Y0, Y0
 	VADDPD     Y4, Y0, Y0
-	VPXOR      normalconsts<>+1664(SB), Y0, Y0
+	VPXOR      normalconsts<>+1728(SB), Y0, Y0
 	VCVTPD2PSY Y0, X0
 	VMULPD     Y9, Y1, Y1
 	VMULPD     Y5, Y1, Y1
 	VADDPD     Y5, Y1, Y1
-	VPXOR      normalconsts<>+1664(SB), Y1, Y1
+	VPXOR      normalconsts<>+1728(SB), Y1, Y1
 	VCVTPD2PSY Y1, X1
 	VMULPD     Y10, Y2, Y2
 	VMULPD     Y6, Y2, Y2
 	VADDPD     Y6, Y2, Y2
-	VPXOR      normalconsts<>+1664(SB), Y2, Y2
+	VPXOR      normalconsts<>+1728(SB), Y2, Y2
 	VCVTPD2PSY Y2, X2
 	VMULPD     Y11, Y3, Y3
 	VMULPD     Y7, Y3, Y3
 	VADDPD     Y7, Y3, Y3
-	VPXOR      normalconsts<>+1664(SB), Y3, Y3
+	VPXOR      normalconsts<>+1728(SB), Y3, Y3
 	VCVTPD2PSY Y3, X3
 	VMULPS     (DX), X0, X0
 	VMOVUPS    X0, (DX)
@@ -832,9 +858,9 @@ normals32AVX2_cos:
 	VMOVUPS    X2, 32(DX)
 	VMULPS     48(DX), X3, X3
 	VMOVUPS    X3, 48(DX)
-	ADDQ       $0x00000080, DI
+	ADDQ       $0x00000080, R8
 	ADDQ       $0x00000040, DX
-	SUBQ       $0x00000010, R8
+	SUBQ       $0x00000010, R10
 	JNZ        normals32AVX2_cos
 
 normals32AVX2_done:
@@ -852,10 +878,13 @@ TEXT ·normals32AVX512(SB), NOSPLIT, $0-48
 	MOVQ         scratch+40(FP), SI
 	TESTQ        CX, CX
 	JZ           normals32AVX512_done
+	MOVQ         CX, DI
+	SHRQ         $0x01, DI
 	VPBROADCASTQ (DX), Z0
 	VPBROADCASTQ normalconsts<>+256(SB), Z1
-	MOVQ         SI, DI
-	MOVQ         CX, R8
+	MOVQ         SI, R8
+	LEAQ         1024(SI), R9
+	MOVQ         DI, R10
 
 normals32AVX512_philox:
 	VPADDD          normalconsts<>+0(SB), Z0, Z2
@@ -1085,135 +1114,160 @@ normals32AVX512_philox:
 	VPSRLD          $0x08, Z10, Z9
 	VMOVDQU64       normalconsts<>+448(SB), Z10
 	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z10, Z9
-	VSUBPD          normalconsts<>+640(SB), Z2, Z2
-	VSUBPD          normalconsts<>+640(SB), Z7, Z7
-	VSUBPD          normalconsts<>+640(SB), Z8, Z8
-	VSUBPD          normalconsts<>+640(SB), Z9, Z9
-	VMOVUPD         Z2, (DI)
-	VMOVUPD         Z7, 64(DI)
-	VMOVUPD         Z8, 128(DI)
-	VMOVUPD         Z9, 192(DI)
+	VSUBPD          normalconsts<>+704(SB), Z2, Z2
+	VSUBPD          normalconsts<>+704(SB), Z7, Z7
+	VSUBPD          normalconsts<>+704(SB), Z8, Z8
+	VSUBPD          normalconsts<>+704(SB), Z9, Z9
+	VMOVUPD         Z2, (R8)
+	VMOVUPD         Z7, 64(R8)
+	VMOVUPD         Z8, 128(R8)
+	VMOVUPD         Z9, 192(R8)
 	VPSRLD          $0x08, Z3, Z2
+	VMOVDQU64       normalconsts<>+448(SB), Z7
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z7, Z2
+	VPSRLD          $0x08, Z4, Z7
+	VMOVDQU64       normalconsts<>+448(SB), Z8
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z8, Z7
+	VPSRLD          $0x08, Z5, Z8
+	VMOVDQU64       normalconsts<>+448(SB), Z9
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z9, Z8
+	VPSRLD          $0x08, Z6, Z9
+	VMOVDQU64       normalconsts<>+448(SB), Z10
+	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z10, Z9
+	VSUBPD          normalconsts<>+704(SB), Z2, Z2
+	VSUBPD          normalconsts<>+704(SB), Z7, Z7
+	VSUBPD          normalconsts<>+704(SB), Z8, Z8
+	VSUBPD          normalconsts<>+704(SB), Z9, Z9
+	VMOVUPD         Z2, (R9)
+	VMOVUPD         Z7, 128(R9)
+	VMOVUPD         Z8, 256(R9)
+	VMOVUPD         Z9, 384(R9)
+	VPSRLD          $0x08, Z3, Z2
+	VPADDD          normalconsts<>+576(SB), Z2, Z2
 	VMOVDQU64       normalconsts<>+448(SB), Z3
 	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z3, Z2
 	VPSRLD          $0x08, Z4, Z3
+	VPADDD          normalconsts<>+576(SB), Z3, Z3
 	VMOVDQU64       normalconsts<>+448(SB), Z4
 	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z4, Z3
 	VPSRLD          $0x08, Z5, Z4
+	VPADDD          normalconsts<>+576(SB), Z4, Z4
 	VMOVDQU64       normalconsts<>+448(SB), Z5
 	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z5, Z4
 	VPSRLD          $0x08, Z6, Z5
+	VPADDD          normalconsts<>+576(SB), Z5, Z5
 	VMOVDQU64       normalconsts<>+448(SB), Z6
 	VPTERNLOGQ      $0xea, normalconsts<>+512(SB), Z6, Z5
-	VSUBPD          normalconsts<>+640(SB), Z2, Z2
-	VSUBPD          normalconsts<>+640(SB), Z3, Z3
-	VSUBPD          normalconsts<>+640(SB), Z4, Z4
-	VSUBPD          normalconsts<>+640(SB), Z5, Z5
-	VMOVUPD         Z2, 1024(DI)
-	VMOVUPD         Z3, 1088(DI)
-	VMOVUPD         Z4, 1152(DI)
-	VMOVUPD         Z5, 1216(DI)
+	VSUBPD          normalconsts<>+704(SB), Z2, Z2
+	VSUBPD          normalconsts<>+704(SB), Z3, Z3
+	VSUBPD          normalconsts<>+704(SB), Z4, Z4
+	VSUBPD          normalconsts<>+704(SB), Z5, Z5
+	VMOVUPD         Z2, 64(R9)
+	VMOVUPD         Z3, 192(R9)
+	VMOVUPD         Z4, 320(R9)
+	VMOVUPD         Z5, 448(R9)
 	VPADDD          Z1, Z0, Z0
-	ADDQ            $0x00000100, DI
-	SUBQ            $0x00000020, R8
+	ADDQ            $0x00000100, R8
+	ADDQ            $0x00000200, R9
+	SUBQ            $0x00000020, R10
 	JNZ             normals32AVX512_philox
-	MOVQ            SI, DI
+	MOVQ            SI, R8
 	MOVQ            AX, DX
-	MOVQ            CX, R8
+	MOVQ            DI, R10
 
 normals32AVX512_log:
-	VMOVUPD    (DI), Z0
-	VMOVUPD    64(DI), Z1
-	VMOVUPD    128(DI), Z2
-	VMOVUPD    192(DI), Z3
-	VMULPD     normalconsts<>+1280(SB), Z0, Z0
-	VMULPD     normalconsts<>+1280(SB), Z1, Z1
-	VMULPD     normalconsts<>+1280(SB), Z2, Z2
-	VMULPD     normalconsts<>+1280(SB), Z3, Z3
-	VPANDQ     normalconsts<>+768(SB), Z0, Z4
+	VMOVUPD    (R8), Z0
+	VMOVUPD    64(R8), Z1
+	VMOVUPD    128(R8), Z2
+	VMOVUPD    192(R8), Z3
+	VMULPD     normalconsts<>+1344(SB), Z0, Z0
+	VMULPD     normalconsts<>+1344(SB), Z1, Z1
+	VMULPD     normalconsts<>+1344(SB), Z2, Z2
+	VMULPD     normalconsts<>+1344(SB), Z3, Z3
+	VPANDQ     normalconsts<>+832(SB), Z0, Z4
 	VPSLLQ     $0x01, Z4, Z4
-	VPANDQ     normalconsts<>+768(SB), Z1, Z5
+	VPANDQ     normalconsts<>+832(SB), Z1, Z5
 	VPSLLQ     $0x01, Z5, Z5
-	VPANDQ     normalconsts<>+768(SB), Z2, Z6
+	VPANDQ     normalconsts<>+832(SB), Z2, Z6
 	VPSLLQ     $0x01, Z6, Z6
-	VPANDQ     normalconsts<>+768(SB), Z3, Z7
+	VPANDQ     normalconsts<>+832(SB), Z3, Z7
 	VPSLLQ     $0x01, Z7, Z7
 	VPADDQ     Z4, Z0, Z8
 	VPSRLQ     $0x34, Z8, Z8
-	VPORQ      normalconsts<>+576(SB), Z8, Z8
-	VSUBPD     normalconsts<>+704(SB), Z8, Z8
+	VPORQ      normalconsts<>+640(SB), Z8, Z8
+	VSUBPD     normalconsts<>+768(SB), Z8, Z8
 	VPADDQ     Z5, Z1, Z9
 	VPSRLQ     $0x34, Z9, Z9
-	VPORQ      normalconsts<>+576(SB), Z9, Z9
-	VSUBPD     normalconsts<>+704(SB), Z9, Z9
+	VPORQ      normalconsts<>+640(SB), Z9, Z9
+	VSUBPD     normalconsts<>+768(SB), Z9, Z9
 	VPADDQ     Z6, Z2, Z10
 	VPSRLQ     $0x34, Z10, Z10
-	VPORQ      normalconsts<>+576(SB), Z10, Z10
-	VSUBPD     normalconsts<>+704(SB), Z10, Z10
+	VPORQ      normalconsts<>+640(SB), Z10, Z10
+	VSUBPD     normalconsts<>+768(SB), Z10, Z10
 	VPADDQ     Z7, Z3, Z11
 	VPSRLQ     $0x34, Z11, Z11
-	VPORQ      normalconsts<>+576(SB), Z11, Z11
-	VSUBPD     normalconsts<>+704(SB), Z11, Z11
-	VMOVDQU64  normalconsts<>+832(SB), Z12
-	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z12, Z0
+	VPORQ      normalconsts<>+640(SB), Z11, Z11
+	VSUBPD     normalconsts<>+768(SB), Z11, Z11
+	VMOVDQU64  normalconsts<>+896(SB), Z12
+	VPTERNLOGQ $0xea, normalconsts<>+960(SB), Z12, Z0
 	VPSUBQ     Z4, Z0, Z0
-	VMOVDQU64  normalconsts<>+832(SB), Z4
-	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z4, Z1
+	VMOVDQU64  normalconsts<>+896(SB), Z4
+	VPTERNLOGQ $0xea, normalconsts<>+960(SB), Z4, Z1
 	VPSUBQ     Z5, Z1, Z1
-	VMOVDQU64  normalconsts<>+832(SB), Z4
-	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z4, Z2
+	VMOVDQU64  normalconsts<>+896(SB), Z4
+	VPTERNLOGQ $0xea, normalconsts<>+960(SB), Z4, Z2
 	VPSUBQ     Z6, Z2, Z2
-	VMOVDQU64  normalconsts<>+832(SB), Z4
-	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z4, Z3
+	VMOVDQU64  normalconsts<>+896(SB), Z4
+	VPTERNLOGQ $0xea, normalconsts<>+960(SB), Z4, Z3
 	VPSUBQ     Z7, Z3, Z3
-	VSUBPD     normalconsts<>+896(SB), Z0, Z4
-	VMULPD     normalconsts<>+1024(SB), Z4, Z4
-	VADDPD     normalconsts<>+1088(SB), Z4, Z4
+	VSUBPD     normalconsts<>+960(SB), Z0, Z4
+	VMULPD     normalconsts<>+1088(SB), Z4, Z4
+	VADDPD     normalconsts<>+1152(SB), Z4, Z4
 	VCVTTPD2DQ Z4, Y12
-	VSUBPD     normalconsts<>+896(SB), Z1, Z5
-	VMULPD     normalconsts<>+1024(SB), Z5, Z5
-	VADDPD     normalconsts<>+1088(SB), Z5, Z5
+	VSUBPD     normalconsts<>+960(SB), Z1, Z5
+	VMULPD     normalconsts<>+1088(SB), Z5, Z5
+	VADDPD     normalconsts<>+1152(SB), Z5, Z5
 	VCVTTPD2DQ Z5, Y13
-	VSUBPD     normalconsts<>+896(SB), Z2, Z6
-	VMULPD     normalconsts<>+1024(SB), Z6, Z6
-	VADDPD     normalconsts<>+1088(SB), Z6, Z6
+	VSUBPD     normalconsts<>+960(SB), Z2, Z6
+	VMULPD     normalconsts<>+1088(SB), Z6, Z6
+	VADDPD     normalconsts<>+1152(SB), Z6, Z6
 	VCVTTPD2DQ Z6, Y14
-	VSUBPD     normalconsts<>+896(SB), Z3, Z7
-	VMULPD     normalconsts<>+1024(SB), Z7, Z7
-	VADDPD     normalconsts<>+1088(SB), Z7, Z7
+	VSUBPD     normalconsts<>+960(SB), Z3, Z7
+	VMULPD     normalconsts<>+1088(SB), Z7, Z7
+	VADDPD     normalconsts<>+1152(SB), Z7, Z7
 	VCVTTPD2DQ Z7, Y15
 	VCVTDQ2PD  Y12, Z4
-	VSUBPD     normalconsts<>+1152(SB), Z4, Z4
-	VMULPD     normalconsts<>+1216(SB), Z4, Z4
-	VADDPD     normalconsts<>+896(SB), Z4, Z4
+	VSUBPD     normalconsts<>+1216(SB), Z4, Z4
+	VMULPD     normalconsts<>+1280(SB), Z4, Z4
+	VADDPD     normalconsts<>+960(SB), Z4, Z4
 	VCVTDQ2PD  Y13, Z5
-	VSUBPD     normalconsts<>+1152(SB), Z5, Z5
-	VMULPD     normalconsts<>+1216(SB), Z5, Z5
-	VADDPD     normalconsts<>+896(SB), Z5, Z5
+	VSUBPD     normalconsts<>+1216(SB), Z5, Z5
+	VMULPD     normalconsts<>+1280(SB), Z5, Z5
+	VADDPD     normalconsts<>+960(SB), Z5, Z5
 	VCVTDQ2PD  Y14, Z6
-	VSUBPD     normalconsts<>+1152(SB), Z6, Z6
-	VMULPD     normalconsts<>+1216(SB), Z6, Z6
-	VADDPD     normalconsts<>+896(SB), Z6, Z6
+	VSUBPD     normalconsts<>+1216(SB), Z6, Z6
+	VMULPD     normalconsts<>+1280(SB), Z6, Z6
+	VADDPD     normalconsts<>+960(SB), Z6, Z6
 	VCVTDQ2PD  Y15, Z7
-	VSUBPD     normalconsts<>+1152(SB), Z7, Z7
-	VMULPD     normalconsts<>+1216(SB), Z7, Z7
-	VADDPD     normalconsts<>+896(SB), Z7, Z7
-	VMOVUPD    normalconsts<>+896(SB), Z20
+	VSUBPD     normalconsts<>+1216(SB), Z7, Z7
+	VMULPD     normalconsts<>+1280(SB), Z7, Z7
+	VADDPD     normalconsts<>+960(SB), Z7, Z7
+	VMOVUPD    normalconsts<>+960(SB), Z20
 	VDIVPD     Z4, Z20, Z20
 	VPXORQ     Z16, Z16, Z16
 	KXNORW     K1, K1, K1
 	VGATHERDPD (BX)(Y12*8), K1, Z16
-	VMOVUPD    normalconsts<>+896(SB), Z12
+	VMOVUPD    normalconsts<>+960(SB), Z12
 	VDIVPD     Z5, Z12, Z12
 	VPXORQ     Z17, Z17, Z17
 	KXNORW     K2, K2, K2
 	VGATHERDPD (BX)(Y13*8), K2, Z17
-	VMOVUPD    normalconsts<>+896(SB), Z13
+	VMOVUPD    normalconsts<>+960(SB), Z13
 	VDIVPD     Z6, Z13, Z13
 	VPXORQ     Z18, Z18, Z18
 	KXNORW     K3, K3, K3
 	VGATHERDPD (BX)(Y14*8), K3, Z18
-	VMOVUPD    normalconsts<>+896(SB), Z14
+	VMOVUPD    normalconsts<>+960(SB), Z14
 	VDIVPD     Z7, Z14, Z14
 	VPXORQ     Z19, Z19, Z19
 	KXNORW     K4, K4, K4
@@ -1230,18 +1284,10 @@ normals32AVX512_log:
 	VSUBPD     Z7, Z3, Z7
 	VMULPD     Z14, Z7, Z7
 	VMULPD     Z7, Z7, Z3
-	VMULPD     normalconsts<>+1792(SB), Z4, Z20
-	VMULPD     normalconsts<>+1792(SB), Z5, Z12
-	VMULPD     normalconsts<>+1792(SB), Z6, Z13
-	VMULPD     normalconsts<>+1792(SB), Z7, Z14
-	VADDPD     normalconsts<>+1856(SB), Z20, Z20
-	VADDPD     normalconsts<>+1856(SB), Z12, Z12
-	VADDPD     normalconsts<>+1856(SB), Z13, Z13
-	VADDPD     normalconsts<>+1856(SB), Z14, Z14
-	VMULPD     Z4, Z20, Z20
-	VMULPD     Z5, Z12, Z12
-	VMULPD     Z6, Z13, Z13
-	VMULPD     Z7, Z14, Z14
+	VMULPD     normalconsts<>+1856(SB), Z4, Z20
+	VMULPD     normalconsts<>+1856(SB), Z5, Z12
+	VMULPD     normalconsts<>+1856(SB), Z6, Z13
+	VMULPD     normalconsts<>+1856(SB), Z7, Z14
 	VADDPD     normalconsts<>+1920(SB), Z20, Z20
 	VADDPD     normalconsts<>+1920(SB), Z12, Z12
 	VADDPD     normalconsts<>+1920(SB), Z13, Z13
@@ -1278,115 +1324,119 @@ normals32AVX512_log:
 	VADDPD     normalconsts<>+2176(SB), Z12, Z12
 	VADDPD     normalconsts<>+2176(SB), Z13, Z13
 	VADDPD     normalconsts<>+2176(SB), Z14, Z14
+	VMULPD     Z4, Z20, Z20
+	VMULPD     Z5, Z12, Z12
+	VMULPD     Z6, Z13, Z13
+	VMULPD     Z7, Z14, Z14
+	VADDPD     normalconsts<>+2240(SB), Z20, Z20
+	VADDPD     normalconsts<>+2240(SB), Z12, Z12
+	VADDPD     normalconsts<>+2240(SB), Z13, Z13
+	VADDPD     normalconsts<>+2240(SB), Z14, Z14
 	VMULPD     Z0, Z20, Z20
 	VADDPD     Z4, Z20, Z20
-	VMULPD     normalconsts<>+1536(SB), Z8, Z0
+	VMULPD     normalconsts<>+1600(SB), Z8, Z0
 	VADDPD     Z0, Z20, Z20
-	VMULPD     normalconsts<>+1472(SB), Z8, Z8
+	VMULPD     normalconsts<>+1536(SB), Z8, Z8
 	VADDPD     Z16, Z8, Z8
 	VADDPD     Z20, Z8, Z8
 	VCVTPD2PS  Z8, Y0
 	VMULPD     Z1, Z12, Z12
 	VADDPD     Z5, Z12, Z12
-	VMULPD     normalconsts<>+1536(SB), Z9, Z1
+	VMULPD     normalconsts<>+1600(SB), Z9, Z1
 	VADDPD     Z1, Z12, Z12
-	VMULPD     normalconsts<>+1472(SB), Z9, Z9
+	VMULPD     normalconsts<>+1536(SB), Z9, Z9
 	VADDPD     Z17, Z9, Z9
 	VADDPD     Z12, Z9, Z9
 	VCVTPD2PS  Z9, Y1
 	VMULPD     Z2, Z13, Z13
 	VADDPD     Z6, Z13, Z13
-	VMULPD     normalconsts<>+1536(SB), Z10, Z2
+	VMULPD     normalconsts<>+1600(SB), Z10, Z2
 	VADDPD     Z2, Z13, Z13
-	VMULPD     normalconsts<>+1472(SB), Z10, Z10
+	VMULPD     normalconsts<>+1536(SB), Z10, Z10
 	VADDPD     Z18, Z10, Z10
 	VADDPD     Z13, Z10, Z10
 	VCVTPD2PS  Z10, Y2
 	VMULPD     Z3, Z14, Z14
 	VADDPD     Z7, Z14, Z14
-	VMULPD     normalconsts<>+1536(SB), Z11, Z3
+	VMULPD     normalconsts<>+1600(SB), Z11, Z3
 	VADDPD     Z3, Z14, Z14
-	VMULPD     normalconsts<>+1472(SB), Z11, Z11
+	VMULPD     normalconsts<>+1536(SB), Z11, Z11
 	VADDPD     Z19, Z11, Z11
 	VADDPD     Z14, Z11, Z11
 	VCVTPD2PS  Z11, Y3
 	VCVTPS2PD  Y0, Z0
-	VMULPD     normalconsts<>+1408(SB), Z0, Z0
+	VMULPD     normalconsts<>+1472(SB), Z0, Z0
 	VSQRTPD    Z0, Z0
 	VCVTPD2PS  Z0, Y0
 	VMOVUPS    Y0, (DX)
-	VCVTPS2PD  Y1, Z0
-	VMULPD     normalconsts<>+1408(SB), Z0, Z0
-	VSQRTPD    Z0, Z0
-	VCVTPD2PS  Z0, Y0
 	VMOVUPS    Y0, 32(DX)
-	VCVTPS2PD  Y2, Z0
-	VMULPD     normalconsts<>+1408(SB), Z0, Z0
+	VCVTPS2PD  Y1, Z0
+	VMULPD     normalconsts<>+1472(SB), Z0, Z0
 	VSQRTPD    Z0, Z0
 	VCVTPD2PS  Z0, Y0
 	VMOVUPS    Y0, 64(DX)
-	VCVTPS2PD  Y3, Z0
-	VMULPD     normalconsts<>+1408(SB), Z0, Z0
+	VMOVUPS    Y0, 96(DX)
+	VCVTPS2PD  Y2, Z0
+	VMULPD     normalconsts<>+1472(SB), Z0, Z0
 	VSQRTPD    Z0, Z0
 	VCVTPD2PS  Z0, Y0
-	VMOVUPS    Y0, 96(DX)
-	ADDQ       $0x00000100, DI
-	ADDQ       $0x00000080, DX
-	SUBQ       $0x00000020, R8
+	VMOVUPS    Y0, 128(DX)
+	VMOVUPS    Y0, 160(DX)
+	VCVTPS2PD  Y3, Z0
+	VMULPD     normalconsts<>+1472(SB), Z0, Z0
+	VSQRTPD    Z0, Z0
+	VCVTPD2PS  Z0, Y0
+	VMOVUPS    Y0, 192(DX)
+	VMOVUPS    Y0, 224(DX)
+	ADDQ       $0x00000100, R8
+	ADDQ       $0x00000100, DX
+	SUBQ       $0x00000020, R10
 	JNZ        normals32AVX512_log
-	MOVQ       SI, DI
+	MOVQ       SI, R8
 	MOVQ       AX, DX
-	MOVQ       CX, R8
+	MOVQ       CX, R10
 
 normals32AVX512_cos:
-	VMOVUPD   1024(DI), Z0
-	VMOVUPD   1088(DI), Z1
-	VMOVUPD   1152(DI), Z2
-	VMOVUPD   1216(DI), Z3
-	VMULPD    normalconsts<>+1344(SB), Z0, Z0
-	VMOVDQU64 normalconsts<>+896(SB), Z4
+	VMOVUPD   1024(R8), Z0
+	VMOVUPD   1088(R8), Z1
+	VMOVUPD   1152(R8), Z2
+	VMOVUPD   1216(R8), Z3
+	VMULPD    normalconsts<>+1408(SB), Z0, Z0
+	VMOVDQU64 normalconsts<>+960(SB), Z4
 	VSUBPD    Z0, Z4, Z4
-	VPANDQ    normalconsts<>+1600(SB), Z4, Z4
-	VMOVDQU64 normalconsts<>+960(SB), Z0
+	VPANDQ    normalconsts<>+1664(SB), Z4, Z4
+	VMOVDQU64 normalconsts<>+1024(SB), Z0
 	VSUBPD    Z4, Z0, Z0
-	VMULPD    normalconsts<>+1728(SB), Z0, Z4
+	VMULPD    normalconsts<>+1792(SB), Z0, Z4
 	VMULPD    Z4, Z4, Z8
-	VMULPD    normalconsts<>+1344(SB), Z1, Z1
-	VMOVDQU64 normalconsts<>+896(SB), Z5
+	VMULPD    normalconsts<>+1408(SB), Z1, Z1
+	VMOVDQU64 normalconsts<>+960(SB), Z5
 	VSUBPD    Z1, Z5, Z5
-	VPANDQ    normalconsts<>+1600(SB), Z5, Z5
-	VMOVDQU64 normalconsts<>+960(SB), Z1
+	VPANDQ    normalconsts<>+1664(SB), Z5, Z5
+	VMOVDQU64 normalconsts<>+1024(SB), Z1
 	VSUBPD    Z5, Z1, Z1
-	VMULPD    normalconsts<>+1728(SB), Z1, Z5
+	VMULPD    normalconsts<>+1792(SB), Z1, Z5
 	VMULPD    Z5, Z5, Z9
-	VMULPD    normalconsts<>+1344(SB), Z2, Z2
-	VMOVDQU64 normalconsts<>+896(SB), Z6
+	VMULPD    normalconsts<>+1408(SB), Z2, Z2
+	VMOVDQU64 normalconsts<>+960(SB), Z6
 	VSUBPD    Z2, Z6, Z6
-	VPANDQ    normalconsts<>+1600(SB), Z6, Z6
-	VMOVDQU64 normalconsts<>+960(SB), Z2
+	VPANDQ    normalconsts<>+1664(SB), Z6, Z6
+	VMOVDQU64 normalconsts<>+1024(SB), Z2
 	VSUBPD    Z6, Z2, Z2
-	VMULPD    normalconsts<>+1728(SB), Z2, Z6
+	VMULPD    normalconsts<>+1792(SB), Z2, Z6
 	VMULPD    Z6, Z6, Z10
-	VMULPD    normalconsts<>+1344(SB), Z3, Z3
-	VMOVDQU64 normalconsts<>+896(SB), Z7
+	VMULPD    normalconsts<>+1408(SB), Z3, Z3
+	VMOVDQU64 normalconsts<>+960(SB), Z7
 	VSUBPD    Z3, Z7, Z7
-	VPANDQ    normalconsts<>+1600(SB), Z7, Z7
-	VMOVDQU64 normalconsts<>+960(SB), Z3
+	VPANDQ    normalconsts<>+1664(SB), Z7, Z7
+	VMOVDQU64 normalconsts<>+1024(SB), Z3
 	VSUBPD    Z7, Z3, Z3
-	VMULPD    normalconsts<>+1728(SB), Z3, Z7
+	VMULPD    normalconsts<>+1792(SB), Z3, Z7
 	VMULPD    Z7, Z7, Z11
-	VMULPD    normalconsts<>+2240(SB), Z8, Z0
-	VMULPD    normalconsts<>+2240(SB), Z9, Z1
-	VMULPD    normalconsts<>+2240(SB), Z10, Z2
-	VMULPD    normalconsts<>+2240(SB), Z11, Z3
-	VADDPD    normalconsts<>+2304(SB), Z0, Z0
-	VADDPD    normalconsts<>+2304(SB), Z1, Z1
-	VADDPD    normalconsts<>+2304(SB), Z2, Z2
-	VADDPD    normalconsts<>+2304(SB), Z3, Z3
-	VMULPD    Z8, Z0, Z0
-	VMULPD    Z9, Z1, Z1
-	VMULPD    Z10, Z2, Z2
-	VMULPD    Z11, Z3, Z3
+	VMULPD    normalconsts<>+2304(SB), Z8, Z0
+	VMULPD    normalconsts<>+2304(SB), Z9, Z1
+	VMULPD    normalconsts<>+2304(SB), Z10, Z2
+	VMULPD    normalconsts<>+2304(SB), Z11, Z3
 	VADDPD    normalconsts<>+2368(SB), Z0, Z0
 	VADDPD    normalconsts<>+2368(SB), Z1, Z1
 	VADDPD    normalconsts<>+2368(SB), Z2, Z2
@@ -1456,24 +1506,32 @@ normals32AVX512_cos:
 	VADDPD    normalconsts<>+2880(SB), Z2, Z2
 	VADDPD    normalconsts<>+2880(SB), Z3, Z3
 	VMULPD    Z8, Z0, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z10, Z2, Z2
+	VMULPD    Z11, Z3, Z3
+	VADDPD    normalconsts<>+2944(SB), Z0, Z0
+	VADDPD    normalconsts<>+2944(SB), Z1, Z1
+	VADDPD    normalconsts<>+2944(SB), Z2, Z2
+	VADDPD    normalconsts<>+2944(SB), Z3, Z3
+	VMULPD    Z8, Z0, Z0
 	VMULPD    Z4, Z0, Z0
 	VADDPD    Z4, Z0, Z0
-	VPXORQ    normalconsts<>+1664(SB), Z0, Z0
+	VPXORQ    normalconsts<>+1728(SB), Z0, Z0
 	VCVTPD2PS Z0, Y0
 	VMULPD    Z9, Z1, Z1
 	VMULPD    Z5, Z1, Z1
 	VADDPD    Z5, Z1, Z1
-	VPXORQ    normalconsts<>+1664(SB), Z1, Z1
+	VPXORQ    normalconsts<>+1728(SB), Z1, Z1
 	VCVTPD2PS Z1, Y1
 	VMULPD    Z10, Z2, Z2
 	VMULPD    Z6, Z2, Z2
 	VADDPD    Z6, Z2, Z2
-	VPXORQ    normalconsts<>+1664(SB), Z2, Z2
+	VPXORQ    normalconsts<>+1728(SB), Z2, Z2
 	VCVTPD2PS Z2, Y2
 	VMULPD    Z11, Z3, Z3
 	VMULPD    Z7, Z3, Z3
 	VADDPD    Z7, Z3, Z3
-	VPXORQ    normalconsts<>+1664(SB), Z3, Z3
+	VPXORQ    normalconsts<>+1728(SB), Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMULPS    (DX), Y0, Y0
 	VMOVUPS   Y0, (DX)
@@ -1483,9 +1541,9 @@ normals32AVX512_cos:
 	VMOVUPS   Y2, 64(DX)
 	VMULPS    96(DX), Y3, Y3
 	VMOVUPS   Y3, 96(DX)
-	ADDQ      $0x00000100, DI
+	ADDQ      $0x00000100, R8
 	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, R8
+	SUBQ      $0x00000020, R10
 	JNZ       normals32AVX512_cos
 
 normals32AVX512_done:
@@ -1509,26 +1567,26 @@ normalPieces32AVX2_loop:
 	VPSRLD      $0x08, Y0, Y1
 	VPAND       normalconsts<>+448(SB), Y1, Y1
 	VPOR        normalconsts<>+512(SB), Y1, Y1
-	VSUBPD      normalconsts<>+640(SB), Y1, Y1
-	VMULPD      normalconsts<>+1280(SB), Y1, Y1
-	VPAND       normalconsts<>+768(SB), Y1, Y2
+	VSUBPD      normalconsts<>+704(SB), Y1, Y1
+	VMULPD      normalconsts<>+1344(SB), Y1, Y1
+	VPAND       normalconsts<>+832(SB), Y1, Y2
 	VPSLLQ      $0x01, Y2, Y2
 	VPADDQ      Y2, Y1, Y3
 	VPSRLQ      $0x34, Y3, Y3
-	VPOR        normalconsts<>+576(SB), Y3, Y3
-	VSUBPD      normalconsts<>+704(SB), Y3, Y3
-	VPAND       normalconsts<>+832(SB), Y1, Y1
-	VPOR        normalconsts<>+896(SB), Y1, Y1
+	VPOR        normalconsts<>+640(SB), Y3, Y3
+	VSUBPD      normalconsts<>+768(SB), Y3, Y3
+	VPAND       normalconsts<>+896(SB), Y1, Y1
+	VPOR        normalconsts<>+960(SB), Y1, Y1
 	VPSUBQ      Y2, Y1, Y1
-	VSUBPD      normalconsts<>+896(SB), Y1, Y2
-	VMULPD      normalconsts<>+1024(SB), Y2, Y2
-	VADDPD      normalconsts<>+1088(SB), Y2, Y2
+	VSUBPD      normalconsts<>+960(SB), Y1, Y2
+	VMULPD      normalconsts<>+1088(SB), Y2, Y2
+	VADDPD      normalconsts<>+1152(SB), Y2, Y2
 	VCVTTPD2DQY Y2, X4
 	VCVTDQ2PD   X4, Y2
-	VSUBPD      normalconsts<>+1152(SB), Y2, Y2
-	VMULPD      normalconsts<>+1216(SB), Y2, Y2
-	VADDPD      normalconsts<>+896(SB), Y2, Y2
-	VMOVUPD     normalconsts<>+896(SB), Y5
+	VSUBPD      normalconsts<>+1216(SB), Y2, Y2
+	VMULPD      normalconsts<>+1280(SB), Y2, Y2
+	VADDPD      normalconsts<>+960(SB), Y2, Y2
+	VMOVUPD     normalconsts<>+960(SB), Y5
 	VDIVPD      Y2, Y5, Y5
 	VPXOR       Y6, Y6, Y6
 	VPCMPEQQ    Y7, Y7, Y7
@@ -1536,9 +1594,7 @@ normalPieces32AVX2_loop:
 	VSUBPD      Y2, Y1, Y2
 	VMULPD      Y5, Y2, Y2
 	VMULPD      Y2, Y2, Y1
-	VMULPD      normalconsts<>+1792(SB), Y2, Y5
-	VADDPD      normalconsts<>+1856(SB), Y5, Y5
-	VMULPD      Y2, Y5, Y5
+	VMULPD      normalconsts<>+1856(SB), Y2, Y5
 	VADDPD      normalconsts<>+1920(SB), Y5, Y5
 	VMULPD      Y2, Y5, Y5
 	VADDPD      normalconsts<>+1984(SB), Y5, Y5
@@ -1548,11 +1604,13 @@ normalPieces32AVX2_loop:
 	VADDPD      normalconsts<>+2112(SB), Y5, Y5
 	VMULPD      Y2, Y5, Y5
 	VADDPD      normalconsts<>+2176(SB), Y5, Y5
+	VMULPD      Y2, Y5, Y5
+	VADDPD      normalconsts<>+2240(SB), Y5, Y5
 	VMULPD      Y1, Y5, Y5
 	VADDPD      Y2, Y5, Y5
-	VMULPD      normalconsts<>+1536(SB), Y3, Y1
+	VMULPD      normalconsts<>+1600(SB), Y3, Y1
 	VADDPD      Y1, Y5, Y5
-	VMULPD      normalconsts<>+1472(SB), Y3, Y3
+	VMULPD      normalconsts<>+1536(SB), Y3, Y3
 	VADDPD      Y6, Y3, Y3
 	VADDPD      Y5, Y3, Y3
 	VCVTPD2PSY  Y3, X1
@@ -1560,18 +1618,16 @@ normalPieces32AVX2_loop:
 	VPSRLD      $0x08, Y0, Y0
 	VPAND       normalconsts<>+448(SB), Y0, Y0
 	VPOR        normalconsts<>+512(SB), Y0, Y0
-	VSUBPD      normalconsts<>+640(SB), Y0, Y0
-	VMULPD      normalconsts<>+1344(SB), Y0, Y0
-	VMOVDQU     normalconsts<>+896(SB), Y1
+	VSUBPD      normalconsts<>+704(SB), Y0, Y0
+	VMULPD      normalconsts<>+1408(SB), Y0, Y0
+	VMOVDQU     normalconsts<>+960(SB), Y1
 	VSUBPD      Y0, Y1, Y1
-	VPAND       normalconsts<>+1600(SB), Y1, Y1
-	VMOVDQU     normalconsts<>+960(SB), Y0
+	VPAND       normalconsts<>+1664(SB), Y1, Y1
+	VMOVDQU     normalconsts<>+1024(SB), Y0
 	VSUBPD      Y1, Y0, Y0
-	VMULPD      normalconsts<>+1728(SB), Y0, Y1
+	VMULPD      normalconsts<>+1792(SB), Y0, Y1
 	VMULPD      Y1, Y1, Y2
-	VMULPD      normalconsts<>+2240(SB), Y2, Y0
-	VADDPD      normalconsts<>+2304(SB), Y0, Y0
-	VMULPD      Y2, Y0, Y0
+	VMULPD      normalconsts<>+2304(SB), Y2, Y0
 	VADDPD      normalconsts<>+2368(SB), Y0, Y0
 	VMULPD      Y2, Y0, Y0
 	VADDPD      normalconsts<>+2432(SB), Y0, Y0
@@ -1590,9 +1646,11 @@ normalPieces32AVX2_loop:
 	VMULPD      Y2, Y0, Y0
 	VADDPD      normalconsts<>+2880(SB), Y0, Y0
 	VMULPD      Y2, Y0, Y0
+	VADDPD      normalconsts<>+2944(SB), Y0, Y0
+	VMULPD      Y2, Y0, Y0
 	VMULPD      Y1, Y0, Y0
 	VADDPD      Y1, Y0, Y0
-	VPXOR       normalconsts<>+1664(SB), Y0, Y0
+	VPXOR       normalconsts<>+1728(SB), Y0, Y0
 	VCVTPD2PSY  Y0, X0
 	VMOVUPS     X0, (BX)
 	ADDQ        $0x00000010, AX
@@ -1622,26 +1680,26 @@ normalPieces32AVX512_loop:
 	VPSRLD     $0x08, Z0, Z1
 	VMOVDQU64  normalconsts<>+448(SB), Z2
 	VPTERNLOGQ $0xea, normalconsts<>+512(SB), Z2, Z1
-	VSUBPD     normalconsts<>+640(SB), Z1, Z1
-	VMULPD     normalconsts<>+1280(SB), Z1, Z1
-	VPANDQ     normalconsts<>+768(SB), Z1, Z2
+	VSUBPD     normalconsts<>+704(SB), Z1, Z1
+	VMULPD     normalconsts<>+1344(SB), Z1, Z1
+	VPANDQ     normalconsts<>+832(SB), Z1, Z2
 	VPSLLQ     $0x01, Z2, Z2
 	VPADDQ     Z2, Z1, Z4
 	VPSRLQ     $0x34, Z4, Z4
-	VPORQ      normalconsts<>+576(SB), Z4, Z4
-	VSUBPD     normalconsts<>+704(SB), Z4, Z4
-	VMOVDQU64  normalconsts<>+832(SB), Z5
-	VPTERNLOGQ $0xea, normalconsts<>+896(SB), Z5, Z1
+	VPORQ      normalconsts<>+640(SB), Z4, Z4
+	VSUBPD     normalconsts<>+768(SB), Z4, Z4
+	VMOVDQU64  normalconsts<>+896(SB), Z5
+	VPTERNLOGQ $0xea, normalconsts<>+960(SB), Z5, Z1
 	VPSUBQ     Z2, Z1, Z1
-	VSUBPD     normalconsts<>+896(SB), Z1, Z2
-	VMULPD     normalconsts<>+1024(SB), Z2, Z2
-	VADDPD     normalconsts<>+1088(SB), Z2, Z2
+	VSUBPD     normalconsts<>+960(SB), Z1, Z2
+	VMULPD     normalconsts<>+1088(SB), Z2, Z2
+	VADDPD     normalconsts<>+1152(SB), Z2, Z2
 	VCVTTPD2DQ Z2, Y5
 	VCVTDQ2PD  Y5, Z2
-	VSUBPD     normalconsts<>+1152(SB), Z2, Z2
-	VMULPD     normalconsts<>+1216(SB), Z2, Z2
-	VADDPD     normalconsts<>+896(SB), Z2, Z2
-	VMOVUPD    normalconsts<>+896(SB), Z6
+	VSUBPD     normalconsts<>+1216(SB), Z2, Z2
+	VMULPD     normalconsts<>+1280(SB), Z2, Z2
+	VADDPD     normalconsts<>+960(SB), Z2, Z2
+	VMOVUPD    normalconsts<>+960(SB), Z6
 	VDIVPD     Z2, Z6, Z6
 	VPXORQ     Z3, Z3, Z3
 	KXNORW     K1, K1, K1
@@ -1649,9 +1707,7 @@ normalPieces32AVX512_loop:
 	VSUBPD     Z2, Z1, Z2
 	VMULPD     Z6, Z2, Z2
 	VMULPD     Z2, Z2, Z1
-	VMULPD     normalconsts<>+1792(SB), Z2, Z6
-	VADDPD     normalconsts<>+1856(SB), Z6, Z6
-	VMULPD     Z2, Z6, Z6
+	VMULPD     normalconsts<>+1856(SB), Z2, Z6
 	VADDPD     normalconsts<>+1920(SB), Z6, Z6
 	VMULPD     Z2, Z6, Z6
 	VADDPD     normalconsts<>+1984(SB), Z6, Z6
@@ -1661,11 +1717,13 @@ normalPieces32AVX512_loop:
 	VADDPD     normalconsts<>+2112(SB), Z6, Z6
 	VMULPD     Z2, Z6, Z6
 	VADDPD     normalconsts<>+2176(SB), Z6, Z6
+	VMULPD     Z2, Z6, Z6
+	VADDPD     normalconsts<>+2240(SB), Z6, Z6
 	VMULPD     Z1, Z6, Z6
 	VADDPD     Z2, Z6, Z6
-	VMULPD     normalconsts<>+1536(SB), Z4, Z1
+	VMULPD     normalconsts<>+1600(SB), Z4, Z1
 	VADDPD     Z1, Z6, Z6
-	VMULPD     normalconsts<>+1472(SB), Z4, Z4
+	VMULPD     normalconsts<>+1536(SB), Z4, Z4
 	VADDPD     Z3, Z4, Z4
 	VADDPD     Z6, Z4, Z4
 	VCVTPD2PS  Z4, Y1
@@ -1673,18 +1731,16 @@ normalPieces32AVX512_loop:
 	VPSRLD     $0x08, Z0, Z0
 	VMOVDQU64  normalconsts<>+448(SB), Z1
 	VPTERNLOGQ $0xea, normalconsts<>+512(SB), Z1, Z0
-	VSUBPD     normalconsts<>+640(SB), Z0, Z0
-	VMULPD     normalconsts<>+1344(SB), Z0, Z0
-	VMOVDQU64  normalconsts<>+896(SB), Z1
+	VSUBPD     normalconsts<>+704(SB), Z0, Z0
+	VMULPD     normalconsts<>+1408(SB), Z0, Z0
+	VMOVDQU64  normalconsts<>+960(SB), Z1
 	VSUBPD     Z0, Z1, Z1
-	VPANDQ     normalconsts<>+1600(SB), Z1, Z1
-	VMOVDQU64  normalconsts<>+960(SB), Z0
+	VPANDQ     normalconsts<>+1664(SB), Z1, Z1
+	VMOVDQU64  normalconsts<>+1024(SB), Z0
 	VSUBPD     Z1, Z0, Z0
-	VMULPD     normalconsts<>+1728(SB), Z0, Z1
+	VMULPD     normalconsts<>+1792(SB), Z0, Z1
 	VMULPD     Z1, Z1, Z2
-	VMULPD     normalconsts<>+2240(SB), Z2, Z0
-	VADDPD     normalconsts<>+2304(SB), Z0, Z0
-	VMULPD     Z2, Z0, Z0
+	VMULPD     normalconsts<>+2304(SB), Z2, Z0
 	VADDPD     normalconsts<>+2368(SB), Z0, Z0
 	VMULPD     Z2, Z0, Z0
 	VADDPD     normalconsts<>+2432(SB), Z0, Z0
@@ -1703,9 +1759,11 @@ normalPieces32AVX512_loop:
 	VMULPD     Z2, Z0, Z0
 	VADDPD     normalconsts<>+2880(SB), Z0, Z0
 	VMULPD     Z2, Z0, Z0
+	VADDPD     normalconsts<>+2944(SB), Z0, Z0
+	VMULPD     Z2, Z0, Z0
 	VMULPD     Z1, Z0, Z0
 	VADDPD     Z1, Z0, Z0
-	VPXORQ     normalconsts<>+1664(SB), Z0, Z0
+	VPXORQ     normalconsts<>+1728(SB), Z0, Z0
 	VCVTPD2PS  Z0, Y0
 	VMOVUPS    Y0, (BX)
 	ADDQ       $0x00000020, AX

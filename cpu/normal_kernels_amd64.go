@@ -3,7 +3,7 @@ package cpu
 import "golang.org/x/sys/cpu"
 
 // normalWidth[p] is the multiple of units p's kernel computes (0: none).
-var normalWidth = [...]int{normalAVX2: 16, normalAVX512: 32}
+var normalWidth = [...]int{normalAVX2: 16, normalAVX512: 64}
 
 // normalKernel32 runs p's kernel of normal_amd64.s (cpu/internal/asmgen) on
 // z, len(z) a multiple of normalWidth[p] up to normalBlock: z[j] = normal32

@@ -82,9 +82,12 @@ func TestNormals32Paths(t *testing.T) {
 					for _, slack := range []bool{false, true} {
 						key := [2]uint32{r.Uint32(), r.Uint32()}
 						inst, trial, step := r.IntN(1<<28), r.IntN(1<<31), r.IntN(1<<31)
-						u0 := r.IntN(1 << 31)
-						if n%3 == 0 {
-							u0 = 1<<32 - 1 - r.IntN(normalBlock) // the unit word wraps inside the row
+						u0 := r.IntN(1 << 31) // mostly not a group of 16: Go's path
+						switch n % 3 {
+						case 0: // the kernels' start; the block word wraps inside the row
+							u0 = 1<<33 - 16*(1+r.IntN(normalBlock/16))
+						case 1: // the kernels' start
+							u0 = 16 * r.IntN(1<<27)
 						}
 						pu := backend.Purpose(r.IntN(2))
 						c := n

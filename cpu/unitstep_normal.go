@@ -13,6 +13,9 @@ import (
 //
 //	sqrt(−2·Log32(u₁)) · CosPi32(2·u₂),   u = Uniform32(w) = (w>>9 + ½)·2⁻²³,
 //
+// for the cosine half of a block's pair, and for the sine half the same with
+// w₁>>9 shifted by 3·2²¹ mod 2²³ (a quarter turn on u₂'s grid; units u and
+// u+8 of an aligned 16 share a block, backend.NormalPair32),
 // where Log32 and CosPi32 round backend/dmath's double-double float64
 // algorithms (≤ 2⁻⁵⁸ relative) to float32. Their arguments here take only
 // 2²³ values each, so a cheaper float64 evaluation (≈ 2⁻⁵⁰ relative) that
@@ -62,10 +65,21 @@ func philox(c0, c1, c2, c3 uint32, key [2]uint32) (uint32, uint32) {
 
 // normal32 is backend.Normal[float32](key, instance, trial, step, unit, p).
 func normal32(key [2]uint32, instance, trial, step, unit int, p backend.Purpose) float32 {
-	w0, w1 := philox(uint32(unit), uint32(step), uint32(trial), uint32(instance)<<4|uint32(p)&15, key)
+	block, sine := backend.NormalPair32(unit)
+	w0, w1 := philox(uint32(block), uint32(step), uint32(trial), uint32(instance)<<4|uint32(p)&15, key)
 	l := log32Uniform(w0>>9) * -2 // exact scaling by −2
 	s := float32(math.Sqrt(float64(l)))
-	return float32(s * cosPi32Uniform(w1>>9))
+	return float32(s * cosPi32Uniform(cosIndex(w1, sine)))
+}
+
+// cosIndex is k with backend.CosArg32(w, sine) = (2k+1)·2⁻²³: w>>9, a
+// quarter turn on for the sine.
+func cosIndex(w uint32, sine bool) uint32 {
+	k := w >> 9
+	if sine {
+		k = (k + 3<<21) & (1<<23 - 1)
+	}
+	return k
 }
 
 // normalBlock is the width of normals32's batches (a multiple of every
@@ -84,9 +98,16 @@ func normals32Go(key [2]uint32, instance, trial, step, u0 int, p backend.Purpose
 	var s [normalBlock]float32
 	n := len(z)
 	w3 := uint32(instance)<<4 | uint32(p)&15
+	// A block serves both its units: computed at the first of them in z,
+	// copied to the second.
 	for j := range n {
-		w0, w1 := philox(uint32(u0+j), uint32(step), uint32(trial), w3, key)
-		a[j], c[j] = w0>>9, w1>>9
+		block, sine := backend.NormalPair32(u0 + j)
+		if sine && j >= 8 { // the cosine's unit, u − 8, is in z
+			a[j], c[j] = a[j-8], (c[j-8]+3<<21)&(1<<23-1)
+			continue
+		}
+		w0, w1 := philox(uint32(block), uint32(step), uint32(trial), w3, key)
+		a[j], c[j] = w0>>9, cosIndex(w1, sine)
 	}
 	for j := range n {
 		l := log32Uniform(a[j]) * -2

@@ -360,7 +360,7 @@ func TestRandom(t *testing.T) {
 		if [4]uint32(words[4*i:4*i+4]) != w {
 			t.Fatalf("Philox at %v: device %x, Go %x", c, words[4*i:4*i+4], w)
 		}
-		if g, want := n32[i], backend.Normal32(w); !sameBits32(g, want) {
+		if g, want := n32[i], backend.Normal32(w, c[3]&8 != 0); !sameBits32(g, want) {
 			t.Fatalf("Normal32 at %v: device %v, Go %v", c, g, want)
 		}
 		if g, want := n64[i], backend.Normal64(w); !sameBits64(g, want) {

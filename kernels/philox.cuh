@@ -59,12 +59,23 @@ __device__ __forceinline__ double uniform64(u32 w0, u32 w1) {
 	return __dmul_rn(__dadd_rn(__ull2double_rn(k), 0.5), 0x1p-52);
 }
 
-// normal32 is backend.Normal32: sqrt(−2·log u₁)·cos(2π u₂) in float32.
-__device__ __forceinline__ float normal32(const u32 w[4]) {
-	float u1 = uniform32(w[0]), u2 = uniform32(w[1]);
+// cosarg32 is backend.CosArg32: 2u₂ = (2k+1)·2⁻²³ for k = w>>9, or for
+// the sine of 2πu₂ the cosine's argument a quarter turn back, exact.
+__device__ __forceinline__ float cosarg32(u32 w, bool sine) {
+	u32 k = w >> 9;
+	if (sine) {
+		k = (k + (3u << 21)) & ((1u << 23) - 1);
+	}
+	return __fmul_rn(__uint2float_rn(2 * k + 1), 0x1p-23f);
+}
+
+// normal32 is backend.Normal32: sqrt(−2·log u₁)·cos(2π u₂), or its sine
+// half, in float32.
+__device__ __forceinline__ float normal32(const u32 w[4], bool sine) {
+	float u1 = uniform32(w[0]);
 	float l = __fmul_rn(dm::log32(u1), -2.0f);
 	float s = __fsqrt_rn(l);
-	return __fmul_rn(s, dm::cospi32(__fmul_rn(2.0f, u2)));
+	return __fmul_rn(s, dm::cospi32(cosarg32(w[1], sine)));
 }
 
 // normal64 is backend.Normal64.
@@ -74,17 +85,22 @@ __device__ __forceinline__ double normal64(const u32 w[4]) {
 	return __dmul_rn(__dsqrt_rn(l), dm::cospi(__dmul_rn(2.0, u2)));
 }
 
-__device__ __forceinline__ float normalFrom(const u32 w[4], float) { return normal32(w); }
-__device__ __forceinline__ double normalFrom(const u32 w[4], double) { return normal64(w); }
+// blockOf is the unit's Philox block (backend.Normal): float32 noise takes
+// units u and u+8 of each aligned 16 from one block, 8·(u/16) + u mod 8,
+// the cosine and the sine of its pair (backend.NormalPair32).
+__device__ __forceinline__ i64 blockOf(i64 unit, float) { return unit >> 4 << 3 | (unit & 7); }
+__device__ __forceinline__ i64 blockOf(i64 unit, double) { return unit; }
+__device__ __forceinline__ float normalFrom(const u32 w[4], i64 unit, float) { return normal32(w, (unit & 8) != 0); }
+__device__ __forceinline__ double normalFrom(const u32 w[4], i64, double) { return normal64(w); }
 
 // normal is backend.Normal[T] at the given global coordinates. Not inlined:
 // the unit update calls it from every unrolled element of a register tile.
 template <typename T>
 __device__ __noinline__ T normal(u64 seed, i64 instance, i64 trial, i64 step, i64 unit, u32 purpose) {
 	u32 c[4];
-	counter(c, instance, trial, step, unit, purpose);
+	counter(c, instance, trial, step, blockOf(unit, T()), purpose);
 	philox4x32(c, (u32)seed, (u32)(seed >> 32));
-	return normalFrom(c, T());
+	return normalFrom(c, unit, T());
 }
 
 } // namespace rs

@@ -5,8 +5,9 @@
 #include "philox.cuh"
 
 // For each i: words[4i…4i+3] = Philox4x32(counter(i), seed), then the
-// float32 and float64 normals of those words. coords holds (instance,
-// trial, step, unit, purpose) per i.
+// float32 and float64 normals of those words (the float32 one the sine half
+// of its pair where unit & 8, as backend.NormalPair32 takes it). coords
+// holds (instance, trial, step, unit, purpose) per i.
 extern "C" __global__ void randcheck(const rs::i64 *coords, rs::u64 seed, rs::u32 *words, float *n32, double *n64,
                                      rs::i64 n) {
 	const rs::i64 i = (rs::i64)blockIdx.x * blockDim.x + threadIdx.x;
@@ -20,6 +21,6 @@ extern "C" __global__ void randcheck(const rs::i64 *coords, rs::u64 seed, rs::u3
 	for (int q = 0; q < 4; q++) {
 		words[4 * i + q] = w[q];
 	}
-	n32[i] = rs::normal32(w);
+	n32[i] = rs::normal32(w, (c[3] & 8) != 0);
 	n64[i] = rs::normal64(w);
 }

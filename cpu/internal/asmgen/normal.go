@@ -12,14 +12,17 @@ import (
 // The normal kernels (-set normal: cpu/normal_amd64.s) compute the float32
 // noise of the unit step, cpu's normal32, for a run of consecutive units:
 //
-//	w0, w1 = words 0 and 1 of Philox4x32-10 of (unit, step, trial, inst<<4|p)
-//	z = float32(sqrt(−2·log32Uniform(w0>>9)) · cosPi32Uniform(w1>>9))
+//	w0, w1 = words 0 and 1 of Philox4x32-10 of (block, step, trial, inst<<4|p)
+//	z = float32(sqrt(−2·log32Uniform(w0>>9)) · cosPi32Uniform(k))
 //
+// where units 16g + l and 16g + l + 8 (l < 8) share block 8g + l and k is
+// w1>>9 for the first and (w1>>9 + 3·2²¹) mod 2²³ for the second (the sine
+// of the Box–Muller pair, backend.NormalPair32),
 // with every operation of cpu/unitstep_normal.go done in the same order on
 // float64 lanes: VMULPD and VADDPD/VSUBPD, each rounded to nearest (never a
 // fused multiply-add), VSQRTPD (correctly rounded, as math.Sqrt), the table
-// lookups by gather on the Go tables logTable and invTable (AVX2 computes
-// invTable's 1/c by VDIVPD, correctly rounded as Go's division), the float32
+// lookups by gather on the Go table logTable (invTable's 1/c by VDIVPD,
+// correctly rounded as Go's division), the float32
 // roundings by VCVTPD2PS; so each lane has the bits of the Go code, which
 // cpu's tests prove against backend.Normal, and prove the two transforms
 // against dmath at all 2²³ arguments through normalPieces32*.
@@ -35,7 +38,7 @@ import (
 // every lane; the Go side (cpu.newNormalPlan) computes what depends on them
 // alone, so the kernel multiplies only where a lane's own unit enters:
 //
-//	plan[0]           the unit of lane 0
+//	plan[0]           the block of lane 0
 //	plan[1]           c3 ⊕ k1, XORed into round 1's c2
 //	plan[2], plan[3]  round 2's c1 ⊕ k0' and hi(M0·c0) ⊕ k1'
 //	plan[4]           round 2's lo(M0·c0), its c3
@@ -95,6 +98,7 @@ var normalConstants = func() []constant {
 		{"m1", []uint64{0xCD9E8D57}},
 		{"mask24", []uint64{0xFFFFFF}},
 		{"odd52", []uint64{0x4330000000000001}}, // 2⁵² + 1: ORs in the 1 of 2k+1
+		{"quarter", []uint64{3 << 22}},          // 2k+1 a quarter turn on (the sine's cosine)
 		{"bits52", []uint64{0x4330000000000000}},
 		{"two52", []uint64{f64(0x1p52)}},
 		{"two52p1023", []uint64{f64(0x1p52 + 1023)}},
@@ -372,10 +376,17 @@ func VMOVDQU64orU(s visa, m Mem, x reg.VecVirtual) {
 
 // uniformOdd returns the float64 lanes 2k+1, k = (low half of w)>>9,
 // exactly: (2⁵² + 2k+1) − 2⁵² from its bits.
-func uniformOdd(s visa, w []reg.VecVirtual) []reg.VecVirtual {
+func uniformOdd(s visa, w []reg.VecVirtual) []reg.VecVirtual { return uniformOddTurned(s, w, false) }
+
+// uniformOddTurned is uniformOdd, or with quarter (2k+1 + 3·2²²) mod 2²⁴:
+// the cosine's argument that is the sine of 2k+1 (backend.CosArg32).
+func uniformOddTurned(s visa, w []reg.VecVirtual, quarter bool) []reg.VecVirtual {
 	d := vecs(s, len(w))
 	each(w, func(i int, x reg.VecVirtual) {
 		VPSRLD(U8(8), x, d[i]) // (w>>9)<<1 in bits 1 … 23, garbage above bit 31
+		if quarter {
+			VPADDD(k("quarter"), d[i], d[i]) // carries past bit 23 are masked off
+		}
 		s.andOr(k("mask24"), k("odd52"), d[i])
 	})
 	each(d, func(i int, x reg.VecVirtual) { VSUBPD(k("two52"), x, x) })
@@ -509,16 +520,25 @@ func cos32(s visa, y []reg.VecVirtual) []reg.VecVirtual {
 // normalsKernel emits normals32<ISA>, in three passes over the units, each
 // of whose iterations are independent, so the processor overlaps several
 // of them (one pass would be a single chain of ~250 cycles per vector):
-// Philox and the odd numbers 2k+1 into scratch, then the square roots into
-// z, then the cosines times the roots into z.
+// Philox of each block and the odd numbers 2k+1 into scratch (one for the
+// block's logarithm, two for its units' cosines), then the square roots
+// into z (each at both units of its block), then the cosines times the
+// roots into z. The units' blocks (backend.NormalPair32): units 16g + l and
+// 16g + l + 8, l < 8, share block 8g + l, so consecutive blocks fill whole
+// vectors of units: a vector of blocks 8g + l0 … covers units 16g + l0 …
+// (cosines) and 16g + l0 + 8 … (sines).
 func normalsKernel(s visa) {
 	name := "normals32" + s.name
-	width := s.lanes * max(s.ways, s.lways, s.cways)
+	width := max(2*s.lanes*max(s.ways, s.lways), s.lanes*s.cways)
 	pwidth, lwidth, cwidth := s.lanes*s.ways, s.lanes*s.lways, s.lanes*s.cways
+	if pwidth%8 != 0 || lwidth%8 != 0 {
+		panic("asmgen: a pass of the normals must cover whole groups of 8 blocks")
+	}
 	TEXT(name, NOSPLIT, "func(z *float32, n int, plan *[21]uint64, logT, invT *[49]float64, scratch *[256]float64)")
 	Pragma("noescape") // so that the callers' buffers stay on their stacks
-	Doc(fmt.Sprintf("%s sets z[j] to normal32 of unit plan[0]+j (the counters and key in plan, see cpu/internal/asmgen) for j < n, "+
-		"a multiple of %d up to 128, with scratch space for 2n float64. Requires %s.", name, width, s.name))
+	Doc(fmt.Sprintf("%s sets z[j] to normal32 of unit 2·plan[0]+j (plan[0] the first unit's block, a multiple of 8; "+
+		"the counters and key in plan, see cpu/internal/asmgen) for j < n, "+
+		"a multiple of %d up to 128, with scratch space for 3n/2 float64. Requires %s.", name, width, s.name))
 	z := Load(Param("z"), GP64())
 	n := Load(Param("n"), GP64())
 	plan := Load(Param("plan"), GP64())
@@ -528,33 +548,46 @@ func normalsKernel(s visa) {
 	done := name + "_done"
 	TESTQ(n, n)
 	JZ(LabelRef(done))
-	const odd1 = 128 * 8 // the cosines' 2k+1 in scratch
+	const odd1 = 128 * 8 // the units' cosines' 2k+1 in scratch; the blocks' logarithms' below
+	// unitOf is the unit, within a pass's iteration, of lane 0 of the w-th
+	// vector of blocks (its cosine; its sine is 8 units on).
+	unitOf := func(w int) int { q := s.lanes * w; return q/8*16 + q%8 }
+	blocks := GP64() // n/2
+	MOVQ(n, blocks)
+	SHRQ(U8(1), blocks)
 
-	// Pass 1: the words of Philox, as 2k+1 for log (scratch[j]) and cos
-	// (scratch[128+j]).
+	// Pass 1: the words of Philox, as 2k+1 for log (scratch[q], block q)
+	// and cos (scratch[128+j], unit j).
 	base, step := s.vec(), s.vec()
 	VPBROADCASTQ(Mem{Base: plan}, base)
 	VPBROADCASTQ(k("iota").Offset(8*pwidth), step) // pwidth in every lane
-	p, cnt := GP64(), GP64()
+	p, pc, cnt := GP64(), GP64(), GP64()
 	MOVQ(scratch, p)
-	MOVQ(n, cnt)
+	LEAQ(Mem{Base: scratch, Disp: odd1}, pc)
+	MOVQ(blocks, cnt)
 	Label(name + "_philox")
 	c0 := vecs(s, s.ways)
 	each(c0, func(w int, x reg.VecVirtual) { VPADDD(k("iota").Offset(8*s.lanes*w), base, x) })
 	w0, w1 := philox(s, plan, c0)
 	each(uniformOdd(s, w0), func(w int, x reg.VecVirtual) { VMOVUPD(x, Mem{Base: p, Disp: 8 * s.lanes * w}) })
-	each(uniformOdd(s, w1), func(w int, x reg.VecVirtual) { VMOVUPD(x, Mem{Base: p, Disp: odd1 + 8*s.lanes*w}) })
+	each(uniformOdd(s, w1), func(w int, x reg.VecVirtual) {
+		VMOVUPD(x, Mem{Base: pc, Disp: 8 * unitOf(w)})
+	})
+	each(uniformOddTurned(s, w1, true), func(w int, x reg.VecVirtual) {
+		VMOVUPD(x, Mem{Base: pc, Disp: 8 * (unitOf(w) + 8)})
+	})
 	VPADDD(step, base, base)
 	ADDQ(U32(8*pwidth), p)
+	ADDQ(U32(8*2*pwidth), pc)
 	SUBQ(U32(pwidth), cnt)
 	JNZ(LabelRef(name + "_philox"))
 
-	// Pass 2: z[j] = float32(sqrt(float64(l·−2))) for l = log32Uniform:
-	// the scaling is exact.
+	// Pass 2: z[j] = float32(sqrt(float64(l·−2))) for l = log32Uniform of
+	// j's block, at both of its units: the scaling is exact.
 	zp := GP64()
 	MOVQ(scratch, p)
 	MOVQ(z, zp)
-	MOVQ(n, cnt)
+	MOVQ(blocks, cnt)
 	Label(name + "_log")
 	x := vecs(s, s.lways)
 	each(x, func(w int, x reg.VecVirtual) { VMOVUPD(Mem{Base: p, Disp: 8 * s.lanes * w}, x) })
@@ -564,10 +597,12 @@ func normalsKernel(s visa) {
 		VCVTPS2PD(x, d)
 		VMULPD(k("minus2"), d, d)
 		VSQRTPD(d, d)
-		VMOVUPS(s.cvtToSingle(d), Mem{Base: zp, Disp: 4 * s.lanes * w})
+		r := s.cvtToSingle(d)
+		VMOVUPS(r, Mem{Base: zp, Disp: 4 * unitOf(w)})
+		VMOVUPS(r, Mem{Base: zp, Disp: 4 * (unitOf(w) + 8)})
 	})
 	ADDQ(U32(8*lwidth), p)
-	ADDQ(U32(4*lwidth), zp)
+	ADDQ(U32(4*2*lwidth), zp)
 	SUBQ(U32(lwidth), cnt)
 	JNZ(LabelRef(name + "_log"))
 
