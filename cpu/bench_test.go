@@ -90,7 +90,7 @@ func benchRun[T backend.Float](b *testing.B, p *backend.Program[T], n, trials in
 // most (large N and B), noise off and on (pre and post), for the cost of
 // the noisy unit step: on minus off.
 func BenchmarkNoiseStep(b *testing.B) {
-	for _, s := range []struct{ n, trials int }{{256, 32}, {1024, 64}, {2048, 64}} {
+	for _, s := range []struct{ n, trials int }{{256, 32}, {1024, 64}, {2048, 32}, {2048, 64}} {
 		for _, noise := range []bool{false, true} {
 			b.Run(fmt.Sprintf("f32/N=%d/B=%d/noise=%v", s.n, s.trials, noise), func(b *testing.B) {
 				c := backendtest.Case{Shape: backend.Shape{Instances: 1, Trials: s.trials, Units: s.n, Inputs: 4, Outputs: 2},
