@@ -102,13 +102,18 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	} else if block <= 0 {
 		pieces := min(B, max(1, (2*w+K-1)/K))
 		var z T
-		if p.Plasticity == nil && rows*N*int(sizeOf(z)) >= largeDrive {
-			// Each task reads the whole drive every step: a large one,
-			// read from memory, costs less read by fewer tasks, whose
-			// products split their columns over the idle cores. Tasks of
-			// largeDriveRows trials or more still run side by side (their
-			// serial parts, packing and the readout, would add up).
-			pieces = min(pieces, (B+largeDriveRows-1)/largeDriveRows)
+		switch drive := rows * N * int(sizeOf(z)); {
+		case p.Plasticity != nil:
+		case drive >= memoryDrive:
+			// Each task reads the whole drive every step, from memory: one
+			// task reads it once, its product split over the idle cores.
+			// Tasks of memoryDriveRows trials or more still run side by
+			// side (their serial parts would add up).
+			pieces = min(pieces, (B+memoryDriveRows-1)/memoryDriveRows)
+		case drive >= largeDrive:
+			// From the last-level cache: not worth reading for fewer than
+			// largeDriveRows trials.
+			pieces = min(pieces, max(1, B/largeDriveRows))
 		}
 		block = (B + pieces - 1) / pieces
 	}
@@ -282,16 +287,28 @@ func (r *run[T]) Advance(n int, in []T, out *backend.Chunk[T]) error {
 // keep (about half of a core's L2 cache on current x86 and ARM cores).
 var plasticCache = 512 << 10
 
-// largeDrive is the bytes of a static drive matrix from which an instance's
-// trials run as one task (above what a core's share of the last-level cache
-// keeps between tasks: at N = 2048 in float32, 16 MB, one task a step was
-// 13–17 % faster than four on two cores, at N = 1024 four were faster).
-const largeDrive = 8 << 20
+// largeDrive is the bytes of a static drive matrix above what a core's
+// share of the last-level cache keeps between tasks (at N = 2048 in
+// float32 it is 16 MB), and memoryDrive the bytes above what the whole
+// last-level cache keeps (32 MB on a Zen 4 CCD).
+const (
+	largeDrive  = 8 << 20
+	memoryDrive = 32 << 20
+)
 
-// largeDriveRows is the trials per task from which a large drive's tasks
-// are not merged: at N = B = 2048 one task ran the step 40 % slower than
-// four.
-const largeDriveRows = 256
+// largeDriveRows is the fewest trials a task of a large drive runs. At
+// N = 2048 in float32 (16 MB) on two Zen 4 cores, B = 4 and 8 ran 15–45 %
+// faster as one task than as four of 1–2 trials; B = 16 … 128 ran 5–20 %
+// faster as tasks of 8 or more trials than as one whose product and unit
+// step split over the cores and join twice a step. In float64 (34 MB,
+// from memory) one task was 20 % faster at B = 32 (`ratesim bench`,
+// 2026-12-04).
+const largeDriveRows = 8
+
+// memoryDriveRows is the trials per task from which a drive read from
+// memory runs as more than one task: at N = B = 2048 one task ran the step
+// 40 % slower than four.
+const memoryDriveRows = 256
 
 // unitMinWork is the number of units below which a part of a task's unit
 // step is not worth a goroutine.
