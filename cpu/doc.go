@@ -5,15 +5,17 @@
 // one gonum Gemm with both operands untransposed: that path sums over the
 // presynaptic index in ascending order with separate multiply and add, which
 // is exactly the order of backend.Reference (on amd64, the avo kernels of
-// gemm_amd64.s keep it). The leak, noise, activation, readout bias,
+// gemm_amd64.s keep it: register tiles over the columns of z that are not
+// zero in every row of a block, read in place). The leak, noise, activation, readout bias,
 // non-finite check and recording are fused in one loop per trial (for
 // float32 relu, the kernels of unitstep_amd64.s over the drawn normals).
 // A static program's drive and readout are copied once per run into the
 // kernels' column panels (packedB), since they are the same matrices every
 // step. Plastic programs update their weights after each step (plastic.go,
 // synapses.go). Work is split into (instance, trial block) tasks run in
-// parallel on a pool of goroutines — fewer and larger tasks for a large
-// static drive, which each task reads whole every step — and a task's large
+// parallel on a pool of goroutines — tasks of at least 8 trials for a static
+// drive of 8 MB or more, which each task reads whole every step, and one
+// per instance for one read from memory (32 MB or more) — and a task's large
 // product or unit step claims idle cores; each task runs all of a call's
 // steps on its own, so results do not depend on the number of goroutines or
 // the split.
