@@ -112,8 +112,8 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 			pieces = min(pieces, (B+memoryDriveRows-1)/memoryDriveRows)
 		case drive >= largeDrive:
 			// From the last-level cache: not worth reading for fewer than
-			// largeDriveRows trials.
-			pieces = min(pieces, max(1, B/largeDriveRows))
+			// largeDriveRows trials, nor by more tasks than workers.
+			pieces = min(pieces, w, max(1, B/largeDriveRows))
 		}
 		block = (B + pieces - 1) / pieces
 	}
@@ -300,7 +300,8 @@ const (
 // N = 2048 in float32 (16 MB) on two Zen 4 cores, B = 4 and 8 ran 15–45 %
 // faster as one task than as four of 1–2 trials; B = 16 … 128 ran 5–20 %
 // faster as tasks of 8 or more trials than as one whose product and unit
-// step split over the cores and join twice a step. In float64 (34 MB,
+// step split over the cores and join twice a step, and as two tasks (one a
+// worker) about 10 % faster than four with noise off. In float64 (34 MB,
 // from memory) one task was 20 % faster at B = 32 (`ratesim bench`,
 // 2026-12-04).
 const largeDriveRows = 8
