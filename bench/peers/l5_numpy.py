@@ -11,9 +11,14 @@ GIT_DIR is a git directory of the original repository (default: the fetch
 tool's mirror). Its files are exported to a temporary directory and imported
 from there; nothing of the original is part of ratesim. Prints one JSON line
 per rule: {"peer": "l5-numpy", "rule", "units", "directions", "steps",
-"seconds": [per repeat], "median_s"}. The time covers SimpleNetwork.run for
-the four directions (building the network and the inputs is excluded, as
-ratesim's BenchmarkCircuitL5 excludes drawing the network).
+"seconds": [per repeat], "median_s", "blas"}. The time covers SimpleNetwork.run
+for the four directions (building the network and the inputs is excluded, as
+ratesim's BenchmarkCircuitL5 excludes drawing the network). "blas" names the
+BLAS and LAPACK libraries numpy loaded: Debian's python3-numpy runs on the
+reference BLAS (libblas3) unless OpenBLAS is installed, and the original's
+time depends on which; to time it on the reference BLAS with OpenBLAS
+installed, run it with
+LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas:/usr/lib/x86_64-linux-gnu/lapack.
 """
 import argparse
 import json
@@ -40,6 +45,12 @@ def export(git_dir, dest):
             f.write(subprocess.check_output(["git", "--git-dir", git_dir, "show", f"{COMMIT}:{path}"]))
     for pkg in ["Implementation", "configs"]:
         open(os.path.join(dest, pkg, "__init__.py"), "w").close()
+
+
+def loaded_blas():
+    """The BLAS and LAPACK shared objects mapped into this process."""
+    with open("/proc/self/maps") as f:
+        return sorted({line.split()[-1] for line in f if "blas" in line or "lapack" in line})
 
 
 def main():
@@ -87,7 +98,8 @@ def main():
                         sn.run(inp, r0, simulate_till_converge=False)
                 times.append(time.perf_counter() - t0)
             print(json.dumps({"peer": "l5-numpy", "rule": rule, "units": n, "directions": len(p.degree), "steps": T,
-                              "seconds": times, "median_s": statistics.median(times)}), flush=True)
+                              "seconds": times, "median_s": statistics.median(times),
+                              "blas": loaded_blas()}), flush=True)
 
 
 if __name__ == "__main__":
