@@ -50,7 +50,8 @@ def export(git_dir, dest):
 def loaded_blas():
     """The BLAS and LAPACK shared objects mapped into this process."""
     with open("/proc/self/maps") as f:
-        return sorted({line.split()[-1] for line in f if "blas" in line or "lapack" in line})
+        paths = {line.split()[-1] for line in f if "blas" in line or "lapack" in line}
+    return sorted(p for p in paths if os.path.basename(p).startswith("lib"))
 
 
 def main():
