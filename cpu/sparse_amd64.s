@@ -82,38 +82,32 @@ TEXT ·gatherPairsS(SB), NOSPLIT, $0-40
 	VMOVSD 24(SI), X3
 	TESTQ  AX, AX
 	JZ     gatherPairsS_done
+	XORQ   R13, R13
 
 gatherPairsS_loop:
-	MOVLQSX      (R8), R13
-	VBROADCASTSS (DI), X4
-	VMOVSD       (BX)(R13*4), X5
+	MOVLQSX      (R8)(R13*4), R14
+	VBROADCASTSS (DI)(R13*4), X4
+	VMOVSD       (BX)(R14*4), X5
 	VMULPS       X5, X4, X5
 	VADDPS       X5, X0, X0
-	ADDQ         $0x04, DI
-	ADDQ         $0x04, R8
-	MOVLQSX      (R10), R13
-	VBROADCASTSS (R9), X4
-	VMOVSD       (BX)(R13*4), X5
+	MOVLQSX      (R10)(R13*4), R14
+	VBROADCASTSS (R9)(R13*4), X4
+	VMOVSD       (BX)(R14*4), X5
 	VMULPS       X5, X4, X5
 	VADDPS       X5, X1, X1
-	ADDQ         $0x04, R9
-	ADDQ         $0x04, R10
-	MOVLQSX      (R12), R13
-	VBROADCASTSS (R11), X4
-	VMOVSD       (BX)(R13*4), X5
+	MOVLQSX      (R12)(R13*4), R14
+	VBROADCASTSS (R11)(R13*4), X4
+	VMOVSD       (BX)(R14*4), X5
 	VMULPS       X5, X4, X5
 	VADDPS       X5, X2, X2
-	ADDQ         $0x04, R11
-	ADDQ         $0x04, R12
-	MOVLQSX      (DX), R13
-	VBROADCASTSS (CX), X4
-	VMOVSD       (BX)(R13*4), X5
+	MOVLQSX      (DX)(R13*4), R14
+	VBROADCASTSS (CX)(R13*4), X4
+	VMOVSD       (BX)(R14*4), X5
 	VMULPS       X5, X4, X5
 	VADDPS       X5, X3, X3
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, DX
-	DECQ         AX
-	JNZ          gatherPairsS_loop
+	INCQ         R13
+	CMPQ         R13, AX
+	JNE          gatherPairsS_loop
 
 gatherPairsS_done:
 	VMOVSD X0, (SI)
@@ -144,34 +138,28 @@ TEXT ·gatherPairsD(SB), NOSPLIT, $0-40
 	VMOVUPD 48(SI), X3
 	TESTQ   AX, AX
 	JZ      gatherPairsD_done
+	XORQ    R13, R13
 
 gatherPairsD_loop:
-	MOVLQSX  (R8), R13
-	VMOVDDUP (DI), X4
-	VMULPD   (BX)(R13*8), X4, X4
+	MOVLQSX  (R8)(R13*4), R14
+	VMOVDDUP (DI)(R13*8), X4
+	VMULPD   (BX)(R14*8), X4, X4
 	VADDPD   X4, X0, X0
-	ADDQ     $0x08, DI
-	ADDQ     $0x04, R8
-	MOVLQSX  (R10), R13
-	VMOVDDUP (R9), X4
-	VMULPD   (BX)(R13*8), X4, X4
+	MOVLQSX  (R10)(R13*4), R14
+	VMOVDDUP (R9)(R13*8), X4
+	VMULPD   (BX)(R14*8), X4, X4
 	VADDPD   X4, X1, X1
-	ADDQ     $0x08, R9
-	ADDQ     $0x04, R10
-	MOVLQSX  (R12), R13
-	VMOVDDUP (R11), X4
-	VMULPD   (BX)(R13*8), X4, X4
+	MOVLQSX  (R12)(R13*4), R14
+	VMOVDDUP (R11)(R13*8), X4
+	VMULPD   (BX)(R14*8), X4, X4
 	VADDPD   X4, X2, X2
-	ADDQ     $0x08, R11
-	ADDQ     $0x04, R12
-	MOVLQSX  (DX), R13
-	VMOVDDUP (CX), X4
-	VMULPD   (BX)(R13*8), X4, X4
+	MOVLQSX  (DX)(R13*4), R14
+	VMOVDDUP (CX)(R13*8), X4
+	VMULPD   (BX)(R14*8), X4, X4
 	VADDPD   X4, X3, X3
-	ADDQ     $0x08, CX
-	ADDQ     $0x04, DX
-	DECQ     AX
-	JNZ      gatherPairsD_loop
+	INCQ     R13
+	CMPQ     R13, AX
+	JNE      gatherPairsD_loop
 
 gatherPairsD_done:
 	VMOVUPD X0, (SI)

@@ -63,25 +63,30 @@ func gatherPairs(prec string) {
 	done, loop := name+"_done", name+"_loop"
 	TESTQ(m, m)
 	JZ(LabelRef(done))
+	// One entry index e for the four rows' weights and offsets (one
+	// increment an iteration, not eight: the loop is short of dispatch
+	// slots, its four addition chains of one VADDP each are not).
+	e := GP64()
+	XORQ(e, e)
 	Label(loop)
 	for r := range 4 {
 		weight, z, at := XMM(), XMM(), GP64()
-		MOVLQSX(Mem{Base: os[r]}, at)
+		MOVLQSX(Mem{Base: os[r], Index: e, Scale: 4}, at)
+		wr := Mem{Base: ws[r], Index: e, Scale: uint8(size)}
 		if prec == "D" {
-			VMOVDDUP(Mem{Base: ws[r]}, weight)
+			VMOVDDUP(wr, weight)
 			VMULPD(Mem{Base: buf, Index: at, Scale: uint8(size)}, weight, z)
 			VADDPD(z, sums[r], sums[r])
 		} else {
-			VBROADCASTSS(Mem{Base: ws[r]}, weight)
+			VBROADCASTSS(wr, weight)
 			VMOVSD(Mem{Base: buf, Index: at, Scale: uint8(size)}, z) // the pair, upper lanes +0
 			VMULPS(z, weight, z)
 			VADDPS(z, sums[r], sums[r])
 		}
-		ADDQ(U8(size), ws[r])
-		ADDQ(U8(4), os[r])
 	}
-	DECQ(m)
-	JNZ(LabelRef(loop))
+	INCQ(e)
+	CMPQ(e, m)
+	JNE(LabelRef(loop))
 	Label(done)
 	for r := range 4 {
 		if prec == "D" {
