@@ -8,8 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -112,8 +112,8 @@ func writeBareNPY(t *testing.T, path, shape string, data []byte) {
 
 // maxPeakRSS is the most resident memory a refused run's process may
 // reach: the program itself and a small network, nothing sized by the
-// request.
-const maxPeakRSS = 150 << 20
+// request (15–20 MB measured, 2026-12-04).
+const maxPeakRSS = 64 << 20
 
 // Every oversized or malformed run is refused by both `run` and
 // `validate` with a clear error, in a child process whose peak resident
@@ -191,17 +191,20 @@ func hasFlag(args []string, name string) bool {
 // memory in bytes.
 func runChild(t *testing.T, args []string) (int, string, int64) {
 	t.Helper()
+	peakFile := filepath.Join(t.TempDir(), "peak")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "RATESIM_ARGS="+strings.Join(args, "\x1f"))
+	cmd.Env = append(os.Environ(), "RATESIM_ARGS="+strings.Join(args, "\x1f"), "RATESIM_PEAK_FILE="+peakFile)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatal(err)
 	}
-	peak := int64(0)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		peak = ru.Maxrss << 10 // KiB on Linux
-	}
-	return cmd.ProcessState.ExitCode(), stderr.String(), peak
+	// The child's own high-water mark (see writePeakRSS), not the wait
+	// status's Maxrss, which includes this process's memory.
+	kb, err := os.ReadFile(peakFile)
+	require.NoError(t, err, "the child wrote no peak memory; stderr:\n%s", stderr.String())
+	peak, err := strconv.ParseInt(string(kb), 10, 64)
+	require.NoError(t, err)
+	return cmd.ProcessState.ExitCode(), stderr.String(), peak << 10
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,8 +24,18 @@ func TestMain(m *testing.M) {
 		main()
 	}
 	if a := os.Getenv("RATESIM_ARGS"); a != "" {
-		os.Args = append([]string{"ratesim"}, strings.Split(a, "\x1f")...)
-		main()
+		// main's body, then this process's own peak resident memory into
+		// RATESIM_PEAK_FILE when set (see runChild).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := cli(ctx, strings.Split(a, "\x1f"), os.Stdout, os.Stderr)
+		stop()
+		if f := os.Getenv("RATESIM_PEAK_FILE"); f != "" {
+			if err := writePeakRSS(f); err != nil {
+				fmt.Fprintln(os.Stderr, "ratesim test child:", err)
+				os.Exit(125)
+			}
+		}
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
@@ -106,4 +119,23 @@ func TestRunRecordStreamed(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--max-memory") {
 		t.Errorf("--max-memory 0: exit %d, %s", code, stderr)
 	}
+}
+
+// writePeakRSS writes this process's peak resident memory (VmHWM of
+// /proc/self/status, in kB) to file. It is the peak of this program's own
+// memory since its exec: the wait status's Maxrss is not, on Linux it also
+// holds the parent's resident memory at the fork (Go forks with CLONE_VM,
+// and the kernel keeps the old memory's high-water mark across exec), so it
+// measured the test process.
+func writePeakRSS(file string) error {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return os.WriteFile(file, []byte(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB"))), 0o644)
+		}
+	}
+	return errors.New("no VmHWM in /proc/self/status")
 }
