@@ -34,14 +34,18 @@ func Normal32(w [4]uint32, sine bool) float32 {
 }
 
 // CosArg32 is 2u₂ for u₂ = Uniform32(w) (sine false), or the argument of the
-// cosine that is sin(2π u₂) (sine true; see Normal32): j·2⁻²³, exact, with
-// j = 2(w>>9)+1, shifted by 3·2²² mod 2²⁴ for the sine.
-func CosArg32(w uint32, sine bool) float32 {
+// cosine that is sin(2π u₂) (sine true; see Normal32): (2k+1)·2⁻²³, exact,
+// for k = CosIndex32(w, sine).
+func CosArg32(w uint32, sine bool) float32 { return float32(2*CosIndex32(w, sine)+1) * 0x1p-23 }
+
+// CosIndex32 is w>>9, or for the sine (w>>9 + 3·2²¹) mod 2²³: a quarter turn
+// on u₂'s grid of 2²³ points.
+func CosIndex32(w uint32, sine bool) uint32 {
 	k := w >> 9
 	if sine {
 		k = (k + 3<<21) & (1<<23 - 1)
 	}
-	return float32(2*k+1) * 0x1p-23
+	return k
 }
 
 // NormalPair32 maps a unit to its Philox block and its half of the block's

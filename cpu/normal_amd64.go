@@ -5,19 +5,19 @@ package cpu
 // normals32AVX2 sets z[j] to normal32 of unit 2·plan[0]+j (plan[0] the first unit's block, a multiple of 8; the counters and key in plan, see cpu/internal/asmgen) for j < n, a multiple of 16 up to 128, with scratch space for 3n/2 float64. Requires AVX2.
 //
 //go:noescape
-func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
+func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, scratch *[256]float64)
 
 // normals32AVX512 sets z[j] to normal32 of unit 2·plan[0]+j (plan[0] the first unit's block, a multiple of 8; the counters and key in plan, see cpu/internal/asmgen) for j < n, a multiple of 64 up to 128, with scratch space for 3n/2 float64. Requires AVX512.
 //
 //go:noescape
-func normals32AVX512(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
+func normals32AVX512(z *float32, n int, plan *[21]uint64, logT *[49]float64, scratch *[256]float64)
 
 // normalPieces32AVX2 sets logs[j] = log32Uniform(w[j]>>9) and coss[j] = cosPi32Uniform(w[j]>>9) for j < n, a multiple of 4, with the instructions of normals32AVX2. Requires AVX2.
 //
 //go:noescape
-func normalPieces32AVX2(w *uint32, n int, logs *float32, coss *float32, logT *[49]float64, invT *[49]float64)
+func normalPieces32AVX2(w *uint32, n int, logs *float32, coss *float32, logT *[49]float64)
 
 // normalPieces32AVX512 sets logs[j] = log32Uniform(w[j]>>9) and coss[j] = cosPi32Uniform(w[j]>>9) for j < n, a multiple of 8, with the instructions of normals32AVX512. Requires AVX512.
 //
 //go:noescape
-func normalPieces32AVX512(w *uint32, n int, logs *float32, coss *float32, logT *[49]float64, invT *[49]float64)
+func normalPieces32AVX512(w *uint32, n int, logs *float32, coss *float32, logT *[49]float64)

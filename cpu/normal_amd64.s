@@ -380,15 +380,14 @@ DATA normalconsts<>+2992(SB)/8, $0xbfc5555555555555
 DATA normalconsts<>+3000(SB)/8, $0xbfc5555555555555
 GLOBL normalconsts<>(SB), RODATA|NOPTR, $3008
 
-// func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
+// func normals32AVX2(z *float32, n int, plan *[21]uint64, logT *[49]float64, scratch *[256]float64)
 // Requires: AVX, AVX2
-TEXT ·normals32AVX2(SB), NOSPLIT, $0-48
+TEXT ·normals32AVX2(SB), NOSPLIT, $0-40
 	MOVQ         z+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVQ         plan+16(FP), DX
 	MOVQ         logT+24(FP), BX
-	MOVQ         invT+32(FP), SI
-	MOVQ         scratch+40(FP), SI
+	MOVQ         scratch+32(FP), SI
 	TESTQ        CX, CX
 	JZ           normals32AVX2_done
 	MOVQ         CX, DI
@@ -867,15 +866,14 @@ normals32AVX2_done:
 	VZEROUPPER
 	RET
 
-// func normals32AVX512(z *float32, n int, plan *[21]uint64, logT *[49]float64, invT *[49]float64, scratch *[256]float64)
+// func normals32AVX512(z *float32, n int, plan *[21]uint64, logT *[49]float64, scratch *[256]float64)
 // Requires: AVX, AVX512F
-TEXT ·normals32AVX512(SB), NOSPLIT, $0-48
+TEXT ·normals32AVX512(SB), NOSPLIT, $0-40
 	MOVQ         z+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVQ         plan+16(FP), DX
 	MOVQ         logT+24(FP), BX
-	MOVQ         invT+32(FP), SI
-	MOVQ         scratch+40(FP), SI
+	MOVQ         scratch+32(FP), SI
 	TESTQ        CX, CX
 	JZ           normals32AVX512_done
 	MOVQ         CX, DI
@@ -1550,15 +1548,14 @@ normals32AVX512_done:
 	VZEROUPPER
 	RET
 
-// func normalPieces32AVX2(w *uint32, n int, logs *float32, coss *float32, logT *[49]float64, invT *[49]float64)
+// func normalPieces32AVX2(w *uint32, n int, logs *float32, coss *float32, logT *[49]float64)
 // Requires: AVX, AVX2
-TEXT ·normalPieces32AVX2(SB), NOSPLIT, $0-48
+TEXT ·normalPieces32AVX2(SB), NOSPLIT, $0-40
 	MOVQ  w+0(FP), AX
 	MOVQ  n+8(FP), CX
 	MOVQ  logs+16(FP), DX
 	MOVQ  coss+24(FP), BX
 	MOVQ  logT+32(FP), SI
-	MOVQ  invT+40(FP), DI
 	TESTQ CX, CX
 	JZ    normalPieces32AVX2_done
 
@@ -1663,15 +1660,14 @@ normalPieces32AVX2_done:
 	VZEROUPPER
 	RET
 
-// func normalPieces32AVX512(w *uint32, n int, logs *float32, coss *float32, logT *[49]float64, invT *[49]float64)
+// func normalPieces32AVX512(w *uint32, n int, logs *float32, coss *float32, logT *[49]float64)
 // Requires: AVX, AVX512F
-TEXT ·normalPieces32AVX512(SB), NOSPLIT, $0-48
+TEXT ·normalPieces32AVX512(SB), NOSPLIT, $0-40
 	MOVQ  w+0(FP), AX
 	MOVQ  n+8(FP), CX
 	MOVQ  logs+16(FP), DX
 	MOVQ  coss+24(FP), BX
 	MOVQ  logT+32(FP), SI
-	MOVQ  invT+40(FP), DI
 	TESTQ CX, CX
 	JZ    normalPieces32AVX512_done
 

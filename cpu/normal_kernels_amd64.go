@@ -14,9 +14,9 @@ func normalKernel32(p normalImpl, z []float32, plan *[21]uint64) {
 	var scratch [2 * normalBlock]float64
 	switch p {
 	case normalAVX2:
-		normals32AVX2(&z[0], len(z), plan, &logTable, &invTable, &scratch)
+		normals32AVX2(&z[0], len(z), plan, &logTable, &scratch)
 	case normalAVX512:
-		normals32AVX512(&z[0], len(z), plan, &logTable, &invTable, &scratch)
+		normals32AVX512(&z[0], len(z), plan, &logTable, &scratch)
 	}
 }
 
@@ -35,7 +35,7 @@ func normalAvailable(p normalImpl) bool {
 }
 
 // normalPieces32 are the kernels' two transforms alone, for the tests.
-var normalPieces32 = [...]func(w *uint32, n int, logs, coss *float32, logT, invT *[49]float64){
+var normalPieces32 = [...]func(w *uint32, n int, logs, coss *float32, logT *[49]float64){
 	normalAVX2:   normalPieces32AVX2,
 	normalAVX512: normalPieces32AVX512,
 }

@@ -69,17 +69,7 @@ func normal32(key [2]uint32, instance, trial, step, unit int, p backend.Purpose)
 	w0, w1 := philox(uint32(block), uint32(step), uint32(trial), uint32(instance)<<4|uint32(p)&15, key)
 	l := log32Uniform(w0>>9) * -2 // exact scaling by −2
 	s := float32(math.Sqrt(float64(l)))
-	return float32(s * cosPi32Uniform(cosIndex(w1, sine)))
-}
-
-// cosIndex is k with backend.CosArg32(w, sine) = (2k+1)·2⁻²³: w>>9, a
-// quarter turn on for the sine.
-func cosIndex(w uint32, sine bool) uint32 {
-	k := w >> 9
-	if sine {
-		k = (k + 3<<21) & (1<<23 - 1)
-	}
-	return k
+	return float32(s * cosPi32Uniform(backend.CosIndex32(w1, sine)))
 }
 
 // normalBlock is the width of normals32's batches (a multiple of every
@@ -98,23 +88,22 @@ func normals32Go(key [2]uint32, instance, trial, step, u0 int, p backend.Purpose
 	var s [normalBlock]float32
 	n := len(z)
 	w3 := uint32(instance)<<4 | uint32(p)&15
-	// A block serves both its units: computed at the first of them in z,
-	// copied to the second.
+	// Words 0 and 1 of each unit's block: computed at the first of its two
+	// units in z, copied to the second.
 	for j := range n {
-		block, sine := backend.NormalPair32(u0 + j)
-		if sine && j >= 8 { // the cosine's unit, u − 8, is in z
-			a[j], c[j] = a[j-8], (c[j-8]+3<<21)&(1<<23-1)
-			continue
+		if block, sine := backend.NormalPair32(u0 + j); sine && j >= 8 {
+			a[j], c[j] = a[j-8], c[j-8] // the block of the cosine's unit, u − 8
+		} else {
+			a[j], c[j] = philox(uint32(block), uint32(step), uint32(trial), w3, key)
 		}
-		w0, w1 := philox(uint32(block), uint32(step), uint32(trial), w3, key)
-		a[j], c[j] = w0>>9, cosIndex(w1, sine)
 	}
 	for j := range n {
-		l := log32Uniform(a[j]) * -2
+		l := log32Uniform(a[j]>>9) * -2
 		s[j] = float32(math.Sqrt(float64(l)))
 	}
 	for j := range n {
-		z[j] = float32(s[j] * cosPi32Uniform(c[j]))
+		_, sine := backend.NormalPair32(u0 + j)
+		z[j] = float32(s[j] * cosPi32Uniform(backend.CosIndex32(c[j], sine)))
 	}
 }
 

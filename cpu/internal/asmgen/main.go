@@ -43,6 +43,9 @@ type prec struct {
 	movmsk  func(xy, r Op) // AVX2's sign bits of a comparison into a general register
 }
 
+// letter is the precision's letter in kernel names, as in BLAS: S or D.
+func (p prec) letter() string { return map[string]string{"float32": "S", "float64": "D"}[p.name] }
+
 const vectors = 2 // vector registers per tile row: nr = vectors · lanes
 
 // set selects the kernels one run writes: each set has its own output
@@ -96,7 +99,7 @@ func gemmKernels() {
 // kernel emits the mr-row tile kernel of s and p.
 func kernel(s isa, p prec, mr int) {
 	lanes := s.bytes / p.size
-	name := fmt.Sprintf("gemm%s%s_%dx%d", map[string]string{"float32": "S", "float64": "D"}[p.name], s.name, mr, vectors*lanes)
+	name := fmt.Sprintf("gemm%s%s_%dx%d", p.letter(), s.name, mr, vectors*lanes)
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, lda int, rows *int, b *%[1]s, ldb int, c *%[1]s, ldc int) (nan bool)", p.name))
 	Doc(fmt.Sprintf("%s computes the %d×%d tile c = a·b over the k columns l of a (%d rows, stride lda) listed in rows, "+
 		"and the same rows l of b, and reports whether the tile holds a NaN. Requires %s.",
@@ -246,7 +249,7 @@ func kernel(s isa, p prec, mr int) {
 // the list of columns the tile kernels sum over (cpu's listColumns).
 func nonzeroKernel(s isa, p prec) {
 	lanes := s.bytes / p.size
-	name := fmt.Sprintf("nonzero%s%s", map[string]string{"float32": "S", "float64": "D"}[p.name], s.name)
+	name := fmt.Sprintf("nonzero%s%s", p.letter(), s.name)
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(a *%s, lda, mr, groups int, masks *uint32)", p.name))
 	Doc(fmt.Sprintf("%s sets bit b of masks[g] when a[i][g·%d+b] ≠ ±0 (or is NaN) for some row i < mr ≥ 1 of a "+
 		"(stride lda), for g < groups. Requires %s.", name, lanes, s.name))

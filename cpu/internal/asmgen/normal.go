@@ -56,7 +56,6 @@ type visa struct {
 	ways  int                   // independent vectors in flight per iteration of Philox's pass
 	lways int                   // the same for the logarithms' pass
 	cways int                   // the same for the cosines' pass
-	div   bool                  // the logarithm's 1/c by a division, not a gather from its table
 }
 
 // AVX2 has 16 registers: Philox and the logarithm (its division and table
@@ -67,8 +66,8 @@ type visa struct {
 // ways and the division: 3.9–4.0 ns; eight cosines a pass gained under 3 %
 // and the gather with four ways does not fit).
 var normalISAs = []visa{
-	{"AVX2", 4, YMM, XMM, false, 2, 2, 4, true},
-	{"AVX512", 8, ZMM, YMM, true, 4, 4, 4, true},
+	{"AVX2", 4, YMM, XMM, false, 2, 2, 4},
+	{"AVX512", 8, ZMM, YMM, true, 4, 4, 4},
 }
 
 // The constants: each is a 64-byte slot (a value repeated 8 times, or 8 lane
@@ -395,7 +394,7 @@ func uniformOddTurned(s visa, w []reg.VecVirtual, quarter bool) []reg.VecVirtual
 
 // log32 returns log32Uniform(k) as float32 lanes (a half vector each) for
 // the float64 lanes x = 2k+1 (overwritten).
-func log32(s visa, logT, invT reg.Register, x []reg.VecVirtual) []reg.VecVirtual {
+func log32(s visa, logT reg.Register, x []reg.VecVirtual) []reg.VecVirtual {
 	n := len(x)
 	// x = (2k+1)·2⁻²⁴; b = its bits.
 	each(x, func(i int, x reg.VecVirtual) { VMULPD(k("twom24"), x, x) })
@@ -436,17 +435,13 @@ func log32(s visa, logT, invT reg.Register, x []reg.VecVirtual) []reg.VecVirtual
 	})
 	inv, lt := make([]reg.VecVirtual, n), make([]reg.VecVirtual, n)
 	each(idx, func(i int, j reg.VecVirtual) {
-		if s.div {
-			// 1/c correctly rounded, as the table holds it (c = 1 + j/64
-			// is exact): one division costs less than a gather (AVX2:
-			// 10.5 -> 8.9 ns a normal on a 2-core AMD EPYC) and needs no
-			// index and mask registers, which lets AVX-512 run four ways.
-			inv[i] = s.vec()
-			VMOVUPD(k("one"), inv[i])
-			VDIVPD(c[i], inv[i], inv[i])
-		} else {
-			inv[i] = s.gather(invT, j)
-		}
+		// 1/c correctly rounded, as invTable holds it (c = 1 + j/64 is
+		// exact): one division costs less than a gather from the table
+		// (AVX2: 10.5 -> 8.9 ns a normal on a 2-core AMD EPYC) and needs no
+		// index and mask registers, which lets AVX-512 run four ways.
+		inv[i] = s.vec()
+		VMOVUPD(k("one"), inv[i])
+		VDIVPD(c[i], inv[i], inv[i])
 		lt[i] = s.gather(logT, j)
 	})
 	// r = (m − c)·inv, r2 = r·r.
@@ -534,7 +529,7 @@ func normalsKernel(s visa) {
 	if pwidth%8 != 0 || lwidth%8 != 0 {
 		panic("asmgen: a pass of the normals must cover whole groups of 8 blocks")
 	}
-	TEXT(name, NOSPLIT, "func(z *float32, n int, plan *[21]uint64, logT, invT *[49]float64, scratch *[256]float64)")
+	TEXT(name, NOSPLIT, "func(z *float32, n int, plan *[21]uint64, logT *[49]float64, scratch *[256]float64)")
 	Pragma("noescape") // so that the callers' buffers stay on their stacks
 	Doc(fmt.Sprintf("%s sets z[j] to normal32 of unit 2·plan[0]+j (plan[0] the first unit's block, a multiple of 8; "+
 		"the counters and key in plan, see cpu/internal/asmgen) for j < n, "+
@@ -543,7 +538,6 @@ func normalsKernel(s visa) {
 	n := Load(Param("n"), GP64())
 	plan := Load(Param("plan"), GP64())
 	logT := Load(Param("logT"), GP64())
-	invT := Load(Param("invT"), GP64())
 	scratch := Load(Param("scratch"), GP64())
 	done := name + "_done"
 	TESTQ(n, n)
@@ -591,7 +585,7 @@ func normalsKernel(s visa) {
 	Label(name + "_log")
 	x := vecs(s, s.lways)
 	each(x, func(w int, x reg.VecVirtual) { VMOVUPD(Mem{Base: p, Disp: 8 * s.lanes * w}, x) })
-	l := log32(s, logT, invT, x)
+	l := log32(s, logT, x)
 	each(l, func(w int, x reg.VecVirtual) {
 		d := s.vec()
 		VCVTPS2PD(x, d)
@@ -632,7 +626,7 @@ func normalsKernel(s visa) {
 // the exhaustive tests.
 func piecesKernel(s visa) {
 	name := "normalPieces32" + s.name
-	TEXT(name, NOSPLIT, "func(w *uint32, n int, logs, coss *float32, logT, invT *[49]float64)")
+	TEXT(name, NOSPLIT, "func(w *uint32, n int, logs, coss *float32, logT *[49]float64)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s sets logs[j] = log32Uniform(w[j]>>9) and coss[j] = cosPi32Uniform(w[j]>>9) for j < n, "+
 		"a multiple of %d, with the instructions of normals32%s. Requires %s.", name, s.lanes, s.name, s.name))
@@ -641,14 +635,13 @@ func piecesKernel(s visa) {
 	logs := Load(Param("logs"), GP64())
 	coss := Load(Param("coss"), GP64())
 	logT := Load(Param("logT"), GP64())
-	invT := Load(Param("invT"), GP64())
 	loop, done := name+"_loop", name+"_done"
 	TESTQ(cnt, cnt)
 	JZ(LabelRef(done))
 	Label(loop)
 	x := s.vec()
 	VPMOVZXDQ(Mem{Base: w}, x)
-	l := log32(s, logT, invT, uniformOdd(s, []reg.VecVirtual{x}))
+	l := log32(s, logT, uniformOdd(s, []reg.VecVirtual{x}))
 	VMOVUPS(l[0], Mem{Base: logs})
 	c := cos32(s, uniformOdd(s, []reg.VecVirtual{x}))
 	VMOVUPS(c[0], Mem{Base: coss})
