@@ -10,6 +10,8 @@ var (
 	ojaKernels32     = [...]ojaKernel[float32]{plasticAVX2: ojaSAVX2, plasticAVX512: ojaSAVX512}
 	ojaKernels64     = [...]ojaKernel[float64]{plasticAVX2: ojaDAVX2, plasticAVX512: ojaDAVX512}
 	unitKernels      = [...]unitKernel{plasticAVX2: unitReLU32AVX2, plasticAVX512: unitReLU32AVX512}
+	rateEuler32      = [...]rateEulerKernel[float32]{plasticAVX2: rateEulerSAVX2, plasticAVX512: rateEulerSAVX512}
+	rateEuler64      = [...]rateEulerKernel[float64]{plasticAVX2: rateEulerDAVX2, plasticAVX512: rateEulerDAVX512}
 )
 
 // plasticAvailable reports whether this CPU (and its OS, which must save

@@ -9,6 +9,8 @@ var (
 	ojaKernels32     [plasticAVX512 + 1]ojaKernel[float32]
 	ojaKernels64     [plasticAVX512 + 1]ojaKernel[float64]
 	unitKernels      [plasticAVX512 + 1]unitKernel
+	rateEuler32      [plasticAVX512 + 1]rateEulerKernel[float32]
+	rateEuler64      [plasticAVX512 + 1]rateEulerKernel[float64]
 )
 
 func plasticAvailable(p plasticImpl) bool { return p == plasticGo }

@@ -93,7 +93,8 @@ func anyNonZero(s []float32) bool {
 // vector with a non-finite value, which it left unwritten.
 type unitKernel func(n int, decay, alpha, pre, post, x, v, r, zPre, zPost *float32) (at int)
 
-// unitPath is the implementation of the float32 relu unit step: the best
+// unitPath is the implementation of the float32 relu unit step and of the
+// rate form's Euler step on supralinear units (eulerUnits): the best
 // this CPU has, unless the environment variable RATESIM_CPU_UNIT names
 // another that it has ("go", "avx2", "avx512"). Tests set it to check every
 // path.

@@ -11,3 +11,23 @@ func unitReLU32AVX2(n int, decay *float32, alpha *float32, pre *float32, post *f
 //
 //go:noescape
 func unitReLU32AVX512(n int, decay *float32, alpha *float32, pre *float32, post *float32, x *float32, v *float32, r *float32, zPre *float32, zPost *float32) (at int)
+
+// rateEulerSAVX2 runs the Euler step of supralinear rate units < n (a multiple of 8) and returns where it stopped at a non-finite rate, or n (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func rateEulerSAVX2(n int, x *float32, r *float32, invTau *float32, floor float32, ceiling float32, dt float32, clip int) (at int)
+
+// rateEulerDAVX2 runs the Euler step of supralinear rate units < n (a multiple of 4) and returns where it stopped at a non-finite rate, or n (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func rateEulerDAVX2(n int, x *float64, r *float64, invTau *float64, floor float64, ceiling float64, dt float64, clip int) (at int)
+
+// rateEulerSAVX512 runs the Euler step of supralinear rate units < n (a multiple of 16) and returns where it stopped at a non-finite rate, or n (see cpu/internal/asmgen). Requires AVX512.
+//
+//go:noescape
+func rateEulerSAVX512(n int, x *float32, r *float32, invTau *float32, floor float32, ceiling float32, dt float32, clip int) (at int)
+
+// rateEulerDAVX512 runs the Euler step of supralinear rate units < n (a multiple of 8) and returns where it stopped at a non-finite rate, or n (see cpu/internal/asmgen). Requires AVX512.
+//
+//go:noescape
+func rateEulerDAVX512(n int, x *float64, r *float64, invTau *float64, floor float64, ceiling float64, dt float64, clip int) (at int)

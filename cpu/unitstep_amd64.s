@@ -133,3 +133,211 @@ unitReLU32AVX512_bail:
 	MOVQ R12, at+80(FP)
 	VZEROUPPER
 	RET
+
+// func rateEulerSAVX2(n int, x *float32, r *float32, invTau *float32, floor float32, ceiling float32, dt float32, clip int) (at int)
+// Requires: AVX, AVX2, SSE
+TEXT ·rateEulerSAVX2(SB), NOSPLIT, $0-64
+	MOVQ         n+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         invTau+24(FP), BX
+	MOVQ         clip+48(FP), SI
+	MOVSS        floor+32(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        ceiling+36(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVSS        dt+40(FP), X2
+	VBROADCASTSS X2, Y2
+	VXORPS       Y3, Y3, Y3
+	XORQ         DI, DI
+	TESTQ        AX, AX
+	JZ           rateEulerSAVX2_done
+
+rateEulerSAVX2_loop:
+	VMAXPS    (CX)(DI*4), Y0, Y4
+	VMINPS    Y4, Y1, Y4
+	VMOVUPS   (DX)(DI*4), Y5
+	VSUBPS    Y5, Y4, Y4
+	VMULPS    (BX)(DI*4), Y4, Y4
+	VMULPS    Y2, Y4, Y4
+	VADDPS    Y4, Y5, Y5
+	TESTQ     SI, SI
+	JZ        rateEulerSAVX2_noclip
+	VCMPPS    $0x01, Y3, Y5, Y4
+	VBLENDVPS Y4, Y3, Y5, Y5
+
+rateEulerSAVX2_noclip:
+	VSUBPS  Y5, Y5, Y4
+	VCMPPS  $0x04, Y3, Y4, Y4
+	VTESTPS Y4, Y4
+	JNZ     rateEulerSAVX2_bail
+	VMOVUPS Y5, (DX)(DI*4)
+	ADDQ    $0x08, DI
+	CMPQ    DI, AX
+	JL      rateEulerSAVX2_loop
+
+rateEulerSAVX2_done:
+	MOVQ AX, at+56(FP)
+	VZEROUPPER
+	RET
+
+rateEulerSAVX2_bail:
+	MOVQ DI, at+56(FP)
+	VZEROUPPER
+	RET
+
+// func rateEulerDAVX2(n int, x *float64, r *float64, invTau *float64, floor float64, ceiling float64, dt float64, clip int) (at int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·rateEulerDAVX2(SB), NOSPLIT, $0-72
+	MOVQ         n+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         invTau+24(FP), BX
+	MOVQ         clip+56(FP), SI
+	MOVSD        floor+32(FP), X0
+	VBROADCASTSD X0, Y0
+	MOVSD        ceiling+40(FP), X1
+	VBROADCASTSD X1, Y1
+	MOVSD        dt+48(FP), X2
+	VBROADCASTSD X2, Y2
+	VXORPD       Y3, Y3, Y3
+	XORQ         DI, DI
+	TESTQ        AX, AX
+	JZ           rateEulerDAVX2_done
+
+rateEulerDAVX2_loop:
+	VMAXPD    (CX)(DI*8), Y0, Y4
+	VMINPD    Y4, Y1, Y4
+	VMOVUPD   (DX)(DI*8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VMULPD    (BX)(DI*8), Y4, Y4
+	VMULPD    Y2, Y4, Y4
+	VADDPD    Y4, Y5, Y5
+	TESTQ     SI, SI
+	JZ        rateEulerDAVX2_noclip
+	VCMPPD    $0x01, Y3, Y5, Y4
+	VBLENDVPD Y4, Y3, Y5, Y5
+
+rateEulerDAVX2_noclip:
+	VSUBPD  Y5, Y5, Y4
+	VCMPPD  $0x04, Y3, Y4, Y4
+	VTESTPD Y4, Y4
+	JNZ     rateEulerDAVX2_bail
+	VMOVUPD Y5, (DX)(DI*8)
+	ADDQ    $0x04, DI
+	CMPQ    DI, AX
+	JL      rateEulerDAVX2_loop
+
+rateEulerDAVX2_done:
+	MOVQ AX, at+64(FP)
+	VZEROUPPER
+	RET
+
+rateEulerDAVX2_bail:
+	MOVQ DI, at+64(FP)
+	VZEROUPPER
+	RET
+
+// func rateEulerSAVX512(n int, x *float32, r *float32, invTau *float32, floor float32, ceiling float32, dt float32, clip int) (at int)
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·rateEulerSAVX512(SB), NOSPLIT, $0-64
+	MOVQ         n+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         invTau+24(FP), BX
+	MOVQ         clip+48(FP), SI
+	MOVSS        floor+32(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        ceiling+36(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        dt+40(FP), X2
+	VBROADCASTSS X2, Z2
+	VXORPS       Z3, Z3, Z3
+	XORQ         DI, DI
+	TESTQ        AX, AX
+	JZ           rateEulerSAVX512_done
+
+rateEulerSAVX512_loop:
+	VMAXPS    (CX)(DI*4), Z0, Z4
+	VMINPS    Z4, Z1, Z4
+	VMOVUPS   (DX)(DI*4), Z5
+	VSUBPS    Z5, Z4, Z4
+	VMULPS    (BX)(DI*4), Z4, Z4
+	VMULPS    Z2, Z4, Z4
+	VADDPS    Z4, Z5, Z5
+	TESTQ     SI, SI
+	JZ        rateEulerSAVX512_noclip
+	VCMPPS    $0x01, Z3, Z5, K1
+	VBLENDMPS Z3, Z5, K1, Z5
+
+rateEulerSAVX512_noclip:
+	VSUBPS   Z5, Z5, Z4
+	VCMPPS   $0x04, Z3, Z4, K1
+	KORTESTW K1, K1
+	JNZ      rateEulerSAVX512_bail
+	VMOVUPS  Z5, (DX)(DI*4)
+	ADDQ     $0x10, DI
+	CMPQ     DI, AX
+	JL       rateEulerSAVX512_loop
+
+rateEulerSAVX512_done:
+	MOVQ AX, at+56(FP)
+	VZEROUPPER
+	RET
+
+rateEulerSAVX512_bail:
+	MOVQ DI, at+56(FP)
+	VZEROUPPER
+	RET
+
+// func rateEulerDAVX512(n int, x *float64, r *float64, invTau *float64, floor float64, ceiling float64, dt float64, clip int) (at int)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·rateEulerDAVX512(SB), NOSPLIT, $0-72
+	MOVQ         n+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         invTau+24(FP), BX
+	MOVQ         clip+56(FP), SI
+	MOVSD        floor+32(FP), X0
+	VBROADCASTSD X0, Z0
+	MOVSD        ceiling+40(FP), X1
+	VBROADCASTSD X1, Z1
+	MOVSD        dt+48(FP), X2
+	VBROADCASTSD X2, Z2
+	VXORPD       Z3, Z3, Z3
+	XORQ         DI, DI
+	TESTQ        AX, AX
+	JZ           rateEulerDAVX512_done
+
+rateEulerDAVX512_loop:
+	VMAXPD    (CX)(DI*8), Z0, Z4
+	VMINPD    Z4, Z1, Z4
+	VMOVUPD   (DX)(DI*8), Z5
+	VSUBPD    Z5, Z4, Z4
+	VMULPD    (BX)(DI*8), Z4, Z4
+	VMULPD    Z2, Z4, Z4
+	VADDPD    Z4, Z5, Z5
+	TESTQ     SI, SI
+	JZ        rateEulerDAVX512_noclip
+	VCMPPD    $0x01, Z3, Z5, K1
+	VBLENDMPD Z3, Z5, K1, Z5
+
+rateEulerDAVX512_noclip:
+	VSUBPD   Z5, Z5, Z4
+	VCMPPD   $0x04, Z3, Z4, K1
+	KORTESTW K1, K1
+	JNZ      rateEulerDAVX512_bail
+	VMOVUPD  Z5, (DX)(DI*8)
+	ADDQ     $0x08, DI
+	CMPQ     DI, AX
+	JL       rateEulerDAVX512_loop
+
+rateEulerDAVX512_done:
+	MOVQ AX, at+64(FP)
+	VZEROUPPER
+	RET
+
+rateEulerDAVX512_bail:
+	MOVQ DI, at+64(FP)
+	VZEROUPPER
+	RET

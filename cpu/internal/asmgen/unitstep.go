@@ -24,10 +24,96 @@ import (
 // kernel stores nothing of that vector and returns its first unit (cpu then
 // finishes the block in Go, whose NaN payloads are the contract's);
 // otherwise it returns n.
+//
+// The rate kernels rateEuler{S,D}{AVX2,AVX512} are the forward-Euler unit
+// part of a rate-form step (backend.RateUnits' Velocity, EulerFinish and
+// Finish) on units of one supralinear range without post-activation noise:
+// for each unit j < n, a multiple of the lanes,
+//
+//	a  = min(max(x, floor), ceiling)      (backend.Supra)
+//	k  = T(invTau·(a − r))                ((−r) + a: the same sum)
+//	r' = r + T(dt·k)
+//	r' = +0 if clip and r' < 0
+//
+// VMAXP and VMINP return their second source when the other is not
+// greater (less), which is backend.Supra's value whenever floor and
+// ceiling are nonzero (equal operands are then the same bits) and x is not
+// NaN; a NaN x passes both as itself, as in Supra. The caller runs the
+// kernel only for such ranges. A vector with a non-finite r' is left
+// unwritten and its first unit returned (cpu then finishes the range in
+// Go); otherwise the kernel returns n.
 func unitKernels() {
 	for _, s := range plasticISAs {
 		unitReLU(s, plasticPrecs[0])
 	}
+	for _, s := range plasticISAs {
+		for _, p := range plasticPrecs {
+			rateEuler(s, p)
+		}
+	}
+}
+
+func rateEuler(s pisa, p pprec) {
+	lanes := s.bytes / p.size
+	name := fmt.Sprintf("rateEuler%s%s", p.suffix, s.name)
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(n int, x, r, invTau *%[1]s, floor, ceiling, dt %[1]s, clip int) (at int)", p.name))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s runs the Euler step of supralinear rate units < n (a multiple of %d) "+
+		"and returns where it stopped at a non-finite rate, or n (see cpu/internal/asmgen). Requires %s.", name, lanes, s.name))
+	q := km{s, p}
+	vmax, vmin := VMAXPD, VMINPD
+	if p.size == 4 {
+		vmax, vmin = VMAXPS, VMINPS
+	}
+	n := Load(Param("n"), GP64())
+	x := Load(Param("x"), GP64())
+	r := Load(Param("r"), GP64())
+	inv := Load(Param("invTau"), GP64())
+	clip := Load(Param("clip"), GP64())
+	bcast := func(name string) reg.VecVirtual {
+		t := Load(Param(name), XMM())
+		v := s.vec()
+		p.bcast(t, v)
+		return v
+	}
+	floor, ceiling, dt := bcast("floor"), bcast("ceiling"), bcast("dt")
+	zero := s.vec()
+	p.xor(zero, zero, zero)
+	i := GP64()
+	XORQ(i, i)
+	loop, done, bail, noclip := name+"_loop", name+"_done", name+"_bail", name+"_noclip"
+	TESTQ(n, n)
+	JZ(LabelRef(done))
+	Label(loop)
+	at := func(base reg.Register) Mem { return Mem{Base: base, Index: i, Scale: uint8(p.size)} }
+	a, rv, k, d := s.vec(), s.vec(), s.vec(), s.vec()
+	vmax(at(x), floor, a) // floor > x ? floor : x
+	vmin(a, ceiling, a)   // ceiling < a ? ceiling : a
+	p.mov(at(r), rv)
+	p.sub(rv, a, k)      // a − r
+	p.mul(at(inv), k, k) // invTau·…
+	p.mul(dt, k, d)      // dt·k
+	p.add(d, rv, rv)     // r + …
+	TESTQ(clip, clip)
+	JZ(LabelRef(noclip))
+	neg := q.cmp(cmpLT, rv, zero) // r' < 0 (−0 and NaN stay)
+	q.sel(neg, zero, rv)
+	Label(noclip)
+	p.sub(rv, rv, d)
+	bad := q.cmp(cmpNEQ, d, zero) // r' − r' ≠ 0: ±Inf or NaN
+	q.jumpIfAny(bad, bail)
+	p.mov(rv, at(r))
+	ADDQ(U8(lanes), i)
+	CMPQ(i, n)
+	JL(LabelRef(loop))
+	Label(done)
+	Store(n, Return("at"))
+	VZEROUPPER()
+	RET()
+	Label(bail)
+	Store(i, Return("at"))
+	VZEROUPPER()
+	RET()
 }
 
 func unitReLU(s pisa, p pprec) {
