@@ -309,13 +309,19 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 	}
 	in := make([]T, K*D*circuitChunk*n)
 	row := make([]float64, circuitChunk*n)
+	fillers := make([]*stimulus.GratingFiller, len(gs))
+	for k, g := range gs {
+		fillers[k] = g.Filler()
+	}
+	var out *backend.Chunk[T] // reused while chunks record as many steps
+	outRecorded := -1
 	for done := 0; done < steps; done += circuitChunk {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("interrupted: %w", err)
 		}
 		m := min(circuitChunk, steps-done)
 		in64, f64 := any(in).([]float64)
-		for k, g := range gs {
+		for k, g := range fillers {
 			for d := 0; d < D; d++ {
 				at := (k*D + d) * m * n
 				if f64 {
@@ -328,7 +334,9 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 				}
 			}
 		}
-		out := backend.NewChunkFor(prog, done, m)
+		if rec := prog.Record.Recorded(done, m); rec != outRecorded || prog.WeightsRecorded(done, m) > 0 {
+			out, outRecorded = backend.NewChunkFor(prog, done, m), rec
+		}
 		if err := run.Advance(m, in[:K*D*m*n], out); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.File(), err)
 		}

@@ -189,8 +189,33 @@ func (g *Grating) Temporal(p, k int) float64 {
 
 // Fill writes the input of steps k0 … k0+len(out)/n−1 in direction d into
 // out, row-major (steps, units), n = Units(); out's length must be a
-// multiple of n.
+// multiple of n. A run that fills chunk after chunk should use a
+// GratingFiller, which computes each direction's spatial pattern once.
 func (g *Grating) Fill(d, k0 int, out []float64) {
+	g.Filler().Fill(d, k0, out)
+}
+
+// GratingFiller fills a grating's input chunk after chunk (the same values
+// as Grating.Fill), keeping what does not change between chunks: each
+// direction's spatial pattern of a counterphase grating, and the temporal
+// factors cos(ω·t) of the chunk's steps, which are the same in every
+// direction. It is not safe for concurrent use.
+type GratingFiller struct {
+	g       *Grating
+	spatial [][]float64 // per direction, computed on first use
+	// temporal holds cos(phase) for rows k0 … k0+len/P−1, P populations.
+	temporal []float64
+	tempK0   int
+}
+
+// Filler returns a GratingFiller of g; g must not change while it is used.
+func (g *Grating) Filler() *GratingFiller {
+	return &GratingFiller{g: g, spatial: make([][]float64, len(g.Directions))}
+}
+
+// Fill is Grating.Fill.
+func (f *GratingFiller) Fill(d, k0 int, out []float64) {
+	g := f.g
 	n := g.Units()
 	if n == 0 {
 		return
@@ -198,25 +223,38 @@ func (g *Grating) Fill(d, k0 int, out []float64) {
 	if len(out)%n != 0 {
 		panic(fmt.Sprintf("grating: %d values for %d units", len(out), n))
 	}
+	rows, P := len(out)/n, len(g.Populations)
+	if f.tempK0 != k0 || len(f.temporal) < rows*P {
+		f.temporal, f.tempK0 = f.temporal[:0], k0
+		for row := range rows {
+			for p := range g.Populations {
+				f.temporal = append(f.temporal, dmath.Cos(g.phase(&g.Populations[p], k0+row)))
+			}
+		}
+	}
 	cg, sg := g.DirectionCosSin(d)
 	counter := g.Form == GratingCounterphase
-	var spatial []float64
-	if counter {
-		spatial = g.Spatial(d)
+	if counter && f.spatial[d] == nil {
+		f.spatial[d] = g.Spatial(d)
 	}
-	for row := 0; row < len(out)/n; row++ {
+	spatial := f.spatial[d]
+	for row := range rows {
 		k := k0 + row
 		i := 0
 		for p := range g.Populations {
 			pop := &g.Populations[p]
-			ph := g.phase(pop, k)
-			c := dmath.Cos(ph)
-			for range pop.Size {
-				if counter {
-					out[row*n+i] = float64(spatial[i] * c)
-				} else {
-					out[row*n+i] = float64(pop.Amplitude * dmath.Cos(arg(pop, g.X[i], g.Y[i], cg, sg)-ph))
+			if counter {
+				c := f.temporal[row*P+p]
+				o, s := out[row*n+i:row*n+i+pop.Size], spatial[i:i+pop.Size]
+				for j, a := range s {
+					o[j] = float64(a * c)
 				}
+				i += pop.Size
+				continue
+			}
+			ph := g.phase(pop, k)
+			for range pop.Size {
+				out[row*n+i] = float64(pop.Amplitude * dmath.Cos(arg(pop, g.X[i], g.Y[i], cg, sg)-ph))
 				i++
 			}
 		}

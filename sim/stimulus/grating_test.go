@@ -294,3 +294,33 @@ func TestGratingCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestGratingFillerChunks fills a counterphase and a drifting grating chunk
+// after chunk, directions interleaved and chunk lengths changing (the
+// cached temporal factors must follow k0 and the length), and holds every
+// value to Value bit for bit.
+func TestGratingFillerChunks(t *testing.T) {
+	for _, form := range []string{GratingCounterphase, GratingDrifting} {
+		g := &Grating{Directions: []float64{0, 90, 225}, Form: form, Dt: 0.5, L5Compat: form == GratingCounterphase,
+			Populations: []GratingPopulation{{Size: 5, Amplitude: 2, SpatialFreq: 10, TemporalFreq: 50, SpatialPhase: 1},
+				{Size: 3, Amplitude: 0.5, SpatialFreq: 4, TemporalFreq: 7, Steady: true}}}
+		g.X, g.Y = DiscPositions(g.Units(), func(i int) float64 { return (float64(i) + 0.5) / 16 })
+		f := g.Filler()
+		n := g.Units()
+		k0 := 0
+		for _, rows := range []int{3, 3, 1, 7, 2} {
+			for _, d := range []int{2, 0, 1} {
+				out := make([]float64, rows*n)
+				f.Fill(d, k0, out)
+				for r := range rows {
+					for i := range n {
+						if got, want := out[r*n+i], g.Value(d, i, k0+r); math.Float64bits(got) != math.Float64bits(want) {
+							t.Fatalf("%s: direction %d step %d unit %d: %v, want %v", form, d, k0+r, i, got, want)
+						}
+					}
+				}
+			}
+			k0 += rows
+		}
+	}
+}
