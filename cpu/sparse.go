@@ -63,9 +63,16 @@ func useGather[T backend.Float](p *backend.Program[T]) bool {
 // the trials are split into as few blocks of whole eights as keep the w
 // workers busy over the K instances (B = 16 on 2 workers: two blocks of
 // 8, where the dense path's four blocks of 4 would leave the kernels
-// idle).
+// idle). Four to seven trials stay one task: gatherQuads reads an entry
+// once for four trials, so one task does the work of two tasks of pairs
+// on one core (the static layer-5 example, four directions on two Zen 4
+// cores: 41 ms as one task, 45 ms as two, the second core then free for
+// the run's recording and input).
 func gatherBlock(K, B, w int) int {
 	want := max(1, (w+K-1)/K)
+	if hasGatherAVX && B >= 4 && B < 8 {
+		return B
+	}
 	if B < 8 && want > 1 {
 		// Fewer than eight trials run one by one in Go (gatheredTrial):
 		// split them over the workers.
@@ -155,13 +162,17 @@ func (c *csrDrive[T]) product(h *history[T], x []T, n int) {
 // gathered is product's pass over the CSR rows.
 func (c *csrDrive[T]) gathered(h *history[T], x []T, n int) {
 	nb, buf, base := h.nb, h.buf, h.base
-	if hasGatherAVX && nb >= 8 && len(buf) < 1<<31 {
-		if c32, ok := any(c).(*csrDrive[float32]); ok {
+	if hasGatherAVX && len(buf) < 1<<31 {
+		if c32, ok := any(c).(*csrDrive[float32]); ok && nb >= 8 {
 			productAVX(c32, any(h).(*history[float32]), any(x).([]float32), n)
 			return
 		}
+		// float64 (and float32 below 8 trials): four trials at a time on
+		// gatherQuads, then pairs, then one.
+		c.gatheredRest(h, x, n, 0)
+		return
 	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && nb >= 8; i++ {
 		lo, hi := c.rowStart[i], c.rowStart[i+1]
 		vals := c.val[lo:hi]
 		cols, sels := c.col[lo:hi], c.sel[lo:hi]
@@ -188,10 +199,13 @@ func (c *csrDrive[T]) gathered(h *history[T], x []T, n int) {
 	c.gatheredRest(h, x, n, nb-nb%8)
 }
 
-// gatheredRest is gathered for the trials from b0 on (fewer than eight):
-// pairs on the AVX pair kernels where the CPU has them, then one by one.
+// gatheredRest is gathered for the trials from b0 on: fours and pairs on
+// the AVX kernels where the CPU has them, then one by one.
 func (c *csrDrive[T]) gatheredRest(h *history[T], x []T, n, b0 int) {
 	if hasGatherAVX && len(h.buf) < 1<<31 {
+		for ; b0+4 <= h.nb; b0 += 4 {
+			c.gatheredQuad(h, x, n, b0)
+		}
 		for ; b0+2 <= h.nb; b0 += 2 {
 			c.gatheredPair(h, x, n, b0)
 		}
@@ -236,6 +250,57 @@ func (c *csrDrive[T]) gatheredPair(h *history[T], x []T, n, b int) {
 			a1 = a1 + T(val[e]*z[1])
 		}
 		x[b*n+i], x[(b+1)*n+i] = a0, a1
+	}
+}
+
+// gatheredQuad is gatheredPair for trials b … b+3 on gatherQuads{S,D}.
+func (c *csrDrive[T]) gatheredQuad(h *history[T], x []T, n, b int) {
+	buf, off := h.buf, h.offsets32(c)
+	val, rs := c.val, c.rowStart
+	var acc [16]T
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		l := [4]int32{rs[i], rs[i+1], rs[i+2], rs[i+3]}
+		m := min(l[1]-l[0], l[2]-l[1], l[3]-l[2], rs[i+4]-l[3])
+		clear(acc[:])
+		if m > 0 {
+			quadKernel(m, &val[l[0]], &val[l[1]], &val[l[2]], &val[l[3]], [4]*int32{&off[l[0]], &off[l[1]], &off[l[2]], &off[l[3]]}, &buf[b], &acc)
+		}
+		for r := range 4 {
+			a := (*[4]T)(acc[4*r : 4*r+4])
+			for e := l[r] + m; e < rs[i+r+1]; e++ {
+				z := buf[int(off[e])+b : int(off[e])+b+4 : int(off[e])+b+4]
+				a[0] = a[0] + T(val[e]*z[0])
+				a[1] = a[1] + T(val[e]*z[1])
+				a[2] = a[2] + T(val[e]*z[2])
+				a[3] = a[3] + T(val[e]*z[3])
+			}
+			x[b*n+i+r], x[(b+1)*n+i+r], x[(b+2)*n+i+r], x[(b+3)*n+i+r] = a[0], a[1], a[2], a[3]
+		}
+	}
+	for ; i < n; i++ {
+		var a [4]T // +0
+		for e := rs[i]; e < rs[i+1]; e++ {
+			z := buf[int(off[e])+b : int(off[e])+b+4 : int(off[e])+b+4]
+			a[0] = a[0] + T(val[e]*z[0])
+			a[1] = a[1] + T(val[e]*z[1])
+			a[2] = a[2] + T(val[e]*z[2])
+			a[3] = a[3] + T(val[e]*z[3])
+		}
+		x[b*n+i], x[(b+1)*n+i], x[(b+2)*n+i], x[(b+3)*n+i] = a[0], a[1], a[2], a[3]
+	}
+}
+
+// quadKernel calls gatherQuadsS or gatherQuadsD on rows starting at
+// w0 … w3 with offsets off.
+func quadKernel[T backend.Float](m int32, w0, w1, w2, w3 *T, off [4]*int32, buf *T, acc *[16]T) {
+	switch w0 := any(w0).(type) {
+	case *float32:
+		w := [4]*float32{w0, any(w1).(*float32), any(w2).(*float32), any(w3).(*float32)}
+		gatherQuadsS(int(m), &w, &off, any(buf).(*float32), any(acc).(*[16]float32))
+	case *float64:
+		w := [4]*float64{w0, any(w1).(*float64), any(w2).(*float64), any(w3).(*float64)}
+		gatherQuadsD(int(m), &w, &off, any(buf).(*float64), any(acc).(*[16]float64))
 	}
 }
 

@@ -21,3 +21,13 @@ func gatherPairsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[8]f
 //
 //go:noescape
 func gatherPairsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[8]float64)
+
+// gatherQuadsS sums four CSR rows' common length m for four adjacent trials: acc[4r+l] += w[r][e]·buf[off[r][e]+l] for e < m in order, each product and sum rounded (no FMA). Requires AVX.
+//
+//go:noescape
+func gatherQuadsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[16]float32)
+
+// gatherQuadsD sums four CSR rows' common length m for four adjacent trials: acc[4r+l] += w[r][e]·buf[off[r][e]+l] for e < m in order, each product and sum rounded (no FMA). Requires AVX.
+//
+//go:noescape
+func gatherQuadsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[16]float64)

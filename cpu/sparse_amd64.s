@@ -167,3 +167,109 @@ gatherPairsD_done:
 	VMOVUPD X2, 32(SI)
 	VMOVUPD X3, 48(SI)
 	RET
+
+// func gatherQuadsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[16]float32)
+// Requires: AVX
+TEXT ·gatherQuadsS(SB), NOSPLIT, $0-40
+	MOVQ    m+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    off+16(FP), DX
+	MOVQ    buf+24(FP), BX
+	MOVQ    acc+32(FP), SI
+	MOVQ    (CX), DI
+	MOVQ    (DX), R8
+	VMOVUPS (SI), X0
+	MOVQ    8(CX), R9
+	MOVQ    8(DX), R10
+	VMOVUPS 16(SI), X1
+	MOVQ    16(CX), R11
+	MOVQ    16(DX), R12
+	VMOVUPS 32(SI), X2
+	MOVQ    24(CX), CX
+	MOVQ    24(DX), DX
+	VMOVUPS 48(SI), X3
+	TESTQ   AX, AX
+	JZ      gatherQuadsS_done
+	XORQ    R13, R13
+
+gatherQuadsS_loop:
+	MOVLQSX      (R8)(R13*4), R14
+	VBROADCASTSS (DI)(R13*4), X4
+	VMULPS       (BX)(R14*4), X4, X4
+	VADDPS       X4, X0, X0
+	MOVLQSX      (R10)(R13*4), R14
+	VBROADCASTSS (R9)(R13*4), X4
+	VMULPS       (BX)(R14*4), X4, X4
+	VADDPS       X4, X1, X1
+	MOVLQSX      (R12)(R13*4), R14
+	VBROADCASTSS (R11)(R13*4), X4
+	VMULPS       (BX)(R14*4), X4, X4
+	VADDPS       X4, X2, X2
+	MOVLQSX      (DX)(R13*4), R14
+	VBROADCASTSS (CX)(R13*4), X4
+	VMULPS       (BX)(R14*4), X4, X4
+	VADDPS       X4, X3, X3
+	INCQ         R13
+	CMPQ         R13, AX
+	JNE          gatherQuadsS_loop
+
+gatherQuadsS_done:
+	VMOVUPS X0, (SI)
+	VMOVUPS X1, 16(SI)
+	VMOVUPS X2, 32(SI)
+	VMOVUPS X3, 48(SI)
+	VZEROUPPER
+	RET
+
+// func gatherQuadsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[16]float64)
+// Requires: AVX
+TEXT ·gatherQuadsD(SB), NOSPLIT, $0-40
+	MOVQ    m+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    off+16(FP), DX
+	MOVQ    buf+24(FP), BX
+	MOVQ    acc+32(FP), SI
+	MOVQ    (CX), DI
+	MOVQ    (DX), R8
+	VMOVUPD (SI), Y0
+	MOVQ    8(CX), R9
+	MOVQ    8(DX), R10
+	VMOVUPD 32(SI), Y1
+	MOVQ    16(CX), R11
+	MOVQ    16(DX), R12
+	VMOVUPD 64(SI), Y2
+	MOVQ    24(CX), CX
+	MOVQ    24(DX), DX
+	VMOVUPD 96(SI), Y3
+	TESTQ   AX, AX
+	JZ      gatherQuadsD_done
+	XORQ    R13, R13
+
+gatherQuadsD_loop:
+	MOVLQSX      (R8)(R13*4), R14
+	VBROADCASTSD (DI)(R13*8), Y4
+	VMULPD       (BX)(R14*8), Y4, Y4
+	VADDPD       Y4, Y0, Y0
+	MOVLQSX      (R10)(R13*4), R14
+	VBROADCASTSD (R9)(R13*8), Y4
+	VMULPD       (BX)(R14*8), Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	MOVLQSX      (R12)(R13*4), R14
+	VBROADCASTSD (R11)(R13*8), Y4
+	VMULPD       (BX)(R14*8), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	MOVLQSX      (DX)(R13*4), R14
+	VBROADCASTSD (CX)(R13*8), Y4
+	VMULPD       (BX)(R14*8), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	INCQ         R13
+	CMPQ         R13, AX
+	JNE          gatherQuadsD_loop
+
+gatherQuadsD_done:
+	VMOVUPD Y0, (SI)
+	VMOVUPD Y1, 32(SI)
+	VMOVUPD Y2, 64(SI)
+	VMOVUPD Y3, 96(SI)
+	VZEROUPPER
+	RET

@@ -13,3 +13,9 @@ func gatherPairsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[8]f
 func gatherPairsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[8]float64) {
 	panic("unreachable")
 }
+func gatherQuadsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[16]float32) {
+	panic("unreachable")
+}
+func gatherQuadsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[16]float64) {
+	panic("unreachable")
+}

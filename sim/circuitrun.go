@@ -292,11 +292,7 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 	defer run.Close()
 	cns := make([]*CircuitNetwork, K)
 	for k := range cns {
-		cn := &CircuitNetwork{Net: net, Rates: make([][]float64, D)}
-		for d := range cn.Rates {
-			cn.Rates[d] = make([]float64, 0, steps*n)
-		}
-		cns[k] = cn
+		cns[k] = &CircuitNetwork{Net: net, Rates: make([][]float64, D)} // each direction's allocated by record
 	}
 	plastic := prog.Plasticity != nil
 	rows := prog.DriveRows()
@@ -307,18 +303,23 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 		}
 		drive = make([]T, K*D*rows*n)
 	}
-	in := make([]T, K*D*circuitChunk*n)
+	// The chunks are pipelined: while the backend advances chunk c, a
+	// helper goroutine records chunk c−1's rates and fills chunk c+1's
+	// input (two buffers of each), so the backend's cores do not wait for
+	// either. The rates' storage is allocated by the helper too (its
+	// zeroing is the largest single cost outside the backend).
+	var ins [2][]T
+	var outs [2]*backend.Chunk[T]
+	outRecorded := [2]int{-1, -1}
+	for i := range ins {
+		ins[i] = make([]T, K*D*circuitChunk*n)
+	}
 	row := make([]float64, circuitChunk*n)
 	fillers := make([]*stimulus.GratingFiller, len(gs))
 	for k, g := range gs {
 		fillers[k] = g.Filler()
 	}
-	var out *backend.Chunk[T] // reused while chunks record as many steps
-	outRecorded := -1
-	for done := 0; done < steps; done += circuitChunk {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("interrupted: %w", err)
-		}
+	fill := func(done int, in []T) {
 		m := min(circuitChunk, steps-done)
 		in64, f64 := any(in).([]float64)
 		for k, g := range fillers {
@@ -334,15 +335,15 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 				}
 			}
 		}
-		if rec := prog.Record.Recorded(done, m); rec != outRecorded || prog.WeightsRecorded(done, m) > 0 {
-			out, outRecorded = backend.NewChunkFor(prog, done, m), rec
-		}
-		if err := run.Advance(m, in[:K*D*m*n], out); err != nil {
-			return nil, fmt.Errorf("%s: %w", c.File(), err)
-		}
+	}
+	record := func(done int, out *backend.Chunk[T]) {
+		m := min(circuitChunk, steps-done)
 		r64, f64 := any(out.Rates).([]float64)
 		for k, cn := range cns {
 			for d := 0; d < D; d++ {
+				if cn.Rates[d] == nil {
+					cn.Rates[d] = make([]float64, 0, steps*n)
+				}
 				at := (k*D + d) * m * n
 				if f64 {
 					cn.Rates[d] = append(cn.Rates[d], r64[at:at+m*n]...)
@@ -352,6 +353,36 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 					cn.Rates[d] = append(cn.Rates[d], float64(v))
 				}
 			}
+		}
+	}
+	fill(0, ins[0])
+	for ci, done := 0, 0; done < steps; ci, done = ci+1, done+circuitChunk {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("interrupted: %w", err)
+		}
+		m := min(circuitChunk, steps-done)
+		in, cur := ins[ci%2], ci%2
+		if rec := prog.Record.Recorded(done, m); rec != outRecorded[cur] || prog.WeightsRecorded(done, m) > 0 {
+			outs[cur], outRecorded[cur] = backend.NewChunkFor(prog, done, m), rec
+		}
+		out := outs[cur]
+		helped := make(chan struct{})
+		go func() {
+			defer close(helped)
+			if ci > 0 {
+				record(done-circuitChunk, outs[1-cur])
+			}
+			if done+m < steps {
+				fill(done+m, ins[1-cur])
+			}
+		}()
+		err := run.Advance(m, in[:K*D*m*n], out)
+		<-helped
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.File(), err)
+		}
+		if done+m >= steps {
+			record(done, out)
 		}
 		if plastic {
 			if err := backend.Weights(run, drive, nil); err != nil {

@@ -21,6 +21,68 @@ func gatherKernels() {
 	}
 	gatherPairs("S")
 	gatherPairs("D")
+	gatherQuads("S")
+	gatherQuads("D")
+}
+
+// gatherQuads emits gatherQuads{S,D}(m, w, off, buf, acc): gatherPairs for
+// four adjacent trials — acc[4r+l] += w_r[e]·buf[off_r[e]+l] for rows
+// r < 4, trials l < 4 and e = 0 … m−1 in order, each product and sum
+// rounded (VMULP, VADDP; no FMA), the four trials in one XMM (float32) or
+// YMM (float64) register. A step is load-bound: each entry is three loads
+// (its offset, its weight, the trials' values), which now serve four
+// trials instead of two. Requires AVX.
+func gatherQuads(prec string) {
+	name := "gatherQuads" + prec
+	typ, size := "float32", 4
+	vec := XMM
+	if prec == "D" {
+		typ, size, vec = "float64", 8, YMM
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(m int, w *[4]*%[1]s, off *[4]*int32, buf *%[1]s, acc *[16]%[1]s)", typ))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sums four CSR rows' common length m for four adjacent trials: acc[4r+l] += w[r][e]·buf[off[r][e]+l] "+
+		"for e < m in order, each product and sum rounded (no FMA). Requires AVX.", name))
+	m := Load(Param("m"), GP64())
+	wp := Load(Param("w"), GP64())
+	op := Load(Param("off"), GP64())
+	buf := Load(Param("buf"), GP64())
+	acc := Load(Param("acc"), GP64())
+	mov, bcast, mul, add := VMOVUPS, VBROADCASTSS, VMULPS, VADDPS
+	if prec == "D" {
+		mov, bcast, mul, add = VMOVUPD, VBROADCASTSD, VMULPD, VADDPD
+	}
+	var ws, os [4]reg.GPVirtual
+	sums := make([]reg.VecVirtual, 4)
+	for r := range 4 {
+		ws[r], os[r] = GP64(), GP64()
+		MOVQ(Mem{Base: wp, Disp: 8 * r}, ws[r])
+		MOVQ(Mem{Base: op, Disp: 8 * r}, os[r])
+		sums[r] = vec()
+		mov(Mem{Base: acc, Disp: 4 * size * r}, sums[r])
+	}
+	done, loop := name+"_done", name+"_loop"
+	TESTQ(m, m)
+	JZ(LabelRef(done))
+	e := GP64() // one entry index, as in gatherPairs
+	XORQ(e, e)
+	Label(loop)
+	for r := range 4 {
+		weight, z, at := vec(), vec(), GP64()
+		MOVLQSX(Mem{Base: os[r], Index: e, Scale: 4}, at)
+		bcast(Mem{Base: ws[r], Index: e, Scale: uint8(size)}, weight)
+		mul(Mem{Base: buf, Index: at, Scale: uint8(size)}, weight, z)
+		add(z, sums[r], sums[r])
+	}
+	INCQ(e)
+	CMPQ(e, m)
+	JNE(LabelRef(loop))
+	Label(done)
+	for r := range 4 {
+		mov(sums[r], Mem{Base: acc, Disp: 4 * size * r})
+	}
+	VZEROUPPER()
+	RET()
 }
 
 // gatherPairs emits gatherPairs{S,D}(m, w, off, buf, acc): four CSR rows
