@@ -54,10 +54,37 @@ func newHistory[T backend.Float](p *backend.Program[T], z []T, nb int) *history[
 // store copies the rates of z (nb × rows) into slot sl.
 func (h *history[T]) store(sl int, z []T, rows int) {
 	nb, N := h.nb, h.n
-	dst := h.buf[sl*N*nb : (sl+1)*N*nb]
-	for b := 0; b < nb; b++ {
-		for j, r := range z[b*rows : b*rows+N] {
-			dst[j*nb+b] = r
+	interleave(h.buf[sl*N*nb:(sl+1)*N*nb], z, nb, rows, 0, N)
+}
+
+// interleave sets dst[(j−c0)·nb+b] = z[b·rows+j] for the nb trials of z
+// (nb × rows) and columns c0 ≤ j < c1: the history's layout, a column's
+// trials adjacent. Four and two trials (gatherQuads', gatherPairs') are
+// written a column at a time.
+func interleave[T backend.Float](dst, z []T, nb, rows, c0, c1 int) {
+	n := c1 - c0
+	switch nb {
+	case 4:
+		z0, z1, z2, z3 := z[c0:c1], z[rows+c0:rows+c1], z[2*rows+c0:2*rows+c1], z[3*rows+c0:3*rows+c1]
+		z1, z2, z3 = z1[:len(z0)], z2[:len(z0)], z3[:len(z0)]
+		dst = dst[:4*n]
+		for j, a := range z0 {
+			q := dst[4*j : 4*j+4 : 4*j+4]
+			q[0], q[1], q[2], q[3] = a, z1[j], z2[j], z3[j]
+		}
+	case 2:
+		z0, z1 := z[c0:c1], z[rows+c0:rows+c1]
+		z1 = z1[:len(z0)]
+		dst = dst[:2*n]
+		for j, a := range z0 {
+			q := dst[2*j : 2*j+2 : 2*j+2]
+			q[0], q[1] = a, z1[j]
+		}
+	default:
+		for b := 0; b < nb; b++ {
+			for j, r := range z[b*rows+c0 : b*rows+c1] {
+				dst[j*nb+b] = r
+			}
 		}
 	}
 }
@@ -67,12 +94,7 @@ func (h *history[T]) store(sl int, z []T, rows int) {
 func (h *history[T]) begin(t int, z []T, rows int) {
 	nb, N := h.nb, h.n
 	h.z = z
-	in := h.buf[h.slots*N*nb:]
-	for b := 0; b < nb; b++ {
-		for j, u := range z[b*rows+N : b*rows+rows-1] {
-			in[j*nb+b] = u
-		}
-	}
+	interleave(h.buf[h.slots*N*nb:], z, nb, rows, N, rows-1)
 	if h.slots > 1 {
 		h.offValid, h.offIntValid = false, false // the slots rotate
 	}
