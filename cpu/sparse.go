@@ -253,12 +253,19 @@ func (c *csrDrive[T]) gatheredPair(h *history[T], x []T, n, b int) {
 	}
 }
 
-// gatheredQuad is gatheredPair for trials b … b+3 on gatherQuads{S,D}.
+// gatheredQuad is gatheredPair for trials b … b+3: every row on
+// gatherQuadRows{S,D} where the CPU has AVX2, else four rows at a time on
+// gatherQuads{S,D} with each row's rest in Go.
 func (c *csrDrive[T]) gatheredQuad(h *history[T], x []T, n, b int) {
 	buf, off := h.buf, h.offsets32(c)
 	val, rs := c.val, c.rowStart
 	var acc [16]T
 	i := 0
+	if g := n / 4; hasGatherAVX2 && g > 0 && len(val) > 0 {
+		_ = x[(b+3)*n+4*g-1]
+		quadRowsKernel(g, &rs[0], &off[0], &val[0], &buf[b], &x[b*n], n)
+		i = 4 * g
+	}
 	for ; i+4 <= n; i += 4 {
 		l := [4]int32{rs[i], rs[i+1], rs[i+2], rs[i+3]}
 		m := min(l[1]-l[0], l[2]-l[1], l[3]-l[2], rs[i+4]-l[3])
@@ -288,6 +295,16 @@ func (c *csrDrive[T]) gatheredQuad(h *history[T], x []T, n, b int) {
 			a[3] = a[3] + T(val[e]*z[3])
 		}
 		x[b*n+i], x[(b+1)*n+i], x[(b+2)*n+i], x[(b+3)*n+i] = a[0], a[1], a[2], a[3]
+	}
+}
+
+// quadRowsKernel calls gatherQuadRowsS or gatherQuadRowsD.
+func quadRowsKernel[T backend.Float](groups int, rs, off *int32, w, buf, x *T, ldx int) {
+	switch w := any(w).(type) {
+	case *float32:
+		gatherQuadRowsS(groups, rs, off, w, any(buf).(*float32), any(x).(*float32), ldx)
+	case *float64:
+		gatherQuadRowsD(groups, rs, off, w, any(buf).(*float64), any(x).(*float64), ldx)
 	}
 }
 

@@ -31,3 +31,13 @@ func gatherQuadsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[16]
 //
 //go:noescape
 func gatherQuadsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[16]float64)
+
+// gatherQuadRowsS sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func gatherQuadRowsS(groups int, rs *int32, off *int32, w *float32, buf *float32, x *float32, ldx int)
+
+// gatherQuadRowsD sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func gatherQuadRowsD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int)

@@ -273,3 +273,377 @@ gatherQuadsD_done:
 	VMOVUPD Y3, 96(SI)
 	VZEROUPPER
 	RET
+
+// func gatherQuadRowsS(groups int, rs *int32, off *int32, w *float32, buf *float32, x *float32, ldx int)
+// Requires: AVX, AVX2, CMOV
+TEXT ·gatherQuadRowsS(SB), NOSPLIT, $0-56
+	MOVQ  groups+0(FP), AX
+	MOVQ  rs+8(FP), CX
+	MOVQ  off+16(FP), DX
+	MOVQ  w+24(FP), BX
+	MOVQ  buf+32(FP), SI
+	MOVQ  x+40(FP), DI
+	TESTQ AX, AX
+	JZ    gatherQuadRowsS_done
+
+gatherQuadRowsS_group:
+	MOVLQSX (CX), R8
+	MOVLQSX 4(CX), R9
+	MOVLQSX 8(CX), R10
+	MOVLQSX 12(CX), R11
+	MOVLQSX 4(CX), R12
+	SUBQ    R8, R12
+	MOVLQSX 8(CX), R13
+	SUBQ    R9, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	MOVLQSX 12(CX), R13
+	SUBQ    R10, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	MOVLQSX 16(CX), R13
+	SUBQ    R11, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	VXORPS  X0, X0, X0
+	VXORPS  X1, X1, X1
+	VXORPS  X2, X2, X2
+	VXORPS  X3, X3, X3
+
+gatherQuadRowsS_pairs:
+	CMPQ         R12, $0x02
+	JL           gatherQuadRowsS_pairsdone
+	MOVQ         (DX)(R8*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VMOVSD       (BX)(R8*4), X4
+	VBROADCASTSS X4, X5
+	VSHUFPS      $0x55, X4, X4, X4
+	VMULPS       (SI)(R13*4), X5, X5
+	VADDPS       X5, X0, X0
+	VMULPS       (SI)(R14*4), X4, X5
+	VADDPS       X5, X0, X0
+	ADDQ         $0x02, R8
+	MOVQ         (DX)(R9*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VMOVSD       (BX)(R9*4), X4
+	VBROADCASTSS X4, X5
+	VSHUFPS      $0x55, X4, X4, X4
+	VMULPS       (SI)(R13*4), X5, X5
+	VADDPS       X5, X1, X1
+	VMULPS       (SI)(R14*4), X4, X5
+	VADDPS       X5, X1, X1
+	ADDQ         $0x02, R9
+	MOVQ         (DX)(R10*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VMOVSD       (BX)(R10*4), X4
+	VBROADCASTSS X4, X5
+	VSHUFPS      $0x55, X4, X4, X4
+	VMULPS       (SI)(R13*4), X5, X5
+	VADDPS       X5, X2, X2
+	VMULPS       (SI)(R14*4), X4, X5
+	VADDPS       X5, X2, X2
+	ADDQ         $0x02, R10
+	MOVQ         (DX)(R11*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VMOVSD       (BX)(R11*4), X4
+	VBROADCASTSS X4, X5
+	VSHUFPS      $0x55, X4, X4, X4
+	VMULPS       (SI)(R13*4), X5, X5
+	VADDPS       X5, X3, X3
+	VMULPS       (SI)(R14*4), X4, X5
+	VADDPS       X5, X3, X3
+	ADDQ         $0x02, R11
+	SUBQ         $0x02, R12
+	JMP          gatherQuadRowsS_pairs
+
+gatherQuadRowsS_pairsdone:
+	TESTQ        R12, R12
+	JZ           gatherQuadRowsS_odd
+	MOVLQSX      (DX)(R8*4), R12
+	VBROADCASTSS (BX)(R8*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X0, X0
+	INCQ         R8
+	MOVLQSX      (DX)(R9*4), R12
+	VBROADCASTSS (BX)(R9*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X1, X1
+	INCQ         R9
+	MOVLQSX      (DX)(R10*4), R12
+	VBROADCASTSS (BX)(R10*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X2, X2
+	INCQ         R10
+	MOVLQSX      (DX)(R11*4), R12
+	VBROADCASTSS (BX)(R11*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X3, X3
+	INCQ         R11
+
+gatherQuadRowsS_odd:
+	MOVLQSX 4(CX), R12
+
+gatherQuadRowsS_rest0:
+	CMPQ         R8, R12
+	JGE          gatherQuadRowsS_next0
+	MOVLQSX      (DX)(R8*4), R13
+	VBROADCASTSS (BX)(R8*4), X4
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X0, X0
+	INCQ         R8
+	JMP          gatherQuadRowsS_rest0
+
+gatherQuadRowsS_next0:
+	MOVLQSX 8(CX), R8
+
+gatherQuadRowsS_rest1:
+	CMPQ         R9, R8
+	JGE          gatherQuadRowsS_next1
+	MOVLQSX      (DX)(R9*4), R12
+	VBROADCASTSS (BX)(R9*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X1, X1
+	INCQ         R9
+	JMP          gatherQuadRowsS_rest1
+
+gatherQuadRowsS_next1:
+	MOVLQSX 12(CX), R8
+
+gatherQuadRowsS_rest2:
+	CMPQ         R10, R8
+	JGE          gatherQuadRowsS_next2
+	MOVLQSX      (DX)(R10*4), R9
+	VBROADCASTSS (BX)(R10*4), X4
+	VMULPS       (SI)(R9*4), X4, X4
+	VADDPS       X4, X2, X2
+	INCQ         R10
+	JMP          gatherQuadRowsS_rest2
+
+gatherQuadRowsS_next2:
+	MOVLQSX 16(CX), R8
+
+gatherQuadRowsS_rest3:
+	CMPQ         R11, R8
+	JGE          gatherQuadRowsS_next3
+	MOVLQSX      (DX)(R11*4), R9
+	VBROADCASTSS (BX)(R11*4), X4
+	VMULPS       (SI)(R9*4), X4, X4
+	VADDPS       X4, X3, X3
+	INCQ         R11
+	JMP          gatherQuadRowsS_rest3
+
+gatherQuadRowsS_next3:
+	MOVQ      ldx+48(FP), R8
+	SHLQ      $0x02, R8
+	LEAQ      (R8)(R8*2), R9
+	VUNPCKLPS X1, X0, X4
+	VUNPCKHPS X1, X0, X0
+	VUNPCKLPS X3, X2, X1
+	VUNPCKHPS X3, X2, X3
+	VMOVLHPS  X1, X4, X2
+	VMOVHLPS  X4, X1, X1
+	VMOVLHPS  X3, X0, X4
+	VMOVHLPS  X0, X3, X0
+	VMOVUPS   X2, (DI)
+	VMOVUPS   X1, (DI)(R8*1)
+	VMOVUPS   X4, (DI)(R8*2)
+	VMOVUPS   X0, (DI)(R9*1)
+	ADDQ      $0x10, CX
+	ADDQ      $0x10, DI
+	DECQ      AX
+	JNZ       gatherQuadRowsS_group
+
+gatherQuadRowsS_done:
+	VZEROUPPER
+	RET
+
+// func gatherQuadRowsD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int)
+// Requires: AVX, AVX2, CMOV
+TEXT ·gatherQuadRowsD(SB), NOSPLIT, $0-56
+	MOVQ  groups+0(FP), AX
+	MOVQ  rs+8(FP), CX
+	MOVQ  off+16(FP), DX
+	MOVQ  w+24(FP), BX
+	MOVQ  buf+32(FP), SI
+	MOVQ  x+40(FP), DI
+	TESTQ AX, AX
+	JZ    gatherQuadRowsD_done
+
+gatherQuadRowsD_group:
+	MOVLQSX (CX), R8
+	MOVLQSX 4(CX), R9
+	MOVLQSX 8(CX), R10
+	MOVLQSX 12(CX), R11
+	MOVLQSX 4(CX), R12
+	SUBQ    R8, R12
+	MOVLQSX 8(CX), R13
+	SUBQ    R9, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	MOVLQSX 12(CX), R13
+	SUBQ    R10, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	MOVLQSX 16(CX), R13
+	SUBQ    R11, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	VXORPD  Y0, Y0, Y0
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+
+gatherQuadRowsD_pairs:
+	CMPQ         R12, $0x02
+	JL           gatherQuadRowsD_pairsdone
+	MOVQ         (DX)(R8*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VMOVUPD      (BX)(R8*8), X4
+	VBROADCASTSD X4, Y5
+	VPERMPD      $0x55, Y4, Y6
+	VMULPD       (SI)(R13*8), Y5, Y5
+	VADDPD       Y5, Y0, Y0
+	VMULPD       (SI)(R14*8), Y6, Y5
+	VADDPD       Y5, Y0, Y0
+	ADDQ         $0x02, R8
+	MOVQ         (DX)(R9*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VMOVUPD      (BX)(R9*8), X4
+	VBROADCASTSD X4, Y5
+	VPERMPD      $0x55, Y4, Y6
+	VMULPD       (SI)(R13*8), Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VMULPD       (SI)(R14*8), Y6, Y5
+	VADDPD       Y5, Y1, Y1
+	ADDQ         $0x02, R9
+	MOVQ         (DX)(R10*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VMOVUPD      (BX)(R10*8), X4
+	VBROADCASTSD X4, Y5
+	VPERMPD      $0x55, Y4, Y6
+	VMULPD       (SI)(R13*8), Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	VMULPD       (SI)(R14*8), Y6, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x02, R10
+	MOVQ         (DX)(R11*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VMOVUPD      (BX)(R11*8), X4
+	VBROADCASTSD X4, Y5
+	VPERMPD      $0x55, Y4, Y6
+	VMULPD       (SI)(R13*8), Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VMULPD       (SI)(R14*8), Y6, Y5
+	VADDPD       Y5, Y3, Y3
+	ADDQ         $0x02, R11
+	SUBQ         $0x02, R12
+	JMP          gatherQuadRowsD_pairs
+
+gatherQuadRowsD_pairsdone:
+	TESTQ        R12, R12
+	JZ           gatherQuadRowsD_odd
+	MOVLQSX      (DX)(R8*4), R12
+	VBROADCASTSD (BX)(R8*8), Y5
+	VMULPD       (SI)(R12*8), Y5, Y5
+	VADDPD       Y5, Y0, Y0
+	INCQ         R8
+	MOVLQSX      (DX)(R9*4), R12
+	VBROADCASTSD (BX)(R9*8), Y5
+	VMULPD       (SI)(R12*8), Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	INCQ         R9
+	MOVLQSX      (DX)(R10*4), R12
+	VBROADCASTSD (BX)(R10*8), Y5
+	VMULPD       (SI)(R12*8), Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	INCQ         R10
+	MOVLQSX      (DX)(R11*4), R12
+	VBROADCASTSD (BX)(R11*8), Y5
+	VMULPD       (SI)(R12*8), Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	INCQ         R11
+
+gatherQuadRowsD_odd:
+	MOVLQSX 4(CX), R12
+
+gatherQuadRowsD_rest0:
+	CMPQ         R8, R12
+	JGE          gatherQuadRowsD_next0
+	MOVLQSX      (DX)(R8*4), R13
+	VBROADCASTSD (BX)(R8*8), Y5
+	VMULPD       (SI)(R13*8), Y5, Y5
+	VADDPD       Y5, Y0, Y0
+	INCQ         R8
+	JMP          gatherQuadRowsD_rest0
+
+gatherQuadRowsD_next0:
+	MOVLQSX 8(CX), R8
+
+gatherQuadRowsD_rest1:
+	CMPQ         R9, R8
+	JGE          gatherQuadRowsD_next1
+	MOVLQSX      (DX)(R9*4), R12
+	VBROADCASTSD (BX)(R9*8), Y5
+	VMULPD       (SI)(R12*8), Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	INCQ         R9
+	JMP          gatherQuadRowsD_rest1
+
+gatherQuadRowsD_next1:
+	MOVLQSX 12(CX), R8
+
+gatherQuadRowsD_rest2:
+	CMPQ         R10, R8
+	JGE          gatherQuadRowsD_next2
+	MOVLQSX      (DX)(R10*4), R9
+	VBROADCASTSD (BX)(R10*8), Y5
+	VMULPD       (SI)(R9*8), Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	INCQ         R10
+	JMP          gatherQuadRowsD_rest2
+
+gatherQuadRowsD_next2:
+	MOVLQSX 16(CX), R8
+
+gatherQuadRowsD_rest3:
+	CMPQ         R11, R8
+	JGE          gatherQuadRowsD_next3
+	MOVLQSX      (DX)(R11*4), R9
+	VBROADCASTSD (BX)(R11*8), Y5
+	VMULPD       (SI)(R9*8), Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	INCQ         R11
+	JMP          gatherQuadRowsD_rest3
+
+gatherQuadRowsD_next3:
+	MOVQ       ldx+48(FP), R8
+	SHLQ       $0x03, R8
+	LEAQ       (R8)(R8*2), R9
+	VUNPCKLPD  Y1, Y0, Y5
+	VUNPCKHPD  Y1, Y0, Y0
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y6
+	VPERM2F128 $0x20, Y1, Y5, Y2
+	VPERM2F128 $0x20, Y6, Y0, Y3
+	VPERM2F128 $0x31, Y1, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y0, Y0
+	VMOVUPD    Y2, (DI)
+	VMOVUPD    Y3, (DI)(R8*1)
+	VMOVUPD    Y1, (DI)(R8*2)
+	VMOVUPD    Y0, (DI)(R9*1)
+	ADDQ       $0x10, CX
+	ADDQ       $0x20, DI
+	DECQ       AX
+	JNZ        gatherQuadRowsD_group
+
+gatherQuadRowsD_done:
+	VZEROUPPER
+	RET

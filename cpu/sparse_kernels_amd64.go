@@ -7,3 +7,7 @@ import "golang.org/x/sys/cpu"
 // cpu/internal/asmgen; the OS saves the wide registers: x/sys/cpu checks
 // that).
 var hasGatherAVX = cpu.X86.HasAVX
+
+// hasGatherAVX2 says that it also runs gatherQuadRows{S,D}, which
+// broadcast and permute from registers (AVX2).
+var hasGatherAVX2 = cpu.X86.HasAVX2

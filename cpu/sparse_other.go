@@ -3,7 +3,7 @@
 package cpu
 
 // Without amd64 the gathered product is plain Go (sparse.go).
-var hasGatherAVX = false
+var hasGatherAVX, hasGatherAVX2 = false, false
 
 func gatherRow8(n int, w *float32, off *int32, buf *float32, acc *float32)  { panic("unreachable") }
 func gatherRow16(n int, w *float32, off *int32, buf *float32, acc *float32) { panic("unreachable") }
@@ -17,5 +17,11 @@ func gatherQuadsS(m int, w *[4]*float32, off *[4]*int32, buf *float32, acc *[16]
 	panic("unreachable")
 }
 func gatherQuadsD(m int, w *[4]*float64, off *[4]*int32, buf *float64, acc *[16]float64) {
+	panic("unreachable")
+}
+func gatherQuadRowsS(groups int, rs *int32, off *int32, w *float32, buf *float32, x *float32, ldx int) {
+	panic("unreachable")
+}
+func gatherQuadRowsD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int) {
 	panic("unreachable")
 }

@@ -23,6 +23,166 @@ func gatherKernels() {
 	gatherPairs("D")
 	gatherQuads("S")
 	gatherQuads("D")
+	gatherQuadRows("S")
+	gatherQuadRows("D")
+}
+
+// gatherQuadRows emits gatherQuadRows{S,D}(groups, rs, off, w, buf, x, ldx):
+// the whole gathered product of four adjacent trials over rows
+// 0 … 4·groups−1 — for each row i and trial l < 4,
+// x[l·ldx+i] = Σ_e w[e]·buf[off[e]+l] over the row's entries
+// e = rs[i] … rs[i+1]−1 in order from +0, each product and sum rounded
+// (VMULP, VADDP; no FMA): gatheredQuad's sums, with its Go loop over the
+// rows moved in. Rows go four at a time as four addition chains over
+// their common length, then each row's rest; the four sums of a row are
+// one register, transposed to the trials' rows of x at the end of a group.
+//
+// The loop is load-bound (an entry is its offset, its weight and the
+// trials' values), so the common part takes its entries in pairs: one
+// 8-byte load holds two offsets (split by MOVL and SHRQ; offsets are
+// below 2³¹) and one load two weights (broadcast from the register), four
+// loads for two entries instead of six. Requires AVX2.
+func gatherQuadRows(prec string) {
+	name := "gatherQuadRows" + prec
+	typ, size := "float32", 4
+	vec := XMM
+	if prec == "D" {
+		typ, size, vec = "float64", 8, YMM
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int)", typ))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups "+
+		"(see cpu/internal/asmgen). Requires AVX2.", name))
+	bcast, mul, add, xor, mov := VBROADCASTSS, VMULPS, VADDPS, VXORPS, VMOVUPS
+	if prec == "D" {
+		bcast, mul, add, xor, mov = VBROADCASTSD, VMULPD, VADDPD, VXORPD, VMOVUPD
+	}
+	sc := uint8(size)
+	g := Load(Param("groups"), GP64())
+	rsp := Load(Param("rs"), GP64())
+	offp := Load(Param("off"), GP64())
+	wp := Load(Param("w"), GP64())
+	bufp := Load(Param("buf"), GP64())
+	xp := Load(Param("x"), GP64())
+	done, group := name+"_done", name+"_group"
+	TESTQ(g, g)
+	JZ(LabelRef(done))
+	Label(group)
+	var idx [4]reg.GPVirtual
+	for r := range 4 {
+		idx[r] = GP64()
+		MOVLQSX(Mem{Base: rsp, Disp: 4 * r}, idx[r])
+	}
+	// cnt = the four rows' common length.
+	cnt, t := GP64(), GP64()
+	MOVLQSX(Mem{Base: rsp, Disp: 4}, cnt)
+	SUBQ(idx[0], cnt)
+	for r := 1; r < 4; r++ {
+		MOVLQSX(Mem{Base: rsp, Disp: 4 * (r + 1)}, t)
+		SUBQ(idx[r], t)
+		CMPQ(t, cnt)
+		CMOVQLT(t, cnt)
+	}
+	acc := make([]reg.VecVirtual, 4)
+	for r := range acc {
+		acc[r] = vec()
+		xor(acc[r], acc[r], acc[r]) // +0
+	}
+	one := func(r int) { // entry idx[r] of row r
+		a, wv, p := GP64(), vec(), vec()
+		MOVLQSX(Mem{Base: offp, Index: idx[r], Scale: 4}, a)
+		bcast(Mem{Base: wp, Index: idx[r], Scale: sc}, wv)
+		mul(Mem{Base: bufp, Index: a, Scale: sc}, wv, p)
+		add(p, acc[r], acc[r])
+		INCQ(idx[r])
+	}
+	pairs, pairsDone, odd := name+"_pairs", name+"_pairsdone", name+"_odd"
+	Label(pairs)
+	CMPQ(cnt, U8(2))
+	JL(LabelRef(pairsDone))
+	for r := range 4 {
+		a, two := GP64(), GP64()
+		MOVQ(Mem{Base: offp, Index: idx[r], Scale: 4}, two)
+		MOVL(two.As32(), a.As32()) // the first offset, zero-extended
+		SHRQ(U8(32), two)          // the second
+		wpair, w0, w1, p := YMM(), vec(), vec(), vec()
+		if prec == "D" {
+			VMOVUPD(Mem{Base: wp, Index: idx[r], Scale: sc}, wpair.AsX())
+			VBROADCASTSD(wpair.AsX(), w0)
+			VPERMPD(U8(0x55), wpair, w1)
+		} else {
+			VMOVSD(Mem{Base: wp, Index: idx[r], Scale: sc}, wpair.AsX())
+			VBROADCASTSS(wpair.AsX(), w0)
+			VSHUFPS(U8(0x55), wpair.AsX(), wpair.AsX(), w1)
+		}
+		mul(Mem{Base: bufp, Index: a, Scale: sc}, w0, p)
+		add(p, acc[r], acc[r])
+		mul(Mem{Base: bufp, Index: two, Scale: sc}, w1, p)
+		add(p, acc[r], acc[r])
+		ADDQ(U8(2), idx[r])
+	}
+	SUBQ(U8(2), cnt)
+	JMP(LabelRef(pairs))
+	Label(pairsDone)
+	TESTQ(cnt, cnt)
+	JZ(LabelRef(odd))
+	for r := range 4 {
+		one(r)
+	}
+	Label(odd)
+	// Each row's rest, continuing its chain.
+	for r := range 4 {
+		loop, next := fmt.Sprintf("%s_rest%d", name, r), fmt.Sprintf("%s_next%d", name, r)
+		end := GP64()
+		MOVLQSX(Mem{Base: rsp, Disp: 4 * (r + 1)}, end)
+		Label(loop)
+		CMPQ(idx[r], end)
+		JGE(LabelRef(next))
+		one(r)
+		JMP(LabelRef(loop))
+		Label(next)
+	}
+	// Transpose: acc[r] holds row r's four trials; x's rows are trials.
+	ld := Load(Param("ldx"), GP64())
+	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), ld)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	out := make([]reg.VecVirtual, 4)
+	for i := range out {
+		out[i] = vec()
+	}
+	if prec == "D" {
+		u := [4]reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+		VUNPCKLPD(acc[1], acc[0], u[0]) // r0t0 r1t0 r0t2 r1t2
+		VUNPCKHPD(acc[1], acc[0], u[1]) // r0t1 r1t1 r0t3 r1t3
+		VUNPCKLPD(acc[3], acc[2], u[2]) // r2t0 r3t0 r2t2 r3t2
+		VUNPCKHPD(acc[3], acc[2], u[3]) // r2t1 r3t1 r2t3 r3t3
+		VPERM2F128(U8(0x20), u[2], u[0], out[0])
+		VPERM2F128(U8(0x20), u[3], u[1], out[1])
+		VPERM2F128(U8(0x31), u[2], u[0], out[2])
+		VPERM2F128(U8(0x31), u[3], u[1], out[3])
+	} else {
+		u := [4]reg.VecVirtual{XMM(), XMM(), XMM(), XMM()}
+		VUNPCKLPS(acc[1], acc[0], u[0]) // r0t0 r1t0 r0t1 r1t1
+		VUNPCKHPS(acc[1], acc[0], u[1]) // r0t2 r1t2 r0t3 r1t3
+		VUNPCKLPS(acc[3], acc[2], u[2]) // r2t0 r3t0 r2t1 r3t1
+		VUNPCKHPS(acc[3], acc[2], u[3]) // r2t2 r3t2 r2t3 r3t3
+		VMOVLHPS(u[2], u[0], out[0])
+		VMOVHLPS(u[0], u[2], out[1])
+		VMOVLHPS(u[3], u[1], out[2])
+		VMOVHLPS(u[1], u[3], out[3])
+	}
+	mov(out[0], Mem{Base: xp})
+	mov(out[1], Mem{Base: xp, Index: ld, Scale: 1})
+	mov(out[2], Mem{Base: xp, Index: ld, Scale: 2})
+	mov(out[3], Mem{Base: xp, Index: ld3, Scale: 1})
+	ADDQ(U8(16), rsp)
+	ADDQ(U8(4*size), xp)
+	DECQ(g)
+	JNZ(LabelRef(group))
+	Label(done)
+	VZEROUPPER()
+	RET()
 }
 
 // gatherQuads emits gatherQuads{S,D}(m, w, off, buf, acc): gatherPairs for
