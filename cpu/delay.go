@@ -60,11 +60,17 @@ func (h *history[T]) store(sl int, z []T, rows int) {
 // interleave sets dst[(j−c0)·nb+b] = z[b·rows+j] for the nb trials of z
 // (nb × rows) and columns c0 ≤ j < c1: the history's layout, a column's
 // trials adjacent. Four and two trials (gatherQuads', gatherPairs') are
-// written a column at a time.
+// written a column at a time, four trials four columns at a time on
+// interleave4{S,D} where the CPU has AVX2.
 func interleave[T backend.Float](dst, z []T, nb, rows, c0, c1 int) {
 	n := c1 - c0
 	switch nb {
 	case 4:
+		if k := n - n%4; hasGatherAVX2 && k > 0 {
+			_, _ = dst[4*k-1], z[3*rows+c0+k-1]
+			interleave4Kernel(k, &z[c0], rows, &dst[0])
+			dst, c0, n = dst[4*k:], c0+k, n-k
+		}
 		z0, z1, z2, z3 := z[c0:c1], z[rows+c0:rows+c1], z[2*rows+c0:2*rows+c1], z[3*rows+c0:3*rows+c1]
 		z1, z2, z3 = z1[:len(z0)], z2[:len(z0)], z3[:len(z0)]
 		dst = dst[:4*n]
@@ -107,4 +113,14 @@ func (h *history[T]) begin(t int, z []T, rows int) {
 // end records r_t, the rates of z after step t.
 func (h *history[T]) end(t int, z []T, rows int) {
 	h.store(backend.HistorySlot(t, h.slots), z, rows)
+}
+
+// interleave4Kernel calls interleave4S or interleave4D.
+func interleave4Kernel[T backend.Float](n int, z *T, ldz int, dst *T) {
+	switch z := any(z).(type) {
+	case *float32:
+		interleave4S(n, z, ldz, any(dst).(*float32))
+	case *float64:
+		interleave4D(n, z, ldz, any(dst).(*float64))
+	}
 }

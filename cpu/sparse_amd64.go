@@ -41,3 +41,13 @@ func gatherQuadRowsS(groups int, rs *int32, off *int32, w *float32, buf *float32
 //
 //go:noescape
 func gatherQuadRowsD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int)
+
+// interleave4S sets dst[4j+l] = z[l·ldz+j] for trials l < 4 and columns j < n, a multiple of 4 (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func interleave4S(n int, z *float32, ldz int, dst *float32)
+
+// interleave4D sets dst[4j+l] = z[l·ldz+j] for trials l < 4 and columns j < n, a multiple of 4 (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func interleave4D(n int, z *float64, ldz int, dst *float64)

@@ -443,12 +443,12 @@ gatherQuadRowsS_next3:
 	VUNPCKLPS X1, X0, X4
 	VUNPCKHPS X1, X0, X0
 	VUNPCKLPS X3, X2, X1
-	VUNPCKHPS X3, X2, X3
-	VMOVLHPS  X1, X4, X2
+	VUNPCKHPS X3, X2, X2
+	VMOVLHPS  X1, X4, X3
 	VMOVHLPS  X4, X1, X1
-	VMOVLHPS  X3, X0, X4
-	VMOVHLPS  X0, X3, X0
-	VMOVUPS   X2, (DI)
+	VMOVLHPS  X2, X0, X4
+	VMOVHLPS  X0, X2, X0
+	VMOVUPS   X3, (DI)
 	VMOVUPS   X1, (DI)(R8*1)
 	VMOVUPS   X4, (DI)(R8*2)
 	VMOVUPS   X0, (DI)(R9*1)
@@ -630,13 +630,13 @@ gatherQuadRowsD_next3:
 	VUNPCKLPD  Y1, Y0, Y5
 	VUNPCKHPD  Y1, Y0, Y0
 	VUNPCKLPD  Y3, Y2, Y1
-	VUNPCKHPD  Y3, Y2, Y6
-	VPERM2F128 $0x20, Y1, Y5, Y2
-	VPERM2F128 $0x20, Y6, Y0, Y3
+	VUNPCKHPD  Y3, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y5, Y3
+	VPERM2F128 $0x20, Y2, Y0, Y6
 	VPERM2F128 $0x31, Y1, Y5, Y1
-	VPERM2F128 $0x31, Y6, Y0, Y0
-	VMOVUPD    Y2, (DI)
-	VMOVUPD    Y3, (DI)(R8*1)
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMOVUPD    Y3, (DI)
+	VMOVUPD    Y6, (DI)(R8*1)
 	VMOVUPD    Y1, (DI)(R8*2)
 	VMOVUPD    Y0, (DI)(R9*1)
 	ADDQ       $0x10, CX
@@ -645,5 +645,81 @@ gatherQuadRowsD_next3:
 	JNZ        gatherQuadRowsD_group
 
 gatherQuadRowsD_done:
+	VZEROUPPER
+	RET
+
+// func interleave4S(n int, z *float32, ldz int, dst *float32)
+// Requires: AVX
+TEXT ·interleave4S(SB), NOSPLIT, $0-32
+	MOVQ  n+0(FP), AX
+	MOVQ  z+8(FP), CX
+	MOVQ  ldz+16(FP), DX
+	MOVQ  dst+24(FP), BX
+	SHLQ  $0x02, DX
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    interleave4S_done
+
+interleave4S_loop:
+	VMOVUPS   (CX), X0
+	VMOVUPS   (CX)(DX*1), X1
+	VMOVUPS   (CX)(DX*2), X2
+	VMOVUPS   (CX)(SI*1), X3
+	VUNPCKLPS X1, X0, X4
+	VUNPCKHPS X1, X0, X0
+	VUNPCKLPS X3, X2, X1
+	VUNPCKHPS X3, X2, X2
+	VMOVLHPS  X1, X4, X3
+	VMOVHLPS  X4, X1, X1
+	VMOVLHPS  X2, X0, X4
+	VMOVHLPS  X0, X2, X0
+	VMOVUPS   X3, (BX)
+	VMOVUPS   X1, 16(BX)
+	VMOVUPS   X4, 32(BX)
+	VMOVUPS   X0, 48(BX)
+	ADDQ      $0x10, CX
+	ADDQ      $0x40, BX
+	SUBQ      $0x04, AX
+	JNZ       interleave4S_loop
+
+interleave4S_done:
+	VZEROUPPER
+	RET
+
+// func interleave4D(n int, z *float64, ldz int, dst *float64)
+// Requires: AVX
+TEXT ·interleave4D(SB), NOSPLIT, $0-32
+	MOVQ  n+0(FP), AX
+	MOVQ  z+8(FP), CX
+	MOVQ  ldz+16(FP), DX
+	MOVQ  dst+24(FP), BX
+	SHLQ  $0x03, DX
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    interleave4D_done
+
+interleave4D_loop:
+	VMOVUPD    (CX), Y0
+	VMOVUPD    (CX)(DX*1), Y1
+	VMOVUPD    (CX)(DX*2), Y2
+	VMOVUPD    (CX)(SI*1), Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y0
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y4, Y3
+	VPERM2F128 $0x20, Y2, Y0, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMOVUPD    Y3, (BX)
+	VMOVUPD    Y5, 32(BX)
+	VMOVUPD    Y1, 64(BX)
+	VMOVUPD    Y0, 96(BX)
+	ADDQ       $0x20, CX
+	ADDQ       $0x80, BX
+	SUBQ       $0x04, AX
+	JNZ        interleave4D_loop
+
+interleave4D_done:
 	VZEROUPPER
 	RET

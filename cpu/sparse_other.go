@@ -25,3 +25,5 @@ func gatherQuadRowsS(groups int, rs *int32, off *int32, w *float32, buf *float32
 func gatherQuadRowsD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int) {
 	panic("unreachable")
 }
+func interleave4S(n int, z *float32, ldz int, dst *float32) { panic("unreachable") }
+func interleave4D(n int, z *float64, ldz int, dst *float64) { panic("unreachable") }

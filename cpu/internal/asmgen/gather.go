@@ -25,6 +25,84 @@ func gatherKernels() {
 	gatherQuads("D")
 	gatherQuadRows("S")
 	gatherQuadRows("D")
+	interleave4("S")
+	interleave4("D")
+}
+
+// interleave4 emits interleave4{S,D}(n, z, ldz, dst): the history's
+// layout of four trials, dst[4j+l] = z[l·ldz+j] for columns j < n (a
+// multiple of 4) — four columns of the four trials loaded, transposed as
+// gatherQuadRows transposes its sums, and stored. Requires AVX2.
+func interleave4(prec string) {
+	name := "interleave4" + prec
+	typ, size := "float32", 4
+	vec := XMM
+	if prec == "D" {
+		typ, size, vec = "float64", 8, YMM
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(n int, z *%[1]s, ldz int, dst *%[1]s)", typ))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets dst[4j+l] = z[l·ldz+j] for trials l < 4 and columns j < n, a multiple of 4 (see cpu/internal/asmgen). Requires AVX2.", name))
+	n := Load(Param("n"), GP64())
+	z := Load(Param("z"), GP64())
+	ld := Load(Param("ldz"), GP64())
+	dst := Load(Param("dst"), GP64())
+	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), ld)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	mov := VMOVUPS
+	if prec == "D" {
+		mov = VMOVUPD
+	}
+	done, loop := name+"_done", name+"_loop"
+	TESTQ(n, n)
+	JZ(LabelRef(done))
+	Label(loop)
+	a := [4]reg.VecVirtual{vec(), vec(), vec(), vec()}
+	mov(Mem{Base: z}, a[0])
+	mov(Mem{Base: z, Index: ld, Scale: 1}, a[1])
+	mov(Mem{Base: z, Index: ld, Scale: 2}, a[2])
+	mov(Mem{Base: z, Index: ld3, Scale: 1}, a[3])
+	out := transpose4(prec, a)
+	for i, o := range out {
+		mov(o, Mem{Base: dst, Disp: 4 * size * i})
+	}
+	ADDQ(U8(4*size), z)
+	ADDQ(U8(16*size), dst)
+	SUBQ(U8(4), n)
+	JNZ(LabelRef(loop))
+	Label(done)
+	VZEROUPPER()
+	RET()
+}
+
+// transpose4 returns the columns of the 4 × 4 matrix whose rows are a:
+// out[c][r] = a[r][c].
+func transpose4(prec string, a [4]reg.VecVirtual) [4]reg.VecVirtual {
+	if prec == "D" {
+		u := [4]reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+		out := [4]reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+		VUNPCKLPD(a[1], a[0], u[0]) // a00 a10 a02 a12
+		VUNPCKHPD(a[1], a[0], u[1]) // a01 a11 a03 a13
+		VUNPCKLPD(a[3], a[2], u[2]) // a20 a30 a22 a32
+		VUNPCKHPD(a[3], a[2], u[3]) // a21 a31 a23 a33
+		VPERM2F128(U8(0x20), u[2], u[0], out[0])
+		VPERM2F128(U8(0x20), u[3], u[1], out[1])
+		VPERM2F128(U8(0x31), u[2], u[0], out[2])
+		VPERM2F128(U8(0x31), u[3], u[1], out[3])
+		return out
+	}
+	u := [4]reg.VecVirtual{XMM(), XMM(), XMM(), XMM()}
+	out := [4]reg.VecVirtual{XMM(), XMM(), XMM(), XMM()}
+	VUNPCKLPS(a[1], a[0], u[0]) // a00 a10 a01 a11
+	VUNPCKHPS(a[1], a[0], u[1]) // a02 a12 a03 a13
+	VUNPCKLPS(a[3], a[2], u[2]) // a20 a30 a21 a31
+	VUNPCKHPS(a[3], a[2], u[3]) // a22 a32 a23 a33
+	VMOVLHPS(u[2], u[0], out[0])
+	VMOVHLPS(u[0], u[2], out[1])
+	VMOVLHPS(u[3], u[1], out[2])
+	VMOVHLPS(u[1], u[3], out[3])
+	return out
 }
 
 // gatherQuadRows emits gatherQuadRows{S,D}(groups, rs, off, w, buf, x, ldx):
@@ -147,31 +225,7 @@ func gatherQuadRows(prec string) {
 	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), ld)
 	ld3 := GP64()
 	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
-	out := make([]reg.VecVirtual, 4)
-	for i := range out {
-		out[i] = vec()
-	}
-	if prec == "D" {
-		u := [4]reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
-		VUNPCKLPD(acc[1], acc[0], u[0]) // r0t0 r1t0 r0t2 r1t2
-		VUNPCKHPD(acc[1], acc[0], u[1]) // r0t1 r1t1 r0t3 r1t3
-		VUNPCKLPD(acc[3], acc[2], u[2]) // r2t0 r3t0 r2t2 r3t2
-		VUNPCKHPD(acc[3], acc[2], u[3]) // r2t1 r3t1 r2t3 r3t3
-		VPERM2F128(U8(0x20), u[2], u[0], out[0])
-		VPERM2F128(U8(0x20), u[3], u[1], out[1])
-		VPERM2F128(U8(0x31), u[2], u[0], out[2])
-		VPERM2F128(U8(0x31), u[3], u[1], out[3])
-	} else {
-		u := [4]reg.VecVirtual{XMM(), XMM(), XMM(), XMM()}
-		VUNPCKLPS(acc[1], acc[0], u[0]) // r0t0 r1t0 r0t1 r1t1
-		VUNPCKHPS(acc[1], acc[0], u[1]) // r0t2 r1t2 r0t3 r1t3
-		VUNPCKLPS(acc[3], acc[2], u[2]) // r2t0 r3t0 r2t1 r3t1
-		VUNPCKHPS(acc[3], acc[2], u[3]) // r2t2 r3t2 r2t3 r3t3
-		VMOVLHPS(u[2], u[0], out[0])
-		VMOVHLPS(u[0], u[2], out[1])
-		VMOVLHPS(u[3], u[1], out[2])
-		VMOVHLPS(u[1], u[3], out[3])
-	}
+	out := transpose4(prec, [4]reg.VecVirtual(acc))
 	mov(out[0], Mem{Base: xp})
 	mov(out[1], Mem{Base: xp, Index: ld, Scale: 1})
 	mov(out[2], Mem{Base: xp, Index: ld, Scale: 2})
