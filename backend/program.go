@@ -2,7 +2,6 @@ package backend
 
 import (
 	"fmt"
-	"math"
 )
 
 // Float is the set of element types a program can run in.
@@ -262,8 +261,8 @@ func (p *Program[T]) Validate() error {
 			return fmt.Errorf("program %s has %d values, want %d", name, len(a), want)
 		}
 		for i, v := range a {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return fmt.Errorf("program %s[%d] = %v: values must be finite", name, i, f)
+			if v-v != 0 { // NaN or ±Inf (one subtraction: Drive alone is rows × N values)
+				return fmt.Errorf("program %s[%d] = %v: values must be finite", name, i, float64(v))
 			}
 		}
 		return nil

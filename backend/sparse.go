@@ -56,19 +56,39 @@ func (sp *SparseDrive[T]) DenseUnits() int {
 // nonzero weight.
 func NewSparseDrive[T Float](s Shape, drive []T) *SparseDrive[T] {
 	K, N, rows := s.Instances, s.Units, s.DriveRows()
-	sp := &SparseDrive[T]{RowStart: make([]int32, 0, K*(N+1))}
+	sp := &SparseDrive[T]{RowStart: make([]int32, K*(N+1))}
+	// Two passes over Drive in its own order (presynaptic rows j, each
+	// across the units i): the entries per unit, then each entry at its
+	// unit's next place; j ascends, so every row's columns do.
+	total := 0
 	for k := 0; k < K; k++ {
-		W := drive[k*rows*N : (k+1)*rows*N]
-		for i := 0; i < N; i++ {
-			sp.RowStart = append(sp.RowStart, int32(len(sp.Col)))
-			for j := 0; j < rows; j++ {
-				if w := W[j*N+i]; w != 0 {
-					sp.Col = append(sp.Col, int32(j))
-					sp.Value = append(sp.Value, w)
+		W, rs := drive[k*rows*N:(k+1)*rows*N], sp.RowStart[k*(N+1):(k+1)*(N+1)]
+		for j := 0; j < rows; j++ {
+			for i, w := range W[j*N : (j+1)*N] {
+				if w != 0 {
+					rs[i+1]++
 				}
 			}
 		}
-		sp.RowStart = append(sp.RowStart, int32(len(sp.Col)))
+		rs[0] = int32(total)
+		for i := 0; i < N; i++ {
+			rs[i+1] += rs[i]
+		}
+		total = int(rs[N])
+	}
+	sp.Col, sp.Value = make([]int32, total), make([]T, total)
+	next := make([]int32, N)
+	for k := 0; k < K; k++ {
+		W, rs := drive[k*rows*N:(k+1)*rows*N], sp.RowStart[k*(N+1):(k+1)*(N+1)]
+		copy(next, rs[:N])
+		for j := 0; j < rows; j++ {
+			for i, w := range W[j*N : (j+1)*N] {
+				if w != 0 {
+					sp.Col[next[i]], sp.Value[next[i]] = int32(j), w
+					next[i]++
+				}
+			}
+		}
 	}
 	return sp
 }
