@@ -9,6 +9,10 @@
 // zero in every row of a block, read in place). The leak, noise, activation, readout bias,
 // non-finite check and recording are fused in one loop per trial (for
 // float32 relu, the kernels of unitstep_amd64.s over the drawn normals).
+// A sparse or delayed drive runs as gathered CSR rows instead, over a
+// history that keeps each presynaptic value's trials adjacent (sparse.go,
+// delay.go), on kernels for 2, 4, 8 and 16 trials; the rate form's Euler
+// step on supralinear units has kernels of its own (rateform.go).
 // A static program's drive and readout are copied once per run into the
 // kernels' column panels (packedB), since they are the same matrices every
 // step. Plastic programs update their weights after each step (plastic.go,

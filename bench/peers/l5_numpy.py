@@ -11,8 +11,10 @@ GIT_DIR is a git directory of the original repository (default: the fetch
 tool's mirror). Its files are exported to a temporary directory and imported
 from there; nothing of the original is part of ratesim. Prints one JSON line
 per rule: {"peer": "l5-numpy", "rule", "units", "directions", "steps",
-"seconds": [per repeat], "median_s", "blas"}. The time covers SimpleNetwork.run
-for the four directions (building the network and the inputs is excluded, as
+"seconds": [per repeat], "median_s", "blas", "openblas_threads"} (the
+environment's OPENBLAS_NUM_THREADS: OpenBLAS's threads in a 400-unit
+product can cost more than they save, so time it with 1 too). The time
+covers SimpleNetwork.run for the four directions (building the network and the inputs is excluded, as
 ratesim's BenchmarkCircuitL5 excludes drawing the network). "blas" names the
 BLAS and LAPACK libraries numpy loaded: Debian's python3-numpy runs on the
 reference BLAS (libblas3) unless OpenBLAS is installed, and the original's
@@ -100,7 +102,8 @@ def main():
                 times.append(time.perf_counter() - t0)
             print(json.dumps({"peer": "l5-numpy", "rule": rule, "units": n, "directions": len(p.degree), "steps": T,
                               "seconds": times, "median_s": statistics.median(times),
-                              "blas": loaded_blas()}), flush=True)
+                              "blas": loaded_blas(),
+                              "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default")}), flush=True)
 
 
 if __name__ == "__main__":

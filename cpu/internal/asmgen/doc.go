@@ -4,11 +4,16 @@
 // the exact drive product (below); -set normal writes cpu/normal_amd64.s
 // and cpu/normal_amd64.go, the unit step's float32 noise (normal.go says
 // how); -set gather writes cpu/sparse_amd64.s and cpu/sparse_amd64.go, the
-// gathered (CSR) product's row kernels for 8 and 16 trials (gather.go); -set
-// plastic writes cpu/plastic_amd64.s and cpu/plastic_amd64.go, the
-// per-synapse pass of a plastic update and Oja's summed term (plastic.go);
-// -set unit writes cpu/unitstep_amd64.s and cpu/unitstep_amd64.go, the
-// float32 relu unit step on drawn normals (unitstep.go). Run it through `go generate ./cpu` (or `make generate`); `make
+// gathered (CSR) product's kernels — rows of 8 and 16 trials, four rows
+// side by side for two or four trials, the whole product of four trials
+// (gatherQuadRows), and the history's layout of four trials (interleave4)
+// (gather.go); -set plastic writes cpu/plastic_amd64.s and
+// cpu/plastic_amd64.go, the per-synapse pass of a plastic update and Oja's
+// summed term (plastic.go); -set unit writes cpu/unitstep_amd64.s and
+// cpu/unitstep_amd64.go, the float32 relu unit step on drawn normals and
+// the rate form's Euler step on supralinear units (unitstep.go); -set l5
+// writes cpu/l5_amd64.s and cpu/l5_amd64.go, the layer-5 rules' loops
+// (l5.go). Run it through `go generate ./cpu` (or `make generate`); `make
 // generate-check` proves the committed files fresh.
 //
 // Why a module of its own (this directory's go.mod): the generator imports
