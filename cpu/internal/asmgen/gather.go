@@ -35,11 +35,7 @@ func gatherKernels() {
 // gatherQuadRows transposes its sums, and stored. Requires AVX2.
 func interleave4(prec string) {
 	name := "interleave4" + prec
-	typ, size := "float32", 4
-	vec := XMM
-	if prec == "D" {
-		typ, size, vec = "float64", 8, YMM
-	}
+	typ, size, vec := quadRegs(prec)
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(n int, z *%[1]s, ldz int, dst *%[1]s)", typ))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s sets dst[4j+l] = z[l·ldz+j] for trials l < 4 and columns j < n, a multiple of 4 (see cpu/internal/asmgen). Requires AVX2.", name))
@@ -122,11 +118,7 @@ func transpose4(prec string, a [4]reg.VecVirtual) [4]reg.VecVirtual {
 // loads for two entries instead of six. Requires AVX2.
 func gatherQuadRows(prec string) {
 	name := "gatherQuadRows" + prec
-	typ, size := "float32", 4
-	vec := XMM
-	if prec == "D" {
-		typ, size, vec = "float64", 8, YMM
-	}
+	typ, size, vec := quadRegs(prec)
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int)", typ))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups "+
@@ -248,11 +240,7 @@ func gatherQuadRows(prec string) {
 // trials instead of two. Requires AVX.
 func gatherQuads(prec string) {
 	name := "gatherQuads" + prec
-	typ, size := "float32", 4
-	vec := XMM
-	if prec == "D" {
-		typ, size, vec = "float64", 8, YMM
-	}
+	typ, size, vec := quadRegs(prec)
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(m int, w *[4]*%[1]s, off *[4]*int32, buf *%[1]s, acc *[16]%[1]s)", typ))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s sums four CSR rows' common length m for four adjacent trials: acc[4r+l] += w[r][e]·buf[off[r][e]+l] "+
@@ -412,4 +400,13 @@ func gatherRow(lanes int) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// quadRegs is a precision's Go type, element size and the register that
+// holds four of its elements (XMM for float32, YMM for float64).
+func quadRegs(prec string) (typ string, size int, vec func() reg.VecVirtual) {
+	if prec == "D" {
+		return "float64", 8, YMM
+	}
+	return "float32", 4, XMM
 }

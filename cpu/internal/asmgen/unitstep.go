@@ -103,17 +103,7 @@ func rateEuler(s pisa, p pprec) {
 	bad := q.cmp(cmpNEQ, d, zero) // r' − r' ≠ 0: ±Inf or NaN
 	q.jumpIfAny(bad, bail)
 	p.mov(rv, at(r))
-	ADDQ(U8(lanes), i)
-	CMPQ(i, n)
-	JL(LabelRef(loop))
-	Label(done)
-	Store(n, Return("at"))
-	VZEROUPPER()
-	RET()
-	Label(bail)
-	Store(i, Return("at"))
-	VZEROUPPER()
-	RET()
+	unitLoopEnd(i, n, lanes, loop, done, bail)
 }
 
 func unitReLU(s pisa, p pprec) {
@@ -185,6 +175,12 @@ func unitReLU(s pisa, p pprec) {
 	}
 	p.mov(vi, at("v"))
 	p.mov(ri, at("r"))
+	unitLoopEnd(i, n, lanes, loop, done, bail)
+}
+
+// unitLoopEnd closes a unit kernel's loop over i < n by lanes: it returns
+// n at done, or i (the vector it stopped before) at bail.
+func unitLoopEnd(i, n reg.Register, lanes int, loop, done, bail string) {
 	ADDQ(U8(lanes), i)
 	CMPQ(i, n)
 	JL(LabelRef(loop))
