@@ -353,11 +353,14 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 	if p.SharedInput {
 		kin = 0
 	}
+	// A static gathered drive without a dense part reads u_t only from the
+	// history: it goes there from the input chunk directly, not through z.
+	direct := in != nil && t.hist != nil && r.pl == nil && len(r.csr[t.k].dense) == 0
 	rec := 0
 	for s := 0; s < n; s++ {
 		step := r.done + s + 1
 		// u_t into the input columns of z.
-		for j := 0; j < nb; j++ {
+		for j := 0; j < nb && !direct; j++ {
 			zu := t.z[j*rows+N : j*rows+N+I]
 			if in == nil {
 				clear(zu)
@@ -366,7 +369,9 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 				copy(zu, in[at:at+I])
 			}
 		}
-		if t.hist != nil {
+		if direct {
+			t.hist.beginFrom(step, t.z, in[((kin*B+t.b0)*n+s)*I:], n*I, I)
+		} else if t.hist != nil {
 			t.hist.begin(step, t.z, rows)
 		}
 		// product sets x to the drive of the rates in z's first N columns.

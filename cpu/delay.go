@@ -98,9 +98,16 @@ func interleave[T backend.Float](dst, z []T, nb, rows, c0, c1 int) {
 // begin prepares step t: the inputs u_t from z and the slots each delay
 // reads.
 func (h *history[T]) begin(t int, z []T, rows int) {
+	h.beginFrom(t, z, z[h.n:], rows, rows-1-h.n)
+}
+
+// beginFrom is begin with the inputs read from u instead of z: trial b's
+// I inputs at u[b·ld …] (the caller's input chunk, which then need not be
+// copied into z first).
+func (h *history[T]) beginFrom(t int, z, u []T, ld, I int) {
 	nb, N := h.nb, h.n
 	h.z = z
-	interleave(h.buf[h.slots*N*nb:], z, nb, rows, N, rows-1)
+	interleave(h.buf[h.slots*N*nb:], u, nb, ld, 0, I)
 	if h.slots > 1 {
 		h.offValid, h.offIntValid = false, false // the slots rotate
 	}
