@@ -146,9 +146,10 @@ func newCSRDrive[T backend.Float](p *backend.Program[T], k int) *csrDrive[T] {
 // values h holds (see history), x laid out nb × N: for each row and trial,
 // the row's entries in ascending column order added to +0, each product
 // rounded before its sum — the contract's sum without the zero-weight
-// terms. Trials go eight at a time, each sum in a register of its own (the
-// entries are read once per eight trials, the values of a synapse's eight
-// trials are adjacent), then one at a time. The units of c.dense (whose
+// terms. Trials go several at a time, the values of a synapse's trials
+// adjacent so that an entry is read once for all of them: on the AVX
+// kernels 16 and 8 (float32), then four and two, then one (in Go without
+// AVX: eight, then one). The units of c.dense (whose
 // rows are empty, so the gathered pass writes +0 there) are then computed
 // by Gemm from the step's z: the same sums (rule 3).
 func (c *csrDrive[T]) product(h *history[T], x []T, n int) {
