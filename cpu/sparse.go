@@ -108,6 +108,10 @@ func newCSRDrive[T backend.Float](p *backend.Program[T], k int) *csrDrive[T] {
 	if p.Sparse != nil && p.Delays == nil {
 		c.dense = p.Sparse.Dense
 	}
+	if p.Sparse != nil {
+		e := p.Sparse.Entries(k, N)
+		c.col, c.val, c.sel = make([]int32, 0, e), make([]T, 0, e), make([]uint16, 0, e)
+	}
 	add := func(i int, j int32, w T) {
 		sel := uint16(D + 1)
 		if int(j) < N {
