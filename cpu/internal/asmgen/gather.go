@@ -231,20 +231,31 @@ func gatherQuadRows(prec string) {
 	RET()
 }
 
-// gatherQuads emits gatherQuads{S,D}(m, w, off, buf, acc): gatherPairs for
-// four adjacent trials — acc[4r+l] += w_r[e]·buf[off_r[e]+l] for rows
-// r < 4, trials l < 4 and e = 0 … m−1 in order, each product and sum
-// rounded (VMULP, VADDP; no FMA), the four trials in one XMM (float32) or
-// YMM (float64) register. A step is load-bound: each entry is three loads
-// (its offset, its weight, the trials' values), which now serve four
-// trials instead of two. Requires AVX.
-func gatherQuads(prec string) {
-	name := "gatherQuads" + prec
+// gatherPairs and gatherQuads emit gather{Pairs,Quads}{S,D}(m, w, off,
+// buf, acc): four CSR rows side by side for t = 2 or 4 adjacent trials —
+// acc[t·r+l] += w_r[e]·buf[off_r[e]+l] for rows r < 4, trials l < t and
+// e = 0 … m−1 in order, each product and sum rounded (VMULP, VADDP; no
+// FMA). w and off point at four rows' entries: w[r] and off[r] are row r's
+// (an array of 4 pointers each). acc holds the rows' running sums (4·t
+// values, read and written), so the caller adds each row's rest to the
+// same chain. One broadcast of a weight feeds the t trials (their values
+// are adjacent in the history), and four independent chains hide the
+// additions' latency. A step is load-bound: each entry is three loads (its
+// offset, its weight, the trials' values), which serve four trials in
+// gatherQuads (an XMM of float32, a YMM of float64). Requires AVX.
+func gatherPairs(prec string) { gatherSideBySide(prec, 2) }
+func gatherQuads(prec string) { gatherSideBySide(prec, 4) }
+
+func gatherSideBySide(prec string, trials int) {
+	name := map[int]string{2: "gatherPairs", 4: "gatherQuads"}[trials] + prec
 	typ, size, vec := quadRegs(prec)
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(m int, w *[4]*%[1]s, off *[4]*int32, buf *%[1]s, acc *[16]%[1]s)", typ))
+	if trials == 2 {
+		vec = XMM
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(m int, w *[4]*%[1]s, off *[4]*int32, buf *%[1]s, acc *[%[2]d]%[1]s)", typ, 4*trials))
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sums four CSR rows' common length m for four adjacent trials: acc[4r+l] += w[r][e]·buf[off[r][e]+l] "+
-		"for e < m in order, each product and sum rounded (no FMA). Requires AVX.", name))
+	Doc(fmt.Sprintf("%s sums four CSR rows' common length m for %s adjacent trials: acc[%dr+l] += w[r][e]·buf[off[r][e]+l] "+
+		"for e < m in order, each product and sum rounded (no FMA). Requires AVX.", name, map[int]string{2: "two", 4: "four"}[trials], trials))
 	m := Load(Param("m"), GP64())
 	wp := Load(Param("w"), GP64())
 	op := Load(Param("off"), GP64())
@@ -254,6 +265,13 @@ func gatherQuads(prec string) {
 	if prec == "D" {
 		mov, bcast, mul, add = VMOVUPD, VBROADCASTSD, VMULPD, VADDPD
 	}
+	row := trials * size // bytes of a row's sums
+	if row == 8 {
+		mov = VMOVSD // two floats, the upper lanes +0
+	}
+	if trials == 2 && prec == "D" {
+		bcast = VMOVDDUP // VBROADCASTSD has no XMM form
+	}
 	var ws, os [4]reg.GPVirtual
 	sums := make([]reg.VecVirtual, 4)
 	for r := range 4 {
@@ -261,68 +279,7 @@ func gatherQuads(prec string) {
 		MOVQ(Mem{Base: wp, Disp: 8 * r}, ws[r])
 		MOVQ(Mem{Base: op, Disp: 8 * r}, os[r])
 		sums[r] = vec()
-		mov(Mem{Base: acc, Disp: 4 * size * r}, sums[r])
-	}
-	done, loop := name+"_done", name+"_loop"
-	TESTQ(m, m)
-	JZ(LabelRef(done))
-	e := GP64() // one entry index, as in gatherPairs
-	XORQ(e, e)
-	Label(loop)
-	for r := range 4 {
-		weight, z, at := vec(), vec(), GP64()
-		MOVLQSX(Mem{Base: os[r], Index: e, Scale: 4}, at)
-		bcast(Mem{Base: ws[r], Index: e, Scale: uint8(size)}, weight)
-		mul(Mem{Base: buf, Index: at, Scale: uint8(size)}, weight, z)
-		add(z, sums[r], sums[r])
-	}
-	INCQ(e)
-	CMPQ(e, m)
-	JNE(LabelRef(loop))
-	Label(done)
-	for r := range 4 {
-		mov(sums[r], Mem{Base: acc, Disp: 4 * size * r})
-	}
-	VZEROUPPER()
-	RET()
-}
-
-// gatherPairs emits gatherPairs{S,D}(m, w, off, buf, acc): four CSR rows
-// side by side for a pair of adjacent trials — acc[2r+l] += w_r[e]·buf[off_r[e]+l]
-// for rows r < 4, trials l < 2 and e = 0 … m−1 in order, each product and
-// sum rounded (VMULP, VADDP; no FMA). w and off point at four rows'
-// entries: w[r] and off[r] are row r's (an array of 4 pointers each).
-// acc holds the rows' running sums (8 values, read and written), so the
-// caller adds each row's rest to the same chain. One broadcast of a weight
-// feeds both trials (the pair's values are adjacent in the history), and
-// four independent chains hide the additions' latency. Requires AVX.
-func gatherPairs(prec string) {
-	name := "gatherPairs" + prec
-	typ, size := "float32", 4
-	if prec == "D" {
-		typ, size = "float64", 8
-	}
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(m int, w *[4]*%[1]s, off *[4]*int32, buf *%[1]s, acc *[8]%[1]s)", typ))
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sums four CSR rows' common length m for two adjacent trials: acc[2r+l] += w[r][e]·buf[off[r][e]+l] "+
-		"for e < m in order, each product and sum rounded (no FMA). Requires AVX.", name))
-	m := Load(Param("m"), GP64())
-	wp := Load(Param("w"), GP64())
-	op := Load(Param("off"), GP64())
-	buf := Load(Param("buf"), GP64())
-	acc := Load(Param("acc"), GP64())
-	var ws, os [4]reg.GPVirtual
-	sums := make([]reg.VecVirtual, 4)
-	for r := range 4 {
-		ws[r], os[r] = GP64(), GP64()
-		MOVQ(Mem{Base: wp, Disp: 8 * r}, ws[r])
-		MOVQ(Mem{Base: op, Disp: 8 * r}, os[r])
-		sums[r] = XMM()
-		if prec == "D" {
-			VMOVUPD(Mem{Base: acc, Disp: 16 * r}, sums[r])
-		} else {
-			VMOVSD(Mem{Base: acc, Disp: 8 * r}, sums[r]) // two floats, the upper lanes +0
-		}
+		mov(Mem{Base: acc, Disp: row * r}, sums[r])
 	}
 	done, loop := name+"_done", name+"_loop"
 	TESTQ(m, m)
@@ -334,30 +291,27 @@ func gatherPairs(prec string) {
 	XORQ(e, e)
 	Label(loop)
 	for r := range 4 {
-		weight, z, at := XMM(), XMM(), GP64()
+		weight, z, at := vec(), vec(), GP64()
 		MOVLQSX(Mem{Base: os[r], Index: e, Scale: 4}, at)
-		wr := Mem{Base: ws[r], Index: e, Scale: uint8(size)}
-		if prec == "D" {
-			VMOVDDUP(wr, weight)
-			VMULPD(Mem{Base: buf, Index: at, Scale: uint8(size)}, weight, z)
-			VADDPD(z, sums[r], sums[r])
+		bcast(Mem{Base: ws[r], Index: e, Scale: uint8(size)}, weight)
+		values := Mem{Base: buf, Index: at, Scale: uint8(size)}
+		if row == 8 {
+			VMOVSD(values, z) // the pair, upper lanes +0
+			mul(z, weight, z)
 		} else {
-			VBROADCASTSS(wr, weight)
-			VMOVSD(Mem{Base: buf, Index: at, Scale: uint8(size)}, z) // the pair, upper lanes +0
-			VMULPS(z, weight, z)
-			VADDPS(z, sums[r], sums[r])
+			mul(values, weight, z)
 		}
+		add(z, sums[r], sums[r])
 	}
 	INCQ(e)
 	CMPQ(e, m)
 	JNE(LabelRef(loop))
 	Label(done)
 	for r := range 4 {
-		if prec == "D" {
-			VMOVUPD(sums[r], Mem{Base: acc, Disp: 16 * r})
-		} else {
-			VMOVSD(sums[r], Mem{Base: acc, Disp: 8 * r})
-		}
+		mov(sums[r], Mem{Base: acc, Disp: row * r})
+	}
+	if trials == 4 {
+		VZEROUPPER()
 	}
 	RET()
 }
