@@ -48,6 +48,16 @@ func withPath(t *testing.T, p path, f func()) {
 	f()
 }
 
+// fillSpecial sets every element of each slice, in order, to a special
+// draw.
+func fillSpecial[T backend.Float](r *rand.Rand, pSpecial float64, slices ...[]T) {
+	for _, s := range slices {
+		for i := range s {
+			s[i] = special[T](r, pSpecial)
+		}
+	}
+}
+
 // special draws the operands the kernels must treat as gonum does: zeros of
 // both signs (skipped as factors of a), infinities and NaNs of several
 // payloads (0·Inf and NaN propagation), subnormals (no flush to zero), and
@@ -119,12 +129,7 @@ func testGemmPaths[T backend.Float](t *testing.T) {
 				}
 				a := make([]T, max(0, (s.m-1)*lda+s.k))
 				b := make([]T, max(0, (s.k-1)*ldb+s.n))
-				for i := range a {
-					a[i] = special[T](r, pSpecial)
-				}
-				for i := range b {
-					b[i] = special[T](r, pSpecial)
-				}
+				fillSpecial(r, pSpecial, a, b)
 				size := (s.m-1)*ldc + s.n
 				got, packed, want, ref := make([]T, size), make([]T, size), make([]T, size), make([]T, size)
 				for i := range got {
@@ -211,12 +216,7 @@ func TestGemmSplit(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	m, n, k := 7, 300, 50
 	a, b := make([]float32, m*k), make([]float32, k*n)
-	for i := range a {
-		a[i] = special[float32](r, 0.01)
-	}
-	for i := range b {
-		b[i] = special[float32](r, 0.01)
-	}
+	fillSpecial(r, 0.01, a, b)
 	want := make([]float32, m*n)
 	gemmGonum(m, n, k, a, k, b, n, want, n)
 	for _, p := range paths() {
@@ -435,12 +435,7 @@ func testGemmAliasedStride[T backend.Float](t *testing.T) {
 		require.GreaterOrEqual(t, ld, k)
 		const m, n = 25, 40
 		a, b := make([]T, (m-1)*lda+k), make([]T, k*n)
-		for i := range a {
-			a[i] = special[T](r, 0.02)
-		}
-		for i := range b {
-			b[i] = special[T](r, 0.02)
-		}
+		fillSpecial(r, 0.02, a, b)
 		want := make([]T, m*n)
 		gemmGonum(m, n, k, a, lda, b, n, want, n)
 		for _, p := range paths() {

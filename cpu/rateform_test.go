@@ -66,14 +66,10 @@ func BenchmarkRateVelocity(b *testing.B) {
 // the floor and the ceiling; the finite report and the first non-finite
 // rate must agree too.
 func TestEulerUnits(t *testing.T) {
-	for _, impl := range plasticImpls() {
-		t.Run(impl.String(), func(t *testing.T) {
-			old := unitPath.Swap(int32(impl))
-			defer unitPath.Store(old)
-			t.Run("f32", func(t *testing.T) { testEulerUnits[float32](t) })
-			t.Run("f64", func(t *testing.T) { testEulerUnits[float64](t) })
-		})
-	}
+	forUnitPaths(t, func(t *testing.T) {
+		t.Run("f32", func(t *testing.T) { testEulerUnits[float32](t) })
+		t.Run("f64", func(t *testing.T) { testEulerUnits[float64](t) })
+	})
 }
 
 func testEulerUnits[T backend.Float](t *testing.T) {

@@ -120,12 +120,7 @@ func testUpdateSynapses[T backend.Float](t *testing.T) {
 		var A, C []T
 		if r.IntN(2) == 0 {
 			A, C = make([]T, a), make([]T, b)
-			for x := range A {
-				A[x] = special[T](r, pSpecial)
-			}
-			for x := range C {
-				C[x] = special[T](r, pSpecial)
-			}
+			fillSpecial(r, pSpecial, A, C)
 			outerTerms(A, C, h, b, 0, a, 0, b)
 		}
 		wantW, wantM, wantV := append([]T(nil), W...), append([]T(nil), m...), append([]T(nil), v...)
@@ -183,11 +178,7 @@ func testOjaTerms[T backend.Float](t *testing.T) {
 		pSpecial := []float64{0, 0.01, 0.1}[r.IntN(3)]
 		ld := b + r.IntN(3)
 		pre, pst, W := make([]T, nt*a), make([]T, nt*b), make([]T, a*ld)
-		for _, s := range [][]T{pre, pst, W} {
-			for x := range s {
-				s[x] = special[T](r, pSpecial)
-			}
-		}
+		fillSpecial(r, pSpecial, pre, pst, W)
 		// want is the CPU backend's loop before the kernels (ojaTermsGo,
 		// kept as it was): its NaN payloads are the ones to keep. Elsewhere
 		// it equals the reference's spelling of the sum bit for bit.

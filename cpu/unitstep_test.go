@@ -61,12 +61,20 @@ func TestNormal32Exhaustive(t *testing.T) {
 // rows with non-finite and signed-zero drives and states.
 // The float32 relu step runs on every implementation of unitPath.
 func TestUnitStep(t *testing.T) {
+	forUnitPaths(t, func(t *testing.T) {
+		t.Run("float32", func(t *testing.T) { testUnitStep[float32](t) })
+		t.Run("float64", func(t *testing.T) { testUnitStep[float64](t) })
+	})
+}
+
+// forUnitPaths runs f as a subtest on every implementation of unitPath
+// this CPU has, with unitPath forced onto it.
+func forUnitPaths(t *testing.T, f func(t *testing.T)) {
 	for _, p := range plasticImpls() {
 		t.Run(p.String(), func(t *testing.T) {
 			old := unitPath.Swap(int32(p))
 			defer unitPath.Store(old)
-			t.Run("float32", func(t *testing.T) { testUnitStep[float32](t) })
-			t.Run("float64", func(t *testing.T) { testUnitStep[float64](t) })
+			f(t)
 		})
 	}
 }
