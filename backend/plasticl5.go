@@ -276,18 +276,38 @@ type L5Scratch[T Float] struct {
 	// with every operation rounded in that order (no fused multiply-add).
 	Square func(e T, a, y []T) int
 	Panel  func(four T, acc, y0, y1, y2 []T) int
+	// Strips, when set (package cpu sets vector kernels), runs the sliding
+	// threshold's whole window on units i < done, a multiple of its lanes:
+	// acc0[i] and acc1[i] = the two Simpson sums of l5Sliding (acc1 for
+	// even m only) over the window's m = len(rows) ≥ 2 rows, rows[q] =
+	// &win[q][0], with e the weights by age — each sum the Go code's, from
+	// +0 in the order of the rows, with y_q and the panels held in
+	// registers.
+	Strips  func(rows []*T, e, acc0, acc1 []T) (done int)
+	rowPtrs []*T
 	// EulerRow, when set (package cpu sets vector kernels), runs the
 	// one-pass Euler step (eulerOuter) on row j of W for its columns
 	// 0 … start−1 and returns start: w and w0 are row j of W and W0, a,
 	// theta the per-unit factors, live 1 or 0 per unit, bj the row's
 	// factor, flags 1 divide by theta (BCM), 2 negate, 4 clip, 8 sign > 0,
 	// 16 sign < 0, 32 structural (write only where w0 ≠ ±0), 64 the
-	// column is masked; start is a multiple of its lanes and stops before
-	// the first vector with a non-finite new weight. The Go loop writes
-	// the rest.
-	EulerRow func(w, a, theta, live, w0 []T, bj, eta, dt T, flags int) int
-	liveT    []T
-	block    *slidingBlock[T] // l5Sliding's
+	// column is masked, 128 also acc[i] = acc[i] + T(rj·w[i]) with w[i]
+	// as written (see NextSums); start is a multiple of its lanes and
+	// stops before the first vector with a non-finite new weight. The Go
+	// loop writes the rest.
+	EulerRow func(w, a, theta, live, w0, acc []T, bj, eta, dt, rj T, flags int) int
+	// NextSums, when not nil (length n), asks the one-pass Euler step to
+	// sum, as it writes each row of W, the recurrent part of the next
+	// step's product W·r with r = NextRates (the newest rates, which that
+	// product multiplies): NextSums[i] = +0, then NextSums[i] +
+	// T(NextRates[j]·W_ij) for j ascending, skipping NextRates[j] = ±0 —
+	// package cpu's gemm contract, so that the next step need not read W
+	// again. SummedNext reports that the last Update did (only the one-pass
+	// Euler step does, and not when it wrote a non-finite weight).
+	NextSums, NextRates []T
+	SummedNext          bool
+	liveT               []T
+	block               *slidingBlock[T] // l5Sliding's
 	// wroteNonFinite says that an Update since the last WroteNonFinite
 	// wrote a non-finite weight.
 	wroteNonFinite bool
@@ -313,6 +333,11 @@ var l5GenericEuler = false
 func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, in []T, rows []bool) {
 	n := len(in)
 	a, live := s.v, s.live
+	sums := s.NextSums
+	if sums != nil {
+		sums = sums[:n]
+		clear(sums)
+	}
 	bcm := l.Rule != L5Covariance
 	for i := range n {
 		if bcm {
@@ -370,6 +395,7 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 		// The synapses written: W0's support in row j when structural
 		// (the others are never written, as write skips them), else all.
 		var cols []int32
+		start := 0 // the kernel's columns
 		if l.Structural {
 			cols = s.support[s.supportStart[j]:s.supportStart[j+1]]
 		} else {
@@ -394,7 +420,13 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 			if l.Structural {
 				w0 = W0[j*ld : j*ld+n]
 			}
-			start := s.EulerRow(wj, a, theta, liveT, w0, bj, eta, dt, flags)
+			var rj T
+			if sums != nil {
+				if rj = s.NextRates[j]; rj != 0 {
+					flags |= 128
+				}
+			}
+			start = s.EulerRow(wj, a, theta, liveT, w0, sums, bj, eta, dt, rj, flags)
 			// cols ascend: skip the written ones by a search (a linear skip
 			// was a quarter of a dense sliding-BCM run).
 			k, _ := slices.BinarySearch(cols, int32(start))
@@ -426,7 +458,15 @@ func (l *L5Plasticity[T]) eulerOuter(s *L5Scratch[T], W []T, ld int, W0 []T, r, 
 			}
 			wj[i] = v
 		}
+		if sums != nil {
+			if rj := s.NextRates[j]; rj != 0 {
+				for i := start; i < n; i++ {
+					sums[i] = sums[i] + T(rj*wj[i])
+				}
+			}
+		}
 	}
+	s.SummedNext = sums != nil && !s.wroteNonFinite
 }
 
 // supportOf makes s.support the nonzero synapses of W0 (n × n, row
@@ -481,6 +521,7 @@ func (l *L5Plasticity[T]) Learns(s *Schedule, t int) bool {
 // first.
 func (l *L5Plasticity[T]) Update(s *L5Scratch[T], W []T, ld int, W0 []T, win [][]T, in []T, t int) {
 	n := len(in)
+	s.SummedNext = false
 	r := win[len(win)-1]
 	switch l.Rule {
 	case L5BCM:
@@ -641,12 +682,30 @@ func l5Means[T Float](win [][]T, mean []T) {
 // window is larger than the caches at L5's sizes). The e_q are cached by
 // age m−1−q: they depend on nothing else.
 func l5Sliding[T Float](win [][]T, dt, rate T, s *L5Scratch[T]) {
-	n := len(win[0])
-	e := s.ageWeights(len(win), dt, rate)
+	n, m := len(win[0]), len(win)
+	e := s.ageWeights(m, dt, rate)
 	if s.block == nil {
 		s.block = new(slidingBlock[T])
 	}
-	for i0 := 0; i0 < n; i0 += slideBlock {
+	done := 0
+	if s.Strips != nil && m >= 2 {
+		ptrs := s.rowPtrs[:0]
+		for _, row := range win {
+			ptrs = append(ptrs, &row[0])
+		}
+		s.rowPtrs = ptrs
+		done = s.Strips(ptrs, e, s.acc0[:n], s.acc1[:n])
+		y := func(q, i int) T { return T(e[m-1-q] * T(win[q][i]*win[q][i])) }
+		for i := range done {
+			th := slidingTheta(m, dt, rate, s.acc0[i], s.acc1[i], y(0, i), y(1, i), y(m-2, i), y(m-1, i))
+			if th != th {
+				done = 0 // redone in Go (see below)
+				break
+			}
+			s.theta[i] = th
+		}
+	}
+	for i0 := done; i0 < n; i0 += slideBlock {
 		w := min(slideBlock, n-i0)
 		if s.Square != nil && s.Panel != nil && s.block.run(win, e, dt, rate, i0, w, s.Square, s.Panel, s.theta) {
 			continue
@@ -717,20 +776,14 @@ func (sb *slidingBlock[T]) run(win [][]T, e []T, dt, rate T, i0, w int, square f
 		}
 	}
 	th := theta[i0 : i0+w]
-	third := T(dt / 3)
 	if !even {
 		for l := range th {
-			th[l] = T(rate * T(acc0[l]*third))
+			th[l] = slidingTheta(m, dt, rate, acc0[l], 0, 0, 0, 0, 0)
 		}
 	} else {
-		half := T(0.5 * dt)
 		last, prev := sb.ring[(m-1)%3][:w], sb.ring[(m-2)%3][:w]
 		for l := range th {
-			b0, b1 := T(acc0[l]*third), T(acc1[l]*third)
-			val := T(half * (last[l] + prev[l]))
-			val = val + T(half*(sb.first1[l]+sb.first0[l]))
-			res := (b0 + b1) / 2
-			th[l] = T(rate * (res + val/2))
+			th[l] = slidingTheta(m, dt, rate, acc0[l], acc1[l], sb.first0[l], sb.first1[l], prev[l], last[l])
 		}
 	}
 	for _, x := range th {
@@ -739,6 +792,22 @@ func (sb *slidingBlock[T]) run(win [][]T, e []T, dt, rate T, i0, w int, square f
 		}
 	}
 	return true
+}
+
+// slidingTheta is one unit's sliding threshold from its Simpson sums acc0
+// and acc1 (even m only) and the y of its window's rows 0, 1, m−2 and m−1
+// (even m only): scipy ≤ 1.10's simps with even='avg', times the rate.
+func slidingTheta[T Float](m int, dt, rate, acc0, acc1, y0, y1, yPrev, yLast T) T {
+	third := T(dt / 3)
+	if m%2 == 1 {
+		return T(rate * T(acc0*third))
+	}
+	half := T(0.5 * dt)
+	b0, b1 := T(acc0*third), T(acc1*third)
+	val := T(half * (yLast + yPrev))
+	val = val + T(half*(y1+y0))
+	res := (b0 + b1) / 2
+	return T(rate * (res + val/2))
 }
 
 // ageWeights returns e[d] = exp(−d·Dt·ThetaRate) for the ages d < m as

@@ -376,6 +376,9 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 		}
 		// product sets x to the drive of the rates in z's first N columns.
 		product := func() {
+			if r.nextProduct(t, step) {
+				return
+			}
 			if t.hist != nil {
 				r.csr[t.k].product(t.hist, t.x, N)
 			} else if perTrial {

@@ -45,19 +45,59 @@ func l5PanelDAVX512(n int, four float64, acc *float64, y0 *float64, y1 *float64,
 // l5EulerSAVX2 is the L5 rules' Euler step on one row of W, columns < n (a multiple of 8); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires AVX2.
 //
 //go:noescape
-func l5EulerSAVX2(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, bj float32, eta float32, dt float32, negZero float32, flags int) (at int)
+func l5EulerSAVX2(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, acc *float32, bj float32, eta float32, dt float32, negZero float32, rj float32, flags int) (at int)
+
+// l5SlideSAVX2x2 is the sliding threshold's two Simpson sums over the window for one strip of 16 units (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func l5SlideSAVX2x2(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
+
+// l5SlideSAVX2x1 is the sliding threshold's two Simpson sums over the window for one strip of 8 units (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func l5SlideSAVX2x1(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
 
 // l5EulerDAVX2 is the L5 rules' Euler step on one row of W, columns < n (a multiple of 4); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires AVX2.
 //
 //go:noescape
-func l5EulerDAVX2(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, bj float64, eta float64, dt float64, negZero float64, flags int) (at int)
+func l5EulerDAVX2(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, acc *float64, bj float64, eta float64, dt float64, negZero float64, rj float64, flags int) (at int)
+
+// l5SlideDAVX2x2 is the sliding threshold's two Simpson sums over the window for one strip of 8 units (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func l5SlideDAVX2x2(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
+
+// l5SlideDAVX2x1 is the sliding threshold's two Simpson sums over the window for one strip of 4 units (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func l5SlideDAVX2x1(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
 
 // l5EulerSAVX512 is the L5 rules' Euler step on one row of W, columns < n (a multiple of 16); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires AVX512.
 //
 //go:noescape
-func l5EulerSAVX512(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, bj float32, eta float32, dt float32, negZero float32, flags int) (at int)
+func l5EulerSAVX512(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, acc *float32, bj float32, eta float32, dt float32, negZero float32, rj float32, flags int) (at int)
+
+// l5SlideSAVX512x4 is the sliding threshold's two Simpson sums over the window for one strip of 64 units (see cpu/internal/asmgen). Requires AVX512.
+//
+//go:noescape
+func l5SlideSAVX512x4(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
+
+// l5SlideSAVX512x1 is the sliding threshold's two Simpson sums over the window for one strip of 16 units (see cpu/internal/asmgen). Requires AVX512.
+//
+//go:noescape
+func l5SlideSAVX512x1(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
 
 // l5EulerDAVX512 is the L5 rules' Euler step on one row of W, columns < n (a multiple of 8); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires AVX512.
 //
 //go:noescape
-func l5EulerDAVX512(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, bj float64, eta float64, dt float64, negZero float64, flags int) (at int)
+func l5EulerDAVX512(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, acc *float64, bj float64, eta float64, dt float64, negZero float64, rj float64, flags int) (at int)
+
+// l5SlideDAVX512x4 is the sliding threshold's two Simpson sums over the window for one strip of 32 units (see cpu/internal/asmgen). Requires AVX512.
+//
+//go:noescape
+func l5SlideDAVX512x4(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
+
+// l5SlideDAVX512x1 is the sliding threshold's two Simpson sums over the window for one strip of 8 units (see cpu/internal/asmgen). Requires AVX512.
+//
+//go:noescape
+func l5SlideDAVX512x1(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)

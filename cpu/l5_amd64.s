@@ -230,338 +230,2202 @@ l5PanelDAVX512_done:
 	VZEROUPPER
 	RET
 
-// func l5EulerSAVX2(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, bj float32, eta float32, dt float32, negZero float32, flags int) (at int)
+// func l5EulerSAVX2(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, acc *float32, bj float32, eta float32, dt float32, negZero float32, rj float32, flags int) (at int)
 // Requires: AVX, AVX2, SSE
-TEXT ·l5EulerSAVX2(SB), NOSPLIT, $0-80
+TEXT ·l5EulerSAVX2(SB), NOSPLIT, $0-96
 	MOVQ         n+0(FP), AX
 	MOVQ         w+8(FP), CX
 	MOVQ         a+16(FP), DX
 	MOVQ         theta+24(FP), BX
 	MOVQ         live+32(FP), SI
 	MOVQ         w0+40(FP), DI
-	MOVQ         flags+64(FP), R8
-	MOVSS        bj+48(FP), X0
+	MOVQ         acc+48(FP), R8
+	MOVQ         flags+80(FP), R9
+	MOVSS        bj+56(FP), X0
 	VBROADCASTSS X0, Y0
-	MOVSS        eta+52(FP), X1
+	MOVSS        eta+60(FP), X1
 	VBROADCASTSS X1, Y1
-	MOVSS        dt+56(FP), X2
+	MOVSS        dt+64(FP), X2
 	VBROADCASTSS X2, Y2
-	MOVSS        negZero+60(FP), X3
+	MOVSS        negZero+68(FP), X3
 	VBROADCASTSS X3, Y3
-	VXORPS       Y4, Y4, Y4
-	XORQ         R9, R9
+	MOVSS        rj+72(FP), X4
+	VBROADCASTSS X4, Y4
+	VXORPS       Y5, Y5, Y5
+	XORQ         R10, R10
 
 l5EulerSAVX2_loop:
-	CMPQ    R9, AX
+	CMPQ    R10, AX
 	JGE     l5EulerSAVX2_done
-	VMOVUPS (DX)(R9*4), Y5
-	VMULPS  Y0, Y5, Y5
-	TESTQ   $0x00000001, R8
+	VMOVUPS (DX)(R10*4), Y6
+	VMULPS  Y0, Y6, Y6
+	TESTQ   $0x00000001, R9
 	JZ      l5EulerSAVX2_nodiv
-	VDIVPS  (BX)(R9*4), Y5, Y5
+	VDIVPS  (BX)(R10*4), Y6, Y6
 
 l5EulerSAVX2_nodiv:
-	TESTQ  $0x00000002, R8
+	TESTQ  $0x00000002, R9
 	JZ     l5EulerSAVX2_noflip
-	VXORPS Y3, Y5, Y5
+	VXORPS Y3, Y6, Y6
 
 l5EulerSAVX2_noflip:
-	VCMPPS    $0x00, (SI)(R9*4), Y4, Y6
-	VBLENDVPS Y6, Y4, Y5, Y5
-	TESTQ     $0x00000040, R8
+	VCMPPS    $0x00, (SI)(R10*4), Y5, Y7
+	VBLENDVPS Y7, Y5, Y6, Y6
+	TESTQ     $0x00000040, R9
 	JZ        l5EulerSAVX2_open
-	VMOVUPS   Y4, Y5
+	VMOVUPS   Y5, Y6
 
 l5EulerSAVX2_open:
-	VMULPS    Y1, Y5, Y5
-	VMULPS    Y2, Y5, Y5
-	VMOVUPS   (CX)(R9*4), Y6
-	VADDPS    Y5, Y6, Y5
-	TESTQ     $0x0000000c, R8
+	VMULPS    Y1, Y6, Y6
+	VMULPS    Y2, Y6, Y6
+	VMOVUPS   (CX)(R10*4), Y7
+	VADDPS    Y6, Y7, Y6
+	TESTQ     $0x0000000c, R9
 	JZ        l5EulerSAVX2_nolow
-	VCMPPS    $0x01, Y4, Y5, Y7
-	VBLENDVPS Y7, Y4, Y5, Y5
+	VCMPPS    $0x01, Y5, Y6, Y8
+	VBLENDVPS Y8, Y5, Y6, Y6
 
 l5EulerSAVX2_nolow:
-	TESTQ     $0x00000010, R8
+	TESTQ     $0x00000010, R9
 	JZ        l5EulerSAVX2_nohigh
-	VCMPPS    $0x01, Y5, Y4, Y7
-	VBLENDVPS Y7, Y4, Y5, Y5
+	VCMPPS    $0x01, Y6, Y5, Y8
+	VBLENDVPS Y8, Y5, Y6, Y6
 
 l5EulerSAVX2_nohigh:
-	VSUBPS    Y5, Y5, Y7
-	VCMPPS    $0x04, Y4, Y7, Y7
-	TESTQ     $0x00000020, R8
+	VSUBPS    Y6, Y6, Y8
+	VCMPPS    $0x04, Y5, Y8, Y8
+	TESTQ     $0x00000020, R9
 	JZ        l5EulerSAVX2_dense
-	VCMPPS    $0x00, (DI)(R9*4), Y4, Y8
-	VANDNPS   Y7, Y8, Y7
-	VBLENDVPS Y8, Y6, Y5, Y5
+	VCMPPS    $0x00, (DI)(R10*4), Y5, Y9
+	VANDNPS   Y8, Y9, Y8
+	VBLENDVPS Y9, Y7, Y6, Y6
 
 l5EulerSAVX2_dense:
-	VTESTPS Y7, Y7
+	VTESTPS Y8, Y8
 	JNZ     l5EulerSAVX2_bail
-	VMOVUPS Y5, (CX)(R9*4)
-	ADDQ    $0x08, R9
-	JMP     l5EulerSAVX2_loop
+	VMOVUPS Y6, (CX)(R10*4)
+	TESTQ   $0x00000080, R9
+	JZ      l5EulerSAVX2_nosum
+	VMULPS  Y4, Y6, Y6
+	VADDPS  (R8)(R10*4), Y6, Y6
+	VMOVUPS Y6, (R8)(R10*4)
+
+l5EulerSAVX2_nosum:
+	ADDQ $0x08, R10
+	JMP  l5EulerSAVX2_loop
 
 l5EulerSAVX2_bail:
-	MOVQ R9, at+72(FP)
+	MOVQ R10, at+88(FP)
 	VZEROUPPER
 	RET
 
 l5EulerSAVX2_done:
-	MOVQ AX, at+72(FP)
+	MOVQ AX, at+88(FP)
 	VZEROUPPER
 	RET
 
-// func l5EulerDAVX2(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, bj float64, eta float64, dt float64, negZero float64, flags int) (at int)
+// func l5SlideSAVX2x2(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
+// Requires: AVX, AVX2, SSE
+TEXT ·l5SlideSAVX2x2(SB), NOSPLIT, $0-64
+	MOVQ         pairs+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	MOVQ         off+16(FP), DX
+	MOVQ         e+24(FP), BX
+	MOVQ         flags+56(FP), SI
+	MOVSS        four+32(FP), X0
+	VBROADCASTSS X0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y4, Y4, Y4
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y5
+	VMULPS       Y5, Y5, Y5
+	VMULPS       Y5, Y13, Y5
+	VMOVUPS      32(DI), Y6
+	VMULPS       Y6, Y6, Y6
+	VMULPS       Y6, Y13, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y7
+	VMULPS       Y7, Y7, Y7
+	VMULPS       Y7, Y13, Y7
+	VMOVUPS      32(DI), Y8
+	VMULPS       Y8, Y8, Y8
+	VMULPS       Y8, Y13, Y8
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+
+l5SlideSAVX2x2_loop:
+	CMPQ         AX, $0x02
+	JL           l5SlideSAVX2x2_tail
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y9
+	VMULPS       Y9, Y9, Y9
+	VMULPS       Y9, Y13, Y9
+	VMOVUPS      32(DI), Y10
+	VMULPS       Y10, Y10, Y10
+	VMULPS       Y10, Y13, Y10
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y7, Y0, Y13
+	VADDPS       Y13, Y5, Y13
+	VADDPS       Y9, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VMULPS       Y8, Y0, Y13
+	VADDPS       Y13, Y6, Y13
+	VADDPS       Y10, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y11
+	VMULPS       Y11, Y11, Y11
+	VMULPS       Y11, Y13, Y11
+	VMOVUPS      32(DI), Y12
+	VMULPS       Y12, Y12, Y12
+	VMULPS       Y12, Y13, Y12
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX2x2_odd1
+	VMULPS       Y9, Y0, Y13
+	VADDPS       Y13, Y7, Y13
+	VADDPS       Y11, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VMULPS       Y10, Y0, Y13
+	VADDPS       Y13, Y8, Y13
+	VADDPS       Y12, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+
+l5SlideSAVX2x2_odd1:
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y5
+	VMULPS       Y5, Y5, Y5
+	VMULPS       Y5, Y13, Y5
+	VMOVUPS      32(DI), Y6
+	VMULPS       Y6, Y6, Y6
+	VMULPS       Y6, Y13, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y11, Y0, Y13
+	VADDPS       Y13, Y9, Y13
+	VADDPS       Y5, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VMULPS       Y12, Y0, Y13
+	VADDPS       Y13, Y10, Y13
+	VADDPS       Y6, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y7
+	VMULPS       Y7, Y7, Y7
+	VMULPS       Y7, Y13, Y7
+	VMOVUPS      32(DI), Y8
+	VMULPS       Y8, Y8, Y8
+	VMULPS       Y8, Y13, Y8
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX2x2_odd2
+	VMULPS       Y5, Y0, Y13
+	VADDPS       Y13, Y11, Y13
+	VADDPS       Y7, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VMULPS       Y6, Y0, Y13
+	VADDPS       Y13, Y12, Y13
+	VADDPS       Y8, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+
+l5SlideSAVX2x2_odd2:
+	SUBQ $0x02, AX
+	JMP  l5SlideSAVX2x2_loop
+
+l5SlideSAVX2x2_tail:
+	TESTQ        AX, AX
+	JZ           l5SlideSAVX2x2_even
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y9
+	VMULPS       Y9, Y9, Y9
+	VMULPS       Y9, Y13, Y9
+	VMOVUPS      32(DI), Y10
+	VMULPS       Y10, Y10, Y10
+	VMULPS       Y10, Y13, Y10
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y7, Y0, Y13
+	VADDPS       Y13, Y5, Y13
+	VADDPS       Y9, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VMULPS       Y8, Y0, Y13
+	VADDPS       Y13, Y6, Y13
+	VADDPS       Y10, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y11
+	VMULPS       Y11, Y11, Y11
+	VMULPS       Y11, Y13, Y11
+	VMOVUPS      32(DI), Y12
+	VMULPS       Y12, Y12, Y12
+	VMULPS       Y12, Y13, Y12
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX2x2_odd3
+	VMULPS       Y9, Y0, Y13
+	VADDPS       Y13, Y7, Y13
+	VADDPS       Y11, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VMULPS       Y10, Y0, Y13
+	VADDPS       Y13, Y8, Y13
+	VADDPS       Y12, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+
+l5SlideSAVX2x2_odd3:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideSAVX2x2_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y5
+	VMULPS       Y5, Y5, Y5
+	VMULPS       Y5, Y13, Y5
+	VMOVUPS      32(DI), Y6
+	VMULPS       Y6, Y6, Y6
+	VMULPS       Y6, Y13, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y11, Y0, Y13
+	VADDPS       Y13, Y9, Y13
+	VADDPS       Y5, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VMULPS       Y12, Y0, Y13
+	VADDPS       Y13, Y10, Y13
+	VADDPS       Y6, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	JMP          l5SlideSAVX2x2_store
+
+l5SlideSAVX2x2_even:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideSAVX2x2_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y13
+	VMOVUPS      (DI), Y9
+	VMULPS       Y9, Y9, Y9
+	VMULPS       Y9, Y13, Y9
+	VMOVUPS      32(DI), Y10
+	VMULPS       Y10, Y10, Y10
+	VMULPS       Y10, Y13, Y10
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y7, Y0, Y13
+	VADDPS       Y13, Y5, Y13
+	VADDPS       Y9, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VMULPS       Y8, Y0, Y13
+	VADDPS       Y13, Y6, Y13
+	VADDPS       Y10, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+
+l5SlideSAVX2x2_store:
+	MOVQ    acc0+40(FP), AX
+	MOVQ    acc1+48(FP), CX
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y4, 32(CX)
+	VZEROUPPER
+	RET
+
+// func l5SlideSAVX2x1(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
+// Requires: AVX, AVX2, SSE
+TEXT ·l5SlideSAVX2x1(SB), NOSPLIT, $0-64
+	MOVQ         pairs+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	MOVQ         off+16(FP), DX
+	MOVQ         e+24(FP), BX
+	MOVQ         flags+56(FP), SI
+	MOVSS        four+32(FP), X0
+	VBROADCASTSS X0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y3
+	VMULPS       Y3, Y3, Y3
+	VMULPS       Y3, Y7, Y3
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y4
+	VMULPS       Y4, Y4, Y4
+	VMULPS       Y4, Y7, Y4
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+
+l5SlideSAVX2x1_loop:
+	CMPQ         AX, $0x02
+	JL           l5SlideSAVX2x1_tail
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y5
+	VMULPS       Y5, Y5, Y5
+	VMULPS       Y5, Y7, Y5
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y4, Y0, Y7
+	VADDPS       Y7, Y3, Y7
+	VADDPS       Y5, Y7, Y7
+	VADDPS       Y7, Y1, Y1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y6
+	VMULPS       Y6, Y6, Y6
+	VMULPS       Y6, Y7, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX2x1_odd1
+	VMULPS       Y5, Y0, Y7
+	VADDPS       Y7, Y4, Y7
+	VADDPS       Y6, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+
+l5SlideSAVX2x1_odd1:
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y3
+	VMULPS       Y3, Y3, Y3
+	VMULPS       Y3, Y7, Y3
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y6, Y0, Y7
+	VADDPS       Y7, Y5, Y7
+	VADDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y1, Y1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y4
+	VMULPS       Y4, Y4, Y4
+	VMULPS       Y4, Y7, Y4
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX2x1_odd2
+	VMULPS       Y3, Y0, Y7
+	VADDPS       Y7, Y6, Y7
+	VADDPS       Y4, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+
+l5SlideSAVX2x1_odd2:
+	SUBQ $0x02, AX
+	JMP  l5SlideSAVX2x1_loop
+
+l5SlideSAVX2x1_tail:
+	TESTQ        AX, AX
+	JZ           l5SlideSAVX2x1_even
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y5
+	VMULPS       Y5, Y5, Y5
+	VMULPS       Y5, Y7, Y5
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y4, Y0, Y7
+	VADDPS       Y7, Y3, Y7
+	VADDPS       Y5, Y7, Y7
+	VADDPS       Y7, Y1, Y1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y6
+	VMULPS       Y6, Y6, Y6
+	VMULPS       Y6, Y7, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX2x1_odd3
+	VMULPS       Y5, Y0, Y7
+	VADDPS       Y7, Y4, Y7
+	VADDPS       Y6, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+
+l5SlideSAVX2x1_odd3:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideSAVX2x1_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y3
+	VMULPS       Y3, Y3, Y3
+	VMULPS       Y3, Y7, Y3
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y6, Y0, Y7
+	VADDPS       Y7, Y5, Y7
+	VADDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y1, Y1
+	JMP          l5SlideSAVX2x1_store
+
+l5SlideSAVX2x1_even:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideSAVX2x1_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Y7
+	VMOVUPS      (DI), Y5
+	VMULPS       Y5, Y5, Y5
+	VMULPS       Y5, Y7, Y5
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Y4, Y0, Y7
+	VADDPS       Y7, Y3, Y7
+	VADDPS       Y5, Y7, Y7
+	VADDPS       Y7, Y1, Y1
+
+l5SlideSAVX2x1_store:
+	MOVQ    acc0+40(FP), AX
+	MOVQ    acc1+48(FP), CX
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, (CX)
+	VZEROUPPER
+	RET
+
+// func l5EulerDAVX2(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, acc *float64, bj float64, eta float64, dt float64, negZero float64, rj float64, flags int) (at int)
 // Requires: AVX, AVX2, SSE2
-TEXT ·l5EulerDAVX2(SB), NOSPLIT, $0-96
+TEXT ·l5EulerDAVX2(SB), NOSPLIT, $0-112
 	MOVQ         n+0(FP), AX
 	MOVQ         w+8(FP), CX
 	MOVQ         a+16(FP), DX
 	MOVQ         theta+24(FP), BX
 	MOVQ         live+32(FP), SI
 	MOVQ         w0+40(FP), DI
-	MOVQ         flags+80(FP), R8
-	MOVSD        bj+48(FP), X0
+	MOVQ         acc+48(FP), R8
+	MOVQ         flags+96(FP), R9
+	MOVSD        bj+56(FP), X0
 	VBROADCASTSD X0, Y0
-	MOVSD        eta+56(FP), X1
+	MOVSD        eta+64(FP), X1
 	VBROADCASTSD X1, Y1
-	MOVSD        dt+64(FP), X2
+	MOVSD        dt+72(FP), X2
 	VBROADCASTSD X2, Y2
-	MOVSD        negZero+72(FP), X3
+	MOVSD        negZero+80(FP), X3
 	VBROADCASTSD X3, Y3
-	VXORPD       Y4, Y4, Y4
-	XORQ         R9, R9
+	MOVSD        rj+88(FP), X4
+	VBROADCASTSD X4, Y4
+	VXORPD       Y5, Y5, Y5
+	XORQ         R10, R10
 
 l5EulerDAVX2_loop:
-	CMPQ    R9, AX
+	CMPQ    R10, AX
 	JGE     l5EulerDAVX2_done
-	VMOVUPD (DX)(R9*8), Y5
-	VMULPD  Y0, Y5, Y5
-	TESTQ   $0x00000001, R8
+	VMOVUPD (DX)(R10*8), Y6
+	VMULPD  Y0, Y6, Y6
+	TESTQ   $0x00000001, R9
 	JZ      l5EulerDAVX2_nodiv
-	VDIVPD  (BX)(R9*8), Y5, Y5
+	VDIVPD  (BX)(R10*8), Y6, Y6
 
 l5EulerDAVX2_nodiv:
-	TESTQ  $0x00000002, R8
+	TESTQ  $0x00000002, R9
 	JZ     l5EulerDAVX2_noflip
-	VXORPD Y3, Y5, Y5
+	VXORPD Y3, Y6, Y6
 
 l5EulerDAVX2_noflip:
-	VCMPPD    $0x00, (SI)(R9*8), Y4, Y6
-	VBLENDVPD Y6, Y4, Y5, Y5
-	TESTQ     $0x00000040, R8
+	VCMPPD    $0x00, (SI)(R10*8), Y5, Y7
+	VBLENDVPD Y7, Y5, Y6, Y6
+	TESTQ     $0x00000040, R9
 	JZ        l5EulerDAVX2_open
-	VMOVUPD   Y4, Y5
+	VMOVUPD   Y5, Y6
 
 l5EulerDAVX2_open:
-	VMULPD    Y1, Y5, Y5
-	VMULPD    Y2, Y5, Y5
-	VMOVUPD   (CX)(R9*8), Y6
-	VADDPD    Y5, Y6, Y5
-	TESTQ     $0x0000000c, R8
+	VMULPD    Y1, Y6, Y6
+	VMULPD    Y2, Y6, Y6
+	VMOVUPD   (CX)(R10*8), Y7
+	VADDPD    Y6, Y7, Y6
+	TESTQ     $0x0000000c, R9
 	JZ        l5EulerDAVX2_nolow
-	VCMPPD    $0x01, Y4, Y5, Y7
-	VBLENDVPD Y7, Y4, Y5, Y5
+	VCMPPD    $0x01, Y5, Y6, Y8
+	VBLENDVPD Y8, Y5, Y6, Y6
 
 l5EulerDAVX2_nolow:
-	TESTQ     $0x00000010, R8
+	TESTQ     $0x00000010, R9
 	JZ        l5EulerDAVX2_nohigh
-	VCMPPD    $0x01, Y5, Y4, Y7
-	VBLENDVPD Y7, Y4, Y5, Y5
+	VCMPPD    $0x01, Y6, Y5, Y8
+	VBLENDVPD Y8, Y5, Y6, Y6
 
 l5EulerDAVX2_nohigh:
-	VSUBPD    Y5, Y5, Y7
-	VCMPPD    $0x04, Y4, Y7, Y7
-	TESTQ     $0x00000020, R8
+	VSUBPD    Y6, Y6, Y8
+	VCMPPD    $0x04, Y5, Y8, Y8
+	TESTQ     $0x00000020, R9
 	JZ        l5EulerDAVX2_dense
-	VCMPPD    $0x00, (DI)(R9*8), Y4, Y8
-	VANDNPD   Y7, Y8, Y7
-	VBLENDVPD Y8, Y6, Y5, Y5
+	VCMPPD    $0x00, (DI)(R10*8), Y5, Y9
+	VANDNPD   Y8, Y9, Y8
+	VBLENDVPD Y9, Y7, Y6, Y6
 
 l5EulerDAVX2_dense:
-	VTESTPD Y7, Y7
+	VTESTPD Y8, Y8
 	JNZ     l5EulerDAVX2_bail
-	VMOVUPD Y5, (CX)(R9*8)
-	ADDQ    $0x04, R9
-	JMP     l5EulerDAVX2_loop
+	VMOVUPD Y6, (CX)(R10*8)
+	TESTQ   $0x00000080, R9
+	JZ      l5EulerDAVX2_nosum
+	VMULPD  Y4, Y6, Y6
+	VADDPD  (R8)(R10*8), Y6, Y6
+	VMOVUPD Y6, (R8)(R10*8)
+
+l5EulerDAVX2_nosum:
+	ADDQ $0x04, R10
+	JMP  l5EulerDAVX2_loop
 
 l5EulerDAVX2_bail:
-	MOVQ R9, at+88(FP)
+	MOVQ R10, at+104(FP)
 	VZEROUPPER
 	RET
 
 l5EulerDAVX2_done:
-	MOVQ AX, at+88(FP)
+	MOVQ AX, at+104(FP)
 	VZEROUPPER
 	RET
 
-// func l5EulerSAVX512(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, bj float32, eta float32, dt float32, negZero float32, flags int) (at int)
+// func l5SlideDAVX2x2(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·l5SlideDAVX2x2(SB), NOSPLIT, $0-64
+	MOVQ         pairs+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	MOVQ         off+16(FP), DX
+	MOVQ         e+24(FP), BX
+	MOVQ         flags+56(FP), SI
+	MOVSD        four+32(FP), X0
+	VBROADCASTSD X0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y5
+	VMULPD       Y5, Y5, Y5
+	VMULPD       Y5, Y13, Y5
+	VMOVUPD      32(DI), Y6
+	VMULPD       Y6, Y6, Y6
+	VMULPD       Y6, Y13, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y7
+	VMULPD       Y7, Y7, Y7
+	VMULPD       Y7, Y13, Y7
+	VMOVUPD      32(DI), Y8
+	VMULPD       Y8, Y8, Y8
+	VMULPD       Y8, Y13, Y8
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+
+l5SlideDAVX2x2_loop:
+	CMPQ         AX, $0x02
+	JL           l5SlideDAVX2x2_tail
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y9
+	VMULPD       Y9, Y9, Y9
+	VMULPD       Y9, Y13, Y9
+	VMOVUPD      32(DI), Y10
+	VMULPD       Y10, Y10, Y10
+	VMULPD       Y10, Y13, Y10
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y7, Y0, Y13
+	VADDPD       Y13, Y5, Y13
+	VADDPD       Y9, Y13, Y13
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y8, Y0, Y13
+	VADDPD       Y13, Y6, Y13
+	VADDPD       Y10, Y13, Y13
+	VADDPD       Y13, Y2, Y2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y11
+	VMULPD       Y11, Y11, Y11
+	VMULPD       Y11, Y13, Y11
+	VMOVUPD      32(DI), Y12
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y12, Y13, Y12
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX2x2_odd1
+	VMULPD       Y9, Y0, Y13
+	VADDPD       Y13, Y7, Y13
+	VADDPD       Y11, Y13, Y13
+	VADDPD       Y13, Y3, Y3
+	VMULPD       Y10, Y0, Y13
+	VADDPD       Y13, Y8, Y13
+	VADDPD       Y12, Y13, Y13
+	VADDPD       Y13, Y4, Y4
+
+l5SlideDAVX2x2_odd1:
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y5
+	VMULPD       Y5, Y5, Y5
+	VMULPD       Y5, Y13, Y5
+	VMOVUPD      32(DI), Y6
+	VMULPD       Y6, Y6, Y6
+	VMULPD       Y6, Y13, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y11, Y0, Y13
+	VADDPD       Y13, Y9, Y13
+	VADDPD       Y5, Y13, Y13
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y12, Y0, Y13
+	VADDPD       Y13, Y10, Y13
+	VADDPD       Y6, Y13, Y13
+	VADDPD       Y13, Y2, Y2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y7
+	VMULPD       Y7, Y7, Y7
+	VMULPD       Y7, Y13, Y7
+	VMOVUPD      32(DI), Y8
+	VMULPD       Y8, Y8, Y8
+	VMULPD       Y8, Y13, Y8
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX2x2_odd2
+	VMULPD       Y5, Y0, Y13
+	VADDPD       Y13, Y11, Y13
+	VADDPD       Y7, Y13, Y13
+	VADDPD       Y13, Y3, Y3
+	VMULPD       Y6, Y0, Y13
+	VADDPD       Y13, Y12, Y13
+	VADDPD       Y8, Y13, Y13
+	VADDPD       Y13, Y4, Y4
+
+l5SlideDAVX2x2_odd2:
+	SUBQ $0x02, AX
+	JMP  l5SlideDAVX2x2_loop
+
+l5SlideDAVX2x2_tail:
+	TESTQ        AX, AX
+	JZ           l5SlideDAVX2x2_even
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y9
+	VMULPD       Y9, Y9, Y9
+	VMULPD       Y9, Y13, Y9
+	VMOVUPD      32(DI), Y10
+	VMULPD       Y10, Y10, Y10
+	VMULPD       Y10, Y13, Y10
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y7, Y0, Y13
+	VADDPD       Y13, Y5, Y13
+	VADDPD       Y9, Y13, Y13
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y8, Y0, Y13
+	VADDPD       Y13, Y6, Y13
+	VADDPD       Y10, Y13, Y13
+	VADDPD       Y13, Y2, Y2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y11
+	VMULPD       Y11, Y11, Y11
+	VMULPD       Y11, Y13, Y11
+	VMOVUPD      32(DI), Y12
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y12, Y13, Y12
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX2x2_odd3
+	VMULPD       Y9, Y0, Y13
+	VADDPD       Y13, Y7, Y13
+	VADDPD       Y11, Y13, Y13
+	VADDPD       Y13, Y3, Y3
+	VMULPD       Y10, Y0, Y13
+	VADDPD       Y13, Y8, Y13
+	VADDPD       Y12, Y13, Y13
+	VADDPD       Y13, Y4, Y4
+
+l5SlideDAVX2x2_odd3:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideDAVX2x2_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y5
+	VMULPD       Y5, Y5, Y5
+	VMULPD       Y5, Y13, Y5
+	VMOVUPD      32(DI), Y6
+	VMULPD       Y6, Y6, Y6
+	VMULPD       Y6, Y13, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y11, Y0, Y13
+	VADDPD       Y13, Y9, Y13
+	VADDPD       Y5, Y13, Y13
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y12, Y0, Y13
+	VADDPD       Y13, Y10, Y13
+	VADDPD       Y6, Y13, Y13
+	VADDPD       Y13, Y2, Y2
+	JMP          l5SlideDAVX2x2_store
+
+l5SlideDAVX2x2_even:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideDAVX2x2_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y13
+	VMOVUPD      (DI), Y9
+	VMULPD       Y9, Y9, Y9
+	VMULPD       Y9, Y13, Y9
+	VMOVUPD      32(DI), Y10
+	VMULPD       Y10, Y10, Y10
+	VMULPD       Y10, Y13, Y10
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y7, Y0, Y13
+	VADDPD       Y13, Y5, Y13
+	VADDPD       Y9, Y13, Y13
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y8, Y0, Y13
+	VADDPD       Y13, Y6, Y13
+	VADDPD       Y10, Y13, Y13
+	VADDPD       Y13, Y2, Y2
+
+l5SlideDAVX2x2_store:
+	MOVQ    acc0+40(FP), AX
+	MOVQ    acc1+48(FP), CX
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y3, (CX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y4, 32(CX)
+	VZEROUPPER
+	RET
+
+// func l5SlideDAVX2x1(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·l5SlideDAVX2x1(SB), NOSPLIT, $0-64
+	MOVQ         pairs+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	MOVQ         off+16(FP), DX
+	MOVQ         e+24(FP), BX
+	MOVQ         flags+56(FP), SI
+	MOVSD        four+32(FP), X0
+	VBROADCASTSD X0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y3
+	VMULPD       Y3, Y3, Y3
+	VMULPD       Y3, Y7, Y3
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y4
+	VMULPD       Y4, Y4, Y4
+	VMULPD       Y4, Y7, Y4
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+
+l5SlideDAVX2x1_loop:
+	CMPQ         AX, $0x02
+	JL           l5SlideDAVX2x1_tail
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y5
+	VMULPD       Y5, Y5, Y5
+	VMULPD       Y5, Y7, Y5
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y4, Y0, Y7
+	VADDPD       Y7, Y3, Y7
+	VADDPD       Y5, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y6
+	VMULPD       Y6, Y6, Y6
+	VMULPD       Y6, Y7, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX2x1_odd1
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+
+l5SlideDAVX2x1_odd1:
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y3
+	VMULPD       Y3, Y3, Y3
+	VMULPD       Y3, Y7, Y3
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y6, Y0, Y7
+	VADDPD       Y7, Y5, Y7
+	VADDPD       Y3, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y4
+	VMULPD       Y4, Y4, Y4
+	VMULPD       Y4, Y7, Y4
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX2x1_odd2
+	VMULPD       Y3, Y0, Y7
+	VADDPD       Y7, Y6, Y7
+	VADDPD       Y4, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+
+l5SlideDAVX2x1_odd2:
+	SUBQ $0x02, AX
+	JMP  l5SlideDAVX2x1_loop
+
+l5SlideDAVX2x1_tail:
+	TESTQ        AX, AX
+	JZ           l5SlideDAVX2x1_even
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y5
+	VMULPD       Y5, Y5, Y5
+	VMULPD       Y5, Y7, Y5
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y4, Y0, Y7
+	VADDPD       Y7, Y3, Y7
+	VADDPD       Y5, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y6
+	VMULPD       Y6, Y6, Y6
+	VMULPD       Y6, Y7, Y6
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX2x1_odd3
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+
+l5SlideDAVX2x1_odd3:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideDAVX2x1_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y3
+	VMULPD       Y3, Y3, Y3
+	VMULPD       Y3, Y7, Y3
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y6, Y0, Y7
+	VADDPD       Y7, Y5, Y7
+	VADDPD       Y3, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	JMP          l5SlideDAVX2x1_store
+
+l5SlideDAVX2x1_even:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideDAVX2x1_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Y7
+	VMOVUPD      (DI), Y5
+	VMULPD       Y5, Y5, Y5
+	VMULPD       Y5, Y7, Y5
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Y4, Y0, Y7
+	VADDPD       Y7, Y3, Y7
+	VADDPD       Y5, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+
+l5SlideDAVX2x1_store:
+	MOVQ    acc0+40(FP), AX
+	MOVQ    acc1+48(FP), CX
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, (CX)
+	VZEROUPPER
+	RET
+
+// func l5EulerSAVX512(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, acc *float32, bj float32, eta float32, dt float32, negZero float32, rj float32, flags int) (at int)
 // Requires: AVX, AVX512DQ, AVX512F, SSE
-TEXT ·l5EulerSAVX512(SB), NOSPLIT, $0-80
+TEXT ·l5EulerSAVX512(SB), NOSPLIT, $0-96
 	MOVQ         n+0(FP), AX
 	MOVQ         w+8(FP), CX
 	MOVQ         a+16(FP), DX
 	MOVQ         theta+24(FP), BX
 	MOVQ         live+32(FP), SI
 	MOVQ         w0+40(FP), DI
-	MOVQ         flags+64(FP), R8
-	MOVSS        bj+48(FP), X0
+	MOVQ         acc+48(FP), R8
+	MOVQ         flags+80(FP), R9
+	MOVSS        bj+56(FP), X0
 	VBROADCASTSS X0, Z0
-	MOVSS        eta+52(FP), X1
+	MOVSS        eta+60(FP), X1
 	VBROADCASTSS X1, Z1
-	MOVSS        dt+56(FP), X2
+	MOVSS        dt+64(FP), X2
 	VBROADCASTSS X2, Z2
-	MOVSS        negZero+60(FP), X3
+	MOVSS        negZero+68(FP), X3
 	VBROADCASTSS X3, Z3
-	VXORPS       Z4, Z4, Z4
-	XORQ         R9, R9
+	MOVSS        rj+72(FP), X4
+	VBROADCASTSS X4, Z4
+	VXORPS       Z5, Z5, Z5
+	XORQ         R10, R10
 
 l5EulerSAVX512_loop:
-	CMPQ    R9, AX
+	CMPQ    R10, AX
 	JGE     l5EulerSAVX512_done
-	VMOVUPS (DX)(R9*4), Z5
-	VMULPS  Z0, Z5, Z5
-	TESTQ   $0x00000001, R8
+	VMOVUPS (DX)(R10*4), Z6
+	VMULPS  Z0, Z6, Z6
+	TESTQ   $0x00000001, R9
 	JZ      l5EulerSAVX512_nodiv
-	VDIVPS  (BX)(R9*4), Z5, Z5
+	VDIVPS  (BX)(R10*4), Z6, Z6
 
 l5EulerSAVX512_nodiv:
-	TESTQ  $0x00000002, R8
+	TESTQ  $0x00000002, R9
 	JZ     l5EulerSAVX512_noflip
-	VXORPS Z3, Z5, Z5
+	VXORPS Z3, Z6, Z6
 
 l5EulerSAVX512_noflip:
-	VCMPPS    $0x00, (SI)(R9*4), Z4, K1
-	VBLENDMPS Z4, Z5, K1, Z5
-	TESTQ     $0x00000040, R8
+	VCMPPS    $0x00, (SI)(R10*4), Z5, K1
+	VBLENDMPS Z5, Z6, K1, Z6
+	TESTQ     $0x00000040, R9
 	JZ        l5EulerSAVX512_open
-	VMOVUPS   Z4, Z5
+	VMOVUPS   Z5, Z6
 
 l5EulerSAVX512_open:
-	VMULPS    Z1, Z5, Z5
-	VMULPS    Z2, Z5, Z5
-	VMOVUPS   (CX)(R9*4), Z6
-	VADDPS    Z5, Z6, Z5
-	TESTQ     $0x0000000c, R8
+	VMULPS    Z1, Z6, Z6
+	VMULPS    Z2, Z6, Z6
+	VMOVUPS   (CX)(R10*4), Z7
+	VADDPS    Z6, Z7, Z6
+	TESTQ     $0x0000000c, R9
 	JZ        l5EulerSAVX512_nolow
-	VCMPPS    $0x01, Z4, Z5, K1
-	VBLENDMPS Z4, Z5, K1, Z5
+	VCMPPS    $0x01, Z5, Z6, K1
+	VBLENDMPS Z5, Z6, K1, Z6
 
 l5EulerSAVX512_nolow:
-	TESTQ     $0x00000010, R8
+	TESTQ     $0x00000010, R9
 	JZ        l5EulerSAVX512_nohigh
-	VCMPPS    $0x01, Z5, Z4, K1
-	VBLENDMPS Z4, Z5, K1, Z5
+	VCMPPS    $0x01, Z6, Z5, K1
+	VBLENDMPS Z5, Z6, K1, Z6
 
 l5EulerSAVX512_nohigh:
-	VSUBPS    Z5, Z5, Z7
-	VCMPPS    $0x04, Z4, Z7, K1
-	TESTQ     $0x00000020, R8
+	VSUBPS    Z6, Z6, Z8
+	VCMPPS    $0x04, Z5, Z8, K1
+	TESTQ     $0x00000020, R9
 	JZ        l5EulerSAVX512_dense
-	VCMPPS    $0x00, (DI)(R9*4), Z4, K2
+	VCMPPS    $0x00, (DI)(R10*4), Z5, K2
 	KANDNW    K1, K2, K1
-	VBLENDMPS Z6, Z5, K2, Z5
+	VBLENDMPS Z7, Z6, K2, Z6
 
 l5EulerSAVX512_dense:
 	KORTESTW K1, K1
 	JNZ      l5EulerSAVX512_bail
-	VMOVUPS  Z5, (CX)(R9*4)
-	ADDQ     $0x10, R9
-	JMP      l5EulerSAVX512_loop
+	VMOVUPS  Z6, (CX)(R10*4)
+	TESTQ    $0x00000080, R9
+	JZ       l5EulerSAVX512_nosum
+	VMULPS   Z4, Z6, Z6
+	VADDPS   (R8)(R10*4), Z6, Z6
+	VMOVUPS  Z6, (R8)(R10*4)
+
+l5EulerSAVX512_nosum:
+	ADDQ $0x10, R10
+	JMP  l5EulerSAVX512_loop
 
 l5EulerSAVX512_bail:
-	MOVQ R9, at+72(FP)
+	MOVQ R10, at+88(FP)
 	VZEROUPPER
 	RET
 
 l5EulerSAVX512_done:
-	MOVQ AX, at+72(FP)
+	MOVQ AX, at+88(FP)
 	VZEROUPPER
 	RET
 
-// func l5EulerDAVX512(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, bj float64, eta float64, dt float64, negZero float64, flags int) (at int)
+// func l5SlideSAVX512x4(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·l5SlideSAVX512x4(SB), NOSPLIT, $0-64
+	MOVQ         pairs+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	MOVQ         off+16(FP), DX
+	MOVQ         e+24(FP), BX
+	MOVQ         flags+56(FP), SI
+	MOVSS        four+32(FP), X0
+	VBROADCASTSS X0, Z0
+	VXORPS       Z1, Z1, Z1
+	VXORPS       Z5, Z5, Z5
+	VXORPS       Z2, Z2, Z2
+	VXORPS       Z6, Z6, Z6
+	VXORPS       Z3, Z3, Z3
+	VXORPS       Z7, Z7, Z7
+	VXORPS       Z4, Z4, Z4
+	VXORPS       Z8, Z8, Z8
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z9
+	VMULPS       Z9, Z9, Z9
+	VMULPS       Z9, Z25, Z9
+	VMOVUPS      64(DI), Z10
+	VMULPS       Z10, Z10, Z10
+	VMULPS       Z10, Z25, Z10
+	VMOVUPS      128(DI), Z11
+	VMULPS       Z11, Z11, Z11
+	VMULPS       Z11, Z25, Z11
+	VMOVUPS      192(DI), Z12
+	VMULPS       Z12, Z12, Z12
+	VMULPS       Z12, Z25, Z12
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z13
+	VMULPS       Z13, Z13, Z13
+	VMULPS       Z13, Z25, Z13
+	VMOVUPS      64(DI), Z14
+	VMULPS       Z14, Z14, Z14
+	VMULPS       Z14, Z25, Z14
+	VMOVUPS      128(DI), Z15
+	VMULPS       Z15, Z15, Z15
+	VMULPS       Z15, Z25, Z15
+	VMOVUPS      192(DI), Z16
+	VMULPS       Z16, Z16, Z16
+	VMULPS       Z16, Z25, Z16
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+
+l5SlideSAVX512x4_loop:
+	CMPQ         AX, $0x02
+	JL           l5SlideSAVX512x4_tail
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z17
+	VMULPS       Z17, Z17, Z17
+	VMULPS       Z17, Z25, Z17
+	VMOVUPS      64(DI), Z18
+	VMULPS       Z18, Z18, Z18
+	VMULPS       Z18, Z25, Z18
+	VMOVUPS      128(DI), Z19
+	VMULPS       Z19, Z19, Z19
+	VMULPS       Z19, Z25, Z19
+	VMOVUPS      192(DI), Z20
+	VMULPS       Z20, Z20, Z20
+	VMULPS       Z20, Z25, Z20
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z13, Z0, Z25
+	VADDPS       Z25, Z9, Z25
+	VADDPS       Z17, Z25, Z25
+	VADDPS       Z25, Z1, Z1
+	VMULPS       Z14, Z0, Z25
+	VADDPS       Z25, Z10, Z25
+	VADDPS       Z18, Z25, Z25
+	VADDPS       Z25, Z2, Z2
+	VMULPS       Z15, Z0, Z25
+	VADDPS       Z25, Z11, Z25
+	VADDPS       Z19, Z25, Z25
+	VADDPS       Z25, Z3, Z3
+	VMULPS       Z16, Z0, Z25
+	VADDPS       Z25, Z12, Z25
+	VADDPS       Z20, Z25, Z25
+	VADDPS       Z25, Z4, Z4
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z21
+	VMULPS       Z21, Z21, Z21
+	VMULPS       Z21, Z25, Z21
+	VMOVUPS      64(DI), Z22
+	VMULPS       Z22, Z22, Z22
+	VMULPS       Z22, Z25, Z22
+	VMOVUPS      128(DI), Z23
+	VMULPS       Z23, Z23, Z23
+	VMULPS       Z23, Z25, Z23
+	VMOVUPS      192(DI), Z24
+	VMULPS       Z24, Z24, Z24
+	VMULPS       Z24, Z25, Z24
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX512x4_odd1
+	VMULPS       Z17, Z0, Z25
+	VADDPS       Z25, Z13, Z25
+	VADDPS       Z21, Z25, Z25
+	VADDPS       Z25, Z5, Z5
+	VMULPS       Z18, Z0, Z25
+	VADDPS       Z25, Z14, Z25
+	VADDPS       Z22, Z25, Z25
+	VADDPS       Z25, Z6, Z6
+	VMULPS       Z19, Z0, Z25
+	VADDPS       Z25, Z15, Z25
+	VADDPS       Z23, Z25, Z25
+	VADDPS       Z25, Z7, Z7
+	VMULPS       Z20, Z0, Z25
+	VADDPS       Z25, Z16, Z25
+	VADDPS       Z24, Z25, Z25
+	VADDPS       Z25, Z8, Z8
+
+l5SlideSAVX512x4_odd1:
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z9
+	VMULPS       Z9, Z9, Z9
+	VMULPS       Z9, Z25, Z9
+	VMOVUPS      64(DI), Z10
+	VMULPS       Z10, Z10, Z10
+	VMULPS       Z10, Z25, Z10
+	VMOVUPS      128(DI), Z11
+	VMULPS       Z11, Z11, Z11
+	VMULPS       Z11, Z25, Z11
+	VMOVUPS      192(DI), Z12
+	VMULPS       Z12, Z12, Z12
+	VMULPS       Z12, Z25, Z12
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z21, Z0, Z25
+	VADDPS       Z25, Z17, Z25
+	VADDPS       Z9, Z25, Z25
+	VADDPS       Z25, Z1, Z1
+	VMULPS       Z22, Z0, Z25
+	VADDPS       Z25, Z18, Z25
+	VADDPS       Z10, Z25, Z25
+	VADDPS       Z25, Z2, Z2
+	VMULPS       Z23, Z0, Z25
+	VADDPS       Z25, Z19, Z25
+	VADDPS       Z11, Z25, Z25
+	VADDPS       Z25, Z3, Z3
+	VMULPS       Z24, Z0, Z25
+	VADDPS       Z25, Z20, Z25
+	VADDPS       Z12, Z25, Z25
+	VADDPS       Z25, Z4, Z4
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z13
+	VMULPS       Z13, Z13, Z13
+	VMULPS       Z13, Z25, Z13
+	VMOVUPS      64(DI), Z14
+	VMULPS       Z14, Z14, Z14
+	VMULPS       Z14, Z25, Z14
+	VMOVUPS      128(DI), Z15
+	VMULPS       Z15, Z15, Z15
+	VMULPS       Z15, Z25, Z15
+	VMOVUPS      192(DI), Z16
+	VMULPS       Z16, Z16, Z16
+	VMULPS       Z16, Z25, Z16
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX512x4_odd2
+	VMULPS       Z9, Z0, Z25
+	VADDPS       Z25, Z21, Z25
+	VADDPS       Z13, Z25, Z25
+	VADDPS       Z25, Z5, Z5
+	VMULPS       Z10, Z0, Z25
+	VADDPS       Z25, Z22, Z25
+	VADDPS       Z14, Z25, Z25
+	VADDPS       Z25, Z6, Z6
+	VMULPS       Z11, Z0, Z25
+	VADDPS       Z25, Z23, Z25
+	VADDPS       Z15, Z25, Z25
+	VADDPS       Z25, Z7, Z7
+	VMULPS       Z12, Z0, Z25
+	VADDPS       Z25, Z24, Z25
+	VADDPS       Z16, Z25, Z25
+	VADDPS       Z25, Z8, Z8
+
+l5SlideSAVX512x4_odd2:
+	SUBQ $0x02, AX
+	JMP  l5SlideSAVX512x4_loop
+
+l5SlideSAVX512x4_tail:
+	TESTQ        AX, AX
+	JZ           l5SlideSAVX512x4_even
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z17
+	VMULPS       Z17, Z17, Z17
+	VMULPS       Z17, Z25, Z17
+	VMOVUPS      64(DI), Z18
+	VMULPS       Z18, Z18, Z18
+	VMULPS       Z18, Z25, Z18
+	VMOVUPS      128(DI), Z19
+	VMULPS       Z19, Z19, Z19
+	VMULPS       Z19, Z25, Z19
+	VMOVUPS      192(DI), Z20
+	VMULPS       Z20, Z20, Z20
+	VMULPS       Z20, Z25, Z20
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z13, Z0, Z25
+	VADDPS       Z25, Z9, Z25
+	VADDPS       Z17, Z25, Z25
+	VADDPS       Z25, Z1, Z1
+	VMULPS       Z14, Z0, Z25
+	VADDPS       Z25, Z10, Z25
+	VADDPS       Z18, Z25, Z25
+	VADDPS       Z25, Z2, Z2
+	VMULPS       Z15, Z0, Z25
+	VADDPS       Z25, Z11, Z25
+	VADDPS       Z19, Z25, Z25
+	VADDPS       Z25, Z3, Z3
+	VMULPS       Z16, Z0, Z25
+	VADDPS       Z25, Z12, Z25
+	VADDPS       Z20, Z25, Z25
+	VADDPS       Z25, Z4, Z4
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z21
+	VMULPS       Z21, Z21, Z21
+	VMULPS       Z21, Z25, Z21
+	VMOVUPS      64(DI), Z22
+	VMULPS       Z22, Z22, Z22
+	VMULPS       Z22, Z25, Z22
+	VMOVUPS      128(DI), Z23
+	VMULPS       Z23, Z23, Z23
+	VMULPS       Z23, Z25, Z23
+	VMOVUPS      192(DI), Z24
+	VMULPS       Z24, Z24, Z24
+	VMULPS       Z24, Z25, Z24
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX512x4_odd3
+	VMULPS       Z17, Z0, Z25
+	VADDPS       Z25, Z13, Z25
+	VADDPS       Z21, Z25, Z25
+	VADDPS       Z25, Z5, Z5
+	VMULPS       Z18, Z0, Z25
+	VADDPS       Z25, Z14, Z25
+	VADDPS       Z22, Z25, Z25
+	VADDPS       Z25, Z6, Z6
+	VMULPS       Z19, Z0, Z25
+	VADDPS       Z25, Z15, Z25
+	VADDPS       Z23, Z25, Z25
+	VADDPS       Z25, Z7, Z7
+	VMULPS       Z20, Z0, Z25
+	VADDPS       Z25, Z16, Z25
+	VADDPS       Z24, Z25, Z25
+	VADDPS       Z25, Z8, Z8
+
+l5SlideSAVX512x4_odd3:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideSAVX512x4_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z9
+	VMULPS       Z9, Z9, Z9
+	VMULPS       Z9, Z25, Z9
+	VMOVUPS      64(DI), Z10
+	VMULPS       Z10, Z10, Z10
+	VMULPS       Z10, Z25, Z10
+	VMOVUPS      128(DI), Z11
+	VMULPS       Z11, Z11, Z11
+	VMULPS       Z11, Z25, Z11
+	VMOVUPS      192(DI), Z12
+	VMULPS       Z12, Z12, Z12
+	VMULPS       Z12, Z25, Z12
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z21, Z0, Z25
+	VADDPS       Z25, Z17, Z25
+	VADDPS       Z9, Z25, Z25
+	VADDPS       Z25, Z1, Z1
+	VMULPS       Z22, Z0, Z25
+	VADDPS       Z25, Z18, Z25
+	VADDPS       Z10, Z25, Z25
+	VADDPS       Z25, Z2, Z2
+	VMULPS       Z23, Z0, Z25
+	VADDPS       Z25, Z19, Z25
+	VADDPS       Z11, Z25, Z25
+	VADDPS       Z25, Z3, Z3
+	VMULPS       Z24, Z0, Z25
+	VADDPS       Z25, Z20, Z25
+	VADDPS       Z12, Z25, Z25
+	VADDPS       Z25, Z4, Z4
+	JMP          l5SlideSAVX512x4_store
+
+l5SlideSAVX512x4_even:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideSAVX512x4_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z25
+	VMOVUPS      (DI), Z17
+	VMULPS       Z17, Z17, Z17
+	VMULPS       Z17, Z25, Z17
+	VMOVUPS      64(DI), Z18
+	VMULPS       Z18, Z18, Z18
+	VMULPS       Z18, Z25, Z18
+	VMOVUPS      128(DI), Z19
+	VMULPS       Z19, Z19, Z19
+	VMULPS       Z19, Z25, Z19
+	VMOVUPS      192(DI), Z20
+	VMULPS       Z20, Z20, Z20
+	VMULPS       Z20, Z25, Z20
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z13, Z0, Z25
+	VADDPS       Z25, Z9, Z25
+	VADDPS       Z17, Z25, Z25
+	VADDPS       Z25, Z1, Z1
+	VMULPS       Z14, Z0, Z25
+	VADDPS       Z25, Z10, Z25
+	VADDPS       Z18, Z25, Z25
+	VADDPS       Z25, Z2, Z2
+	VMULPS       Z15, Z0, Z25
+	VADDPS       Z25, Z11, Z25
+	VADDPS       Z19, Z25, Z25
+	VADDPS       Z25, Z3, Z3
+	VMULPS       Z16, Z0, Z25
+	VADDPS       Z25, Z12, Z25
+	VADDPS       Z20, Z25, Z25
+	VADDPS       Z25, Z4, Z4
+
+l5SlideSAVX512x4_store:
+	MOVQ    acc0+40(FP), AX
+	MOVQ    acc1+48(FP), CX
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z5, (CX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z6, 64(CX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z7, 128(CX)
+	VMOVUPS Z4, 192(AX)
+	VMOVUPS Z8, 192(CX)
+	VZEROUPPER
+	RET
+
+// func l5SlideSAVX512x1(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·l5SlideSAVX512x1(SB), NOSPLIT, $0-64
+	MOVQ         pairs+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	MOVQ         off+16(FP), DX
+	MOVQ         e+24(FP), BX
+	MOVQ         flags+56(FP), SI
+	MOVSS        four+32(FP), X0
+	VBROADCASTSS X0, Z0
+	VXORPS       Z1, Z1, Z1
+	VXORPS       Z2, Z2, Z2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z3
+	VMULPS       Z3, Z3, Z3
+	VMULPS       Z3, Z7, Z3
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z4
+	VMULPS       Z4, Z4, Z4
+	VMULPS       Z4, Z7, Z4
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+
+l5SlideSAVX512x1_loop:
+	CMPQ         AX, $0x02
+	JL           l5SlideSAVX512x1_tail
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z5
+	VMULPS       Z5, Z5, Z5
+	VMULPS       Z5, Z7, Z5
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z4, Z0, Z7
+	VADDPS       Z7, Z3, Z7
+	VADDPS       Z5, Z7, Z7
+	VADDPS       Z7, Z1, Z1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z6
+	VMULPS       Z6, Z6, Z6
+	VMULPS       Z6, Z7, Z6
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX512x1_odd1
+	VMULPS       Z5, Z0, Z7
+	VADDPS       Z7, Z4, Z7
+	VADDPS       Z6, Z7, Z7
+	VADDPS       Z7, Z2, Z2
+
+l5SlideSAVX512x1_odd1:
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z3
+	VMULPS       Z3, Z3, Z3
+	VMULPS       Z3, Z7, Z3
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z6, Z0, Z7
+	VADDPS       Z7, Z5, Z7
+	VADDPS       Z3, Z7, Z7
+	VADDPS       Z7, Z1, Z1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z4
+	VMULPS       Z4, Z4, Z4
+	VMULPS       Z4, Z7, Z4
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX512x1_odd2
+	VMULPS       Z3, Z0, Z7
+	VADDPS       Z7, Z6, Z7
+	VADDPS       Z4, Z7, Z7
+	VADDPS       Z7, Z2, Z2
+
+l5SlideSAVX512x1_odd2:
+	SUBQ $0x02, AX
+	JMP  l5SlideSAVX512x1_loop
+
+l5SlideSAVX512x1_tail:
+	TESTQ        AX, AX
+	JZ           l5SlideSAVX512x1_even
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z5
+	VMULPS       Z5, Z5, Z5
+	VMULPS       Z5, Z7, Z5
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z4, Z0, Z7
+	VADDPS       Z7, Z3, Z7
+	VADDPS       Z5, Z7, Z7
+	VADDPS       Z7, Z1, Z1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z6
+	VMULPS       Z6, Z6, Z6
+	VMULPS       Z6, Z7, Z6
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideSAVX512x1_odd3
+	VMULPS       Z5, Z0, Z7
+	VADDPS       Z7, Z4, Z7
+	VADDPS       Z6, Z7, Z7
+	VADDPS       Z7, Z2, Z2
+
+l5SlideSAVX512x1_odd3:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideSAVX512x1_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z3
+	VMULPS       Z3, Z3, Z3
+	VMULPS       Z3, Z7, Z3
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z6, Z0, Z7
+	VADDPS       Z7, Z5, Z7
+	VADDPS       Z3, Z7, Z7
+	VADDPS       Z7, Z1, Z1
+	JMP          l5SlideSAVX512x1_store
+
+l5SlideSAVX512x1_even:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideSAVX512x1_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (BX), Z7
+	VMOVUPS      (DI), Z5
+	VMULPS       Z5, Z5, Z5
+	VMULPS       Z5, Z7, Z5
+	ADDQ         $0x08, CX
+	SUBQ         $0x04, BX
+	VMULPS       Z4, Z0, Z7
+	VADDPS       Z7, Z3, Z7
+	VADDPS       Z5, Z7, Z7
+	VADDPS       Z7, Z1, Z1
+
+l5SlideSAVX512x1_store:
+	MOVQ    acc0+40(FP), AX
+	MOVQ    acc1+48(FP), CX
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, (CX)
+	VZEROUPPER
+	RET
+
+// func l5EulerDAVX512(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, acc *float64, bj float64, eta float64, dt float64, negZero float64, rj float64, flags int) (at int)
 // Requires: AVX, AVX512DQ, AVX512F, SSE2
-TEXT ·l5EulerDAVX512(SB), NOSPLIT, $0-96
+TEXT ·l5EulerDAVX512(SB), NOSPLIT, $0-112
 	MOVQ         n+0(FP), AX
 	MOVQ         w+8(FP), CX
 	MOVQ         a+16(FP), DX
 	MOVQ         theta+24(FP), BX
 	MOVQ         live+32(FP), SI
 	MOVQ         w0+40(FP), DI
-	MOVQ         flags+80(FP), R8
-	MOVSD        bj+48(FP), X0
+	MOVQ         acc+48(FP), R8
+	MOVQ         flags+96(FP), R9
+	MOVSD        bj+56(FP), X0
 	VBROADCASTSD X0, Z0
-	MOVSD        eta+56(FP), X1
+	MOVSD        eta+64(FP), X1
 	VBROADCASTSD X1, Z1
-	MOVSD        dt+64(FP), X2
+	MOVSD        dt+72(FP), X2
 	VBROADCASTSD X2, Z2
-	MOVSD        negZero+72(FP), X3
+	MOVSD        negZero+80(FP), X3
 	VBROADCASTSD X3, Z3
-	VXORPD       Z4, Z4, Z4
-	XORQ         R9, R9
+	MOVSD        rj+88(FP), X4
+	VBROADCASTSD X4, Z4
+	VXORPD       Z5, Z5, Z5
+	XORQ         R10, R10
 
 l5EulerDAVX512_loop:
-	CMPQ    R9, AX
+	CMPQ    R10, AX
 	JGE     l5EulerDAVX512_done
-	VMOVUPD (DX)(R9*8), Z5
-	VMULPD  Z0, Z5, Z5
-	TESTQ   $0x00000001, R8
+	VMOVUPD (DX)(R10*8), Z6
+	VMULPD  Z0, Z6, Z6
+	TESTQ   $0x00000001, R9
 	JZ      l5EulerDAVX512_nodiv
-	VDIVPD  (BX)(R9*8), Z5, Z5
+	VDIVPD  (BX)(R10*8), Z6, Z6
 
 l5EulerDAVX512_nodiv:
-	TESTQ  $0x00000002, R8
+	TESTQ  $0x00000002, R9
 	JZ     l5EulerDAVX512_noflip
-	VXORPD Z3, Z5, Z5
+	VXORPD Z3, Z6, Z6
 
 l5EulerDAVX512_noflip:
-	VCMPPD    $0x00, (SI)(R9*8), Z4, K1
-	VBLENDMPD Z4, Z5, K1, Z5
-	TESTQ     $0x00000040, R8
+	VCMPPD    $0x00, (SI)(R10*8), Z5, K1
+	VBLENDMPD Z5, Z6, K1, Z6
+	TESTQ     $0x00000040, R9
 	JZ        l5EulerDAVX512_open
-	VMOVUPD   Z4, Z5
+	VMOVUPD   Z5, Z6
 
 l5EulerDAVX512_open:
-	VMULPD    Z1, Z5, Z5
-	VMULPD    Z2, Z5, Z5
-	VMOVUPD   (CX)(R9*8), Z6
-	VADDPD    Z5, Z6, Z5
-	TESTQ     $0x0000000c, R8
+	VMULPD    Z1, Z6, Z6
+	VMULPD    Z2, Z6, Z6
+	VMOVUPD   (CX)(R10*8), Z7
+	VADDPD    Z6, Z7, Z6
+	TESTQ     $0x0000000c, R9
 	JZ        l5EulerDAVX512_nolow
-	VCMPPD    $0x01, Z4, Z5, K1
-	VBLENDMPD Z4, Z5, K1, Z5
+	VCMPPD    $0x01, Z5, Z6, K1
+	VBLENDMPD Z5, Z6, K1, Z6
 
 l5EulerDAVX512_nolow:
-	TESTQ     $0x00000010, R8
+	TESTQ     $0x00000010, R9
 	JZ        l5EulerDAVX512_nohigh
-	VCMPPD    $0x01, Z5, Z4, K1
-	VBLENDMPD Z4, Z5, K1, Z5
+	VCMPPD    $0x01, Z6, Z5, K1
+	VBLENDMPD Z5, Z6, K1, Z6
 
 l5EulerDAVX512_nohigh:
-	VSUBPD    Z5, Z5, Z7
-	VCMPPD    $0x04, Z4, Z7, K1
-	TESTQ     $0x00000020, R8
+	VSUBPD    Z6, Z6, Z8
+	VCMPPD    $0x04, Z5, Z8, K1
+	TESTQ     $0x00000020, R9
 	JZ        l5EulerDAVX512_dense
-	VCMPPD    $0x00, (DI)(R9*8), Z4, K2
+	VCMPPD    $0x00, (DI)(R10*8), Z5, K2
 	KANDNW    K1, K2, K1
-	VBLENDMPD Z6, Z5, K2, Z5
+	VBLENDMPD Z7, Z6, K2, Z6
 
 l5EulerDAVX512_dense:
 	KORTESTW K1, K1
 	JNZ      l5EulerDAVX512_bail
-	VMOVUPD  Z5, (CX)(R9*8)
-	ADDQ     $0x08, R9
-	JMP      l5EulerDAVX512_loop
+	VMOVUPD  Z6, (CX)(R10*8)
+	TESTQ    $0x00000080, R9
+	JZ       l5EulerDAVX512_nosum
+	VMULPD   Z4, Z6, Z6
+	VADDPD   (R8)(R10*8), Z6, Z6
+	VMOVUPD  Z6, (R8)(R10*8)
+
+l5EulerDAVX512_nosum:
+	ADDQ $0x08, R10
+	JMP  l5EulerDAVX512_loop
 
 l5EulerDAVX512_bail:
-	MOVQ R9, at+88(FP)
+	MOVQ R10, at+104(FP)
 	VZEROUPPER
 	RET
 
 l5EulerDAVX512_done:
-	MOVQ AX, at+88(FP)
+	MOVQ AX, at+104(FP)
+	VZEROUPPER
+	RET
+
+// func l5SlideDAVX512x4(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·l5SlideDAVX512x4(SB), NOSPLIT, $0-64
+	MOVQ         pairs+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	MOVQ         off+16(FP), DX
+	MOVQ         e+24(FP), BX
+	MOVQ         flags+56(FP), SI
+	MOVSD        four+32(FP), X0
+	VBROADCASTSD X0, Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z5, Z5, Z5
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z6, Z6, Z6
+	VXORPD       Z3, Z3, Z3
+	VXORPD       Z7, Z7, Z7
+	VXORPD       Z4, Z4, Z4
+	VXORPD       Z8, Z8, Z8
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z9
+	VMULPD       Z9, Z9, Z9
+	VMULPD       Z9, Z25, Z9
+	VMOVUPD      64(DI), Z10
+	VMULPD       Z10, Z10, Z10
+	VMULPD       Z10, Z25, Z10
+	VMOVUPD      128(DI), Z11
+	VMULPD       Z11, Z11, Z11
+	VMULPD       Z11, Z25, Z11
+	VMOVUPD      192(DI), Z12
+	VMULPD       Z12, Z12, Z12
+	VMULPD       Z12, Z25, Z12
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z13
+	VMULPD       Z13, Z13, Z13
+	VMULPD       Z13, Z25, Z13
+	VMOVUPD      64(DI), Z14
+	VMULPD       Z14, Z14, Z14
+	VMULPD       Z14, Z25, Z14
+	VMOVUPD      128(DI), Z15
+	VMULPD       Z15, Z15, Z15
+	VMULPD       Z15, Z25, Z15
+	VMOVUPD      192(DI), Z16
+	VMULPD       Z16, Z16, Z16
+	VMULPD       Z16, Z25, Z16
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+
+l5SlideDAVX512x4_loop:
+	CMPQ         AX, $0x02
+	JL           l5SlideDAVX512x4_tail
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z17
+	VMULPD       Z17, Z17, Z17
+	VMULPD       Z17, Z25, Z17
+	VMOVUPD      64(DI), Z18
+	VMULPD       Z18, Z18, Z18
+	VMULPD       Z18, Z25, Z18
+	VMOVUPD      128(DI), Z19
+	VMULPD       Z19, Z19, Z19
+	VMULPD       Z19, Z25, Z19
+	VMOVUPD      192(DI), Z20
+	VMULPD       Z20, Z20, Z20
+	VMULPD       Z20, Z25, Z20
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z13, Z0, Z25
+	VADDPD       Z25, Z9, Z25
+	VADDPD       Z17, Z25, Z25
+	VADDPD       Z25, Z1, Z1
+	VMULPD       Z14, Z0, Z25
+	VADDPD       Z25, Z10, Z25
+	VADDPD       Z18, Z25, Z25
+	VADDPD       Z25, Z2, Z2
+	VMULPD       Z15, Z0, Z25
+	VADDPD       Z25, Z11, Z25
+	VADDPD       Z19, Z25, Z25
+	VADDPD       Z25, Z3, Z3
+	VMULPD       Z16, Z0, Z25
+	VADDPD       Z25, Z12, Z25
+	VADDPD       Z20, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z21
+	VMULPD       Z21, Z21, Z21
+	VMULPD       Z21, Z25, Z21
+	VMOVUPD      64(DI), Z22
+	VMULPD       Z22, Z22, Z22
+	VMULPD       Z22, Z25, Z22
+	VMOVUPD      128(DI), Z23
+	VMULPD       Z23, Z23, Z23
+	VMULPD       Z23, Z25, Z23
+	VMOVUPD      192(DI), Z24
+	VMULPD       Z24, Z24, Z24
+	VMULPD       Z24, Z25, Z24
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX512x4_odd1
+	VMULPD       Z17, Z0, Z25
+	VADDPD       Z25, Z13, Z25
+	VADDPD       Z21, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VMULPD       Z18, Z0, Z25
+	VADDPD       Z25, Z14, Z25
+	VADDPD       Z22, Z25, Z25
+	VADDPD       Z25, Z6, Z6
+	VMULPD       Z19, Z0, Z25
+	VADDPD       Z25, Z15, Z25
+	VADDPD       Z23, Z25, Z25
+	VADDPD       Z25, Z7, Z7
+	VMULPD       Z20, Z0, Z25
+	VADDPD       Z25, Z16, Z25
+	VADDPD       Z24, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+
+l5SlideDAVX512x4_odd1:
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z9
+	VMULPD       Z9, Z9, Z9
+	VMULPD       Z9, Z25, Z9
+	VMOVUPD      64(DI), Z10
+	VMULPD       Z10, Z10, Z10
+	VMULPD       Z10, Z25, Z10
+	VMOVUPD      128(DI), Z11
+	VMULPD       Z11, Z11, Z11
+	VMULPD       Z11, Z25, Z11
+	VMOVUPD      192(DI), Z12
+	VMULPD       Z12, Z12, Z12
+	VMULPD       Z12, Z25, Z12
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z21, Z0, Z25
+	VADDPD       Z25, Z17, Z25
+	VADDPD       Z9, Z25, Z25
+	VADDPD       Z25, Z1, Z1
+	VMULPD       Z22, Z0, Z25
+	VADDPD       Z25, Z18, Z25
+	VADDPD       Z10, Z25, Z25
+	VADDPD       Z25, Z2, Z2
+	VMULPD       Z23, Z0, Z25
+	VADDPD       Z25, Z19, Z25
+	VADDPD       Z11, Z25, Z25
+	VADDPD       Z25, Z3, Z3
+	VMULPD       Z24, Z0, Z25
+	VADDPD       Z25, Z20, Z25
+	VADDPD       Z12, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z13
+	VMULPD       Z13, Z13, Z13
+	VMULPD       Z13, Z25, Z13
+	VMOVUPD      64(DI), Z14
+	VMULPD       Z14, Z14, Z14
+	VMULPD       Z14, Z25, Z14
+	VMOVUPD      128(DI), Z15
+	VMULPD       Z15, Z15, Z15
+	VMULPD       Z15, Z25, Z15
+	VMOVUPD      192(DI), Z16
+	VMULPD       Z16, Z16, Z16
+	VMULPD       Z16, Z25, Z16
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX512x4_odd2
+	VMULPD       Z9, Z0, Z25
+	VADDPD       Z25, Z21, Z25
+	VADDPD       Z13, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VMULPD       Z10, Z0, Z25
+	VADDPD       Z25, Z22, Z25
+	VADDPD       Z14, Z25, Z25
+	VADDPD       Z25, Z6, Z6
+	VMULPD       Z11, Z0, Z25
+	VADDPD       Z25, Z23, Z25
+	VADDPD       Z15, Z25, Z25
+	VADDPD       Z25, Z7, Z7
+	VMULPD       Z12, Z0, Z25
+	VADDPD       Z25, Z24, Z25
+	VADDPD       Z16, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+
+l5SlideDAVX512x4_odd2:
+	SUBQ $0x02, AX
+	JMP  l5SlideDAVX512x4_loop
+
+l5SlideDAVX512x4_tail:
+	TESTQ        AX, AX
+	JZ           l5SlideDAVX512x4_even
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z17
+	VMULPD       Z17, Z17, Z17
+	VMULPD       Z17, Z25, Z17
+	VMOVUPD      64(DI), Z18
+	VMULPD       Z18, Z18, Z18
+	VMULPD       Z18, Z25, Z18
+	VMOVUPD      128(DI), Z19
+	VMULPD       Z19, Z19, Z19
+	VMULPD       Z19, Z25, Z19
+	VMOVUPD      192(DI), Z20
+	VMULPD       Z20, Z20, Z20
+	VMULPD       Z20, Z25, Z20
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z13, Z0, Z25
+	VADDPD       Z25, Z9, Z25
+	VADDPD       Z17, Z25, Z25
+	VADDPD       Z25, Z1, Z1
+	VMULPD       Z14, Z0, Z25
+	VADDPD       Z25, Z10, Z25
+	VADDPD       Z18, Z25, Z25
+	VADDPD       Z25, Z2, Z2
+	VMULPD       Z15, Z0, Z25
+	VADDPD       Z25, Z11, Z25
+	VADDPD       Z19, Z25, Z25
+	VADDPD       Z25, Z3, Z3
+	VMULPD       Z16, Z0, Z25
+	VADDPD       Z25, Z12, Z25
+	VADDPD       Z20, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z21
+	VMULPD       Z21, Z21, Z21
+	VMULPD       Z21, Z25, Z21
+	VMOVUPD      64(DI), Z22
+	VMULPD       Z22, Z22, Z22
+	VMULPD       Z22, Z25, Z22
+	VMOVUPD      128(DI), Z23
+	VMULPD       Z23, Z23, Z23
+	VMULPD       Z23, Z25, Z23
+	VMOVUPD      192(DI), Z24
+	VMULPD       Z24, Z24, Z24
+	VMULPD       Z24, Z25, Z24
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX512x4_odd3
+	VMULPD       Z17, Z0, Z25
+	VADDPD       Z25, Z13, Z25
+	VADDPD       Z21, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VMULPD       Z18, Z0, Z25
+	VADDPD       Z25, Z14, Z25
+	VADDPD       Z22, Z25, Z25
+	VADDPD       Z25, Z6, Z6
+	VMULPD       Z19, Z0, Z25
+	VADDPD       Z25, Z15, Z25
+	VADDPD       Z23, Z25, Z25
+	VADDPD       Z25, Z7, Z7
+	VMULPD       Z20, Z0, Z25
+	VADDPD       Z25, Z16, Z25
+	VADDPD       Z24, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+
+l5SlideDAVX512x4_odd3:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideDAVX512x4_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z9
+	VMULPD       Z9, Z9, Z9
+	VMULPD       Z9, Z25, Z9
+	VMOVUPD      64(DI), Z10
+	VMULPD       Z10, Z10, Z10
+	VMULPD       Z10, Z25, Z10
+	VMOVUPD      128(DI), Z11
+	VMULPD       Z11, Z11, Z11
+	VMULPD       Z11, Z25, Z11
+	VMOVUPD      192(DI), Z12
+	VMULPD       Z12, Z12, Z12
+	VMULPD       Z12, Z25, Z12
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z21, Z0, Z25
+	VADDPD       Z25, Z17, Z25
+	VADDPD       Z9, Z25, Z25
+	VADDPD       Z25, Z1, Z1
+	VMULPD       Z22, Z0, Z25
+	VADDPD       Z25, Z18, Z25
+	VADDPD       Z10, Z25, Z25
+	VADDPD       Z25, Z2, Z2
+	VMULPD       Z23, Z0, Z25
+	VADDPD       Z25, Z19, Z25
+	VADDPD       Z11, Z25, Z25
+	VADDPD       Z25, Z3, Z3
+	VMULPD       Z24, Z0, Z25
+	VADDPD       Z25, Z20, Z25
+	VADDPD       Z12, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	JMP          l5SlideDAVX512x4_store
+
+l5SlideDAVX512x4_even:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideDAVX512x4_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z25
+	VMOVUPD      (DI), Z17
+	VMULPD       Z17, Z17, Z17
+	VMULPD       Z17, Z25, Z17
+	VMOVUPD      64(DI), Z18
+	VMULPD       Z18, Z18, Z18
+	VMULPD       Z18, Z25, Z18
+	VMOVUPD      128(DI), Z19
+	VMULPD       Z19, Z19, Z19
+	VMULPD       Z19, Z25, Z19
+	VMOVUPD      192(DI), Z20
+	VMULPD       Z20, Z20, Z20
+	VMULPD       Z20, Z25, Z20
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z13, Z0, Z25
+	VADDPD       Z25, Z9, Z25
+	VADDPD       Z17, Z25, Z25
+	VADDPD       Z25, Z1, Z1
+	VMULPD       Z14, Z0, Z25
+	VADDPD       Z25, Z10, Z25
+	VADDPD       Z18, Z25, Z25
+	VADDPD       Z25, Z2, Z2
+	VMULPD       Z15, Z0, Z25
+	VADDPD       Z25, Z11, Z25
+	VADDPD       Z19, Z25, Z25
+	VADDPD       Z25, Z3, Z3
+	VMULPD       Z16, Z0, Z25
+	VADDPD       Z25, Z12, Z25
+	VADDPD       Z20, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+
+l5SlideDAVX512x4_store:
+	MOVQ    acc0+40(FP), AX
+	MOVQ    acc1+48(FP), CX
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z5, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z6, 64(CX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z7, 128(CX)
+	VMOVUPD Z4, 192(AX)
+	VMOVUPD Z8, 192(CX)
+	VZEROUPPER
+	RET
+
+// func l5SlideDAVX512x1(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·l5SlideDAVX512x1(SB), NOSPLIT, $0-64
+	MOVQ         pairs+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	MOVQ         off+16(FP), DX
+	MOVQ         e+24(FP), BX
+	MOVQ         flags+56(FP), SI
+	MOVSD        four+32(FP), X0
+	VBROADCASTSD X0, Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z3
+	VMULPD       Z3, Z3, Z3
+	VMULPD       Z3, Z7, Z3
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z4
+	VMULPD       Z4, Z4, Z4
+	VMULPD       Z4, Z7, Z4
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+
+l5SlideDAVX512x1_loop:
+	CMPQ         AX, $0x02
+	JL           l5SlideDAVX512x1_tail
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z5
+	VMULPD       Z5, Z5, Z5
+	VMULPD       Z5, Z7, Z5
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z4, Z0, Z7
+	VADDPD       Z7, Z3, Z7
+	VADDPD       Z5, Z7, Z7
+	VADDPD       Z7, Z1, Z1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z6
+	VMULPD       Z6, Z6, Z6
+	VMULPD       Z6, Z7, Z6
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX512x1_odd1
+	VMULPD       Z5, Z0, Z7
+	VADDPD       Z7, Z4, Z7
+	VADDPD       Z6, Z7, Z7
+	VADDPD       Z7, Z2, Z2
+
+l5SlideDAVX512x1_odd1:
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z3
+	VMULPD       Z3, Z3, Z3
+	VMULPD       Z3, Z7, Z3
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z6, Z0, Z7
+	VADDPD       Z7, Z5, Z7
+	VADDPD       Z3, Z7, Z7
+	VADDPD       Z7, Z1, Z1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z4
+	VMULPD       Z4, Z4, Z4
+	VMULPD       Z4, Z7, Z4
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX512x1_odd2
+	VMULPD       Z3, Z0, Z7
+	VADDPD       Z7, Z6, Z7
+	VADDPD       Z4, Z7, Z7
+	VADDPD       Z7, Z2, Z2
+
+l5SlideDAVX512x1_odd2:
+	SUBQ $0x02, AX
+	JMP  l5SlideDAVX512x1_loop
+
+l5SlideDAVX512x1_tail:
+	TESTQ        AX, AX
+	JZ           l5SlideDAVX512x1_even
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z5
+	VMULPD       Z5, Z5, Z5
+	VMULPD       Z5, Z7, Z5
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z4, Z0, Z7
+	VADDPD       Z7, Z3, Z7
+	VADDPD       Z5, Z7, Z7
+	VADDPD       Z7, Z1, Z1
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z6
+	VMULPD       Z6, Z6, Z6
+	VMULPD       Z6, Z7, Z6
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	TESTQ        $0x00000001, SI
+	JZ           l5SlideDAVX512x1_odd3
+	VMULPD       Z5, Z0, Z7
+	VADDPD       Z7, Z4, Z7
+	VADDPD       Z6, Z7, Z7
+	VADDPD       Z7, Z2, Z2
+
+l5SlideDAVX512x1_odd3:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideDAVX512x1_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z3
+	VMULPD       Z3, Z3, Z3
+	VMULPD       Z3, Z7, Z3
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z6, Z0, Z7
+	VADDPD       Z7, Z5, Z7
+	VADDPD       Z3, Z7, Z7
+	VADDPD       Z7, Z1, Z1
+	JMP          l5SlideDAVX512x1_store
+
+l5SlideDAVX512x1_even:
+	TESTQ        $0x00000002, SI
+	JZ           l5SlideDAVX512x1_store
+	MOVQ         (CX), DI
+	ADDQ         DX, DI
+	VBROADCASTSD (BX), Z7
+	VMOVUPD      (DI), Z5
+	VMULPD       Z5, Z5, Z5
+	VMULPD       Z5, Z7, Z5
+	ADDQ         $0x08, CX
+	SUBQ         $0x08, BX
+	VMULPD       Z4, Z0, Z7
+	VADDPD       Z7, Z3, Z7
+	VADDPD       Z5, Z7, Z7
+	VADDPD       Z7, Z1, Z1
+
+l5SlideDAVX512x1_store:
+	MOVQ    acc0+40(FP), AX
+	MOVQ    acc1+48(FP), CX
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, (CX)
 	VZEROUPPER
 	RET

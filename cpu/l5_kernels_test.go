@@ -94,6 +94,9 @@ func TestL5KernelPaths(t *testing.T) {
 		{Rule: bcm, Integrator: backend.L5Euler, Window: 9, Masks: true, Signs: true, Structural: true, Clip: true, PerTrial: true, K: 2, B: 1, N: 37, Steps: 40, Seed: 78},
 		{Rule: cov, Integrator: backend.L5Euler, Window: 5, Phases: true, Signs: true, PerTrial: true, K: 1, B: 2, N: 40, Steps: 40, Seed: 79},
 		{Rule: slide, Integrator: backend.L5Euler, Window: 0, Structural: true, Masks: true, PerInstance: true, PerTrial: true, K: 2, B: 2, N: 33, Steps: 30, Seed: 80},
+		{Rule: slide, Integrator: backend.L5Euler, Window: 0, Identity: true, Rate: true, RateInteg: backend.Euler, Masks: true,
+			PerTrial: true, K: 1, B: 2, N: 75, Steps: 30, Seed: 81},
+		{Rule: bcm, Integrator: backend.L5Euler, Window: 7, Identity: true, Structural: true, Signs: true, Clip: true, PerTrial: true, K: 1, B: 2, N: 70, Steps: 25, Seed: 82},
 	}
 	run := func(t *testing.T, c backendtest.L5Case, huge bool) {
 		t.Run("f64", func(t *testing.T) {
@@ -101,14 +104,14 @@ func TestL5KernelPaths(t *testing.T) {
 			if huge {
 				p.Plasticity.L5.Eta = 1e300
 			}
-			backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
+			backendtest.Expect(t, b, p, backendtest.L5Input(p, c), c.Steps, []int{7, 100})
 		})
 		t.Run("f32", func(t *testing.T) {
 			p := backendtest.NewL5Program[float32](c)
 			if huge {
 				p.Plasticity.L5.Eta = 1e30
 			}
-			backendtest.Expect(t, b, p, backendtest.NewInput(p, c.Steps, c.Seed), c.Steps, []int{7, 100})
+			backendtest.Expect(t, b, p, backendtest.L5Input(p, c), c.Steps, []int{7, 100})
 		})
 	}
 	for _, impl := range plasticImpls() {
@@ -122,4 +125,84 @@ func TestL5KernelPaths(t *testing.T) {
 			t.Run(impl.String()+"/nonfinite", func(t *testing.T) { run(t, wide[1], true) })
 		})
 	}
+}
+
+// testL5Strips holds the whole-window kernels (Strips) to the Simpson sums'
+// definition, summed in Go from +0 in the rows' order, for windows of 2 …
+// 13 rows and two longer ones (both parities: acc1 only for even m, the
+// last row alone for odd m) and unit counts that use the wide strips, the
+// one-vector strips and a rest left to Go, on the operands of
+// testL5KernelLoops.
+func testL5Strips[T backend.Float](t *testing.T, strips []func([]*T, []T, []T, []T) int, lanes []int) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	draw := func() T {
+		switch rng.IntN(12) {
+		case 0:
+			return 0
+		case 1:
+			return T(math.Inf(1))
+		case 2:
+			return T(rng.Float64() * 1e-39)
+		case 3:
+			return T(1e30)
+		}
+		return T(rng.Float64() * 5)
+	}
+	for _, impl := range plasticImpls() {
+		if impl == plasticGo {
+			continue
+		}
+		for _, m := range []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 40, 41} {
+			for _, n := range []int{1, 7, 8, 16, 33, 70, 129} {
+				win := make([][]T, m)
+				rows := make([]*T, m)
+				for q := range win {
+					win[q] = make([]T, n)
+					for i := range win[q] {
+						win[q][i] = draw()
+					}
+					rows[q] = &win[q][0]
+				}
+				e := make([]T, m)
+				for d := range e {
+					e[d] = T(rng.Float64())
+				}
+				acc0, acc1 := make([]T, n), make([]T, n)
+				done := strips[impl](rows, e, acc0, acc1)
+				if want := n - n%lanes[impl]; done != want {
+					t.Fatalf("%v m %d n %d: done %d, want %d", impl, m, n, done, want)
+				}
+				for i := range done {
+					y := func(q int) T { return T(e[m-1-q] * T(win[q][i]*win[q][i])) }
+					var s0, s1 T
+					for st := 0; st <= m-3; st++ {
+						p := T(y(st)+T(4*y(st+1))) + y(st+2)
+						if st%2 == 0 {
+							s0 = s0 + p
+						} else if m%2 == 0 {
+							s1 = s1 + p
+						}
+					}
+					for _, c := range []struct {
+						name      string
+						got, want T
+					}{{"acc0", acc0[i], s0}, {"acc1", acc1[i], s1}} {
+						if math.Float64bits(float64(c.got)) != math.Float64bits(float64(c.want)) {
+							t.Fatalf("%v m %d n %d: %s[%d] = %v, want %v", impl, m, n, c.name, i, c.got, c.want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestL5Strips(t *testing.T) {
+	lanes := func(avx2, avx512 int) []int {
+		l := make([]int, plasticAVX512+1)
+		l[plasticAVX2], l[plasticAVX512] = avx2, avx512
+		return l
+	}
+	t.Run("f32", func(t *testing.T) { testL5Strips(t, l5Strips32[:], lanes(8, 16)) })
+	t.Run("f64", func(t *testing.T) { testL5Strips(t, l5Strips64[:], lanes(4, 8)) })
 }

@@ -20,10 +20,14 @@ type plastic[T backend.Float] struct {
 	pl *backend.Plasticity[T]
 	*backend.PlasticWeights[T]
 	l5win []*backend.L5Window[T] // L5: K × B windows (plasticl5.go)
+	// identityIn says per instance that the drive's input block is the
+	// identity (identityInputs).
+	identityIn []bool
 }
 
 func newPlastic[T backend.Float](p *backend.Program[T]) *plastic[T] {
-	return &plastic[T]{pl: p.Plasticity, PlasticWeights: backend.NewPlasticWeights(p), l5win: newL5Windows(p)}
+	return &plastic[T]{pl: p.Plasticity, PlasticWeights: backend.NewPlasticWeights(p), l5win: newL5Windows(p),
+		identityIn: identityInputs(p)}
 }
 
 // taskPlastic is one task's plasticity state.
@@ -36,6 +40,11 @@ type taskPlastic[T backend.Float] struct {
 	recW       int
 	syn        *synScratch[T]
 	l5s        *backend.L5Scratch[T] // L5 programs only
+	// next holds the recurrent sums of step nextStep's product (trials ×
+	// N) that the L5 update of the step before left (nextProduct); 0:
+	// none.
+	next     []T
+	nextStep int
 }
 
 type taskConn[T backend.Float] struct {
@@ -86,6 +95,7 @@ func newTaskPlastic[T backend.Float](p *backend.Program[T], nb, matrices int) *t
 	if p.Plasticity.L5 != nil {
 		tp.l5s = backend.NewL5Scratch[T](p.Units)
 		useL5Kernels(tp.l5s)
+		tp.next = make([]T, nb*p.Units)
 	}
 	return tp
 }

@@ -29,9 +29,9 @@ func useL5Kernels[T backend.Float](s *backend.L5Scratch[T]) {
 	impl := plasticImpl(l5Path.Load())
 	switch s := any(s).(type) {
 	case *backend.L5Scratch[float32]:
-		s.Square, s.Panel, s.EulerRow = l5Square32[impl], l5Panel32[impl], l5Euler32[impl]
+		s.Square, s.Panel, s.Strips, s.EulerRow = l5Square32[impl], l5Panel32[impl], l5Strips32[impl], l5Euler32[impl]
 	case *backend.L5Scratch[float64]:
-		s.Square, s.Panel, s.EulerRow = l5Square64[impl], l5Panel64[impl], l5Euler64[impl]
+		s.Square, s.Panel, s.Strips, s.EulerRow = l5Square64[impl], l5Panel64[impl], l5Strips64[impl], l5Euler64[impl]
 	}
 }
 
@@ -64,12 +64,20 @@ func (r *run[T]) plasticStepL5(t *task[T], step int) *backend.NonFiniteError {
 	}
 	W0 := p.Drive[t.k*rows*N : (t.k+1)*rows*N]
 	var first *backend.NonFiniteError
+	s := t.pl.l5s
+	fuse := pp.identityIn[t.k] && t.hist == nil
+	summed := fuse
 	for j := 0; j < nb; j++ {
 		b := t.b0 + j
 		drive, _ := pp.Matrix(p, t.k, b) // M = B or B = 1
 		z := t.z[j*rows : (j+1)*rows]
-		l5.Update(t.pl.l5s, drive, N, W0, pp.l5win[t.k*B+b].Rows(), z[N:N+I], step)
-		if !t.pl.l5s.WroteNonFinite() {
+		s.NextSums, s.NextRates = nil, nil
+		if fuse {
+			s.NextSums, s.NextRates = t.pl.next[j*N:(j+1)*N], z[:N]
+		}
+		l5.Update(s, drive, N, W0, pp.l5win[t.k*B+b].Rows(), z[N:N+I], step)
+		summed = summed && s.SummedNext
+		if !s.WroteNonFinite() {
 			continue // the matrix was finite, and only the weights written changed
 		}
 		trial := -1
@@ -80,5 +88,73 @@ func (r *run[T]) plasticStepL5(t *task[T], step int) *backend.NonFiniteError {
 			first = e
 		}
 	}
+	if summed {
+		t.pl.nextStep = step + 1
+	}
 	return first
+}
+
+// identityInputs reports, per instance, whether the drive's input block is
+// the identity (I = N, u_i drives unit i alone with weight 1, the other
+// weights ±0), as a layer-5 circuit's is. There an L5 Euler update sums
+// the next step's recurrent product as it writes W (L5Scratch.NextSums),
+// and nextProduct completes it: a dense sliding-BCM run's step read each
+// trial's matrix twice, and half of the product it no longer runs was the
+// identity block.
+func identityInputs[T backend.Float](p *backend.Program[T]) []bool {
+	id := make([]bool, p.Instances)
+	N, I, rows := p.Units, p.Inputs, p.DriveRows()
+	if p.Plasticity == nil || p.Plasticity.L5 == nil || I != N {
+		return id
+	}
+	for k := range id {
+		in := p.Drive[k*rows*N+N*N : k*rows*N+(N+I)*N]
+		id[k] = true
+		for e, w := range in {
+			if e/N == e%N && w != 1 || e/N != e%N && w != 0 {
+				id[k] = false
+				break
+			}
+		}
+	}
+	return id
+}
+
+// nextProduct sets the task's drive x for step from the recurrent sums the
+// update of step − 1 left (plasticStepL5), if it left them for this step
+// and every trial's u_t is finite, and reports whether it did. With the
+// identity input block the rest of the gemm contract's sum is exact to
+// shortcut: the sums start at +0 and so are never −0, the input rows
+// l ≠ N+i add T(u_l·±0) = ±0, which leaves them unchanged, row N+i adds
+// T(u_i·1) = u_i (and u_i = ±0, which the gemm skips, leaves them
+// unchanged too), and the bias row adds T(z_b·b_i) unless z_b = ±0.
+func (r *run[T]) nextProduct(t *task[T], step int) bool {
+	if t.pl == nil || t.pl.nextStep != step {
+		return false
+	}
+	t.pl.nextStep = 0 // for the step's first product only (RK4 runs four)
+	p := r.p
+	N, I, rows := p.Units, p.Inputs, p.DriveRows()
+	nb := t.b1 - t.b0
+	for j := 0; j < nb; j++ {
+		for _, u := range t.z[j*rows+N : j*rows+N+I] {
+			if u-u != 0 { // T(u·0) is NaN: the gemm's
+				return false
+			}
+		}
+	}
+	for j := 0; j < nb; j++ {
+		z := t.z[j*rows : (j+1)*rows]
+		drive, _ := r.pl.Matrix(p, t.k, t.b0+j)
+		bias, zb := drive[(N+I)*N:(N+I+1)*N], z[N+I]
+		x, sums := t.x[j*N:(j+1)*N], t.pl.next[j*N:(j+1)*N]
+		for i := range x {
+			v := sums[i] + z[N+i]
+			if zb != 0 {
+				v = v + T(zb*bias[i])
+			}
+			x[i] = v
+		}
+	}
+	return true
 }

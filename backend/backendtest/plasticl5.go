@@ -31,9 +31,12 @@ type L5Case struct {
 	Rate      bool
 	RateInteg backend.Integrator
 	Warmup    int
-	K, B, N   int
-	Steps     int
-	Seed      uint64
+	// Identity makes the input block the identity (u_i drives unit i
+	// alone, as in a layer-5 circuit), and some inputs ±0 (L5Input).
+	Identity bool
+	K, B, N  int
+	Steps    int
+	Seed     uint64
 }
 
 func (c L5Case) String() string {
@@ -42,7 +45,7 @@ func (c L5Case) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{c.Clip, "clip"}, {c.Masks, "masks"}, {c.Phases, "phases"}, {c.Structural, "structural"}, {c.Signs, "signs"}, {c.PerTrial, "pertrial"}, {c.Rate, "rateform"}, {c.PerInstance, "perinstance"}} {
+	}{{c.Clip, "clip"}, {c.Masks, "masks"}, {c.Phases, "phases"}, {c.Structural, "structural"}, {c.Signs, "signs"}, {c.PerTrial, "pertrial"}, {c.Rate, "rateform"}, {c.PerInstance, "perinstance"}, {c.Identity, "identity"}} {
 		if f.on {
 			b.WriteString("_" + f.name)
 		}
@@ -74,6 +77,12 @@ func L5Cases() []L5Case {
 		{Rule: slide, Integrator: eu, Window: 6, PerInstance: true, Masks: true, K: 3, B: 2, N: 9, PerTrial: true, Steps: 40},
 		{Rule: bcm, Integrator: rk, Window: 0, PerInstance: true, Structural: true, Rate: true, RateInteg: backend.Euler,
 			K: 2, B: 2, N: 8, PerTrial: true, Warmup: 3, Steps: 40},
+		// The circuits' identity input block, in both forms and with both
+		// rate integrators.
+		{Rule: slide, Integrator: eu, Window: 0, Identity: true, Rate: true, RateInteg: backend.Euler, Structural: true, Signs: true,
+			Phases: true, Warmup: 3, K: 2, B: 2, N: 10, PerTrial: true, Steps: 40},
+		{Rule: bcm, Integrator: eu, Window: 5, Identity: true, Masks: true, Rate: true, RateInteg: backend.RK4, K: 1, B: 1, N: 9, Steps: 40},
+		{Rule: cov, Integrator: eu, Window: 4, Identity: true, K: 1, B: 3, N: 11, PerTrial: true, Steps: 40},
 	}
 	for i := range cs {
 		cs[i].Seed = 9100 + uint64(i)
@@ -140,7 +149,31 @@ func NewL5Program[T backend.Float](c L5Case) *backend.Program[T] {
 		}
 	}
 	p.Plasticity = &backend.Plasticity[T]{PerTrial: c.PerTrial, Schedule: backend.Schedule{Warmup: c.Warmup}, L5: l5}
+	if c.Identity {
+		rows := p.DriveRows()
+		for k := 0; k < c.K; k++ {
+			in := p.Drive[k*rows*N+N*N : k*rows*N+2*N*N]
+			for e := range in {
+				in[e] = 0
+				if e/N == e%N {
+					in[e] = 1
+				}
+			}
+		}
+	}
 	return p
+}
+
+// L5Input is NewInput for c's program p, with every fifth input +0 or −0
+// when c.Identity (the gemm contract skips those terms).
+func L5Input[T backend.Float](p *backend.Program[T], c L5Case) []T {
+	in := NewInput(p, c.Steps, c.Seed)
+	if c.Identity {
+		for e := 0; e < len(in); e += 5 {
+			in[e] = T(math.Copysign(0, float64(e%2*2-1)))
+		}
+	}
+	return in
 }
 
 // refusedL5 reports whether err is b's refusal of the L5 rules, and skips t
@@ -186,7 +219,7 @@ func testL5(t *testing.T, b backend.Backend) {
 func testL5Case[T backend.Float](t *testing.T, b backend.Backend, c L5Case) {
 	p := NewL5Program[T](c)
 	startsL5(t, b, p)
-	in := NewInput(p, c.Steps, c.Seed)
+	in := L5Input(p, c)
 	want := Expect(t, b, p, in, c.Steps, []int{13, 1, 100})
 	if want.Err != nil {
 		t.Fatalf("the reference run failed: %v", want.Err)
@@ -208,17 +241,22 @@ func testL5Case[T backend.Float](t *testing.T, b backend.Backend, c L5Case) {
 // testL5Partition: the windows carry across Advance calls, and trial and
 // instance partitions give the whole program's bits.
 func testL5Partition[T backend.Float](t *testing.T, b backend.Backend) {
-	c := L5Case{Rule: backend.L5SlidingBCM, Integrator: backend.L5RK4, Window: 7, Phases: true, Masks: true, Warmup: 3,
-		PerTrial: true, PerInstance: true, K: 3, B: 4, N: 9, Steps: 45, Seed: 9300}
-	p := NewL5Program[T](c)
-	startsL5(t, b, p)
-	in := NewInput(p, c.Steps, c.Seed)
-	whole := Expect(t, b, p, in, c.Steps, nil)
-	if whole.Err != nil {
-		t.Fatalf("the reference run failed: %v", whole.Err)
+	for _, c := range []L5Case{
+		{Rule: backend.L5SlidingBCM, Integrator: backend.L5RK4, Window: 7, Phases: true, Masks: true, Warmup: 3,
+			PerTrial: true, PerInstance: true, K: 3, B: 4, N: 9, Steps: 45, Seed: 9300},
+		{Rule: backend.L5SlidingBCM, Integrator: backend.L5Euler, Window: 8, Identity: true, Rate: true, RateInteg: backend.Euler,
+			Warmup: 2, PerTrial: true, K: 2, B: 3, N: 10, Steps: 30, Seed: 9301},
+	} {
+		p := NewL5Program[T](c)
+		startsL5(t, b, p)
+		in := L5Input(p, c)
+		whole := Expect(t, b, p, in, c.Steps, nil)
+		if whole.Err != nil {
+			t.Fatalf("%v: the reference run failed: %v", c, whole.Err)
+		}
+		expectChunks(t, b, p, in, c.Steps, whole, [][]int{{1}, {5, 1, 9}, {0, c.Steps - 1}})
+		expectPartitions(t, b, p, in, c.Steps, whole, cutInstances|cutTrials)
 	}
-	expectChunks(t, b, p, in, c.Steps, whole, [][]int{{1}, {5, 1, 9}, {0, 44}})
-	expectPartitions(t, b, p, in, c.Steps, whole, cutInstances|cutTrials)
 }
 
 // testL5NonFinite: a huge learning rate stops the run at the first

@@ -39,8 +39,21 @@ func l5Kernels() {
 	for _, s := range plasticISAs {
 		for _, p := range plasticPrecs {
 			l5EulerKernel(s, p)
+			for _, v := range slideStrips(s) {
+				l5SlideKernel(s, p, v)
+			}
 		}
 	}
+}
+
+// slideStrips are the strip widths, in vectors, of an instruction set's
+// l5Slide kernels: the widest that keeps the strip's sums and four rows of
+// y in registers (4·V + 3 of 32 ZMM, 16 YMM), and one vector for the rest.
+func slideStrips(s pisa) []int {
+	if s.evex {
+		return []int{4, 1}
+	}
+	return []int{2, 1}
 }
 
 // l5Ops are a precision's instructions.
@@ -140,8 +153,8 @@ func log2(n int) int {
 	return k
 }
 
-// l5Euler{S,D}{AVX2,AVX512}(n, w, a, theta, live, w0, bj, eta, dt, negZero,
-// flags) (at int) is the L5 rules' one-pass Euler step (backend's
+// l5Euler{S,D}{AVX2,AVX512}(n, w, a, theta, live, w0, acc, bj, eta, dt,
+// negZero, rj, flags) (at int) is the L5 rules' one-pass Euler step (backend's
 // eulerOuter) on one row j of W, lanes along the postsynaptic index i <
 // n (a multiple of the lanes):
 //
@@ -152,6 +165,7 @@ func log2(n int) int {
 //	v = +0 where v < 0                  with flag 4 (clip) or 8 (sign > 0)
 //	v = +0 where v > 0                  with flag 16 (sign < 0)
 //	w[i] = v, except where w0[i] == ±0  with flag 32 (structural: kept bits)
+//	acc[i] = acc[i] + T(rj·w[i])        with flag 128 (the next product's sum, w[i] as stored)
 //
 // each operation rounded (never a fused multiply-add). When a written
 // lane's v is not finite, it stores nothing of that vector and returns its
@@ -161,7 +175,7 @@ func log2(n int) int {
 func l5EulerKernel(s pisa, p pprec) {
 	lanes := s.bytes / p.size
 	name := fmt.Sprintf("l5Euler%s%s", p.suffix, s.name)
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(n int, w, a, theta, live, w0 *%[1]s, bj, eta, dt, negZero %[1]s, flags int) (at int)", p.name))
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(n int, w, a, theta, live, w0, acc *%[1]s, bj, eta, dt, negZero, rj %[1]s, flags int) (at int)", p.name))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is the L5 rules' Euler step on one row of W, columns < n (a multiple of %d); it returns where it stopped at a non-finite weight, or n (see cpu/internal/asmgen). Requires %s.", name, lanes, s.name))
 	q := km{s, p}
@@ -171,6 +185,7 @@ func l5EulerKernel(s pisa, p pprec) {
 	theta := Load(Param("theta"), GP64())
 	live := Load(Param("live"), GP64())
 	w0 := Load(Param("w0"), GP64())
+	acc := Load(Param("acc"), GP64())
 	flags := Load(Param("flags"), GP64())
 	bcast := func(name string) reg.VecVirtual {
 		x := Load(Param(name), XMM())
@@ -178,7 +193,7 @@ func l5EulerKernel(s pisa, p pprec) {
 		p.bcast(x, v)
 		return v
 	}
-	bj, eta, dt, neg := bcast("bj"), bcast("eta"), bcast("dt"), bcast("negZero")
+	bj, eta, dt, neg, rj := bcast("bj"), bcast("eta"), bcast("dt"), bcast("negZero"), bcast("rj")
 	zero := s.vec()
 	p.xor(zero, zero, zero)
 	i := GP64()
@@ -230,6 +245,11 @@ func l5EulerKernel(s pisa, p pprec) {
 	Label(name + "_dense")
 	q.jumpIfAny(bad, bail)
 	p.mov(v, at(w))
+	skip(128, name+"_nosum")
+	p.mul(rj, v, v)      // T(rj·w[i]) (v is what w[i] now holds)
+	p.add(at(acc), v, v) // acc[i] + …
+	p.mov(v, at(acc))
+	Label(name + "_nosum")
 	ADDQ(U8(lanes), i)
 	JMP(LabelRef(loop))
 	Label(bail)
@@ -238,6 +258,118 @@ func l5EulerKernel(s pisa, p pprec) {
 	RET()
 	Label(done)
 	Store(n, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// l5Slide{S,D}{AVX2,AVX512}x{V}(pairs, rows, off, e, four, acc0, acc1,
+// flags) is the sliding threshold's whole window on one strip of V
+// vectors of units (backend's l5Sliding, L5Scratch.Strips): the two
+// Simpson sums of the strip, its y_q and panels in registers, in one pass
+// over the window's m = 2 + 2·pairs + (flags&2)/2 rows. rows[q] is row q's
+// first element (off bytes to the strip), e points at row 0's weight
+// (e_q for the rows q descend from it, one element apart), and
+//
+//	y_q = T(e_q·T(a_q·a_q))
+//	acc0 = acc0 + ((y_st + four·y_st+1) + y_st+2)   for even st ≤ m − 3
+//	acc1 = acc1 + ((y_st + four·y_st+1) + y_st+2)   for odd st ≤ m − 3, with flag 1 (m even)
+//
+// from +0, st ascending, each operation rounded in the Go code's order
+// (never a fused multiply-add). One pass instead of Square's and Panel's
+// per row: their stores and reloads were the threshold's bound (about
+// seven cycles a vector and row on Zen 4). The register roles rotate by
+// unrolling two pairs of rows a loop.
+func l5SlideKernel(s pisa, p pprec, V int) {
+	lanes := s.bytes / p.size
+	name := fmt.Sprintf("l5Slide%s%sx%d", p.suffix, s.name, V)
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(pairs int, rows **%[1]s, off int, e *%[1]s, four %[1]s, acc0, acc1 *%[1]s, flags int)", p.name))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the sliding threshold's two Simpson sums over the window for one strip of %d units (see cpu/internal/asmgen). Requires %s.", name, V*lanes, s.name))
+	pairs := Load(Param("pairs"), GP64())
+	rows := Load(Param("rows"), GP64())
+	off := Load(Param("off"), GP64())
+	e := Load(Param("e"), GP64())
+	flags := Load(Param("flags"), GP64())
+	fx := Load(Param("four"), XMM())
+	four := s.vec()
+	p.bcast(fx, four)
+	vecs := func() []reg.VecVirtual {
+		v := make([]reg.VecVirtual, V)
+		for i := range v {
+			v[i] = s.vec()
+		}
+		return v
+	}
+	acc0, acc1 := vecs(), vecs()
+	for v := range V {
+		p.xor(acc0[v], acc0[v], acc0[v]) // +0
+		p.xor(acc1[v], acc1[v], acc1[v])
+	}
+	y := [4][]reg.VecVirtual{vecs(), vecs(), vecs(), vecs()}
+	ptr, eq := GP64(), s.vec()
+	row := func(yq []reg.VecVirtual) { // the next row's y_q
+		MOVQ(Mem{Base: rows}, ptr)
+		ADDQ(off, ptr)
+		p.bcast(Mem{Base: e}, eq)
+		for v := range yq {
+			p.mov(Mem{Base: ptr, Disp: v * s.bytes}, yq[v])
+			p.mul(yq[v], yq[v], yq[v]) // T(a·a)
+			p.mul(yq[v], eq, yq[v])    // T(e_q·…)
+		}
+		ADDQ(U8(8), rows)
+		SUBQ(U8(p.size), e)
+	}
+	t := s.vec()
+	panel := func(acc, y0, y1, y2 []reg.VecVirtual) {
+		for v := range acc {
+			p.mul(y1[v], four, t) // four·y1
+			p.add(t, y0[v], t)    // y0 + …
+			p.add(y2[v], t, t)    // (…) + y2
+			p.add(t, acc[v], acc[v])
+		}
+	}
+	label := func(s string) string { return name + "_" + s }
+	n := 0
+	pair := func(ya, yb, yc, yd []reg.VecVirtual) { // rows st+2, st+3 with st even
+		row(yc)
+		panel(acc0, ya, yb, yc)
+		row(yd)
+		n++
+		odd := label(fmt.Sprintf("odd%d", n))
+		TESTQ(U32(1), flags)
+		JZ(LabelRef(odd))
+		panel(acc1, yb, yc, yd)
+		Label(odd)
+	}
+	last := func(ya, yb, yc []reg.VecVirtual) { // row m−1 when m is odd
+		TESTQ(U32(2), flags)
+		JZ(LabelRef(label("store")))
+		row(yc)
+		panel(acc0, ya, yb, yc)
+		JMP(LabelRef(label("store")))
+	}
+	row(y[0])
+	row(y[1])
+	Label(label("loop"))
+	CMPQ(pairs, U8(2))
+	JL(LabelRef(label("tail")))
+	pair(y[0], y[1], y[2], y[3])
+	pair(y[2], y[3], y[0], y[1])
+	SUBQ(U8(2), pairs)
+	JMP(LabelRef(label("loop")))
+	Label(label("tail"))
+	TESTQ(pairs, pairs)
+	JZ(LabelRef(label("even")))
+	pair(y[0], y[1], y[2], y[3])
+	last(y[2], y[3], y[0])
+	Label(label("even"))
+	last(y[0], y[1], y[2])
+	Label(label("store"))
+	a0, a1 := Load(Param("acc0"), GP64()), Load(Param("acc1"), GP64())
+	for v := range V {
+		p.mov(acc0[v], Mem{Base: a0, Disp: v * s.bytes})
+		p.mov(acc1[v], Mem{Base: a1, Disp: v * s.bytes})
+	}
 	VZEROUPPER()
 	RET()
 }
