@@ -355,6 +355,17 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 			}
 		}
 	}
+	// The block means of a chunk's weights are taken on the next chunk's
+	// helper goroutine, beside that chunk's Advance: drive is not written
+	// again until that Advance and its helper are done.
+	meansPending := false
+	summarize := func() {
+		for k, cn := range cns {
+			for d := 0; d < D; d++ {
+				cn.BlockMeans[d] = append(cn.BlockMeans[d], blockMeans(net.Offsets, drive[(k*D+d)*rows*n:], n, 1)...)
+			}
+		}
+	}
 	fill(0, ins[0])
 	for ci, done := 0, 0; done < steps; ci, done = ci+1, done+circuitChunk {
 		if err := ctx.Err(); err != nil {
@@ -369,6 +380,9 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 		helped := make(chan struct{})
 		go func() {
 			defer close(helped)
+			if meansPending {
+				summarize()
+			}
 			if ci > 0 {
 				record(done-circuitChunk, outs[1-cur])
 			}
@@ -384,18 +398,17 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 		if done+m >= steps {
 			record(done, out)
 		}
+		meansPending = false
 		if plastic {
 			if err := backend.Weights(run, drive, nil); err != nil {
 				return nil, err
 			}
-			for k, cn := range cns {
-				for d := 0; d < D; d++ {
-					W := drive[(k*D+d)*rows*n:]
-					cn.BlockMeans[d] = append(cn.BlockMeans[d], blockMeans(net.Offsets, func(j, i int) float64 { return float64(W[j*n+i]) })...)
-				}
-			}
+			meansPending = true
 		}
 		tick(done + m)
+	}
+	if meansPending {
+		summarize()
 	}
 	for k, cn := range cns {
 		cn.Final = make([][]float64, D)
@@ -420,19 +433,21 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 }
 
 // blockMeans are the mean recurrent weights of each (pre, post)
-// population block, P × P pre-major, w(j, i) the weight from unit j to
-// unit i, each block's entries added pre-major from +0, absent synapses
-// included (the block's mean weight per pair of units, as L5's weight
-// summary).
-func blockMeans(offsets []int, w func(pre, post int) float64) []float64 {
+// population block, P × P pre-major, the weight from unit j to unit i at
+// w[j·preStride + i·postStride], each block's entries added pre-major from
+// +0, absent synapses included (the block's mean weight per pair of units,
+// as L5's weight summary). A direct loop rather than an accessor closure:
+// a plastic run calls it on every weight matrix after every chunk.
+func blockMeans[T backend.Float](offsets []int, w []T, preStride, postStride int) []float64 {
 	P := len(offsets) - 1
 	out := make([]float64, P*P)
 	for a := range P {
 		for b := range P {
 			var s float64
 			for j := offsets[a]; j < offsets[a+1]; j++ {
+				row := w[j*preStride:]
 				for i := offsets[b]; i < offsets[b+1]; i++ {
-					s += w(j, i)
+					s += float64(row[i*postStride])
 				}
 			}
 			if cnt := (offsets[a+1] - offsets[a]) * (offsets[b+1] - offsets[b]); cnt > 0 {
@@ -775,10 +790,9 @@ func circuitPictures(res *CircuitResult) *plot.Circuit {
 	for _, q := range p.Populations {
 		pc.Populations = append(pc.Populations, q.Name)
 	}
-	postPre := func(w []float64) func(j, i int) float64 { return func(j, i int) float64 { return w[i*n+j] } }
-	pc.InitialBlocks = blockMeans(res.Offsets, postPre(cn.Net.W))
+	pc.InitialBlocks = blockMeans(res.Offsets, cn.Net.W, 1, n)
 	for _, f := range cn.Final {
-		pc.FinalBlocks = append(pc.FinalBlocks, blockMeans(res.Offsets, postPre(f)))
+		pc.FinalBlocks = append(pc.FinalBlocks, blockMeans(res.Offsets, f, 1, n))
 	}
 	if p.WCompare != nil {
 		pc.TargetBlocks = make([]float64, 0, P*P)

@@ -202,9 +202,17 @@ func TestBlockMeans(t *testing.T) {
 		3, 0, 4,
 		5, 6, 0,
 	}
-	got := blockMeans([]int{0, 1, 3}, func(j, i int) float64 { return W[i*3+j] })
 	// 0→0: W[0][0]; 0→1: (W[1][0]+W[2][0])/2; 1→0: (W[0][1]+W[0][2])/2; 1→1: (0+4+6+0)/4.
-	require.Equal(t, []float64{1, 4, 1, 2.5}, got)
+	want := []float64{1, 4, 1, 2.5}
+	require.Equal(t, want, blockMeans([]int{0, 1, 3}, W, 1, 3))
+	// The same matrix stored pre-major (as the backends report weights), in float32.
+	pre := make([]float32, 9)
+	for i := range 3 {
+		for j := range 3 {
+			pre[j*3+i] = float32(W[i*3+j])
+		}
+	}
+	require.Equal(t, want, blockMeans([]int{0, 1, 3}, pre, 3, 1))
 }
 
 // TestSimulateCircuitsIsEachAlone: circuits that differ in the batch
@@ -265,5 +273,44 @@ func requireSameBits(t *testing.T, what string, want, got []float64) {
 		if math.Float64bits(want[i]) != math.Float64bits(got[i]) {
 			t.Fatalf("%s: first difference at %d: got %v, want %v", what, i, got[i], want[i])
 		}
+	}
+}
+
+// TestCircuitBlockMeansPerChunk: the block means recorded after chunk c of
+// a plastic run are those of the weights after c chunks — the final
+// weights of the same run stopped there — in both precisions (the means
+// are taken on a helper goroutine beside the next chunk's Advance, so a
+// late or early read of the weights would show here).
+func TestCircuitBlockMeansPerChunk(t *testing.T) {
+	be, err := backend.Lookup("cpu")
+	require.NoError(t, err)
+	for _, prec := range []string{"f64", "f32"} {
+		t.Run(prec, func(t *testing.T) {
+			const chunks = 3
+			long := smallL5(t, "slide_bcm", "euler")
+			long.Steps, long.Precision, long.Plasticity.Warmup = chunks*circuitChunk, prec, 20
+			res, err := SimulateCircuit(context.Background(), long, be, nil)
+			require.NoError(t, err)
+			n, P := res.Params.Units(), len(res.Offsets)-1
+			for d, means := range res.Networks[0].BlockMeans {
+				require.Len(t, means, chunks*P*P, "direction %d", d)
+			}
+			var prev []float64
+			for c := 1; c <= chunks; c++ {
+				short := smallL5(t, "slide_bcm", "euler")
+				short.Steps, short.Precision, short.Plasticity.Warmup = c*circuitChunk, prec, 20
+				cut, err := SimulateCircuit(context.Background(), short, be, nil)
+				require.NoError(t, err)
+				for d := range res.Networks[0].BlockMeans {
+					want := blockMeans(res.Offsets, cut.Networks[0].Final[d], 1, n)
+					got := res.Networks[0].BlockMeans[d][(c-1)*P*P : c*P*P]
+					requireSameBits(t, fmt.Sprintf("chunk %d direction %d block means", c, d), want, got)
+					if d == 0 {
+						require.NotEqual(t, prev, got, "chunk %d: the weights must move for the test to mean anything", c)
+						prev = got
+					}
+				}
+			}
+		})
 	}
 }
