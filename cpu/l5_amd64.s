@@ -3,13 +3,12 @@
 #include "textflag.h"
 
 // func l5SquareSAVX2(n int, e float32, a *float32, y *float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·l5SquareSAVX2(SB), NOSPLIT, $0-32
 	MOVQ         n+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         y+24(FP), DX
-	MOVSS        e+8(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS e+8(FP), Y0
 	SHRQ         $0x03, AX
 	JZ           l5SquareSAVX2_done
 
@@ -28,15 +27,14 @@ l5SquareSAVX2_done:
 	RET
 
 // func l5PanelSAVX2(n int, four float32, acc *float32, y0 *float32, y1 *float32, y2 *float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·l5PanelSAVX2(SB), NOSPLIT, $0-48
 	MOVQ         n+0(FP), AX
 	MOVQ         acc+16(FP), CX
 	MOVQ         y0+24(FP), DX
 	MOVQ         y1+32(FP), BX
 	MOVQ         y2+40(FP), SI
-	MOVSS        four+8(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS four+8(FP), Y0
 	SHRQ         $0x03, AX
 	JZ           l5PanelSAVX2_done
 
@@ -60,13 +58,12 @@ l5PanelSAVX2_done:
 	RET
 
 // func l5SquareDAVX2(n int, e float64, a *float64, y *float64)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX
 TEXT ·l5SquareDAVX2(SB), NOSPLIT, $0-32
 	MOVQ         n+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         y+24(FP), DX
-	MOVSD        e+8(FP), X0
-	VBROADCASTSD X0, Y0
+	VBROADCASTSD e+8(FP), Y0
 	SHRQ         $0x02, AX
 	JZ           l5SquareDAVX2_done
 
@@ -85,15 +82,14 @@ l5SquareDAVX2_done:
 	RET
 
 // func l5PanelDAVX2(n int, four float64, acc *float64, y0 *float64, y1 *float64, y2 *float64)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX
 TEXT ·l5PanelDAVX2(SB), NOSPLIT, $0-48
 	MOVQ         n+0(FP), AX
 	MOVQ         acc+16(FP), CX
 	MOVQ         y0+24(FP), DX
 	MOVQ         y1+32(FP), BX
 	MOVQ         y2+40(FP), SI
-	MOVSD        four+8(FP), X0
-	VBROADCASTSD X0, Y0
+	VBROADCASTSD four+8(FP), Y0
 	SHRQ         $0x02, AX
 	JZ           l5PanelDAVX2_done
 
@@ -117,13 +113,12 @@ l5PanelDAVX2_done:
 	RET
 
 // func l5SquareSAVX512(n int, e float32, a *float32, y *float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·l5SquareSAVX512(SB), NOSPLIT, $0-32
 	MOVQ         n+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         y+24(FP), DX
-	MOVSS        e+8(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS e+8(FP), Z0
 	SHRQ         $0x04, AX
 	JZ           l5SquareSAVX512_done
 
@@ -142,15 +137,14 @@ l5SquareSAVX512_done:
 	RET
 
 // func l5PanelSAVX512(n int, four float32, acc *float32, y0 *float32, y1 *float32, y2 *float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·l5PanelSAVX512(SB), NOSPLIT, $0-48
 	MOVQ         n+0(FP), AX
 	MOVQ         acc+16(FP), CX
 	MOVQ         y0+24(FP), DX
 	MOVQ         y1+32(FP), BX
 	MOVQ         y2+40(FP), SI
-	MOVSS        four+8(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS four+8(FP), Z0
 	SHRQ         $0x04, AX
 	JZ           l5PanelSAVX512_done
 
@@ -174,13 +168,12 @@ l5PanelSAVX512_done:
 	RET
 
 // func l5SquareDAVX512(n int, e float64, a *float64, y *float64)
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F
 TEXT ·l5SquareDAVX512(SB), NOSPLIT, $0-32
 	MOVQ         n+0(FP), AX
 	MOVQ         a+16(FP), CX
 	MOVQ         y+24(FP), DX
-	MOVSD        e+8(FP), X0
-	VBROADCASTSD X0, Z0
+	VBROADCASTSD e+8(FP), Z0
 	SHRQ         $0x03, AX
 	JZ           l5SquareDAVX512_done
 
@@ -199,15 +192,14 @@ l5SquareDAVX512_done:
 	RET
 
 // func l5PanelDAVX512(n int, four float64, acc *float64, y0 *float64, y1 *float64, y2 *float64)
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F
 TEXT ·l5PanelDAVX512(SB), NOSPLIT, $0-48
 	MOVQ         n+0(FP), AX
 	MOVQ         acc+16(FP), CX
 	MOVQ         y0+24(FP), DX
 	MOVQ         y1+32(FP), BX
 	MOVQ         y2+40(FP), SI
-	MOVSD        four+8(FP), X0
-	VBROADCASTSD X0, Z0
+	VBROADCASTSD four+8(FP), Z0
 	SHRQ         $0x03, AX
 	JZ           l5PanelDAVX512_done
 
@@ -231,7 +223,7 @@ l5PanelDAVX512_done:
 	RET
 
 // func l5EulerSAVX2(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, acc *float32, bj float32, eta float32, dt float32, negZero float32, rj float32, flags int) (at int)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·l5EulerSAVX2(SB), NOSPLIT, $0-96
 	MOVQ         n+0(FP), AX
 	MOVQ         w+8(FP), CX
@@ -241,16 +233,11 @@ TEXT ·l5EulerSAVX2(SB), NOSPLIT, $0-96
 	MOVQ         w0+40(FP), DI
 	MOVQ         acc+48(FP), R8
 	MOVQ         flags+80(FP), R9
-	MOVSS        bj+56(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        eta+60(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        dt+64(FP), X2
-	VBROADCASTSS X2, Y2
-	MOVSS        negZero+68(FP), X3
-	VBROADCASTSS X3, Y3
-	MOVSS        rj+72(FP), X4
-	VBROADCASTSS X4, Y4
+	VBROADCASTSS bj+56(FP), Y0
+	VBROADCASTSS eta+60(FP), Y1
+	VBROADCASTSS dt+64(FP), Y2
+	VBROADCASTSS negZero+68(FP), Y3
+	VBROADCASTSS rj+72(FP), Y4
 	VXORPS       Y5, Y5, Y5
 	XORQ         R10, R10
 
@@ -325,15 +312,14 @@ l5EulerSAVX2_done:
 	RET
 
 // func l5SlideSAVX2x2(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·l5SlideSAVX2x2(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
 	MOVQ         off+16(FP), DX
 	MOVQ         e+24(FP), BX
 	MOVQ         flags+56(FP), SI
-	MOVSS        four+32(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS four+32(FP), Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y2, Y2, Y2
@@ -553,15 +539,14 @@ l5SlideSAVX2x2_store:
 	RET
 
 // func l5SlideSAVX2x1(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·l5SlideSAVX2x1(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
 	MOVQ         off+16(FP), DX
 	MOVQ         e+24(FP), BX
 	MOVQ         flags+56(FP), SI
-	MOVSS        four+32(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS four+32(FP), Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
 	MOVQ         (CX), DI
@@ -715,7 +700,7 @@ l5SlideSAVX2x1_store:
 	RET
 
 // func l5EulerDAVX2(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, acc *float64, bj float64, eta float64, dt float64, negZero float64, rj float64, flags int) (at int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX
 TEXT ·l5EulerDAVX2(SB), NOSPLIT, $0-112
 	MOVQ         n+0(FP), AX
 	MOVQ         w+8(FP), CX
@@ -725,16 +710,11 @@ TEXT ·l5EulerDAVX2(SB), NOSPLIT, $0-112
 	MOVQ         w0+40(FP), DI
 	MOVQ         acc+48(FP), R8
 	MOVQ         flags+96(FP), R9
-	MOVSD        bj+56(FP), X0
-	VBROADCASTSD X0, Y0
-	MOVSD        eta+64(FP), X1
-	VBROADCASTSD X1, Y1
-	MOVSD        dt+72(FP), X2
-	VBROADCASTSD X2, Y2
-	MOVSD        negZero+80(FP), X3
-	VBROADCASTSD X3, Y3
-	MOVSD        rj+88(FP), X4
-	VBROADCASTSD X4, Y4
+	VBROADCASTSD bj+56(FP), Y0
+	VBROADCASTSD eta+64(FP), Y1
+	VBROADCASTSD dt+72(FP), Y2
+	VBROADCASTSD negZero+80(FP), Y3
+	VBROADCASTSD rj+88(FP), Y4
 	VXORPD       Y5, Y5, Y5
 	XORQ         R10, R10
 
@@ -809,15 +789,14 @@ l5EulerDAVX2_done:
 	RET
 
 // func l5SlideDAVX2x2(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX
 TEXT ·l5SlideDAVX2x2(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
 	MOVQ         off+16(FP), DX
 	MOVQ         e+24(FP), BX
 	MOVQ         flags+56(FP), SI
-	MOVSD        four+32(FP), X0
-	VBROADCASTSD X0, Y0
+	VBROADCASTSD four+32(FP), Y0
 	VXORPD       Y1, Y1, Y1
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y2, Y2, Y2
@@ -1037,15 +1016,14 @@ l5SlideDAVX2x2_store:
 	RET
 
 // func l5SlideDAVX2x1(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX
 TEXT ·l5SlideDAVX2x1(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
 	MOVQ         off+16(FP), DX
 	MOVQ         e+24(FP), BX
 	MOVQ         flags+56(FP), SI
-	MOVSD        four+32(FP), X0
-	VBROADCASTSD X0, Y0
+	VBROADCASTSD four+32(FP), Y0
 	VXORPD       Y1, Y1, Y1
 	VXORPD       Y2, Y2, Y2
 	MOVQ         (CX), DI
@@ -1199,7 +1177,7 @@ l5SlideDAVX2x1_store:
 	RET
 
 // func l5EulerSAVX512(n int, w *float32, a *float32, theta *float32, live *float32, w0 *float32, acc *float32, bj float32, eta float32, dt float32, negZero float32, rj float32, flags int) (at int)
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·l5EulerSAVX512(SB), NOSPLIT, $0-96
 	MOVQ         n+0(FP), AX
 	MOVQ         w+8(FP), CX
@@ -1209,16 +1187,11 @@ TEXT ·l5EulerSAVX512(SB), NOSPLIT, $0-96
 	MOVQ         w0+40(FP), DI
 	MOVQ         acc+48(FP), R8
 	MOVQ         flags+80(FP), R9
-	MOVSS        bj+56(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        eta+60(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        dt+64(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        negZero+68(FP), X3
-	VBROADCASTSS X3, Z3
-	MOVSS        rj+72(FP), X4
-	VBROADCASTSS X4, Z4
+	VBROADCASTSS bj+56(FP), Z0
+	VBROADCASTSS eta+60(FP), Z1
+	VBROADCASTSS dt+64(FP), Z2
+	VBROADCASTSS negZero+68(FP), Z3
+	VBROADCASTSS rj+72(FP), Z4
 	VXORPS       Z5, Z5, Z5
 	XORQ         R10, R10
 
@@ -1293,15 +1266,14 @@ l5EulerSAVX512_done:
 	RET
 
 // func l5SlideSAVX512x4(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·l5SlideSAVX512x4(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
 	MOVQ         off+16(FP), DX
 	MOVQ         e+24(FP), BX
 	MOVQ         flags+56(FP), SI
-	MOVSS        four+32(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS four+32(FP), Z0
 	VXORPS       Z1, Z1, Z1
 	VXORPS       Z5, Z5, Z5
 	VXORPS       Z2, Z2, Z2
@@ -1653,15 +1625,14 @@ l5SlideSAVX512x4_store:
 	RET
 
 // func l5SlideSAVX512x1(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·l5SlideSAVX512x1(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
 	MOVQ         off+16(FP), DX
 	MOVQ         e+24(FP), BX
 	MOVQ         flags+56(FP), SI
-	MOVSS        four+32(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS four+32(FP), Z0
 	VXORPS       Z1, Z1, Z1
 	VXORPS       Z2, Z2, Z2
 	MOVQ         (CX), DI
@@ -1815,7 +1786,7 @@ l5SlideSAVX512x1_store:
 	RET
 
 // func l5EulerDAVX512(n int, w *float64, a *float64, theta *float64, live *float64, w0 *float64, acc *float64, bj float64, eta float64, dt float64, negZero float64, rj float64, flags int) (at int)
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·l5EulerDAVX512(SB), NOSPLIT, $0-112
 	MOVQ         n+0(FP), AX
 	MOVQ         w+8(FP), CX
@@ -1825,16 +1796,11 @@ TEXT ·l5EulerDAVX512(SB), NOSPLIT, $0-112
 	MOVQ         w0+40(FP), DI
 	MOVQ         acc+48(FP), R8
 	MOVQ         flags+96(FP), R9
-	MOVSD        bj+56(FP), X0
-	VBROADCASTSD X0, Z0
-	MOVSD        eta+64(FP), X1
-	VBROADCASTSD X1, Z1
-	MOVSD        dt+72(FP), X2
-	VBROADCASTSD X2, Z2
-	MOVSD        negZero+80(FP), X3
-	VBROADCASTSD X3, Z3
-	MOVSD        rj+88(FP), X4
-	VBROADCASTSD X4, Z4
+	VBROADCASTSD bj+56(FP), Z0
+	VBROADCASTSD eta+64(FP), Z1
+	VBROADCASTSD dt+72(FP), Z2
+	VBROADCASTSD negZero+80(FP), Z3
+	VBROADCASTSD rj+88(FP), Z4
 	VXORPD       Z5, Z5, Z5
 	XORQ         R10, R10
 
@@ -1909,15 +1875,14 @@ l5EulerDAVX512_done:
 	RET
 
 // func l5SlideDAVX512x4(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·l5SlideDAVX512x4(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
 	MOVQ         off+16(FP), DX
 	MOVQ         e+24(FP), BX
 	MOVQ         flags+56(FP), SI
-	MOVSD        four+32(FP), X0
-	VBROADCASTSD X0, Z0
+	VBROADCASTSD four+32(FP), Z0
 	VXORPD       Z1, Z1, Z1
 	VXORPD       Z5, Z5, Z5
 	VXORPD       Z2, Z2, Z2
@@ -2269,15 +2234,14 @@ l5SlideDAVX512x4_store:
 	RET
 
 // func l5SlideDAVX512x1(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·l5SlideDAVX512x1(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
 	MOVQ         off+16(FP), DX
 	MOVQ         e+24(FP), BX
 	MOVQ         flags+56(FP), SI
-	MOVSD        four+32(FP), X0
-	VBROADCASTSD X0, Z0
+	VBROADCASTSD four+32(FP), Z0
 	VXORPD       Z1, Z1, Z1
 	VXORPD       Z2, Z2, Z2
 	MOVQ         (CX), DI

@@ -3,7 +3,7 @@
 #include "textflag.h"
 
 // func unitReLU32AVX2(n int, decay *float32, alpha *float32, pre *float32, post *float32, x *float32, v *float32, r *float32, zPre *float32, zPost *float32) (at int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·unitReLU32AVX2(SB), NOSPLIT, $0-88
 	MOVQ         n+0(FP), AX
 	MOVQ         decay+8(FP), CX
@@ -17,10 +17,10 @@ TEXT ·unitReLU32AVX2(SB), NOSPLIT, $0-88
 	MOVQ         zPost+72(FP), R11
 	VXORPS       Y2, Y2, Y2
 	MOVL         $0x7fffffff, R12
-	MOVD         R12, X0
+	VMOVD        R12, X0
 	VPBROADCASTD X0, Y0
 	MOVL         $0x7f800000, R12
-	MOVD         R12, X1
+	VMOVD        R12, X1
 	VPBROADCASTD X1, Y1
 	XORQ         R12, R12
 	TESTQ        AX, AX
@@ -135,19 +135,16 @@ unitReLU32AVX512_bail:
 	RET
 
 // func rateEulerSAVX2(n int, x *float32, r *float32, invTau *float32, floor float32, ceiling float32, dt float32, clip int) (at int)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·rateEulerSAVX2(SB), NOSPLIT, $0-64
 	MOVQ         n+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         r+16(FP), DX
 	MOVQ         invTau+24(FP), BX
 	MOVQ         clip+48(FP), SI
-	MOVSS        floor+32(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        ceiling+36(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        dt+40(FP), X2
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS floor+32(FP), Y0
+	VBROADCASTSS ceiling+36(FP), Y1
+	VBROADCASTSS dt+40(FP), Y2
 	VXORPS       Y3, Y3, Y3
 	XORQ         DI, DI
 	TESTQ        AX, AX
@@ -187,19 +184,16 @@ rateEulerSAVX2_bail:
 	RET
 
 // func rateEulerDAVX2(n int, x *float64, r *float64, invTau *float64, floor float64, ceiling float64, dt float64, clip int) (at int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX
 TEXT ·rateEulerDAVX2(SB), NOSPLIT, $0-72
 	MOVQ         n+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         r+16(FP), DX
 	MOVQ         invTau+24(FP), BX
 	MOVQ         clip+56(FP), SI
-	MOVSD        floor+32(FP), X0
-	VBROADCASTSD X0, Y0
-	MOVSD        ceiling+40(FP), X1
-	VBROADCASTSD X1, Y1
-	MOVSD        dt+48(FP), X2
-	VBROADCASTSD X2, Y2
+	VBROADCASTSD floor+32(FP), Y0
+	VBROADCASTSD ceiling+40(FP), Y1
+	VBROADCASTSD dt+48(FP), Y2
 	VXORPD       Y3, Y3, Y3
 	XORQ         DI, DI
 	TESTQ        AX, AX
@@ -239,19 +233,16 @@ rateEulerDAVX2_bail:
 	RET
 
 // func rateEulerSAVX512(n int, x *float32, r *float32, invTau *float32, floor float32, ceiling float32, dt float32, clip int) (at int)
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·rateEulerSAVX512(SB), NOSPLIT, $0-64
 	MOVQ         n+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         r+16(FP), DX
 	MOVQ         invTau+24(FP), BX
 	MOVQ         clip+48(FP), SI
-	MOVSS        floor+32(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        ceiling+36(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        dt+40(FP), X2
-	VBROADCASTSS X2, Z2
+	VBROADCASTSS floor+32(FP), Z0
+	VBROADCASTSS ceiling+36(FP), Z1
+	VBROADCASTSS dt+40(FP), Z2
 	VXORPS       Z3, Z3, Z3
 	XORQ         DI, DI
 	TESTQ        AX, AX
@@ -291,19 +282,16 @@ rateEulerSAVX512_bail:
 	RET
 
 // func rateEulerDAVX512(n int, x *float64, r *float64, invTau *float64, floor float64, ceiling float64, dt float64, clip int) (at int)
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·rateEulerDAVX512(SB), NOSPLIT, $0-72
 	MOVQ         n+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         r+16(FP), DX
 	MOVQ         invTau+24(FP), BX
 	MOVQ         clip+56(FP), SI
-	MOVSD        floor+32(FP), X0
-	VBROADCASTSD X0, Z0
-	MOVSD        ceiling+40(FP), X1
-	VBROADCASTSD X1, Z1
-	MOVSD        dt+48(FP), X2
-	VBROADCASTSD X2, Z2
+	VBROADCASTSD floor+32(FP), Z0
+	VBROADCASTSD ceiling+40(FP), Z1
+	VBROADCASTSD dt+48(FP), Z2
 	VXORPD       Z3, Z3, Z3
 	XORQ         DI, DI
 	TESTQ        AX, AX

@@ -79,9 +79,8 @@ func l5Square(isa, prec, typ string, lanes int, vec func() reg.VecVirtual) {
 	n := Load(Param("n"), GP64())
 	a := Load(Param("a"), GP64())
 	y := Load(Param("y"), GP64())
-	ex := Load(Param("e"), XMM())
 	e := vec()
-	ops.broadcast(ex, e)
+	broadcastParam(ops.broadcast, "e", e)
 	step := lanes * sizeOf(prec)
 	loop, done := name+"_loop", name+"_done"
 	SHRQ(U8(log2(lanes)), n)
@@ -112,9 +111,8 @@ func l5Panel(isa, prec, typ string, lanes int, vec func() reg.VecVirtual) {
 	y0 := Load(Param("y0"), GP64())
 	y1 := Load(Param("y1"), GP64())
 	y2 := Load(Param("y2"), GP64())
-	fx := Load(Param("four"), XMM())
 	four := vec()
-	ops.broadcast(fx, four)
+	broadcastParam(ops.broadcast, "four", four)
 	step := lanes * sizeOf(prec)
 	loop, done := name+"_loop", name+"_done"
 	SHRQ(U8(log2(lanes)), n)
@@ -188,9 +186,8 @@ func l5EulerKernel(s pisa, p pprec) {
 	acc := Load(Param("acc"), GP64())
 	flags := Load(Param("flags"), GP64())
 	bcast := func(name string) reg.VecVirtual {
-		x := Load(Param(name), XMM())
 		v := s.vec()
-		p.bcast(x, v)
+		broadcastParam(p.bcast, name, v)
 		return v
 	}
 	bj, eta, dt, neg, rj := bcast("bj"), bcast("eta"), bcast("dt"), bcast("negZero"), bcast("rj")
@@ -290,9 +287,8 @@ func l5SlideKernel(s pisa, p pprec, V int) {
 	off := Load(Param("off"), GP64())
 	e := Load(Param("e"), GP64())
 	flags := Load(Param("flags"), GP64())
-	fx := Load(Param("four"), XMM())
 	four := s.vec()
-	p.bcast(fx, four)
+	broadcastParam(p.bcast, "four", four)
 	vecs := func() []reg.VecVirtual {
 		v := make([]reg.VecVirtual, V)
 		for i := range v {

@@ -71,9 +71,8 @@ func rateEuler(s pisa, p pprec) {
 	inv := Load(Param("invTau"), GP64())
 	clip := Load(Param("clip"), GP64())
 	bcast := func(name string) reg.VecVirtual {
-		t := Load(Param(name), XMM())
 		v := s.vec()
-		p.bcast(t, v)
+		broadcastParam(p.bcast, name, v)
 		return v
 	}
 	floor, ceiling, dt := bcast("floor"), bcast("ceiling"), bcast("dt")
@@ -128,7 +127,7 @@ func unitReLU(s pisa, p pprec) {
 		VPBROADCASTD(t, absMask)
 	} else {
 		x := XMM()
-		MOVD(t, x)
+		VMOVD(t, x) // VEX: no legacy-SSE instruction (see broadcastParam)
 		VPBROADCASTD(x, absMask)
 	}
 	MOVL(U32(0x7f800000), t)
@@ -136,7 +135,7 @@ func unitReLU(s pisa, p pprec) {
 		VPBROADCASTD(t, inf)
 	} else {
 		x := XMM()
-		MOVD(t, x)
+		VMOVD(t, x) // VEX: no legacy-SSE instruction (see broadcastParam)
 		VPBROADCASTD(x, inf)
 	}
 	i := GP64()
