@@ -282,7 +282,9 @@ type L5Scratch[T Float] struct {
 	// even m only) over the window's m = len(rows) ≥ 2 rows, rows[q] =
 	// &win[q][0], with e the weights by age — each sum the Go code's, from
 	// +0 in the order of the rows, with y_q and the panels held in
-	// registers.
+	// registers. rows is followed in its array by L5StripsAhead copies of
+	// rows[m−1] (rows[:m+L5StripsAhead] is valid), for kernels that read
+	// the pointers of rows ahead to prefetch them.
 	Strips  func(rows []*T, e, acc0, acc1 []T) (done int)
 	rowPtrs []*T
 	// EulerRow, when set (package cpu sets vector kernels), runs the
@@ -693,8 +695,11 @@ func l5Sliding[T Float](win [][]T, dt, rate T, s *L5Scratch[T]) {
 		for _, row := range win {
 			ptrs = append(ptrs, &row[0])
 		}
+		for range L5StripsAhead { // readable past the window (see Strips)
+			ptrs = append(ptrs, ptrs[m-1])
+		}
 		s.rowPtrs = ptrs
-		done = s.Strips(ptrs, e, s.acc0[:n], s.acc1[:n])
+		done = s.Strips(ptrs[:m], e, s.acc0[:n], s.acc1[:n])
 		y := func(q, i int) T { return T(e[m-1-q] * T(win[q][i]*win[q][i])) }
 		for i := range done {
 			th := slidingTheta(m, dt, rate, s.acc0[i], s.acc1[i], y(0, i), y(1, i), y(m-2, i), y(m-1, i))
@@ -716,6 +721,10 @@ func l5Sliding[T Float](win [][]T, dt, rate T, s *L5Scratch[T]) {
 		s.block.run(win, e, dt, rate, i0, w, noKernel[T], noPanel[T], s.theta)
 	}
 }
+
+// L5StripsAhead is how many row pointers past the window L5Scratch.Strips
+// may read (package cpu's kernels prefetch that far ahead).
+const L5StripsAhead = 32
 
 // slideBlock is l5Sliding's block of units.
 const slideBlock = 256

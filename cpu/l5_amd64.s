@@ -312,7 +312,7 @@ l5EulerSAVX2_done:
 	RET
 
 // func l5SlideSAVX2x2(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·l5SlideSAVX2x2(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
@@ -324,6 +324,10 @@ TEXT ·l5SlideSAVX2x2(SB), NOSPLIT, $0-64
 	VXORPS       Y3, Y3, Y3
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y4, Y4, Y4
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -335,6 +339,10 @@ TEXT ·l5SlideSAVX2x2(SB), NOSPLIT, $0-64
 	VMULPS       Y6, Y13, Y6
 	ADDQ         $0x08, CX
 	SUBQ         $0x04, BX
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -350,6 +358,10 @@ TEXT ·l5SlideSAVX2x2(SB), NOSPLIT, $0-64
 l5SlideSAVX2x2_loop:
 	CMPQ         AX, $0x02
 	JL           l5SlideSAVX2x2_tail
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -369,6 +381,10 @@ l5SlideSAVX2x2_loop:
 	VADDPS       Y13, Y6, Y13
 	VADDPS       Y10, Y13, Y13
 	VADDPS       Y13, Y2, Y2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -392,6 +408,10 @@ l5SlideSAVX2x2_loop:
 	VADDPS       Y13, Y4, Y4
 
 l5SlideSAVX2x2_odd1:
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -411,6 +431,10 @@ l5SlideSAVX2x2_odd1:
 	VADDPS       Y13, Y10, Y13
 	VADDPS       Y6, Y13, Y13
 	VADDPS       Y13, Y2, Y2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -440,6 +464,10 @@ l5SlideSAVX2x2_odd2:
 l5SlideSAVX2x2_tail:
 	TESTQ        AX, AX
 	JZ           l5SlideSAVX2x2_even
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -459,6 +487,10 @@ l5SlideSAVX2x2_tail:
 	VADDPS       Y13, Y6, Y13
 	VADDPS       Y10, Y13, Y13
 	VADDPS       Y13, Y2, Y2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -484,6 +516,10 @@ l5SlideSAVX2x2_tail:
 l5SlideSAVX2x2_odd3:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideSAVX2x2_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -508,6 +544,10 @@ l5SlideSAVX2x2_odd3:
 l5SlideSAVX2x2_even:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideSAVX2x2_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y13
@@ -539,7 +579,7 @@ l5SlideSAVX2x2_store:
 	RET
 
 // func l5SlideSAVX2x1(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·l5SlideSAVX2x1(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
@@ -549,6 +589,10 @@ TEXT ·l5SlideSAVX2x1(SB), NOSPLIT, $0-64
 	VBROADCASTSS four+32(FP), Y0
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -557,6 +601,10 @@ TEXT ·l5SlideSAVX2x1(SB), NOSPLIT, $0-64
 	VMULPS       Y3, Y7, Y3
 	ADDQ         $0x08, CX
 	SUBQ         $0x04, BX
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -569,6 +617,10 @@ TEXT ·l5SlideSAVX2x1(SB), NOSPLIT, $0-64
 l5SlideSAVX2x1_loop:
 	CMPQ         AX, $0x02
 	JL           l5SlideSAVX2x1_tail
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -581,6 +633,10 @@ l5SlideSAVX2x1_loop:
 	VADDPS       Y7, Y3, Y7
 	VADDPS       Y5, Y7, Y7
 	VADDPS       Y7, Y1, Y1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -597,6 +653,10 @@ l5SlideSAVX2x1_loop:
 	VADDPS       Y7, Y2, Y2
 
 l5SlideSAVX2x1_odd1:
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -609,6 +669,10 @@ l5SlideSAVX2x1_odd1:
 	VADDPS       Y7, Y5, Y7
 	VADDPS       Y3, Y7, Y7
 	VADDPS       Y7, Y1, Y1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -631,6 +695,10 @@ l5SlideSAVX2x1_odd2:
 l5SlideSAVX2x1_tail:
 	TESTQ        AX, AX
 	JZ           l5SlideSAVX2x1_even
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -643,6 +711,10 @@ l5SlideSAVX2x1_tail:
 	VADDPS       Y7, Y3, Y7
 	VADDPS       Y5, Y7, Y7
 	VADDPS       Y7, Y1, Y1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -661,6 +733,10 @@ l5SlideSAVX2x1_tail:
 l5SlideSAVX2x1_odd3:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideSAVX2x1_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -678,6 +754,10 @@ l5SlideSAVX2x1_odd3:
 l5SlideSAVX2x1_even:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideSAVX2x1_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Y7
@@ -789,7 +869,7 @@ l5EulerDAVX2_done:
 	RET
 
 // func l5SlideDAVX2x2(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·l5SlideDAVX2x2(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
@@ -801,6 +881,10 @@ TEXT ·l5SlideDAVX2x2(SB), NOSPLIT, $0-64
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y4, Y4, Y4
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -812,6 +896,10 @@ TEXT ·l5SlideDAVX2x2(SB), NOSPLIT, $0-64
 	VMULPD       Y6, Y13, Y6
 	ADDQ         $0x08, CX
 	SUBQ         $0x08, BX
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -827,6 +915,10 @@ TEXT ·l5SlideDAVX2x2(SB), NOSPLIT, $0-64
 l5SlideDAVX2x2_loop:
 	CMPQ         AX, $0x02
 	JL           l5SlideDAVX2x2_tail
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -846,6 +938,10 @@ l5SlideDAVX2x2_loop:
 	VADDPD       Y13, Y6, Y13
 	VADDPD       Y10, Y13, Y13
 	VADDPD       Y13, Y2, Y2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -869,6 +965,10 @@ l5SlideDAVX2x2_loop:
 	VADDPD       Y13, Y4, Y4
 
 l5SlideDAVX2x2_odd1:
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -888,6 +988,10 @@ l5SlideDAVX2x2_odd1:
 	VADDPD       Y13, Y10, Y13
 	VADDPD       Y6, Y13, Y13
 	VADDPD       Y13, Y2, Y2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -917,6 +1021,10 @@ l5SlideDAVX2x2_odd2:
 l5SlideDAVX2x2_tail:
 	TESTQ        AX, AX
 	JZ           l5SlideDAVX2x2_even
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -936,6 +1044,10 @@ l5SlideDAVX2x2_tail:
 	VADDPD       Y13, Y6, Y13
 	VADDPD       Y10, Y13, Y13
 	VADDPD       Y13, Y2, Y2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -961,6 +1073,10 @@ l5SlideDAVX2x2_tail:
 l5SlideDAVX2x2_odd3:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideDAVX2x2_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -985,6 +1101,10 @@ l5SlideDAVX2x2_odd3:
 l5SlideDAVX2x2_even:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideDAVX2x2_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y13
@@ -1016,7 +1136,7 @@ l5SlideDAVX2x2_store:
 	RET
 
 // func l5SlideDAVX2x1(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·l5SlideDAVX2x1(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
@@ -1026,6 +1146,10 @@ TEXT ·l5SlideDAVX2x1(SB), NOSPLIT, $0-64
 	VBROADCASTSD four+32(FP), Y0
 	VXORPD       Y1, Y1, Y1
 	VXORPD       Y2, Y2, Y2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1034,6 +1158,10 @@ TEXT ·l5SlideDAVX2x1(SB), NOSPLIT, $0-64
 	VMULPD       Y3, Y7, Y3
 	ADDQ         $0x08, CX
 	SUBQ         $0x08, BX
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1046,6 +1174,10 @@ TEXT ·l5SlideDAVX2x1(SB), NOSPLIT, $0-64
 l5SlideDAVX2x1_loop:
 	CMPQ         AX, $0x02
 	JL           l5SlideDAVX2x1_tail
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1058,6 +1190,10 @@ l5SlideDAVX2x1_loop:
 	VADDPD       Y7, Y3, Y7
 	VADDPD       Y5, Y7, Y7
 	VADDPD       Y7, Y1, Y1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1074,6 +1210,10 @@ l5SlideDAVX2x1_loop:
 	VADDPD       Y7, Y2, Y2
 
 l5SlideDAVX2x1_odd1:
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1086,6 +1226,10 @@ l5SlideDAVX2x1_odd1:
 	VADDPD       Y7, Y5, Y7
 	VADDPD       Y3, Y7, Y7
 	VADDPD       Y7, Y1, Y1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1108,6 +1252,10 @@ l5SlideDAVX2x1_odd2:
 l5SlideDAVX2x1_tail:
 	TESTQ        AX, AX
 	JZ           l5SlideDAVX2x1_even
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1120,6 +1268,10 @@ l5SlideDAVX2x1_tail:
 	VADDPD       Y7, Y3, Y7
 	VADDPD       Y5, Y7, Y7
 	VADDPD       Y7, Y1, Y1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1138,6 +1290,10 @@ l5SlideDAVX2x1_tail:
 l5SlideDAVX2x1_odd3:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideDAVX2x1_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1155,6 +1311,10 @@ l5SlideDAVX2x1_odd3:
 l5SlideDAVX2x1_even:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideDAVX2x1_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   31(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Y7
@@ -1266,7 +1426,7 @@ l5EulerSAVX512_done:
 	RET
 
 // func l5SlideSAVX512x4(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·l5SlideSAVX512x4(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
@@ -1282,6 +1442,13 @@ TEXT ·l5SlideSAVX512x4(SB), NOSPLIT, $0-64
 	VXORPS       Z7, Z7, Z7
 	VXORPS       Z4, Z4, Z4
 	VXORPS       Z8, Z8, Z8
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1299,6 +1466,13 @@ TEXT ·l5SlideSAVX512x4(SB), NOSPLIT, $0-64
 	VMULPS       Z12, Z25, Z12
 	ADDQ         $0x08, CX
 	SUBQ         $0x04, BX
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1320,6 +1494,13 @@ TEXT ·l5SlideSAVX512x4(SB), NOSPLIT, $0-64
 l5SlideSAVX512x4_loop:
 	CMPQ         AX, $0x02
 	JL           l5SlideSAVX512x4_tail
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1353,6 +1534,13 @@ l5SlideSAVX512x4_loop:
 	VADDPS       Z25, Z12, Z25
 	VADDPS       Z20, Z25, Z25
 	VADDPS       Z25, Z4, Z4
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1390,6 +1578,13 @@ l5SlideSAVX512x4_loop:
 	VADDPS       Z25, Z8, Z8
 
 l5SlideSAVX512x4_odd1:
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1423,6 +1618,13 @@ l5SlideSAVX512x4_odd1:
 	VADDPS       Z25, Z20, Z25
 	VADDPS       Z12, Z25, Z25
 	VADDPS       Z25, Z4, Z4
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1466,6 +1668,13 @@ l5SlideSAVX512x4_odd2:
 l5SlideSAVX512x4_tail:
 	TESTQ        AX, AX
 	JZ           l5SlideSAVX512x4_even
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1499,6 +1708,13 @@ l5SlideSAVX512x4_tail:
 	VADDPS       Z25, Z12, Z25
 	VADDPS       Z20, Z25, Z25
 	VADDPS       Z25, Z4, Z4
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1538,6 +1754,13 @@ l5SlideSAVX512x4_tail:
 l5SlideSAVX512x4_odd3:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideSAVX512x4_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1576,6 +1799,13 @@ l5SlideSAVX512x4_odd3:
 l5SlideSAVX512x4_even:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideSAVX512x4_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z25
@@ -1625,7 +1855,7 @@ l5SlideSAVX512x4_store:
 	RET
 
 // func l5SlideSAVX512x1(pairs int, rows **float32, off int, e *float32, four float32, acc0 *float32, acc1 *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·l5SlideSAVX512x1(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
@@ -1635,6 +1865,10 @@ TEXT ·l5SlideSAVX512x1(SB), NOSPLIT, $0-64
 	VBROADCASTSS four+32(FP), Z0
 	VXORPS       Z1, Z1, Z1
 	VXORPS       Z2, Z2, Z2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1643,6 +1877,10 @@ TEXT ·l5SlideSAVX512x1(SB), NOSPLIT, $0-64
 	VMULPS       Z3, Z7, Z3
 	ADDQ         $0x08, CX
 	SUBQ         $0x04, BX
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1655,6 +1893,10 @@ TEXT ·l5SlideSAVX512x1(SB), NOSPLIT, $0-64
 l5SlideSAVX512x1_loop:
 	CMPQ         AX, $0x02
 	JL           l5SlideSAVX512x1_tail
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1667,6 +1909,10 @@ l5SlideSAVX512x1_loop:
 	VADDPS       Z7, Z3, Z7
 	VADDPS       Z5, Z7, Z7
 	VADDPS       Z7, Z1, Z1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1683,6 +1929,10 @@ l5SlideSAVX512x1_loop:
 	VADDPS       Z7, Z2, Z2
 
 l5SlideSAVX512x1_odd1:
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1695,6 +1945,10 @@ l5SlideSAVX512x1_odd1:
 	VADDPS       Z7, Z5, Z7
 	VADDPS       Z3, Z7, Z7
 	VADDPS       Z7, Z1, Z1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1717,6 +1971,10 @@ l5SlideSAVX512x1_odd2:
 l5SlideSAVX512x1_tail:
 	TESTQ        AX, AX
 	JZ           l5SlideSAVX512x1_even
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1729,6 +1987,10 @@ l5SlideSAVX512x1_tail:
 	VADDPS       Z7, Z3, Z7
 	VADDPS       Z5, Z7, Z7
 	VADDPS       Z7, Z1, Z1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1747,6 +2009,10 @@ l5SlideSAVX512x1_tail:
 l5SlideSAVX512x1_odd3:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideSAVX512x1_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1764,6 +2030,10 @@ l5SlideSAVX512x1_odd3:
 l5SlideSAVX512x1_even:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideSAVX512x1_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSS (BX), Z7
@@ -1875,7 +2145,7 @@ l5EulerDAVX512_done:
 	RET
 
 // func l5SlideDAVX512x4(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·l5SlideDAVX512x4(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
@@ -1891,6 +2161,13 @@ TEXT ·l5SlideDAVX512x4(SB), NOSPLIT, $0-64
 	VXORPD       Z7, Z7, Z7
 	VXORPD       Z4, Z4, Z4
 	VXORPD       Z8, Z8, Z8
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -1908,6 +2185,13 @@ TEXT ·l5SlideDAVX512x4(SB), NOSPLIT, $0-64
 	VMULPD       Z12, Z25, Z12
 	ADDQ         $0x08, CX
 	SUBQ         $0x08, BX
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -1929,6 +2213,13 @@ TEXT ·l5SlideDAVX512x4(SB), NOSPLIT, $0-64
 l5SlideDAVX512x4_loop:
 	CMPQ         AX, $0x02
 	JL           l5SlideDAVX512x4_tail
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -1962,6 +2253,13 @@ l5SlideDAVX512x4_loop:
 	VADDPD       Z25, Z12, Z25
 	VADDPD       Z20, Z25, Z25
 	VADDPD       Z25, Z4, Z4
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -1999,6 +2297,13 @@ l5SlideDAVX512x4_loop:
 	VADDPD       Z25, Z8, Z8
 
 l5SlideDAVX512x4_odd1:
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -2032,6 +2337,13 @@ l5SlideDAVX512x4_odd1:
 	VADDPD       Z25, Z20, Z25
 	VADDPD       Z12, Z25, Z25
 	VADDPD       Z25, Z4, Z4
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -2075,6 +2387,13 @@ l5SlideDAVX512x4_odd2:
 l5SlideDAVX512x4_tail:
 	TESTQ        AX, AX
 	JZ           l5SlideDAVX512x4_even
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -2108,6 +2427,13 @@ l5SlideDAVX512x4_tail:
 	VADDPD       Z25, Z12, Z25
 	VADDPD       Z20, Z25, Z25
 	VADDPD       Z25, Z4, Z4
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -2147,6 +2473,13 @@ l5SlideDAVX512x4_tail:
 l5SlideDAVX512x4_odd3:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideDAVX512x4_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -2185,6 +2518,13 @@ l5SlideDAVX512x4_odd3:
 l5SlideDAVX512x4_even:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideDAVX512x4_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   192(DI)
+	PREFETCHT0   255(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z25
@@ -2234,7 +2574,7 @@ l5SlideDAVX512x4_store:
 	RET
 
 // func l5SlideDAVX512x1(pairs int, rows **float64, off int, e *float64, four float64, acc0 *float64, acc1 *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·l5SlideDAVX512x1(SB), NOSPLIT, $0-64
 	MOVQ         pairs+0(FP), AX
 	MOVQ         rows+8(FP), CX
@@ -2244,6 +2584,10 @@ TEXT ·l5SlideDAVX512x1(SB), NOSPLIT, $0-64
 	VBROADCASTSD four+32(FP), Z0
 	VXORPD       Z1, Z1, Z1
 	VXORPD       Z2, Z2, Z2
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2252,6 +2596,10 @@ TEXT ·l5SlideDAVX512x1(SB), NOSPLIT, $0-64
 	VMULPD       Z3, Z7, Z3
 	ADDQ         $0x08, CX
 	SUBQ         $0x08, BX
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2264,6 +2612,10 @@ TEXT ·l5SlideDAVX512x1(SB), NOSPLIT, $0-64
 l5SlideDAVX512x1_loop:
 	CMPQ         AX, $0x02
 	JL           l5SlideDAVX512x1_tail
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2276,6 +2628,10 @@ l5SlideDAVX512x1_loop:
 	VADDPD       Z7, Z3, Z7
 	VADDPD       Z5, Z7, Z7
 	VADDPD       Z7, Z1, Z1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2292,6 +2648,10 @@ l5SlideDAVX512x1_loop:
 	VADDPD       Z7, Z2, Z2
 
 l5SlideDAVX512x1_odd1:
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2304,6 +2664,10 @@ l5SlideDAVX512x1_odd1:
 	VADDPD       Z7, Z5, Z7
 	VADDPD       Z3, Z7, Z7
 	VADDPD       Z7, Z1, Z1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2326,6 +2690,10 @@ l5SlideDAVX512x1_odd2:
 l5SlideDAVX512x1_tail:
 	TESTQ        AX, AX
 	JZ           l5SlideDAVX512x1_even
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2338,6 +2706,10 @@ l5SlideDAVX512x1_tail:
 	VADDPD       Z7, Z3, Z7
 	VADDPD       Z5, Z7, Z7
 	VADDPD       Z7, Z1, Z1
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2356,6 +2728,10 @@ l5SlideDAVX512x1_tail:
 l5SlideDAVX512x1_odd3:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideDAVX512x1_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7
@@ -2373,6 +2749,10 @@ l5SlideDAVX512x1_odd3:
 l5SlideDAVX512x1_even:
 	TESTQ        $0x00000002, SI
 	JZ           l5SlideDAVX512x1_store
+	MOVQ         256(CX), DI
+	ADDQ         DX, DI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
 	MOVQ         (CX), DI
 	ADDQ         DX, DI
 	VBROADCASTSD (BX), Z7

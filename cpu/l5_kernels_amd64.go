@@ -3,6 +3,8 @@ package cpu
 import (
 	"math"
 	"unsafe"
+
+	"github.com/ratesim/ratesim/backend"
 )
 
 // The L5 sliding threshold's element loops on the kernels of l5_amd64.s
@@ -58,7 +60,8 @@ func stripsOf[T float32 | float64](lanes, V int, wide, one func(int, **T, int, *
 			return 0
 		}
 		_, _ = e[m-1], acc1[n-1]
-		flags := 2 // odd m: row m−1 closes a panel of acc0
+		_ = rows[:m+backend.L5StripsAhead] // the kernels read the pointers ahead (prefetch)
+		flags := 2                         // odd m: row m−1 closes a panel of acc0
 		if m%2 == 0 {
 			flags = 1 // even m: acc1's panels too
 		}

@@ -155,7 +155,7 @@ func testL5Strips[T backend.Float](t *testing.T, strips []func([]*T, []T, []T, [
 		for _, m := range []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 40, 41} {
 			for _, n := range []int{1, 7, 8, 16, 33, 70, 129} {
 				win := make([][]T, m)
-				rows := make([]*T, m)
+				rows := make([]*T, m, m+backend.L5StripsAhead) // Strips' contract: readable ahead
 				for q := range win {
 					win[q] = make([]T, n)
 					for i := range win[q] {
@@ -163,6 +163,10 @@ func testL5Strips[T backend.Float](t *testing.T, strips []func([]*T, []T, []T, [
 					}
 					rows[q] = &win[q][0]
 				}
+				for range backend.L5StripsAhead {
+					rows = append(rows, rows[m-1])
+				}
+				rows = rows[:m]
 				e := make([]T, m)
 				for d := range e {
 					e[d] = T(rng.Float64())

@@ -276,6 +276,10 @@ func l5EulerKernel(s pisa, p pprec) {
 // per row: their stores and reloads were the threshold's bound (about
 // seven cycles a vector and row on Zen 4). The register roles rotate by
 // unrolling two pairs of rows a loop.
+// slideAhead is how many rows ahead l5Slide prefetches: the rows array
+// is readable that far past the window (backend.L5StripsAhead).
+const slideAhead = 32
+
 func l5SlideKernel(s pisa, p pprec, V int) {
 	lanes := s.bytes / p.size
 	name := fmt.Sprintf("l5Slide%s%sx%d", p.suffix, s.name, V)
@@ -303,7 +307,17 @@ func l5SlideKernel(s pisa, p pprec, V int) {
 	}
 	y := [4][]reg.VecVirtual{vecs(), vecs(), vecs(), vecs()}
 	ptr, eq := GP64(), s.vec()
+	pf := GP64()
 	row := func(yq []reg.VecVirtual) { // the next row's y_q
+		// Prefetch the strip of the row slideAhead rows on: the rows are
+		// a window's ring, 8·N bytes apart, a stride no hardware
+		// prefetcher follows, so each row missed the cache.
+		MOVQ(Mem{Base: rows, Disp: 8 * slideAhead}, pf)
+		ADDQ(off, pf)
+		for b := 0; b < V*s.bytes; b += 64 {
+			PREFETCHT0(Mem{Base: pf, Disp: b})
+		}
+		PREFETCHT0(Mem{Base: pf, Disp: V*s.bytes - 1}) // the strip need not start a line
 		MOVQ(Mem{Base: rows}, ptr)
 		ADDQ(off, ptr)
 		p.bcast(Mem{Base: e}, eq)
