@@ -17,25 +17,30 @@ func withL5Path(t testing.TB, p plasticImpl, f func()) {
 	f()
 }
 
+// l5Operand draws one of the L5 kernel tests' operands: +0, +Inf, a
+// subnormal in float32 (tiny in float64), 1e30, or an ordinary value in
+// [0, 5) — NaN-free (a block with a NaN threshold is recomputed in Go).
+func l5Operand[T backend.Float](rng *rand.Rand) T {
+	switch rng.IntN(12) {
+	case 0:
+		return 0
+	case 1:
+		return T(math.Inf(1))
+	case 2:
+		return T(rng.Float64() * 1e-39)
+	case 3:
+		return T(1e30)
+	}
+	return T(rng.Float64() * 5)
+}
+
 // testL5KernelLoops holds the kernels' element loops to the Go loops of
 // backend's l5Sliding for every length up to a few vectors, on ordinary,
 // zero, subnormal, huge and infinite operands (NaN-free: a block with a
 // NaN threshold is recomputed in Go).
 func testL5KernelLoops[T backend.Float](t *testing.T, square []func(T, []T, []T) int, panel []func(T, []T, []T, []T, []T) int) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	draw := func() T {
-		switch rng.IntN(12) {
-		case 0:
-			return 0
-		case 1:
-			return T(math.Inf(1))
-		case 2:
-			return T(rng.Float64() * 1e-39) // a subnormal in float32, tiny in float64
-		case 3:
-			return T(1e30)
-		}
-		return T(rng.Float64() * 5)
-	}
+	draw := func() T { return l5Operand[T](rng) }
 	vec := func(n int) []T {
 		v := make([]T, n)
 		for i := range v {
@@ -135,19 +140,7 @@ func TestL5KernelPaths(t *testing.T) {
 // testL5KernelLoops.
 func testL5Strips[T backend.Float](t *testing.T, strips []func([]*T, []T, []T, []T) int, lanes []int) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	draw := func() T {
-		switch rng.IntN(12) {
-		case 0:
-			return 0
-		case 1:
-			return T(math.Inf(1))
-		case 2:
-			return T(rng.Float64() * 1e-39)
-		case 3:
-			return T(1e30)
-		}
-		return T(rng.Float64() * 5)
-	}
+	draw := func() T { return l5Operand[T](rng) }
 	for _, impl := range plasticImpls() {
 		if impl == plasticGo {
 			continue
