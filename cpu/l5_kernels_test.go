@@ -3,7 +3,12 @@ package cpu
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"regexp"
+	"strconv"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/backend/backendtest"
@@ -202,4 +207,22 @@ func TestL5Strips(t *testing.T) {
 	}
 	t.Run("f32", func(t *testing.T) { testL5Strips(t, l5Strips32[:], lanes(8, 16)) })
 	t.Run("f64", func(t *testing.T) { testL5Strips(t, l5Strips64[:], lanes(4, 8)) })
+}
+
+// TestL5SlidePrefetchDistance holds the strip kernels' look-ahead to
+// Strips' contract: every row pointer they load for a prefetch (the MOVQ
+// right before a PREFETCHT0's ADDQ) lies at most backend.L5StripsAhead
+// rows past the current one, the padding l5Sliding provides.
+func TestL5SlidePrefetchDistance(t *testing.T) {
+	src, err := os.ReadFile("l5_amd64.s")
+	require.NoError(t, err)
+	load := regexp.MustCompile(`MOVQ\s+(\d+)\(\w+\), \w+\n\s+ADDQ\s+\w+, \w+\n\s+PREFETCHT0`)
+	found := load.FindAllSubmatch(src, -1)
+	require.NotEmpty(t, found, "no prefetch found in l5_amd64.s")
+	for _, m := range found {
+		disp, err := strconv.Atoi(string(m[1]))
+		require.NoError(t, err)
+		require.Positive(t, disp)
+		require.LessOrEqual(t, disp, 8*backend.L5StripsAhead, "a strip kernel reads the row pointer %d rows ahead", disp/8)
+	}
 }

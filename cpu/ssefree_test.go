@@ -33,12 +33,11 @@ func TestKernelsHaveNoLegacySSE(t *testing.T) {
 			if text == "" || strings.HasPrefix(text, "//") || strings.HasPrefix(text, "#") || strings.HasSuffix(text, ":") {
 				continue
 			}
-			fields := strings.Fields(text)
 			if !xreg.MatchString(text) {
 				continue
 			}
 			checked++
-			if !strings.HasPrefix(fields[0], "V") {
+			if !strings.HasPrefix(strings.Fields(text)[0], "V") {
 				t.Errorf("%s:%d: legacy-SSE instruction %q on a vector register (use its VEX form)", name, line, text)
 			}
 		}

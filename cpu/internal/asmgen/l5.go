@@ -259,6 +259,11 @@ func l5EulerKernel(s pisa, p pprec) {
 	RET()
 }
 
+// slideAhead is how many rows ahead l5Slide prefetches: the rows array
+// is readable that far past the window (backend.L5StripsAhead; cpu's
+// TestL5SlidePrefetchDistance checks the generated kernels against it).
+const slideAhead = 32
+
 // l5Slide{S,D}{AVX2,AVX512}x{V}(pairs, rows, off, e, four, acc0, acc1,
 // flags) is the sliding threshold's whole window on one strip of V
 // vectors of units (backend's l5Sliding, L5Scratch.Strips): the two
@@ -276,10 +281,6 @@ func l5EulerKernel(s pisa, p pprec) {
 // per row: their stores and reloads were the threshold's bound (about
 // seven cycles a vector and row on Zen 4). The register roles rotate by
 // unrolling two pairs of rows a loop.
-// slideAhead is how many rows ahead l5Slide prefetches: the rows array
-// is readable that far past the window (backend.L5StripsAhead).
-const slideAhead = 32
-
 func l5SlideKernel(s pisa, p pprec, V int) {
 	lanes := s.bytes / p.size
 	name := fmt.Sprintf("l5Slide%s%sx%d", p.suffix, s.name, V)
