@@ -115,5 +115,8 @@ func CheckFeatures[T Float](b Backend, p *Program[T]) error {
 	if p.Delays != nil && !SupportsDelays(b) {
 		return ErrNoDelays(b.Name())
 	}
+	if IsL5LowRank(p) && !SupportsL5LowRank(b) {
+		return ErrNoL5LowRank(b.Name())
+	}
 	return nil
 }

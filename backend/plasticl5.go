@@ -118,6 +118,11 @@ type L5Plasticity[T Float] struct {
 	// points of a fit or sweep over τ_learn and τ_θ run as the instances
 	// of one program. Everything else is shared.
 	PerInstance []L5Rates[T]
+	// LowRank, when set, runs the sliding BCM rule in low-rank form (see
+	// L5LowRank): W0 plus per-trial factors instead of a dense W, and the
+	// threshold as a recurrence. Backends that run it say so
+	// (L5LowRankCapable).
+	LowRank *L5LowRank[T]
 }
 
 // L5Rates are the per-instance values of L5Plasticity.PerInstance.
@@ -187,6 +192,9 @@ func (l *L5Plasticity[T]) validate(p *Program[T]) error {
 		if ph.Post != nil && len(ph.Post) != N {
 			return fmt.Errorf("plasticity L5: phase %d has %d rows, want %d", i, len(ph.Post), N)
 		}
+	}
+	if l.LowRank != nil {
+		return l.LowRank.validate(l, p)
 	}
 	return nil
 }

@@ -11,6 +11,9 @@ type refPlastic[T Float] struct {
 	// L5 (Plasticity.L5): each trial's window of rate vectors, K × B
 	l5win []*L5Window[T]
 	l5s   *L5Scratch[T]
+	// L5 in low-rank form (L5Plasticity.LowRank): each trial's state, K × B
+	// (l5win nil; the matrices stay W0)
+	lr []*L5LowRankState[T]
 }
 
 type refConn[T Float] struct {
@@ -57,7 +60,11 @@ func newRefPlastic[T Float](p *Program[T]) *refPlastic[T] {
 		}
 		st.conns[L] = rc
 	}
-	if l5 := pl.L5; l5 != nil {
+	if l5 := pl.L5; l5 != nil && l5.LowRank != nil {
+		for kb := 0; kb < K*B; kb++ {
+			st.lr = append(st.lr, NewL5LowRankState(p, kb))
+		}
+	} else if l5 != nil {
 		st.l5s = NewL5Scratch[T](p.Units)
 		for kb := 0; kb < K*B; kb++ {
 			st.l5win = append(st.l5win, NewL5Window(l5.ForInstance(kb/B).Window, L5InitialRates(p, kb)))
@@ -80,6 +87,10 @@ func (st *refPlastic[T]) traces(p *Program[T], rates []T, k, t int) {
 	for b := 0; b < p.Trials && st.l5win != nil; b++ {
 		kb := k*p.Trials + b
 		st.l5win[kb].Push(rates[kb*N : (kb+1)*N])
+	}
+	for b := 0; b < p.Trials && st.lr != nil; b++ {
+		kb := k*p.Trials + b
+		st.lr[kb].Push(rates[kb*N : (kb+1)*N])
 	}
 	for _, c := range st.conns {
 		if c == nil {
@@ -181,9 +192,21 @@ func (st *refPlastic[T]) updateL5(p *Program[T], k, t int) *NonFiniteError {
 		return nil
 	}
 	B, N, I := p.Trials, p.Units, p.Inputs
+	var first *NonFiniteError
+	if st.lr != nil {
+		for b := 0; b < B; b++ {
+			if i := st.lr[k*B+b].Update(&l5, t); i >= 0 && first == nil {
+				trial := -1
+				if st.pl.PerTrial {
+					trial = p.FirstTrial + b
+				}
+				first = L5LowRankNonFinite(p.FirstInstance+k, trial, t, i, float64(st.lr[k*B+b].P[i]))
+			}
+		}
+		return first
+	}
 	rows := p.DriveRows()
 	W0 := p.Drive[k*rows*N : (k+1)*rows*N]
-	var first *NonFiniteError
 	for b := 0; b < B; b++ {
 		kb := k*B + b
 		drive, _ := st.Matrix(p, k, b)

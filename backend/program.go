@@ -215,7 +215,8 @@ type Program[T Float] struct {
 
 	// Plasticity, when set, lets weights change during the run (see
 	// Plasticity for the update and its order); nil keeps them fixed.
-	// It cannot be combined with Delays or Sparse (Validate refuses).
+	// It cannot be combined with Delays or Sparse (Validate refuses), but
+	// for the L5 rule's low-rank form (L5LowRank), whose drive stays W0.
 	Plasticity *Plasticity[T]
 
 	// Form selects the dynamics: the v-form (zero value) or the rate form.
@@ -298,7 +299,7 @@ func (p *Program[T]) Validate() error {
 		return err
 	}
 	if p.Plasticity != nil {
-		if p.Delays != nil || p.Sparse != nil {
+		if p.Delays != nil || p.Sparse != nil && !IsL5LowRank(p) {
 			return errPlasticDelaysSparse
 		}
 		return p.Plasticity.validate(p)
@@ -399,6 +400,9 @@ func CheckAdvance[T Float](p *Program[T], done, n int, in []T, out *Chunk[T]) (i
 		return 0, err
 	}
 	if err := CheckWeightChunk(p, out, done, n); err != nil {
+		return 0, err
+	}
+	if err := CheckL5LowRankSteps(p, done, n); err != nil {
 		return 0, err
 	}
 	return m, nil

@@ -88,6 +88,10 @@ func (reference) SupportsRateForm() bool { return true }
 // SupportsL5Plasticity reports that the reference runs the L5 rules.
 func (reference) SupportsL5Plasticity() bool { return true }
 
+// SupportsL5LowRank reports that the reference defines the L5 rule's
+// low-rank form.
+func (reference) SupportsL5LowRank() bool { return true }
+
 // delayed returns z_j for synapse (j, i) of trial (k, b) at step t: the
 // rate r_{t-1-d}[j] of the ring buffer, d its delay (p.Delays is set and
 // j < N).
@@ -125,6 +129,10 @@ func (run *refRun[T]) Weights(drive, readout []T) error {
 	var w *PlasticWeights[T]
 	if run.pst != nil {
 		w = run.pst.PlasticWeights
+		if run.pst.lr != nil {
+			L5LowRankWeights(run.p, run.pst.lr, drive, readout)
+			return nil
+		}
 	}
 	CopyWeights(run.p, w, drive, readout)
 	return nil
@@ -227,6 +235,9 @@ func (run *refRun[T]) Advance(n int, in []T, out *Chunk[T]) error {
 							acc = acc + T(zj*W[j*N+i])
 						}
 						x[i] = acc
+					}
+					if run.pst != nil && run.pst.lr != nil {
+						run.pst.lr[k*B+b].AddProduct(q, x)
 					}
 				}
 				// The scan below finds any non-finite value.

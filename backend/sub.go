@@ -34,7 +34,7 @@ func (p *Program[T]) Sub(k0, k1, b0, b1 int) *Program[T] {
 		}
 	}
 	if p.Plasticity != nil {
-		q.Plasticity = p.subPlasticity(k0, k1)
+		q.Plasticity = p.subPlasticity(k0, k1, b0, b1)
 	}
 	// A run's delay ring buffer is per trial and starts from its own
 	// r_0, so the parts' runs hold exactly the whole's buffers.
@@ -47,8 +47,9 @@ func (p *Program[T]) Sub(k0, k1, b0, b1 int) *Program[T] {
 }
 
 // subPlasticity slices the per-instance arrays of p's plasticity to
-// instances [k0,k1).
-func (p *Program[T]) subPlasticity(k0, k1 int) *Plasticity[T] {
+// instances [k0,k1), and gathers the L5 low-rank factors of trials
+// [b0,b1) of those.
+func (p *Program[T]) subPlasticity(k0, k1, b0, b1 int) *Plasticity[T] {
 	q := *p.Plasticity
 	cut := func(a []T, per int) []T {
 		if a == nil {
@@ -77,6 +78,16 @@ func (p *Program[T]) subPlasticity(k0, k1 int) *Plasticity[T] {
 	if q.L5 != nil && q.L5.PerInstance != nil {
 		l5 := *q.L5
 		l5.PerInstance = l5.PerInstance[k0:k1]
+		q.L5 = &l5
+	}
+	if q.L5 != nil && q.L5.LowRank != nil {
+		l5, lr := *q.L5, *q.L5.LowRank
+		per := lr.Factors * p.Units
+		lr.Spatial = make([]T, 0, (k1-k0)*(b1-b0)*per)
+		for k := k0; k < k1; k++ {
+			lr.Spatial = append(lr.Spatial, p.Plasticity.L5.LowRank.Spatial[(k*p.Trials+b0)*per:(k*p.Trials+b1)*per]...)
+		}
+		l5.LowRank = &lr
 		q.L5 = &l5
 	}
 	return &q

@@ -79,8 +79,11 @@ type run[T backend.Float] struct {
 	key     [2]uint32
 	workers int
 	tasks   []*task[T]
-	spare   int            // 1 + the workers without a task: the parts a task may split its work into
-	pl      *plastic[T]    // nil for a static program
+	spare   int         // 1 + the workers without a task: the parts a task may split its work into
+	pl      *plastic[T] // nil for a static program (and the L5 low-rank form)
+	// lr is the L5 low-rank form's state per instance and trial
+	// (lowrank.go); its drive stays W0, so the run is otherwise static.
+	lr      []*backend.L5LowRankState[T]
 	csr     []*csrDrive[T] // per instance, when the drive runs gathered (delays, sparse)
 	packed  []*packedB[T]  // per instance, a static drive packed for the kernels (nil entries: none)
 	packedR []*packedB[T]  // per instance, a static readout packed likewise (nil entries: none)
@@ -118,7 +121,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		block = (B + pieces - 1) / pieces
 	}
 	r := &run[T]{p: p, f: backend.FuncsFor[T](), key: backend.SeedKey(p.Seed), workers: w}
-	if p.Plasticity != nil {
+	if backend.IsL5LowRank(p) {
+		r.lr = newLowRank(p)
+	} else if p.Plasticity != nil {
 		r.pl = newPlastic(p)
 		if r.pl.M == 1 {
 			block = B // shared weights: one task sums all trials of an instance
@@ -203,6 +208,10 @@ func (b *Backend) SupportsDelays() bool { return true }
 func (r *run[T]) Weights(drive, readout []T) error {
 	if r.closed {
 		return backend.ErrClosed
+	}
+	if r.lr != nil {
+		backend.L5LowRankWeights(r.p, r.lr, drive, readout)
+		return nil
 	}
 	var w *backend.PlasticWeights[T]
 	if r.pl != nil {
@@ -389,6 +398,9 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 			} else {
 				gemmPacked(nb, N, rows, t.z, rows, W, N, packed, t.x, N)
 			}
+			if r.lr != nil {
+				r.lowRankProduct(t)
+			}
 		}
 		var first *backend.NonFiniteError
 		if rate != nil {
@@ -455,6 +467,9 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 		}
 		if first == nil && t.pl != nil {
 			first = r.plasticStep(t, step, out, mw, width)
+		}
+		if first == nil && r.lr != nil {
+			first = r.lowRankStep(t, step)
 		}
 		if first != nil {
 			t.err = first

@@ -93,6 +93,8 @@ func CircuitBackend(c *spec.Circuit) (b backend.Backend, note string, err error)
 		lacks = "the rate form"
 	case learns && !backend.SupportsL5Plasticity(b):
 		lacks = "the L5 learning rules"
+	case learns && c.Plasticity.Update == "low_rank" && !backend.SupportsL5LowRank(b):
+		lacks = "the low-rank form of the L5 rules"
 	default:
 		return b, "", nil
 	}

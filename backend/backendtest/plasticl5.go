@@ -34,9 +34,12 @@ type L5Case struct {
 	// Identity makes the input block the identity (u_i drives unit i
 	// alone, as in a layer-5 circuit), and some inputs ±0 (L5Input).
 	Identity bool
-	K, B, N  int
-	Steps    int
-	Seed     uint64
+	// LowRank runs the rule in low-rank form (L5Plasticity.LowRank) with
+	// two factors drawn from the seed.
+	LowRank bool
+	K, B, N int
+	Steps   int
+	Seed    uint64
 }
 
 func (c L5Case) String() string {
@@ -45,7 +48,7 @@ func (c L5Case) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{c.Clip, "clip"}, {c.Masks, "masks"}, {c.Phases, "phases"}, {c.Structural, "structural"}, {c.Signs, "signs"}, {c.PerTrial, "pertrial"}, {c.Rate, "rateform"}, {c.PerInstance, "perinstance"}, {c.Identity, "identity"}} {
+	}{{c.Clip, "clip"}, {c.Masks, "masks"}, {c.Phases, "phases"}, {c.Structural, "structural"}, {c.Signs, "signs"}, {c.PerTrial, "pertrial"}, {c.Rate, "rateform"}, {c.PerInstance, "perinstance"}, {c.Identity, "identity"}, {c.LowRank, "lowrank"}} {
 		if f.on {
 			b.WriteString("_" + f.name)
 		}
@@ -83,6 +86,15 @@ func L5Cases() []L5Case {
 			Phases: true, Warmup: 3, K: 2, B: 2, N: 10, PerTrial: true, Steps: 40},
 		{Rule: bcm, Integrator: eu, Window: 5, Identity: true, Masks: true, Rate: true, RateInteg: backend.RK4, K: 1, B: 1, N: 9, Steps: 40},
 		{Rule: cov, Integrator: eu, Window: 4, Identity: true, K: 1, B: 3, N: 11, PerTrial: true, Steps: 40},
+		// The low-rank form: windows that drop samples and the origin's
+		// rebase (runs past L5LowRankRebase samples), the whole history,
+		// masks, phases, per-instance rates, both forms and rate
+		// integrators.
+		{Rule: slide, Integrator: eu, Window: 10, Masks: true, Warmup: 5, LowRank: true, K: 1, B: 2, N: 11, PerTrial: true, Steps: 150},
+		{Rule: slide, Integrator: eu, Window: 0, Phases: true, PerInstance: true, LowRank: true, Rate: true, RateInteg: backend.RK4,
+			K: 2, B: 2, N: 10, PerTrial: true, Warmup: 4, Steps: 80},
+		{Rule: slide, Integrator: eu, Window: 7, Identity: true, Masks: true, LowRank: true, Rate: true, RateInteg: backend.Euler,
+			K: 1, B: 1, N: 9, Steps: 140},
 	}
 	for i := range cs {
 		cs[i].Seed = 9100 + uint64(i)
@@ -96,7 +108,7 @@ func L5Cases() []L5Case {
 // (L5's dynamics), its r_0 positive.
 func NewL5Program[T backend.Float](c L5Case) *backend.Program[T] {
 	p := NewProgram[T](Case{Shape: backend.Shape{Instances: c.K, Trials: c.B, Units: c.N, Inputs: c.N},
-		Activation: backend.Sigmoid, Init: true, Sparse: c.Structural, Stride: 1, Steps: c.Steps, Seed: c.Seed})
+		Activation: backend.Sigmoid, Init: true, Sparse: c.Structural || c.LowRank && c.Identity, Stride: 1, Steps: c.Steps, Seed: c.Seed})
 	rng := rand.New(rand.NewPCG(c.Seed, 0x15))
 	N := c.N
 	if c.Rate {
@@ -161,6 +173,29 @@ func NewL5Program[T backend.Float](c L5Case) *backend.Program[T] {
 			}
 		}
 	}
+	if c.LowRank {
+		lr := &backend.L5LowRank[T]{Factors: 2, Spatial: make([]T, c.K*c.B*2*N), Temporal: make([]T, 2*c.Steps)}
+		for i := range lr.Spatial {
+			lr.Spatial[i] = T(2*rng.Float64() - 1)
+		}
+		for i := range lr.Temporal {
+			lr.Temporal[i] = T(math.Cos(0.7*float64(i/2)+float64(i%2)) + 0.3*rng.Float64())
+		}
+		l5.LowRank = lr
+		if c.Identity {
+			// The drive stays W0: run it gathered, as a circuit's (sparse
+			// enough for package cpu's gather, ≤ 25 % nonzero).
+			rows := p.DriveRows()
+			for k := 0; k < c.K; k++ {
+				for e := range N * N {
+					if rng.IntN(5) != 0 {
+						p.Drive[k*rows*N+e] = 0
+					}
+				}
+			}
+			p.Sparse = backend.NewSparseDrive(p.Shape, p.Drive)
+		}
+	}
 	return p
 }
 
@@ -185,6 +220,12 @@ func refusedL5(t *testing.T, b backend.Backend, err error) {
 			t.Fatalf("%s declares the L5 rules (backend.L5PlasticityCapable) but refuses them: %v", b.Name(), err)
 		}
 		t.Skipf("%s refuses the L5 rules: %v", b.Name(), err)
+	}
+	if err != nil && strings.Contains(err.Error(), backend.ErrNoL5LowRank(b.Name()).Error()) {
+		if backend.SupportsL5LowRank(b) {
+			t.Fatalf("%s declares the L5 low-rank form (backend.L5LowRankCapable) but refuses it: %v", b.Name(), err)
+		}
+		t.Skipf("%s refuses the L5 low-rank form: %v", b.Name(), err)
 	}
 }
 
@@ -246,6 +287,8 @@ func testL5Partition[T backend.Float](t *testing.T, b backend.Backend) {
 			PerTrial: true, PerInstance: true, K: 3, B: 4, N: 9, Steps: 45, Seed: 9300},
 		{Rule: backend.L5SlidingBCM, Integrator: backend.L5Euler, Window: 8, Identity: true, Rate: true, RateInteg: backend.Euler,
 			Warmup: 2, PerTrial: true, K: 2, B: 3, N: 10, Steps: 30, Seed: 9301},
+		{Rule: backend.L5SlidingBCM, Integrator: backend.L5Euler, Window: 8, LowRank: true, Masks: true, Rate: true, RateInteg: backend.Euler,
+			Warmup: 2, PerTrial: true, PerInstance: true, K: 2, B: 3, N: 10, Steps: 80, Seed: 9302},
 	} {
 		p := NewL5Program[T](c)
 		startsL5(t, b, p)
@@ -275,5 +318,15 @@ func testL5NonFinite[T backend.Float](t *testing.T, b backend.Backend) {
 	var nf *backend.NonFiniteError
 	if !errors.As(want.Err, &nf) || nf.Quantity != "recurrent weight" {
 		t.Fatalf("reference: %v, want a recurrent weight error", want.Err)
+	}
+	// The low-rank form's factors.
+	c = L5Case{Rule: backend.L5SlidingBCM, Integrator: backend.L5Euler, Window: 5, LowRank: true, PerTrial: true, K: 2, B: 2, N: 8, Steps: 30, Seed: 9401}
+	p = NewL5Program[T](c)
+	startsL5(t, b, p)
+	p.Plasticity.L5.Eta = T(huge)
+	in = NewInput(p, c.Steps, c.Seed)
+	want = Expect(t, b, p, in, c.Steps, []int{4, 9})
+	if !errors.As(want.Err, &nf) || nf.Quantity != "low-rank weight factor" {
+		t.Fatalf("reference: %v, want a low-rank weight factor error", want.Err)
 	}
 }

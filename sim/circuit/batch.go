@@ -106,6 +106,18 @@ func ProgramBatch[T backend.Float](cs []*spec.Circuit, ps []L5Params, net *L5Net
 			o := p.Plasticity.L5
 			l5.PerInstance[k] = backend.L5Rates[T]{Window: o.Window, Eta: o.Eta, ThetaRate: o.ThetaRate}
 		}
+		if l5.LowRank != nil {
+			lr := *l5.LowRank
+			lr.Spatial = nil
+			for _, p := range progs {
+				o := p.Plasticity.L5.LowRank
+				if o.Factors != lr.Factors || !slices.Equal(o.Temporal, lr.Temporal) {
+					return nil, fmt.Errorf("%s: the points of a low-rank batch need the same temporal frequencies", cs[0].File())
+				}
+				lr.Spatial = append(lr.Spatial, o.Spatial...)
+			}
+			l5.LowRank = &lr
+		}
 		pl.L5 = &l5
 		q.Plasticity = &pl
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ratesim/ratesim/backend"
 	"github.com/ratesim/ratesim/sim/spec"
+	"github.com/ratesim/ratesim/sim/stimulus"
 )
 
 // Program is network net of circuit c as one backend program: the rate
@@ -72,8 +73,15 @@ func Program[T backend.Float](c *spec.Circuit, p L5Params, net *L5Network) (*bac
 	if l := plasticity[T](c, p); l != nil {
 		prog.Plasticity = &backend.Plasticity[T]{PerTrial: true, L5: l}
 		prog.Plasticity.Schedule.Warmup = p.Warmup
+		if c.Plasticity.Update == "low_rank" {
+			lr, err := lowRankFactors[T](p.Grating(net), p.Steps())
+			if err != nil {
+				return nil, &spec.Error{File: c.File(), Field: "plasticity.update", Reason: err.Error()}
+			}
+			l.LowRank = lr
+		}
 	}
-	if prog.Plasticity == nil {
+	if prog.Plasticity == nil || backend.IsL5LowRank(prog) {
 		// A static network runs its drive gathered where that pays (the
 		// input's identity rows are half the dense product's rows, and W
 		// itself is sparse): the same bits (the contract's sum skips zero
@@ -110,9 +118,9 @@ func plasticity[T backend.Float](c *spec.Circuit, p L5Params) *backend.L5Plastic
 		return nil
 	}
 	n := p.Units()
-	l5 := pl.Update == "dense" && (pl.KeepSigns == nil || !*pl.KeepSigns)
+	l5 := pl.Update != "structural" && (pl.KeepSigns == nil || !*pl.KeepSigns)
 	l := &backend.L5Plasticity[T]{Rule: rule, Window: p.ThresholdWindow(), Dt: T(p.Dt),
-		Eta: T(1 / p.TauLearn), ThetaRate: T(1 / p.TauThreshold), Structural: pl.Update != "dense"}
+		Eta: T(1 / p.TauLearn), ThetaRate: T(1 / p.TauThreshold), Structural: pl.Update == "structural"}
 	if c.Dynamics.Integrator == "rk4" {
 		l.Integrator, l.ClipAtZero = backend.L5RK4, l5
 	}
@@ -169,4 +177,51 @@ func plasticity[T backend.Float](c *spec.Circuit, p L5Params) *backend.L5Plastic
 		l.Phases = append(l.Phases, ph)
 	}
 	return l
+}
+
+// lowRankFactors are the factors of a counterphase grating's input for the
+// low-rank form (backend.L5LowRank): I_i(k) = S_i·c_p(k) with c_p the
+// temporal factor of unit i's population p, one factor per distinct
+// temporal factor (populations of the same frequency and steadiness
+// share one), per direction (the program's trials) S_f the spatial pattern
+// on the factor's populations and +0 elsewhere, c_f(t) of step t = k+1.
+func lowRankFactors[T backend.Float](g *stimulus.Grating, steps int) (*backend.L5LowRank[T], error) {
+	if g.Form != stimulus.GratingCounterphase {
+		return nil, fmt.Errorf("the low-rank form needs a counterphase grating (an input S·cos(ω·t)), got form %q", g.Form)
+	}
+	type key struct {
+		freq   float64
+		steady bool
+	}
+	factor := make([]int, len(g.Populations)) // population → factor
+	var first []int                           // factor → its first population
+	seen := map[key]int{}
+	for q, pop := range g.Populations {
+		k := key{pop.TemporalFreq, pop.Steady}
+		f, ok := seen[k]
+		if !ok {
+			f = len(first)
+			seen[k] = f
+			first = append(first, q)
+		}
+		factor[q] = f
+	}
+	F, n, D := len(first), g.Units(), len(g.Directions)
+	lr := &backend.L5LowRank[T]{Factors: F, Spatial: make([]T, D*F*n), Temporal: make([]T, steps*F)}
+	for d := range D {
+		S := g.Spatial(d)
+		i := 0
+		for q, pop := range g.Populations {
+			for range pop.Size {
+				lr.Spatial[(d*F+factor[q])*n+i] = T(S[i])
+				i++
+			}
+		}
+	}
+	for k := range steps {
+		for f, q := range first {
+			lr.Temporal[k*F+f] = T(g.Temporal(q, k))
+		}
+	}
+	return lr, nil
 }

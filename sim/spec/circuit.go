@@ -135,7 +135,11 @@ type CircuitStimulus struct {
 // all, excit_only or inhibit_only. Update structural changes only W0's
 // synapses and keep_signs keeps each presynaptic population's sign; L5
 // itself updates densely without either (update: dense, keep_signs:
-// false).
+// false). Update low_rank is L5's dense update in another order of
+// operations (backend.L5LowRank): W0 plus per-direction factors of the
+// grating's spatial pattern and the threshold as a recurrence, for
+// slide_bcm with Euler and a counterphase grating; its numbers are within
+// ~1e-13 of dense's (and of the original's), at the cost of a static run.
 type CircuitPlasticity struct {
 	Rule         string   `yaml:"rule" json:"rule"`
 	TauLearn     float64  `yaml:"tau_learn" json:"tau_learn"`
@@ -231,7 +235,7 @@ func ParseCircuit(name string, data []byte) (*Circuit, error) {
 		c.Plasticity.Update = "structural"
 	}
 	if c.Plasticity != nil && c.Plasticity.KeepSigns == nil {
-		keep := c.Plasticity.Update != "dense"
+		keep := c.Plasticity.Update == "structural"
 		c.Plasticity.KeepSigns = &keep
 	}
 	if err := c.validate(); err != nil {
@@ -433,8 +437,20 @@ func (c *Circuit) validate() error {
 				return bad(fmt.Sprintf("plasticity.phases[%d]", i), "must be all, rest or a population, got %q", ph)
 			}
 		}
-		if !oneOf(pl.Update, "structural", "dense") {
-			return bad("plasticity.update", "must be structural (W0's synapses only) or dense (every entry, as L5), got %q", pl.Update)
+		if !oneOf(pl.Update, "structural", "dense", "low_rank") {
+			return bad("plasticity.update", "must be structural (W0's synapses only), dense (every entry, as L5) or low_rank (L5's dense update as W0 plus per-direction factors, ~1e-13 from dense and much faster), got %q", pl.Update)
+		}
+		if pl.Update == "low_rank" {
+			switch {
+			case pl.Rule != "slide_bcm":
+				return bad("plasticity.update", "low_rank runs the slide_bcm rule only, got rule %q", pl.Rule)
+			case c.Dynamics.Integrator != "euler":
+				return bad("plasticity.update", "low_rank needs dynamics.integrator euler, got %q", c.Dynamics.Integrator)
+			case pl.KeepSigns != nil && *pl.KeepSigns:
+				return bad("plasticity.keep_signs", "low_rank updates every entry with free signs (as dense): keep_signs must be false")
+			case st.Form != "counterphase":
+				return bad("plasticity.update", "low_rank needs stimulus.form counterphase (an input S·cos(ω·t), L5's), got %q", st.Form)
+			}
 		}
 	}
 	if c.Analysis.BinWidth < 1 {
