@@ -230,6 +230,19 @@ func (w *L5Window[T]) Push(r []T) {
 	w.head = (w.head + 1) % w.L
 }
 
+// Len is the number of vectors held.
+func (w *L5Window[T]) Len() int { return w.n }
+
+// At returns the s-th vector held, oldest first (s < Len; valid until the
+// next Push).
+func (w *L5Window[T]) At(s int) []T {
+	slot := s
+	if w.L > 0 {
+		slot = (w.head + s) % w.L
+	}
+	return w.buf[slot*w.N : (slot+1)*w.N]
+}
+
 // Rows returns the held vectors, oldest first (valid until the next Push).
 func (w *L5Window[T]) Rows() [][]T {
 	w.rows = w.rows[:0]

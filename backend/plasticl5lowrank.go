@@ -212,7 +212,7 @@ func (st *L5LowRankState[T]) Push(r []T) {
 	if w.L > 0 && w.n == w.L {
 		d := s - w.L
 		ed, acc := st.e(d-st.origin), st.acc[d%2]
-		for i, x := range w.Rows()[0] {
+		for i, x := range w.At(0) {
 			acc[i] = acc[i] - T(ed*T(x*x))
 		}
 	}
@@ -226,23 +226,29 @@ func (st *L5LowRankState[T]) Push(r []T) {
 
 // threshold writes θ of the window's samples into st.theta.
 func (st *L5LowRankState[T]) threshold() {
-	rows := st.Win.Rows()
-	m, s := len(rows), st.next-1
+	w := st.Win
+	m, s := w.Len(), st.next-1
 	for d := len(st.ages); d < m; d++ {
 		st.ages = append(st.ages, l5Exp(T(T(T(-d)*st.dt)*st.tr)))
 	}
 	sc := st.e(-(s - st.origin))
 	even, odd := st.acc[s%2], st.acc[1-s%2]
-	y := func(a, i int) T { x := rows[m-1-a][i]; return T(st.ages[a] * T(x*x)) }
+	// The samples of ages 0, 1, m−2 and m−1.
+	x0, xo := w.At(m-1), w.At(0)
+	var x1, xo2 []T
+	if m%2 == 0 {
+		x1, xo2 = w.At(m-2), w.At(1)
+	}
+	e0, e1, eo2, eo := st.ages[0], st.ages[1%m], st.ages[max(m-2, 0)], st.ages[m-1]
 	for i := range st.n {
 		se, so := T(even[i]*sc), T(odd[i]*sc)
-		y0, yo := y(0, i), y(m-1, i)
+		y0, yo := T(e0*T(x0[i]*x0[i])), T(eo*T(xo[i]*xo[i]))
 		if m%2 == 1 {
 			acc0 := T(T(T(4*so)+T(2*se))-y0) - yo
 			st.theta[i] = slidingTheta(m, st.dt, st.tr, acc0, 0, 0, 0, 0, 0)
 			continue
 		}
-		y1, yo2 := y(1, i), y(m-2, i)
+		y1, yo2 := T(e1*T(x1[i]*x1[i])), T(eo2*T(xo2[i]*xo2[i]))
 		acc0 := T(T(T(4*T(se-y0))+T(2*so))-y1) - yo
 		acc1 := T(T(T(4*T(so-yo))+T(2*se))-y0) - yo2
 		st.theta[i] = slidingTheta(m, st.dt, st.tr, acc0, acc1, yo, yo2, y1, y0)
@@ -254,8 +260,7 @@ func (st *L5LowRankState[T]) threshold() {
 // non-finite, or −1.
 func (st *L5LowRankState[T]) Update(l *L5Plasticity[T], t int) (unit int) {
 	st.threshold()
-	rows := st.Win.Rows()
-	r := rows[len(rows)-1]
+	r := st.Win.At(st.Win.Len() - 1)
 	var phase []bool
 	if len(l.Phases) > 0 {
 		phase = l.Phases[(t-1)%len(l.Phases)].Post

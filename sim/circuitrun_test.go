@@ -115,7 +115,7 @@ func TestWriteCircuit(t *testing.T) {
 // directions' runs of a drawn network, stimulus included (the network's
 // draw and the analysis are outside both).
 func BenchmarkCircuitL5(b *testing.B) {
-	for _, rule := range []string{"none", "slide_bcm", "slide_bcm_dense"} {
+	for _, rule := range []string{"none", "slide_bcm", "slide_bcm_dense", "slide_bcm_lowrank"} {
 		for _, prec := range []string{"f64", "f32"} {
 			b.Run(rule+"/"+prec, func(b *testing.B) {
 				c, err := spec.LoadCircuitExample("l5")
@@ -124,6 +124,10 @@ func BenchmarkCircuitL5(b *testing.B) {
 				if rule == "slide_bcm_dense" { // L5's own setting: every entry learns, signs free
 					keep := false
 					c.Plasticity.Rule, c.Plasticity.Update, c.Plasticity.KeepSigns = "slide_bcm", "dense", &keep
+				}
+				if rule == "slide_bcm_lowrank" { // L5's setting in low-rank form
+					keep := false
+					c.Plasticity.Rule, c.Plasticity.Update, c.Plasticity.KeepSigns = "slide_bcm", "low_rank", &keep
 				}
 				be, err := backend.Lookup("cpu")
 				require.NoError(b, err)
