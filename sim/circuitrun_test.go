@@ -150,6 +150,43 @@ func BenchmarkCircuitL5(b *testing.B) {
 	}
 }
 
+// TestCircuitLowRankIsDense: the circuit runner with update low_rank
+// (backend.L5LowRank, on the CPU backend, which auto selects) against
+// update dense with free signs (L5's own setting, bit for bit L5Run):
+// every direction's rates and final weights within 1e-12 relative, the
+// weights having moved.
+func TestCircuitLowRankIsDense(t *testing.T) {
+	run := func(update string) *CircuitNetwork {
+		c := smallL5(t, "slide_bcm", "euler")
+		keep := false
+		c.Plasticity.Update, c.Plasticity.KeepSigns = update, &keep
+		b, _, err := CircuitBackend(c)
+		require.NoError(t, err)
+		res, err := SimulateCircuit(context.Background(), c, b, nil)
+		require.NoError(t, err)
+		return &res.Networks[0]
+	}
+	dense, low := run("dense"), run("low_rank")
+	moved := false
+	for d := range dense.Rates {
+		for x, v := range dense.Rates[d] {
+			if e := math.Abs(low.Rates[d][x]-v) / math.Abs(v); !(e <= 1e-12) {
+				t.Fatalf("direction %d, rate %d: low rank %v, dense %v (relative %.3g)", d, x, low.Rates[d][x], v, e)
+			}
+		}
+		for x, v := range dense.Final[d] {
+			moved = moved || v != dense.Net.W[x]
+			if v == 0 {
+				continue
+			}
+			if e := math.Abs(low.Final[d][x]-v) / math.Abs(v); !(e <= 1e-12) {
+				t.Fatalf("direction %d, weight %d: low rank %v, dense %v (relative %.3g)", d, x, low.Final[d][x], v, e)
+			}
+		}
+	}
+	require.True(t, moved, "no weight moved")
+}
+
 // TestCircuitNetworkFile runs a circuit from a network file (network:
 // {file}) holding the network the circuit itself draws: the same bits as
 // the drawn run; and a malformed file is an error naming the file and the
