@@ -168,22 +168,49 @@ func NewL5LowRankState[T Float](p *Program[T], kb int) *L5LowRankState[T] {
 	st := &L5LowRankState[T]{f: F, n: N, s: make([]T, F*N), P: make([]T, F*N), dt: l.Dt, tr: l.ThetaRate,
 		theta: make([]T, N), a: make([]T, N), expMemo: map[int]T{}}
 	st.acc[0], st.acc[1] = make([]T, N), make([]T, N)
-	copy(st.s, lr.Spatial[kb*F*N:(kb+1)*F*N])
-	for f := range F {
-		for j := range N {
-			e := f*N + j
-			if l.Rule.flips() && l.Inhibitory != nil && l.Inhibitory[j] {
-				st.s[e] = -st.s[e]
-			}
-			if l.Pre != nil && !l.Pre[j] {
-				st.s[e] = 0
-			}
-		}
-	}
+	st.s = L5LowRankPresynaptic(p, kb)
 	r0 := L5InitialRates(p, kb)
 	st.Win = &L5Window[T]{L: l.Window, N: N}
 	st.Push(r0)
 	return st
+}
+
+// L5LowRankPresynaptic returns S' of trial kb (instance kb / Trials) of a
+// low-rank program, F × N: S_f with the rule's column flip and Pre mask.
+func L5LowRankPresynaptic[T Float](p *Program[T], kb int) []T {
+	l := p.Plasticity.L5
+	N, F := p.Units, l.LowRank.Factors
+	s := append([]T(nil), l.LowRank.Spatial[kb*F*N:(kb+1)*F*N]...)
+	for f := range F {
+		for j := range N {
+			e := f*N + j
+			if l.Rule.flips() && l.Inhibitory != nil && l.Inhibitory[j] {
+				s[e] = -s[e]
+			}
+			if l.Pre != nil && !l.Pre[j] {
+				s[e] = 0
+			}
+		}
+	}
+	return s
+}
+
+// L5LowRankRun is implemented by the runs of backends that run the
+// low-rank form, for a reader that needs the weights often (a circuit's
+// block means after every chunk): the factors are O(F·N) a trial, the
+// weights O(N²).
+type L5LowRankRun[T Float] interface {
+	// L5LowRankFactors copies every trial's current P into P, laid out
+	// [((k·B + b)·F + f)·N + i] (K·B·F·N values); the weights are
+	// W0 + Σ_f P_f ⊗ S'_f with S'_f from L5LowRankPresynaptic.
+	L5LowRankFactors(P []T) error
+}
+
+// L5LowRankFactors copies the states' P into P (L5LowRankRun's layout).
+func L5LowRankFactors[T Float](states []*L5LowRankState[T], P []T) {
+	for kb, st := range states {
+		copy(P[kb*len(st.P):(kb+1)*len(st.P)], st.P)
+	}
 }
 
 // e is E(d) (L5LowRank), memoized: the origin's lag takes few values.

@@ -138,6 +138,18 @@ func (run *refRun[T]) Weights(drive, readout []T) error {
 	return nil
 }
 
+// L5LowRankFactors copies a low-rank run's factors (L5LowRankRun).
+func (run *refRun[T]) L5LowRankFactors(P []T) error {
+	if run.closed {
+		return ErrClosed
+	}
+	if run.pst == nil || run.pst.lr == nil {
+		return fmt.Errorf("L5LowRankFactors: the program has no L5 low-rank form")
+	}
+	L5LowRankFactors(run.pst.lr, P)
+	return nil
+}
+
 func (reference) SupportsPlasticity() bool { return true }
 
 // SupportsDelays says that the reference defines synaptic delays

@@ -1,6 +1,10 @@
 package cpu
 
-import "github.com/ratesim/ratesim/backend"
+import (
+	"fmt"
+
+	"github.com/ratesim/ratesim/backend"
+)
 
 // The layer-5 model's sliding BCM rule in low-rank form
 // (backend.L5LowRank): the drive stays the program's W0, so the run takes
@@ -58,4 +62,17 @@ func (r *run[T]) lowRankStep(t *task[T], step int) *backend.NonFiniteError {
 		}
 	}
 	return first
+}
+
+// L5LowRankFactors copies a low-rank run's factors
+// (backend.L5LowRankRun).
+func (r *run[T]) L5LowRankFactors(P []T) error {
+	if r.closed {
+		return backend.ErrClosed
+	}
+	if r.lr == nil {
+		return fmt.Errorf("cpu: L5LowRankFactors: the program has no L5 low-rank form")
+	}
+	backend.L5LowRankFactors(r.lr, P)
+	return nil
 }

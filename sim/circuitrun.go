@@ -368,6 +368,25 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 			}
 		}
 	}
+	// The low-rank form (backend.L5LowRank) hands out its factors, O(N) a
+	// trial, instead of the weights: the block means are W0's plus the
+	// factors' (lowRankBlockMeans), and the weights are read once, at the
+	// end.
+	lowRun, lowRank := run.(backend.L5LowRankRun[T])
+	lowRank = lowRank && backend.IsL5LowRank(prog)
+	var factors []T
+	var lowMeans *lowRankMeans
+	if lowRank {
+		factors = make([]T, K*D*prog.Plasticity.L5.LowRank.Factors*n)
+		lowMeans = newLowRankMeans(prog, net.Offsets)
+		summarize = func() {
+			for k, cn := range cns {
+				for d := 0; d < D; d++ {
+					cn.BlockMeans[d] = append(cn.BlockMeans[d], lowRankBlockMeans(lowMeans, k*D+d, factors)...)
+				}
+			}
+		}
+	}
 	fill(0, ins[0])
 	for ci, done := 0, 0; done < steps; ci, done = ci+1, done+circuitChunk {
 		if err := ctx.Err(); err != nil {
@@ -401,7 +420,12 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 			record(done, out)
 		}
 		meansPending = false
-		if plastic {
+		if lowRank {
+			if err := lowRun.L5LowRankFactors(factors); err != nil {
+				return nil, err
+			}
+			meansPending = true
+		} else if plastic {
 			if err := backend.Weights(run, drive, nil); err != nil {
 				return nil, err
 			}
@@ -411,6 +435,11 @@ func runCircuitNetworks[T backend.Float](ctx context.Context, cs []*spec.Circuit
 	}
 	if meansPending {
 		summarize()
+	}
+	if lowRank {
+		if err := backend.Weights(run, drive, nil); err != nil {
+			return nil, err
+		}
 	}
 	for k, cn := range cns {
 		cn.Final = make([][]float64, D)
@@ -454,6 +483,63 @@ func blockMeans[T backend.Float](offsets []int, w []T, preStride, postStride int
 			}
 			if cnt := (offsets[a+1] - offsets[a]) * (offsets[b+1] - offsets[b]); cnt > 0 {
 				out[a*P+b] = s / float64(cnt)
+			}
+		}
+	}
+	return out
+}
+
+// lowRankMeans computes the block means of a low-rank run's weights
+// W0 + Σ_f P_f ⊗ S'_f (backend.L5LowRank) from its factors: per (pre a,
+// post b) block, W0's mean (blockMeans) plus Σ_f (Σ_{i∈b} P_fi)·(Σ_{j∈a}
+// S'_fj)/count, in float64 — the same means as blockMeans of the
+// materialized weights up to rounding, at O(F·N) a trial instead of
+// O(N²).
+type lowRankMeans struct {
+	offsets []int
+	f, n    int
+	w0      [][]float64 // per trial: W0's block means
+	sSums   [][]float64 // per trial: Σ_{j∈a} S'_fj, [f·P + a]
+}
+
+func newLowRankMeans[T backend.Float](p *backend.Program[T], offsets []int) *lowRankMeans {
+	N, rows, B := p.Units, p.DriveRows(), p.Trials
+	P := len(offsets) - 1
+	F := p.Plasticity.L5.LowRank.Factors
+	m := &lowRankMeans{offsets: offsets, f: F, n: N}
+	for kb := range p.Instances * B {
+		k := kb / B
+		m.w0 = append(m.w0, blockMeans(offsets, p.Drive[k*rows*N:], N, 1))
+		s := backend.L5LowRankPresynaptic(p, kb)
+		sums := make([]float64, F*P)
+		for f := range F {
+			for a := range P {
+				for j := offsets[a]; j < offsets[a+1]; j++ {
+					sums[f*P+a] += float64(s[f*N+j])
+				}
+			}
+		}
+		m.sSums = append(m.sSums, sums)
+	}
+	return m
+}
+
+// lowRankBlockMeans returns trial kb's block means (P × P, pre-major)
+// with factors holding every trial's P (backend.L5LowRankRun's layout).
+func lowRankBlockMeans[T backend.Float](m *lowRankMeans, kb int, factors []T) []float64 {
+	P := len(m.offsets) - 1
+	out := append([]float64(nil), m.w0[kb]...)
+	for f := range m.f {
+		pf := factors[(kb*m.f+f)*m.n : (kb*m.f+f+1)*m.n]
+		for b := range P {
+			var ps float64
+			for i := m.offsets[b]; i < m.offsets[b+1]; i++ {
+				ps += float64(pf[i])
+			}
+			for a := range P {
+				if cnt := (m.offsets[a+1] - m.offsets[a]) * (m.offsets[b+1] - m.offsets[b]); cnt > 0 {
+					out[a*P+b] += ps * m.sSums[kb][f*P+a] / float64(cnt)
+				}
 			}
 		}
 	}

@@ -154,7 +154,8 @@ func BenchmarkCircuitL5(b *testing.B) {
 // (backend.L5LowRank, on the CPU backend, which auto selects) against
 // update dense with free signs (L5's own setting, bit for bit L5Run):
 // every direction's rates and final weights within 1e-12 relative, the
-// weights having moved.
+// weights having moved, and the block means over time (the low-rank run's
+// from its factors) within 1e-12 of the largest.
 func TestCircuitLowRankIsDense(t *testing.T) {
 	run := func(update string) *CircuitNetwork {
 		c := smallL5(t, "slide_bcm", "euler")
@@ -185,6 +186,19 @@ func TestCircuitLowRankIsDense(t *testing.T) {
 		}
 	}
 	require.True(t, moved, "no weight moved")
+	// The block means over time: the low-rank run's from its factors.
+	for d := range dense.BlockMeans {
+		require.Len(t, low.BlockMeans[d], len(dense.BlockMeans[d]))
+		scale := 0.0
+		for _, v := range dense.BlockMeans[d] {
+			scale = math.Max(scale, math.Abs(v))
+		}
+		for x, v := range dense.BlockMeans[d] {
+			if e := math.Abs(low.BlockMeans[d][x] - v); !(e <= 1e-12*scale) {
+				t.Fatalf("direction %d, block mean %d: low rank %v, dense %v", d, x, low.BlockMeans[d][x], v)
+			}
+		}
+	}
 }
 
 // TestCircuitNetworkFile runs a circuit from a network file (network:
