@@ -274,16 +274,22 @@ func TestBlockMeans(t *testing.T) {
 // fields (amplitudes, τ, τ_learn, τ_θ: windows shorter and longer than
 // the run) run as the instances of one program, and each gets the bits of
 // its own run alone — rates, weights over time, final weights and loss —
-// in both precisions; a circuit that differs elsewhere is refused.
+// in both precisions, the low-rank form's too; a circuit that differs
+// elsewhere is refused.
 func TestSimulateCircuitsIsEachAlone(t *testing.T) {
 	be, err := backend.Lookup("cpu")
 	require.NoError(t, err)
-	for _, tc := range []struct{ rule, integ, prec string }{{"slide_bcm", "euler", "f64"}, {"bcm", "rk4", "f32"}, {"none", "euler", "f64"}} {
-		t.Run(tc.rule+"_"+tc.integ+"_"+tc.prec, func(t *testing.T) {
+	for _, tc := range []struct{ rule, integ, prec, update string }{{"slide_bcm", "euler", "f64", ""}, {"bcm", "rk4", "f32", ""}, {"none", "euler", "f64", ""},
+		{"slide_bcm", "euler", "f64", "low_rank"}, {"slide_bcm", "euler", "f32", "low_rank"}} {
+		t.Run(tc.rule+"_"+tc.integ+"_"+tc.prec+"_"+tc.update, func(t *testing.T) {
 			var cs []*spec.Circuit
 			for k, v := range []struct{ amp, tau, learn, theta float64 }{{6, 0.1, 1997, 2.79}, {3, 0.12, 1200, 0.3}, {11, 0.09, 1500, 0.5}} {
 				c := smallL5(t, tc.rule, tc.integ)
 				c.Steps, c.Precision = 200, tc.prec
+				if tc.update != "" {
+					keep := false
+					c.Plasticity.Update, c.Plasticity.KeepSigns = tc.update, &keep
+				}
 				c.Stimulus.Amplitude = []float64{v.amp, 5, 10 - float64(k), 5}
 				c.Dynamics.Tau = []float64{v.tau}
 				c.Plasticity.TauLearn, c.Plasticity.TauThreshold = v.learn, v.theta
