@@ -218,10 +218,14 @@ func (st *L5LowRankState[T]) e(d int) T {
 	if v, ok := st.expMemo[d]; ok {
 		return v
 	}
-	v := l5Exp(T(T(T(d)*st.dt) * st.tr))
+	v := L5LowRankWeight(d, st.dt, st.tr)
 	st.expMemo[d] = v
 	return v
 }
+
+// L5LowRankWeight is E(d) = exp(T(T(d·Dt)·ThetaRate)) (L5LowRank), the
+// bits a backend that computes the form's scalars elsewhere must use.
+func L5LowRankWeight[T Float](d int, dt, rate T) T { return l5Exp(T(T(T(d)*dt) * rate)) }
 
 // Push adds sample r (the next, r_0 first) to the window and the
 // threshold's sums (L5LowRank, steps 1–3).
@@ -256,7 +260,7 @@ func (st *L5LowRankState[T]) threshold() {
 	w := st.Win
 	m, s := w.Len(), st.next-1
 	for d := len(st.ages); d < m; d++ {
-		st.ages = append(st.ages, l5Exp(T(T(T(-d)*st.dt)*st.tr)))
+		st.ages = append(st.ages, L5LowRankWeight(-d, st.dt, st.tr))
 	}
 	sc := st.e(-(s - st.origin))
 	even, odd := st.acc[s%2], st.acc[1-s%2]
@@ -284,8 +288,8 @@ func (st *L5LowRankState[T]) threshold() {
 
 // Update applies learning step t to P (L5LowRank, Update) with l the
 // instance's plasticity; it returns the first unit whose factor became
-// non-finite, or −1.
-func (st *L5LowRankState[T]) Update(l *L5Plasticity[T], t int) (unit int) {
+// non-finite (the lowest unit, then factor) and that factor, or −1.
+func (st *L5LowRankState[T]) Update(l *L5Plasticity[T], t int) (unit int, value T) {
 	st.threshold()
 	r := st.Win.At(st.Win.Len() - 1)
 	var phase []bool
@@ -306,11 +310,11 @@ func (st *L5LowRankState[T]) Update(l *L5Plasticity[T], t int) (unit int) {
 			v := st.P[f*st.n+i] + T(l.Dt*T(l.Eta*g))
 			st.P[f*st.n+i] = v
 			if !IsFinite(v) && unit < 0 {
-				unit = i
+				unit, value = i, v
 			}
 		}
 	}
-	return unit
+	return unit, value
 }
 
 // AddProduct adds the low-rank part of the product to x, the drive of the
@@ -327,14 +331,14 @@ func (st *L5LowRankState[T]) AddProduct(q, x []T) {
 	}
 }
 
-// AddWeights adds the low-rank part to one matrix's recurrent block (W_ij
-// at W[j·ld + i], holding W0).
-func (st *L5LowRankState[T]) AddWeights(W []T, ld int) {
-	for f := range st.f {
-		P := st.P[f*st.n : (f+1)*st.n]
-		for j, s := range st.s[f*st.n : (f+1)*st.n] {
-			row := W[j*ld : j*ld+st.n]
-			for i, p := range P {
+// addLowRank adds Σ_f P_f ⊗ S_f to one matrix's recurrent block (W_ij at
+// W[j·ld + i], holding W0), f ascending (L5LowRank, Weights).
+func addLowRank[T Float](W []T, ld int, P, S []T, F, N int) {
+	for f := range F {
+		Pf := P[f*N : (f+1)*N]
+		for j, s := range S[f*N : (f+1)*N] {
+			row := W[j*ld : j*ld+N]
+			for i, p := range Pf {
 				row[i] = row[i] + T(p*s)
 			}
 		}
@@ -345,15 +349,28 @@ func (st *L5LowRankState[T]) AddWeights(W []T, ld int) {
 // instance and trial) as WeightRun.Weights lays them out: per instance and
 // trial, W0 plus the low-rank part, the input and bias rows the program's.
 func L5LowRankWeights[T Float](p *Program[T], states []*L5LowRankState[T], drive, readout []T) {
-	rows, N, O := p.DriveRows(), p.Units, p.Outputs
 	for kb, st := range states {
-		k := kb / p.Trials
-		W := drive[kb*rows*N : (kb+1)*rows*N]
-		copy(W, p.Drive[k*rows*N:(k+1)*rows*N])
-		st.AddWeights(W, N)
-		if O > 0 {
-			copy(readout[kb*(N+1)*O:(kb+1)*(N+1)*O], p.Readout[k*(N+1)*O:(k+1)*(N+1)*O])
-		}
+		writeLowRank(p, kb, st.P, st.s, drive, readout)
+	}
+}
+
+// L5LowRankWeightsOf is L5LowRankWeights from the factors alone (P laid
+// out as L5LowRankRun's), for a backend that keeps them elsewhere.
+func L5LowRankWeightsOf[T Float](p *Program[T], P, drive, readout []T) {
+	per := p.Plasticity.L5.LowRank.Factors * p.Units
+	for kb := range p.Instances * p.Trials {
+		writeLowRank(p, kb, P[kb*per:(kb+1)*per], L5LowRankPresynaptic(p, kb), drive, readout)
+	}
+}
+
+func writeLowRank[T Float](p *Program[T], kb int, P, S, drive, readout []T) {
+	rows, N, O := p.DriveRows(), p.Units, p.Outputs
+	k := kb / p.Trials
+	W := drive[kb*rows*N : (kb+1)*rows*N]
+	copy(W, p.Drive[k*rows*N:(k+1)*rows*N])
+	addLowRank(W, N, P, S, p.Plasticity.L5.LowRank.Factors, N)
+	if O > 0 {
+		copy(readout[kb*(N+1)*O:(kb+1)*(N+1)*O], p.Readout[k*(N+1)*O:(k+1)*(N+1)*O])
 	}
 }
 

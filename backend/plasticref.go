@@ -195,12 +195,12 @@ func (st *refPlastic[T]) updateL5(p *Program[T], k, t int) *NonFiniteError {
 	var first *NonFiniteError
 	if st.lr != nil {
 		for b := 0; b < B; b++ {
-			if i := st.lr[k*B+b].Update(&l5, t); i >= 0 && first == nil {
+			if i, v := st.lr[k*B+b].Update(&l5, t); i >= 0 && first == nil {
 				trial := -1
 				if st.pl.PerTrial {
 					trial = p.FirstTrial + b
 				}
-				first = L5LowRankNonFinite(p.FirstInstance+k, trial, t, i, float64(st.lr[k*B+b].P[i]))
+				first = L5LowRankNonFinite(p.FirstInstance+k, trial, t, i, float64(v))
 			}
 		}
 		return first

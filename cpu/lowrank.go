@@ -53,12 +53,12 @@ func (r *run[T]) lowRankStep(t *task[T], step int) *backend.NonFiniteError {
 		if !learns {
 			continue
 		}
-		if i := st.Update(&l5, step); i >= 0 && first == nil {
+		if i, v := st.Update(&l5, step); i >= 0 && first == nil {
 			trial := -1
 			if pl.PerTrial {
 				trial = p.FirstTrial + b
 			}
-			first = backend.L5LowRankNonFinite(p.FirstInstance+t.k, trial, step, i, float64(st.P[i]))
+			first = backend.L5LowRankNonFinite(p.FirstInstance+t.k, trial, step, i, float64(v))
 		}
 	}
 	return first

@@ -93,16 +93,6 @@ func (b *Backend) SupportsPlasticity() bool { return true }
 // rules (backend.L5PlasticityCapable), with kernels/plasticl5.cu.
 func (b *Backend) SupportsL5Plasticity() bool { return true }
 
-// The backend does not declare backend.L5LowRankCapable yet: Start refuses
-// the low-rank form of the L5 rule (backend.L5LowRank) with
-// backend.ErrNoL5LowRank, and circuits on auto run it on the CPU. Its twin
-// would be the gathered path (the drive stays W0) with three additions: a
-// kernel for σ_f = Σ_j↑ S'_fj·q_j per trial and factor (serial, the
-// contract's order) before each product launch; gather.cu adding
-// T(P_fi·σ_f) after the row sum; and a per-unit kernel for the push, the
-// threshold and the update, with the rebase and age weights E(d) computed
-// on the host per step and instance (l5Exp's bits) and uploaded once.
-
 // SupportsDelays reports that the backend runs programs with synaptic
 // delays (backend.DelayCapable), with the gathered-drive kernel.
 func (b *Backend) SupportsDelays() bool { return true }

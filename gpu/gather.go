@@ -15,11 +15,11 @@ import (
 const sparseMaxDensity = 0.25
 
 // useGather reports whether p runs with the gathered-drive kernel: always
-// with delays (each synapse reads its own step), and for a sparse drive
-// sparse enough to pay.
+// with delays (each synapse reads its own step) and the L5 rule's low-rank
+// form, and for a sparse drive sparse enough to pay.
 func useGather[T backend.Float](p *backend.Program[T]) bool {
-	if p.Delays != nil {
-		return true
+	if p.Delays != nil || backend.IsL5LowRank(p) {
+		return true // the low-rank form's part is added by the gathered kernel
 	}
 	return p.Sparse != nil && backend.SparseDensity(p) <= sparseMaxDensity
 }

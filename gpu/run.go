@@ -50,7 +50,10 @@ type run[T backend.Float] struct {
 	pd *plasticDev[T]
 	// l5 is the L5 plasticity's state (plasticl5.go) when the program has
 	// the L5 rules.
-	l5   *l5Dev[T]
+	l5 *l5Dev[T]
+	// lr is the L5 rule's low-rank state (lowrank.go) when the program runs
+	// it; such a program is otherwise static (pd and l5 nil) and gathered.
+	lr   *lowRankDev[T]
 	wPer bool
 	// gd is the gathered drive of a program with delays or a sparse drive
 	// (gather.go); nil when the tiled kernels read Drive.
@@ -146,7 +149,8 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	plastic := p.Plasticity != nil
+	lowRank := backend.IsL5LowRank(p)
+	plastic := p.Plasticity != nil && !lowRank
 	if plastic {
 		if err := checkPlastic(p); err != nil {
 			return nil, err
@@ -229,7 +233,7 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 
 	// The weights: one copy per matrix (Program.Matrices).
 	drive, readout := p.Drive, p.Readout
-	if M := p.Matrices(); M > 1 {
+	if M := p.Matrices(); M > 1 && !lowRank {
 		drive, readout = repeatMatrices(drive, K, M), repeatMatrices(readout, K, M)
 	}
 
@@ -292,6 +296,9 @@ func start[T backend.Float](b *Backend, p *backend.Program[T]) (*run[T], error) 
 		if gather && err == nil {
 			run.gd, err = uploadGather(c, p, r0)
 		}
+		if lowRank && err == nil {
+			run.lr, err = newLowRankDev(c, p, r0, run.elem)
+		}
 		if err == nil {
 			run.rd, err = uploadRate(c, p)
 		}
@@ -329,6 +336,9 @@ func (r *run[T]) release() {
 		}
 		if r.l5 != nil {
 			r.l5.release(c)
+		}
+		if r.lr != nil {
+			r.lr.release(c)
 		}
 		if r.gd != nil {
 			r.gd.release(c)
@@ -786,6 +796,11 @@ func (r *run[T]) enqueue(c calls, j *job, in []T, n int) error {
 				if pl.gather {
 					r.rd.setGather(&gather, r.r, t, stage)
 					gather.T, gather.S, gather.Base = int64(t), int64(s), base
+					if r.lr != nil {
+						if err := r.lr.sigma(t, gather.Rprev, &gather, launch); err != nil {
+							return err
+						}
+					}
 					if err := launch(pl.step, t, [3]uint32{uint32(pl.stepGrid), 1, 1}, [3]uint32{gatherThreads, 1, 1}, 0, gather); err != nil {
 						return err
 					}
@@ -815,6 +830,12 @@ func (r *run[T]) enqueue(c calls, j *job, in []T, n int) error {
 				// The L5 rules after the step's dynamics (plasticl5.go's contract).
 				if err := r.l5.step(c, l5Step{T: t, Drive: r.drive, Rates: r.r[t&1], In: inPtr, S: s, Ns: ns, InShared: p.SharedInput,
 					Err: errKey, Werr: werr, Base: base, PerStep: pl.perStep}, launch); err != nil {
+					return err
+				}
+			}
+			if r.lr != nil {
+				// The low-rank form after the step's dynamics (lowrank.go).
+				if err := r.lr.step(t, r.r[t&1], errKey, werr, base, pl.perStep, launch); err != nil {
 					return err
 				}
 			}
@@ -869,6 +890,13 @@ func (r *run[T]) finish(c calls, j *job, out *backend.Chunk[T], m, mw int) (*bac
 	}
 	if key == ^uint64(0) {
 		return nil, nil
+	}
+	if r.lr != nil {
+		// As the plastic weights' below, with lowrank.cu's key (kb·N + i).
+		s, rem := key/pl.perStep, key%pl.perStep
+		if rem == pl.perStep-1 || wkey != ^uint64(0) && int(wkey/4/uint64(N))/B < int(rem/(pl.perStep/uint64(K))) {
+			return r.lr.decodeWeight(wkey, j.t0+int(s)), nil
+		}
 	}
 	if pd != nil {
 		// A weight error at step s marks the error key with the step's
@@ -937,6 +965,14 @@ func (r *run[T]) Weights(drive, readout []T) error {
 	}
 	p := r.p
 	M := p.Matrices()
+	if r.lr != nil {
+		P := make([]T, p.Instances*p.Trials*r.lr.F*p.Units)
+		if err := r.L5LowRankFactors(P); err != nil {
+			return err
+		}
+		backend.L5LowRankWeightsOf(p, P, drive, readout)
+		return nil
+	}
 	return r.drv.do(func(c calls) error {
 		if err := r.current(c); err != nil {
 			return err

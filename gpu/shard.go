@@ -97,7 +97,7 @@ func (sp *shardPlan[T]) start(s backend.Span) error {
 	if err != nil {
 		return err
 	}
-	need := partBytes(backend.SizeOf(q.Program), b.budget) + gatherBytes(q.Program) + rateBytes(q.Program)
+	need := partBytes(backend.SizeOf(q.Program), b.budget) + gatherBytes(q.Program) + rateBytes(q.Program) + lowRankBytes(q.Program)
 	if need <= sp.limit {
 		var r *run[T]
 		if r, err = start(b, q.Program); err == nil {

@@ -49,6 +49,9 @@ type GatherArgs struct {
 	Stage    int64     // stage: rs::i64
 	Clip     int64     // clip: rs::i64
 	DtBits   uint64    // dtBits: rs::u64
+	LrP      DevicePtr // lrP: const float * | const double *
+	LrSigma  DevicePtr // lrSigma: const float * | const double *
+	LrF      int64     // lrF: rs::i64
 }
 
 // Module returns "gather", the module of the kernels these arguments are
@@ -105,10 +108,80 @@ func (a GatherArgs) Pack() []uint64 {
 		uint64(a.Stage),
 		uint64(a.Clip),
 		a.DtBits,
+		uint64(a.LrP),
+		uint64(a.LrSigma),
+		uint64(a.LrF),
 	}
 }
 
-var gatherParamNames = []string{"rowStart", "col", "val", "dsel", "decay", "alpha", "pre", "post", "v", "rprev", "rnext", "hist", "in", "recR", "recV", "err", "K", "B", "N", "I", "U", "act", "seed", "firstK", "firstB", "t", "s", "ns", "inShared", "stride", "recOff", "m", "base", "slots", "invTau", "acts", "r0", "ks", "form", "stage", "clip", "dtBits"}
+var gatherParamNames = []string{"rowStart", "col", "val", "dsel", "decay", "alpha", "pre", "post", "v", "rprev", "rnext", "hist", "in", "recR", "recV", "err", "K", "B", "N", "I", "U", "act", "seed", "firstK", "firstB", "t", "s", "ns", "inShared", "stride", "recOff", "m", "base", "slots", "invTau", "acts", "r0", "ks", "form", "stage", "clip", "dtBits", "lrP", "lrSigma", "lrF"}
+
+// LowrankArgs are the arguments of the kernels of lowrank.cu (lowrank_f32,
+// lowrank_f64): one field per parameter, in the order of their parameter
+// list, each commented with the parameter's name and C type.
+type LowrankArgs struct {
+	Phase    int64     // phase: rs::i64
+	S        DevicePtr // S: const float * | const double *
+	P        DevicePtr // P: float * | double *
+	Sig      DevicePtr // sig: float * | double *
+	Q        DevicePtr // q: const float * | const double *
+	Acc      DevicePtr // acc: float * | double *
+	Ring     DevicePtr // ring: float * | double *
+	Rates    DevicePtr // rates: const float * | const double *
+	Tab      DevicePtr // tab: const float * | const double *
+	Itab     DevicePtr // itab: const rs::i64 *
+	Temporal DevicePtr // temporal: const float * | const double *
+	Live     DevicePtr // live: const unsigned char *
+	Err      DevicePtr // err: rs::u64 *
+	Werr     DevicePtr // werr: rs::u64 *
+	K        int64     // K: rs::i64
+	B        int64     // B: rs::i64
+	N        int64     // N: rs::i64
+	F        int64     // F: rs::i64
+	Cap      int64     // cap: rs::i64
+	T        int64     // t: rs::i64
+	Base     uint64    // base: rs::u64
+	PerStep  uint64    // perStep: rs::u64
+}
+
+// Module returns "lowrank", the module of the kernels these arguments are
+// for.
+func (LowrankArgs) Module() string { return "lowrank" }
+
+// ParamNames returns the parameters' names in the .cu source, in order
+// (the slice is shared: do not modify it).
+func (LowrankArgs) ParamNames() []string { return lowrankParamNames }
+
+// Pack returns the arguments as the kernel takes them: one 8-byte word per
+// parameter, in order.
+func (a LowrankArgs) Pack() []uint64 {
+	return []uint64{
+		uint64(a.Phase),
+		uint64(a.S),
+		uint64(a.P),
+		uint64(a.Sig),
+		uint64(a.Q),
+		uint64(a.Acc),
+		uint64(a.Ring),
+		uint64(a.Rates),
+		uint64(a.Tab),
+		uint64(a.Itab),
+		uint64(a.Temporal),
+		uint64(a.Live),
+		uint64(a.Err),
+		uint64(a.Werr),
+		uint64(a.K),
+		uint64(a.B),
+		uint64(a.N),
+		uint64(a.F),
+		uint64(a.Cap),
+		uint64(a.T),
+		a.Base,
+		a.PerStep,
+	}
+}
+
+var lowrankParamNames = []string{"phase", "S", "P", "sig", "q", "acc", "ring", "rates", "tab", "itab", "temporal", "live", "err", "werr", "K", "B", "N", "F", "cap", "t", "base", "perStep"}
 
 // MathcheckArgs are the arguments of the kernels of mathcheck.cu
 // (mathcheck_f64, mathcheck_f32): one field per parameter, in the order of
@@ -640,6 +713,8 @@ var stepParamNames = []string{"drive", "decay", "alpha", "pre", "post", "v", "rp
 var kernelParams = map[string][]Param{
 	"gather_f32":          gatherF32Params,
 	"gather_f64":          gatherF64Params,
+	"lowrank_f32":         lowrankF32Params,
+	"lowrank_f64":         lowrankF64Params,
 	"mathcheck_f32":       mathcheckF32Params,
 	"mathcheck_f64":       mathcheckF64Params,
 	"persistent_f32":      persistentF32Params,
@@ -661,8 +736,10 @@ var kernelParams = map[string][]Param{
 	"step_f64_s":          stepF64LParams,
 }
 
-var gatherF32Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const float *", "const unsigned short *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const float *", "const float *", "const float *", "float *", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
-var gatherF64Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const double *", "const unsigned short *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const double *", "const double *", "const double *", "double *", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
+var gatherF32Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const float *", "const unsigned short *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const float *", "const float *", "const float *", "float *", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "const float *", "const float *", "rs::i64")
+var gatherF64Params = params(gatherParamNames, gatherParamKinds, "const int *", "const int *", "const double *", "const unsigned short *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const double *", "const double *", "const double *", "double *", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "const double *", "const double *", "rs::i64")
+var lowrankF32Params = params(lowrankParamNames, lowrankParamKinds, "rs::i64", "const float *", "float *", "float *", "const float *", "float *", "float *", "const float *", "const float *", "const rs::i64 *", "const float *", "const unsigned char *", "rs::u64 *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::u64")
+var lowrankF64Params = params(lowrankParamNames, lowrankParamKinds, "rs::i64", "const double *", "double *", "double *", "const double *", "double *", "double *", "const double *", "const double *", "const rs::i64 *", "const double *", "const unsigned char *", "rs::u64 *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::u64")
 var mathcheckF32Params = params(mathcheckParamNames, mathcheckParamKinds, "rs::i64", "const float *", "const float *", "float *", "rs::i64")
 var mathcheckF64Params = params(mathcheckParamNames, mathcheckParamKinds, "rs::i64", "const double *", "const double *", "double *", "rs::i64")
 var persistentF32Params = params(persistentParamNames, persistentParamKinds, "const float *", "const float *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "const float *", "float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "const float *", "const float *", "rs::i64", "rs::i64", "rs::u64")
@@ -677,7 +754,9 @@ var readoutF64Params = params(readoutParamNames, readoutParamKinds, "const doubl
 var stepF32LParams = params(stepParamNames, stepParamKinds, "const float *", "const float *", "const float *", "const float *", "const float *", "float *", "const float *", "float *", "const float *", "float *", "float *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const float *", "const float *", "const float *", "float *", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
 var stepF64LParams = params(stepParamNames, stepParamKinds, "const double *", "const double *", "const double *", "const double *", "const double *", "double *", "const double *", "double *", "const double *", "double *", "double *", "rs::u64 *", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::i64", "rs::u64", "rs::i64", "const double *", "const double *", "const double *", "double *", "rs::i64", "rs::i64", "rs::i64", "rs::u64")
 
-var gatherParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Uint64}
+var gatherParamKinds = []Kind{Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Int64, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Uint64, Pointer, Pointer, Int64}
+
+var lowrankParamKinds = []Kind{Int64, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Pointer, Int64, Int64, Int64, Int64, Int64, Int64, Uint64, Uint64}
 
 var mathcheckParamKinds = []Kind{Int64, Pointer, Pointer, Pointer, Int64}
 

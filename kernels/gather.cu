@@ -22,6 +22,10 @@
 // the stage velocities; only the launch that ends the step writes the
 // history, checks and records.
 //
+// With the L5 rule's low-rank form (lrF factors, else 0) the row sum is
+// followed by T(P_fi·σ_f) for f ascending: lrP the factors, lrSigma the
+// stage rates' σ (lowrank.cu).
+//
 // rowStart (K × (N+1)) holds absolute offsets into col, val and dsel.
 // Parameters are pointers and 64-bit integers only (gen.sh).
 #include "model.cuh"
@@ -42,7 +46,8 @@ __device__ __forceinline__ void gatherStep(const int *__restrict__ rowStart, con
                                            i64 firstB, i64 t, i64 s, i64 ns, i64 inShared, i64 stride, i64 recOff,
                                            i64 m, u64 base, i64 slots, const T *__restrict__ invTau,
                                            const T *__restrict__ acts, const T *__restrict__ r0,
-                                           T *__restrict__ ks, i64 form, i64 stage, i64 clip, u64 dtBits) {
+                                           T *__restrict__ ks, i64 form, i64 stage, i64 clip, u64 dtBits,
+                                           const T *__restrict__ lrP, const T *__restrict__ lrSigma, i64 lrF) {
 	if (failedBefore(err, base)) {
 		return;
 	}
@@ -66,6 +71,10 @@ __device__ __forceinline__ void gatherStep(const int *__restrict__ rowStart, con
 			z = T(1);
 		}
 		acc = add(acc, mul(z, val[e]));
+	}
+	// The L5 rule's low-rank part (backend.L5LowRank; lowrank.cu's σ).
+	for (i64 f = 0; f < lrF; f++) {
+		acc = add(acc, mul(lrP[(kb * lrF + f) * N + i], lrSigma[kb * lrF + f]));
 	}
 	const i64 rec = recordIndex(t, stride, recOff);
 	const i64 u = k * N + i, at = kb * N + i;
@@ -103,10 +112,11 @@ __device__ __forceinline__ void gatherStep(const int *__restrict__ rowStart, con
 	         T *recR, T *recV, rs::u64 *err, rs::i64 K, rs::i64 B, rs::i64 N, rs::i64 I, rs::i64 U, rs::i64 act, \
 	         rs::u64 seed, rs::i64 firstK, rs::i64 firstB, rs::i64 t, rs::i64 s, rs::i64 ns, rs::i64 inShared,    \
 	         rs::i64 stride, rs::i64 recOff, rs::i64 m, rs::u64 base, rs::i64 slots, const T *invTau,            \
-	         const T *acts, const T *r0, T *ks, rs::i64 form, rs::i64 stage, rs::i64 clip, rs::u64 dtBits) {      \
+	         const T *acts, const T *r0, T *ks, rs::i64 form, rs::i64 stage, rs::i64 clip, rs::u64 dtBits,        \
+	         const T *lrP, const T *lrSigma, rs::i64 lrF) {                                                      \
 		rs::gatherStep<T>(rowStart, col, val, dsel, decay, alpha, pre, post, v, rprev, rnext, hist, in, recR,  \
 		                  recV, err, K, B, N, I, U, act, seed, firstK, firstB, t, s, ns, inShared, stride, recOff, \
-		                  m, base, slots, invTau, acts, r0, ks, form, stage, clip, dtBits);                      \
+		                  m, base, slots, invTau, acts, r0, ks, form, stage, clip, dtBits, lrP, lrSigma, lrF);   \
 	}
 
 GATHER_KERNEL(gather_f32, float)

@@ -25,6 +25,7 @@
 // float32 values) are written by package gpu (plastic.go), which holds the
 // same layout.
 #include "model.cuh"
+#include "skip.cuh"
 
 namespace rs {
 
@@ -116,20 +117,6 @@ struct plasticCtx {
 		return (N + I + 1) * N + j * O + i;
 	}
 };
-
-// skipInstance: instance k does no plasticity at this step when the run
-// failed at an earlier step, or its own or an earlier instance's dynamics
-// failed at this one (the sentinel of a weight error is no dynamics error).
-__device__ __forceinline__ bool skipInstance(const u64 *err, u64 base, u64 perStep, i64 K, i64 k) {
-	const u64 e = *(const volatile u64 *)err;
-	if (e < base) {
-		return true;
-	}
-	if (e >= base + perStep - 1) {
-		return false;
-	}
-	return (i64)((e - base) / (perStep / (u64)K)) <= k;
-}
 
 __device__ __forceinline__ bool inPops(u64 mask, unsigned p) { return mask == 0 || (mask >> p & 1u) != 0; }
 

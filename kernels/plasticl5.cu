@@ -41,8 +41,10 @@
 //
 // T constants arrive as float64 bits (exact for float32 values).
 // Parameters are pointers and 64-bit integers only (gen.sh refuses others).
-// It includes dmath.cuh (and arith.cuh) only: nothing of the step model.
+// It includes dmath.cuh (and arith.cuh) and skip.cuh only: nothing of the
+// step model.
 #include "dmath.cuh"
+#include "skip.cuh"
 
 namespace rs {
 namespace l5 {
@@ -59,22 +61,6 @@ __device__ __forceinline__ double f64bits(u64 w) { return __longlong_as_double((
 // expT is backend's l5Exp: dmath's exp in T.
 __device__ __forceinline__ float expT(float x) { return dm::exp32(x); }
 __device__ __forceinline__ double expT(double x) { return dm::exp(x); }
-
-// skip reports whether instance k does no plasticity at this step (see
-// kernels/plastic.cu's skipInstance, whose rule this is).
-__device__ __forceinline__ bool skip(const u64 *err, u64 base, u64 perStep, i64 K, i64 k) {
-	if (!err) {
-		return false;
-	}
-	const u64 e = *(const volatile u64 *)err;
-	if (e < base) {
-		return true;
-	}
-	if (e >= base + perStep - 1) {
-		return false;
-	}
-	return (i64)((e - base) / (perStep / (u64)K)) <= k;
-}
 
 template <typename T>
 struct ctx {
@@ -189,7 +175,7 @@ __device__ void pushAndStats(const ctx<T> &c, T *ring, i64 learn, const u64 *err
 		return;
 	}
 	const i64 kb = g / N, i = g % N;
-	if (skip(err, base, perStep, c.K, kb / c.B)) {
+	if (skipInstance(err, base, perStep, c.K, kb / c.B)) {
 		return;
 	}
 	const T r = c.rateOf(kb, i);
@@ -272,7 +258,7 @@ __device__ void ojaStage(const ctx<T> &c, i64 stage, const u64 *err, u64 base, u
 		return;
 	}
 	const i64 kb = g / N, j = g % N;
-	if (skip(err, base, perStep, c.K, kb / c.B)) {
+	if (skipInstance(err, base, perStep, c.K, kb / c.B)) {
 		return;
 	}
 	c.vec(kb, facV1 + (int)stage - 1)[j] = c.ojaV(kb, j, (int)stage, c.vec(kb, facV1 + (int)stage - 2));
@@ -287,7 +273,7 @@ __device__ void write(const ctx<T> &c, u64 *err, u64 *werr, u64 base, u64 perSte
 		return;
 	}
 	const i64 kb = g / (N * N), e = g % (N * N), j = e / N, i = e % N;
-	if (skip(err, base, perStep, c.K, kb / c.B)) {
+	if (skipInstance(err, base, perStep, c.K, kb / c.B)) {
 		return;
 	}
 	T *wp = c.W(kb) + e;

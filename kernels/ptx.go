@@ -16,6 +16,12 @@ var ptxGather string
 //go:embed fatbin/gather.fatbin
 var fatbinGather string
 
+//go:embed ptx/lowrank.ptx
+var ptxLowrank string
+
+//go:embed fatbin/lowrank.fatbin
+var fatbinLowrank string
+
 //go:embed ptx/mathcheck.ptx
 var ptxMathcheck string
 
@@ -60,6 +66,7 @@ var fatbinStep string
 
 var modules = map[string]*string{
 	"gather":     &ptxGather,
+	"lowrank":    &ptxLowrank,
 	"mathcheck":  &ptxMathcheck,
 	"persistent": &ptxPersistent,
 	"plastic":    &ptxPlastic,
@@ -71,6 +78,7 @@ var modules = map[string]*string{
 
 var images = map[string]*string{
 	"gather":     &fatbinGather,
+	"lowrank":    &fatbinLowrank,
 	"mathcheck":  &fatbinMathcheck,
 	"persistent": &fatbinPersistent,
 	"plastic":    &fatbinPlastic,
@@ -83,6 +91,8 @@ var images = map[string]*string{
 var kernelModule = map[string]string{
 	"gather_f32":          "gather",
 	"gather_f64":          "gather",
+	"lowrank_f32":         "lowrank",
+	"lowrank_f64":         "lowrank",
 	"mathcheck_f32":       "mathcheck",
 	"mathcheck_f64":       "mathcheck",
 	"persistent_f32":      "persistent",

@@ -24,6 +24,7 @@ dim3 threadIdx, blockIdx, blockDim, gridDim;
 void *emu_dynamic_shared;
 
 #include "gather.cu"
+#include "lowrank.cu"
 #include "mathcheck.cu"
 #include "persistent.cu"
 #include "plastic.cu"
@@ -285,7 +286,8 @@ struct Entry {
 // Every kernel of kernels/*.cu (emu's tests compare the list with package
 // kernels').
 const Entry entries[] = {
-    ENTRY(gather_f32),          ENTRY(gather_f64),          ENTRY(mathcheck_f32),  ENTRY(mathcheck_f64),
+    ENTRY(gather_f32),          ENTRY(gather_f64),          ENTRY(lowrank_f32),    ENTRY(lowrank_f64),
+    ENTRY(mathcheck_f32),       ENTRY(mathcheck_f64),
     ENTRY(persistent_f32),      ENTRY(persistent_f64),      ENTRY(persistent_rate_f32),
     ENTRY(persistent_rate_f64), ENTRY(plastic_f32),         ENTRY(plastic_f64),    ENTRY(plasticl5_f32),
     ENTRY(plasticl5_f64),       ENTRY(randcheck),
