@@ -9,7 +9,7 @@ import "fmt"
 //
 //	I_j(t) = Σ_f c_f(t)·S_fj,
 //
-// as a drifting grating is (L5's I = S ⊗ cos(ω·k), F = 1; steady
+// as a counterphase grating is (L5's I = S ⊗ cos(ω·k), F = 1; steady
 // populations add a second factor). Then G_ij = (a_i·I_j)/θ_i is a sum of
 // F outer products, and the weights are never materialized:
 //
