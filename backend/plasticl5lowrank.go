@@ -145,7 +145,7 @@ func IsL5LowRank[T Float](p *Program[T]) bool {
 // L5LowRankState is one trial's low-rank state (L5LowRank): its window,
 // the threshold's sums, the factors P and the flipped, masked S'.
 type L5LowRankState[T Float] struct {
-	Win     *L5Window[T]
+	win     *L5Window[T]
 	f, n    int
 	s       []T    // S', F × N
 	P       []T    // F × N
@@ -170,7 +170,7 @@ func NewL5LowRankState[T Float](p *Program[T], kb int) *L5LowRankState[T] {
 	st.acc[0], st.acc[1] = make([]T, N), make([]T, N)
 	st.s = L5LowRankPresynaptic(p, kb)
 	r0 := L5InitialRates(p, kb)
-	st.Win = &L5Window[T]{L: l.Window, N: N}
+	st.win = &L5Window[T]{L: l.Window, N: N}
 	st.Push(r0)
 	return st
 }
@@ -230,7 +230,7 @@ func L5LowRankWeight[T Float](d int, dt, rate T) T { return l5Exp(T(T(T(d)*dt) *
 // Push adds sample r (the next, r_0 first) to the window and the
 // threshold's sums (L5LowRank, steps 1–3).
 func (st *L5LowRankState[T]) Push(r []T) {
-	s, w := st.next, st.Win
+	s, w := st.next, st.win
 	if s-st.origin >= L5LowRankRebase {
 		g := st.e(-(s - st.origin))
 		for b := range st.acc {
@@ -257,7 +257,7 @@ func (st *L5LowRankState[T]) Push(r []T) {
 
 // threshold writes θ of the window's samples into st.theta.
 func (st *L5LowRankState[T]) threshold() {
-	w := st.Win
+	w := st.win
 	m, s := w.Len(), st.next-1
 	for d := len(st.ages); d < m; d++ {
 		st.ages = append(st.ages, L5LowRankWeight(-d, st.dt, st.tr))
@@ -291,7 +291,7 @@ func (st *L5LowRankState[T]) threshold() {
 // non-finite (the lowest unit, then factor) and that factor, or −1.
 func (st *L5LowRankState[T]) Update(l *L5Plasticity[T], t int) (unit int, value T) {
 	st.threshold()
-	r := st.Win.At(st.Win.Len() - 1)
+	r := st.win.At(st.win.Len() - 1)
 	var phase []bool
 	if len(l.Phases) > 0 {
 		phase = l.Phases[(t-1)%len(l.Phases)].Post

@@ -167,12 +167,7 @@ func TestL5RunMatchesOriginal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx, shape := loadNPZ(t, "run_"+tc.name+".npz")
-			p := L5Defaults()
-			for i, s := range []int{3, 9, 3, 3} {
-				p.Populations[i].Size = s
-			}
-			pr := net["params"]
-			p.Dt, p.Tau, p.Ttau, p.Warmup, p.TauLearn, p.TauThreshold = pr[0], pr[1], pr[2], int(pr[3]), pr[4], pr[5]
+			p := smallFixtureParams(net)
 			p.Rule, p.Integrator, p.Neurons, p.Phases = tc.rule, tc.integ, tc.neurons, phases[tc.phases]
 			T := p.Steps()
 			if shape["rates"][0] != T || p.ThresholdWindow() != 200 {
@@ -199,6 +194,18 @@ func TestL5RunMatchesOriginal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// smallFixtureParams is L5Defaults at the small fixtures' size (3, 9, 3,
+// 3 units) with net.npz's dt, τ, Ttau, warm-up, τ_learn and τ_θ.
+func smallFixtureParams(net map[string][]float64) L5Params {
+	p := L5Defaults()
+	for i, s := range []int{3, 9, 3, 3} {
+		p.Populations[i].Size = s
+	}
+	pr := net["params"]
+	p.Dt, p.Tau, p.Ttau, p.Warmup, p.TauLearn, p.TauThreshold = pr[0], pr[1], pr[2], int(pr[3]), pr[4], pr[5]
+	return p
 }
 
 func repeat(xs []string, k int) []string {

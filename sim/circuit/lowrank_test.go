@@ -71,12 +71,7 @@ func TestL5LowRankMatchesOriginal(t *testing.T) {
 		n, steps := p.Units(), p.Steps()
 		spatial, temporal := fx["spatial"], fx["temporal"]
 		prog := lowRankOf(t, p, fx["w0"], fx["r0"], spatial, temporal)
-		input := make([]float64, steps*n)
-		for k := range steps {
-			for i := range n {
-				input[k*n+i] = spatial[i] * temporal[k]
-			}
-		}
+		input := fullInput(spatial, temporal)
 		run, err := backend.Start(cpu.New(), prog)
 		if err != nil {
 			t.Fatal(err)
@@ -110,12 +105,7 @@ func TestL5LowRankMatchesOriginal(t *testing.T) {
 	for _, tc := range []struct{ name, neurons string }{{"Slide_BCM_euler", "all"}, {"Slide_BCM_euler_inhib_allalter", "inhibit_only"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx, _ := loadNPZ(t, "run_"+tc.name+".npz")
-			p := L5Defaults()
-			for i, s := range []int{3, 9, 3, 3} {
-				p.Populations[i].Size = s
-			}
-			pr := net["params"]
-			p.Dt, p.Tau, p.Ttau, p.Warmup, p.TauLearn, p.TauThreshold = pr[0], pr[1], pr[2], int(pr[3]), pr[4], pr[5]
+			p := smallFixtureParams(net)
 			p.Rule, p.Integrator, p.Neurons = "Slide_BCM", "forward_euler", tc.neurons
 			if tc.neurons == "inhibit_only" {
 				p.Phases = repeat([]string{"CS", "CC", "PV", "SST", "Rest"}, 10)

@@ -105,12 +105,7 @@ func TestL5PlasticityIsL5Run(t *testing.T) {
 			name += "_warmup0"
 		}
 		t.Run(name, func(t *testing.T) {
-			p := L5Defaults()
-			for i, s := range []int{3, 9, 3, 3} {
-				p.Populations[i].Size = s
-			}
-			pr := net["params"]
-			p.Dt, p.Tau, p.Ttau, p.Warmup, p.TauLearn, p.TauThreshold = pr[0], pr[1], pr[2], int(pr[3]), pr[4], pr[5]
+			p := smallFixtureParams(net)
 			if tc.warmup >= 0 {
 				p.Warmup = tc.warmup
 			}
@@ -179,12 +174,7 @@ func TestL5PlasticProgramIsL5Run(t *testing.T) {
 	} {
 		for _, b := range []backend.Backend{backend.Reference, cpu.New()} {
 			t.Run(tc.rule+"_"+tc.integ+"_"+tc.neurons+"_"+tc.phases+"/"+b.Name(), func(t *testing.T) {
-				p := L5Defaults()
-				for i, s := range []int{3, 9, 3, 3} {
-					p.Populations[i].Size = s
-				}
-				pr := net["params"]
-				p.Dt, p.Tau, p.Ttau, p.Warmup, p.TauLearn, p.TauThreshold = pr[0], pr[1], pr[2], int(pr[3]), pr[4], pr[5]
+				p := smallFixtureParams(net)
 				p.Rule, p.Integrator, p.Neurons, p.Phases = tc.rule, tc.integ, tc.neurons, phases[tc.phases]
 				steps := p.Steps()
 				input := func(k int) []float64 { return net["inputs"][k*n : (k+1)*n] }
@@ -237,12 +227,7 @@ func TestL5PlasticProgramFullSizeIsL5Run(t *testing.T) {
 	p := L5Defaults()
 	n, steps := p.Units(), p.Steps()
 	spatial, temporal := fx["spatial"], fx["temporal"]
-	input := make([]float64, steps*n)
-	for k := range steps {
-		for i := range n {
-			input[k*n+i] = float64(spatial[i] * temporal[k]) // the original's input, bit for bit
-		}
-	}
+	input := fullInput(spatial, temporal)
 	last := steps - 1
 	want, err := L5Run{P: p, W0: fx["w0"], R0: fx["r0"], Input: func(k int) []float64 { return input[k*n : (k+1)*n] },
 		Keep: func(k int) bool { return k == last }}.Run()
@@ -282,4 +267,17 @@ func TestL5PlasticProgramFullSizeIsL5Run(t *testing.T) {
 		t.Fatal("degenerate run: no weight changed")
 	}
 	t.Logf("%d steps, window %d: rates and final weights bit for bit (%d of %d weights changed)", steps, p.ThresholdWindow(), changed, n*n)
+}
+
+// fullInput is full.npz's input, steps × units: spatial·temporal[k], the
+// original's input bit for bit.
+func fullInput(spatial, temporal []float64) []float64 {
+	n := len(spatial)
+	input := make([]float64, len(temporal)*n)
+	for k, c := range temporal {
+		for i, s := range spatial {
+			input[k*n+i] = s * c
+		}
+	}
+	return input
 }
