@@ -2,6 +2,9 @@
 GO      ?= go
 BIN     ?= bin
 PYTHON  ?= /usr/bin/python3
+# go test's own limit per package binary (its default, 10 min, is what the
+# emulated CUDA suite takes on a slow 2-core machine; CI's budget is 90 min).
+TEST_TIMEOUT ?= 45m
 
 .PHONY: all build run test vet fmt-check tidy-check test-fma test-cuda generate generate-check kernels kernels-check kernels-report cuda gpu-binaries gpu-run-cmd cuda-toolkit bench bench-deps bench-go clean
 
@@ -18,7 +21,7 @@ run: build
 # conformance suite again built for FMA-capable x86 (GOAMD64=v3), where the Go
 # compiler is allowed to fuse x*y+z: the exact path must not change.
 test: vet fmt-check tidy-check generate-check
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory test-fma
 	$(MAKE) --no-print-directory test-cuda
 
@@ -59,7 +62,7 @@ generate-check:
 test-fma:
 	@if grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo; then \
 		echo "GOAMD64=v3 (FMA allowed) conformance run:"; \
-		GOAMD64=v3 $(GO) test -count=1 ./backend/... ./cpu/...; \
+		GOAMD64=v3 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./backend/... ./cpu/...; \
 	else echo "test-fma: this CPU has no FMA/AVX2; skipped"; fi
 
 # The CUDA side without a GPU: vet and build with the cuda tag, prove the
@@ -75,7 +78,7 @@ test-cuda:
 		$(GO) vet -tags 'cuda cudaemu' ./gpu/...; \
 		kernels/gen.sh -check; \
 		kernels/gen.sh -report; \
-		$(GO) test -count=1 -tags 'cuda cudaemu' ./gpu/...; \
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -tags 'cuda cudaemu' ./gpu/...; \
 	elif [ "$(REQUIRE_CUDA)" = 1 ]; then \
 		echo "test-cuda: the CUDA toolkit is missing (nvcc, /usr/include/cuda.h); run make cuda-toolkit as root" >&2; exit 1; \
 	else echo "test-cuda: no CUDA toolkit here, CUDA checks skipped (make cuda-toolkit installs it, as root)"; fi
