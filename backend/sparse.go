@@ -150,11 +150,11 @@ func (sp *SparseDrive[T]) validate(p *Program[T]) error {
 		}
 		last = r.Hi
 	}
+	next := make([]int32, N) // each row's next entry, in the pass over Drive
 	for k := 0; k < K; k++ {
-		W := p.Drive[k*rows*N : (k+1)*rows*N]
-		entries := 0 // nonzero entries of instance k
+		starts := sp.RowStart[k*(N+1) : (k+1)*(N+1)]
 		for i := 0; i < N; i++ {
-			lo, hi := sp.RowStart[k*(N+1)+i], sp.RowStart[k*(N+1)+i+1]
+			lo, hi := starts[i], starts[i+1]
 			if lo < 0 || hi < lo || int(hi) > len(sp.Col) {
 				return fmt.Errorf("program Sparse row %d of instance %d spans [%d, %d) of %d entries", i, k, lo, hi, len(sp.Col))
 			}
@@ -165,23 +165,25 @@ func (sp *SparseDrive[T]) validate(p *Program[T]) error {
 					return fmt.Errorf("program Sparse.Col[%d] = %d (instance %d, row %d): columns must ascend strictly in [0, %d)", e, j, k, i, rows)
 				}
 				prev = j
-				w, dense := sp.Value[e], W[int(j)*N+i]
-				if w != dense || (w == 0) != (dense == 0) {
-					return fmt.Errorf("program Sparse.Value[%d] = %v but Drive[%d][%d][%d] = %v: the sparse form must hold Drive's weights", e, w, k, j, i, dense)
-				}
-				if w != 0 {
-					entries++
+			}
+			next[i] = lo
+		}
+		// Drive in its own order (presynaptic rows j, then units i), each
+		// unit's entries met in ascending columns: one pass over memory
+		// instead of a column walk per row (this runs on every Start).
+		W := p.Drive[k*rows*N : (k+1)*rows*N]
+		for j := 0; j < rows; j++ {
+			for i, dense := range W[j*N : (j+1)*N] {
+				e := next[i]
+				if e < starts[i+1] && int(sp.Col[e]) == j {
+					if w := sp.Value[e]; w != dense || (w == 0) != (dense == 0) {
+						return fmt.Errorf("program Sparse.Value[%d] = %v but Drive[%d][%d][%d] = %v: the sparse form must hold Drive's weights", e, w, k, j, i, dense)
+					}
+					next[i] = e + 1
+				} else if dense != 0 {
+					return fmt.Errorf("program Sparse has no entry for the nonzero weight Drive[%d][%d][%d] = %v: the sparse form must hold Drive's nonzero weights", k, j, i, dense)
 				}
 			}
-		}
-		nonzero := 0
-		for _, w := range W {
-			if w != 0 {
-				nonzero++
-			}
-		}
-		if nonzero != entries {
-			return fmt.Errorf("program Sparse holds %d of the %d nonzero weights of instance %d's Drive", entries, nonzero, k)
 		}
 	}
 	return nil
