@@ -275,7 +275,7 @@ gatherQuadsD_done:
 	RET
 
 // func gatherQuadRowsS(groups int, rs *int32, off *int32, w *float32, buf *float32, x *float32, ldx int)
-// Requires: AVX, AVX2, CMOV
+// Requires: AVX, CMOV
 TEXT ·gatherQuadRowsS(SB), NOSPLIT, $0-56
 	MOVQ  groups+0(FP), AX
 	MOVQ  rs+8(FP), CX
@@ -316,46 +316,42 @@ gatherQuadRowsS_pairs:
 	MOVQ         (DX)(R8*4), R14
 	MOVL         R14, R13
 	SHRQ         $0x20, R14
-	VMOVSD       (BX)(R8*4), X4
-	VBROADCASTSS X4, X5
-	VSHUFPS      $0x55, X4, X4, X4
-	VMULPS       (SI)(R13*4), X5, X5
-	VADDPS       X5, X0, X0
-	VMULPS       (SI)(R14*4), X4, X5
-	VADDPS       X5, X0, X0
+	VBROADCASTSS (BX)(R8*4), X4
+	VBROADCASTSS 4(BX)(R8*4), X5
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X0, X0
+	VMULPS       (SI)(R14*4), X5, X4
+	VADDPS       X4, X0, X0
 	ADDQ         $0x02, R8
 	MOVQ         (DX)(R9*4), R14
 	MOVL         R14, R13
 	SHRQ         $0x20, R14
-	VMOVSD       (BX)(R9*4), X4
-	VBROADCASTSS X4, X5
-	VSHUFPS      $0x55, X4, X4, X4
-	VMULPS       (SI)(R13*4), X5, X5
-	VADDPS       X5, X1, X1
-	VMULPS       (SI)(R14*4), X4, X5
-	VADDPS       X5, X1, X1
+	VBROADCASTSS (BX)(R9*4), X4
+	VBROADCASTSS 4(BX)(R9*4), X5
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X1, X1
+	VMULPS       (SI)(R14*4), X5, X4
+	VADDPS       X4, X1, X1
 	ADDQ         $0x02, R9
 	MOVQ         (DX)(R10*4), R14
 	MOVL         R14, R13
 	SHRQ         $0x20, R14
-	VMOVSD       (BX)(R10*4), X4
-	VBROADCASTSS X4, X5
-	VSHUFPS      $0x55, X4, X4, X4
-	VMULPS       (SI)(R13*4), X5, X5
-	VADDPS       X5, X2, X2
-	VMULPS       (SI)(R14*4), X4, X5
-	VADDPS       X5, X2, X2
+	VBROADCASTSS (BX)(R10*4), X4
+	VBROADCASTSS 4(BX)(R10*4), X5
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X2, X2
+	VMULPS       (SI)(R14*4), X5, X4
+	VADDPS       X4, X2, X2
 	ADDQ         $0x02, R10
 	MOVQ         (DX)(R11*4), R14
 	MOVL         R14, R13
 	SHRQ         $0x20, R14
-	VMOVSD       (BX)(R11*4), X4
-	VBROADCASTSS X4, X5
-	VSHUFPS      $0x55, X4, X4, X4
-	VMULPS       (SI)(R13*4), X5, X5
-	VADDPS       X5, X3, X3
-	VMULPS       (SI)(R14*4), X4, X5
-	VADDPS       X5, X3, X3
+	VBROADCASTSS (BX)(R11*4), X4
+	VBROADCASTSS 4(BX)(R11*4), X5
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X3, X3
+	VMULPS       (SI)(R14*4), X5, X4
+	VADDPS       X4, X3, X3
 	ADDQ         $0x02, R11
 	SUBQ         $0x02, R12
 	JMP          gatherQuadRowsS_pairs
@@ -462,7 +458,7 @@ gatherQuadRowsS_done:
 	RET
 
 // func gatherQuadRowsD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int)
-// Requires: AVX, AVX2, CMOV
+// Requires: AVX, CMOV
 TEXT ·gatherQuadRowsD(SB), NOSPLIT, $0-56
 	MOVQ  groups+0(FP), AX
 	MOVQ  rs+8(FP), CX
@@ -503,46 +499,42 @@ gatherQuadRowsD_pairs:
 	MOVQ         (DX)(R8*4), R14
 	MOVL         R14, R13
 	SHRQ         $0x20, R14
-	VMOVUPD      (BX)(R8*8), X4
-	VBROADCASTSD X4, Y5
-	VPERMPD      $0x55, Y4, Y6
-	VMULPD       (SI)(R13*8), Y5, Y5
-	VADDPD       Y5, Y0, Y0
-	VMULPD       (SI)(R14*8), Y6, Y5
-	VADDPD       Y5, Y0, Y0
+	VBROADCASTSD (BX)(R8*8), Y4
+	VBROADCASTSD 8(BX)(R8*8), Y5
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y0, Y0
+	VMULPD       (SI)(R14*8), Y5, Y4
+	VADDPD       Y4, Y0, Y0
 	ADDQ         $0x02, R8
 	MOVQ         (DX)(R9*4), R14
 	MOVL         R14, R13
 	SHRQ         $0x20, R14
-	VMOVUPD      (BX)(R9*8), X4
-	VBROADCASTSD X4, Y5
-	VPERMPD      $0x55, Y4, Y6
-	VMULPD       (SI)(R13*8), Y5, Y5
-	VADDPD       Y5, Y1, Y1
-	VMULPD       (SI)(R14*8), Y6, Y5
-	VADDPD       Y5, Y1, Y1
+	VBROADCASTSD (BX)(R9*8), Y4
+	VBROADCASTSD 8(BX)(R9*8), Y5
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMULPD       (SI)(R14*8), Y5, Y4
+	VADDPD       Y4, Y1, Y1
 	ADDQ         $0x02, R9
 	MOVQ         (DX)(R10*4), R14
 	MOVL         R14, R13
 	SHRQ         $0x20, R14
-	VMOVUPD      (BX)(R10*8), X4
-	VBROADCASTSD X4, Y5
-	VPERMPD      $0x55, Y4, Y6
-	VMULPD       (SI)(R13*8), Y5, Y5
-	VADDPD       Y5, Y2, Y2
-	VMULPD       (SI)(R14*8), Y6, Y5
-	VADDPD       Y5, Y2, Y2
+	VBROADCASTSD (BX)(R10*8), Y4
+	VBROADCASTSD 8(BX)(R10*8), Y5
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VMULPD       (SI)(R14*8), Y5, Y4
+	VADDPD       Y4, Y2, Y2
 	ADDQ         $0x02, R10
 	MOVQ         (DX)(R11*4), R14
 	MOVL         R14, R13
 	SHRQ         $0x20, R14
-	VMOVUPD      (BX)(R11*8), X4
-	VBROADCASTSD X4, Y5
-	VPERMPD      $0x55, Y4, Y6
-	VMULPD       (SI)(R13*8), Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VMULPD       (SI)(R14*8), Y6, Y5
-	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD (BX)(R11*8), Y4
+	VBROADCASTSD 8(BX)(R11*8), Y5
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       (SI)(R14*8), Y5, Y4
+	VADDPD       Y4, Y3, Y3
 	ADDQ         $0x02, R11
 	SUBQ         $0x02, R12
 	JMP          gatherQuadRowsD_pairs
@@ -551,24 +543,24 @@ gatherQuadRowsD_pairsdone:
 	TESTQ        R12, R12
 	JZ           gatherQuadRowsD_odd
 	MOVLQSX      (DX)(R8*4), R12
-	VBROADCASTSD (BX)(R8*8), Y5
-	VMULPD       (SI)(R12*8), Y5, Y5
-	VADDPD       Y5, Y0, Y0
+	VBROADCASTSD (BX)(R8*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y0, Y0
 	INCQ         R8
 	MOVLQSX      (DX)(R9*4), R12
-	VBROADCASTSD (BX)(R9*8), Y5
-	VMULPD       (SI)(R12*8), Y5, Y5
-	VADDPD       Y5, Y1, Y1
+	VBROADCASTSD (BX)(R9*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y1, Y1
 	INCQ         R9
 	MOVLQSX      (DX)(R10*4), R12
-	VBROADCASTSD (BX)(R10*8), Y5
-	VMULPD       (SI)(R12*8), Y5, Y5
-	VADDPD       Y5, Y2, Y2
+	VBROADCASTSD (BX)(R10*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y2, Y2
 	INCQ         R10
 	MOVLQSX      (DX)(R11*4), R12
-	VBROADCASTSD (BX)(R11*8), Y5
-	VMULPD       (SI)(R12*8), Y5, Y5
-	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD (BX)(R11*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	INCQ         R11
 
 gatherQuadRowsD_odd:
@@ -578,9 +570,9 @@ gatherQuadRowsD_rest0:
 	CMPQ         R8, R12
 	JGE          gatherQuadRowsD_next0
 	MOVLQSX      (DX)(R8*4), R13
-	VBROADCASTSD (BX)(R8*8), Y5
-	VMULPD       (SI)(R13*8), Y5, Y5
-	VADDPD       Y5, Y0, Y0
+	VBROADCASTSD (BX)(R8*8), Y4
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y0, Y0
 	INCQ         R8
 	JMP          gatherQuadRowsD_rest0
 
@@ -591,9 +583,9 @@ gatherQuadRowsD_rest1:
 	CMPQ         R9, R8
 	JGE          gatherQuadRowsD_next1
 	MOVLQSX      (DX)(R9*4), R12
-	VBROADCASTSD (BX)(R9*8), Y5
-	VMULPD       (SI)(R12*8), Y5, Y5
-	VADDPD       Y5, Y1, Y1
+	VBROADCASTSD (BX)(R9*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y1, Y1
 	INCQ         R9
 	JMP          gatherQuadRowsD_rest1
 
@@ -604,9 +596,9 @@ gatherQuadRowsD_rest2:
 	CMPQ         R10, R8
 	JGE          gatherQuadRowsD_next2
 	MOVLQSX      (DX)(R10*4), R9
-	VBROADCASTSD (BX)(R10*8), Y5
-	VMULPD       (SI)(R9*8), Y5, Y5
-	VADDPD       Y5, Y2, Y2
+	VBROADCASTSD (BX)(R10*8), Y4
+	VMULPD       (SI)(R9*8), Y4, Y4
+	VADDPD       Y4, Y2, Y2
 	INCQ         R10
 	JMP          gatherQuadRowsD_rest2
 
@@ -617,9 +609,9 @@ gatherQuadRowsD_rest3:
 	CMPQ         R11, R8
 	JGE          gatherQuadRowsD_next3
 	MOVLQSX      (DX)(R11*4), R9
-	VBROADCASTSD (BX)(R11*8), Y5
-	VMULPD       (SI)(R9*8), Y5, Y5
-	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD (BX)(R11*8), Y4
+	VMULPD       (SI)(R9*8), Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	INCQ         R11
 	JMP          gatherQuadRowsD_rest3
 
@@ -627,16 +619,16 @@ gatherQuadRowsD_next3:
 	MOVQ       ldx+48(FP), R8
 	SHLQ       $0x03, R8
 	LEAQ       (R8)(R8*2), R9
-	VUNPCKLPD  Y1, Y0, Y5
+	VUNPCKLPD  Y1, Y0, Y4
 	VUNPCKHPD  Y1, Y0, Y0
 	VUNPCKLPD  Y3, Y2, Y1
 	VUNPCKHPD  Y3, Y2, Y2
-	VPERM2F128 $0x20, Y1, Y5, Y3
-	VPERM2F128 $0x20, Y2, Y0, Y6
-	VPERM2F128 $0x31, Y1, Y5, Y1
+	VPERM2F128 $0x20, Y1, Y4, Y3
+	VPERM2F128 $0x20, Y2, Y0, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
 	VPERM2F128 $0x31, Y2, Y0, Y0
 	VMOVUPD    Y3, (DI)
-	VMOVUPD    Y6, (DI)(R8*1)
+	VMOVUPD    Y5, (DI)(R8*1)
 	VMOVUPD    Y1, (DI)(R8*2)
 	VMOVUPD    Y0, (DI)(R9*1)
 	ADDQ       $0x10, CX
