@@ -1,6 +1,7 @@
 package backend_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -55,6 +56,17 @@ func TestSparseDriveValidate(t *testing.T) {
 		q.Col, q.Value = q.Col[:len(q.Col)-1], q.Value[:len(q.Value)-1]
 		q.RowStart[len(q.RowStart)-1]--
 	})
+	// An entry dropped from instance 0's row 1: the error names its weight
+	// (the count over Drive finds that one is missing, the walk which).
+	lo := sp.RowStart[1]
+	j1 := sp.Col[lo]
+	mutate("dropped inner entry", fmt.Sprintf("no entry for the nonzero weight Drive[0][%d][1] = %v", j1, sp.Value[lo]), func(q *backend.SparseDrive[float32]) {
+		q.Col, q.Value = append(q.Col[:lo:lo], q.Col[lo+1:]...), append(q.Value[:lo:lo], q.Value[lo+1:]...)
+		for x := 2; x < len(q.RowStart); x++ {
+			q.RowStart[x]--
+		}
+	})
+	mutate("an entry zeroed", "must hold Drive's weights", func(q *backend.SparseDrive[float32]) { q.Value[lo] = 0 })
 	mutate("columns out of order", "ascend", func(q *backend.SparseDrive[float32]) {
 		lo := q.RowStart[1]
 		q.Col[lo], q.Col[lo+1] = q.Col[lo+1], q.Col[lo]
