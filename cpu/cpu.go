@@ -365,6 +365,8 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 	// A static gathered drive without a dense part reads u_t only from the
 	// history: it goes there from the input chunk directly, not through z.
 	direct := in != nil && t.hist != nil && r.pl == nil && len(r.csr[t.k].dense) == 0
+	// Its row kernel may even read u_t from the chunk itself.
+	fused := direct && r.lr == nil && r.csr[t.k].fusesInput(t.hist, N)
 	rec := 0
 	for s := 0; s < n; s++ {
 		step := r.done + s + 1
@@ -378,7 +380,9 @@ func (r *run[T]) runTask(t *task[T], n int, in []T, out *backend.Chunk[T], m int
 				copy(zu, in[at:at+I])
 			}
 		}
-		if direct {
+		if fused {
+			t.hist.beginInputs(step, t.z, in[((kin*B+t.b0)*n+s)*I:], n*I)
+		} else if direct {
 			t.hist.beginFrom(step, t.z, in[((kin*B+t.b0)*n+s)*I:], n*I, I)
 		} else if t.hist != nil {
 			t.hist.begin(step, t.z, rows)

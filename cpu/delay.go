@@ -28,6 +28,11 @@ type history[T backend.Float] struct {
 	// z is the step's presynaptic vectors (nb × rows, set by begin), which
 	// the dense part of a mixed drive reads.
 	z []T
+	// u, when set (beginInputs), is the step's inputs where the input chunk
+	// holds them, trial b's at u[b·ldu …]: the row kernel reads them there
+	// (csrDrive.fusesInput) and the history's input columns go stale.
+	u   []T
+	ldu int
 }
 
 // newHistory returns the history of nb trials of a program, every slot
@@ -105,9 +110,23 @@ func (h *history[T]) begin(t int, z []T, rows int) {
 // I inputs at u[b·ld …] (the caller's input chunk, which then need not be
 // copied into z first).
 func (h *history[T]) beginFrom(t int, z, u []T, ld, I int) {
+	h.u = nil
+	interleave(h.buf[h.slots*h.n*h.nb:], u, h.nb, ld, 0, I)
+	h.beginSlots(t, z)
+}
+
+// beginInputs is beginFrom for a product that reads the inputs from u
+// itself (csrDrive.fusesInput): they are not copied into the history.
+func (h *history[T]) beginInputs(t int, z, u []T, ld int) {
+	h.u, h.ldu = u, ld
+	h.beginSlots(t, z)
+}
+
+// beginSlots is begin's part for the rates: z and the slots each delay
+// reads.
+func (h *history[T]) beginSlots(t int, z []T) {
 	nb, N := h.nb, h.n
 	h.z = z
-	interleave(h.buf[h.slots*N*nb:], u, nb, ld, 0, I)
 	if h.slots > 1 {
 		h.offValid, h.offIntValid = false, false // the slots rotate
 	}

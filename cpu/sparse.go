@@ -20,6 +20,11 @@ type csrDrive[T backend.Float] struct {
 	// w is the instance's Drive, which that product reads.
 	dense []backend.ColumnRange
 	w     []T
+	// inputTail is set when every row's last entry is its own unit's
+	// input with weight 1 (the identity input through which a circuit's
+	// stimulus enters): the row kernel can then add the input where the
+	// input chunk holds it (fusesInput).
+	inputTail bool
 }
 
 // sparseMaxDensity is the largest density of a program's Sparse at which
@@ -143,7 +148,24 @@ func newCSRDrive[T backend.Float](p *backend.Program[T], k int) *csrDrive[T] {
 		}
 		c.rowStart = append(c.rowStart, int32(len(c.col)))
 	}
+	c.inputTail = p.Inputs >= N && len(c.dense) == 0 && p.Delays == nil
+	for i := 0; i < N && c.inputTail; i++ {
+		last := c.rowStart[i+1] - 1
+		c.inputTail = last >= c.rowStart[i] && int(c.col[last]) == N+i && c.val[last] == 1
+	}
 	return c
+}
+
+// fusesInput reports whether the gathered product of the trials of h runs
+// every row on gatherQuadRowsIn{S,D}, which reads each row's input from the
+// input chunk (history.u) instead of the history: the rows' inputs are
+// their tails (inputTail), all trials go four at a time on the AVX2 row
+// kernel (gathered's path for float64, and for float32 below 8 trials)
+// and the rows come in whole groups of four. The history then holds no
+// inputs (see history.beginInputs).
+func (c *csrDrive[T]) fusesInput(h *history[T], n int) bool {
+	_, single := any(c).(*csrDrive[float32])
+	return c.inputTail && hasGatherAVX2 && len(h.buf) < 1<<31 && h.nb%4 == 0 && n%4 == 0 && !(single && h.nb >= 8)
 }
 
 // product computes x = the drive of the nb trials whose presynaptic
@@ -271,6 +293,11 @@ func (c *csrDrive[T]) gatheredQuad(h *history[T], x []T, n, b int) {
 	i := 0
 	if g := n / 4; hasGatherAVX2 && g > 0 && len(val) > 0 {
 		_ = x[(b+3)*n+4*g-1]
+		if u := h.u; u != nil {
+			_ = u[(b+3)*h.ldu+4*g-1]
+			quadRowsInKernel(g, &rs[0], &off[0], &val[0], &buf[b], &x[b*n], n, &u[b*h.ldu], h.ldu)
+			return // every row, fusesInput
+		}
 		quadRowsKernel(g, &rs[0], &off[0], &val[0], &buf[b], &x[b*n], n)
 		i = 4 * g
 	}
@@ -313,6 +340,16 @@ func quadRowsKernel[T backend.Float](groups int, rs, off *int32, w, buf, x *T, l
 		gatherQuadRowsS(groups, rs, off, w, any(buf).(*float32), any(x).(*float32), ldx)
 	case *float64:
 		gatherQuadRowsD(groups, rs, off, w, any(buf).(*float64), any(x).(*float64), ldx)
+	}
+}
+
+// quadRowsInKernel calls gatherQuadRowsInS or gatherQuadRowsInD.
+func quadRowsInKernel[T backend.Float](groups int, rs, off *int32, w, buf, x *T, ldx int, u *T, ldu int) {
+	switch w := any(w).(type) {
+	case *float32:
+		gatherQuadRowsInS(groups, rs, off, w, any(buf).(*float32), any(x).(*float32), ldx, any(u).(*float32), ldu)
+	case *float64:
+		gatherQuadRowsInD(groups, rs, off, w, any(buf).(*float64), any(x).(*float64), ldx, any(u).(*float64), ldu)
 	}
 }
 

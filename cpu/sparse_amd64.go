@@ -42,6 +42,16 @@ func gatherQuadRowsS(groups int, rs *int32, off *int32, w *float32, buf *float32
 //go:noescape
 func gatherQuadRowsD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int)
 
+// gatherQuadRowsInS is gatherQuadRowsS for rows whose last entry is their input with weight 1: x[l·ldx+i] = (row i's sum without it) + u[l·ldu+i] (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func gatherQuadRowsInS(groups int, rs *int32, off *int32, w *float32, buf *float32, x *float32, ldx int, u *float32, ldu int)
+
+// gatherQuadRowsInD is gatherQuadRowsD for rows whose last entry is their input with weight 1: x[l·ldx+i] = (row i's sum without it) + u[l·ldu+i] (see cpu/internal/asmgen). Requires AVX2.
+//
+//go:noescape
+func gatherQuadRowsInD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int, u *float64, ldu int)
+
 // interleave4S sets dst[4j+l] = z[l·ldz+j] for trials l < 4 and columns j < n, a multiple of 4 (see cpu/internal/asmgen). Requires AVX2.
 //
 //go:noescape

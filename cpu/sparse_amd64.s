@@ -640,6 +640,402 @@ gatherQuadRowsD_done:
 	VZEROUPPER
 	RET
 
+// func gatherQuadRowsInS(groups int, rs *int32, off *int32, w *float32, buf *float32, x *float32, ldx int, u *float32, ldu int)
+// Requires: AVX, CMOV
+TEXT ·gatherQuadRowsInS(SB), NOSPLIT, $0-72
+	MOVQ  groups+0(FP), AX
+	MOVQ  rs+8(FP), CX
+	MOVQ  off+16(FP), DX
+	MOVQ  w+24(FP), BX
+	MOVQ  buf+32(FP), SI
+	MOVQ  x+40(FP), DI
+	TESTQ AX, AX
+	JZ    gatherQuadRowsInS_done
+
+gatherQuadRowsInS_group:
+	MOVLQSX (CX), R8
+	MOVLQSX 4(CX), R9
+	MOVLQSX 8(CX), R10
+	MOVLQSX 12(CX), R11
+	MOVLQSX 4(CX), R12
+	SUBQ    R8, R12
+	MOVLQSX 8(CX), R13
+	SUBQ    R9, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	MOVLQSX 12(CX), R13
+	SUBQ    R10, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	MOVLQSX 16(CX), R13
+	SUBQ    R11, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	DECQ    R12
+	VXORPS  X0, X0, X0
+	VXORPS  X1, X1, X1
+	VXORPS  X2, X2, X2
+	VXORPS  X3, X3, X3
+
+gatherQuadRowsInS_pairs:
+	CMPQ         R12, $0x02
+	JL           gatherQuadRowsInS_pairsdone
+	MOVQ         (DX)(R8*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VBROADCASTSS (BX)(R8*4), X4
+	VBROADCASTSS 4(BX)(R8*4), X5
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X0, X0
+	VMULPS       (SI)(R14*4), X5, X4
+	VADDPS       X4, X0, X0
+	ADDQ         $0x02, R8
+	MOVQ         (DX)(R9*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VBROADCASTSS (BX)(R9*4), X4
+	VBROADCASTSS 4(BX)(R9*4), X5
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X1, X1
+	VMULPS       (SI)(R14*4), X5, X4
+	VADDPS       X4, X1, X1
+	ADDQ         $0x02, R9
+	MOVQ         (DX)(R10*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VBROADCASTSS (BX)(R10*4), X4
+	VBROADCASTSS 4(BX)(R10*4), X5
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X2, X2
+	VMULPS       (SI)(R14*4), X5, X4
+	VADDPS       X4, X2, X2
+	ADDQ         $0x02, R10
+	MOVQ         (DX)(R11*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VBROADCASTSS (BX)(R11*4), X4
+	VBROADCASTSS 4(BX)(R11*4), X5
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X3, X3
+	VMULPS       (SI)(R14*4), X5, X4
+	VADDPS       X4, X3, X3
+	ADDQ         $0x02, R11
+	SUBQ         $0x02, R12
+	JMP          gatherQuadRowsInS_pairs
+
+gatherQuadRowsInS_pairsdone:
+	TESTQ        R12, R12
+	JZ           gatherQuadRowsInS_odd
+	MOVLQSX      (DX)(R8*4), R12
+	VBROADCASTSS (BX)(R8*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X0, X0
+	INCQ         R8
+	MOVLQSX      (DX)(R9*4), R12
+	VBROADCASTSS (BX)(R9*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X1, X1
+	INCQ         R9
+	MOVLQSX      (DX)(R10*4), R12
+	VBROADCASTSS (BX)(R10*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X2, X2
+	INCQ         R10
+	MOVLQSX      (DX)(R11*4), R12
+	VBROADCASTSS (BX)(R11*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X3, X3
+	INCQ         R11
+
+gatherQuadRowsInS_odd:
+	MOVLQSX 4(CX), R12
+	DECQ    R12
+
+gatherQuadRowsInS_rest0:
+	CMPQ         R8, R12
+	JGE          gatherQuadRowsInS_next0
+	MOVLQSX      (DX)(R8*4), R13
+	VBROADCASTSS (BX)(R8*4), X4
+	VMULPS       (SI)(R13*4), X4, X4
+	VADDPS       X4, X0, X0
+	INCQ         R8
+	JMP          gatherQuadRowsInS_rest0
+
+gatherQuadRowsInS_next0:
+	MOVLQSX 8(CX), R8
+	DECQ    R8
+
+gatherQuadRowsInS_rest1:
+	CMPQ         R9, R8
+	JGE          gatherQuadRowsInS_next1
+	MOVLQSX      (DX)(R9*4), R12
+	VBROADCASTSS (BX)(R9*4), X4
+	VMULPS       (SI)(R12*4), X4, X4
+	VADDPS       X4, X1, X1
+	INCQ         R9
+	JMP          gatherQuadRowsInS_rest1
+
+gatherQuadRowsInS_next1:
+	MOVLQSX 12(CX), R8
+	DECQ    R8
+
+gatherQuadRowsInS_rest2:
+	CMPQ         R10, R8
+	JGE          gatherQuadRowsInS_next2
+	MOVLQSX      (DX)(R10*4), R9
+	VBROADCASTSS (BX)(R10*4), X4
+	VMULPS       (SI)(R9*4), X4, X4
+	VADDPS       X4, X2, X2
+	INCQ         R10
+	JMP          gatherQuadRowsInS_rest2
+
+gatherQuadRowsInS_next2:
+	MOVLQSX 16(CX), R8
+	DECQ    R8
+
+gatherQuadRowsInS_rest3:
+	CMPQ         R11, R8
+	JGE          gatherQuadRowsInS_next3
+	MOVLQSX      (DX)(R11*4), R9
+	VBROADCASTSS (BX)(R11*4), X4
+	VMULPS       (SI)(R9*4), X4, X4
+	VADDPS       X4, X3, X3
+	INCQ         R11
+	JMP          gatherQuadRowsInS_rest3
+
+gatherQuadRowsInS_next3:
+	MOVQ      ldx+48(FP), R8
+	SHLQ      $0x02, R8
+	LEAQ      (R8)(R8*2), R9
+	VUNPCKLPS X1, X0, X4
+	VUNPCKHPS X1, X0, X0
+	VUNPCKLPS X3, X2, X1
+	VUNPCKHPS X3, X2, X2
+	VMOVLHPS  X1, X4, X3
+	VMOVHLPS  X4, X1, X1
+	VMOVLHPS  X2, X0, X4
+	VMOVHLPS  X0, X2, X0
+	MOVQ      u+56(FP), R10
+	MOVQ      ldu+64(FP), R11
+	SHLQ      $0x02, R11
+	VADDPS    (R10), X3, X3
+	VADDPS    (R10)(R11*1), X1, X1
+	VADDPS    (R10)(R11*2), X4, X4
+	LEAQ      (R11)(R11*2), R11
+	VADDPS    (R10)(R11*1), X0, X0
+	ADDQ      $0x10, R10
+	MOVQ      R10, u+56(FP)
+	VMOVUPS   X3, (DI)
+	VMOVUPS   X1, (DI)(R8*1)
+	VMOVUPS   X4, (DI)(R8*2)
+	VMOVUPS   X0, (DI)(R9*1)
+	ADDQ      $0x10, CX
+	ADDQ      $0x10, DI
+	DECQ      AX
+	JNZ       gatherQuadRowsInS_group
+
+gatherQuadRowsInS_done:
+	VZEROUPPER
+	RET
+
+// func gatherQuadRowsInD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int, u *float64, ldu int)
+// Requires: AVX, CMOV
+TEXT ·gatherQuadRowsInD(SB), NOSPLIT, $0-72
+	MOVQ  groups+0(FP), AX
+	MOVQ  rs+8(FP), CX
+	MOVQ  off+16(FP), DX
+	MOVQ  w+24(FP), BX
+	MOVQ  buf+32(FP), SI
+	MOVQ  x+40(FP), DI
+	TESTQ AX, AX
+	JZ    gatherQuadRowsInD_done
+
+gatherQuadRowsInD_group:
+	MOVLQSX (CX), R8
+	MOVLQSX 4(CX), R9
+	MOVLQSX 8(CX), R10
+	MOVLQSX 12(CX), R11
+	MOVLQSX 4(CX), R12
+	SUBQ    R8, R12
+	MOVLQSX 8(CX), R13
+	SUBQ    R9, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	MOVLQSX 12(CX), R13
+	SUBQ    R10, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	MOVLQSX 16(CX), R13
+	SUBQ    R11, R13
+	CMPQ    R13, R12
+	CMOVQLT R13, R12
+	DECQ    R12
+	VXORPD  Y0, Y0, Y0
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+
+gatherQuadRowsInD_pairs:
+	CMPQ         R12, $0x02
+	JL           gatherQuadRowsInD_pairsdone
+	MOVQ         (DX)(R8*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VBROADCASTSD (BX)(R8*8), Y4
+	VBROADCASTSD 8(BX)(R8*8), Y5
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y0, Y0
+	VMULPD       (SI)(R14*8), Y5, Y4
+	VADDPD       Y4, Y0, Y0
+	ADDQ         $0x02, R8
+	MOVQ         (DX)(R9*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VBROADCASTSD (BX)(R9*8), Y4
+	VBROADCASTSD 8(BX)(R9*8), Y5
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMULPD       (SI)(R14*8), Y5, Y4
+	VADDPD       Y4, Y1, Y1
+	ADDQ         $0x02, R9
+	MOVQ         (DX)(R10*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VBROADCASTSD (BX)(R10*8), Y4
+	VBROADCASTSD 8(BX)(R10*8), Y5
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VMULPD       (SI)(R14*8), Y5, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x02, R10
+	MOVQ         (DX)(R11*4), R14
+	MOVL         R14, R13
+	SHRQ         $0x20, R14
+	VBROADCASTSD (BX)(R11*8), Y4
+	VBROADCASTSD 8(BX)(R11*8), Y5
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       (SI)(R14*8), Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x02, R11
+	SUBQ         $0x02, R12
+	JMP          gatherQuadRowsInD_pairs
+
+gatherQuadRowsInD_pairsdone:
+	TESTQ        R12, R12
+	JZ           gatherQuadRowsInD_odd
+	MOVLQSX      (DX)(R8*4), R12
+	VBROADCASTSD (BX)(R8*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y0, Y0
+	INCQ         R8
+	MOVLQSX      (DX)(R9*4), R12
+	VBROADCASTSD (BX)(R9*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	INCQ         R9
+	MOVLQSX      (DX)(R10*4), R12
+	VBROADCASTSD (BX)(R10*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	INCQ         R10
+	MOVLQSX      (DX)(R11*4), R12
+	VBROADCASTSD (BX)(R11*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	INCQ         R11
+
+gatherQuadRowsInD_odd:
+	MOVLQSX 4(CX), R12
+	DECQ    R12
+
+gatherQuadRowsInD_rest0:
+	CMPQ         R8, R12
+	JGE          gatherQuadRowsInD_next0
+	MOVLQSX      (DX)(R8*4), R13
+	VBROADCASTSD (BX)(R8*8), Y4
+	VMULPD       (SI)(R13*8), Y4, Y4
+	VADDPD       Y4, Y0, Y0
+	INCQ         R8
+	JMP          gatherQuadRowsInD_rest0
+
+gatherQuadRowsInD_next0:
+	MOVLQSX 8(CX), R8
+	DECQ    R8
+
+gatherQuadRowsInD_rest1:
+	CMPQ         R9, R8
+	JGE          gatherQuadRowsInD_next1
+	MOVLQSX      (DX)(R9*4), R12
+	VBROADCASTSD (BX)(R9*8), Y4
+	VMULPD       (SI)(R12*8), Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	INCQ         R9
+	JMP          gatherQuadRowsInD_rest1
+
+gatherQuadRowsInD_next1:
+	MOVLQSX 12(CX), R8
+	DECQ    R8
+
+gatherQuadRowsInD_rest2:
+	CMPQ         R10, R8
+	JGE          gatherQuadRowsInD_next2
+	MOVLQSX      (DX)(R10*4), R9
+	VBROADCASTSD (BX)(R10*8), Y4
+	VMULPD       (SI)(R9*8), Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	INCQ         R10
+	JMP          gatherQuadRowsInD_rest2
+
+gatherQuadRowsInD_next2:
+	MOVLQSX 16(CX), R8
+	DECQ    R8
+
+gatherQuadRowsInD_rest3:
+	CMPQ         R11, R8
+	JGE          gatherQuadRowsInD_next3
+	MOVLQSX      (DX)(R11*4), R9
+	VBROADCASTSD (BX)(R11*8), Y4
+	VMULPD       (SI)(R9*8), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	INCQ         R11
+	JMP          gatherQuadRowsInD_rest3
+
+gatherQuadRowsInD_next3:
+	MOVQ       ldx+48(FP), R8
+	SHLQ       $0x03, R8
+	LEAQ       (R8)(R8*2), R9
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y0
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y4, Y3
+	VPERM2F128 $0x20, Y2, Y0, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	MOVQ       u+56(FP), R10
+	MOVQ       ldu+64(FP), R11
+	SHLQ       $0x03, R11
+	VADDPD     (R10), Y3, Y3
+	VADDPD     (R10)(R11*1), Y5, Y5
+	VADDPD     (R10)(R11*2), Y1, Y1
+	LEAQ       (R11)(R11*2), R11
+	VADDPD     (R10)(R11*1), Y0, Y0
+	ADDQ       $0x20, R10
+	MOVQ       R10, u+56(FP)
+	VMOVUPD    Y3, (DI)
+	VMOVUPD    Y5, (DI)(R8*1)
+	VMOVUPD    Y1, (DI)(R8*2)
+	VMOVUPD    Y0, (DI)(R9*1)
+	ADDQ       $0x10, CX
+	ADDQ       $0x20, DI
+	DECQ       AX
+	JNZ        gatherQuadRowsInD_group
+
+gatherQuadRowsInD_done:
+	VZEROUPPER
+	RET
+
 // func interleave4S(n int, z *float32, ldz int, dst *float32)
 // Requires: AVX
 TEXT ·interleave4S(SB), NOSPLIT, $0-32

@@ -25,5 +25,11 @@ func gatherQuadRowsS(groups int, rs *int32, off *int32, w *float32, buf *float32
 func gatherQuadRowsD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int) {
 	panic("unreachable")
 }
+func gatherQuadRowsInS(groups int, rs *int32, off *int32, w *float32, buf *float32, x *float32, ldx int, u *float32, ldu int) {
+	panic("unreachable")
+}
+func gatherQuadRowsInD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int, u *float64, ldu int) {
+	panic("unreachable")
+}
 func interleave4S(n int, z *float32, ldz int, dst *float32) { panic("unreachable") }
 func interleave4D(n int, z *float64, ldz int, dst *float64) { panic("unreachable") }

@@ -26,6 +26,10 @@ type RateCase struct {
 	Delays bool
 	// Chunks are the Advance call sizes the case also runs in (cycled).
 	Chunks []int
+	// Identity makes the drive a circuit's (package sim/circuit): I = N
+	// inputs through the identity, no bias, W sparse, in the sparse form;
+	// each unit's input is then the last term of its drive's sum.
+	Identity bool
 }
 
 func (c RateCase) String() string {
@@ -33,7 +37,11 @@ func (c RateCase) String() string {
 	if c.VForm {
 		form = "vform"
 	}
-	return fmt.Sprintf("%s_%s_ranges-%s_delays%v", form, c.Case, c.Ranges, c.Delays)
+	name := fmt.Sprintf("%s_%s_ranges-%s_delays%v", form, c.Case, c.Ranges, c.Delays)
+	if c.Identity {
+		name += "_identity"
+	}
+	return name
 }
 
 // rateRanges returns the per-unit activations named by layout for n units:
@@ -110,6 +118,29 @@ func NewRateProgram[T backend.Float](c RateCase) *backend.Program[T] {
 	} else if c.Sparse && p.Plasticity == nil {
 		p.Sparse = backend.NewSparseDrive(p.Shape, p.Drive)
 	}
+	if c.Identity {
+		if p.Inputs != N || c.Delays || p.Plasticity != nil {
+			panic("backendtest: an identity case has I = N and neither delays nor plasticity")
+		}
+		rows := p.DriveRows()
+		for k := 0; k < K; k++ {
+			W := p.Drive[k*rows*N : (k+1)*rows*N]
+			for e := range N * N {
+				if rng.IntN(5) != 0 {
+					W[e] = 0
+				}
+			}
+			for j := N; j < rows; j++ { // the identity, then the bias row 0
+				for i := 0; i < N; i++ {
+					W[j*N+i] = 0
+					if j-N == i {
+						W[j*N+i] = 1
+					}
+				}
+			}
+		}
+		p.Sparse = backend.NewSparseDrive(p.Shape, p.Drive)
+	}
 	if c.VForm {
 		return p
 	}
@@ -169,6 +200,14 @@ func RateCases(short bool) []RateCase {
 		Ranges: "mixed", Delays: true, Chunks: []int{2, 5}})
 	add(RateCase{Case: Case{Shape: sh(1, 4, 31, 1, 0), Activation: backend.ReLU, Init: true, Sparse: true, Steps: steps},
 		Clip: true, Ranges: "supra", Delays: true, Chunks: []int{3}})
+	// A circuit's identity input (the stimulus enters unit i as the last
+	// term of its drive): four and eight trials in whole groups of four
+	// rows, and trials or rows that are not.
+	for j, sz := range []struct{ K, B, N int }{{2, 4, 12}, {1, 8, 36}, {1, 5, 16}, {2, 4, 13}} {
+		add(RateCase{Case: Case{Shape: sh(sz.K, sz.B, sz.N, sz.N, j%2), Activation: backend.ReLU, Init: true, Shared: j%2 == 1,
+			Sparse: true, Stride: 1, Steps: steps}, Integrator: backend.Integrator(j % 2), Clip: j < 2, Ranges: []string{"supra", "l5gamma"}[j%2],
+			Identity: true, Chunks: []int{1, 7}})
+	}
 	// Plastic weights after the rate-form step.
 	for j, pc := range PlasticCases(true)[:4] {
 		c := pc

@@ -23,8 +23,10 @@ func gatherKernels() {
 	gatherPairs("D")
 	gatherQuads("S")
 	gatherQuads("D")
-	gatherQuadRows("S")
-	gatherQuadRows("D")
+	gatherQuadRows("S", false)
+	gatherQuadRows("D", false)
+	gatherQuadRows("S", true)
+	gatherQuadRows("D", true)
 	interleave4("S")
 	interleave4("D")
 }
@@ -115,13 +117,29 @@ func transpose4(prec string, a [4]reg.VecVirtual) [4]reg.VecVirtual {
 // trials' values), so the common part takes its entries in pairs: one
 // 8-byte load holds two offsets (split by MOVL and SHRQ; offsets are
 // below 2³¹), five loads for two entries instead of six. Requires AVX2.
-func gatherQuadRows(prec string) {
+//
+// With input set it emits gatherQuadRowsIn{S,D}(groups, rs, off, w, buf,
+// x, ldx, u, ldu) for rows whose last entry is their own input with weight
+// 1 (backend's identity input, as a circuit's stimulus enters): each row's
+// sum runs over its other entries and then adds u[l·ldu+i], the input
+// itself — the same sum, since 1·u_i is u_i exactly, read where the input
+// chunk holds it instead of from the history (which then need not hold
+// the inputs at all).
+func gatherQuadRows(prec string, input bool) {
 	name := "gatherQuadRows" + prec
 	typ, size, vec := quadRegs(prec)
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int)", typ))
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups "+
-		"(see cpu/internal/asmgen). Requires AVX2.", name))
+	if input {
+		name = "gatherQuadRowsIn" + prec
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int, u *%[1]s, ldu int)", typ))
+		Pragma("noescape")
+		Doc(fmt.Sprintf("%s is gatherQuadRows%s for rows whose last entry is their input with weight 1: "+
+			"x[l·ldx+i] = (row i's sum without it) + u[l·ldu+i] (see cpu/internal/asmgen). Requires AVX2.", name, prec))
+	} else {
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int)", typ))
+		Pragma("noescape")
+		Doc(fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups "+
+			"(see cpu/internal/asmgen). Requires AVX2.", name))
+	}
 	bcast, mul, add, xor, mov := VBROADCASTSS, VMULPS, VADDPS, VXORPS, VMOVUPS
 	if prec == "D" {
 		bcast, mul, add, xor, mov = VBROADCASTSD, VMULPD, VADDPD, VXORPD, VMOVUPD
@@ -151,6 +169,9 @@ func gatherQuadRows(prec string) {
 		SUBQ(idx[r], t)
 		CMPQ(t, cnt)
 		CMOVQLT(t, cnt)
+	}
+	if input {
+		DECQ(cnt) // the rows' input entries are not summed here
 	}
 	acc := make([]reg.VecVirtual, 4)
 	for r := range acc {
@@ -201,6 +222,9 @@ func gatherQuadRows(prec string) {
 		loop, next := fmt.Sprintf("%s_rest%d", name, r), fmt.Sprintf("%s_next%d", name, r)
 		end := GP64()
 		MOVLQSX(Mem{Base: rsp, Disp: 4 * (r + 1)}, end)
+		if input {
+			DECQ(end)
+		}
 		Label(loop)
 		CMPQ(idx[r], end)
 		JGE(LabelRef(next))
@@ -214,6 +238,20 @@ func gatherQuadRows(prec string) {
 	ld3 := GP64()
 	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
 	out := transpose4(prec, [4]reg.VecVirtual(acc))
+	if input {
+		up := Load(Param("u"), GP64())
+		lu := Load(Param("ldu"), GP64())
+		SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), lu)
+		// This group's rows: u advances by the groups done, kept in the
+		// parameter itself (the loop has no register to spare).
+		for l, at := range []Mem{{Base: up}, {Base: up, Index: lu, Scale: 1}, {Base: up, Index: lu, Scale: 2}} {
+			add(at, out[l], out[l])
+		}
+		LEAQ(Mem{Base: lu, Index: lu, Scale: 2}, lu)
+		add(Mem{Base: up, Index: lu, Scale: 1}, out[3], out[3])
+		ADDQ(U8(4*size), up)
+		Store(up, Param("u"))
+	}
 	mov(out[0], Mem{Base: xp})
 	mov(out[1], Mem{Base: xp, Index: ld, Scale: 1})
 	mov(out[2], Mem{Base: xp, Index: ld, Scale: 2})
