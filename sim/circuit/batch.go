@@ -123,7 +123,7 @@ func ProgramBatch[T backend.Float](cs []*spec.Circuit, ps []L5Params, net *L5Net
 		q.Plasticity = &pl
 	}
 	if q.Sparse != nil {
-		q.Sparse = backend.NewSparseDrive(q.Shape, q.Drive)
+		q.Sparse = sparseDrive[T](net.W, q.Units, K)
 	}
 	return &q, nil
 }

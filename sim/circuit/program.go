@@ -101,9 +101,39 @@ func Program[T backend.Float](c *spec.Circuit, p L5Params, net *L5Network) (*bac
 		// input's identity rows are half the dense product's rows, and W
 		// itself is sparse): the same bits (the contract's sum skips zero
 		// weights), the backend choosing by density.
-		prog.Sparse = backend.NewSparseDrive(prog.Shape, prog.Drive)
+		prog.Sparse = sparseDrive[T](net.W, n, 1)
 	}
 	return prog, nil
+}
+
+// sparseDrive is backend.NewSparseDrive of K instances of a circuit's
+// drive (Program: Drive[j][i] = T(W[i][j]), then the identity input, no
+// bias), built from W's rows, which are already the sparse form's rows in
+// its order — a pass over W instead of two over the 2N+1 rows of Drive
+// (and its transpose), for every instance alike.
+func sparseDrive[T backend.Float](W []float64, n, K int) *backend.SparseDrive[T] {
+	rowStart := make([]int32, 0, n+1)
+	var col []int32
+	var val []T
+	for i := 0; i < n; i++ {
+		rowStart = append(rowStart, int32(len(col)))
+		for j, w := range W[i*n : (i+1)*n] {
+			if v := T(w); v != 0 {
+				col, val = append(col, int32(j)), append(val, v)
+			}
+		}
+		col, val = append(col, int32(n+i)), append(val, 1)
+	}
+	e := int32(len(col))
+	sp := &backend.SparseDrive[T]{RowStart: make([]int32, 0, K*(n+1)), Col: make([]int32, 0, K*len(col)), Value: make([]T, 0, K*len(val))}
+	for k := 0; k < K; k++ {
+		for _, r := range rowStart {
+			sp.RowStart = append(sp.RowStart, int32(k)*e+r)
+		}
+		sp.RowStart = append(sp.RowStart, int32(k+1)*e)
+		sp.Col, sp.Value = append(sp.Col, col...), append(sp.Value, val...)
+	}
+	return sp
 }
 
 // l5Rules are the circuit file's rule names as backend rules.
