@@ -11,7 +11,9 @@
 // float32 relu, the kernels of unitstep_amd64.s over the drawn normals).
 // A sparse or delayed drive runs as gathered CSR rows instead, over a
 // history that keeps each presynaptic value's trials adjacent (sparse.go,
-// delay.go), on kernels for 2, 4, 8 and 16 trials; the rate form's Euler
+// delay.go), on kernels for 2, 4, 8 and 16 trials — rows that end in
+// their own input with weight 1 (a circuit's stimulus) read that input
+// from the input chunk instead of the history; the rate form's Euler
 // step on supralinear units has kernels of its own (rateform.go).
 // A static program's drive and readout are copied once per run into the
 // kernels' column panels (packedB), since they are the same matrices every

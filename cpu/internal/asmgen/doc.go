@@ -6,7 +6,8 @@
 // how); -set gather writes cpu/sparse_amd64.s and cpu/sparse_amd64.go, the
 // gathered (CSR) product's kernels — rows of 8 and 16 trials, four rows
 // side by side for two or four trials, the whole product of four trials
-// (gatherQuadRows), and the history's layout of four trials (interleave4)
+// (gatherQuadRows, and gatherQuadRowsIn for rows ending in their own
+// input), and the history's layout of four trials (interleave4)
 // (gather.go); -set plastic writes cpu/plastic_amd64.s and
 // cpu/plastic_amd64.go, the per-synapse pass of a plastic update and Oja's
 // summed term (plastic.go); -set unit writes cpu/unitstep_amd64.s and
