@@ -193,13 +193,12 @@ func (sp *SparseDrive[T]) validate(p *Program[T]) error {
 	return nil
 }
 
-// countNonzero is the number of nonzero values of a, and addNonzero adds
-// 1 to dst[i] for every nonzero w[i]; either zero's sign is 0. Both count
-// from the values' bits (nonzero32, nonzero64) without a branch per
-// value: at the few percent density of a sparse drive a branch
-// mispredicts on about every nonzero weight. The precision is switched on
-// once per call, not per value (a type switch in a generic function's
-// loop costs more than the branch it replaces).
+// countNonzero is the number of nonzero values of a (either zero's sign
+// is 0). It and addNonzero count from the values' bits (nonzero32,
+// nonzero64) without a branch per value: at the few percent density of a
+// sparse drive a branch mispredicts on about every nonzero weight. The
+// precision is switched on once per call, not per value (a type switch in
+// a generic function's loop costs more than the branch it replaces).
 func countNonzero[T Float](a []T) int {
 	n := 0
 	switch a := any(a).(type) {
@@ -215,6 +214,7 @@ func countNonzero[T Float](a []T) int {
 	return n
 }
 
+// addNonzero adds 1 to dst[i] for every nonzero w[i] (see countNonzero).
 func addNonzero[T Float](dst []int32, w []T) {
 	switch w := any(w).(type) {
 	case []float32:

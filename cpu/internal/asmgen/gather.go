@@ -128,18 +128,17 @@ func transpose4(prec string, a [4]reg.VecVirtual) [4]reg.VecVirtual {
 func gatherQuadRows(prec string, input bool) {
 	name := "gatherQuadRows" + prec
 	typ, size, vec := quadRegs(prec)
+	params := "groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int"
+	doc := fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups", name)
 	if input {
 		name = "gatherQuadRowsIn" + prec
-		TEXT(name, NOSPLIT, fmt.Sprintf("func(groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int, u *%[1]s, ldu int)", typ))
-		Pragma("noescape")
-		Doc(fmt.Sprintf("%s is gatherQuadRows%s for rows whose last entry is their input with weight 1: "+
-			"x[l·ldx+i] = (row i's sum without it) + u[l·ldu+i] (see cpu/internal/asmgen). Requires AVX2.", name, prec))
-	} else {
-		TEXT(name, NOSPLIT, fmt.Sprintf("func(groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int)", typ))
-		Pragma("noescape")
-		Doc(fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups "+
-			"(see cpu/internal/asmgen). Requires AVX2.", name))
+		params += ", u *%[1]s, ldu int"
+		doc = fmt.Sprintf("%s is gatherQuadRows%s for rows whose last entry is their input with weight 1: "+
+			"x[l·ldx+i] = (row i's sum without it) + u[l·ldu+i]", name, prec)
 	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func("+params+")", typ))
+	Pragma("noescape")
+	Doc(doc + " (see cpu/internal/asmgen). Requires AVX2.")
 	bcast, mul, add, xor, mov := VBROADCASTSS, VMULPS, VADDPS, VXORPS, VMOVUPS
 	if prec == "D" {
 		bcast, mul, add, xor, mov = VBROADCASTSD, VMULPD, VADDPD, VXORPD, VMOVUPD
@@ -242,8 +241,8 @@ func gatherQuadRows(prec string, input bool) {
 		up := Load(Param("u"), GP64())
 		lu := Load(Param("ldu"), GP64())
 		SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), lu)
-		// This group's rows: u advances by the groups done, kept in the
-		// parameter itself (the loop has no register to spare).
+		// This group's rows of u: its pointer advances a group at a time
+		// in the parameter's own slot, off the loop's registers.
 		for l, at := range []Mem{{Base: up}, {Base: up, Index: lu, Scale: 1}, {Base: up, Index: lu, Scale: 2}} {
 			add(at, out[l], out[l])
 		}
