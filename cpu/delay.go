@@ -21,6 +21,11 @@ type history[T backend.Float] struct {
 	// delays, until the next step with them.
 	off      []int32
 	offValid bool
+	// pack is the drive's rows packed for the AVX-512 row kernels
+	// (packed), valid while packValid: built from off, so only without
+	// delays.
+	pack      packedRows
+	packValid bool
 	// offInt is off as int for the Go rows (gatheredTrial), valid while
 	// offIntValid, under the same rule.
 	offInt      []int
@@ -128,7 +133,7 @@ func (h *history[T]) beginSlots(t int, z []T) {
 	nb, N := h.nb, h.n
 	h.z = z
 	if h.slots > 1 {
-		h.offValid, h.offIntValid = false, false // the slots rotate
+		h.offValid, h.offIntValid, h.packValid = false, false, false // the slots rotate
 	}
 	for d := 0; d < h.slots; d++ {
 		h.base[d] = backend.HistorySlot(t-1-d, h.slots) * N * nb

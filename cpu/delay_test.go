@@ -9,21 +9,29 @@ import (
 func TestDelays(t *testing.T) { conformance(t, backendtest.Delays) }
 func TestSparse(t *testing.T) { conformance(t, backendtest.Sparse) }
 
-// TestGatheredInGo runs the sparse and delay suites with the gathered
-// product's AVX kernels turned off: first only the AVX2 rows of four
-// trials (gatherQuadRows; four rows at a time on gatherQuads instead),
-// then all of them (rows of 8 and 16 trials, fours, pairs): the Go rows
-// alone give the reference's bits too.
+// TestGatheredInGo runs the sparse, delay and rate-form suites with the
+// gathered product's kernels turned off a level at a time: first the
+// AVX-512 rows (gatherQuadPacked, which the suites above run where the CPU
+// has AVX-512; the AVX2 rows gatherQuadRows instead, the rate form's
+// circuit cases on their input-fused variant), then the AVX2 rows too
+// (four rows at a time on gatherQuads), then all of them (rows of 8 and
+// 16 trials, fours, pairs): each level gives the reference's bits too.
 func TestGatheredInGo(t *testing.T) {
 	if !hasGatherAVX {
 		t.Skip("no AVX: the suites above already ran the Go rows")
 	}
-	avx2 := hasGatherAVX2
-	defer func() { hasGatherAVX, hasGatherAVX2 = true, avx2 }()
-	for _, level := range []string{"avx", "go"} {
-		hasGatherAVX, hasGatherAVX2 = level == "avx", false
+	avx2, avx512 := hasGatherAVX2, hasGatherAVX512
+	defer func() { hasGatherAVX, hasGatherAVX2, hasGatherAVX512 = true, avx2, avx512 }()
+	for _, level := range []string{"avx2", "avx", "go"} {
+		if level == "avx2" && !(avx2 && avx512) {
+			continue // the suites above ran the AVX2 rows, or there are none
+		}
+		hasGatherAVX, hasGatherAVX2, hasGatherAVX512 = level != "go", level == "avx2", false
 		t.Run(level+"/sparse", func(t *testing.T) { backendtest.Sparse(t, New()) })
 		t.Run(level+"/delays", func(t *testing.T) { backendtest.Delays(t, New()) })
+		if level == "avx2" {
+			t.Run(level+"/rateform", func(t *testing.T) { backendtest.RateForm(t, New()) })
+		}
 	}
 }
 

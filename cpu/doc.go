@@ -13,7 +13,10 @@
 // history that keeps each presynaptic value's trials adjacent (sparse.go,
 // delay.go), on kernels for 2, 4, 8 and 16 trials — rows that end in
 // their own input with weight 1 (a circuit's stimulus) read that input
-// from the input chunk instead of the history; the rate form's Euler
+// from the input chunk instead of the history, and on AVX-512 cores the
+// rows of four trials run from their entries packed in records of two
+// (weights, then offsets) for the multiply's embedded broadcast, the same
+// sums in the same order; the rate form's Euler
 // step on supralinear units has kernels of its own (rateform.go).
 // A static program's drive and readout are copied once per run into the
 // kernels' column panels (packedB), since they are the same matrices every

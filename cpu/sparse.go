@@ -2,7 +2,11 @@ package cpu
 
 //go:generate sh -c "cd internal/asmgen && go run . -set gather -out ../../sparse_amd64.s -stubs ../../sparse_amd64.go -pkg cpu"
 
-import "github.com/ratesim/ratesim/backend"
+import (
+	"math"
+
+	"github.com/ratesim/ratesim/backend"
+)
 
 // csrDrive is one instance's drive as the gathered product runs it: for
 // postsynaptic unit i, entries rowStart[i] … rowStart[i+1]−1, presynaptic
@@ -293,13 +297,24 @@ func (c *csrDrive[T]) gatheredQuad(h *history[T], x []T, n, b int) {
 	i := 0
 	if g := n / 4; hasGatherAVX2 && g > 0 && len(val) > 0 {
 		_ = x[(b+3)*n+4*g-1]
-		if u := h.u; u != nil {
+		u := h.u
+		if u != nil {
 			_ = u[(b+3)*h.ldu+4*g-1]
+		}
+		if pk, ok := h.packed(c, 4*g, u != nil); ok {
+			if u != nil {
+				packedInKernel(g, &pk.meta[0], &pk.rec[0], &buf[b], &x[b*n], n, &u[b*h.ldu], h.ldu)
+				return // every row, fusesInput
+			}
+			packedKernel(g, &pk.meta[0], &pk.rec[0], &buf[b], &x[b*n], n)
+			i = 4 * g
+		} else if u != nil {
 			quadRowsInKernel(g, &rs[0], &off[0], &val[0], &buf[b], &x[b*n], n, &u[b*h.ldu], h.ldu)
 			return // every row, fusesInput
+		} else {
+			quadRowsKernel(g, &rs[0], &off[0], &val[0], &buf[b], &x[b*n], n)
+			i = 4 * g
 		}
-		quadRowsKernel(g, &rs[0], &off[0], &val[0], &buf[b], &x[b*n], n)
-		i = 4 * g
 	}
 	for ; i+4 <= n; i += 4 {
 		l := [4]int32{rs[i], rs[i+1], rs[i+2], rs[i+3]}
@@ -350,6 +365,26 @@ func quadRowsInKernel[T backend.Float](groups int, rs, off *int32, w, buf, x *T,
 		gatherQuadRowsInS(groups, rs, off, w, any(buf).(*float32), any(x).(*float32), ldx, any(u).(*float32), ldu)
 	case *float64:
 		gatherQuadRowsInD(groups, rs, off, w, any(buf).(*float64), any(x).(*float64), ldx, any(u).(*float64), ldu)
+	}
+}
+
+// packedKernel calls gatherQuadPackedS or gatherQuadPackedD.
+func packedKernel[T backend.Float](groups int, meta *int32, rec *uint64, buf, x *T, ldx int) {
+	switch buf := any(buf).(type) {
+	case *float32:
+		gatherQuadPackedS(groups, meta, rec, buf, any(x).(*float32), ldx)
+	case *float64:
+		gatherQuadPackedD(groups, meta, rec, buf, any(x).(*float64), ldx)
+	}
+}
+
+// packedInKernel calls gatherQuadPackedInS or gatherQuadPackedInD.
+func packedInKernel[T backend.Float](groups int, meta *int32, rec *uint64, buf, x *T, ldx int, u *T, ldu int) {
+	switch buf := any(buf).(type) {
+	case *float32:
+		gatherQuadPackedInS(groups, meta, rec, buf, any(x).(*float32), ldx, any(u).(*float32), ldu)
+	case *float64:
+		gatherQuadPackedInD(groups, meta, rec, buf, any(x).(*float64), ldx, any(u).(*float64), ldu)
 	}
 }
 
@@ -493,4 +528,90 @@ func (h *history[T]) offsets32(c *csrDrive[T]) []int32 {
 		h.offValid = true
 	}
 	return h.off
+}
+
+// packed returns the first rows of c packed for gatherQuadPacked{,In}
+// (with input, without their input entries), built once and kept while
+// the history's offsets stay valid. It reports false where those kernels
+// do not run: without AVX-512, with delays (the offsets change every
+// step) or past their 32-bit offsets.
+func (h *history[T]) packed(c *csrDrive[T], rows int, input bool) (packedRows, bool) {
+	if !hasGatherAVX512 || h.slots > 1 {
+		return packedRows{}, false
+	}
+	if !h.packValid || h.pack.rows != rows || h.pack.input != input || h.pack.entries != len(c.col) {
+		var ok bool
+		h.pack, ok = packRows(c.rowStart, h.offsets32(c), c.val, rows, input)
+		if !ok {
+			return packedRows{}, false
+		}
+		h.packValid = true
+	}
+	return h.pack, true
+}
+
+// packedRows are rows of a drive as gatherQuadPacked{,In}{S,D} read them
+// (see cpu/internal/asmgen): rec holds each row's entries as records of
+// two — the two weights, then the two offsets into the history — and the
+// last record of an odd row one entry; meta[2i] is row i's first record's
+// byte offset in rec, meta[2i+1] its number of entries.
+type packedRows struct {
+	meta []int32
+	rec  []uint64
+	// what was packed: the rows, with or without their input entries,
+	// of a drive of this many entries
+	rows, entries int
+	input         bool
+}
+
+// packRows packs rows 0 … rows−1 of rs, off and val; with dropLast, each
+// row without its last entry (the input that gatherQuadPackedIn adds
+// from the input chunk). It reports false when rec would not fit the
+// kernels' 32-bit byte offsets.
+func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool) (packedRows, bool) {
+	_, single := any(val).([]float32)
+	words := 3 // float64: w0, w1, the offsets
+	if single {
+		words = 2 // float32: w0 and w1 in one word
+	}
+	last := int32(0)
+	if dropLast {
+		last = 1
+	}
+	records := 0
+	for i := range rows {
+		records += int(rs[i+1]-rs[i]-last+1) / 2
+	}
+	if records*words*8 >= 1<<31 {
+		return packedRows{}, false
+	}
+	// rec holds one word at least: the kernels take its address.
+	p := packedRows{meta: make([]int32, 2*rows), rec: make([]uint64, 0, max(records*words, 1)),
+		rows: rows, entries: len(val), input: dropLast}
+	bits := func(w T) uint64 {
+		if single {
+			return uint64(math.Float32bits(float32(w)))
+		}
+		return math.Float64bits(float64(w))
+	}
+	for i := range rows {
+		lo, hi := rs[i], rs[i+1]-last
+		p.meta[2*i], p.meta[2*i+1] = int32(8*len(p.rec)), hi-lo
+		for e := lo; e < hi; e += 2 {
+			w1, o1 := uint64(0), uint64(0)
+			if e+1 < hi {
+				w1, o1 = bits(val[e+1]), uint64(uint32(off[e+1]))
+			}
+			offs := uint64(uint32(off[e])) | o1<<32
+			if single {
+				p.rec = append(p.rec, bits(val[e])|w1<<32, offs)
+			} else {
+				p.rec = append(p.rec, bits(val[e]), w1, offs)
+			}
+		}
+	}
+	if len(p.rec) == 0 {
+		p.rec = append(p.rec, 0) // no entries: never read
+	}
+	return p, true
 }

@@ -52,6 +52,26 @@ func gatherQuadRowsInS(groups int, rs *int32, off *int32, w *float32, buf *float
 //go:noescape
 func gatherQuadRowsInD(groups int, rs *int32, off *int32, w *float64, buf *float64, x *float64, ldx int, u *float64, ldu int)
 
+// gatherQuadPackedS sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups, from packed rows (see cpu/internal/asmgen). Requires AVX-512F and AVX-512VL.
+//
+//go:noescape
+func gatherQuadPackedS(groups int, meta *int32, rec *uint64, buf *float32, x *float32, ldx int)
+
+// gatherQuadPackedD sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups, from packed rows (see cpu/internal/asmgen). Requires AVX-512F and AVX-512VL.
+//
+//go:noescape
+func gatherQuadPackedD(groups int, meta *int32, rec *uint64, buf *float64, x *float64, ldx int)
+
+// gatherQuadPackedInS is gatherQuadPackedS for rows packed without their input entry (weight 1): x[l·ldx+i] = (row i's packed sum) + u[l·ldu+i] (see cpu/internal/asmgen). Requires AVX-512F and AVX-512VL.
+//
+//go:noescape
+func gatherQuadPackedInS(groups int, meta *int32, rec *uint64, buf *float32, x *float32, ldx int, u *float32, ldu int)
+
+// gatherQuadPackedInD is gatherQuadPackedD for rows packed without their input entry (weight 1): x[l·ldx+i] = (row i's packed sum) + u[l·ldu+i] (see cpu/internal/asmgen). Requires AVX-512F and AVX-512VL.
+//
+//go:noescape
+func gatherQuadPackedInD(groups int, meta *int32, rec *uint64, buf *float64, x *float64, ldx int, u *float64, ldu int)
+
 // interleave4S sets dst[4j+l] = z[l·ldz+j] for trials l < 4 and columns j < n, a multiple of 4 (see cpu/internal/asmgen). Requires AVX2.
 //
 //go:noescape

@@ -1036,6 +1036,922 @@ gatherQuadRowsInD_done:
 	VZEROUPPER
 	RET
 
+// func gatherQuadPackedS(groups int, meta *int32, rec *uint64, buf *float32, x *float32, ldx int)
+// Requires: AVX, AVX512F, AVX512VL, CMOV
+TEXT ·gatherQuadPackedS(SB), NOSPLIT, $0-48
+	MOVQ  groups+0(FP), AX
+	MOVQ  meta+8(FP), CX
+	MOVQ  buf+24(FP), DX
+	TESTQ AX, AX
+	JZ    gatherQuadPackedS_done
+
+gatherQuadPackedS_group:
+	MOVQ    rec+16(FP), BX
+	MOVLQSX (CX), R8
+	ADDQ    BX, R8
+	MOVLQSX 4(CX), SI
+	SHRQ    $0x01, SI
+	MOVLQSX 8(CX), R9
+	ADDQ    BX, R9
+	MOVLQSX 12(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	MOVLQSX 16(CX), R10
+	ADDQ    BX, R10
+	MOVLQSX 20(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	MOVLQSX 24(CX), R11
+	ADDQ    BX, R11
+	MOVLQSX 28(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	VXORPS  X0, X0, X0
+	VXORPS  X1, X1, X1
+	VXORPS  X2, X2, X2
+	VXORPS  X3, X3, X3
+	MOVQ    SI, BX
+	TESTQ   BX, BX
+	JZ      gatherQuadPackedS_pairsdone
+
+gatherQuadPackedS_pairs:
+	MOVQ        8(R8), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R8), X4, X4
+	VADDPS      X4, X0, X0
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R8), X4, X4
+	VADDPS      X4, X0, X0
+	ADDQ        $0x10, R8
+	MOVQ        8(R9), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R9), X4, X4
+	VADDPS      X4, X1, X1
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R9), X4, X4
+	VADDPS      X4, X1, X1
+	ADDQ        $0x10, R9
+	MOVQ        8(R10), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R10), X4, X4
+	VADDPS      X4, X2, X2
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R10), X4, X4
+	VADDPS      X4, X2, X2
+	ADDQ        $0x10, R10
+	MOVQ        8(R11), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R11), X4, X4
+	VADDPS      X4, X3, X3
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R11), X4, X4
+	VADDPS      X4, X3, X3
+	ADDQ        $0x10, R11
+	DECQ        BX
+	JNZ         gatherQuadPackedS_pairs
+
+gatherQuadPackedS_pairsdone:
+	MOVLQSX 4(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedS_single0
+
+gatherQuadPackedS_rest0:
+	MOVQ        8(R8), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R8), X4, X4
+	VADDPS      X4, X0, X0
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R8), X4, X4
+	VADDPS      X4, X0, X0
+	ADDQ        $0x10, R8
+	DECQ        BX
+	JNZ         gatherQuadPackedS_rest0
+
+gatherQuadPackedS_single0:
+	TESTL       $0x00000001, 4(CX)
+	JZ          gatherQuadPackedS_next0
+	MOVLQSX     8(R8), BX
+	VMOVUPS     (DX)(BX*4), X4
+	VMULPS.BCST (R8), X4, X4
+	VADDPS      X4, X0, X0
+
+gatherQuadPackedS_next0:
+	MOVLQSX 12(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedS_single1
+
+gatherQuadPackedS_rest1:
+	MOVQ        8(R9), R8
+	MOVL        R8, DI
+	SHRQ        $0x20, R8
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R9), X4, X4
+	VADDPS      X4, X1, X1
+	VMOVUPS     (DX)(R8*4), X4
+	VMULPS.BCST 4(R9), X4, X4
+	VADDPS      X4, X1, X1
+	ADDQ        $0x10, R9
+	DECQ        BX
+	JNZ         gatherQuadPackedS_rest1
+
+gatherQuadPackedS_single1:
+	TESTL       $0x00000001, 12(CX)
+	JZ          gatherQuadPackedS_next1
+	MOVLQSX     8(R9), BX
+	VMOVUPS     (DX)(BX*4), X4
+	VMULPS.BCST (R9), X4, X4
+	VADDPS      X4, X1, X1
+
+gatherQuadPackedS_next1:
+	MOVLQSX 20(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedS_single2
+
+gatherQuadPackedS_rest2:
+	MOVQ        8(R10), R8
+	MOVL        R8, DI
+	SHRQ        $0x20, R8
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R10), X4, X4
+	VADDPS      X4, X2, X2
+	VMOVUPS     (DX)(R8*4), X4
+	VMULPS.BCST 4(R10), X4, X4
+	VADDPS      X4, X2, X2
+	ADDQ        $0x10, R10
+	DECQ        BX
+	JNZ         gatherQuadPackedS_rest2
+
+gatherQuadPackedS_single2:
+	TESTL       $0x00000001, 20(CX)
+	JZ          gatherQuadPackedS_next2
+	MOVLQSX     8(R10), BX
+	VMOVUPS     (DX)(BX*4), X4
+	VMULPS.BCST (R10), X4, X4
+	VADDPS      X4, X2, X2
+
+gatherQuadPackedS_next2:
+	MOVLQSX 28(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedS_single3
+
+gatherQuadPackedS_rest3:
+	MOVQ        8(R11), DI
+	MOVL        DI, SI
+	SHRQ        $0x20, DI
+	VMOVUPS     (DX)(SI*4), X4
+	VMULPS.BCST (R11), X4, X4
+	VADDPS      X4, X3, X3
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST 4(R11), X4, X4
+	VADDPS      X4, X3, X3
+	ADDQ        $0x10, R11
+	DECQ        BX
+	JNZ         gatherQuadPackedS_rest3
+
+gatherQuadPackedS_single3:
+	TESTL       $0x00000001, 28(CX)
+	JZ          gatherQuadPackedS_next3
+	MOVLQSX     8(R11), BX
+	VMOVUPS     (DX)(BX*4), X4
+	VMULPS.BCST (R11), X4, X4
+	VADDPS      X4, X3, X3
+
+gatherQuadPackedS_next3:
+	MOVQ      x+32(FP), BX
+	MOVQ      ldx+40(FP), SI
+	SHLQ      $0x02, SI
+	LEAQ      (SI)(SI*2), DI
+	VUNPCKLPS X1, X0, X4
+	VUNPCKHPS X1, X0, X0
+	VUNPCKLPS X3, X2, X1
+	VUNPCKHPS X3, X2, X2
+	VMOVLHPS  X1, X4, X3
+	VMOVHLPS  X4, X1, X1
+	VMOVLHPS  X2, X0, X4
+	VMOVHLPS  X0, X2, X0
+	VMOVUPS   X3, (BX)
+	VMOVUPS   X1, (BX)(SI*1)
+	VMOVUPS   X4, (BX)(SI*2)
+	VMOVUPS   X0, (BX)(DI*1)
+	ADDQ      $0x10, BX
+	MOVQ      BX, x+32(FP)
+	ADDQ      $0x20, CX
+	DECQ      AX
+	JNZ       gatherQuadPackedS_group
+
+gatherQuadPackedS_done:
+	VZEROUPPER
+	RET
+
+// func gatherQuadPackedD(groups int, meta *int32, rec *uint64, buf *float64, x *float64, ldx int)
+// Requires: AVX, AVX512F, AVX512VL, CMOV
+TEXT ·gatherQuadPackedD(SB), NOSPLIT, $0-48
+	MOVQ  groups+0(FP), AX
+	MOVQ  meta+8(FP), CX
+	MOVQ  buf+24(FP), DX
+	TESTQ AX, AX
+	JZ    gatherQuadPackedD_done
+
+gatherQuadPackedD_group:
+	MOVQ    rec+16(FP), BX
+	MOVLQSX (CX), R8
+	ADDQ    BX, R8
+	MOVLQSX 4(CX), SI
+	SHRQ    $0x01, SI
+	MOVLQSX 8(CX), R9
+	ADDQ    BX, R9
+	MOVLQSX 12(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	MOVLQSX 16(CX), R10
+	ADDQ    BX, R10
+	MOVLQSX 20(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	MOVLQSX 24(CX), R11
+	ADDQ    BX, R11
+	MOVLQSX 28(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	VXORPD  Y0, Y0, Y0
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	MOVQ    SI, BX
+	TESTQ   BX, BX
+	JZ      gatherQuadPackedD_pairsdone
+
+gatherQuadPackedD_pairs:
+	MOVQ        16(R8), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	ADDQ        $0x18, R8
+	MOVQ        16(R9), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+	ADDQ        $0x18, R9
+	MOVQ        16(R10), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+	ADDQ        $0x18, R10
+	MOVQ        16(R11), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+	ADDQ        $0x18, R11
+	DECQ        BX
+	JNZ         gatherQuadPackedD_pairs
+
+gatherQuadPackedD_pairsdone:
+	MOVLQSX 4(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedD_single0
+
+gatherQuadPackedD_rest0:
+	MOVQ        16(R8), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	ADDQ        $0x18, R8
+	DECQ        BX
+	JNZ         gatherQuadPackedD_rest0
+
+gatherQuadPackedD_single0:
+	TESTL       $0x00000001, 4(CX)
+	JZ          gatherQuadPackedD_next0
+	MOVLQSX     16(R8), BX
+	VMOVUPD     (DX)(BX*8), Y4
+	VMULPD.BCST (R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+
+gatherQuadPackedD_next0:
+	MOVLQSX 12(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedD_single1
+
+gatherQuadPackedD_rest1:
+	MOVQ        16(R9), R8
+	MOVL        R8, DI
+	SHRQ        $0x20, R8
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+	VMOVUPD     (DX)(R8*8), Y4
+	VMULPD.BCST 8(R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+	ADDQ        $0x18, R9
+	DECQ        BX
+	JNZ         gatherQuadPackedD_rest1
+
+gatherQuadPackedD_single1:
+	TESTL       $0x00000001, 12(CX)
+	JZ          gatherQuadPackedD_next1
+	MOVLQSX     16(R9), BX
+	VMOVUPD     (DX)(BX*8), Y4
+	VMULPD.BCST (R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+
+gatherQuadPackedD_next1:
+	MOVLQSX 20(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedD_single2
+
+gatherQuadPackedD_rest2:
+	MOVQ        16(R10), R8
+	MOVL        R8, DI
+	SHRQ        $0x20, R8
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+	VMOVUPD     (DX)(R8*8), Y4
+	VMULPD.BCST 8(R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+	ADDQ        $0x18, R10
+	DECQ        BX
+	JNZ         gatherQuadPackedD_rest2
+
+gatherQuadPackedD_single2:
+	TESTL       $0x00000001, 20(CX)
+	JZ          gatherQuadPackedD_next2
+	MOVLQSX     16(R10), BX
+	VMOVUPD     (DX)(BX*8), Y4
+	VMULPD.BCST (R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+
+gatherQuadPackedD_next2:
+	MOVLQSX 28(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedD_single3
+
+gatherQuadPackedD_rest3:
+	MOVQ        16(R11), DI
+	MOVL        DI, SI
+	SHRQ        $0x20, DI
+	VMOVUPD     (DX)(SI*8), Y4
+	VMULPD.BCST (R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST 8(R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+	ADDQ        $0x18, R11
+	DECQ        BX
+	JNZ         gatherQuadPackedD_rest3
+
+gatherQuadPackedD_single3:
+	TESTL       $0x00000001, 28(CX)
+	JZ          gatherQuadPackedD_next3
+	MOVLQSX     16(R11), BX
+	VMOVUPD     (DX)(BX*8), Y4
+	VMULPD.BCST (R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+
+gatherQuadPackedD_next3:
+	MOVQ       x+32(FP), BX
+	MOVQ       ldx+40(FP), SI
+	SHLQ       $0x03, SI
+	LEAQ       (SI)(SI*2), DI
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y0
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y4, Y3
+	VPERM2F128 $0x20, Y2, Y0, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMOVUPD    Y3, (BX)
+	VMOVUPD    Y5, (BX)(SI*1)
+	VMOVUPD    Y1, (BX)(SI*2)
+	VMOVUPD    Y0, (BX)(DI*1)
+	ADDQ       $0x20, BX
+	MOVQ       BX, x+32(FP)
+	ADDQ       $0x20, CX
+	DECQ       AX
+	JNZ        gatherQuadPackedD_group
+
+gatherQuadPackedD_done:
+	VZEROUPPER
+	RET
+
+// func gatherQuadPackedInS(groups int, meta *int32, rec *uint64, buf *float32, x *float32, ldx int, u *float32, ldu int)
+// Requires: AVX, AVX512F, AVX512VL, CMOV
+TEXT ·gatherQuadPackedInS(SB), NOSPLIT, $0-64
+	MOVQ  groups+0(FP), AX
+	MOVQ  meta+8(FP), CX
+	MOVQ  buf+24(FP), DX
+	TESTQ AX, AX
+	JZ    gatherQuadPackedInS_done
+
+gatherQuadPackedInS_group:
+	MOVQ    rec+16(FP), BX
+	MOVLQSX (CX), R8
+	ADDQ    BX, R8
+	MOVLQSX 4(CX), SI
+	SHRQ    $0x01, SI
+	MOVLQSX 8(CX), R9
+	ADDQ    BX, R9
+	MOVLQSX 12(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	MOVLQSX 16(CX), R10
+	ADDQ    BX, R10
+	MOVLQSX 20(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	MOVLQSX 24(CX), R11
+	ADDQ    BX, R11
+	MOVLQSX 28(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	VXORPS  X0, X0, X0
+	VXORPS  X1, X1, X1
+	VXORPS  X2, X2, X2
+	VXORPS  X3, X3, X3
+	MOVQ    SI, BX
+	TESTQ   BX, BX
+	JZ      gatherQuadPackedInS_pairsdone
+
+gatherQuadPackedInS_pairs:
+	MOVQ        8(R8), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R8), X4, X4
+	VADDPS      X4, X0, X0
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R8), X4, X4
+	VADDPS      X4, X0, X0
+	ADDQ        $0x10, R8
+	MOVQ        8(R9), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R9), X4, X4
+	VADDPS      X4, X1, X1
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R9), X4, X4
+	VADDPS      X4, X1, X1
+	ADDQ        $0x10, R9
+	MOVQ        8(R10), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R10), X4, X4
+	VADDPS      X4, X2, X2
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R10), X4, X4
+	VADDPS      X4, X2, X2
+	ADDQ        $0x10, R10
+	MOVQ        8(R11), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R11), X4, X4
+	VADDPS      X4, X3, X3
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R11), X4, X4
+	VADDPS      X4, X3, X3
+	ADDQ        $0x10, R11
+	DECQ        BX
+	JNZ         gatherQuadPackedInS_pairs
+
+gatherQuadPackedInS_pairsdone:
+	MOVLQSX 4(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedInS_single0
+
+gatherQuadPackedInS_rest0:
+	MOVQ        8(R8), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R8), X4, X4
+	VADDPS      X4, X0, X0
+	VMOVUPS     (DX)(R12*4), X4
+	VMULPS.BCST 4(R8), X4, X4
+	VADDPS      X4, X0, X0
+	ADDQ        $0x10, R8
+	DECQ        BX
+	JNZ         gatherQuadPackedInS_rest0
+
+gatherQuadPackedInS_single0:
+	TESTL       $0x00000001, 4(CX)
+	JZ          gatherQuadPackedInS_next0
+	MOVLQSX     8(R8), BX
+	VMOVUPS     (DX)(BX*4), X4
+	VMULPS.BCST (R8), X4, X4
+	VADDPS      X4, X0, X0
+
+gatherQuadPackedInS_next0:
+	MOVLQSX 12(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedInS_single1
+
+gatherQuadPackedInS_rest1:
+	MOVQ        8(R9), R8
+	MOVL        R8, DI
+	SHRQ        $0x20, R8
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R9), X4, X4
+	VADDPS      X4, X1, X1
+	VMOVUPS     (DX)(R8*4), X4
+	VMULPS.BCST 4(R9), X4, X4
+	VADDPS      X4, X1, X1
+	ADDQ        $0x10, R9
+	DECQ        BX
+	JNZ         gatherQuadPackedInS_rest1
+
+gatherQuadPackedInS_single1:
+	TESTL       $0x00000001, 12(CX)
+	JZ          gatherQuadPackedInS_next1
+	MOVLQSX     8(R9), BX
+	VMOVUPS     (DX)(BX*4), X4
+	VMULPS.BCST (R9), X4, X4
+	VADDPS      X4, X1, X1
+
+gatherQuadPackedInS_next1:
+	MOVLQSX 20(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedInS_single2
+
+gatherQuadPackedInS_rest2:
+	MOVQ        8(R10), R8
+	MOVL        R8, DI
+	SHRQ        $0x20, R8
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST (R10), X4, X4
+	VADDPS      X4, X2, X2
+	VMOVUPS     (DX)(R8*4), X4
+	VMULPS.BCST 4(R10), X4, X4
+	VADDPS      X4, X2, X2
+	ADDQ        $0x10, R10
+	DECQ        BX
+	JNZ         gatherQuadPackedInS_rest2
+
+gatherQuadPackedInS_single2:
+	TESTL       $0x00000001, 20(CX)
+	JZ          gatherQuadPackedInS_next2
+	MOVLQSX     8(R10), BX
+	VMOVUPS     (DX)(BX*4), X4
+	VMULPS.BCST (R10), X4, X4
+	VADDPS      X4, X2, X2
+
+gatherQuadPackedInS_next2:
+	MOVLQSX 28(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedInS_single3
+
+gatherQuadPackedInS_rest3:
+	MOVQ        8(R11), DI
+	MOVL        DI, SI
+	SHRQ        $0x20, DI
+	VMOVUPS     (DX)(SI*4), X4
+	VMULPS.BCST (R11), X4, X4
+	VADDPS      X4, X3, X3
+	VMOVUPS     (DX)(DI*4), X4
+	VMULPS.BCST 4(R11), X4, X4
+	VADDPS      X4, X3, X3
+	ADDQ        $0x10, R11
+	DECQ        BX
+	JNZ         gatherQuadPackedInS_rest3
+
+gatherQuadPackedInS_single3:
+	TESTL       $0x00000001, 28(CX)
+	JZ          gatherQuadPackedInS_next3
+	MOVLQSX     8(R11), BX
+	VMOVUPS     (DX)(BX*4), X4
+	VMULPS.BCST (R11), X4, X4
+	VADDPS      X4, X3, X3
+
+gatherQuadPackedInS_next3:
+	MOVQ      x+32(FP), BX
+	MOVQ      ldx+40(FP), SI
+	SHLQ      $0x02, SI
+	LEAQ      (SI)(SI*2), DI
+	VUNPCKLPS X1, X0, X4
+	VUNPCKHPS X1, X0, X0
+	VUNPCKLPS X3, X2, X1
+	VUNPCKHPS X3, X2, X2
+	VMOVLHPS  X1, X4, X3
+	VMOVHLPS  X4, X1, X1
+	VMOVLHPS  X2, X0, X4
+	VMOVHLPS  X0, X2, X0
+	MOVQ      u+48(FP), R8
+	MOVQ      ldu+56(FP), R9
+	SHLQ      $0x02, R9
+	VADDPS    (R8), X3, X3
+	VADDPS    (R8)(R9*1), X1, X1
+	VADDPS    (R8)(R9*2), X4, X4
+	LEAQ      (R9)(R9*2), R9
+	VADDPS    (R8)(R9*1), X0, X0
+	ADDQ      $0x10, R8
+	MOVQ      R8, u+48(FP)
+	VMOVUPS   X3, (BX)
+	VMOVUPS   X1, (BX)(SI*1)
+	VMOVUPS   X4, (BX)(SI*2)
+	VMOVUPS   X0, (BX)(DI*1)
+	ADDQ      $0x10, BX
+	MOVQ      BX, x+32(FP)
+	ADDQ      $0x20, CX
+	DECQ      AX
+	JNZ       gatherQuadPackedInS_group
+
+gatherQuadPackedInS_done:
+	VZEROUPPER
+	RET
+
+// func gatherQuadPackedInD(groups int, meta *int32, rec *uint64, buf *float64, x *float64, ldx int, u *float64, ldu int)
+// Requires: AVX, AVX512F, AVX512VL, CMOV
+TEXT ·gatherQuadPackedInD(SB), NOSPLIT, $0-64
+	MOVQ  groups+0(FP), AX
+	MOVQ  meta+8(FP), CX
+	MOVQ  buf+24(FP), DX
+	TESTQ AX, AX
+	JZ    gatherQuadPackedInD_done
+
+gatherQuadPackedInD_group:
+	MOVQ    rec+16(FP), BX
+	MOVLQSX (CX), R8
+	ADDQ    BX, R8
+	MOVLQSX 4(CX), SI
+	SHRQ    $0x01, SI
+	MOVLQSX 8(CX), R9
+	ADDQ    BX, R9
+	MOVLQSX 12(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	MOVLQSX 16(CX), R10
+	ADDQ    BX, R10
+	MOVLQSX 20(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	MOVLQSX 24(CX), R11
+	ADDQ    BX, R11
+	MOVLQSX 28(CX), DI
+	SHRQ    $0x01, DI
+	CMPQ    DI, SI
+	CMOVQLT DI, SI
+	VXORPD  Y0, Y0, Y0
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	MOVQ    SI, BX
+	TESTQ   BX, BX
+	JZ      gatherQuadPackedInD_pairsdone
+
+gatherQuadPackedInD_pairs:
+	MOVQ        16(R8), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	ADDQ        $0x18, R8
+	MOVQ        16(R9), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+	ADDQ        $0x18, R9
+	MOVQ        16(R10), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+	ADDQ        $0x18, R10
+	MOVQ        16(R11), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+	ADDQ        $0x18, R11
+	DECQ        BX
+	JNZ         gatherQuadPackedInD_pairs
+
+gatherQuadPackedInD_pairsdone:
+	MOVLQSX 4(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedInD_single0
+
+gatherQuadPackedInD_rest0:
+	MOVQ        16(R8), R12
+	MOVL        R12, DI
+	SHRQ        $0x20, R12
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VMOVUPD     (DX)(R12*8), Y4
+	VMULPD.BCST 8(R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	ADDQ        $0x18, R8
+	DECQ        BX
+	JNZ         gatherQuadPackedInD_rest0
+
+gatherQuadPackedInD_single0:
+	TESTL       $0x00000001, 4(CX)
+	JZ          gatherQuadPackedInD_next0
+	MOVLQSX     16(R8), BX
+	VMOVUPD     (DX)(BX*8), Y4
+	VMULPD.BCST (R8), Y4, Y4
+	VADDPD      Y4, Y0, Y0
+
+gatherQuadPackedInD_next0:
+	MOVLQSX 12(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedInD_single1
+
+gatherQuadPackedInD_rest1:
+	MOVQ        16(R9), R8
+	MOVL        R8, DI
+	SHRQ        $0x20, R8
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+	VMOVUPD     (DX)(R8*8), Y4
+	VMULPD.BCST 8(R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+	ADDQ        $0x18, R9
+	DECQ        BX
+	JNZ         gatherQuadPackedInD_rest1
+
+gatherQuadPackedInD_single1:
+	TESTL       $0x00000001, 12(CX)
+	JZ          gatherQuadPackedInD_next1
+	MOVLQSX     16(R9), BX
+	VMOVUPD     (DX)(BX*8), Y4
+	VMULPD.BCST (R9), Y4, Y4
+	VADDPD      Y4, Y1, Y1
+
+gatherQuadPackedInD_next1:
+	MOVLQSX 20(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedInD_single2
+
+gatherQuadPackedInD_rest2:
+	MOVQ        16(R10), R8
+	MOVL        R8, DI
+	SHRQ        $0x20, R8
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST (R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+	VMOVUPD     (DX)(R8*8), Y4
+	VMULPD.BCST 8(R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+	ADDQ        $0x18, R10
+	DECQ        BX
+	JNZ         gatherQuadPackedInD_rest2
+
+gatherQuadPackedInD_single2:
+	TESTL       $0x00000001, 20(CX)
+	JZ          gatherQuadPackedInD_next2
+	MOVLQSX     16(R10), BX
+	VMOVUPD     (DX)(BX*8), Y4
+	VMULPD.BCST (R10), Y4, Y4
+	VADDPD      Y4, Y2, Y2
+
+gatherQuadPackedInD_next2:
+	MOVLQSX 28(CX), BX
+	SHRQ    $0x01, BX
+	SUBQ    SI, BX
+	JZ      gatherQuadPackedInD_single3
+
+gatherQuadPackedInD_rest3:
+	MOVQ        16(R11), DI
+	MOVL        DI, SI
+	SHRQ        $0x20, DI
+	VMOVUPD     (DX)(SI*8), Y4
+	VMULPD.BCST (R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+	VMOVUPD     (DX)(DI*8), Y4
+	VMULPD.BCST 8(R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+	ADDQ        $0x18, R11
+	DECQ        BX
+	JNZ         gatherQuadPackedInD_rest3
+
+gatherQuadPackedInD_single3:
+	TESTL       $0x00000001, 28(CX)
+	JZ          gatherQuadPackedInD_next3
+	MOVLQSX     16(R11), BX
+	VMOVUPD     (DX)(BX*8), Y4
+	VMULPD.BCST (R11), Y4, Y4
+	VADDPD      Y4, Y3, Y3
+
+gatherQuadPackedInD_next3:
+	MOVQ       x+32(FP), BX
+	MOVQ       ldx+40(FP), SI
+	SHLQ       $0x03, SI
+	LEAQ       (SI)(SI*2), DI
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y0
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y4, Y3
+	VPERM2F128 $0x20, Y2, Y0, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	MOVQ       u+48(FP), R8
+	MOVQ       ldu+56(FP), R9
+	SHLQ       $0x03, R9
+	VADDPD     (R8), Y3, Y3
+	VADDPD     (R8)(R9*1), Y5, Y5
+	VADDPD     (R8)(R9*2), Y1, Y1
+	LEAQ       (R9)(R9*2), R9
+	VADDPD     (R8)(R9*1), Y0, Y0
+	ADDQ       $0x20, R8
+	MOVQ       R8, u+48(FP)
+	VMOVUPD    Y3, (BX)
+	VMOVUPD    Y5, (BX)(SI*1)
+	VMOVUPD    Y1, (BX)(SI*2)
+	VMOVUPD    Y0, (BX)(DI*1)
+	ADDQ       $0x20, BX
+	MOVQ       BX, x+32(FP)
+	ADDQ       $0x20, CX
+	DECQ       AX
+	JNZ        gatherQuadPackedInD_group
+
+gatherQuadPackedInD_done:
+	VZEROUPPER
+	RET
+
 // func interleave4S(n int, z *float32, ldz int, dst *float32)
 // Requires: AVX
 TEXT ·interleave4S(SB), NOSPLIT, $0-32

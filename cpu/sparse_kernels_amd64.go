@@ -11,3 +11,8 @@ var hasGatherAVX = cpu.X86.HasAVX
 // hasGatherAVX2 says that it also runs gatherQuadRows{S,D}, which
 // broadcast and permute from registers (AVX2).
 var hasGatherAVX2 = cpu.X86.HasAVX2
+
+// hasGatherAVX512 says that it also runs gatherQuadPacked{,In}{S,D}, which
+// multiply by a weight broadcast from memory in the multiply itself
+// (AVX-512F's embedded broadcast, on YMM and XMM registers: AVX-512VL).
+var hasGatherAVX512 = hasGatherAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL

@@ -3,7 +3,7 @@
 package cpu
 
 // Without amd64 the gathered product is plain Go (sparse.go).
-var hasGatherAVX, hasGatherAVX2 = false, false
+var hasGatherAVX, hasGatherAVX2, hasGatherAVX512 = false, false, false
 
 func gatherRow8(n int, w *float32, off *int32, buf *float32, acc *float32)  { panic("unreachable") }
 func gatherRow16(n int, w *float32, off *int32, buf *float32, acc *float32) { panic("unreachable") }
@@ -33,3 +33,15 @@ func gatherQuadRowsInD(groups int, rs *int32, off *int32, w *float64, buf *float
 }
 func interleave4S(n int, z *float32, ldz int, dst *float32) { panic("unreachable") }
 func interleave4D(n int, z *float64, ldz int, dst *float64) { panic("unreachable") }
+func gatherQuadPackedS(groups int, meta *int32, rec *uint64, buf *float32, x *float32, ldx int) {
+	panic("unreachable")
+}
+func gatherQuadPackedD(groups int, meta *int32, rec *uint64, buf *float64, x *float64, ldx int) {
+	panic("unreachable")
+}
+func gatherQuadPackedInS(groups int, meta *int32, rec *uint64, buf *float32, x *float32, ldx int, u *float32, ldu int) {
+	panic("unreachable")
+}
+func gatherQuadPackedInD(groups int, meta *int32, rec *uint64, buf *float64, x *float64, ldx int, u *float64, ldu int) {
+	panic("unreachable")
+}

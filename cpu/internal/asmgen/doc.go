@@ -7,7 +7,8 @@
 // gathered (CSR) product's kernels — rows of 8 and 16 trials, four rows
 // side by side for two or four trials, the whole product of four trials
 // (gatherQuadRows, and gatherQuadRowsIn for rows ending in their own
-// input), and the history's layout of four trials (interleave4)
+// input; gatherQuadPacked{,In} the same on AVX-512 from packed rows), and
+// the history's layout of four trials (interleave4)
 // (gather.go); -set plastic writes cpu/plastic_amd64.s and
 // cpu/plastic_amd64.go, the per-synapse pass of a plastic update and Oja's
 // summed term (plastic.go); -set unit writes cpu/unitstep_amd64.s and

@@ -27,6 +27,10 @@ func gatherKernels() {
 	gatherQuadRows("D", false)
 	gatherQuadRows("S", true)
 	gatherQuadRows("D", true)
+	for _, input := range []bool{false, true} {
+		gatherQuadPacked("S", input)
+		gatherQuadPacked("D", input)
+	}
 	interleave4("S")
 	interleave4("D")
 }
@@ -257,6 +261,159 @@ func gatherQuadRows(prec string, input bool) {
 	mov(out[3], Mem{Base: xp, Index: ld3, Scale: 1})
 	ADDQ(U8(16), rsp)
 	ADDQ(U8(4*size), xp)
+	DECQ(g)
+	JNZ(LabelRef(group))
+	Label(done)
+	VZEROUPPER()
+	RET()
+}
+
+// gatherQuadPacked emits gatherQuadPacked{S,D}(groups, meta, rec, buf, x,
+// ldx) and, with input set, gatherQuadPackedIn{S,D}(…, u, ldu): the sums
+// of gatherQuadRows{,In}{S,D} — the same products and additions in the
+// same order — over rows packed for AVX-512's embedded broadcast. Row i's
+// entries (without the input entry of the In variant) are records of two:
+// the two weights, then the two 32-bit offsets (24 bytes in float64, 16
+// in float32), the last record of an odd row holding one entry;
+// meta[2i] is the row's first record's byte offset in rec and meta[2i+1]
+// its number of entries.
+//
+// Why: gatherQuadRows is short of issue slots, not of loads (about six
+// slots an entry on an Emerald Rapids core, where it runs at one cycle an
+// entry): its multiplies read the trials' values by an indexed address,
+// which Intel cores split in two, beside a separate broadcast of the
+// weight. Here the values are loaded (one slot) and multiplied by the
+// weight broadcast from the record by a plain address (VMULPD.BCST, one
+// fused slot): five slots an entry for the same 2.5 loads. Requires
+// AVX-512F and AVX-512VL (the registers are YMM and XMM).
+func gatherQuadPacked(prec string, input bool) {
+	name := "gatherQuadPacked" + prec
+	typ, size, vec := quadRegs(prec)
+	params := "groups int, meta *int32, rec *uint64, buf *%[1]s, x *%[1]s, ldx int"
+	doc := fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups, from packed rows", name)
+	if input {
+		name = "gatherQuadPackedIn" + prec
+		params += ", u *%[1]s, ldu int"
+		doc = fmt.Sprintf("%s is gatherQuadPacked%s for rows packed without their input entry (weight 1): "+
+			"x[l·ldx+i] = (row i's packed sum) + u[l·ldu+i]", name, prec)
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func("+params+")", typ))
+	Pragma("noescape")
+	Doc(doc + " (see cpu/internal/asmgen). Requires AVX-512F and AVX-512VL.")
+	mulB, add, xor, mov := VMULPS_BCST, VADDPS, VXORPS, VMOVUPS
+	if prec == "D" {
+		mulB, add, xor, mov = VMULPD_BCST, VADDPD, VXORPD, VMOVUPD
+	}
+	sc := uint8(size)
+	rb := 2*size + 8 // a record's bytes
+	offs := 2 * size // the offsets' place in a record
+	g := Load(Param("groups"), GP64())
+	mp := Load(Param("meta"), GP64())
+	bufp := Load(Param("buf"), GP64())
+	done, group := name+"_done", name+"_group"
+	TESTQ(g, g)
+	JZ(LabelRef(done))
+	Label(group)
+	// p[r] = row r's first record; common = the four rows' common number
+	// of whole records.
+	recp := Load(Param("rec"), GP64())
+	var p [4]reg.GPVirtual
+	common, t := GP64(), GP64()
+	for r := range 4 {
+		p[r] = GP64()
+		MOVLQSX(Mem{Base: mp, Disp: 8 * r}, p[r])
+		ADDQ(recp, p[r])
+		if r == 0 {
+			MOVLQSX(Mem{Base: mp, Disp: 4}, common)
+			SHRQ(U8(1), common)
+			continue
+		}
+		MOVLQSX(Mem{Base: mp, Disp: 8*r + 4}, t)
+		SHRQ(U8(1), t)
+		CMPQ(t, common)
+		CMOVQLT(t, common)
+	}
+	acc := make([]reg.VecVirtual, 4)
+	for r := range acc {
+		acc[r] = vec()
+		xor(acc[r], acc[r], acc[r]) // +0
+	}
+	// entry adds record entry k (0 or 1) at p to acc.
+	entry := func(p reg.GPVirtual, acc reg.VecVirtual, at reg.GPVirtual, k int) {
+		v := vec()
+		mov(Mem{Base: bufp, Index: at, Scale: sc}, v)
+		mulB(Mem{Base: p, Disp: k * size}, v, v)
+		add(v, acc, acc)
+	}
+	// record adds p's whole record to acc and moves p to the next.
+	record := func(p reg.GPVirtual, acc reg.VecVirtual) {
+		a, two := GP64(), GP64()
+		MOVQ(Mem{Base: p, Disp: offs}, two) // both offsets (below 2³¹)
+		MOVL(two.As32(), a.As32())          // the first, zero-extended
+		SHRQ(U8(32), two)                   // the second
+		entry(p, acc, a, 0)
+		entry(p, acc, two, 1)
+		ADDQ(U8(rb), p)
+	}
+	n := GP64()
+	MOVQ(common, n)
+	pairs, pairsDone := name+"_pairs", name+"_pairsdone"
+	TESTQ(n, n)
+	JZ(LabelRef(pairsDone))
+	Label(pairs)
+	for r := range 4 {
+		record(p[r], acc[r])
+	}
+	DECQ(n)
+	JNZ(LabelRef(pairs))
+	Label(pairsDone)
+	// Each row's rest, continuing its chain: its other whole records, then
+	// the single entry of an odd row.
+	for r := range 4 {
+		loop, single, next := fmt.Sprintf("%s_rest%d", name, r), fmt.Sprintf("%s_single%d", name, r), fmt.Sprintf("%s_next%d", name, r)
+		left := GP64()
+		MOVLQSX(Mem{Base: mp, Disp: 8*r + 4}, left)
+		SHRQ(U8(1), left)
+		SUBQ(common, left)
+		JZ(LabelRef(single))
+		Label(loop)
+		record(p[r], acc[r])
+		DECQ(left)
+		JNZ(LabelRef(loop))
+		Label(single)
+		TESTL(U32(1), Mem{Base: mp, Disp: 8*r + 4})
+		JZ(LabelRef(next))
+		a := GP64()
+		MOVLQSX(Mem{Base: p[r], Disp: offs}, a)
+		entry(p[r], acc[r], a, 0)
+		Label(next)
+	}
+	// Transpose: acc[r] holds row r's four trials; x's rows are trials.
+	xp := Load(Param("x"), GP64())
+	ld := Load(Param("ldx"), GP64())
+	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), ld)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	out := transpose4(prec, [4]reg.VecVirtual(acc))
+	if input {
+		up := Load(Param("u"), GP64())
+		lu := Load(Param("ldu"), GP64())
+		SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), lu)
+		for l, at := range []Mem{{Base: up}, {Base: up, Index: lu, Scale: 1}, {Base: up, Index: lu, Scale: 2}} {
+			add(at, out[l], out[l])
+		}
+		LEAQ(Mem{Base: lu, Index: lu, Scale: 2}, lu)
+		add(Mem{Base: up, Index: lu, Scale: 1}, out[3], out[3])
+		ADDQ(U8(4*size), up)
+		Store(up, Param("u"))
+	}
+	mov(out[0], Mem{Base: xp})
+	mov(out[1], Mem{Base: xp, Index: ld, Scale: 1})
+	mov(out[2], Mem{Base: xp, Index: ld, Scale: 2})
+	mov(out[3], Mem{Base: xp, Index: ld3, Scale: 1})
+	ADDQ(U8(4*size), xp)
+	Store(xp, Param("x"))
+	ADDQ(U8(32), mp)
 	DECQ(g)
 	JNZ(LabelRef(group))
 	Label(done)
