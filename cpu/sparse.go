@@ -566,7 +566,7 @@ type packedRows struct {
 
 // packRows packs rows 0 … rows−1 of rs, off and val; with dropLast, each
 // row without its last entry (the input that gatherQuadPackedIn adds
-// from the input chunk). It reports false when rec would not fit the
+// from the input chunk; an empty row stays empty). It reports false when rec would not fit the
 // kernels' 32-bit byte offsets.
 func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool) (packedRows, bool) {
 	_, single := any(val).([]float32)
@@ -574,13 +574,16 @@ func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool
 	if single {
 		words = 2 // float32: w0 and w1 in one word
 	}
-	last := int32(0)
-	if dropLast {
-		last = 1
+	// end is where row i's packed entries end.
+	end := func(i int) int32 {
+		if dropLast && rs[i+1] > rs[i] {
+			return rs[i+1] - 1
+		}
+		return rs[i+1]
 	}
 	records := 0
 	for i := range rows {
-		records += int(rs[i+1]-rs[i]-last+1) / 2
+		records += int(end(i)-rs[i]+1) / 2
 	}
 	if records*words*8 >= 1<<31 {
 		return packedRows{}, false
@@ -595,7 +598,7 @@ func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool
 		return math.Float64bits(float64(w))
 	}
 	for i := range rows {
-		lo, hi := rs[i], rs[i+1]-last
+		lo, hi := rs[i], end(i)
 		p.meta[2*i], p.meta[2*i+1] = int32(8*len(p.rec)), hi-lo
 		for e := lo; e < hi; e += 2 {
 			w1, o1 := uint64(0), uint64(0)
