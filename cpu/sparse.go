@@ -4,6 +4,7 @@ package cpu
 
 import (
 	"math"
+	"os"
 
 	"github.com/ratesim/ratesim/backend"
 )
@@ -617,4 +618,21 @@ func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool
 		p.rec = append(p.rec, 0) // no entries: never read
 	}
 	return p, true
+}
+
+// gatherLevel is the highest level of the gathered product's kernels that
+// the environment variable RATESIM_CPU_GATHER allows: go (0), avx (1), avx2
+// (2) or avx512 (3, the default; an unknown name too). The CPU's own
+// features cap it (hasGatherAVX … hasGatherAVX512); benchmarks set it to
+// compare the levels in one binary, and every level gives the same bits.
+func gatherLevel() int {
+	switch os.Getenv("RATESIM_CPU_GATHER") {
+	case "go":
+		return 0
+	case "avx":
+		return 1
+	case "avx2":
+		return 2
+	}
+	return 3
 }

@@ -72,3 +72,11 @@ func TestPackRows(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherLevel: RATESIM_CPU_GATHER's names and the default.
+func TestGatherLevel(t *testing.T) {
+	for env, want := range map[string]int{"go": 0, "avx": 1, "avx2": 2, "avx512": 3, "": 3, "sse": 3} {
+		t.Setenv("RATESIM_CPU_GATHER", env)
+		require.Equal(t, want, gatherLevel(), "RATESIM_CPU_GATHER=%q", env)
+	}
+}
