@@ -143,9 +143,9 @@ func gatherQuadRows(prec string, input bool) {
 	TEXT(name, NOSPLIT, fmt.Sprintf("func("+params+")", typ))
 	Pragma("noescape")
 	Doc(doc + " (see cpu/internal/asmgen). Requires AVX2.")
-	bcast, mul, add, xor, mov := VBROADCASTSS, VMULPS, VADDPS, VXORPS, VMOVUPS
+	bcast, mul, add, xor := VBROADCASTSS, VMULPS, VADDPS, VXORPS
 	if prec == "D" {
-		bcast, mul, add, xor, mov = VBROADCASTSD, VMULPD, VADDPD, VXORPD, VMOVUPD
+		bcast, mul, add, xor = VBROADCASTSD, VMULPD, VADDPD, VXORPD
 	}
 	sc := uint8(size)
 	g := Load(Param("groups"), GP64())
@@ -235,30 +235,7 @@ func gatherQuadRows(prec string, input bool) {
 		JMP(LabelRef(loop))
 		Label(next)
 	}
-	// Transpose: acc[r] holds row r's four trials; x's rows are trials.
-	ld := Load(Param("ldx"), GP64())
-	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), ld)
-	ld3 := GP64()
-	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
-	out := transpose4(prec, [4]reg.VecVirtual(acc))
-	if input {
-		up := Load(Param("u"), GP64())
-		lu := Load(Param("ldu"), GP64())
-		SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), lu)
-		// This group's rows of u: its pointer advances a group at a time
-		// in the parameter's own slot, off the loop's registers.
-		for l, at := range []Mem{{Base: up}, {Base: up, Index: lu, Scale: 1}, {Base: up, Index: lu, Scale: 2}} {
-			add(at, out[l], out[l])
-		}
-		LEAQ(Mem{Base: lu, Index: lu, Scale: 2}, lu)
-		add(Mem{Base: up, Index: lu, Scale: 1}, out[3], out[3])
-		ADDQ(U8(4*size), up)
-		Store(up, Param("u"))
-	}
-	mov(out[0], Mem{Base: xp})
-	mov(out[1], Mem{Base: xp, Index: ld, Scale: 1})
-	mov(out[2], Mem{Base: xp, Index: ld, Scale: 2})
-	mov(out[3], Mem{Base: xp, Index: ld3, Scale: 1})
+	storeGroup(prec, acc, xp, input)
 	ADDQ(U8(16), rsp)
 	ADDQ(U8(4*size), xp)
 	DECQ(g)
@@ -388,8 +365,31 @@ func gatherQuadPacked(prec string, input bool) {
 		entry(p[r], acc[r], a, 0)
 		Label(next)
 	}
-	// Transpose: acc[r] holds row r's four trials; x's rows are trials.
+	// x's pointer advances a group at a time in its parameter's slot (no
+	// register is left for it beside the loop's).
 	xp := Load(Param("x"), GP64())
+	storeGroup(prec, acc, xp, input)
+	ADDQ(U8(4*size), xp)
+	Store(xp, Param("x"))
+	ADDQ(U8(32), mp)
+	DECQ(g)
+	JNZ(LabelRef(group))
+	Label(done)
+	VZEROUPPER()
+	RET()
+}
+
+// storeGroup emits the end of a group of four rows in gatherQuadRows and
+// gatherQuadPacked: acc[r] holds row r's four trials, transposed to x's
+// rows of trials at xp (x's stride from the parameter ldx); with input set,
+// the group's inputs u[l·ldu+i] are added first (u's pointer advances a
+// group at a time in the parameter's own slot, off the loop's registers).
+func storeGroup(prec string, acc []reg.VecVirtual, xp reg.Register, input bool) {
+	_, size, _ := quadRegs(prec)
+	add, mov := VADDPS, VMOVUPS
+	if prec == "D" {
+		add, mov = VADDPD, VMOVUPD
+	}
 	ld := Load(Param("ldx"), GP64())
 	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[size]), ld)
 	ld3 := GP64()
@@ -411,14 +411,6 @@ func gatherQuadPacked(prec string, input bool) {
 	mov(out[1], Mem{Base: xp, Index: ld, Scale: 1})
 	mov(out[2], Mem{Base: xp, Index: ld, Scale: 2})
 	mov(out[3], Mem{Base: xp, Index: ld3, Scale: 1})
-	ADDQ(U8(4*size), xp)
-	Store(xp, Param("x"))
-	ADDQ(U8(32), mp)
-	DECQ(g)
-	JNZ(LabelRef(group))
-	Label(done)
-	VZEROUPPER()
-	RET()
 }
 
 // gatherPairs and gatherQuads emit gather{Pairs,Quads}{S,D}(m, w, off,
