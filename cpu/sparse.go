@@ -541,14 +541,10 @@ func (h *history[T]) packed(c *csrDrive[T], rows int, input bool) (packedRows, b
 		return packedRows{}, false
 	}
 	if !h.packValid || h.pack.rows != rows || h.pack.input != input || h.pack.entries != len(c.col) {
-		var ok bool
-		h.pack, ok = packRows(c.rowStart, h.offsets32(c), c.val, rows, input)
-		if !ok {
-			return packedRows{}, false
-		}
-		h.packValid = true
+		// A refusal is kept too: it is not packed again every step.
+		h.pack, h.packValid = packRows(c.rowStart, h.offsets32(c), c.val, rows, input), true
 	}
-	return h.pack, true
+	return h.pack, h.pack.fits
 }
 
 // packedRows are rows of a drive as gatherQuadPacked{,In}{S,D} read them
@@ -560,16 +556,17 @@ type packedRows struct {
 	meta []int32
 	rec  []uint64
 	// what was packed: the rows, with or without their input entries,
-	// of a drive of this many entries
+	// of a drive of this many entries; fits is false where the records
+	// would pass the kernels' 32-bit byte offsets (then nothing is packed)
 	rows, entries int
-	input         bool
+	input, fits   bool
 }
 
 // packRows packs rows 0 … rows−1 of rs, off and val; with dropLast, each
 // row without its last entry (the input that gatherQuadPackedIn adds
-// from the input chunk; an empty row stays empty). It reports false when rec would not fit the
-// kernels' 32-bit byte offsets.
-func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool) (packedRows, bool) {
+// from the input chunk; an empty row stays empty). The result's fits is
+// false when rec would not fit the kernels' 32-bit byte offsets.
+func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool) packedRows {
 	_, single := any(val).([]float32)
 	words := 3 // float64: w0, w1, the offsets
 	if single {
@@ -586,12 +583,12 @@ func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool
 	for i := range rows {
 		records += int(end(i)-rs[i]+1) / 2
 	}
+	p := packedRows{rows: rows, entries: len(val), input: dropLast}
 	if records*words*8 >= 1<<31 {
-		return packedRows{}, false
+		return p
 	}
 	// rec holds one word at least: the kernels take its address.
-	p := packedRows{meta: make([]int32, 2*rows), rec: make([]uint64, 0, max(records*words, 1)),
-		rows: rows, entries: len(val), input: dropLast}
+	p.meta, p.rec, p.fits = make([]int32, 2*rows), make([]uint64, 0, max(records*words, 1)), true
 	bits := func(w T) uint64 {
 		if single {
 			return uint64(math.Float32bits(float32(w)))
@@ -617,7 +614,7 @@ func packRows[T backend.Float](rs, off []int32, val []T, rows int, dropLast bool
 	if len(p.rec) == 0 {
 		p.rec = append(p.rec, 0) // no entries: never read
 	}
-	return p, true
+	return p
 }
 
 // gatherLevel is the highest level of the gathered product's kernels that

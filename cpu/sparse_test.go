@@ -33,15 +33,14 @@ func TestPackRows(t *testing.T) {
 	for _, dropLast := range []bool{false, true} {
 		for _, single := range []bool{false, true} {
 			var p packedRows
-			var ok bool
 			words := 3
 			if single {
-				p, ok = packRows(rs, off, val32, rows, dropLast)
+				p = packRows(rs, off, val32, rows, dropLast)
 				words = 2
 			} else {
-				p, ok = packRows(rs, off, val64, rows, dropLast)
+				p = packRows(rs, off, val64, rows, dropLast)
 			}
-			require.True(t, ok)
+			require.True(t, p.fits)
 			require.NotEmpty(t, p.rec, "the kernels take rec's address")
 			next := 0 // the next row's first word
 			for i := range rows {

@@ -130,19 +130,10 @@ func transpose4(prec string, a [4]reg.VecVirtual) [4]reg.VecVirtual {
 // chunk holds it instead of from the history (which then need not hold
 // the inputs at all).
 func gatherQuadRows(prec string, input bool) {
-	name := "gatherQuadRows" + prec
-	typ, size, vec := quadRegs(prec)
-	params := "groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int"
-	doc := fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups", name)
-	if input {
-		name = "gatherQuadRowsIn" + prec
-		params += ", u *%[1]s, ldu int"
-		doc = fmt.Sprintf("%s is gatherQuadRows%s for rows whose last entry is their input with weight 1: "+
-			"x[l·ldx+i] = (row i's sum without it) + u[l·ldu+i]", name, prec)
-	}
-	TEXT(name, NOSPLIT, fmt.Sprintf("func("+params+")", typ))
-	Pragma("noescape")
-	Doc(doc + " (see cpu/internal/asmgen). Requires AVX2.")
+	name := quadText("gatherQuadRows", prec, input,
+		"groups int, rs *int32, off *int32, w *%[1]s, buf *%[1]s, x *%[1]s, ldx int",
+		"", "rows whose last entry is their input with weight 1", "row i's sum without it", "AVX2")
+	_, size, vec := quadRegs(prec)
 	bcast, mul, add, xor := VBROADCASTSS, VMULPS, VADDPS, VXORPS
 	if prec == "D" {
 		bcast, mul, add, xor = VBROADCASTSD, VMULPD, VADDPD, VXORPD
@@ -264,19 +255,10 @@ func gatherQuadRows(prec string, input bool) {
 // fused slot): five slots an entry for the same 2.5 loads. Requires
 // AVX-512F and AVX-512VL (the registers are YMM and XMM).
 func gatherQuadPacked(prec string, input bool) {
-	name := "gatherQuadPacked" + prec
-	typ, size, vec := quadRegs(prec)
-	params := "groups int, meta *int32, rec *uint64, buf *%[1]s, x *%[1]s, ldx int"
-	doc := fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups, from packed rows", name)
-	if input {
-		name = "gatherQuadPackedIn" + prec
-		params += ", u *%[1]s, ldu int"
-		doc = fmt.Sprintf("%s is gatherQuadPacked%s for rows packed without their input entry (weight 1): "+
-			"x[l·ldx+i] = (row i's packed sum) + u[l·ldu+i]", name, prec)
-	}
-	TEXT(name, NOSPLIT, fmt.Sprintf("func("+params+")", typ))
-	Pragma("noescape")
-	Doc(doc + " (see cpu/internal/asmgen). Requires AVX-512F and AVX-512VL.")
+	name := quadText("gatherQuadPacked", prec, input,
+		"groups int, meta *int32, rec *uint64, buf *%[1]s, x *%[1]s, ldx int",
+		", from packed rows", "rows packed without their input entry (weight 1)", "row i's packed sum", "AVX-512F and AVX-512VL")
+	_, size, vec := quadRegs(prec)
 	mulB, add, xor, mov := VMULPS_BCST, VADDPS, VXORPS, VMOVUPS
 	if prec == "D" {
 		mulB, add, xor, mov = VMULPD_BCST, VADDPD, VXORPD, VMOVUPD
@@ -377,6 +359,27 @@ func gatherQuadPacked(prec string, input bool) {
 	Label(done)
 	VZEROUPPER()
 	RET()
+}
+
+// quadText begins the four-trial row kernel base+prec (base+"In"+prec
+// with input, which takes the inputs u and ldu as well): its TEXT with
+// params (%[1]s the precision's Go type), noescape, and its doc — the sum
+// it sets (the plain kernel's doc ending in more; the input variant's
+// rows and the sum it adds u to) and what it requires. It returns the
+// kernel's name.
+func quadText(base, prec string, input bool, params, more, inRows, inSum, requires string) string {
+	typ, _, _ := quadRegs(prec)
+	name := base + prec
+	doc := fmt.Sprintf("%s sets x[l·ldx+i] to row i's gathered sum for four adjacent trials l, rows i < 4·groups%s", name, more)
+	if input {
+		name = base + "In" + prec
+		params += ", u *%[1]s, ldu int"
+		doc = fmt.Sprintf("%s is %s%s for %s: x[l·ldx+i] = (%s) + u[l·ldu+i]", name, base, prec, inRows, inSum)
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func("+params+")", typ))
+	Pragma("noescape")
+	Doc(doc + " (see cpu/internal/asmgen). Requires " + requires + ".")
+	return name
 }
 
 // storeGroup emits the end of a group of four rows in gatherQuadRows and
